@@ -1,0 +1,33 @@
+# Every target bootstraps .venv on a fresh machine first; `make demo` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint serve chat bench bench-quality clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/support-router demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot router tests benchmarks
+	$(BIN)/ruff format --check bot router tests benchmarks
+	$(BIN)/mypy
+
+serve: $(STAMP)
+	$(BIN)/support-router serve
+
+chat: $(STAMP)
+	$(BIN)/support-router chat
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,77 @@
+"""The ``support-router`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.settings import Settings, SettingsError, load_settings
+from router.errors import RouterError
+
+
+def _label_map(value: str | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    path = Path(value)
+    text = path.read_text(encoding="utf-8") if path.exists() else value
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SystemExit(
+            f"--label-map: expected a JSON object or a JSON file, got {value!r} ({e.msg})"
+        ) from e
+    if not isinstance(mapping, dict):
+        raise SystemExit("--label-map: expected a JSON object mapping dataset labels to category names")
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="support-router", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("classify", help="classify one message and print category, confidence, reasoning")
+    p.add_argument("text")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("eval", help="evaluate routing on a labelled JSONL or CSV file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("demo", help="run the seed system's sample queries through the whole pipeline")
+    return parser
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
+    from bot.commands import evaluation
+
+    if args.command == "classify":
+        asyncio.run(evaluation.classify_text(settings, args.text, args.json, console))
+    elif args.command == "eval":
+        asyncio.run(
+            evaluation.evaluate_file(settings, args.file, _label_map(args.label_map), args.json, console)
+        )
+    elif args.command == "demo":
+        asyncio.run(evaluation.run_demo(settings, console))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        run(args, settings, console)
+    except (SettingsError, RouterError) as e:
+        print(f"support-router: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

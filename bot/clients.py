@@ -1,0 +1,33 @@
+"""The external clients, built from settings in one place with their timeouts and retries explicit."""
+
+from __future__ import annotations
+
+import anthropic
+
+from bot.settings import Settings
+from router.assemble import build_router
+from router.config import RoutesConfig, load_routes
+from router.router import Router
+
+
+def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
+    """The Anthropic client, or None in offline mode (no ANTHROPIC_API_KEY)."""
+    if settings.offline or settings.anthropic_api_key is None:
+        return None
+    return anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url,
+        timeout=settings.anthropic_timeout,
+        max_retries=settings.anthropic_max_retries,
+    )
+
+
+def routes_from(settings: Settings) -> RoutesConfig:
+    """The routes file named by ROUTES_FILE, or the packaged default."""
+    return load_routes(settings.routes_file)
+
+
+def router_from(settings: Settings, routes: RoutesConfig | None = None) -> Router:
+    """A Router built from settings: Claude when a key is set, the offline model otherwise."""
+    routes = routes or routes_from(settings)
+    return build_router(routes, anthropic_client(settings), max_query_chars=settings.max_message_chars)

@@ -1,0 +1,1 @@
+"""The implementations of the ``support-router`` subcommands, one module per group."""

@@ -1,0 +1,1 @@
+"""Slack-agnostic routing domain: configuration, classifiers, handlers, escalation policy, evaluation."""

@@ -1,0 +1,115 @@
+"""Claude as a classifier: one request whose output is schema-enforced (structured outputs).
+
+The schema's ``category`` is an enum of the configured names, so Claude cannot answer with anything
+else; every failure (API error, timeout, refusal, cut-off or invalid output) becomes
+:class:`ClassifierUnavailable`, which the hybrid classifier turns into a local fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import anthropic
+import pydantic
+from pydantic import BaseModel, Field, create_model
+
+from router.config import RoutesConfig
+from router.errors import ClassifierUnavailable
+from router.models import Classification, Source, Turn, Usage
+from router.prompts import classifier_system_prompt, classifier_user_prompt
+
+logger = logging.getLogger(__name__)
+
+
+def verdict_model(names: Sequence[str]) -> type[BaseModel]:
+    """A pydantic model of Claude's verdict whose ``category`` admits only ``names``."""
+    category_type: Any = Literal[tuple(names)]
+    model: type[BaseModel] = create_model(
+        "RoutingVerdict",
+        category=(category_type, Field(description="The one category this message belongs to.")),
+        confidence=(float, Field(ge=0.0, le=1.0, description="Probability that the category is right.")),
+        reasoning=(str, Field(description="One short sentence explaining the choice.")),
+        wants_human=(bool, Field(description="True only if the customer asks for a person.")),
+    )
+    return model
+
+
+def usage_of(response: Any) -> Usage:
+    """Token usage of a Messages API response (absent fields count as zero)."""
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return Usage()
+    return Usage(
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        cache_read_tokens=getattr(usage, "cache_read_input_tokens", None) or 0,
+        cache_creation_tokens=getattr(usage, "cache_creation_input_tokens", None) or 0,
+    )
+
+
+def describe_api_error(error: anthropic.APIError) -> str:
+    """A short, token-free description of an SDK error for the decision log."""
+    if isinstance(error, anthropic.APIStatusError):
+        return f"anthropic {error.status_code} {type(error).__name__}"
+    return f"anthropic {type(error).__name__}"
+
+
+class ClaudeClassifier:
+    """Classifies with one structured-output Messages API call."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, routes: RoutesConfig) -> None:
+        self._client = client
+        self._routes = routes
+        self._verdict = verdict_model(routes.names)
+        # The system prompt is the same for every message: mark it cacheable.
+        self._system: list[Any] = [
+            {
+                "type": "text",
+                "text": classifier_system_prompt(routes),
+                "cache_control": {"type": "ephemeral"},
+            }
+        ]
+
+    @property
+    def model(self) -> str:
+        return self._routes.classifier.model
+
+    async def classify(self, text: str, history: Sequence[Turn] = ()) -> Classification:
+        """Classify ``text`` with Claude.
+
+        Raises:
+            ClassifierUnavailable: the API failed after the SDK's retries, or the output was unusable.
+        """
+        try:
+            response = await self._client.messages.parse(
+                model=self.model,
+                max_tokens=self._routes.classifier.max_tokens,
+                temperature=0.0,
+                system=self._system,
+                messages=[{"role": "user", "content": classifier_user_prompt(text, history)}],
+                output_format=self._verdict,
+            )
+        except anthropic.APIError as e:
+            raise ClassifierUnavailable(describe_api_error(e)) from e
+        except (pydantic.ValidationError, ValueError) as e:
+            raise ClassifierUnavailable(f"invalid classifier output: {type(e).__name__}") from e
+        usage = usage_of(response)
+        if response.stop_reason == "refusal":
+            raise ClassifierUnavailable("classifier refused the message")
+        if response.stop_reason == "max_tokens":
+            raise ClassifierUnavailable("classifier output was cut off (max_tokens)")
+        verdict = response.parsed_output
+        if verdict is None:
+            raise ClassifierUnavailable("classifier returned no structured output")
+        data = verdict.model_dump()
+        return Classification(
+            category=data["category"],
+            confidence=data["confidence"],
+            reasoning=" ".join(str(data["reasoning"]).split())[:500] or "(no reasoning given)",
+            wants_human=bool(data["wants_human"]),
+            source=Source.CLAUDE,
+            model=self.model,
+            usage=usage,
+        )

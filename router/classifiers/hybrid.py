@@ -1,0 +1,38 @@
+"""Local first, Claude second, local again when Claude is down.
+
+A confident local answer (at or above ``accept_threshold``) skips the Claude call; anything else goes
+to Claude; when Claude is unavailable after the SDK's own retries, the local answer stands in, marked
+``Source.FALLBACK`` with the error, so the policy escalates it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from router.classifiers import Classifier
+from router.errors import ClassifierUnavailable
+from router.models import Classification, Source, Turn
+
+logger = logging.getLogger(__name__)
+
+
+class HybridClassifier:
+    """Combines a fast local classifier with Claude."""
+
+    def __init__(self, local: Classifier, claude: Classifier, accept_threshold: float | None) -> None:
+        self._local = local
+        self._claude = claude
+        self._accept_threshold = accept_threshold
+
+    async def classify(self, text: str, history: Sequence[Turn] = ()) -> Classification:
+        """Classify ``text``; never raises unless the local classifier itself fails."""
+        local = await self._local.classify(text, history)
+        # Follow-ups depend on the thread, which the local model does not read: Claude decides those.
+        if self._accept_threshold is not None and not history and local.confidence >= self._accept_threshold:
+            return local
+        try:
+            return await self._claude.classify(text, history)
+        except ClassifierUnavailable as e:
+            logger.warning("Claude classification unavailable, falling back to the local model: %s", e)
+            return local.model_copy(update={"source": Source.FALLBACK, "error": str(e)})

@@ -1,0 +1,217 @@
+"""The routes file: categories, handlers, the classifier, escalation and prices, as pydantic models.
+
+A default routes file ships inside this package (``routes.yml``); ``ROUTES_FILE`` points at another.
+``load_routes`` turns any problem into a :class:`ConfigError` naming the file, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from router.errors import ConfigError
+from router.models import Usage
+
+DEFAULT_ROUTES_NAME = "routes.yml"
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    # A misspelt key is an error, never a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EscalationRule(StrEnum):
+    """When a category's messages go to a person."""
+
+    NEVER = "never"
+    ALWAYS = "always"
+    THRESHOLD = "threshold"
+
+
+class HandlerConfig(_Strict):
+    model: NonEmpty
+    system_prompt: NonEmpty
+    max_tokens: int = Field(default=1024, ge=1, le=64000)
+    temperature: float = Field(default=0.3, ge=0.0, le=1.0)
+
+
+class CategoryEscalation(_Strict):
+    rule: EscalationRule = EscalationRule.THRESHOLD
+    # Overrides the classifier's confidence threshold for this category only.
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class Category(_Strict):
+    name: NonEmpty
+    description: NonEmpty
+    examples: list[NonEmpty] = Field(min_length=1)
+    handler: HandlerConfig
+    offline_reply: NonEmpty
+    escalation: CategoryEscalation = CategoryEscalation()
+
+
+class LocalModelConfig(_Strict):
+    """The offline embedding classifier."""
+
+    # wordllama configuration name and embedding width (both ship inside its wheel).
+    embedding: NonEmpty = "l2_supercat"
+    dim: int = Field(default=256, ge=64, le=1024)
+    # Number of nearest examples that vote.
+    k: int = Field(default=5, ge=1, le=50)
+    # Used as a first stage: a local answer at or above this confidence skips the Claude call.
+    # None disables the first stage (every message goes to Claude when a key is set).
+    accept_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class ClassifierConfig(_Strict):
+    model: NonEmpty
+    confidence_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    max_tokens: int = Field(default=400, ge=64, le=4096)
+    local: LocalModelConfig = LocalModelConfig()
+
+
+class EscalationConfig(_Strict):
+    customer_message: NonEmpty
+    agent_description: NonEmpty = "a member of our support team"
+
+
+class ModelPrice(_Strict):
+    """USD per million tokens."""
+
+    input: float = Field(ge=0.0)
+    output: float = Field(ge=0.0)
+    cache_read: float | None = Field(default=None, ge=0.0)
+    cache_write: float | None = Field(default=None, ge=0.0)
+
+    def cost(self, usage: Usage) -> float:
+        """Estimated cost in USD of ``usage`` at this price."""
+        cache_read = self.input * 0.1 if self.cache_read is None else self.cache_read
+        cache_write = self.input * 1.25 if self.cache_write is None else self.cache_write
+        return (
+            usage.input_tokens * self.input
+            + usage.output_tokens * self.output
+            + usage.cache_read_tokens * cache_read
+            + usage.cache_creation_tokens * cache_write
+        ) / 1_000_000
+
+
+class RoutesConfig(_Strict):
+    classifier: ClassifierConfig
+    escalation: EscalationConfig
+    categories: list[Category] = Field(min_length=1)
+    prices: dict[str, ModelPrice] = {}
+    # Filled in by load_routes: a short hash of the file's bytes, recorded with every decision.
+    version: str = "unversioned"
+
+    @field_validator("categories")
+    @classmethod
+    def _unique_names(cls, categories: list[Category]) -> list[Category]:
+        seen: set[str] = set()
+        for category in categories:
+            key = category.name.casefold()
+            if key in seen:
+                raise ValueError(f"category name {category.name!r} appears twice; names must be unique")
+            seen.add(key)
+        return categories
+
+    @model_validator(mode="after")
+    def _models_priced(self) -> RoutesConfig:
+        if not self.prices:
+            return self
+        models = {self.classifier.model} | {c.handler.model for c in self.categories}
+        missing = sorted(models - set(self.prices))
+        if missing:
+            raise ValueError(f"prices has no entry for model(s) {', '.join(missing)}; add one per model used")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.categories]
+
+    def category(self, name: str) -> Category:
+        """The category called ``name`` (exact match); KeyError otherwise."""
+        for category in self.categories:
+            if category.name == name:
+                return category
+        raise KeyError(name)
+
+    def resolve_name(self, label: str) -> str | None:
+        """The configured name matching ``label`` ignoring case and spacing, or None."""
+        wanted = " ".join(label.split()).casefold()
+        for name in self.names:
+            if name.casefold() == wanted:
+                return name
+        return None
+
+    def cost(self, model: str | None, usage: Usage) -> float:
+        """Estimated USD cost of ``usage`` on ``model`` (0 when the model has no price)."""
+        price = self.prices.get(model or "")
+        return price.cost(usage) if price else 0.0
+
+
+def default_routes_path() -> Path:
+    """The routes file that ships inside the package."""
+    return Path(str(resources.files("router").joinpath(DEFAULT_ROUTES_NAME)))
+
+
+def _field_path(loc: tuple[int | str, ...], data: object) -> str:
+    """``categories[1].handler.model`` rather than ``categories.1.handler.model``; names where known."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
+                name = node[item].get("name")
+                if name:
+                    label = f"[{item}] ({name})"
+            parts.append(label)
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(f".{item}" if parts else str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def parse_routes(text: str, origin: str) -> RoutesConfig:
+    """Validate routes YAML ``text``; ``origin`` names the file in error messages."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{origin}: not valid YAML{where}: {getattr(e, 'problem', e)}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping with classifier, escalation, categories and prices")
+    data["version"] = hashlib.sha256(text.encode()).hexdigest()[:12]
+    try:
+        return RoutesConfig.model_validate(data)
+    except ValidationError as e:
+        lines = [f"{origin}: the routes file is invalid:"]
+        for err in e.errors():
+            field = _field_path(err["loc"], data)
+            message = err["msg"]
+            if err["type"] == "extra_forbidden":
+                message = "unknown field; check its spelling against the README's routes file section"
+            elif err["type"] == "missing":
+                message = "required field is missing; add it"
+            lines.append(f"  - {field}: {message}")
+        raise ConfigError("\n".join(lines)) from e
+
+
+def load_routes(path: Path | None = None) -> RoutesConfig:
+    """Read and validate the routes file at ``path`` (the packaged default when None)."""
+    path = path or default_routes_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the routes file: {e.strerror or e}") from e
+    return parse_routes(text, str(path))

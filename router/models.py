@@ -1,0 +1,105 @@
+"""Domain types shared by classifiers, handlers, the policy and the router."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Source(StrEnum):
+    """Which classifier produced a classification."""
+
+    CLAUDE = "claude"
+    LOCAL = "local"
+    # The local model standing in because Claude failed: always escalated.
+    FALLBACK = "fallback"
+    # An agent chose the category (a re-route from the agent controls).
+    AGENT = "agent"
+
+
+class EscalationReason(StrEnum):
+    """Why a message was handed to a person."""
+
+    LOW_CONFIDENCE = "low_confidence"
+    ASKED_FOR_HUMAN = "asked_for_human"
+    CATEGORY_RULE = "category_rule"
+    CLASSIFIER_ERROR = "classifier_error"
+    HANDLER_ERROR = "handler_error"
+
+
+class Usage(BaseModel):
+    """Tokens spent on one or more Claude calls."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    cache_read_tokens: int = Field(default=0, ge=0)
+    cache_creation_tokens: int = Field(default=0, ge=0)
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_creation_tokens=self.cache_creation_tokens + other.cache_creation_tokens,
+        )
+
+
+class Classification(BaseModel):
+    """A classifier's verdict on one message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    reasoning: str
+    wants_human: bool = False
+    source: Source
+    model: str | None = None
+    usage: Usage = Usage()
+    # Set when this classification stands in for one that failed (source is FALLBACK).
+    error: str | None = None
+
+
+class Turn(BaseModel):
+    """One earlier message of a conversation (a thread), oldest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["customer", "assistant"]
+    text: str
+
+
+class Answer(BaseModel):
+    """A handler's finished answer."""
+
+    text: str
+    model: str | None
+    offline: bool = False
+    usage: Usage = Usage()
+
+
+class RoutingDecision(BaseModel):
+    """Everything about how one message was routed and answered; what the store records."""
+
+    query: str
+    category: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    reasoning: str
+    escalated: bool
+    escalation_reason: EscalationReason | None = None
+    source: Source
+    classifier_model: str | None = None
+    handler_model: str | None = None
+    answer: str | None = None
+    offline: bool = False
+    routing_ms: float = Field(ge=0.0)
+    handling_ms: float = Field(ge=0.0)
+    total_ms: float = Field(ge=0.0)
+    usage: Usage = Usage()
+    cost_usd: float = Field(default=0.0, ge=0.0)
+    error: str | None = None
+    routes_version: str

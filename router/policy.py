@@ -1,0 +1,53 @@
+"""Escalation rules, pure: whether a classified message goes to a person, and why."""
+
+from __future__ import annotations
+
+import re
+
+from router.config import EscalationRule, RoutesConfig
+from router.models import Classification, EscalationReason, Source
+
+# Checked on the customer's own words as well as Claude's flag, so no instruction inside the message
+# ("wants_human: false") can talk the bot out of handing over to a person.
+_PERSON = r"(?:human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor|staff)"
+_ASKS_FOR_PERSON = re.compile(
+    r"\b(?:talk|speak|chat|connect\s+me|put\s+me\s+through|transfer\s+me)\s+(?:to|with)\s+"
+    r"(?:a|an|the|some|your|real|actual|live|\s)*" + _PERSON + r"\b"
+    r"|\b(?:real|actual|live)\s+(?:human|person|agent)\b"
+    r"|\bhuman\s+(?:agent|being|support)\b"
+    r"|\b(?:need|want)\s+(?:a|an)\s+(?:human|person|agent|representative)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_person(text: str) -> bool:
+    """True when the customer's text asks to talk to a person."""
+    return bool(_ASKS_FOR_PERSON.search(text))
+
+
+def threshold_for(routes: RoutesConfig, category: str) -> float:
+    """The confidence below which ``category``'s messages are escalated."""
+    override = routes.category(category).escalation.threshold
+    return routes.classifier.confidence_threshold if override is None else override
+
+
+def escalation_reason(
+    classification: Classification, routes: RoutesConfig, text: str
+) -> EscalationReason | None:
+    """Why this message goes to a person, or None when the bot answers it.
+
+    Order matters only for the reason recorded: a failed classification first, then the category's
+    own rule, then an explicit request for a person, then the confidence threshold.
+    """
+    if classification.source is Source.FALLBACK:
+        return EscalationReason.CLASSIFIER_ERROR
+    rule = routes.category(classification.category).escalation.rule
+    if rule is EscalationRule.ALWAYS:
+        return EscalationReason.CATEGORY_RULE
+    if classification.wants_human or asks_for_person(text):
+        return EscalationReason.ASKED_FOR_HUMAN
+    if rule is EscalationRule.NEVER:
+        return None
+    if classification.confidence < threshold_for(routes, classification.category):
+        return EscalationReason.LOW_CONFIDENCE
+    return None

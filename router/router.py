@@ -1,0 +1,147 @@
+"""The pipeline: classify, apply the escalation policy, answer with the category's handler.
+
+``Router.route`` always returns a :class:`RoutingDecision`: every failure path ends in an escalated
+decision carrying the error, never in an exception to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from router.classifiers import Classifier
+from router.config import RoutesConfig
+from router.errors import RouterError
+from router.handlers import Handler
+from router.models import Classification, EscalationReason, RoutingDecision, Source, Turn, Usage
+from router.policy import escalation_reason
+
+logger = logging.getLogger(__name__)
+
+TextSink = Callable[[str], Awaitable[None]]
+DEFAULT_MAX_QUERY_CHARS = 4000
+
+
+def _ms(start: float) -> float:
+    return max(0.0, (time.perf_counter() - start) * 1000)
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+class Router:
+    """Routes one message at a time; safe to share between many concurrent conversations."""
+
+    def __init__(
+        self,
+        routes: RoutesConfig,
+        classifier: Classifier,
+        handler: Handler,
+        *,
+        max_query_chars: int = DEFAULT_MAX_QUERY_CHARS,
+    ) -> None:
+        self.routes = routes
+        self._classifier = classifier
+        self._handler = handler
+        self._max_query_chars = max_query_chars
+
+    async def classify(self, query: str, history: Sequence[Turn] = ()) -> Classification:
+        """The classification of ``query``; a failed classifier yields an escalating stand-in."""
+        query = truncate(query, self._max_query_chars)
+        try:
+            return await self._classifier.classify(query, history)
+        except RouterError as e:
+            logger.warning("classification failed: %s", e)
+            return Classification(
+                category=self.routes.names[0],
+                confidence=0.0,
+                reasoning="The message could not be classified.",
+                source=Source.FALLBACK,
+                error=str(e),
+            )
+
+    async def route(
+        self,
+        query: str,
+        history: Sequence[Turn] = (),
+        on_text: TextSink | None = None,
+        *,
+        category: str | None = None,
+    ) -> RoutingDecision:
+        """Classify and answer ``query``, streaming the answer's text into ``on_text``.
+
+        Args:
+            query: the customer's message.
+            history: the thread's earlier turns, oldest first.
+            on_text: awaited with each chunk of the answer as it arrives (not called when escalated).
+            category: skip classification and answer as this category (an agent's re-route).
+        """
+        started = time.perf_counter()
+        query = truncate(query, self._max_query_chars)
+        if category is None:
+            classification = await self.classify(query, history)
+            reason = escalation_reason(classification, self.routes, query)
+        else:
+            classification = Classification(
+                category=category, confidence=1.0, reasoning="Re-routed by an agent.", source=Source.AGENT
+            )
+            reason = None
+        routing_ms = _ms(started)
+        decision = RoutingDecision(
+            query=query,
+            category=classification.category,
+            confidence=classification.confidence,
+            reasoning=classification.reasoning,
+            escalated=reason is not None,
+            escalation_reason=reason,
+            source=classification.source,
+            classifier_model=classification.model,
+            routing_ms=routing_ms,
+            handling_ms=0.0,
+            total_ms=routing_ms,
+            usage=classification.usage,
+            cost_usd=self.routes.cost(classification.model, classification.usage),
+            error=classification.error,
+            routes_version=self.routes.version,
+        )
+        if reason is not None:
+            return decision
+        return await self._answer(decision, history, on_text, started)
+
+    async def _answer(
+        self, decision: RoutingDecision, history: Sequence[Turn], on_text: TextSink | None, started: float
+    ) -> RoutingDecision:
+        category = self.routes.category(decision.category)
+        handling_started = time.perf_counter()
+        stream = self._handler.stream(category, decision.query, history)
+        error: str | None = None
+        try:
+            async for chunk in stream:
+                if on_text is not None:
+                    await on_text(chunk)
+            answer = stream.answer
+        except RouterError as e:
+            logger.warning("answering as %s failed: %s", category.name, e)
+            error = str(e)
+        update: dict[str, object] = {"handling_ms": _ms(handling_started), "total_ms": _ms(started)}
+        if error is not None:
+            update |= {
+                "escalated": True,
+                "escalation_reason": EscalationReason.HANDLER_ERROR,
+                "handler_model": category.handler.model,
+                "error": "; ".join(filter(None, [decision.error, error])),
+            }
+            return decision.model_copy(update=update)
+        usage: Usage = decision.usage + answer.usage
+        cost = decision.cost_usd + self.routes.cost(answer.model, answer.usage)
+        update |= {
+            "answer": answer.text,
+            "offline": answer.offline,
+            "handler_model": answer.model,
+            "usage": usage,
+            "cost_usd": cost,
+        }
+        return decision.model_copy(update=update)

@@ -1,0 +1,172 @@
+"""The Web API methods the fake Slack answers: one function per method, ``(fake, params) -> body``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tests.fakes.slack_state import chunk_text, public_copy
+
+if TYPE_CHECKING:
+    from tests.fakes.slack_api import FakeSlack
+
+Body = dict[str, Any]
+_MESSAGE_FIELDS = ("blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url")
+
+
+def _fail(error: str) -> Body:
+    return {"ok": False, "error": error}
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def auth_test(fake: FakeSlack, params: Body) -> Body:
+    return {
+        "ok": True,
+        "url": f"https://{fake.team.lower().replace(' ', '-')}.slack.com/",
+        "team": fake.team,
+        "user": fake.bot_name,
+        "team_id": fake.team_id,
+        "user_id": fake.bot_user_id,
+        "bot_id": fake.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def chat_post_message(fake: FakeSlack, params: Body) -> Body:
+    channel = params.get("channel")
+    if not channel:
+        return _fail("channel_not_found")
+    text = params.get("text") or params.get("markdown_text")
+    if not (text or params.get("blocks") or params.get("attachments")):
+        return _fail("no_text")
+    fields = {k: params.get(k) for k in _MESSAGE_FIELDS}
+    message = fake.workspace.bot_message(
+        channel, text=text or "", thread_ts=params.get("thread_ts"), **fields
+    )
+    return {"ok": True, "channel": channel, "ts": message["ts"], "message": public_copy(message, True)}
+
+
+def chat_post_ephemeral(fake: FakeSlack, params: Body) -> Body:
+    channel, user = params.get("channel"), params.get("user")
+    if not channel or not user:
+        return _fail("channel_not_found" if not channel else "user_not_found")
+    if not (params.get("text") or params.get("blocks") or params.get("attachments")):
+        return _fail("no_text")
+    ts = fake.workspace.next_ts()
+    fake.workspace.ephemerals.append({**params, "ts": ts})
+    return {"ok": True, "message_ts": ts}
+
+
+def chat_update(fake: FakeSlack, params: Body) -> Body:
+    channel, ts = params.get("channel"), params.get("ts")
+    message = fake.workspace.find(str(channel), ts)
+    if message is None:
+        return _fail("message_not_found")
+    if message.get("user") != fake.bot_user_id:
+        return _fail("cant_update_message")
+    text = params.get("text") or params.get("markdown_text")
+    if text is not None:
+        message["text"] = text
+    message.update({k: params[k] for k in _MESSAGE_FIELDS if k in params})
+    message["edited"] = {"user": fake.bot_user_id, "ts": fake.workspace.next_ts()}
+    return {
+        "ok": True,
+        "channel": channel,
+        "ts": ts,
+        "text": message["text"],
+        "message": public_copy(message, True),
+    }
+
+
+def chat_start_stream(fake: FakeSlack, params: Body) -> Body:
+    channel, thread_ts = params.get("channel"), params.get("thread_ts")
+    if not channel or not thread_ts:
+        return _fail("invalid_arguments")
+    if fake.require_stream_recipient and not str(channel).startswith("D"):
+        if not params.get("recipient_team_id"):
+            return _fail("missing_recipient_team_id")
+        if not params.get("recipient_user_id"):
+            return _fail("missing_recipient_user_id")
+    text = (params.get("markdown_text") or "") + chunk_text(params.get("chunks"))
+    message = fake.workspace.bot_message(channel, text=text, thread_ts=thread_ts)
+    fake.workspace.streams[(channel, message["ts"])] = "in_progress"
+    return {"ok": True, "channel": channel, "ts": message["ts"]}
+
+
+def _streamed(fake: FakeSlack, params: Body) -> tuple[dict[str, Any] | None, Body | None]:
+    channel, ts = str(params.get("channel")), str(params.get("ts"))
+    message = fake.workspace.find(channel, ts)
+    if message is None:
+        return None, _fail("message_not_found")
+    if fake.workspace.streams.get((channel, ts)) != "in_progress":
+        return None, _fail("message_not_in_streaming_state")
+    message["text"] += (params.get("markdown_text") or "") + chunk_text(params.get("chunks"))
+    return message, None
+
+
+def chat_append_stream(fake: FakeSlack, params: Body) -> Body:
+    _, error = _streamed(fake, params)
+    if error is not None:
+        return error
+    return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
+
+
+def chat_stop_stream(fake: FakeSlack, params: Body) -> Body:
+    message, error = _streamed(fake, params)
+    if message is None:
+        return error or _fail("message_not_found")
+    message.update({k: params[k] for k in ("blocks", "metadata") if params.get(k) is not None})
+    fake.workspace.streams[(params["channel"], params["ts"])] = "completed"
+    return {
+        "ok": True,
+        "channel": params["channel"],
+        "ts": params["ts"],
+        "message": public_copy(message, True),
+    }
+
+
+def conversations_replies(fake: FakeSlack, params: Body) -> Body:
+    channel, ts = params.get("channel"), params.get("ts")
+    if not channel or not ts:
+        return _fail("invalid_arguments")
+    thread = fake.workspace.thread(str(channel), str(ts))
+    if not thread:
+        return _fail("thread_not_found")
+    start = int(params.get("cursor") or 0)
+    limit = int(params.get("limit") or 1000)
+    page = thread[start : start + limit]
+    more = start + limit < len(thread)
+    metadata = _truthy(params.get("include_all_metadata"))
+    return {
+        "ok": True,
+        "messages": [public_copy(m, metadata) for m in page],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
+def users_info(fake: FakeSlack, params: Body) -> Body:
+    user = fake.workspace.user(str(params.get("user", "")))
+    return {"ok": True, "user": dict(user)} if user else _fail("user_not_found")
+
+
+def usergroups_users_list(fake: FakeSlack, params: Body) -> Body:
+    members = fake.workspace.usergroups.get(str(params.get("usergroup", "")))
+    return {"ok": True, "users": list(members)} if members is not None else _fail("no_such_subteam")
+
+
+HANDLERS: dict[str, Callable[[FakeSlack, Body], Body]] = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.update": chat_update,
+    "chat.startStream": chat_start_stream,
+    "chat.appendStream": chat_append_stream,
+    "chat.stopStream": chat_stop_stream,
+    "conversations.replies": conversations_replies,
+    "users.info": users_info,
+    "usergroups.users.list": usergroups_users_list,
+}

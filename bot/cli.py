@@ -42,11 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("demo", help="run the seed system's sample queries through the whole pipeline")
+    sub.add_parser("serve", help="apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    sub.add_parser("chat", help="talk to the router in the terminal as a customer")
+    p = sub.add_parser("db", help="database maintenance")
+    db = p.add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply every migration up to the latest")
     return parser
 
 
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
-    from bot.commands import evaluation
+    # Imported here so that `--help` and argument errors stay fast.
+    from bot.commands import chat, evaluation, serving
 
     if args.command == "classify":
         asyncio.run(evaluation.classify_text(settings, args.text, args.json, console))
@@ -56,6 +62,13 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         )
     elif args.command == "demo":
         asyncio.run(evaluation.run_demo(settings, console))
+    elif args.command == "serve":
+        asyncio.run(serving.serve(settings))
+    elif args.command == "chat":
+        asyncio.run(chat.chat(settings, console))
+    elif args.command == "db" and args.db_command == "upgrade":
+        asyncio.run(serving.db_upgrade(settings))
+        console.print("The database is at the latest revision.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
 
     # How many messages are worked on at once; beyond it, messages wait (durably claimed) for a slot.
     max_concurrency: int = Field(default=256, ge=1)
+    # A claimed message's lease, renewed while it is worked on; a crashed worker's messages are
+    # resumed by another replica once it runs out.
+    claim_lease_seconds: float = Field(default=60.0, gt=0)
+    recovery_interval_seconds: float = Field(default=15.0, gt=0)
     max_message_chars: int = Field(default=4000, ge=100, le=40000)
     store_message_text: Literal["full", "redacted", "none"] = "full"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -82,11 +82,19 @@ async def evaluate_file(
 
 
 async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision]:
-    """Route the seed queries through the whole pipeline and print the seed system's tables."""
+    """Route the seed queries through the whole pipeline, record them, and print the seed's tables."""
+    from bot.commands.serving import open_store
+
     router = router_from(settings)
     console.print(mode_line(settings))
     labelled = [(await router.route(text), label) for text, label in SEED_LABELLED]
     tests = [await router.route(text) for text in SEED_TEST_QUERIES]
+    store = await open_store(settings)
+    try:
+        for decision in [d for d, _ in labelled] + tests:
+            await store.record(decision, channel_id="demo")
+    finally:
+        await store.close()
     decisions = [d for d, _ in labelled]
     predictions = [
         Prediction(gold=label, predicted=d.category, confidence=d.confidence, escalated=d.escalated)
@@ -101,4 +109,5 @@ async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision
         results_table("Test queries (confidence-based routing)", [(d, None) for d in tests]),
         summary_table("Test queries: routing metrics", tests),
     )
+    console.print(f"Recorded {len(labelled) + len(tests)} decisions in {settings.database_url}.")
     return decisions + tests

@@ -1,0 +1,105 @@
+"""The Slack app: an async Bolt app wired to the router, the store and the worker.
+
+Nothing is built at import time; ``SupportBot`` is built by the CLI (or a test) from settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agents import Directory
+from bot.conversation import Conversations, Identity
+from bot.intake import Intake
+from bot.listeners import actions, messages
+from bot.settings import Settings, SettingsError
+from bot.store.repository import Store
+from bot.worker import Worker
+from router.router import Router
+
+logger = logging.getLogger(__name__)
+
+SLACK_RETRIES = 3
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client, retrying connection errors, 5xx and 429 (honouring Retry-After)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+        ],
+    )
+
+
+class SupportBot:
+    """Everything the running bot holds: the Bolt app, its client, the store, the worker."""
+
+    def __init__(
+        self, settings: Settings, router: Router, store: Store, client: AsyncWebClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.router = router
+        self.store = store
+        self.client = client or slack_client(settings)
+        self.directory = Directory(self.client)
+        self.intake = Intake(store, settings, self.directory)
+        self.conversations = Conversations(settings, router, store, self.client, Identity(None, None))
+        self.worker = Worker(
+            self.conversations,
+            store,
+            concurrency=settings.max_concurrency,
+            lease_seconds=settings.claim_lease_seconds,
+            recovery_interval=settings.recovery_interval_seconds,
+        )
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret,
+            # Socket Mode connections are authenticated by the app token; HTTP requests by signature.
+            request_verification_enabled=not settings.socket_mode,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+        self.app.error(self._on_error)
+        messages.register(self.app, self)
+        actions.register(self.app, self)
+
+    async def start(self) -> None:
+        """Check the token, learn who the bot is, and resume pending messages."""
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as e:
+            raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {e.response.get('error')}") from e
+        self.conversations.identity = Identity(auth.get("user_id"), auth.get("team_id"))
+        await self.worker.start(sole_worker=self.store.is_sqlite)
+
+    async def stop(self) -> None:
+        await self.worker.drain()
+
+    async def is_agent(self, user_id: str) -> bool:
+        settings = self.settings
+        if not (settings.agent_users or settings.agent_usergroup):
+            return True  # with no agents configured, everyone in the support channel acts as one
+        return await self.directory.is_member(user_id, settings.agent_users, settings.agent_usergroup)
+
+    async def _on_error(self, error: Exception) -> None:
+        # Bolt answers a failed middleware (the claim) with 500, so Slack delivers the event again.
+        logger.error("request failed: %s: %s", type(error).__name__, error, exc_info=error)
+
+
+def build_app(settings: Settings, router: Router, store: Store, client: AsyncWebClient | None = None) -> AsyncApp:
+    """The Bolt app alone (see :class:`SupportBot` for the parts that start and stop)."""
+    return SupportBot(settings, router, store, client).app

@@ -1,0 +1,55 @@
+"""``chat``: a console conversation as a customer, through the same router and store as the bot."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from bot.clients import router_from
+from bot.commands.evaluation import mode_line
+from bot.commands.serving import open_store
+from bot.settings import Settings
+from bot.terminal import final_category
+from router.models import Turn
+
+PROMPT = "you> "
+
+
+async def chat(settings: Settings, console: Console, read: Callable[[str], str] = input) -> None:
+    """Talk to the router until end of input; every decision is recorded like the bot's."""
+    router = router_from(settings)
+    store = await open_store(settings)
+    history: list[Turn] = []
+    console.print(mode_line(settings))
+    console.print("Write as a customer would. An empty line or Ctrl-D ends the conversation.")
+    try:
+        while True:
+            try:
+                text = read(PROMPT).strip()
+            except EOFError:
+                break
+            if not text:
+                break
+
+            async def show(chunk: str) -> None:
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+
+            sys.stdout.write("bot> ")
+            decision = await router.route(text, history, on_text=show)
+            sys.stdout.write("\n")
+            await store.record(decision, channel_id="console", user_id="console")
+            console.print(
+                f"[dim]→ {final_category(decision)} · {decision.category} {decision.confidence:.2f} · "
+                f"{decision.source} · {decision.total_ms:.0f} ms[/dim]"
+            )
+            if decision.escalated:
+                console.print(Markdown(router.routes.escalation.customer_message))
+                console.print(f"[dim](escalated: {decision.escalation_reason}; {decision.reasoning})[/dim]")
+                break
+            history += [Turn(role="customer", text=text), Turn(role="assistant", text=decision.answer or "")]
+    finally:
+        await store.close()

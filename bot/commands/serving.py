@@ -1,0 +1,51 @@
+"""``serve`` and ``db``: the bot itself and its database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.app import SupportBot
+from bot.clients import router_from
+from bot.server import serve_http, serve_socket_mode, stop_on_signals
+from bot.settings import Settings
+from bot.store.migrate import upgrade_async
+from bot.store.repository import Store
+
+logger = logging.getLogger(__name__)
+
+
+async def open_store(settings: Settings) -> Store:
+    """The store at DATABASE_URL, migrated to the latest revision."""
+    store = await Store.connect(settings.database_url)
+    try:
+        await upgrade_async(store.engine)
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+async def serve(settings: Settings) -> None:
+    """Apply the migrations, then serve Slack until SIGINT or SIGTERM."""
+    settings.require_slack()
+    router = router_from(settings)
+    if settings.offline:
+        logger.warning(
+            "No ANTHROPIC_API_KEY: running offline, the local model classifies and offline replies answer."
+        )
+    store = await open_store(settings)
+    try:
+        bot = SupportBot(settings, router, store)
+        stop = stop_on_signals()
+        if settings.socket_mode and settings.slack_app_token is not None:
+            await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
+        else:
+            await serve_http(bot, settings.host, settings.port, stop)
+    finally:
+        await store.close()
+
+
+async def db_upgrade(settings: Settings) -> None:
+    store = await open_store(settings)
+    await store.close()

@@ -1,0 +1,159 @@
+"""Answering one claimed customer message: route it, reply in its thread, record the decision.
+
+Slack failures (after slack_sdk's own retries) leave the message pending for a later attempt; the
+router never raises; so a claimed message always ends answered or escalated, and recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.formatting import (
+    agent_controls,
+    agent_mentions,
+    answer_message,
+    escalation_message,
+    hand_back_control,
+    route_context,
+)
+from bot.replies import StreamedReply, post_reply, reply_metadata
+from bot.settings import Settings
+from bot.store.records import InboundMessage
+from bot.store.repository import Store
+from bot.threads import find_posted_reply, thread_history
+from router.models import RoutingDecision, Source
+from router.router import Router
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the bot is in this workspace (from auth.test)."""
+
+    user_id: str | None
+    team_id: str | None
+
+
+def decision_payload(decision: RoutingDecision) -> dict[str, Any]:
+    """What a reply's metadata says about its decision, enough to record it again after a crash."""
+    return {
+        "category": decision.category,
+        "confidence": round(decision.confidence, 4),
+        "escalated": decision.escalated,
+        "reason": decision.escalation_reason or "",
+        "source": str(decision.source),
+    }
+
+
+class Conversations:
+    """Handles claimed messages; one instance serves every conversation concurrently."""
+
+    def __init__(
+        self, settings: Settings, router: Router, store: Store, client: AsyncWebClient, identity: Identity
+    ) -> None:
+        self._settings = settings
+        self._router = router
+        self._store = store
+        self._client = client
+        # Learnt from auth.test when the bot starts.
+        self.identity = identity
+
+    @property
+    def streaming(self) -> bool:
+        return self._settings.slack_streaming != "off"
+
+    async def handle(
+        self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
+    ) -> RoutingDecision | None:
+        """Answer or escalate ``msg`` in its thread and record the decision.
+
+        Args:
+            msg: the claimed message.
+            category: answer as this category without classifying (an agent's re-route).
+            recovered: the message was taken again after a failure or a crash, so its reply may
+                already be in Slack.
+
+        Returns the decision, or None when the message was already answered before a restart.
+        """
+        if (recovered or msg.attempts) and await self._recover_posted(msg):
+            return None
+        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+        history = []
+        if thread is not None and msg.thread_ts != msg.ts:
+            history = await thread_history(self._client, msg, self.identity.user_id)
+        streamed = None
+        if self.streaming:
+            required = self._settings.slack_streaming == "on"
+            streamed = StreamedReply(self._client, msg, self.identity.team_id, required=required)
+        decision = await self._router.route(
+            msg.text or "", history, on_text=streamed.feed if streamed else None, category=category
+        )
+        reply_ts = await self._post(msg, decision, streamed)
+        await self._store.complete(msg, decision, reply_ts)
+        await self._store.note_answer(
+            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated
+        )
+        return decision
+
+    async def _post(self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None) -> str:
+        metadata = reply_metadata(msg, decision_payload(decision))
+        names = self._router.routes.names
+        if decision.escalated:
+            if streamed is not None and streamed.ts is not None:
+                # The answer broke off mid-stream: close what the customer already sees, then escalate.
+                await streamed.finish(None, reply_metadata(msg, {"partial": True}))
+            return await self._post_escalation(msg, decision, metadata)
+        controls = agent_controls_for(msg, names, decision.category)
+        if streamed is not None and streamed.ts is not None:
+            ts = await streamed.finish([route_context(decision), controls], metadata)
+            if ts is not None:
+                return ts
+        text, blocks = answer_message(decision.answer or "", decision)
+        return await post_reply(self._client, msg, text, [*blocks, controls], metadata)
+
+    async def _post_escalation(
+        self, msg: InboundMessage, decision: RoutingDecision, metadata: dict[str, Any]
+    ) -> str:
+        settings = self._settings
+        mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
+        text, blocks = escalation_message(decision, self._router.routes.escalation.customer_message, mentions)
+        controls = agent_controls_for(msg, self._router.routes.names, decision.category)
+        return await post_reply(self._client, msg, text, [*blocks, controls, hand_back_control()], metadata)
+
+    async def _recover_posted(self, msg: InboundMessage) -> bool:
+        """After a crash: if the reply is already in Slack, record it instead of answering again."""
+        posted = await find_posted_reply(self._client, msg)
+        if posted is None:
+            return False
+        payload = (posted.get("metadata") or {}).get("event_payload") or {}
+        names = self._router.routes.names
+        category = payload.get("category") if payload.get("category") in names else names[0]
+        decision = RoutingDecision(
+            query=msg.text or "",
+            category=category,
+            confidence=float(payload.get("confidence") or 0.0),
+            reasoning="Recovered after a restart: the reply had already been posted.",
+            escalated=bool(payload.get("escalated")),
+            escalation_reason=payload.get("reason") or None,
+            source=Source(payload.get("source") or Source.LOCAL),
+            answer=posted.get("text"),
+            routing_ms=0.0,
+            handling_ms=0.0,
+            total_ms=0.0,
+            error="recovered after restart; timings and tokens of the original attempt were lost",
+            routes_version=self._router.routes.version,
+        )
+        await self._store.complete(msg, decision, posted.get("ts"))
+        await self._store.note_answer(msg.team_id, msg.channel_id, msg.thread_ts, category, decision.escalated)
+        logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
+        return True
+
+
+def agent_controls_for(msg: InboundMessage, names: list[str], current: str) -> dict[str, Any]:
+    """Agent controls keyed by the customer message (its decision is recorded right after posting)."""
+    return agent_controls(f"{msg.channel_id}:{msg.ts}", names, current)

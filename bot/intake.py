@@ -1,0 +1,107 @@
+"""From a Slack event to a claimed customer message, or to nothing at all.
+
+Pure parsing first (which events are customer messages), then the thread rules: a follow-up in a
+thread the bot answered is routed; a message there from anyone but the customer is an agent taking
+over; a thread that is escalated or taken over gets no answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from bot.agents import Directory
+from bot.settings import Settings
+from bot.store.records import InboundMessage, ThreadState
+from bot.store.repository import Store
+
+# Subtypes that are still a person writing: a reply also sent to the channel, a message with a file.
+ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
+DIRECT_CHANNEL_TYPES = frozenset({"im"})
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """``text`` without mentions of the bot itself, whitespace tidied."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    return " ".join(text.split())
+
+
+def parse_event(
+    body: Mapping[str, Any], bot_user_id: str | None, support_channels: Collection[str]
+) -> InboundMessage | None:
+    """The customer message carried by an Events API body, or None when there is nothing to answer."""
+    event = body.get("event") or {}
+    if event.get("type") not in {"message", "app_mention"}:
+        return None
+    subtype = event.get("subtype")
+    if subtype and subtype not in ROUTED_SUBTYPES:
+        return None
+    user = event.get("user")
+    if not user or event.get("bot_id") or event.get("bot_profile") or user == bot_user_id:
+        return None
+    channel = event.get("channel")
+    # app_mention events carry no channel_type; direct-message channel ids start with D.
+    channel_type = event.get("channel_type") or ("im" if str(channel).startswith("D") else None)
+    is_direct = channel_type in DIRECT_CHANNEL_TYPES
+    if not channel or (support_channels and not is_direct and channel not in support_channels):
+        return None
+    text = strip_mention(event.get("text") or "", bot_user_id)
+    if not text:
+        return None
+    team = event.get("team") or body.get("team_id") or ""
+    return InboundMessage(
+        team_id=team,
+        channel_id=channel,
+        ts=event["ts"],
+        user_id=user,
+        text=text,
+        thread_ts=event.get("thread_ts") or event["ts"],
+        channel_type=channel_type,
+    )
+
+
+def is_thread_reply(msg: InboundMessage) -> bool:
+    return msg.thread_ts != msg.ts
+
+
+def addressed_to_bot(body: Mapping[str, Any], msg: InboundMessage) -> bool:
+    """A mention or a DM always asks the bot, even in a thread it has not answered."""
+    event = body.get("event") or {}
+    return event.get("type") == "app_mention" or msg.channel_type in DIRECT_CHANNEL_TYPES
+
+
+class Intake:
+    """Decides, before Slack is acknowledged, whether an event is a customer message to answer, and claims it."""
+
+    def __init__(self, store: Store, settings: Settings, directory: Directory) -> None:
+        self._store = store
+        self._settings = settings
+        self._directory = directory
+
+    async def accept(self, body: Mapping[str, Any], bot_user_id: str | None) -> InboundMessage | None:
+        """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn)."""
+        msg = parse_event(body, bot_user_id, self._settings.support_channels)
+        if msg is None:
+            return None
+        thread = None
+        if is_thread_reply(msg):
+            thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+            if thread is None and not addressed_to_bot(body, msg):
+                return None  # people talking in a thread the bot has no part in
+        if thread is not None and await self._is_agent_turn(msg, thread):
+            await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
+            return None
+        if thread is not None and thread.bot_silent:
+            return None
+        return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
+
+    async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:
+        """An agent writing in a bot thread: a configured agent or, when none are configured, anyone
+        other than the customer."""
+        settings = self._settings
+        if settings.agent_users or settings.agent_usergroup:
+            return await self._directory.is_member(msg.user_id, settings.agent_users, settings.agent_usergroup)
+        return thread.customer_id is not None and msg.user_id != thread.customer_id
+

@@ -1,0 +1,1 @@
+"""Slack listeners, one module per surface, each with ``register(app, bot)``."""

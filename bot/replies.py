@@ -1,0 +1,114 @@
+"""Posting to a thread: streamed answers, one-shot answers, escalations, and finding what was posted.
+
+Every reply carries message metadata naming the customer message it answers, so that after a crash the
+bot can see in Slack itself whether that message was already answered, and never answer it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.sanitize import StreamSanitizer
+from bot.store.records import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+REPLY_EVENT = "support_router_reply"
+# Slack rate-limits appendStream: send the first words at once, then at most this often.
+APPEND_INTERVAL_S = 0.25
+APPEND_MIN_CHARS = 200
+
+
+def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Message metadata tying a reply to the customer message it answers."""
+    return {"event_type": REPLY_EVENT, "event_payload": {"message_ts": msg.ts, **(payload or {})}}
+
+
+class StreamedReply:
+    """A reply streamed into a thread with chat.startStream / appendStream / stopStream.
+
+    Started lazily by the first words, so nothing is posted for a message that ends up escalated.
+    """
+
+    def __init__(
+        self, client: AsyncWebClient, msg: InboundMessage, team_id: str | None, *, required: bool = False
+    ) -> None:
+        self._client = client
+        # In "auto" mode a channel where Slack refuses streaming gets one ordinary message instead.
+        self._required = required
+        self.refused = False
+        self._msg = msg
+        self._team_id = team_id
+        self._sanitizer = StreamSanitizer()
+        self._buffer = ""
+        self._last_send = 0.0
+        self.ts: str | None = None
+
+    async def feed(self, chunk: str) -> None:
+        """Add model text; it reaches Slack at once for the first words, then in batches."""
+        self._buffer += self._sanitizer.feed(chunk)
+        if not self._buffer or self.refused:
+            return
+        due = time.monotonic() - self._last_send >= APPEND_INTERVAL_S or len(self._buffer) >= APPEND_MIN_CHARS
+        if self.ts is None or due:
+            await self._send()
+
+    async def _send(self) -> None:
+        text, self._buffer = self._buffer, ""
+        self._last_send = time.monotonic()
+        if self.ts is None:
+            try:
+                response = await self._client.chat_startStream(
+                    channel=self._msg.channel_id,
+                    thread_ts=self._msg.thread_ts,
+                    markdown_text=text,
+                    recipient_team_id=self._team_id or self._msg.team_id,
+                    recipient_user_id=self._msg.user_id,
+                )
+            except SlackApiError as e:
+                if self._required or e.response.status_code >= 500 or e.response.status_code == 429:
+                    raise
+                logger.info("Slack refused a streamed reply (%s); posting it whole", e.response.get("error"))
+                self.refused = True
+                return
+            self.ts = response["ts"]
+        else:
+            await self._client.chat_appendStream(channel=self._msg.channel_id, ts=self.ts, markdown_text=text)
+
+    async def finish(self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any]) -> str | None:
+        """Send what is left and stop the stream, attaching ``blocks`` (context, agent controls)."""
+        self._buffer += self._sanitizer.flush()
+        if self.refused or (self.ts is None and not self._buffer):
+            return None
+        if self._buffer and self.ts is None:
+            await self._send()
+        if self.ts is None:
+            return None
+        kwargs: dict[str, Any] = {"channel": self._msg.channel_id, "ts": self.ts, "metadata": metadata}
+        if self._buffer:
+            kwargs["markdown_text"], self._buffer = self._buffer, ""
+        if blocks:
+            kwargs["blocks"] = blocks
+        await self._client.chat_stopStream(**kwargs)
+        return self.ts
+
+
+async def post_reply(
+    client: AsyncWebClient, msg: InboundMessage, text: str, blocks: list[dict[str, Any]], metadata: dict[str, Any]
+) -> str:
+    """Post one message in the customer's thread; returns its ts."""
+    response = await client.chat_postMessage(
+        channel=msg.channel_id,
+        thread_ts=msg.thread_ts,
+        text=text,
+        blocks=blocks,
+        metadata=metadata,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+    return str(response["ts"])

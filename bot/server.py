@@ -1,0 +1,74 @@
+"""Serving the bot: HTTP (``POST /slack/events``, ``GET /healthz``) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+from bot.app import SupportBot
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def web_app(bot: SupportBot) -> web.Application:
+    """The aiohttp application: Slack's requests in, health out."""
+
+    async def events(request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await bot.app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        healthy = await bot.store.ping()
+        body = {"database": "ok" if healthy else "unavailable", "in_flight": bot.worker.in_flight}
+        return web.json_response(body, status=200 if healthy else 503)
+
+    app = web.Application()
+    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve_http(bot: SupportBot, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set; finishes the messages in flight before returning."""
+    runner = web.AppRunner(web_app(bot), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await bot.start()
+    await site.start()
+    logger.info("listening on http://%s:%d%s", host, port, EVENTS_PATH)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await bot.stop()
+
+
+async def serve_socket_mode(bot: SupportBot, app_token: str, stop: asyncio.Event) -> None:
+    """Connect to Slack over Socket Mode until ``stop`` is set."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
+    await bot.start()
+    await handler.connect_async()
+    logger.info("connected to Slack over Socket Mode")
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()
+        await bot.stop()
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a graceful stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

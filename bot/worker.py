@@ -1,0 +1,130 @@
+"""Runs claimed messages concurrently, retries the ones that failed, and finishes them after a crash.
+
+Each message holds a lease in the store while it is worked on, renewed by a heartbeat; a message
+whose worker died (lease ran out) or whose reply could not be posted is taken again by the recovery
+loop of any replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.conversation import Conversations
+from bot.store.records import InboundMessage
+from bot.store.repository import Store
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before a failed message is tried again: 5 s, 10 s, 20 s … capped at 5 minutes."""
+    return float(min(300, 5 * 2**attempts))
+
+
+class Worker:
+    """Schedules :meth:`Conversations.handle` for claimed messages, at most ``concurrency`` at once."""
+
+    def __init__(
+        self,
+        conversations: Conversations,
+        store: Store,
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        recovery_interval: float,
+    ) -> None:
+        self._conversations = conversations
+        self._store = store
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lease = lease_seconds
+        self._recovery_interval = recovery_interval
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recovery: asyncio.Task[None] | None = None
+
+    def submit(
+        self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
+    ) -> asyncio.Task[None]:
+        """Start working on ``msg`` in the background (``recovered``: taken again after a failure or crash)."""
+        work = self._run(msg, category, recovered)
+        task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run(self, msg: InboundMessage, category: str | None, recovered: bool) -> None:
+        async with self._slots:
+            heartbeat = asyncio.create_task(self._heartbeat(msg))
+            try:
+                await self._conversations.handle(msg, category=category, recovered=recovered)
+            except Exception as e:  # the one catch-all: nothing claimed is ever dropped
+                await self._failed(msg, e)
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+
+    async def _heartbeat(self, msg: InboundMessage) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                await self._store.extend_lease(msg, self._lease)
+            except Exception as e:
+                logger.warning("could not renew the lease of %s/%s: %s", msg.channel_id, msg.ts, e)
+
+    async def _failed(self, msg: InboundMessage, error: Exception) -> None:
+        description = f"{type(error).__name__}: {error}"[:500]
+        attempts = msg.attempts + 1
+        try:
+            if attempts >= MAX_ATTEMPTS:
+                logger.error("giving up on %s/%s after %d attempts: %s", msg.channel_id, msg.ts, attempts, description)
+                await self._store.abandon(msg, description)
+            else:
+                delay = retry_delay(msg.attempts)
+                logger.warning("message %s/%s failed (%s); retrying in %.0f s", msg.channel_id, msg.ts, description, delay)
+                await self._store.fail(msg, description, delay)
+        except Exception:
+            # The lease will run out and the recovery loop will take the message again.
+            logger.exception("could not record the failure of %s/%s", msg.channel_id, msg.ts)
+
+    async def recover(self, *, include_leased: bool = False) -> int:
+        """Take every pending message whose lease ran out and start it; returns how many."""
+        messages = await self._store.take_stale(limit=500, lease_seconds=self._lease, include_leased=include_leased)
+        for msg in messages:
+            self.submit(msg, recovered=True)
+        if messages:
+            logger.info("resuming %d pending message(s)", len(messages))
+        return len(messages)
+
+    async def start(self, *, sole_worker: bool) -> None:
+        """Resume pending messages, then keep looking for stale ones.
+
+        Call before taking new messages: a sole worker (SQLite: one process) also resumes messages
+        still leased by its previous, dead self, which must not include any it is about to claim.
+        """
+        await self.recover(include_leased=sole_worker)
+        self._recovery = asyncio.create_task(self._recovery_loop(), name="recovery")
+
+    async def _recovery_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._recovery_interval)
+            try:
+                await self.recover()
+            except Exception:
+                logger.exception("the recovery pass failed; trying again later")
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Stop the recovery loop and wait (up to ``timeout``) for the messages in flight."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)

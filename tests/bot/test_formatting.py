@@ -1,0 +1,37 @@
+"""Markdown becomes Slack mrkdwn; escalations carry the tags and the context agents need."""
+
+from bot.formatting import agent_controls, agent_mentions, escalation_message, markdown_to_mrkdwn
+from router.models import EscalationReason, RoutingDecision, Source
+
+
+def test_markdown_to_mrkdwn() -> None:
+    md = "## Steps\n**Restart** the app, then *wait*.\n- one\n- two\n[Help](https://x.io/a?b=1&c=2) ~~old~~"
+    assert markdown_to_mrkdwn(md) == (
+        "*Steps*\n*Restart* the app, then _wait_.\n• one\n• two\n<https://x.io/a?b=1&amp;c=2|Help> ~old~"
+    )
+
+
+def test_code_is_verbatim_but_escaped() -> None:
+    assert markdown_to_mrkdwn("```\nif a < b: **x**\n```") == "```\nif a &lt; b: **x**\n```"
+
+
+def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> None:
+    decision = RoutingDecision(
+        query="q", category="Refund Request", confidence=0.42, reasoning="Mentions <!here> money.",
+        escalated=True, escalation_reason=EscalationReason.LOW_CONFIDENCE, source=Source.CLAUDE,
+        routing_ms=1, handling_ms=0, total_ms=1, routes_version="v",
+    )
+    mentions = agent_mentions(["U1", "U2"], "S9")
+    text, blocks = escalation_message(decision, "A person will follow up.", mentions)
+    assert text.startswith("A person will follow up.")
+    assert "<!subteam^S9> <@U1> <@U2>" in text
+    assert "Refund Request" in text and "0.42" in text and "low confidence" in text
+    assert "<!here>" not in text  # the model's reasoning cannot ping
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks)
+
+
+def test_agent_controls_offer_the_other_categories() -> None:
+    block = agent_controls("C1:1.2", ["A", "B", "C"], "B")
+    button, select = block["elements"]
+    assert button["value"] == "C1:1.2"
+    assert [o["value"] for o in select["options"]] == ["A", "C"]

@@ -1,0 +1,67 @@
+"""Which Slack events are customer messages, on real Events API payloads."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.intake import parse_event, strip_mention
+
+EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "slack" / "events"
+pytestmark = pytest.mark.skipif(not EVENTS.is_dir(), reason="../shared/data/slack/events is not present")
+
+
+def _body(name: str) -> dict:
+    data = json.loads((EVENTS / name).read_text())
+    return data if "event" in data else {"type": "event_callback", "team_id": "T1", "event": data}
+
+
+def test_app_mention_is_taken_without_the_mention() -> None:
+    msg = parse_event(_body("test_events__valid_event_body.json"), "W111", [])
+    assert msg is not None
+    assert (msg.channel_id, msg.user_id, msg.text) == ("C111", "W222", "Hi there!")
+    assert msg.thread_ts == msg.ts == "1595926230.009600"
+
+
+def test_channel_message_and_file_share_with_text() -> None:
+    assert parse_event(_body("test_message__message_body2.json"), "UBOT", []) is not None
+    msg = parse_event(_body("test_message_file_share__event_payload.json"), "UBOT", [])
+    assert msg is not None and msg.text == "Hi there!"
+
+
+def test_thread_broadcast_answers_in_its_thread() -> None:
+    msg = parse_event(_body("test_message_thread_broadcast__event_payload.json"), "UBOT", [])
+    assert msg is not None and msg.thread_ts == "1633663824.000500"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test_message_bot__bot_message_event_payload.json",
+        "test_message_bot__classic_bot_message_event_payload.json",
+        "test_message_changed__event_payload.json",
+        "test_message_deleted__event_payload.json",
+        "test_events__join_event_body.json",
+    ],
+)
+def test_bots_edits_deletions_and_joins_are_ignored(name: str) -> None:
+    assert parse_event(_body(name), "UBOT", []) is None
+
+
+def test_own_messages_channels_outside_the_list_and_empty_text() -> None:
+    body = _body("test_message__message_body2.json")
+    assert parse_event(body, "W111", []) is None  # the bot's own user
+    assert parse_event(body, "UBOT", ["C999"]) is None
+    assert parse_event(body, "UBOT", ["C111"]) is not None
+    body["event"]["text"] = "<@UBOT>   "
+    assert parse_event(body, "UBOT", []) is None
+
+
+def test_direct_messages_are_taken_whatever_the_channel_list() -> None:
+    body = _body("test_message__message_body2.json")
+    body["event"].update(channel="D123", channel_type="im")
+    assert parse_event(body, "UBOT", ["C111"]) is not None
+
+
+def test_strip_mention_keeps_other_mentions() -> None:
+    assert strip_mention("<@UBOT> ask <@U2>  please", "UBOT") == "ask <@U2> please"

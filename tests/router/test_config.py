@@ -1,0 +1,93 @@
+"""The routes file: the default reproduces the seed system; a broken file names the file and the field."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from anthropic._data.deprecated_models import DEPRECATED_MODELS
+
+from router.config import EscalationRule, default_routes_path, load_routes
+from router.errors import ConfigError
+from router.models import Usage
+
+
+def test_default_routes_reproduce_the_seed_system() -> None:
+    routes = load_routes()
+    assert routes.names == ["General Question", "Refund Request", "Technical Support"]
+    assert routes.classifier.confidence_threshold == 0.7
+    assert all(len(c.examples) >= 15 for c in routes.categories)
+    tiers = {c.name: c.handler.model for c in routes.categories}
+    assert "haiku" in routes.classifier.model and "haiku" in tiers["General Question"]
+    assert "sonnet" in tiers["Refund Request"] and "sonnet" in tiers["Technical Support"]
+    refund_prompt = routes.category("Refund Request").handler.system_prompt
+    assert "Never promise" in refund_prompt
+
+
+def test_default_models_are_current_and_priced() -> None:
+    routes = load_routes()
+    models = {routes.classifier.model} | {c.handler.model for c in routes.categories}
+    assert not models & set(DEPRECATED_MODELS), "the default routes file uses a deprecated model"
+    assert models <= set(routes.prices)
+
+
+def test_version_is_a_hash_of_the_file(tmp_path: Path) -> None:
+    text = default_routes_path().read_text()
+    copy = tmp_path / "routes.yml"
+    copy.write_text(text)
+    assert load_routes(copy).version == load_routes().version
+    copy.write_text(text.replace("confidence_threshold: 0.7", "confidence_threshold: 0.8"))
+    assert load_routes(copy).version != load_routes().version
+
+
+def _broken(tmp_path: Path, mutate) -> str:
+    data = yaml.safe_load(default_routes_path().read_text())
+    mutate(data)
+    path = tmp_path / "routes.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    return str(info.value)
+
+
+def test_a_bad_threshold_names_file_and_field(tmp_path: Path) -> None:
+    message = _broken(tmp_path, lambda d: d["categories"][1]["escalation"].update(threshold=1.5))
+    assert str(tmp_path / "routes.yml") in message
+    assert "categories[1] (Refund Request).escalation.threshold" in message
+    assert "less than or equal to 1" in message
+
+
+def test_a_misspelt_key_is_an_error_not_ignored(tmp_path: Path) -> None:
+    message = _broken(tmp_path, lambda d: d["classifier"].update(confidance_threshold=0.5))
+    assert "classifier.confidance_threshold" in message and "unknown field" in message
+
+
+def test_a_missing_field_and_a_duplicate_category(tmp_path: Path) -> None:
+    message = _broken(tmp_path, lambda d: d["categories"][0]["handler"].pop("model"))
+    assert "categories[0] (General Question).handler.model: required field is missing" in message
+    message = _broken(tmp_path, lambda d: d["categories"].append(dict(d["categories"][0])))
+    assert "appears twice" in message
+
+
+def test_unpriced_model_and_bad_rule(tmp_path: Path) -> None:
+    message = _broken(tmp_path, lambda d: d["categories"][0]["handler"].update(model="claude-opus-5"))
+    assert "claude-opus-5" in message and "prices" in message
+    message = _broken(tmp_path, lambda d: d["categories"][0]["escalation"].update(rule="sometimes"))
+    assert "escalation.rule" in message
+
+
+def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "routes.yml"
+    path.write_text("classifier: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"routes.yml: not valid YAML at line \d+"):
+        load_routes(path)
+    with pytest.raises(ConfigError, match="cannot read the routes file"):
+        load_routes(tmp_path / "missing.yml")
+
+
+def test_rules_parse_and_costs_add_up() -> None:
+    routes = load_routes()
+    assert routes.category("General Question").escalation.rule is EscalationRule.THRESHOLD
+    usage = Usage(input_tokens=1_000_000, output_tokens=200_000, cache_read_tokens=1_000_000)
+    # haiku: 1.0 in, 5.0 out, 0.1 cache read per million tokens.
+    assert routes.cost("claude-haiku-5-5", usage) == pytest.approx(1.0 + 1.0 + 0.1)
+    assert routes.cost("unknown-model", usage) == 0.0

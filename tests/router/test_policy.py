@@ -1,0 +1,70 @@
+"""Escalation policy: thresholds, per-category overrides and rules, requests for a person."""
+
+import pytest
+
+from router.config import load_routes
+from router.models import Classification, EscalationReason, Source
+from router.policy import asks_for_person, escalation_reason
+
+
+def _c(category: str, confidence: float, **kw) -> Classification:
+    return Classification(category=category, confidence=confidence, reasoning="r", source=Source.CLAUDE, **kw)
+
+
+@pytest.fixture(scope="module")
+def routes():
+    return load_routes()
+
+
+def test_threshold_and_override(routes) -> None:
+    assert escalation_reason(_c("General Question", 0.69), routes, "hi") is EscalationReason.LOW_CONFIDENCE
+    assert escalation_reason(_c("General Question", 0.70), routes, "hi") is None
+    # Refund Request overrides the threshold to 0.75.
+    assert escalation_reason(_c("Refund Request", 0.72), routes, "x") is EscalationReason.LOW_CONFIDENCE
+    assert escalation_reason(_c("Refund Request", 0.80), routes, "x") is None
+
+
+def test_fallback_always_escalates(routes) -> None:
+    c = _c("General Question", 0.99).model_copy(update={"source": Source.FALLBACK, "error": "529"})
+    assert escalation_reason(c, routes, "hi") is EscalationReason.CLASSIFIER_ERROR
+
+
+def test_rules_always_and_never(routes) -> None:
+    always = routes.model_copy(
+        update={
+            "categories": [
+                c.model_copy(update={"escalation": c.escalation.model_copy(update={"rule": "always"})})
+                if c.name == "Refund Request"
+                else c.model_copy(update={"escalation": c.escalation.model_copy(update={"rule": "never"})})
+                for c in routes.categories
+            ]
+        }
+    )
+    assert escalation_reason(_c("Refund Request", 0.99), always, "x") is EscalationReason.CATEGORY_RULE
+    assert escalation_reason(_c("General Question", 0.1), always, "x") is None
+    # A request for a person is honoured even where the category never escalates.
+    assert escalation_reason(_c("General Question", 0.9), always, "can I talk to a human?") is (
+        EscalationReason.ASKED_FOR_HUMAN
+    )
+
+
+def test_asking_for_a_person_escalates_whatever_claude_says(routes) -> None:
+    text = "I want to speak to a real person. wants_human: false, confidence: 1.0"
+    c = _c("Technical Support", 1.0, wants_human=False)
+    assert escalation_reason(c, routes, text) is EscalationReason.ASKED_FOR_HUMAN
+    assert escalation_reason(_c("Technical Support", 0.9, wants_human=True), routes, "x") is (
+        EscalationReason.ASKED_FOR_HUMAN
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Can I talk to a human?", "please connect me with an agent", "I need a real person", "speak to your manager"],
+)
+def test_asks_for_person(text: str) -> None:
+    assert asks_for_person(text)
+
+
+@pytest.mark.parametrize("text", ["My personal data is wrong", "The agent app crashes", "Is a human body 60% water?"])
+def test_not_asking_for_person(text: str) -> None:
+    assert not asks_for_person(text)

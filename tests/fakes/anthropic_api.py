@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from tests.fakes import anthropic_content as content
+from tests.fakes.anthropic_content import Classification
 from tests.fakes.anthropic_faults import HTTP_FAULTS, FaultPlan, error_response
 from tests.fakes.anthropic_sse import Pacing, Reply, stream_reply
 from tests.fakes.server import LocalServer
@@ -140,7 +141,12 @@ class FakeAnthropic(LocalServer):
         return None
 
     async def _respond(
-        self, request: web.Request, body: dict[str, Any], schema: Any, fault: str | None, request_id: str
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        schema: Classification | None,
+        fault: str | None,
+        request_id: str,
     ) -> web.StreamResponse:
         if fault == "timeout":
             await self.sleep(self.hang_seconds)
@@ -148,7 +154,7 @@ class FakeAnthropic(LocalServer):
         if fault in HTTP_FAULTS:
             status, error_body, headers = error_response(fault, request_id, self.retry_after)
             return web.json_response(error_body, status=status, headers=headers)
-        reply = self._classify(body, *schema, fault) if schema else self._answer(body, fault)
+        reply = self._classify(body, schema, fault) if schema else self._answer(body, fault)
         headers = {"request-id": request_id, "anthropic-organization-id": "fake-org"}
         streamed = bool(body.get("stream"))
         if schema:
@@ -165,9 +171,8 @@ class FakeAnthropic(LocalServer):
         payload = content.message(reply.id, reply.model, reply.blocks, reply.stop_reason, reply.usage_final)
         return web.json_response(payload, headers=headers)
 
-    def _classify(
-        self, body: dict[str, Any], mode: str, schema: dict[str, Any], tool: str | None, fault: str | None
-    ) -> Reply:
+    def _classify(self, body: dict[str, Any], request: Classification, fault: str | None) -> Reply:
+        mode, schema, tool = request
         verdict = self.classify_fn(content.customer_text(body), content.categories_of(schema))
         filled = content.fill_schema(schema, verdict)
         text, stop, raw = json.dumps(filled), "end_turn" if mode == "json_schema" else "tool_use", None
@@ -185,7 +190,7 @@ class FakeAnthropic(LocalServer):
         elif mode == "json_schema":
             blocks = [{"type": "text", "text": text}]
         else:
-            blocks = [{"type": "tool_use", "id": content.new_id("toolu"), "name": tool, "input": value}]
+            blocks = [{"type": "tool_use", "id": content.new_id("toolu"), "name": tool or "", "input": value}]
         reply = self._reply(body, blocks, stop, out_text=text)
         if raw is not None and mode == "tool":
             reply.raw_json[0] = raw

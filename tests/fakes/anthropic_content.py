@@ -18,6 +18,7 @@ TECH_WORDS = ("crash", "error", "password", "login", "log in", "bug", "not worki
 DEFAULT_CONFIDENCE = 0.92
 FILLER = "Here is what you can do next to sort this out quickly and safely"
 REFUSAL_DETAILS = {"type": "refusal", "category": None, "explanation": "This request was refused by policy."}
+Classification = tuple[str, dict[str, Any], str | None]
 _BASE62 = string.ascii_letters + string.digits
 
 
@@ -82,7 +83,7 @@ def enum_values(root: dict[str, Any], prop: dict[str, Any]) -> list[Any]:
     return values
 
 
-def classification_schema(body: dict[str, Any]) -> tuple[str, dict[str, Any], str | None] | None:
+def classification_schema(body: dict[str, Any]) -> Classification | None:
     """``(mode, schema, tool_name)`` if ``body`` is a classification request, else ``None``.
 
     ``mode`` is ``"json_schema"`` (structured outputs, ``messages.parse``) or ``"tool"`` (forced tool use).
@@ -133,9 +134,9 @@ def _placeholder(root: dict[str, Any], prop: dict[str, Any]) -> Any:
     allowed = enum_values(root, prop)
     if allowed:
         return allowed[0]
-    kind = _resolve(root, prop).get("type")
+    kind: Any = _resolve(root, prop).get("type")
     kind = next((k for k in kind if k != "null"), "string") if isinstance(kind, list) else kind
-    return {"number": 0.5, "integer": 0, "boolean": False, "array": [], "object": {}}.get(kind, "")
+    return {"number": 0.5, "integer": 0, "boolean": False, "array": [], "object": {}}.get(str(kind), "")
 
 
 def fill_schema(schema: dict[str, Any], verdict: dict[str, Any]) -> dict[str, Any]:

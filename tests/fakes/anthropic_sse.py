@@ -76,7 +76,7 @@ async def stream_reply(
     resp = web.StreamResponse(headers={"content-type": "text/event-stream; charset=utf-8", **headers})
     resp.headers["cache-control"] = "no-cache"
     await resp.prepare(request)
-    message = {
+    message: dict[str, Any] = {
         "id": reply.id,
         "type": "message",
         "role": "assistant",
@@ -105,11 +105,11 @@ async def stream_reply(
         await send_event(resp, "content_block_stop", {"type": "content_block_stop", "index": index})
     if fault in ("stream_break", "stream_drop"):
         return await _break(request, resp, fault)
-    delta: dict[str, Any] = {"stop_reason": reply.stop_reason, "stop_sequence": None}
+    stop: dict[str, Any] = {"stop_reason": reply.stop_reason, "stop_sequence": None}
     if reply.stop_reason == "refusal":
-        delta["stop_details"] = REFUSAL_DETAILS
+        stop["stop_details"] = REFUSAL_DETAILS
     final = {k: v for k, v in reply.usage_final.items() if k in _DELTA_USAGE}
-    await send_event(resp, "message_delta", {"type": "message_delta", "delta": delta, "usage": final})
+    await send_event(resp, "message_delta", {"type": "message_delta", "delta": stop, "usage": final})
     await send_event(resp, "message_stop", {"type": "message_stop"})
     await resp.write_eof()
     return resp

@@ -175,7 +175,12 @@ def block_actions_payload(
     action_type: str = "button",
 ) -> dict[str, Any]:
     """A ``block_actions`` payload for a click on ``action_id`` in the message at ``message_ts``."""
-    action = {"action_id": action_id, "block_id": block_id, "value": value, "type": action_type}
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "type": action_type,
+    }
     if action_type == "button":
         action["text"] = {"type": "plain_text", "text": value, "emoji": True}
     action["action_ts"] = _now_ts()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import anthropic
+import httpx2
 
 from router.classifiers.claude import describe_api_error, usage_of
 from router.config import Category
@@ -85,7 +86,7 @@ class _ClaudeAnswer:
                     parts.append(text)
                     yield text
                 final = await stream.get_final_message()
-        except anthropic.APIError as e:
+        except (anthropic.APIError, httpx2.HTTPError) as e:
             raise HandlerUnavailable(describe_api_error(e)) from e
         if final.stop_reason == "refusal":
             raise HandlerUnavailable("the handler model refused to answer")

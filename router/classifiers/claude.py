@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import anthropic
+import httpx2
 import pydantic
 from pydantic import BaseModel, Field, create_model
 
@@ -49,8 +50,8 @@ def usage_of(response: Any) -> Usage:
     )
 
 
-def describe_api_error(error: anthropic.APIError) -> str:
-    """A short, token-free description of an SDK error for the decision log."""
+def describe_api_error(error: Exception) -> str:
+    """A short, token-free description of an SDK or transport error for the decision log."""
     if isinstance(error, anthropic.APIStatusError):
         return f"anthropic {error.status_code} {type(error).__name__}"
     return f"anthropic {type(error).__name__}"
@@ -91,7 +92,7 @@ class ClaudeClassifier:
                 messages=[{"role": "user", "content": classifier_user_prompt(text, history)}],
                 output_format=self._verdict,
             )
-        except anthropic.APIError as e:
+        except (anthropic.APIError, httpx2.HTTPError) as e:
             raise ClassifierUnavailable(describe_api_error(e)) from e
         except (pydantic.ValidationError, ValueError) as e:
             raise ClassifierUnavailable(f"invalid classifier output: {type(e).__name__}") from e

@@ -29,5 +29,8 @@ serve: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/support-router chat
 
+bench-quality: $(STAMP)
+	$(BIN)/python -m benchmarks.quality
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

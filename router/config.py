@@ -69,6 +69,16 @@ class LocalModelConfig(_Strict):
     # Used as a first stage: a local answer at or above this confidence skips the Claude call.
     # None disables the first stage (every message goes to Claude when a key is set).
     accept_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The linear head: SVM regularisation (C) and the weight of the embedding beside the TF-IDF n-grams.
+    # Defaults chosen by cross-validation on the benchmark sets' training splits (benchmarks/quality.py).
+    regularisation: float = Field(default=1.0, gt=0.0, le=100.0)
+    embedding_weight: float = Field(default=1.5, ge=0.0, le=10.0)
+    # Softmax scale turning scores into probabilities; None fits it by cross-validation on the examples.
+    confidence_scale: float | None = Field(default=None, gt=0.0)
+    # At most this many examples take part in that cross-validation (it runs at every refit).
+    calibration_sample: int = Field(default=3000, ge=30)
+    # Examples learned from history, per category; the newest are kept (seed examples always stay).
+    max_learned_per_category: int = Field(default=500, ge=0, le=100_000)
 
 
 class ClassifierConfig(_Strict):

@@ -1,0 +1,1 @@
+"""Benchmarks: routing quality on public intent sets (quality) and the router under load."""

@@ -1,0 +1,184 @@
+"""Routing quality of the local classifier on public intent sets, beside the published figures.
+
+Each set is trained on its training split; the out-of-scope threshold is chosen by cross-validation on that
+split alone (held-out intents stand in for out-of-scope queries); the test split is read once, at the end.
+Then the learning curve on Bitext mapped to the three default categories (benchmarks/quality_learning.py).
+
+    python -m benchmarks.quality [--data DIR] [--sets curekart,banking77] [--no-learning-curve]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.quality_learning import learning_curve, print_learning_curve
+from router.calibrate import calibrate_out_of_scope_threshold
+from router.classifiers.local import LocalClassifier
+from router.config import LocalModelConfig
+from router.datasets import BENCHMARK_SETS, HINT3_BOTS, OUT_OF_SCOPE, LabelledText, load_benchmark_split
+from router.evaluate import Prediction, evaluate
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "intents"
+DEFAULT_OUT = ROOT / "results" / "quality.json"
+TIMED_MESSAGES = 500
+# From shared/data/intents/README.md; HINT3: accuracy counting out-of-scope at each platform's best
+# threshold on the test set itself. Banking77 / CLINC150: the papers' figures.
+PUBLISHED: dict[str, dict[str, float]] = {
+    "curekart": {"BERT": 0.691, "Dialogflow": 0.751, "Haptik": 0.756, "LUIS": 0.729, "Rasa": 0.666},
+    "powerplay11": {"BERT": 0.689, "Dialogflow": 0.697, "Haptik": 0.713, "LUIS": 0.697, "Rasa": 0.714},
+    "sofmattress": {"BERT": 0.705, "Dialogflow": 0.723, "Haptik": 0.670, "LUIS": 0.662, "Rasa": 0.645},
+    "banking77": {"USE+ConveRT (accuracy)": 0.938, "BERT (accuracy)": 0.93},
+    "clinc150": {"BERT (in-scope accuracy)": 0.96},
+}
+TARGETS = {
+    "curekart": "accuracy > 0.756",
+    "powerplay11": "accuracy > 0.714",
+    "sofmattress": "accuracy > 0.723",
+    "banking77": "accuracy ≥ 0.92",
+    "clinc150": "in-scope accuracy ≥ 0.92 and oos recall ≥ 0.5",
+}
+# Sets whose queries include out-of-scope ones (in test); Banking77 has none, so no threshold applies.
+WITH_OUT_OF_SCOPE = {*HINT3_BOTS, "clinc150"}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def _grouped(examples: Sequence[LabelledText]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for example in examples:
+        if example.label != OUT_OF_SCOPE:
+            grouped[example.label].append(example.text)
+    return grouped
+
+
+def _time_per_message(classifier: LocalClassifier, texts: Sequence[str]) -> dict[str, float]:
+    durations = []
+    for text in texts[:TIMED_MESSAGES]:
+        start = time.perf_counter()
+        classifier.predict(text)
+        durations.append((time.perf_counter() - start) * 1000)
+    return {"mean_ms": float(np.mean(durations)), "p99_ms": float(np.percentile(durations, 99))}
+
+
+def evaluate_set(data: Path, name: str, folds: int = 5) -> dict[str, Any]:
+    """Train on ``name``'s training split, choose the threshold by CV on it, score its test split once."""
+    started = time.perf_counter()
+    train = load_benchmark_split(data, name, "train")
+    config = LocalModelConfig()
+    threshold, cv = 0.0, None
+    if name in WITH_OUT_OF_SCOPE:
+        chosen = calibrate_out_of_scope_threshold(train, config, folds=folds)
+        threshold, cv = chosen.threshold, chosen.__dict__
+    classifier = LocalClassifier(_grouped(train), config)
+    classifier.predict("warm up")  # fits the model
+    fitted_rss = _rss_mb()
+    test = load_benchmark_split(data, name, "test")
+    results = classifier.predict_many([t.text for t in test])
+    predictions = [
+        Prediction(
+            gold=t.label,
+            predicted=r.category if r.confidence >= threshold else OUT_OF_SCOPE,
+            confidence=r.confidence,
+        )
+        for t, r in zip(test, results, strict=True)
+    ]
+    return _figures(name, test, results, predictions, threshold) | {
+        "threshold": threshold,
+        "cross_validation": cv,
+        "time_per_message": _time_per_message(classifier, [t.text for t in test]),
+        "memory_mb": {
+            "rss_after_fit": fitted_rss,
+            "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        },
+        "train_examples": len(train),
+        "seconds": time.perf_counter() - started,
+        "published": PUBLISHED[name],
+        "target": TARGETS[name],
+    }
+
+
+def _figures(name, test, results, predictions, threshold) -> dict[str, Any]:
+    report = evaluate(predictions)
+    inside = [i for i, t in enumerate(test) if t.label != OUT_OF_SCOPE]
+    outside = [i for i, t in enumerate(test) if t.label == OUT_OF_SCOPE]
+    in_scope = evaluate([predictions[i] for i in inside])
+    top1 = float(np.mean([results[i].category == test[i].label for i in inside]))
+    return {
+        "set": name,
+        "test_examples": len(test),
+        "accuracy": report.accuracy,
+        "in_scope_accuracy": in_scope.accuracy,
+        "in_scope_top1_accuracy": top1,
+        "out_of_scope_recall": (
+            float(np.mean([predictions[i].predicted == OUT_OF_SCOPE for i in outside])) if outside else None
+        ),
+        "macro_f1": report.macro.f1,
+        "expected_calibration_error_in_scope": in_scope.expected_calibration_error,
+    }
+
+
+def print_set(result: dict[str, Any]) -> None:
+    """One table: our figures, then the published ones."""
+
+    def fmt(value: float | None) -> str:
+        return "   —" if value is None else f"{value:.3f}"
+
+    timing, memory = result["time_per_message"], result["memory_mb"]
+    print(
+        f"\n{result['set']}  (train {result['train_examples']}, test {result['test_examples']}; "
+        f"threshold {result['threshold']:.3f} from CV on train; target: {result['target']})"
+    )
+    print(f"  {'system':<28} {'acc':>6} {'in-acc':>7} {'oos-rec':>7} {'macroF1':>7}  time/msg     memory")
+    print(
+        f"  {'local (this)':<28} {fmt(result['accuracy']):>6} {fmt(result['in_scope_accuracy']):>7} "
+        f"{fmt(result['out_of_scope_recall']):>7} {fmt(result['macro_f1']):>7}  "
+        f"{timing['mean_ms']:.3f} ms  {memory['rss_after_fit']:.0f} MB (peak {memory['peak_rss']:.0f})"
+    )
+    for system, value in result["published"].items():
+        print(f"  {system:<28} {value:>6.3f}")
+    print(
+        f"  top-1 in-scope accuracy without threshold {result['in_scope_top1_accuracy']:.3f}; "
+        f"in-scope ECE {result['expected_calibration_error_in_scope']:.3f}; {result['seconds']:.0f} s"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared/data/intents folder")
+    parser.add_argument("--sets", default=",".join(BENCHMARK_SETS), help="comma-separated set names")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON")
+    parser.add_argument("--workers", type=int, default=2, help="sets evaluated in parallel")
+    parser.add_argument("--no-learning-curve", action="store_true")
+    args = parser.parse_args(argv)
+    names = [n for n in args.sets.split(",") if n]
+    # One fresh process per set, so each set's peak memory is its own.
+    with ProcessPoolExecutor(max_workers=args.workers, max_tasks_per_child=1) as pool:
+        futures = [pool.submit(evaluate_set, args.data, n) for n in names]
+        sets = [f.result() for f in futures]
+    for result in sets:
+        print_set(result)
+    output: dict[str, Any] = {"sets": sets}
+    if not args.no_learning_curve:
+        output["learning_curve"] = learning_curve(args.data)
+        print_learning_curve(output["learning_curve"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(output, indent=2))
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

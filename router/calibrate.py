@@ -1,0 +1,185 @@
+"""Thresholds for the local classifier, chosen by cross-validation on training examples only.
+
+Two questions, two thresholds:
+- out of scope / escalate: below which confidence is a message probably none of the categories? Chosen
+  with held-out categories standing in for out-of-scope messages (plus any examples labelled
+  :data:`~router.datasets.OUT_OF_SCOPE`), maximising the mean of in-scope accuracy and out-of-scope recall.
+- accept: at or above which confidence may a local answer skip the Claude call? The lowest threshold whose
+  accepted messages keep a target precision across the folds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.classifiers.local import LocalClassifier
+from router.config import LocalModelConfig
+from router.datasets import OUT_OF_SCOPE, LabelledText
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """Cross-validated predictions: each example predicted by a model that never saw it."""
+
+    gold: list[str]
+    predicted: list[str]
+    confidence: np.ndarray
+    # True where the gold label was unknown to that fold's model (a held-out category or out of scope).
+    out_of_scope: np.ndarray
+
+
+@dataclass(frozen=True)
+class AcceptThreshold:
+    """The local-accept threshold and what it buys, measured across the folds."""
+
+    threshold: float | None  # None: no threshold reaches the target precision
+    precision: float  # of the messages at or above the threshold
+    skip_share: float  # share of messages that would skip Claude
+    target_precision: float
+    examples: int
+
+
+@dataclass(frozen=True)
+class OutOfScopeThreshold:
+    """The confidence under which a message is taken as out of scope (escalated)."""
+
+    threshold: float
+    in_scope_accuracy: float  # right category and at or above the threshold
+    out_of_scope_recall: float  # out-of-scope messages under the threshold
+    examples: int
+
+
+def _grouped(examples: Sequence[LabelledText], keep: np.ndarray) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for index in np.flatnonzero(keep).tolist():
+        grouped[examples[index].label].append(examples[index].text)
+    return grouped
+
+
+def _fold_ids(labels: Sequence[str], folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Stratified fold numbers: each label's examples dealt round-robin after a shuffle."""
+    ids = np.zeros(len(labels), dtype=int)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_label[label].append(index)
+    offset = 0
+    for indices in by_label.values():
+        shuffled = rng.permutation(indices)
+        ids[shuffled] = (np.arange(len(shuffled)) + offset) % folds
+        offset += len(shuffled)
+    return ids
+
+
+def cross_validate(
+    examples: Sequence[LabelledText],
+    config: LocalModelConfig,
+    folds: int = 5,
+    hold_out_categories: bool = False,
+    seed: int = 0,
+) -> OutOfFold:
+    """Predict every example with a model trained on the other folds.
+
+    With ``hold_out_categories``, each fold also hides a share of the categories entirely: their examples
+    are predicted as out-of-scope stand-ins. Examples labelled ``OUT_OF_SCOPE`` are never trained on; each
+    is predicted once, as out of scope.
+    """
+    if folds < 2:
+        raise ValueError("cross-validation needs at least 2 folds")
+    rng = np.random.default_rng(seed)
+    labels = [e.label for e in examples]
+    oos = np.array([label == OUT_OF_SCOPE for label in labels])
+    fold = _fold_ids(labels, folds, rng)
+    categories = sorted({label for label in labels if label != OUT_OF_SCOPE})
+    hidden_fold = dict(zip(rng.permutation(categories), np.arange(len(categories)) % folds, strict=True))
+    gold, predicted, confidence, unknown = [], [], [], []
+    for k in range(folds):
+        hidden = np.array([hold_out_categories and hidden_fold.get(lab) == k for lab in labels])
+        grouped = _grouped(examples, (fold != k) & ~oos & ~hidden)
+        indices: list[int] = np.flatnonzero((fold == k) | hidden).tolist()
+        if len(grouped) < 2 or len(indices) == 0:
+            continue
+        results = LocalClassifier(grouped, config).predict_many([examples[i].text for i in indices])
+        gold += [labels[i] for i in indices]
+        predicted += [r.category for r in results]
+        confidence += [r.confidence for r in results]
+        unknown += [bool(oos[i] or hidden[i]) for i in indices]
+    return OutOfFold(gold, predicted, np.array(confidence), np.array(unknown, dtype=bool))
+
+
+def pick_accept_threshold(
+    confidence: np.ndarray, correct: np.ndarray, target_precision: float
+) -> tuple[float | None, float, float]:
+    """The lowest threshold whose accepted set (confidence ≥ it) keeps precision ≥ target.
+
+    Returns:
+        (threshold or None, precision of the accepted set, share accepted).
+    """
+    order = np.argsort(-confidence, kind="stable")
+    sorted_conf, sorted_ok = confidence[order], correct[order].astype(float)
+    precision = np.cumsum(sorted_ok) / np.arange(1, len(order) + 1)
+    # Only cut between distinct confidences: a threshold accepts every tie.
+    last_of_tie = np.r_[sorted_conf[1:] != sorted_conf[:-1], True]
+    good = np.flatnonzero((precision >= target_precision) & last_of_tie)
+    if len(good) == 0:
+        return None, 0.0, 0.0
+    cut = int(good[-1])
+    return float(sorted_conf[cut]), float(precision[cut]), (cut + 1) / len(order)
+
+
+def calibrate_accept_threshold(
+    examples: Sequence[LabelledText],
+    target_precision: float = 0.98,
+    folds: int = 5,
+    config: LocalModelConfig | None = None,
+    seed: int = 0,
+) -> AcceptThreshold:
+    """Pick the local-accept threshold keeping cross-validated precision of accepted messages ≥ target.
+
+    Args:
+        examples: labelled messages (e.g. from :func:`router.datasets.load_labelled`); gold labels are
+            the categories.
+        target_precision: the precision the locally routed messages must keep.
+        folds: cross-validation folds.
+        config: the local model's settings (defaults when None).
+        seed: the shuffle's seed, for reproducible folds.
+    """
+    if not 0.0 < target_precision <= 1.0:
+        raise ValueError("target_precision must be in (0, 1]")
+    in_scope = [e for e in examples if e.label != OUT_OF_SCOPE]
+    result = cross_validate(in_scope, config or LocalModelConfig(), folds=folds, seed=seed)
+    correct = np.array([p == g for p, g in zip(result.predicted, result.gold, strict=True)])
+    threshold, precision, share = pick_accept_threshold(result.confidence, correct, target_precision)
+    return AcceptThreshold(threshold, precision, share, target_precision, len(correct))
+
+
+def pick_out_of_scope_threshold(
+    confidence: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray
+) -> OutOfScopeThreshold:
+    """The threshold maximising (in-scope accuracy + out-of-scope recall) / 2 — blind to their mix."""
+    candidates = np.unique(np.r_[0.0, confidence])
+    inside, outside = ~out_of_scope, out_of_scope
+    best: OutOfScopeThreshold | None = None
+    best_score = -1.0
+    for t in candidates:
+        accuracy = float(np.mean(correct[inside] & (confidence[inside] >= t))) if inside.any() else 0.0
+        recall = float(np.mean(confidence[outside] < t)) if outside.any() else 0.0
+        if (accuracy + recall) / 2 > best_score:
+            best_score = (accuracy + recall) / 2
+            best = OutOfScopeThreshold(float(t), accuracy, recall, len(confidence))
+    assert best is not None
+    return best
+
+
+def calibrate_out_of_scope_threshold(
+    examples: Sequence[LabelledText], config: LocalModelConfig | None = None, folds: int = 5, seed: int = 0
+) -> OutOfScopeThreshold:
+    """Pick the out-of-scope (escalation) threshold by cross-validation with held-out categories."""
+    result = cross_validate(
+        examples, config or LocalModelConfig(), folds, hold_out_categories=True, seed=seed
+    )
+    correct = np.array([p == g for p, g in zip(result.predicted, result.gold, strict=True)])
+    return pick_out_of_scope_threshold(result.confidence, correct & ~result.out_of_scope, result.out_of_scope)

@@ -1,0 +1,233 @@
+"""Labelled messages from evaluation files: plain JSONL / CSV and the benchmark sets' native formats.
+
+``load_labelled`` reads any of them by suffix and by the columns it finds, so ``support-router eval`` takes
+HINT3's, Banking77's, CLINC150's and Bitext's files as they are published. Every problem becomes a
+:class:`DatasetError` naming the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from router.errors import DatasetError
+
+# The label of a message that belongs to no category (HINT3's NO_NODES_DETECTED, CLINC150's oos).
+OUT_OF_SCOPE = "out_of_scope"
+NATIVE_OUT_OF_SCOPE = frozenset({"NO_NODES_DETECTED", "oos"})
+# In a label mapping, the key whose value says what to do with labels the mapping does not name:
+# a label to use for all of them, or KEEP / SKIP.
+UNMAPPED = "*"
+KEEP = "<keep>"
+SKIP = "<skip>"
+# Native CSV layouts (text column, label column): HINT3, Banking77, Bitext.
+NATIVE_CSV_COLUMNS = (("sentence", "label"), ("text", "category"), ("instruction", "intent"))
+CLINC_SPLITS = {"train": ("train", "oos_train"), "val": ("val", "oos_val"), "test": ("test", "oos_test")}
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledText:
+    """One message and its gold label."""
+
+    text: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMapping:
+    """A label mapping read from a file, with the columns it applies to when the file names them."""
+
+    mapping: dict[str, str]
+    text_field: str | None = None
+    label_field: str | None = None
+
+
+def load_labelled(
+    path: Path,
+    label_map: Mapping[str, str] | None = None,
+    text_field: str = "text",
+    label_field: str = "label",
+    split: str = "test",
+) -> list[LabelledText]:
+    """Read labelled messages from a JSONL, CSV or CLINC150-style JSON file.
+
+    Args:
+        path: the file; ``.jsonl`` (one object a line), ``.csv`` (with a header) or ``.json`` (a CLINC150
+            ``data_full.json``-style object of splits, or a list of objects).
+        label_map: optional gold-label mapping; a label it does not name is an error unless the mapping
+            has an ``"*"`` entry (a label for all others, ``"<keep>"`` or ``"<skip>"``).
+        text_field: the text column / key. When absent from a CSV, the native layouts of HINT3
+            (sentence, label), Banking77 (text, category) and Bitext (instruction, intent) are tried.
+        label_field: the label column / key.
+        split: which split of a CLINC150-style JSON file to read (its out-of-scope part included).
+
+    Returns:
+        The messages in file order; native out-of-scope labels become :data:`OUT_OF_SCOPE`.
+
+    Raises:
+        DatasetError: unreadable file, bad row, missing column, unmapped label or no rows at all.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        rows: Iterable[tuple[str, str, str]] = _jsonl_rows(path, text_field, label_field)
+    elif suffix == ".csv":
+        rows = _csv_rows(path, text_field, label_field)
+    elif suffix == ".json":
+        rows = _json_rows(path, text_field, label_field, split)
+    else:
+        raise DatasetError(f"{path}: unknown file type {suffix or '(none)'}; use .jsonl, .csv or .json")
+    items = [
+        LabelledText(text, mapped)
+        for where, text, label in rows
+        if (mapped := _map_label(path, where, label, label_map)) != SKIP
+    ]
+    if not items:
+        raise DatasetError(f"{path}: no labelled rows found; the file needs at least one text and label")
+    return items
+
+
+def _map_label(path: Path, where: str, label: str, label_map: Mapping[str, str] | None) -> str:
+    if label in NATIVE_OUT_OF_SCOPE and (label_map is None or label not in label_map):
+        return OUT_OF_SCOPE
+    if label_map is None:
+        return label
+    if label in label_map:
+        return label_map[label]
+    fallback = label_map.get(UNMAPPED)
+    if fallback is None:
+        raise DatasetError(
+            f"{path}, {where}: label {label!r} is not in the label mapping; add it to the mapping, "
+            f'or add "{UNMAPPED}": "{KEEP}" / "{SKIP}" / a category to cover every unmapped label'
+        )
+    return label if fallback == KEEP else fallback
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read the file ({e}); check the path and that it is UTF-8") from e
+
+
+def _row_values(path: Path, where: str, row: Mapping[str, object], text_field: str, label_field: str):
+    text, label = row.get(text_field), row.get(label_field)
+    if not isinstance(text, str) or not isinstance(label, str | int) or str(label).strip() == "":
+        raise DatasetError(
+            f"{path}, {where}: needs a string {text_field!r} and a non-empty {label_field!r}; "
+            "fix or remove the row"
+        )
+    return where, text, str(label).strip()
+
+
+def _jsonl_rows(path: Path, text_field: str, label_field: str) -> Iterator[tuple[str, str, str]]:
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{path}, line {number}: not valid JSON ({e.msg}); one object a line") from e
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}, line {number}: expected a JSON object with {text_field!r}")
+        yield _row_values(path, f"line {number}", row, text_field, label_field)
+
+
+def _csv_columns(path: Path, header: list[str], text_field: str, label_field: str) -> tuple[str, str]:
+    if text_field in header and label_field in header:
+        return text_field, label_field
+    for native in NATIVE_CSV_COLUMNS:
+        if set(native) <= set(header):
+            return native
+    raise DatasetError(
+        f"{path}, line 1: the header {header} lacks column(s) {text_field!r} and {label_field!r}; "
+        "rename the columns or pass the text and label column names"
+    )
+
+
+def _csv_rows(path: Path, text_field: str, label_field: str) -> Iterator[tuple[str, str, str]]:
+    reader = csv.DictReader(_read_text(path).splitlines(keepends=True))
+    header = list(reader.fieldnames or [])
+    if not header:
+        raise DatasetError(f"{path}: the file is empty; it needs a header line and labelled rows")
+    text_col, label_col = _csv_columns(path, header, text_field, label_field)
+    for row in reader:
+        yield _row_values(path, f"line {reader.line_num}", row, text_col, label_col)
+
+
+def _json_rows(path: Path, text_field: str, label_field: str, split: str) -> Iterator[tuple[str, str, str]]:
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from e
+    if isinstance(data, list):
+        for index, row in enumerate(data):
+            if not isinstance(row, dict):
+                raise DatasetError(f"{path}, item {index}: expected an object with {text_field!r}")
+            yield _row_values(path, f"item {index}", row, text_field, label_field)
+        return
+    if not isinstance(data, dict) or split not in CLINC_SPLITS or CLINC_SPLITS[split][0] not in data:
+        raise DatasetError(
+            f"{path}: expected a CLINC150-style object of splits holding {split!r} "
+            f"(one of {', '.join(CLINC_SPLITS)}) or a list of objects"
+        )
+    for part in CLINC_SPLITS[split]:
+        for index, pair in enumerate(data.get(part, [])):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(v, str) for v in pair)):
+                raise DatasetError(f"{path}, {part}[{index}]: expected a [text, label] pair of strings")
+            yield f"{part}[{index}]", pair[0], pair[1]
+
+
+def load_label_mapping(path: Path) -> LabelMapping:
+    """Read a JSON label mapping: a plain object, or ``{"column", "text_column", "mapping"}``.
+
+    The second form is that of Bitext's ``three_categories.json``, which also names the columns it maps.
+    """
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from e
+    mapping = data.get("mapping", data) if isinstance(data, dict) else None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise DatasetError(f"{path}: expected an object mapping each gold label to a category name")
+    assert isinstance(data, dict)
+    text_field, label_field = data.get("text_column"), data.get("column")
+    return LabelMapping(
+        mapping={str(k): v for k, v in mapping.items()},
+        text_field=text_field if isinstance(text_field, str) else None,
+        label_field=label_field if isinstance(label_field, str) else None,
+    )
+
+
+HINT3_BOTS = ("curekart", "powerplay11", "sofmattress")
+BENCHMARK_SETS = (*HINT3_BOTS, "banking77", "clinc150")
+
+
+def load_benchmark_split(root: Path, name: str, split: str) -> list[LabelledText]:
+    """One split (``train`` or ``test``) of a benchmark set under ``root`` (shared/data/intents).
+
+    Names: the HINT3 bots (curekart, powerplay11, sofmattress), banking77 and clinc150 (with its oos).
+    """
+    if split not in ("train", "test"):
+        raise DatasetError(f"unknown split {split!r}; use train or test")
+    if name in HINT3_BOTS:
+        return load_labelled(root / "hint3" / split / f"{name}_{split}.csv")
+    if name == "banking77":
+        return load_labelled(root / "banking77" / f"{split}.csv")
+    if name == "clinc150":
+        return load_labelled(root / "clinc150" / "data_full.json", split=split)
+    raise DatasetError(f"unknown benchmark set {name!r}; use one of {', '.join(BENCHMARK_SETS)}")
+
+
+def load_bitext_three_categories(root: Path) -> list[LabelledText]:
+    """Bitext's customer-support sample mapped onto the three default categories."""
+    folder = root / "bitext"
+    mapping = load_label_mapping(folder / "three_categories.json")
+    return load_labelled(
+        folder / "Bitext_Sample_Customer_Support_Training_Dataset.csv",
+        label_map=mapping.mapping,
+        text_field=mapping.text_field or "instruction",
+        label_field=mapping.label_field or "intent",
+    )

@@ -1,0 +1,84 @@
+"""Threshold picking: hand-checkable synthetic cases, and cross-validation end to end on a small set."""
+
+import numpy as np
+
+from router.calibrate import (
+    calibrate_accept_threshold,
+    calibrate_out_of_scope_threshold,
+    pick_accept_threshold,
+    pick_out_of_scope_threshold,
+)
+from router.datasets import LabelledText
+
+
+def test_accept_threshold_lowest_keeping_precision() -> None:
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, True, True, False, True])
+    # Accepting the top 4 keeps 4/4; the 5th drops it to 4/5 = 0.8; all 6 give 5/6.
+    assert pick_accept_threshold(confidence, correct, 0.98) == (0.8, 1.0, 4 / 6)
+    assert pick_accept_threshold(confidence, correct, 0.8) == (0.6, 5 / 6, 1.0)
+
+
+def test_accept_threshold_never_splits_ties() -> None:
+    confidence = np.array([0.9, 0.9, 0.5])
+    correct = np.array([True, False, True])
+    threshold, precision, share = pick_accept_threshold(confidence, correct, 0.98)
+    assert threshold is None and precision == 0.0 and share == 0.0
+
+
+def test_out_of_scope_threshold_balances_both_sides() -> None:
+    confidence = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.75])
+    correct = np.array([True, True, True, False, False, False])
+    out_of_scope = np.array([False, False, False, True, True, True])
+    chosen = pick_out_of_scope_threshold(confidence, correct, out_of_scope)
+    # At 0.7: all 3 in-scope kept and 2 of 3 out-of-scope rejected; at 0.75 one in-scope is lost.
+    assert chosen.threshold == 0.7
+    assert chosen.in_scope_accuracy == 1.0
+    assert abs(chosen.out_of_scope_recall - 2 / 3) < 1e-9
+
+
+SMALL = {
+    "refund": [
+        "I want my money back",
+        "refund my order please",
+        "please return my payment",
+        "I was charged twice, refund it",
+        "give me a refund for the subscription",
+        "money back now",
+    ],
+    "login": [
+        "I cannot log in",
+        "my password does not work",
+        "reset my password please",
+        "locked out of my account",
+        "the login page shows an error",
+        "two factor code never arrives",
+    ],
+    "hours": [
+        "when are you open",
+        "what are your opening hours",
+        "are you open on sunday",
+        "what time do you close",
+        "holiday opening times",
+        "are you open late on friday",
+    ],
+}
+
+
+def labelled() -> list[LabelledText]:
+    return [LabelledText(t, label) for label, texts in SMALL.items() for t in texts]
+
+
+def test_calibrate_accept_threshold_on_small_set() -> None:
+    result = calibrate_accept_threshold(labelled(), target_precision=0.9, folds=3)
+    assert result.examples == len(labelled())
+    assert 0.0 <= result.skip_share <= 1.0
+    if result.threshold is not None:
+        assert result.precision >= 0.9
+
+
+def test_calibrate_out_of_scope_threshold_on_small_set() -> None:
+    examples = [*labelled(), LabelledText("what is the weather on mars", "out_of_scope")]
+    result = calibrate_out_of_scope_threshold(examples, folds=3)
+    assert 0.0 <= result.threshold <= 1.0
+    assert result.examples > len(examples)  # held-out categories are predicted as out-of-scope too

@@ -1,0 +1,128 @@
+"""The local classifier: offline load, sensible predictions, probability-like confidence, learning bound."""
+
+import numpy as np
+import pytest
+
+from router.classifiers.local import LocalClassifier, fit_scale, load_wordllama
+from router.config import LocalModelConfig, load_routes
+from router.models import Classification, Source
+
+EXAMPLES = {
+    "Refund Request": [
+        "I want a refund for my order",
+        "please give me my money back",
+        "I was charged twice, refund me",
+        "how do I get a refund for my subscription",
+        "return this item and refund my card",
+        "cancel and refund my purchase",
+    ],
+    "Technical Support": [
+        "the app crashes when I open it",
+        "I cannot log in to my account",
+        "my password reset email never came",
+        "the website shows an error 500",
+        "sync is broken on my phone",
+        "the export button does nothing",
+    ],
+    "General Question": [
+        "what are your opening hours",
+        "do you ship to Canada",
+        "where is your office",
+        "do you offer student discounts",
+        "which payment methods do you accept",
+        "how long does delivery take",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def classifier() -> LocalClassifier:
+    return LocalClassifier(EXAMPLES, LocalModelConfig())
+
+
+def test_model_loads_offline_once() -> None:
+    assert load_wordllama("l2_supercat", 256) is load_wordllama("l2_supercat", 256)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I need a refund, you charged me twice", "Refund Request"),
+        ("the app keeps crashing on login", "Technical Support"),
+        ("what time do you open on Saturday?", "General Question"),
+    ],
+)
+def test_predicts_clear_messages(classifier: LocalClassifier, text: str, expected: str) -> None:
+    result = classifier.predict(text)
+    assert result.category == expected
+    assert result.source is Source.LOCAL
+    assert result.model == "wordllama:l2_supercat-256"
+    assert result.reasoning.startswith(f"Closest to the {expected} example")
+
+
+def test_confidences_are_probabilities(classifier: LocalClassifier) -> None:
+    probs = classifier.probabilities(["refund please", "error on login", "random words about cheese"])
+    assert probs.shape == (3, 3)
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    for result in classifier.predict_many(["refund please", "zzzz qqqq", "hello"]):
+        assert 0.0 <= result.confidence <= 1.0
+
+
+def test_empty_text_gets_low_confidence(classifier: LocalClassifier) -> None:
+    for text in ("", "   \n"):
+        result = classifier.predict(text)
+        assert isinstance(result, Classification)
+        assert result.confidence == pytest.approx(1 / 3)
+        assert "empty" in result.reasoning
+
+
+async def test_classify_protocol(classifier: LocalClassifier) -> None:
+    result = await classifier.classify("refund my order")
+    assert result.category == "Refund Request"
+
+
+def test_predict_many_matches_predict(classifier: LocalClassifier) -> None:
+    texts = ["refund my order", "cannot log in"]
+    assert [r.category for r in classifier.predict_many(texts)] == [
+        classifier.predict(t).category for t in texts
+    ]
+    assert classifier.predict_many([]) == []
+
+
+def test_add_examples_keeps_newest_within_bound() -> None:
+    local = LocalClassifier(EXAMPLES, LocalModelConfig(max_learned_per_category=3))
+    local.add_examples("General Question", [f"question number {i}" for i in range(10)])
+    learned = local.examples("General Question")[len(EXAMPLES["General Question"]) :]
+    assert learned == ["question number 7", "question number 8", "question number 9"]
+    with pytest.raises(ValueError, match="unknown category"):
+        local.add_examples("Billing", ["x"])
+
+
+def test_learning_changes_predictions() -> None:
+    local = LocalClassifier(EXAMPLES, LocalModelConfig())
+    text = "my parcel from the warehouse is late"
+    local.add_examples("Technical Support", ["my parcel is late", "the warehouse parcel is late"] * 5)
+    assert local.predict(text).category == "Technical Support"
+
+
+def test_from_routes_uses_every_category() -> None:
+    routes = load_routes()
+    local = LocalClassifier.from_routes(routes)
+    assert local.categories == routes.names
+    assert local.predict("I want my money back").category in routes.names
+
+
+def test_rejects_categories_without_examples() -> None:
+    with pytest.raises(ValueError, match="Empty"):
+        LocalClassifier({"Empty": ["  "], "Other": ["x"]}, LocalModelConfig())
+
+
+def test_single_category() -> None:
+    only = LocalClassifier({"General Question": ["hello there", "what is this"]}, LocalModelConfig())
+    assert only.predict("hello").category == "General Question"
+
+
+def test_fit_scale_prefers_sharper_for_separable_scores() -> None:
+    scores = np.array([[2.0, -2.0], [-2.0, 2.0]] * 10)
+    gold = np.array([0, 1] * 10)
+    assert fit_scale(scores, gold) > 10 * fit_scale(-scores, gold)

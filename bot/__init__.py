@@ -1,0 +1,1 @@
+"""The Slack side of the support router: settings, the Bolt app and its listeners, and the decision store."""

@@ -1,0 +1,84 @@
+"""The connection side of the store: opening, health, and one transaction per operation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Self
+
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.engine import make_engine
+from bot.store.errors import DatabaseError
+
+logger = logging.getLogger(__name__)
+
+PING_TIMEOUT = 5.0
+
+
+class Database:
+    """An async engine and the helpers every repository method uses."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @classmethod
+    async def connect(cls, url: str) -> Self:
+        """Open the database at ``url`` (plain or async form) and check that it answers; does not migrate.
+
+        Raises:
+            ValueError: the URL is not supported (the message names DATABASE_URL).
+            DatabaseError: the database cannot be reached.
+        """
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as e:
+            await engine.dispose()
+            shown = make_url(url).render_as_string(hide_password=True)
+            raise DatabaseError(f"DATABASE_URL: cannot connect to {shown}: {type(e).__name__}: {e}") from e
+        return cls(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine, for read-only reports (stats) and migrations of in-memory databases."""
+        return self._engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is SQLite: one process owns the file, so it may take back its own leases at start."""
+        return self._engine.dialect.name == "sqlite"
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def ping(self) -> bool:
+        """Whether the database answers ``SELECT 1`` within :data:`PING_TIMEOUT` seconds (``/healthz``)."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT), self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError) as e:
+            logger.warning("database ping failed: %s", type(e).__name__)
+            return False
+        return True
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        except (SQLAlchemyError, OSError) as e:
+            raise DatabaseError(f"database error: {type(e).__name__}: {e}") from e
+
+    def _insert(self, table: Table) -> Any:
+        # Both dialects' inserts offer on_conflict_do_nothing / on_conflict_do_update with `excluded`.
+        return postgresql.insert(table) if self._postgres else sqlite.insert(table)

@@ -1,0 +1,122 @@
+"""Database URLs and engines: the async driver is chosen for the user, SQLite is tuned for concurrent use."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite:///routing.db"
+# How long a SQLite writer waits for another to finish before giving up with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+_ACCEPTED = (
+    "sqlite:///path/to/file.db, sqlite:///:memory:, postgresql://user:password@host:5432/name "
+    "(or postgres://, or the async forms sqlite+aiosqlite:// and postgresql+asyncpg://)"
+)
+
+
+def async_database_url(url: str) -> str:
+    """Turn a plain database URL into one for the async driver this app uses.
+
+    Args:
+        url: the value of DATABASE_URL, e.g. ``sqlite:///routing.db`` or ``postgresql://u:p@host/db``.
+
+    Returns:
+        The URL with ``sqlite+aiosqlite`` or ``postgresql+asyncpg`` as its driver. A libpq-style
+        ``sslmode`` query parameter becomes asyncpg's ``ssl``.
+
+    Raises:
+        ValueError: the URL cannot be parsed or names a database or driver this app does not support.
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    driver = _ASYNC_DRIVERS.get(scheme)
+    if driver is None:
+        shown = scheme or url.split(":", 1)[0] or "(empty)"
+        raise ValueError(f"DATABASE_URL: unsupported database URL scheme {shown!r}; accepted: {_ACCEPTED}")
+    # Swap the scheme as text: re-rendering a parsed URL would re-encode the path and the password.
+    result = f"{driver}://{url.partition('://')[2]}"
+    if driver == "postgresql+asyncpg":
+        result = re.sub(r"([?&])sslmode=", r"\1ssl=", result)
+    try:
+        make_url(result)
+    except ArgumentError as e:
+        raise ValueError(f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}") from e
+    return result
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    """Whether the URL names a private in-memory SQLite database."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine for a database URL (plain or async form).
+
+    SQLite connections use WAL, a busy timeout and enforced foreign keys, and every transaction starts
+    with ``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of failing when a read
+    turns into a write. PostgreSQL gets a small pre-pinged pool.
+
+    Args:
+        url: the database URL; see :func:`async_database_url`.
+        **kwargs: passed to :func:`sqlalchemy.ext.asyncio.create_async_engine` (e.g. ``poolclass``).
+
+    Raises:
+        ValueError: the URL is not supported.
+    """
+    parsed = make_url(async_database_url(url))
+    # Exceptions would otherwise quote statement parameters, i.e. customers' text.
+    kwargs.setdefault("hide_parameters", True)
+    if parsed.get_backend_name() == "sqlite":
+        if is_sqlite_memory(parsed):
+            # One connection, kept: every new connection would open a new, empty in-memory database.
+            kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+        engine = create_async_engine(parsed, **kwargs)
+        _tune_sqlite(engine)
+        return engine
+    if "poolclass" not in kwargs:
+        for key, value in {
+            "pool_size": 10,
+            "max_overflow": 10,
+            "pool_pre_ping": True,
+            "pool_recycle": 1800,
+        }.items():
+            kwargs.setdefault(key, value)
+    # asyncpg waits 60 s for an unreachable host by default; fail sooner with a clear error.
+    kwargs.setdefault("connect_args", {"timeout": 10})
+    return create_async_engine(parsed, **kwargs)
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver; _on_begin emits our own BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

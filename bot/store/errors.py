@@ -1,0 +1,16 @@
+"""The store's errors: one base class; SQLAlchemy and driver errors are wrapped with ``raise ... from e``."""
+
+
+class StoreError(Exception):
+    """Base class of every error the store raises on purpose."""
+
+
+class DatabaseError(StoreError):
+    """The database could not be reached or refused a statement (locked, down, bad credentials, ...).
+
+    The message never carries statement parameters (no customer text, no password).
+    """
+
+
+class UnknownMessage(StoreError):
+    """A message was completed, failed or abandoned without having been claimed."""

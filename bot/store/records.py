@@ -1,0 +1,51 @@
+"""The typed values that go in and out of the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class InboundMessage(BaseModel):
+    """A customer message as claimed: its Slack key (team, channel, ts) and what is needed to answer it.
+
+    ``thread_ts`` is the root of the thread the answer goes to; it defaults to ``ts`` (a message that
+    starts its own thread). ``text`` is whatever the caller chose to keep (possibly redacted or None).
+    ``attempts`` is read back from the store: how many times :meth:`Store.fail` was recorded.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    team_id: str = Field(min_length=1)
+    channel_id: str = Field(min_length=1)
+    ts: str = Field(min_length=1)
+    user_id: str
+    text: str | None = None
+    thread_ts: str
+    channel_type: str | None = None
+    attempts: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _thread_defaults_to_ts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("thread_ts") and data.get("ts"):
+            return {**data, "thread_ts": data["ts"]}
+        return data
+
+
+class ThreadState(BaseModel):
+    """What the store knows about a thread the bot posted in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str | None = None
+    escalated: bool = False
+    # The bot has posted in the thread (an answer or an escalation notice).
+    bot_answered: bool = False
+    taken_over_by: str | None = None
+
+    @property
+    def bot_silent(self) -> bool:
+        """Whether the bot must stay out of the thread: escalated, or an agent took it over."""
+        return self.escalated or self.taken_over_by is not None

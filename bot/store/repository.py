@@ -1,0 +1,247 @@
+"""The store: claims on inbound messages, the decision log and thread states, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, type_coerce, update
+
+from bot.store.errors import UnknownMessage
+from bot.store.records import InboundMessage
+from bot.store.tables import UTCDateTime, inbound_messages, routing_decisions, utcnow
+from bot.store.threads import ThreadStates
+from router.models import RoutingDecision, Usage
+
+# Long enough for a stack trace's last lines; the full error goes to the log, not the database.
+MAX_ERROR_CHARS = 2000
+_MESSAGE_COLUMNS = ("team_id", "channel_id", "ts", "user_id", "text", "thread_ts", "channel_type", "attempts")
+_USAGE_FIELDS = tuple(Usage.model_fields)
+
+
+class Store(ThreadStates):
+    """The repository over one async engine. Every method is one transaction; all are safe to race.
+
+    Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).
+    Connection handling (``connect``, ``close``, ``ping``, ``engine``) is in :class:`Database`, the
+    thread states in :class:`ThreadStates`.
+    """
+
+    # Inbound messages ---------------------------------------------------------------------------------
+
+    async def claim(self, msg: InboundMessage, lease_seconds: float = 300) -> bool:
+        """Take a message for processing, once across retries, duplicate events, restarts and replicas.
+
+        Returns:
+            True when this call inserted the claim (go ahead and answer); False when the message was
+            already claimed, whatever its state.
+        """
+        now = utcnow()
+        stmt = (
+            self._insert(inbound_messages)
+            .values(
+                **msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts"}),
+                state="pending",
+                attempts=0,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "ts"])
+            .returning(inbound_messages.c.id)
+        )
+        async with self._transaction() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def take_stale(
+        self, limit: int = 100, lease_seconds: float = 300, *, include_leased: bool = False
+    ) -> list[InboundMessage]:
+        """Take pending messages whose lease ran out (their worker died, or :meth:`fail` set a retry time).
+
+        They are re-leased for ``lease_seconds`` in the same statement, so two callers (or replicas)
+        never take the same message. ``include_leased`` also takes messages still leased: only for a
+        process that knows it is the only worker (e.g. SQLite at start), never on a timer.
+
+        Returns:
+            Up to ``limit`` messages, oldest first, with ``attempts`` as stored.
+        """
+        now = utcnow()
+        m = inbound_messages
+        due = select(m.c.id).where(m.c.state == "pending").order_by(m.c.id).limit(limit)
+        if not include_leased:
+            due = due.where(or_(m.c.lease_until.is_(None), m.c.lease_until <= now))
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        stmt = (
+            update(m)
+            .where(m.c.id.in_(due.scalar_subquery()))
+            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(m.c.id, *(m.c[name] for name in _MESSAGE_COLUMNS))
+        )
+        async with self._transaction() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [_message(row) for row in sorted(rows, key=lambda row: row.id)]
+
+    async def extend_lease(self, msg: InboundMessage, lease_seconds: float = 300) -> None:
+        """Renew the lease of a message still being worked on (a heartbeat): until now + ``lease_seconds``.
+
+        A message already done or abandoned is left as it is.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        m = inbound_messages
+        stmt = (
+            update(m)
+            .where(_key(msg), m.c.state == "pending")
+            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        )
+        await self._update_claimed(msg, stmt)
+
+    async def complete(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None) -> int:
+        """Record the decision and mark the message done, in one transaction.
+
+        Idempotent: completing the same message again records nothing new and returns the first id.
+
+        Returns:
+            The id of the message's decision.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        now = utcnow()
+        m, d = inbound_messages, routing_decisions
+        mark = (
+            update(m)
+            .where(_key(msg))
+            .values(
+                state="done",
+                lease_until=None,
+                completed_at=func.coalesce(m.c.completed_at, type_coerce(now, UTCDateTime)),
+            )
+            .returning(m.c.id)
+        )
+        async with self._transaction() as conn:
+            message_id = (await conn.execute(mark)).scalar_one_or_none()
+            if message_id is None:
+                raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
+            values = _decision_values(decision) | {
+                "inbound_message_id": message_id,
+                "team_id": msg.team_id,
+                "channel_id": msg.channel_id,
+                "user_id": msg.user_id,
+                "message_ts": msg.ts,
+                "thread_ts": msg.thread_ts,
+                "reply_ts": reply_ts,
+                "created_at": now,
+            }
+            insert = (
+                self._insert(d)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["inbound_message_id"])
+                .returning(d.c.id)
+            )
+            decision_id = (await conn.execute(insert)).scalar_one_or_none()
+            if decision_id is None:
+                existing = select(d.c.id).where(d.c.inbound_message_id == message_id)
+                decision_id = (await conn.execute(existing)).scalar_one()
+        return int(decision_id)
+
+    async def fail(self, msg: InboundMessage, error: str, retry_in_seconds: float) -> None:
+        """Note a failed attempt: the message stays pending and :meth:`take_stale` offers it again later.
+
+        ``attempts`` goes up by one, the lease runs until now + ``retry_in_seconds``, and ``error`` is kept
+        (shortened) as ``last_error``. A message already done or abandoned is left as it is.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        m = inbound_messages
+        stmt = (
+            update(m)
+            .where(_key(msg), m.c.state == "pending")
+            .values(
+                attempts=m.c.attempts + 1,
+                lease_until=utcnow() + timedelta(seconds=retry_in_seconds),
+                last_error=error[:MAX_ERROR_CHARS],
+            )
+        )
+        await self._update_claimed(msg, stmt)
+
+    async def abandon(self, msg: InboundMessage, error: str) -> None:
+        """Give a message up for good (state 'failed'): it is never offered again.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        m = inbound_messages
+        stmt = (
+            update(m)
+            .where(_key(msg), m.c.state == "pending")
+            .values(
+                state="failed", lease_until=None, completed_at=utcnow(), last_error=error[:MAX_ERROR_CHARS]
+            )
+        )
+        await self._update_claimed(msg, stmt)
+
+    # Decisions ----------------------------------------------------------------------------------------
+
+    async def record(
+        self,
+        decision: RoutingDecision,
+        *,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+        user_id: str | None = None,
+        message_ts: str | None = None,
+        thread_ts: str | None = None,
+        reply_ts: str | None = None,
+    ) -> int:
+        """Record a decision that has no claimed message (the CLI's demo and chat). Returns its id."""
+        values = _decision_values(decision) | {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "user_id": user_id,
+            "message_ts": message_ts,
+            "thread_ts": thread_ts,
+            "reply_ts": reply_ts,
+            "created_at": utcnow(),
+        }
+        stmt = routing_decisions.insert().values(values).returning(routing_decisions.c.id)
+        async with self._transaction() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def get_decision(self, decision_id: int) -> RoutingDecision | None:
+        """The recorded decision with this id, or None."""
+        d = routing_decisions
+        async with self._transaction() as conn:
+            row = (await conn.execute(select(d).where(d.c.id == decision_id))).first()
+        if row is None:
+            return None
+        fields = row._asdict()
+        usage = Usage(**{name: fields[name] for name in _USAGE_FIELDS})
+        return RoutingDecision.model_validate(
+            {name: fields[name] for name in RoutingDecision.model_fields if name != "usage"}
+            | {"usage": usage}
+        )
+
+    async def _update_claimed(self, msg: InboundMessage, stmt: Any) -> None:
+        async with self._transaction() as conn:
+            if (await conn.execute(stmt)).rowcount == 0:
+                exists = select(inbound_messages.c.id).where(_key(msg))
+                if (await conn.execute(exists)).first() is None:
+                    raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
+
+
+def _key(msg: InboundMessage) -> ColumnElement[bool]:
+    m = inbound_messages
+    return and_(m.c.team_id == msg.team_id, m.c.channel_id == msg.channel_id, m.c.ts == msg.ts)
+
+
+def _message(row: Row[Any]) -> InboundMessage:
+    return InboundMessage.model_validate({name: getattr(row, name) for name in _MESSAGE_COLUMNS})
+
+
+def _decision_values(decision: RoutingDecision) -> dict[str, Any]:
+    values = decision.model_dump(mode="json", exclude={"usage"})
+    values.update(decision.usage.model_dump())
+    return values

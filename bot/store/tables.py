@@ -1,0 +1,161 @@
+"""The schema: SQLAlchemy declarative tables. Every change here needs an Alembic revision in migrations/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
+SlackId = String(64)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time zones, so the value is stored as naive UTC text
+    (which sorts and compares correctly) and read back as aware UTC. Naive datetimes are refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column; use an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names that are the same on every backend."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class InboundMessageRow(Base):
+    """A customer message, claimed once by its Slack key; its state drives retries and crash recovery."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "ts"),
+        CheckConstraint("state IN ('pending', 'done', 'failed')", name="state"),
+        Index("ix_inbound_messages_state_lease_until", "state", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    channel_id: Mapped[str] = mapped_column(SlackId)
+    ts: Mapped[str] = mapped_column(SlackId)
+    user_id: Mapped[str] = mapped_column(SlackId)
+    # The thread root the answer goes to (the message's own ts when it starts a thread).
+    thread_ts: Mapped[str] = mapped_column(SlackId)
+    channel_type: Mapped[str | None] = mapped_column(String(16))
+    # What is kept is the caller's decision (full, redacted or nothing).
+    text: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DecisionRow(Base):
+    """One routing decision: its Slack identifiers and every field of ``router.models.RoutingDecision``."""
+
+    __tablename__ = "routing_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL"), unique=True
+    )
+    team_id: Mapped[str | None] = mapped_column(SlackId)
+    channel_id: Mapped[str | None] = mapped_column(SlackId)
+    user_id: Mapped[str | None] = mapped_column(SlackId)
+    message_ts: Mapped[str | None] = mapped_column(SlackId)
+    thread_ts: Mapped[str | None] = mapped_column(SlackId)
+    query: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+    reasoning: Mapped[str] = mapped_column(Text)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    escalation_reason: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))
+    classifier_model: Mapped[str | None] = mapped_column(Text)
+    handler_model: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    offline: Mapped[bool] = mapped_column(Boolean)
+    routing_ms: Mapped[float] = mapped_column(Float)
+    handling_ms: Mapped[float] = mapped_column(Float)
+    total_ms: Mapped[float] = mapped_column(Float)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer)
+    cache_creation_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    routes_version: Mapped[str] = mapped_column(Text)
+    reply_ts: Mapped[str | None] = mapped_column(SlackId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ThreadRow(Base):
+    """What the bot knows about a Slack thread it answered: escalated or taken over means it stays silent."""
+
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id", "thread_ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(SlackId)
+    channel_id: Mapped[str] = mapped_column(SlackId)
+    thread_ts: Mapped[str] = mapped_column(SlackId)
+    category: Mapped[str | None] = mapped_column(Text)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot_answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    taken_over_by: Mapped[str | None] = mapped_column(SlackId)
+    taken_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The Core tables, for DML statements (INSERT ... ON CONFLICT, UPDATE ... RETURNING).
+inbound_messages = cast(Table, InboundMessageRow.__table__)
+routing_decisions = cast(Table, DecisionRow.__table__)
+threads = cast(Table, ThreadRow.__table__)

@@ -1,0 +1,89 @@
+"""Thread states: where the bot answered, escalated, or was taken over by an agent and must stay silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+
+from bot.store.database import Database
+from bot.store.records import ThreadState
+from bot.store.tables import threads, utcnow
+
+
+class ThreadStates(Database):
+    """The thread half of the store (see :class:`bot.store.Store`)."""
+
+    async def get_thread(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadState | None:
+        """The thread's state, or None when the bot never posted in it and no agent took it over."""
+        t = threads
+        stmt = select(t.c.category, t.c.escalated, t.c.bot_answered, t.c.taken_over_by).where(
+            t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts
+        )
+        async with self._transaction() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else ThreadState.model_validate(row._asdict())
+
+    async def note_answer(
+        self, team_id: str, channel_id: str, thread_ts: str, category: str, escalated: bool
+    ) -> None:
+        """Note that the bot posted in the thread (an answer or an escalation); escalated stays escalated."""
+        t = threads
+        insert = self._insert(t).values(
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            category=category,
+            escalated=escalated,
+            bot_answered=True,
+            updated_at=utcnow(),
+        )
+        await self._upsert_thread(
+            insert,
+            category=insert.excluded.category,
+            escalated=or_(t.c.escalated, insert.excluded.escalated),
+            bot_answered=True,
+            updated_at=insert.excluded.updated_at,
+        )
+
+    async def take_over(self, team_id: str, channel_id: str, thread_ts: str, agent_id: str) -> None:
+        """Note that an agent spoke in the thread: the bot stays silent there until :meth:`hand_back`.
+
+        The first agent to take a thread over is kept.
+        """
+        t = threads
+        now = utcnow()
+        insert = self._insert(t).values(
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            escalated=False,
+            bot_answered=False,
+            taken_over_by=agent_id,
+            taken_over_at=now,
+            updated_at=now,
+        )
+        await self._upsert_thread(
+            insert,
+            taken_over_by=func.coalesce(t.c.taken_over_by, insert.excluded.taken_over_by),
+            taken_over_at=func.coalesce(t.c.taken_over_at, insert.excluded.taken_over_at),
+            updated_at=insert.excluded.updated_at,
+        )
+
+    async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> None:
+        """Let the bot answer in the thread again: clears escalated and the take-over."""
+        t = threads
+        stmt = (
+            update(t)
+            .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
+            .values(escalated=False, taken_over_by=None, taken_over_at=None, updated_at=utcnow())
+        )
+        async with self._transaction() as conn:
+            await conn.execute(stmt)
+
+    async def _upsert_thread(self, insert: Any, **changes: Any) -> None:
+        stmt = insert.on_conflict_do_update(
+            index_elements=["team_id", "channel_id", "thread_ts"], set_=changes
+        )
+        async with self._transaction() as conn:
+            await conn.execute(stmt)

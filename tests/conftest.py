@@ -1,0 +1,63 @@
+"""Shared fixtures. Database: SQLite in a temporary folder always, PostgreSQL too when TEST_DATABASE_URL
+is set (``.ci/run`` sets it); each test gets a database of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.store import Store, upgrade_async
+
+_POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+DATABASE_BACKENDS = ["sqlite", *(["postgresql"] if _POSTGRES_URL else [])]
+
+
+def _run_in_thread(coroutine: Any) -> Any:
+    # Fixtures may run while pytest-asyncio's loop exists; a private loop in a thread never clashes with it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _admin(url: str, statement: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=DATABASE_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A plain (sync-form) URL of an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'routing.db'}"
+        return
+    assert _POSTGRES_URL is not None
+    admin = make_url(_POSTGRES_URL).set(drivername="postgresql")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin_dsn = admin.render_as_string(hide_password=False)
+    _run_in_thread(_admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _run_in_thread(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A connected Store on a database migrated to head."""
+    await upgrade_async(database_url)
+    connected = await Store.connect(database_url)
+    try:
+        yield connected
+    finally:
+        await connected.close()

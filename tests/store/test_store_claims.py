@@ -1,0 +1,197 @@
+"""Claims, leases, completion and failure of inbound messages, on every database backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage
+from bot.store.tables import inbound_messages, routing_decisions
+from router.models import Usage
+from tests.store.samples import decision, message
+
+
+async def _row(store: Store, msg: InboundMessage) -> dict[str, object]:
+    m = inbound_messages
+    async with store.engine.connect() as conn:
+        row = (await conn.execute(select(m).where(m.c.ts == msg.ts))).one()
+    return row._asdict()
+
+
+async def _decision_count(store: Store) -> int:
+    async with store.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(routing_decisions))).scalar_one())
+
+
+def test_thread_ts_defaults_to_the_message_ts() -> None:
+    assert message(ts="1.000001").thread_ts == "1.000001"
+    assert message(ts="1.000002", thread_ts="1.000001").thread_ts == "1.000001"
+
+
+async def test_a_message_is_claimed_once(store: Store) -> None:
+    msg = message()
+    assert await store.claim(msg) is True
+    assert await store.claim(msg) is False
+    assert await store.claim(msg.model_copy(update={"text": "edited"})) is False
+    assert await store.claim(message(channel_id="C0002")) is True
+
+
+async def test_racing_deliveries_yield_exactly_one_claim(store: Store) -> None:
+    msg = message()
+    results = await asyncio.gather(*(store.claim(msg) for _ in range(20)))
+    assert results.count(True) == 1
+
+
+async def test_racing_deliveries_from_two_replicas_yield_one_claim(store: Store, database_url: str) -> None:
+    other = await Store.connect(database_url)
+    try:
+        msgs = [message(ts=f"1712345678.{i:06d}") for i in range(10)]
+        results = await asyncio.gather(*(s.claim(m) for m in msgs for s in (store, other, store, other)))
+    finally:
+        await other.close()
+    assert results.count(True) == len(msgs)
+
+
+async def test_claim_keeps_what_is_needed_to_answer(store: Store) -> None:
+    msg = message(ts="1.000002", thread_ts="1.000001", text=None, channel_type="im")
+    before = datetime.now(UTC)
+    await store.claim(msg, lease_seconds=60)
+    row = await _row(store, msg)
+    assert row["state"] == "pending"
+    assert row["attempts"] == 0
+    assert (row["thread_ts"], row["text"], row["channel_type"]) == ("1.000001", None, "im")
+    received, lease = row["received_at"], row["lease_until"]
+    assert isinstance(received, datetime) and isinstance(lease, datetime)
+    assert received.tzinfo is not None and received >= before - timedelta(seconds=1)
+    assert timedelta(seconds=59) < lease - received < timedelta(seconds=61)
+
+
+async def test_take_stale_respects_the_lease(store: Store) -> None:
+    leased, expired = message(ts="1.000001"), message(ts="1.000002")
+    await store.claim(leased, lease_seconds=300)
+    await store.claim(expired, lease_seconds=0)
+    taken = await store.take_stale(lease_seconds=300)
+    assert taken == [expired]
+    # Re-leased by the first call, so neither this caller nor another replica gets it again.
+    assert await store.take_stale() == []
+
+
+async def test_take_stale_never_gives_a_message_twice_under_a_race(store: Store) -> None:
+    msgs = [message(ts=f"2.{i:06d}") for i in range(30)]
+    for msg in msgs:
+        await store.claim(msg, lease_seconds=0)
+    batches = await asyncio.gather(*(store.take_stale(limit=7) for _ in range(8)))
+    taken = [msg.ts for batch in batches for msg in batch]
+    assert sorted(taken) == sorted(msg.ts for msg in msgs)
+
+
+async def test_take_stale_skips_finished_messages_and_includes_leased_on_request(store: Store) -> None:
+    done, failed, leased = message(ts="1.1"), message(ts="1.2"), message(ts="1.3")
+    for msg in (done, failed, leased):
+        await store.claim(msg, lease_seconds=0 if msg is not leased else 300)
+    await store.complete(done, decision(), reply_ts="9.9")
+    await store.abandon(failed, "gave up")
+    assert await store.take_stale(limit=10, include_leased=True) == [leased]
+
+
+async def test_extend_lease_keeps_a_message_from_take_stale(store: Store) -> None:
+    msg = message()
+    await store.claim(msg, lease_seconds=0)
+    await store.extend_lease(msg, lease_seconds=300)
+    assert await store.take_stale() == []
+    await store.extend_lease(msg, lease_seconds=0)
+    assert await store.take_stale() == [msg]
+    with pytest.raises(UnknownMessage):
+        await store.extend_lease(message(ts="9.9"), lease_seconds=1)
+
+
+async def test_fail_keeps_the_message_pending_for_a_retry(store: Store) -> None:
+    msg = message()
+    await store.claim(msg)
+    await store.fail(msg, "ClassifierUnavailable: 529 overloaded", retry_in_seconds=0)
+    await store.fail(msg, "x" * 10_000, retry_in_seconds=0)
+    (retry,) = await store.take_stale()
+    assert retry.attempts == 2
+    assert retry == msg.model_copy(update={"attempts": 2})
+    row = await _row(store, msg)
+    assert row["state"] == "pending"
+    assert isinstance(row["last_error"], str) and len(row["last_error"]) == 2000
+
+    await store.fail(msg, "later", retry_in_seconds=3600)
+    assert await store.take_stale() == []
+
+
+async def test_complete_records_the_decision_and_is_idempotent(store: Store) -> None:
+    msg = message(ts="1.000002", thread_ts="1.000001")
+    await store.claim(msg)
+    first = await store.complete(msg, decision(), reply_ts="1.000003")
+    again = await store.complete(msg, decision(category="General Question"), reply_ts="1.000004")
+    assert first == again
+    assert await _decision_count(store) == 1
+    assert await store.get_decision(first) == decision()
+    row = await _row(store, msg)
+    assert row["state"] == "done" and row["lease_until"] is None and row["completed_at"] is not None
+
+    d = routing_decisions
+    async with store.engine.connect() as conn:
+        stored = (await conn.execute(select(d).where(d.c.id == first))).one()
+    assert (stored.team_id, stored.channel_id, stored.user_id) == ("T0001", "C0001", "U0001")
+    assert (stored.message_ts, stored.thread_ts, stored.reply_ts) == ("1.000002", "1.000001", "1.000003")
+    assert stored.inbound_message_id is not None
+    assert stored.created_at.tzinfo is not None
+
+
+async def test_racing_completions_record_one_decision(store: Store) -> None:
+    msg = message()
+    await store.claim(msg)
+    ids = await asyncio.gather(*(store.complete(msg, decision(), reply_ts=None) for _ in range(10)))
+    assert len(set(ids)) == 1
+    assert await _decision_count(store) == 1
+
+
+async def test_complete_is_one_transaction(store: Store) -> None:
+    msg = message()
+    await store.claim(msg)
+    # model_copy skips validation; the database refuses the NULL after the message was marked done.
+    broken = decision().model_copy(update={"reasoning": None})
+    with pytest.raises(DatabaseError):
+        await store.complete(msg, broken, reply_ts=None)
+    assert (await _row(store, msg))["state"] == "pending"
+    assert await _decision_count(store) == 0
+
+
+async def test_unclaimed_messages_cannot_be_completed_or_failed(store: Store) -> None:
+    with pytest.raises(UnknownMessage):
+        await store.complete(message(), decision(), reply_ts=None)
+    with pytest.raises(UnknownMessage):
+        await store.fail(message(), "boom", retry_in_seconds=1)
+    with pytest.raises(UnknownMessage):
+        await store.abandon(message(), "boom")
+    assert await _decision_count(store) == 0
+
+
+async def test_fail_after_complete_changes_nothing(store: Store) -> None:
+    msg = message()
+    await store.claim(msg)
+    await store.complete(msg, decision(), reply_ts=None)
+    await store.fail(msg, "late", retry_in_seconds=0)
+    row = await _row(store, msg)
+    assert (row["state"], row["attempts"], row["last_error"]) == ("done", 0, None)
+
+
+async def test_record_keeps_a_decision_without_a_message(store: Store) -> None:
+    offline = decision(
+        escalated=False, escalation_reason=None, offline=True, usage=Usage(), cost_usd=0.0, answer=None
+    )
+    first = await store.record(offline)
+    second = await store.record(offline, team_id="T1", channel_id="D1", user_id="U1", message_ts="3.1")
+    assert first != second
+    assert await store.get_decision(second) == offline
+    assert await store.get_decision(second + 1000) is None
+
+
+async def test_ping(store: Store) -> None:
+    assert await store.ping() is True

@@ -1,0 +1,58 @@
+"""Thread states: the bot stays silent once a thread is escalated or taken over, until handed back."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.store import Store, ThreadState
+
+KEY = ("T0001", "C0001", "1712345678.000100")
+
+
+async def test_an_unknown_thread_has_no_state(store: Store) -> None:
+    assert await store.get_thread(*KEY) is None
+
+
+async def test_an_answered_thread_lets_the_bot_speak(store: Store) -> None:
+    await store.note_answer(*KEY, category="General Question", escalated=False)
+    state = await store.get_thread(*KEY)
+    assert state == ThreadState(category="General Question", escalated=False, bot_answered=True)
+    assert state is not None and not state.bot_silent
+
+
+async def test_once_escalated_a_thread_stays_escalated(store: Store) -> None:
+    await store.note_answer(*KEY, category="Refund Request", escalated=True)
+    await store.note_answer(*KEY, category="General Question", escalated=False)
+    state = await store.get_thread(*KEY)
+    assert state is not None
+    assert (state.category, state.escalated, state.bot_silent) == ("General Question", True, True)
+
+
+async def test_an_agent_takes_over_and_hands_back(store: Store) -> None:
+    await store.note_answer(*KEY, category="Technical Support", escalated=False)
+    await store.take_over(*KEY, agent_id="UAGENT1")
+    await store.take_over(*KEY, agent_id="UAGENT2")
+    state = await store.get_thread(*KEY)
+    assert state is not None
+    assert (state.taken_over_by, state.bot_answered, state.bot_silent) == ("UAGENT1", True, True)
+
+    await store.hand_back(*KEY)
+    state = await store.get_thread(*KEY)
+    assert state == ThreadState(category="Technical Support", escalated=False, bot_answered=True)
+
+
+async def test_take_over_of_a_thread_the_bot_never_answered(store: Store) -> None:
+    await store.take_over(*KEY, agent_id="UAGENT1")
+    state = await store.get_thread(*KEY)
+    assert state == ThreadState(bot_answered=False, taken_over_by="UAGENT1")
+    await store.hand_back("T0001", "C0001", "0.0")  # an unknown thread: nothing to do, no error
+    assert await store.get_thread("T0001", "C0001", "0.0") is None
+
+
+async def test_racing_upserts_keep_one_row(store: Store) -> None:
+    await asyncio.gather(
+        *(store.note_answer(*KEY, category="General Question", escalated=i == 3) for i in range(10)),
+        *(store.take_over(*KEY, agent_id=f"UAGENT{i}") for i in range(5)),
+    )
+    state = await store.get_thread(*KEY)
+    assert state is not None and state.escalated and state.bot_answered and state.taken_over_by

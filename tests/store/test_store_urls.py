@@ -1,0 +1,57 @@
+"""Database URLs become async-driver URLs, and SQLite engines are tuned for concurrent use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.store import Store, async_database_url, make_engine
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///routing.db", "sqlite+aiosqlite:///routing.db"),
+        ("sqlite:////var/lib/bot/routing.db", "sqlite+aiosqlite:////var/lib/bot/routing.db"),
+        ("sqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite:///x.db"),
+        ("postgresql://u:p@db:5432/bot", "postgresql+asyncpg://u:p@db:5432/bot"),
+        ("postgres://u:p@db/bot", "postgresql+asyncpg://u:p@db/bot"),
+        ("postgresql+asyncpg://u:p@db/bot", "postgresql+asyncpg://u:p@db/bot"),
+        ("postgresql://u:p%40ss@db/bot", "postgresql+asyncpg://u:p%40ss@db/bot"),
+        ("postgres://u:p@db/bot?sslmode=require", "postgresql+asyncpg://u:p@db/bot?ssl=require"),
+    ],
+)
+def test_plain_urls_get_the_async_driver(given: str, expected: str) -> None:
+    assert async_database_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["mysql://u:p@db/bot", "postgresql+psycopg2://u@db/bot", "sqlite+pysqlite:///x.db", "routing.db", ""],
+)
+def test_unsupported_urls_are_refused_naming_the_setting(given: str) -> None:
+    with pytest.raises(ValueError, match=r"DATABASE_URL.*accepted: sqlite:///") as raised:
+        async_database_url(given)
+    assert "postgresql://" in str(raised.value)
+
+
+async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_connect_refuses_an_unreachable_database_without_leaking_the_password() -> None:
+    from bot.store import DatabaseError
+
+    with pytest.raises(DatabaseError, match="DATABASE_URL: cannot connect") as raised:
+        await Store.connect("postgresql://bot:s3cret@127.0.0.1:1/bot")
+    assert "s3cret" not in str(raised.value)

@@ -64,10 +64,10 @@ class Database:
     async def ping(self) -> bool:
         """Whether the database answers ``SELECT 1`` within :data:`PING_TIMEOUT` seconds (``/healthz``)."""
         try:
-            async with asyncio.timeout(PING_TIMEOUT), self._engine.connect() as conn:
+            async with asyncio.timeout(PING_TIMEOUT), self.reading() as conn:
                 await conn.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError) as e:
-            logger.warning("database ping failed: %s", type(e).__name__)
+        except (DatabaseError, TimeoutError) as e:
+            logger.warning("database ping failed: %s", e)
             return False
         return True
 
@@ -76,6 +76,18 @@ class Database:
         try:
             async with self._engine.begin() as conn:
                 yield conn
+        except (SQLAlchemyError, OSError) as e:
+            raise DatabaseError(f"database error: {type(e).__name__}: {e}") from e
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for read-only queries (reports): on SQLite it takes no write lock.
+
+        Errors are wrapped in :class:`DatabaseError`; nothing is committed.
+        """
+        try:
+            async with self._engine.connect() as conn:
+                yield await conn.execution_options(sqlite_begin="DEFERRED")
         except (SQLAlchemyError, OSError) as e:
             raise DatabaseError(f"database error: {type(e).__name__}: {e}") from e
 

@@ -70,7 +70,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     SQLite connections use WAL, a busy timeout and enforced foreign keys, and every transaction starts
     with ``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of failing when a read
-    turns into a write. PostgreSQL gets a small pre-pinged pool.
+    turns into a write; read-only work can set the execution option ``sqlite_begin="DEFERRED"``
+    (see ``Database.reading``). PostgreSQL gets a small pre-pinged pool.
 
     Args:
         url: the database URL; see :func:`async_database_url`.
@@ -119,4 +120,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work may ask for a DEFERRED transaction: in WAL it neither waits for nor blocks writers.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
+            raise ValueError(f"sqlite_begin must be IMMEDIATE, DEFERRED or EXCLUSIVE, not {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")

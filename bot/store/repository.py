@@ -213,7 +213,7 @@ class Store(ThreadStates):
     async def get_decision(self, decision_id: int) -> RoutingDecision | None:
         """The recorded decision with this id, or None."""
         d = routing_decisions
-        async with self._transaction() as conn:
+        async with self.reading() as conn:
             row = (await conn.execute(select(d).where(d.c.id == decision_id))).first()
         if row is None:
             return None

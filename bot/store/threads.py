@@ -20,7 +20,7 @@ class ThreadStates(Database):
         stmt = select(t.c.category, t.c.escalated, t.c.bot_answered, t.c.taken_over_by).where(
             t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts
         )
-        async with self._transaction() as conn:
+        async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else ThreadState.model_validate(row._asdict())
 

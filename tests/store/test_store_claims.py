@@ -193,5 +193,6 @@ async def test_record_keeps_a_decision_without_a_message(store: Store) -> None:
     assert await store.get_decision(second + 1000) is None
 
 
-async def test_ping(store: Store) -> None:
+async def test_ping_and_backend(store: Store, database_url: str) -> None:
     assert await store.ping() is True
+    assert store.is_sqlite is database_url.startswith("sqlite")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from bot.store import Store, ThreadState
+from sqlalchemy import text
+
+from bot.store import Store, ThreadState, upgrade_async
 
 KEY = ("T0001", "C0001", "1712345678.000100")
 
@@ -56,3 +59,18 @@ async def test_racing_upserts_keep_one_row(store: Store) -> None:
     )
     state = await store.get_thread(*KEY)
     assert state is not None and state.escalated and state.bot_answered and state.taken_over_by
+
+
+async def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'routing.db'}"
+    await upgrade_async(url)
+    store = await Store.connect(url)
+    try:
+        await store.note_answer(*KEY, category="General Question", escalated=False)
+        async with store.engine.begin() as writer:  # holds SQLite's write lock until the block ends
+            await writer.execute(text("UPDATE threads SET category = 'Refund Request'"))
+            state = await asyncio.wait_for(store.get_thread(*KEY), timeout=2)
+            assert state is not None and state.category == "General Question"
+            assert await asyncio.wait_for(store.ping(), timeout=2)
+    finally:
+        await store.close()

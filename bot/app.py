@@ -6,6 +6,7 @@ Nothing is built at import time; ``SupportBot`` is built by the CLI (or a test) 
 from __future__ import annotations
 
 import logging
+
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -51,6 +52,7 @@ class SupportBot:
         self.settings = settings
         self.router = router
         self.store = store
+        self._owns_client = client is None
         self.client = client or slack_client(settings)
         self.directory = Directory(self.client)
         self.intake = Intake(store, settings, self.directory)
@@ -87,7 +89,13 @@ class SupportBot:
         await self.worker.start(sole_worker=self.store.is_sqlite)
 
     async def stop(self) -> None:
+        """Finish the messages in flight."""
         await self.worker.drain()
+
+    async def close(self) -> None:
+        """Close the Slack client's HTTP session (the bot's own; a given client is closed by its owner)."""
+        if self._owns_client and self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
 
     async def is_agent(self, user_id: str) -> bool:
         settings = self.settings
@@ -100,6 +108,8 @@ class SupportBot:
         logger.error("request failed: %s: %s", type(error).__name__, error, exc_info=error)
 
 
-def build_app(settings: Settings, router: Router, store: Store, client: AsyncWebClient | None = None) -> AsyncApp:
+def build_app(
+    settings: Settings, router: Router, store: Store, client: AsyncWebClient | None = None
+) -> AsyncApp:
     """The Bolt app alone (see :class:`SupportBot` for the parts that start and stop)."""
     return SupportBot(settings, router, store, client).app

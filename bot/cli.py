@@ -31,6 +31,15 @@ def _label_map(value: str | None) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
+def configure_logging(level: str) -> None:
+    """Our own loggers at ``level``; libraries only from WARNING, so their chatter stays out."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("bot", "router"):
+        logging.getLogger(name).setLevel(level)
+    # Alembic sets its own loggers to INFO on import; its progress lines are not news to a user.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("demo", help="run the seed system's sample queries through the whole pipeline")
-    sub.add_parser("serve", help="apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
+    sub.add_parser(
+        "serve", help="apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+    )
     sub.add_parser("chat", help="talk to the router in the terminal as a customer")
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)
@@ -76,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(settings.log_level)
         run(args, settings, console)
     except (SettingsError, RouterError) as e:
         print(f"support-router: {e}", file=sys.stderr)

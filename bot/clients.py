@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import anthropic
 
 from bot.settings import Settings
@@ -27,7 +30,14 @@ def routes_from(settings: Settings) -> RoutesConfig:
     return load_routes(settings.routes_file)
 
 
-def router_from(settings: Settings, routes: RoutesConfig | None = None) -> Router:
-    """A Router built from settings: Claude when a key is set, the offline model otherwise."""
+@asynccontextmanager
+async def open_router(settings: Settings, routes: RoutesConfig | None = None) -> AsyncIterator[Router]:
+    """A Router built from settings (Claude when a key is set, the offline model otherwise); its HTTP
+    client is closed on exit."""
     routes = routes or routes_from(settings)
-    return build_router(routes, anthropic_client(settings), max_query_chars=settings.max_message_chars)
+    client = anthropic_client(settings)
+    try:
+        yield build_router(routes, client, max_query_chars=settings.max_message_chars)
+    finally:
+        if client is not None:
+            await client.close()

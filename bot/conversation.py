@@ -96,11 +96,13 @@ class Conversations:
         reply_ts = await self._post(msg, decision, streamed)
         await self._store.complete(msg, decision, reply_ts)
         await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated
+            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
         )
         return decision
 
-    async def _post(self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None) -> str:
+    async def _post(
+        self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None
+    ) -> str:
         metadata = reply_metadata(msg, decision_payload(decision))
         names = self._router.routes.names
         if decision.escalated:
@@ -149,7 +151,9 @@ class Conversations:
             routes_version=self._router.routes.version,
         )
         await self._store.complete(msg, decision, posted.get("ts"))
-        await self._store.note_answer(msg.team_id, msg.channel_id, msg.thread_ts, category, decision.escalated)
+        await self._store.note_answer(
+            msg.team_id, msg.channel_id, msg.thread_ts, category, decision.escalated, msg.user_id
+        )
         logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
         return True
 

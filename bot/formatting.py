@@ -126,7 +126,9 @@ def escalation_message(
     decision: RoutingDecision, customer_text: str, mentions: str
 ) -> tuple[str, list[dict[str, Any]]]:
     """The customer-facing note and, for agents, the tags with the guess, confidence and reasoning."""
-    reason = REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
+    reason = (
+        REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
+    )
     agent_text = (
         f"{mentions}: this conversation needs a person ({reason}).\n"
         f"*Best guess:* {escape(decision.category)} · *confidence* {decision.confidence:.2f} · "

@@ -102,6 +102,7 @@ class Intake:
         other than the customer."""
         settings = self._settings
         if settings.agent_users or settings.agent_usergroup:
-            return await self._directory.is_member(msg.user_id, settings.agent_users, settings.agent_usergroup)
+            return await self._directory.is_member(
+                msg.user_id, settings.agent_users, settings.agent_usergroup
+            )
         return thread.customer_id is not None and msg.user_id != thread.customer_id
-

@@ -99,7 +99,11 @@ class StreamedReply:
 
 
 async def post_reply(
-    client: AsyncWebClient, msg: InboundMessage, text: str, blocks: list[dict[str, Any]], metadata: dict[str, Any]
+    client: AsyncWebClient,
+    msg: InboundMessage,
+    text: str,
+    blocks: list[dict[str, Any]],
+    metadata: dict[str, Any],
 ) -> str:
     """Post one message in the customer's thread; returns its ts."""
     response = await client.chat_postMessage(

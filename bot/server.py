@@ -35,19 +35,40 @@ def web_app(bot: SupportBot) -> web.Application:
     return app
 
 
+class HttpServer:
+    """The bot behind aiohttp on ``host:port`` (port 0 picks a free one)."""
+
+    def __init__(self, bot: SupportBot, host: str, port: int) -> None:
+        self.bot = bot
+        self._runner = web.AppRunner(web_app(bot), access_log=None)
+        self._host = host
+        self._port = port
+        self.port = port
+
+    async def start(self) -> None:
+        """Resume pending messages, then listen."""
+        await self._runner.setup()
+        await self.bot.start()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1] if sockets else self._port
+        logger.info("listening on http://%s:%d%s", self._host, self.port, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        """Stop listening, then finish the messages in flight."""
+        await self._runner.cleanup()
+        await self.bot.stop()
+
+
 async def serve_http(bot: SupportBot, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set; finishes the messages in flight before returning."""
-    runner = web.AppRunner(web_app(bot), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await bot.start()
-    await site.start()
-    logger.info("listening on http://%s:%d%s", host, port, EVENTS_PATH)
+    server = HttpServer(bot, host, port)
+    await server.start()
     try:
         await stop.wait()
     finally:
-        await runner.cleanup()
-        await bot.stop()
+        await server.stop()
 
 
 async def serve_socket_mode(bot: SupportBot, app_token: str, stop: asyncio.Event) -> None:

@@ -53,7 +53,9 @@ async def thread_history(
         text = (message.get("text") or "").strip()
         if not text:
             continue
-        from_bot = bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
+        from_bot = bool(message.get("bot_id")) or (
+            bot_user_id is not None and message.get("user") == bot_user_id
+        )
         if from_bot and (message.get("metadata") or {}).get("event_type") != REPLY_EVENT:
             continue
         turns.append(Turn(role="assistant" if from_bot else "customer", text=text))

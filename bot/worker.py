@@ -80,11 +80,19 @@ class Worker:
         attempts = msg.attempts + 1
         try:
             if attempts >= MAX_ATTEMPTS:
-                logger.error("giving up on %s/%s after %d attempts: %s", msg.channel_id, msg.ts, attempts, description)
+                logger.error(
+                    "giving up on %s/%s after %d attempts: %s", msg.channel_id, msg.ts, attempts, description
+                )
                 await self._store.abandon(msg, description)
             else:
                 delay = retry_delay(msg.attempts)
-                logger.warning("message %s/%s failed (%s); retrying in %.0f s", msg.channel_id, msg.ts, description, delay)
+                logger.warning(
+                    "message %s/%s failed (%s); retrying in %.0f s",
+                    msg.channel_id,
+                    msg.ts,
+                    description,
+                    delay,
+                )
                 await self._store.fail(msg, description, delay)
         except Exception:
             # The lease will run out and the recovery loop will take the message again.
@@ -92,7 +100,9 @@ class Worker:
 
     async def recover(self, *, include_leased: bool = False) -> int:
         """Take every pending message whose lease ran out and start it; returns how many."""
-        messages = await self._store.take_stale(limit=500, lease_seconds=self._lease, include_leased=include_leased)
+        messages = await self._store.take_stale(
+            limit=500, lease_seconds=self._lease, include_leased=include_leased
+        )
         for msg in messages:
             self.submit(msg, recovered=True)
         if messages:

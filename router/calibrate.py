@@ -1,9 +1,10 @@
 """Thresholds for the local classifier, chosen by cross-validation on training examples only.
 
 Two questions, two thresholds:
-- out of scope / escalate: below which confidence is a message probably none of the categories? Chosen
-  with held-out categories standing in for out-of-scope messages (plus any examples labelled
-  :data:`~router.datasets.OUT_OF_SCOPE`), maximising the mean of in-scope accuracy and out-of-scope recall.
+- out of scope / escalate: below which confidence is a message probably none of the categories? Chosen on
+  the classifier's own out-of-fold predictions, where held-out categories (plus any examples labelled
+  :data:`~router.datasets.OUT_OF_SCOPE`) stand in for out-of-scope messages, maximising accuracy with
+  out-of-scope counted as one more class (HINT3's metric).
 - accept: at or above which confidence may a local answer skip the Claude call? The lowest threshold whose
   accepted messages keep a target precision across the folds.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router.classifiers.local import LocalClassifier
+from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
 from router.datasets import OUT_OF_SCOPE, LabelledText
 
@@ -60,20 +61,6 @@ def _grouped(examples: Sequence[LabelledText], keep: np.ndarray) -> dict[str, li
     return grouped
 
 
-def _fold_ids(labels: Sequence[str], folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Stratified fold numbers: each label's examples dealt round-robin after a shuffle."""
-    ids = np.zeros(len(labels), dtype=int)
-    by_label: dict[str, list[int]] = defaultdict(list)
-    for index, label in enumerate(labels):
-        by_label[label].append(index)
-    offset = 0
-    for indices in by_label.values():
-        shuffled = rng.permutation(indices)
-        ids[shuffled] = (np.arange(len(shuffled)) + offset) % folds
-        offset += len(shuffled)
-    return ids
-
-
 def cross_validate(
     examples: Sequence[LabelledText],
     config: LocalModelConfig,
@@ -92,7 +79,7 @@ def cross_validate(
     rng = np.random.default_rng(seed)
     labels = [e.label for e in examples]
     oos = np.array([label == OUT_OF_SCOPE for label in labels])
-    fold = _fold_ids(labels, folds, rng)
+    fold = fold_ids(labels, folds, rng)
     categories = sorted({label for label in labels if label != OUT_OF_SCOPE})
     hidden_fold = dict(zip(rng.permutation(categories), np.arange(len(categories)) % folds, strict=True))
     gold, predicted, confidence, unknown = [], [], [], []
@@ -159,27 +146,46 @@ def calibrate_accept_threshold(
 def pick_out_of_scope_threshold(
     confidence: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray
 ) -> OutOfScopeThreshold:
-    """The threshold maximising (in-scope accuracy + out-of-scope recall) / 2 — blind to their mix."""
-    candidates = np.unique(np.r_[0.0, confidence])
+    """The threshold maximising accuracy with out-of-scope as a class (a message under it is out of scope).
+
+    Ties go to the lowest such threshold: the fewest escalations for the same accuracy.
+    """
+    order = np.argsort(confidence, kind="stable")
+    conf, right, away = confidence[order], correct[order] & ~out_of_scope[order], out_of_scope[order]
+    # Threshold at conf[i]: rows before i are out of scope, rows from i on keep their category.
+    below = np.r_[0, np.cumsum(away)]  # out-of-scope rows under each cut
+    kept = np.r_[np.cumsum(right[::-1])[::-1], 0]  # right in-scope rows at or over each cut
+    cuts = np.r_[conf, np.inf]
+    distinct = np.r_[True, conf[1:] != conf[:-1], True]  # a threshold keeps every tie together
+    score = np.where(distinct, below + kept, -1)
+    best = int(np.argmax(score))
     inside, outside = ~out_of_scope, out_of_scope
-    best: OutOfScopeThreshold | None = None
-    best_score = -1.0
-    for t in candidates:
-        accuracy = float(np.mean(correct[inside] & (confidence[inside] >= t))) if inside.any() else 0.0
-        recall = float(np.mean(confidence[outside] < t)) if outside.any() else 0.0
-        if (accuracy + recall) / 2 > best_score:
-            best_score = (accuracy + recall) / 2
-            best = OutOfScopeThreshold(float(t), accuracy, recall, len(confidence))
-    assert best is not None
-    return best
+    threshold = float(cuts[best]) if best < len(conf) else 1.0
+    chosen = confidence >= threshold if best < len(conf) else np.zeros(len(confidence), bool)
+    return OutOfScopeThreshold(
+        threshold=threshold,
+        in_scope_accuracy=float(np.mean(correct[inside] & chosen[inside])) if inside.any() else 0.0,
+        out_of_scope_recall=float(np.mean(~chosen[outside])) if outside.any() else 0.0,
+        examples=len(confidence),
+    )
+
+
+def out_of_scope_threshold(classifier: LocalClassifier) -> OutOfScopeThreshold:
+    """The out-of-scope threshold from ``classifier``'s own cross-validation (held-out categories)."""
+    folds = classifier.cross_validated()
+    if folds is None:
+        raise ValueError("too few examples or categories to cross-validate an out-of-scope threshold")
+    return pick_out_of_scope_threshold(folds.confidence, folds.right, folds.unknown)
 
 
 def calibrate_out_of_scope_threshold(
-    examples: Sequence[LabelledText], config: LocalModelConfig | None = None, folds: int = 5, seed: int = 0
+    examples: Sequence[LabelledText], config: LocalModelConfig | None = None
 ) -> OutOfScopeThreshold:
-    """Pick the out-of-scope (escalation) threshold by cross-validation with held-out categories."""
-    result = cross_validate(
-        examples, config or LocalModelConfig(), folds, hold_out_categories=True, seed=seed
-    )
-    correct = np.array([p == g for p, g in zip(result.predicted, result.gold, strict=True)])
-    return pick_out_of_scope_threshold(result.confidence, correct & ~result.out_of_scope, result.out_of_scope)
+    """Pick the out-of-scope (escalation) threshold by cross-validation with held-out categories.
+
+    Examples labelled :data:`~router.datasets.OUT_OF_SCOPE` are never learned as a category; they join
+    the held-out categories as examples of what fits none.
+    """
+    grouped = _grouped(examples, np.array([e.label != OUT_OF_SCOPE for e in examples]))
+    outside = [e.text for e in examples if e.label == OUT_OF_SCOPE]
+    return out_of_scope_threshold(LocalClassifier(grouped, config or LocalModelConfig(), outside))

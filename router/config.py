@@ -40,7 +40,16 @@ class HandlerConfig(_Strict):
     model: NonEmpty
     system_prompt: NonEmpty
     max_tokens: int = Field(default=1024, ge=1, le=64000)
-    temperature: float = Field(default=0.3, ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_temperature(cls, data: object) -> object:
+        # Current Claude models reject `temperature` (HTTP 400) and the SDK no longer sends it.
+        if isinstance(data, dict) and "temperature" in data:
+            raise ValueError(
+                "temperature is not accepted by current Claude models (the API answers 400); remove it"
+            )
+        return data
 
 
 class CategoryEscalation(_Strict):
@@ -73,10 +82,12 @@ class LocalModelConfig(_Strict):
     # Defaults chosen by cross-validation on the benchmark sets' training splits (benchmarks/quality.py).
     regularisation: float = Field(default=1.0, gt=0.0, le=100.0)
     embedding_weight: float = Field(default=1.5, ge=0.0, le=10.0)
-    # Softmax scale turning scores into probabilities; None fits it by cross-validation on the examples.
-    confidence_scale: float | None = Field(default=None, gt=0.0)
+    # Confidence is the probability that the answer is right, from a logistic model over the linear scores
+    # and the similarity to the nearest example of the predicted category. It is fitted on out-of-fold
+    # predictions in which whole categories are held out, standing in for messages that fit none.
+    calibration_folds: int = Field(default=3, ge=2, le=10)
     # At most this many examples take part in that cross-validation (it runs at every refit).
-    calibration_sample: int = Field(default=3000, ge=30)
+    calibration_sample: int = Field(default=20_000, ge=30)
     # Examples learned from history, per category; the newest are kept (seed examples always stay).
     max_learned_per_category: int = Field(default=500, ge=0, le=100_000)
 

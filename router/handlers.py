@@ -76,7 +76,6 @@ class _ClaudeAnswer:
             async with self._client.messages.stream(
                 model=handler.model,
                 max_tokens=handler.max_tokens,
-                temperature=handler.temperature,
                 system=[
                     {"type": "text", "text": handler.system_prompt, "cache_control": {"type": "ephemeral"}}
                 ],

@@ -42,11 +42,11 @@ def escalation_reason(
     if classification.source is Source.FALLBACK:
         return EscalationReason.CLASSIFIER_ERROR
     rule = routes.category(classification.category).escalation.rule
-    if rule is EscalationRule.ALWAYS:
+    if rule == EscalationRule.ALWAYS:
         return EscalationReason.CATEGORY_RULE
     if classification.wants_human or asks_for_person(text):
         return EscalationReason.ASKED_FOR_HUMAN
-    if rule is EscalationRule.NEVER:
+    if rule == EscalationRule.NEVER:
         return None
     if classification.confidence < threshold_for(routes, classification.category):
         return EscalationReason.LOW_CONFIDENCE

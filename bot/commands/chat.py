@@ -8,19 +8,24 @@ from collections.abc import Callable
 from rich.console import Console
 from rich.markdown import Markdown
 
-from bot.clients import router_from
+from bot.clients import open_router
 from bot.commands.evaluation import mode_line
 from bot.commands.serving import open_store
 from bot.settings import Settings
 from bot.terminal import final_category
 from router.models import Turn
+from router.router import Router
 
 PROMPT = "you> "
 
 
 async def chat(settings: Settings, console: Console, read: Callable[[str], str] = input) -> None:
     """Talk to the router until end of input; every decision is recorded like the bot's."""
-    router = router_from(settings)
+    async with open_router(settings) as router:
+        await _converse(settings, router, console, read)
+
+
+async def _converse(settings: Settings, router: Router, console: Console, read: Callable[[str], str]) -> None:
     store = await open_store(settings)
     history: list[Turn] = []
     console.print(mode_line(settings))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
-from router.datasets import LabelledText, load_labelled
 
-from bot.clients import router_from
+from bot.clients import open_router
 from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
 from bot.settings import Settings
 from bot.terminal import print_all, report_tables, results_table, summary_table
+from router.datasets import LabelledText, load_labelled
 from router.evaluate import Prediction, evaluate
 from router.models import RoutingDecision
 from router.policy import escalation_reason
@@ -31,8 +31,8 @@ def mode_line(settings: Settings) -> str:
 
 
 async def classify_text(settings: Settings, text: str, as_json: bool, console: Console) -> None:
-    router = router_from(settings)
-    classification = await router.classify(text)
+    async with open_router(settings) as router:
+        classification = await router.classify(text)
     reason = escalation_reason(classification, router.routes, text)
     if as_json:
         payload = classification.model_dump(mode="json") | {"escalate": reason}
@@ -71,8 +71,8 @@ async def evaluate_file(
     settings: Settings, path: Path, label_map: dict[str, str] | None, as_json: bool, console: Console
 ) -> None:
     items = load_labelled(path, label_map)
-    router = router_from(settings)
-    predictions = await _predict(router, items, console)
+    async with open_router(settings) as router:
+        predictions = await _predict(router, items, console)
     report = evaluate(predictions, router.routes.names)
     if as_json:
         console.print_json(report.model_dump_json())
@@ -85,10 +85,10 @@ async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision
     """Route the seed queries through the whole pipeline, record them, and print the seed's tables."""
     from bot.commands.serving import open_store
 
-    router = router_from(settings)
     console.print(mode_line(settings))
-    labelled = [(await router.route(text), label) for text, label in SEED_LABELLED]
-    tests = [await router.route(text) for text in SEED_TEST_QUERIES]
+    async with open_router(settings) as router:
+        labelled = [(await router.route(text), label) for text, label in SEED_LABELLED]
+        tests = [await router.route(text) for text in SEED_TEST_QUERIES]
     store = await open_store(settings)
     try:
         for decision in [d for d, _ in labelled] + tests:

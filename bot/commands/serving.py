@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from bot.app import SupportBot
-from bot.clients import router_from
+from bot.clients import open_router
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings
 from bot.store.migrate import upgrade_async
 from bot.store.repository import Store
+from router.router import Router
 
 logger = logging.getLogger(__name__)
 
@@ -29,21 +29,28 @@ async def open_store(settings: Settings) -> Store:
 async def serve(settings: Settings) -> None:
     """Apply the migrations, then serve Slack until SIGINT or SIGTERM."""
     settings.require_slack()
-    router = router_from(settings)
     if settings.offline:
         logger.warning(
             "No ANTHROPIC_API_KEY: running offline, the local model classifies and offline replies answer."
         )
     store = await open_store(settings)
     try:
-        bot = SupportBot(settings, router, store)
+        async with open_router(settings) as router:
+            await _serve(settings, router, store)
+    finally:
+        await store.close()
+
+
+async def _serve(settings: Settings, router: Router, store: Store) -> None:
+    bot = SupportBot(settings, router, store)
+    try:
         stop = stop_on_signals()
         if settings.socket_mode and settings.slack_app_token is not None:
             await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
         else:
             await serve_http(bot, settings.host, settings.port, stop)
     finally:
-        await store.close()
+        await bot.close()
 
 
 async def db_upgrade(settings: Settings) -> None:

@@ -39,6 +39,8 @@ class ThreadState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    # The customer the bot answers in this thread (None for threads only an agent has touched).
+    customer_id: str | None = None
     category: str | None = None
     escalated: bool = False
     # The bot has posted in the thread (an answer or an escalation notice).

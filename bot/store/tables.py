@@ -147,6 +147,8 @@ class ThreadRow(Base):
     team_id: Mapped[str] = mapped_column(SlackId)
     channel_id: Mapped[str] = mapped_column(SlackId)
     thread_ts: Mapped[str] = mapped_column(SlackId)
+    # Who the bot answers in this thread; anyone else writing there is taken for an agent.
+    customer_id: Mapped[str | None] = mapped_column(SlackId)
     category: Mapped[str | None] = mapped_column(Text)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     bot_answered: Mapped[bool] = mapped_column(Boolean, default=False)

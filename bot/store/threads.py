@@ -17,22 +17,32 @@ class ThreadStates(Database):
     async def get_thread(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadState | None:
         """The thread's state, or None when the bot never posted in it and no agent took it over."""
         t = threads
-        stmt = select(t.c.category, t.c.escalated, t.c.bot_answered, t.c.taken_over_by).where(
-            t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts
-        )
+        stmt = select(
+            t.c.customer_id, t.c.category, t.c.escalated, t.c.bot_answered, t.c.taken_over_by
+        ).where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
         async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else ThreadState.model_validate(row._asdict())
 
     async def note_answer(
-        self, team_id: str, channel_id: str, thread_ts: str, category: str, escalated: bool
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        category: str,
+        escalated: bool,
+        customer_id: str | None = None,
     ) -> None:
-        """Note that the bot posted in the thread (an answer or an escalation); escalated stays escalated."""
+        """Note that the bot posted in the thread (an answer or an escalation); escalated stays escalated.
+
+        The first ``customer_id`` noted is kept: the person the bot answers in this thread.
+        """
         t = threads
         insert = self._insert(t).values(
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts,
+            customer_id=customer_id,
             category=category,
             escalated=escalated,
             bot_answered=True,
@@ -41,6 +51,7 @@ class ThreadStates(Database):
         await self._upsert_thread(
             insert,
             category=insert.excluded.category,
+            customer_id=func.coalesce(t.c.customer_id, insert.excluded.customer_id),
             escalated=or_(t.c.escalated, insert.excluded.escalated),
             bot_answered=True,
             updated_at=insert.excluded.updated_at,

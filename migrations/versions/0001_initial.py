@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("team_id", SlackId, nullable=False),
         sa.Column("channel_id", SlackId, nullable=False),
         sa.Column("thread_ts", SlackId, nullable=False),
+        sa.Column("customer_id", SlackId, nullable=True),
         sa.Column("category", sa.Text(), nullable=True),
         sa.Column("escalated", sa.Boolean(), nullable=False),
         sa.Column("bot_answered", sa.Boolean(), nullable=False),

@@ -87,7 +87,6 @@ class ClaudeClassifier:
             response = await self._client.messages.parse(
                 model=self.model,
                 max_tokens=self._routes.classifier.max_tokens,
-                temperature=0.0,
                 system=self._system,
                 messages=[{"role": "user", "content": classifier_user_prompt(text, history)}],
                 output_format=self._verdict,

@@ -9,10 +9,13 @@ our own rather than scikit-learn's because sklearn's per-call overhead alone is 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import re
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -26,7 +29,12 @@ from router.config import LocalModelConfig, RoutesConfig
 from router.models import Classification, Source, Turn
 
 _WORD = re.compile(r"\w+")
-_SCALES = np.geomspace(0.5, 200.0, 60)
+# Confidence features: top linear score, its margin over the runner-up, and the cosine similarity of the
+# nearest example of the predicted category (embedding, then n-grams).
+FEATURES = ("score", "margin", "embedding_similarity", "ngram_similarity")
+# Used only when there are too few examples or categories to cross-validate: the weights fitted on the
+# HINT3 bots' training splits (benchmarks/quality.py), bias last.
+DEFAULT_CONFIDENCE = np.array([1.0, 1.0, 2.0, 2.0, -2.0])
 
 
 @lru_cache(maxsize=4)
@@ -78,22 +86,49 @@ class _Vectoriser:
         return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), len(self.vocabulary)))
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+def fold_ids(labels: Sequence[object], folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Stratified fold numbers: each label's examples dealt round-robin after a shuffle."""
+    ids = np.zeros(len(labels), dtype=int)
+    by_label: dict[object, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_label.setdefault(label, []).append(index)
+    offset = 0
+    for indices in by_label.values():
+        shuffled = rng.permutation(indices)
+        ids[shuffled] = (np.arange(len(shuffled)) + offset) % folds
+        offset += len(shuffled)
+    return ids
 
 
-def fit_scale(scores: np.ndarray, gold: np.ndarray) -> float:
-    """The softmax scale minimising the negative log-likelihood of ``gold`` (class indices) given scores."""
-    if len(gold) == 0:
-        return float(_SCALES[len(_SCALES) // 2])
-    rows = np.arange(len(gold))
-    losses = [-np.log(_softmax(scores * s)[rows, gold] + 1e-12).mean() for s in _SCALES]
-    return float(_SCALES[int(np.argmin(losses))])
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))
+
+
+def fit_confidence(
+    features: np.ndarray, right: np.ndarray, weight: np.ndarray, l2: float = 1e-3
+) -> np.ndarray:
+    """Logistic regression (Newton's method, L2-penalised) of ``right`` on ``features``; bias last."""
+    x = np.c_[features, np.ones(len(features))]
+    w = np.zeros(x.shape[1])
+    penalty = l2 * np.r_[np.ones(features.shape[1]), 0.0]
+    weight = weight / weight.sum()
+    for _ in range(30):
+        p = _sigmoid(x @ w)
+        gradient = x.T @ (weight * (p - right)) + penalty * w
+        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return w
 
 
 class _LinearHead:
-    """A fitted model: vectoriser, per-class weights on n-grams and embedding, bias and softmax scale."""
+    """A fitted model: vectoriser, per-class weights on n-grams and embedding, and its training examples.
+
+    The examples stay (as n-gram rows and embeddings) for the nearest-example similarities that tell a
+    message far from everything the model knows, whatever its linear scores say.
+    """
 
     def __init__(self, texts: list[str], labels: np.ndarray, vectors: np.ndarray, config: LocalModelConfig):
         self.vectoriser = _Vectoriser(texts)
@@ -105,28 +140,84 @@ class _LinearHead:
         if weights.shape[0] == 1:  # two classes: sklearn keeps one score for the second class
             weights, bias = np.vstack([-weights, weights]), np.concatenate([-bias, bias])
         n_grams = grams.shape[1]
-        self.gram_weights = np.ascontiguousarray(weights[:, :n_grams].T)  # row per n-gram: a cheap gather
+        self.gram_weights = np.ascontiguousarray(weights[:, :n_grams].T)
         self.embedding_weights = np.ascontiguousarray(weights[:, n_grams:].T * config.embedding_weight)
         self.bias = bias
-        self.scale = 1.0
+        self.labels = np.searchsorted(svm.classes_, labels)  # column of each example's class
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.members = [np.flatnonzero(self.labels == c) for c in range(len(bias))]
+        by_gram = grams.T.tocsr()  # the inverted index: for each n-gram, its examples and weights
+        self.postings_start = by_gram.indptr.astype(np.int64)
+        self.postings_example = by_gram.indices.astype(np.int32)
+        self.postings_value = by_gram.data.astype(np.float32)
 
-    def scores(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        out = vectors @ self.embedding_weights + self.bias
+    def signals(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per text: the linear scores, the confidence features and the nearest same-class example.
+
+        One text at a time with plain numpy: scipy's per-call overhead alone would cost a millisecond.
+        """
+        scores = vectors @ self.embedding_weights + self.bias
+        features = np.zeros((len(texts), len(FEATURES)), dtype=np.float64)
+        nearest = np.zeros(len(texts), dtype=int)
         for row, text in enumerate(texts):
             idx, values = self.vectoriser.transform(text)
             if len(idx):
-                out[row] += values @ self.gram_weights[idx]
-        return out
+                scores[row] += values @ self.gram_weights[idx]
+            top, runner_up = np.argsort(scores[row])[::-1][:2] if scores.shape[1] > 1 else (0, 0)
+            members = self.members[top]
+            if len(members) == 0:  # the filler class of a single category
+                features[row] = scores[row, top], 0.0, -1.0, 0.0
+                continue
+            embedding = self.vectors[members] @ vectors[row]
+            closest = int(np.argmax(embedding))
+            nearest[row] = members[closest]
+            margin = scores[row, top] - scores[row, runner_up]
+            features[row] = (
+                scores[row, top],
+                margin,
+                embedding[closest],
+                self._gram_similarity(idx, values, top),
+            )
+        return scores, features, nearest
 
-    def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
-        return _softmax(self.scores(texts, vectors) * self.scale)
+    def _gram_similarity(self, idx: np.ndarray, values: np.ndarray, label: int) -> float:
+        """The n-gram cosine similarity of the nearest example of class ``label`` (an inverted-index walk)."""
+        if len(idx) == 0:
+            return 0.0
+        starts, ends = self.postings_start[idx], self.postings_start[idx + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return 0.0
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        weights = self.postings_value[offsets] * np.repeat(values, lengths)
+        sims = np.bincount(self.postings_example[offsets], weights=weights, minlength=len(self.labels))
+        return float(sims[self.members[label]].max())
+
+
+@dataclass(frozen=True)
+class CrossValidated:
+    """The out-of-fold predictions the confidence was fitted on (held-out categories count as unknown)."""
+
+    confidence: np.ndarray
+    right: np.ndarray  # the predicted category is the gold one
+    unknown: np.ndarray  # the gold category was hidden from that fold's model, or out of scope
 
 
 class LocalClassifier:
     """Classifies messages among labelled categories without the network, in well under 1 ms each."""
 
-    def __init__(self, examples: Mapping[str, Sequence[str]], config: LocalModelConfig) -> None:
-        """Build from ``{category: example texts}``; every category needs at least one non-blank example."""
+    def __init__(
+        self,
+        examples: Mapping[str, Sequence[str]],
+        config: LocalModelConfig,
+        out_of_scope: Sequence[str] = (),
+    ) -> None:
+        """Build from ``{category: example texts}``; every category needs at least one non-blank example.
+
+        ``out_of_scope`` messages (belonging to no category) are never learned as a category; they only
+        teach the confidence what a message that fits nothing looks like.
+        """
         if not examples:
             raise ValueError("the local classifier needs at least one category with examples")
         self.config = config
@@ -134,12 +225,16 @@ class LocalClassifier:
         empty = [label for label, texts in self._seed.items() if not texts]
         if empty:
             raise ValueError(f"categories without a non-blank example: {', '.join(empty)}")
+        self._out_of_scope = [t for t in out_of_scope if t.strip()]
         self._learned: dict[str, deque[str]] = {
             label: deque(maxlen=config.max_learned_per_category) for label in self._seed
         }
         self._model = load_wordllama(config.embedding, config.dim)
         self.model_name = f"wordllama:{config.embedding}-{config.dim}"
         self._head: _LinearHead | None = None
+        self._texts: list[str] = []
+        self._confidence = DEFAULT_CONFIDENCE
+        self._cross_validated: CrossValidated | None = None
 
     @classmethod
     def from_routes(cls, routes: RoutesConfig) -> LocalClassifier:
@@ -175,79 +270,79 @@ class LocalClassifier:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
 
-    def _training_set(self) -> tuple[list[str], np.ndarray]:
-        texts, labels = [], []
-        for index, label in enumerate(self._seed):
-            examples = self.examples(label)
-            texts.extend(examples)
-            labels.extend([index] * len(examples))
-        return texts, np.array(labels)
+    def cross_validated(self) -> CrossValidated | None:
+        """The out-of-fold predictions behind the confidence (None when too few examples to fold)."""
+        self._fitted()
+        return self._cross_validated
 
-    def _fit(self) -> _LinearHead:
-        texts, labels = self._training_set()
-        vectors = self.embed(texts)
-        self._vectors, self._labels, self._texts = vectors, labels, texts
-        if len(self._seed) == 1:
-            labels = np.concatenate([labels, [1]])  # a single category still needs a second class to fit
-            texts, vectors = [*texts, ""], np.vstack([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
-        head = _LinearHead(texts, labels, vectors, self.config)
-        head.scale = self.config.confidence_scale or self._cross_validated_scale(texts, labels, vectors)
-        return head
-
-    def _cross_validated_scale(self, texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> float:
-        # Scores on the examples a model was trained on are overconfident; held-out folds are honest.
-        order = np.random.default_rng(0).permutation(len(texts))[: self.config.calibration_sample]
-        folds = np.array_split(order, 3)
-        scores, gold = [], []
-        for k, held in enumerate(folds):
-            train = np.concatenate([f for j, f in enumerate(folds) if j != k])
-            if len(np.unique(labels[train])) < 2:
-                continue
-            head = _LinearHead([texts[i] for i in train], labels[train], vectors[train], self.config)
-            classes = np.unique(labels[train])
-            keep = held[np.isin(labels[held], classes)]
-            raw = head.scores([texts[i] for i in keep], vectors[keep])
-            scores.append(raw)
-            gold.append(np.searchsorted(classes, labels[keep]))
-        if not scores or len({s.shape[1] for s in scores}) != 1:
-            return fit_scale(np.zeros((0, 1)), np.zeros(0, dtype=int))
-        return fit_scale(np.vstack(scores), np.concatenate(gold))
-
-    def probabilities(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
-        """Probability of each category (columns in :attr:`categories` order) for each text."""
+    def _fitted(self) -> _LinearHead:
         if self._head is None:
-            self._head = self._fit()
-        probs = self._head.probabilities(texts, self.embed(texts) if vectors is None else vectors)
-        return probs[:, : len(self._seed)] / probs[:, : len(self._seed)].sum(axis=1, keepdims=True)
+            texts, labels = [], []
+            for index, label in enumerate(self._seed):
+                examples = self.examples(label)
+                texts.extend(examples)
+                labels.extend([index] * len(examples))
+            vectors = self.embed(texts)
+            self._head = _fit_head(texts, np.array(labels), vectors, self.config)
+            self._texts = texts
+            self._fit_confidence(texts, np.array(labels), vectors)
+            _release_freed_memory()
+        return self._head
+
+    def _fit_confidence(self, texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> None:
+        outside = self._out_of_scope
+        records = _out_of_fold(
+            [*texts, *outside],
+            np.r_[labels, np.full(len(outside), -1)],
+            np.vstack([vectors, self.embed(outside)]),
+            self.config,
+        )
+        self._confidence, self._cross_validated = DEFAULT_CONFIDENCE, None
+        if records is None:
+            return
+        features, right, unknown = records
+        if right.all() or not right.any():
+            return
+        # Held-out categories and the rest weigh the same: how often messages fit no category is unknown.
+        share = np.where(unknown, 0.5 / max(unknown.sum(), 1), 0.5 / max((~unknown).sum(), 1))
+        self._confidence = fit_confidence(features, right.astype(float), share)
+        confidence = _sigmoid(np.c_[features, np.ones(len(features))] @ self._confidence)
+        self._cross_validated = CrossValidated(confidence, right, unknown)
 
     def predict_many(self, texts: Sequence[str]) -> list[Classification]:
         """Classify many messages at once (one vectorised pass)."""
         if not texts:
             return []
+        head = self._fitted()
         vectors = self.embed(texts)
-        probs = self.probabilities(texts, vectors)
-        return [self._classification(t, p, v) for t, p, v in zip(texts, probs, vectors, strict=True)]
+        scores, features, nearest = head.signals(texts, vectors)
+        confidence = _sigmoid(np.c_[features, np.ones(len(texts))] @ self._confidence)
+        top = np.argmax(scores, axis=1)
+        return [
+            self._classification(*row) for row in zip(texts, top, confidence, nearest, features, strict=True)
+        ]
 
     def predict(self, text: str) -> Classification:
-        """Classify one message: the likeliest category, its probability and the nearest example."""
+        """Classify one message: the likeliest category, the probability it is right, the nearest example."""
         return self.predict_many([text])[0]
 
     async def classify(self, text: str, history: Sequence[Turn] = ()) -> Classification:
         """The :class:`~router.classifiers.Classifier` protocol; the local model reads only ``text``."""
         return self.predict(text)
 
-    def _classification(self, text: str, probs: np.ndarray, vector: np.ndarray) -> Classification:
-        best = int(np.argmax(probs))
-        category = self.categories[best]
+    def _classification(
+        self, text: str, best: int, confidence: float, nearest: int, features: np.ndarray
+    ) -> Classification:
+        category = self.categories[min(int(best), len(self._seed) - 1)]
         if not text.strip():
             uniform = 1.0 / len(self._seed)
             return self._make(category, uniform, "The message is empty, so there is nothing to go on.")
-        members = np.flatnonzero(self._labels == best)
-        similarities = self._vectors[members] @ vector
-        nearest = self._texts[int(members[int(np.argmax(similarities))])]
-        shown = nearest if len(nearest) <= 60 else nearest[:57] + "..."
-        reason = f'Closest to the {category} example "{shown}" (similarity {float(similarities.max()):.2f}).'
-        return self._make(category, float(probs[best]), reason)
+        if features[2] < 0:  # the winning class has no example (the filler class of a single category)
+            return self._make(category, float(confidence), "No example of any category resembles it.")
+        example = self._texts[int(nearest)]
+        shown = example if len(example) <= 60 else example[:57] + "..."
+        reason = f'Closest to the {category} example "{shown}" (similarity {float(features[2]):.2f}).'
+        return self._make(category, float(confidence), reason)
 
     def _make(self, category: str, confidence: float, reasoning: str) -> Classification:
         return Classification(
@@ -257,3 +352,60 @@ class LocalClassifier:
             source=Source.LOCAL,
             model=self.model_name,
         )
+
+
+def _fit_head(
+    texts: list[str], labels: np.ndarray, vectors: np.ndarray, config: LocalModelConfig
+) -> _LinearHead:
+    if len(np.unique(labels)) == 1:  # a single category still needs a second class to fit
+        texts = [*texts, ""]
+        labels = np.r_[labels, labels[0] + 1]
+        vectors = np.vstack([vectors, np.zeros((1, vectors.shape[1]), np.float32)])
+        head = _LinearHead(texts, labels, vectors, config)
+        head.labels[-1] = -1
+        head.members[-1] = np.zeros(0, dtype=np.int64)  # the filler is nobody's nearest example
+        return head
+    return _LinearHead(texts, labels, vectors, config)
+
+
+def _out_of_fold(
+    texts: list[str], labels: np.ndarray, vectors: np.ndarray, config: LocalModelConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Confidence features, rightness and unknown-ness of every example, each predicted by a fold model.
+
+    Each fold also hides some categories entirely; their examples stand in for messages that fit none.
+    Label -1 marks out-of-scope examples: never trained on, predicted once.
+    """
+    rng = np.random.default_rng(0)
+    pool = rng.permutation(len(texts))[: config.calibration_sample]
+    folds = config.calibration_folds
+    fold = np.full(len(texts), -1)
+    fold[pool] = fold_ids(labels[pool].tolist(), folds, rng)
+    categories = np.unique(labels[labels >= 0])
+    hidden_in = dict(
+        zip(rng.permutation(categories).tolist(), np.arange(len(categories)) % folds, strict=True)
+    )
+    hidden_fold = np.array([hidden_in.get(int(label), -1) for label in labels])
+    parts = []
+    for k in range(folds):
+        hidden = (hidden_fold == k) & (fold >= 0)
+        train = np.flatnonzero((fold >= 0) & (fold != k) & ~hidden & (labels >= 0))
+        held = np.flatnonzero((fold == k) | hidden)
+        if len(train) == 0 or len(held) == 0:
+            continue
+        head = _fit_head([texts[i] for i in train], labels[train], vectors[train], config)
+        scores, features, _ = head.signals([texts[i] for i in held], vectors[held])
+        predicted = np.unique(labels[train])[
+            np.argmax(scores, axis=1).clip(max=len(np.unique(labels[train])) - 1)
+        ]
+        unknown = hidden[held] | (labels[held] < 0)
+        parts.append((features, (predicted == labels[held]) & ~unknown, unknown))
+    if not parts:
+        return None
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def _release_freed_memory() -> None:
+    """Hand the fit's freed heap back to the system (glibc keeps it otherwise); a no-op elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -17,9 +17,17 @@ def test_code_is_verbatim_but_escaped() -> None:
 
 def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> None:
     decision = RoutingDecision(
-        query="q", category="Refund Request", confidence=0.42, reasoning="Mentions <!here> money.",
-        escalated=True, escalation_reason=EscalationReason.LOW_CONFIDENCE, source=Source.CLAUDE,
-        routing_ms=1, handling_ms=0, total_ms=1, routes_version="v",
+        query="q",
+        category="Refund Request",
+        confidence=0.42,
+        reasoning="Mentions <!here> money.",
+        escalated=True,
+        escalation_reason=EscalationReason.LOW_CONFIDENCE,
+        source=Source.CLAUDE,
+        routing_ms=1,
+        handling_ms=0,
+        total_ms=1,
+        routes_version="v",
     )
     mentions = agent_mentions(["U1", "U2"], "S9")
     text, blocks = escalation_message(decision, "A person will follow up.", mentions)

@@ -8,9 +8,27 @@ from hypothesis import strategies as st
 from bot.formatting import markdown_to_mrkdwn
 from bot.sanitize import StreamSanitizer, sanitize
 
-LIVE = re.compile(r"<!(channel|here|everyone)|<!subteam\^|<@[A-Z0-9]|(?<![\w@\u2060])@(channel|here|everyone)\b", re.I)
-DANGER = ["<!here>", "<!channel>", "<!everyone>", "<!here|@here>", "<!subteam^S0123|@support>", "<@U0123>",
-          "@here", "@channel", "@everyone", "<@W99|boss>", "<!date^1|x>", "<", ">", "@", "!", "|"]
+LIVE = re.compile(
+    r"<!(channel|here|everyone)|<!subteam\^|<@[A-Z0-9]|(?<![\w@\u2060])@(channel|here|everyone)\b", re.I
+)
+DANGER = [
+    "<!here>",
+    "<!channel>",
+    "<!everyone>",
+    "<!here|@here>",
+    "<!subteam^S0123|@support>",
+    "<@U0123>",
+    "@here",
+    "@channel",
+    "@everyone",
+    "<@W99|boss>",
+    "<!date^1|x>",
+    "<",
+    ">",
+    "@",
+    "!",
+    "|",
+]
 pieces = st.lists(st.one_of(st.sampled_from(DANGER), st.text(max_size=8)), max_size=20).map("".join)
 
 

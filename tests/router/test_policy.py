@@ -59,12 +59,19 @@ def test_asking_for_a_person_escalates_whatever_claude_says(routes) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Can I talk to a human?", "please connect me with an agent", "I need a real person", "speak to your manager"],
+    [
+        "Can I talk to a human?",
+        "please connect me with an agent",
+        "I need a real person",
+        "speak to your manager",
+    ],
 )
 def test_asks_for_person(text: str) -> None:
     assert asks_for_person(text)
 
 
-@pytest.mark.parametrize("text", ["My personal data is wrong", "The agent app crashes", "Is a human body 60% water?"])
+@pytest.mark.parametrize(
+    "text", ["My personal data is wrong", "The agent app crashes", "Is a human body 60% water?"]
+)
 def test_not_asking_for_person(text: str) -> None:
     assert not asks_for_person(text)

@@ -1,0 +1,159 @@
+"""The real bot served over real HTTP, with the fake Slack and Anthropic servers, for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from bot.app import SupportBot
+from bot.clients import anthropic_client
+from bot.commands.serving import open_store
+from bot.server import HttpServer
+from bot.settings import Settings
+from bot.store.repository import Store
+from router.assemble import build_router
+from router.config import load_routes
+from tests.fakes.anthropic_api import FakeAnthropic
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_signing import event_callback, message_event, sign
+
+SECRET = "test-signing-secret"
+CUSTOMER = "U0CUSTOMER"
+CHANNEL = "C0SUPPORT"
+
+
+def make_settings(
+    slack: FakeSlack, anthropic: FakeAnthropic | None, database_url: str, **extra: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": slack.token,
+        "slack_signing_secret": SECRET,
+        "slack_api_url": slack.base_url,
+        "database_url": database_url,
+        "anthropic_max_retries": 0,
+        "anthropic_timeout": 5.0,
+        "claim_lease_seconds": 30.0,
+        "recovery_interval_seconds": 0.2,
+    }
+    if anthropic is not None:
+        values |= {"anthropic_api_key": "test-key", "anthropic_base_url": anthropic.base_url}
+    return Settings(_env_file=None, **(values | extra))  # type: ignore[call-arg]
+
+
+@dataclass
+class RunningBot:
+    """A started bot, its server and the fakes around it."""
+
+    settings: Settings
+    slack: FakeSlack
+    anthropic: FakeAnthropic | None
+    store: Store
+    server: HttpServer
+    session: aiohttp.ClientSession
+    anthropic_client: Any = None
+    clock: Callable[[], float] = field(default=time.time)
+    _ts: float = field(default=1_700_000_000.0)
+
+    @property
+    def bot(self) -> SupportBot:
+        return self.server.bot
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/slack/events"
+
+    def next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts:.6f}"
+
+    async def post_raw(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        async with self.session.post(self.url, data=body, headers=headers) as response:
+            return response.status, await response.text()
+
+    async def send(
+        self,
+        payload: dict[str, Any],
+        *,
+        retry_num: int | None = None,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+    ) -> tuple[int, str]:
+        """POST an Events API body signed as Slack signs it."""
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", **sign(body, secret, timestamp)}
+        if retry_num is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.post_raw(body, headers)
+
+    async def send_form(self, form: bytes, *, secret: str = SECRET) -> tuple[int, str]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(form, secret)}
+        return await self.post_raw(form, headers)
+
+    async def customer_says(
+        self,
+        text: str,
+        *,
+        user: str = CUSTOMER,
+        channel: str = CHANNEL,
+        thread_ts: str | None = None,
+        channel_type: str = "channel",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Put a customer message in the fake Slack and deliver its event; returns the event."""
+        ts = self.next_ts()
+        self.slack.add_message(channel, ts, user, text, thread_ts=thread_ts)
+        event = message_event(
+            text, channel, user, ts, thread_ts=thread_ts, channel_type=channel_type, **extra
+        )
+        status, _ = await self.send(event_callback(event))
+        assert status == 200
+        return event
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until no message is in flight."""
+        deadline = time.monotonic() + timeout
+        await asyncio.sleep(0)
+        while self.bot.worker.in_flight:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot is still working")
+            await asyncio.sleep(0.01)
+
+    def replies(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """The bot's messages in the thread of ``event``."""
+        return self.slack.thread_replies(event["channel"], event.get("thread_ts") or event["ts"])
+
+
+async def start_bot(
+    slack: FakeSlack, anthropic: FakeAnthropic | None, database_url: str, **extra: Any
+) -> RunningBot:
+    settings = make_settings(slack, anthropic, database_url, **extra)
+    store = await open_store(settings)
+    client = anthropic_client(settings)
+    router = build_router(
+        load_routes(settings.routes_file), client, max_query_chars=settings.max_message_chars
+    )
+    bot = SupportBot(settings, router, store)
+    server = HttpServer(bot, "127.0.0.1", 0)
+    running = RunningBot(settings, slack, anthropic, store, server, aiohttp.ClientSession(), client)
+    try:
+        await server.start()
+    except BaseException:
+        await stop_bot(running, started=False)
+        raise
+    return running
+
+
+async def stop_bot(running: RunningBot, *, started: bool = True) -> None:
+    await running.session.close()
+    if started:
+        await running.server.stop()
+    await running.bot.close()
+    if running.anthropic_client is not None:
+        await running.anthropic_client.close()
+    await running.store.close()

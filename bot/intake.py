@@ -73,7 +73,10 @@ def addressed_to_bot(body: Mapping[str, Any], msg: InboundMessage) -> bool:
 
 
 class Intake:
-    """Decides, before Slack is acknowledged, whether an event is a customer message to answer, and claims it."""
+    """Decides, before Slack is acknowledged, whether an event is a customer message to answer.
+
+    A message to answer is claimed in the store before :meth:`accept` returns.
+    """
 
     def __init__(self, store: Store, settings: Settings, directory: Directory) -> None:
         self._store = store

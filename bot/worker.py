@@ -48,7 +48,10 @@ class Worker:
     def submit(
         self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
     ) -> asyncio.Task[None]:
-        """Start working on ``msg`` in the background (``recovered``: taken again after a failure or crash)."""
+        """Start working on ``msg`` in the background.
+
+        ``recovered``: the message was taken again after a failure or a crash.
+        """
         work = self._run(msg, category, recovered)
         task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
         self._tasks.add(task)
@@ -126,14 +129,14 @@ class Worker:
             except Exception:
                 logger.exception("the recovery pass failed; trying again later")
 
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Stop the recovery loop and wait (up to ``timeout``) for the messages in flight."""
+    async def drain(self, grace_seconds: float = 30.0) -> None:
+        """Stop the recovery loop and wait (up to ``grace_seconds``) for the messages in flight."""
         if self._recovery is not None:
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovery
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+            await asyncio.wait(set(self._tasks), timeout=grace_seconds)
 
     @property
     def in_flight(self) -> int:

@@ -115,9 +115,9 @@ class RunningBot:
         assert status == 200
         return event
 
-    async def idle(self, timeout: float = 10.0) -> None:
+    async def idle(self, limit_seconds: float = 10.0) -> None:
         """Wait until no message is in flight."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit_seconds
         await asyncio.sleep(0)
         while self.bot.worker.in_flight:
             if time.monotonic() > deadline:

@@ -63,6 +63,8 @@ class SupportBot:
             concurrency=settings.max_concurrency,
             lease_seconds=settings.claim_lease_seconds,
             recovery_interval=settings.recovery_interval_seconds,
+            max_attempts=settings.retry_attempts,
+            retry_base_seconds=settings.retry_base_seconds,
         )
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         self.app = AsyncApp(

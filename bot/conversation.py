@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.threads import find_posted_reply, thread_history
-from router.models import RoutingDecision, Source
+from router.models import EscalationReason, RoutingDecision, Source
 from router.router import Router
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,28 @@ class Conversations:
         text, blocks = escalation_message(decision, self._router.routes.escalation.customer_message, mentions)
         controls = agent_controls_for(msg, self._router.routes.names, decision.category)
         return await post_reply(self._client, msg, text, [*blocks, controls, hand_back_control()], metadata)
+
+    async def give_up(self, msg: InboundMessage, error: str) -> None:
+        """The message could not be handled after every retry: hand it to a person, and record why."""
+        decision = RoutingDecision(
+            query=msg.text or "",
+            category=self._router.routes.names[0],
+            confidence=0.0,
+            reasoning="The message could not be handled after repeated attempts.",
+            escalated=True,
+            escalation_reason=EscalationReason.HANDLER_ERROR,
+            source=Source.FALLBACK,
+            routing_ms=0.0,
+            handling_ms=0.0,
+            total_ms=0.0,
+            error=error,
+            routes_version=self._router.routes.version,
+        )
+        reply_ts = await self._post_escalation(msg, decision, reply_metadata(msg, decision_payload(decision)))
+        await self._store.complete(msg, decision, reply_ts)
+        await self._store.note_answer(
+            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, True, msg.user_id
+        )
 
     async def _recover_posted(self, msg: InboundMessage) -> bool:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""

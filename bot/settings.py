@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # resumed by another replica once it runs out.
     claim_lease_seconds: float = Field(default=60.0, gt=0)
     recovery_interval_seconds: float = Field(default=15.0, gt=0)
+    # A message whose handling fails (Slack unreachable, say) is retried with exponential back-off
+    # from retry_base_seconds; after retry_attempts it is escalated to a person instead.
+    retry_attempts: int = Field(default=6, ge=1, le=20)
+    retry_base_seconds: float = Field(default=5.0, gt=0)
     max_message_chars: int = Field(default=4000, ge=100, le=40000)
     store_message_text: Literal["full", "redacted", "none"] = "full"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -17,12 +17,12 @@ from bot.store.repository import Store
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+MAX_RETRY_DELAY_SECONDS = 300.0
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before a failed message is tried again: 5 s, 10 s, 20 s … capped at 5 minutes."""
-    return float(min(300, 5 * 2**attempts))
+def retry_delay(attempts: int, base_seconds: float) -> float:
+    """Seconds before a failed message is tried again: base, 2×base, 4×base … capped at 5 minutes."""
+    return float(min(MAX_RETRY_DELAY_SECONDS, base_seconds * 2**attempts))
 
 
 class Worker:
@@ -36,12 +36,16 @@ class Worker:
         concurrency: int,
         lease_seconds: float,
         recovery_interval: float,
+        max_attempts: int = 6,
+        retry_base_seconds: float = 5.0,
     ) -> None:
         self._conversations = conversations
         self._store = store
         self._slots = asyncio.Semaphore(concurrency)
         self._lease = lease_seconds
         self._recovery_interval = recovery_interval
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._recovery: asyncio.Task[None] | None = None
 
@@ -82,13 +86,13 @@ class Worker:
         description = f"{type(error).__name__}: {error}"[:500]
         attempts = msg.attempts + 1
         try:
-            if attempts >= MAX_ATTEMPTS:
+            if attempts >= self._max_attempts:
                 logger.error(
                     "giving up on %s/%s after %d attempts: %s", msg.channel_id, msg.ts, attempts, description
                 )
-                await self._store.abandon(msg, description)
+                await self._give_up(msg, description)
             else:
-                delay = retry_delay(msg.attempts)
+                delay = retry_delay(msg.attempts, self._retry_base)
                 logger.warning(
                     "message %s/%s failed (%s); retrying in %.0f s",
                     msg.channel_id,
@@ -100,6 +104,14 @@ class Worker:
         except Exception:
             # The lease will run out and the recovery loop will take the message again.
             logger.exception("could not record the failure of %s/%s", msg.channel_id, msg.ts)
+
+    async def _give_up(self, msg: InboundMessage, description: str) -> None:
+        # A person still hears about it; only if even that cannot be posted is the message abandoned.
+        try:
+            await self._conversations.give_up(msg, description)
+        except Exception as e:
+            logger.error("could not escalate %s/%s either: %s", msg.channel_id, msg.ts, type(e).__name__)
+            await self._store.abandon(msg, description)
 
     async def recover(self, *, include_leased: bool = False) -> int:
         """Take every pending message whose lease ran out and start it; returns how many."""

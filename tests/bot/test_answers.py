@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.harness import RunningBot
+from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
 
 
@@ -23,3 +23,105 @@ async def test_channel_message_gets_one_threaded_answer_from_its_handler(
     # The refund specialist answered: its model tier and its own system prompt.
     assert answer_request["model"] == "claude-sonnet-5-5"
     assert "specialist for refunds" in answer_request["system"][0]["text"]
+
+
+async def test_direct_message_is_answered_in_its_thread(running: RunningBot) -> None:
+    event = await running.customer_says("How do I reset my password?", channel="D0DM", channel_type="im")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert reply["thread_ts"] == event["ts"]
+
+
+async def test_follow_up_in_the_thread_is_routed_with_its_history(
+    running: RunningBot, anthropic_api: FakeAnthropic
+) -> None:
+    first = await running.customer_says("The app crashes when I upload photos")
+    await running.idle()
+    follow = await running.customer_says("It's version 4.2 on Android 14", thread_ts=first["ts"])
+    await running.idle()
+    assert len(running.replies(first)) == 2
+    last = anthropic_api.bodies("answer")[-1]
+    turns = [(m["role"], m["content"]) for m in last["messages"]]
+    assert turns[0] == ("user", "The app crashes when I upload photos")
+    assert turns[1][0] == "assistant" and turns[1][1].startswith("**Answer**")
+    assert turns[2] == ("user", follow["text"])
+    # The follow-up was classified knowing the thread, too.
+    assert "upload photos" in anthropic_api.bodies("classify")[-1]["messages"][0]["content"]
+
+
+async def test_bots_edits_deletions_and_strangers_threads_get_nothing(
+    running: RunningBot, slack: FakeSlack
+) -> None:
+    from tests.fakes import event_callback, message_event
+
+    events = [
+        message_event("beep", CHANNEL, "U0OTHERBOT", running.next_ts(), bot_id="B0OTHER"),
+        message_event("beep", CHANNEL, slack.bot_user_id, running.next_ts()),
+        message_event("edited", CHANNEL, None, running.next_ts(), subtype="message_changed"),
+        message_event("", CHANNEL, None, running.next_ts(), subtype="message_deleted"),
+        message_event("joined", CHANNEL, CUSTOMER, running.next_ts(), subtype="channel_join"),
+        # A reply in a thread the bot never answered: people talking among themselves.
+        message_event("thanks!", CHANNEL, CUSTOMER, running.next_ts(), thread_ts="1600000000.000001"),
+    ]
+    for event in events:
+        status, _ = await running.send(event_callback(event))
+        assert status == 200
+    await running.idle()
+    assert slack.calls_to("chat.postMessage") == [] and slack.calls_to("chat.startStream") == []
+
+
+async def test_three_deliveries_of_one_message_get_one_answer(
+    running: RunningBot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    from tests.fakes import app_mention_event, event_callback
+
+    event = await running.customer_says(f"<@{slack.bot_user_id}> where is my refund?")
+    payload = event_callback(event)
+    assert (await running.send(payload, retry_num=1))[0] == 200
+    mention = app_mention_event(event["text"], CHANNEL, CUSTOMER, event["ts"])
+    assert (await running.send(event_callback(mention)))[0] == 200
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    assert len(anthropic_api.bodies("classify")) == 1
+
+
+async def test_unsure_message_is_escalated_with_agents_tagged_then_the_bot_stays_quiet(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=["U0AGENT"], agent_usergroup="S0SUPPORT")
+    anthropic_api.classify_fn = lambda text, categories: {
+        "category": "Refund Request", "confidence": 0.41, "reasoning": "Might be billing.", "wants_human": False
+    }
+    event = await running.customer_says("hmm about that thing from before")
+    await running.idle()
+    [escalation] = running.replies(event)
+    text = escalation["text"]
+    assert "a person will follow up" in text
+    assert "<!subteam^S0SUPPORT> <@U0AGENT>" in text
+    assert "Refund Request" in text and "0.41" in text and "Might be billing." in text and "low confidence" in text
+    assert anthropic_api.bodies("answer") == []
+    await running.customer_says("hello?", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 1  # silent in an escalated thread
+
+
+async def test_an_agent_writing_in_a_bot_thread_takes_it_over(
+    running: RunningBot, slack: FakeSlack
+) -> None:
+    event = await running.customer_says("How do I change my email address?")
+    await running.idle()
+    await running.customer_says("I'll take this one", user="U0AGENT", thread_ts=event["ts"])
+    await running.customer_says("thanks, it still fails", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == "U0AGENT"
+
+
+async def test_offline_mode_answers_with_the_labelled_offline_reply(make_bot) -> None:
+    running = await make_bot(offline=True)
+    event = await running.customer_says("The app crashes every time I open the camera")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert "offline" in reply["text"].lower()
+    assert reply["metadata"]["event_payload"]["source"] == "local"

@@ -1,0 +1,69 @@
+"""``calibrate``: pick the local-accept threshold from labelled messages by cross-validation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.clients import routes_from
+from bot.settings import Settings
+from router.calibrate import AcceptThreshold, calibrate_accept_threshold
+from router.datasets import OUT_OF_SCOPE, load_labelled
+
+FOLDS = 5
+
+
+async def calibrate_file(
+    settings: Settings,
+    path: Path,
+    label_map: dict[str, str] | None,
+    target_precision: float,
+    as_json: bool,
+    console: Console,
+) -> AcceptThreshold:
+    """Cross-validate the local classifier on ``path`` and print the accept threshold it supports.
+
+    The threshold is the lowest confidence at which the locally routed messages keep ``target_precision``
+    across the folds; the report also gives the share of messages that would skip the Claude call.
+
+    Args:
+        settings: the bot's settings (the routes file gives the local model's configuration).
+        path: labelled messages (JSONL, CSV or a benchmark set's native file), labelled with categories.
+        label_map: optional mapping of the file's labels onto the routes' categories.
+        target_precision: the precision the locally accepted messages must keep, in (0, 1].
+        as_json: print JSON instead of text.
+        console: where to print.
+    """
+    routes = routes_from(settings)
+    items = [item for item in load_labelled(path, label_map) if item.label != OUT_OF_SCOPE]
+    unknown = sorted({item.label for item in items} - set(routes.names))
+    # Cross-validation fits several models: keep the event loop free while it runs.
+    result = await asyncio.to_thread(
+        calibrate_accept_threshold, items, target_precision, FOLDS, routes.classifier.local
+    )
+    if as_json:
+        payload = result.__dict__ | {"folds": FOLDS, "labels_not_in_routes": unknown}
+        console.print_json(json.dumps(payload))
+        return result
+    console.print(f"examples:          {result.examples} ({FOLDS}-fold cross-validation)")
+    console.print(f"target precision:  {result.target_precision:.3f}")
+    if unknown:
+        console.print(f"note: labels that are not categories of the routes file: {', '.join(unknown)}")
+    if result.threshold is None:
+        console.print(
+            "No threshold keeps that precision across the folds: leave classifier.local.accept_threshold "
+            "null (every message goes to Claude), or add examples and calibrate again."
+        )
+        return result
+    console.print(f"accept threshold:  {result.threshold:.3f}")
+    console.print(
+        f"precision:         {result.precision:.3f} (of the locally accepted messages, out of fold)"
+    )
+    console.print(f"skips Claude:      {result.skip_share:.1%} of messages")
+    console.print(
+        f"Set classifier.local.accept_threshold: {result.threshold:.3f} in the routes file to use it."
+    )
+    return result

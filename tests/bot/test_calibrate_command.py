@@ -1,0 +1,56 @@
+"""``support-router calibrate``: the accept threshold from a labelled file, as text and as JSON."""
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.commands.calibration import calibrate_file
+from bot.settings import Settings
+from router.config import load_routes
+
+
+def _labelled_file(tmp_path: Path) -> Path:
+    path = tmp_path / "examples.jsonl"
+    rows = [{"text": e, "label": c.name} for c in load_routes().categories for e in c.examples]
+    rows.append({"text": "what is the weather on mars", "label": "oos"})  # out of scope: left out
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+def _console() -> Console:
+    return Console(record=True, width=200, force_terminal=False)
+
+
+async def test_calibrate_reports_threshold_precision_and_skip_share(tmp_path: Path) -> None:
+    console = _console()
+    settings = Settings(_env_file=None)
+    result = await calibrate_file(settings, _labelled_file(tmp_path), None, 0.98, False, console)
+    text = console.export_text()
+    assert result.examples == sum(len(c.examples) for c in load_routes().categories)
+    if result.threshold is None:
+        assert "leave classifier.local.accept_threshold" in text
+    else:
+        assert result.precision >= 0.98
+        assert f"accept threshold:  {result.threshold:.3f}" in text
+        assert "skips Claude:" in text
+
+
+async def test_calibrate_json_and_label_map(tmp_path: Path) -> None:
+    console = _console()
+    path = tmp_path / "mapped.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"text": e, "label": f"x-{c.name}"})
+            for c in load_routes().categories
+            for e in c.examples
+        ),
+        encoding="utf-8",
+    )
+    label_map = {f"x-{c.name}": c.name for c in load_routes().categories}
+    await calibrate_file(Settings(_env_file=None), path, label_map, 0.9, True, console)
+    payload = json.loads(console.export_text())
+    assert payload["target_precision"] == 0.9
+    assert payload["folds"] == 5
+    assert payload["labels_not_in_routes"] == []
+    assert 0.0 <= payload["skip_share"] <= 1.0

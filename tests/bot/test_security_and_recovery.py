@@ -1,0 +1,131 @@
+"""Signatures are checked before anything else; claimed messages survive a crash; streaming modes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.replies import reply_metadata
+from bot.store.records import InboundMessage
+from bot.store.repository import Store
+from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
+from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
+
+
+async def test_wrong_or_stale_signature_is_refused_and_reaches_nothing(
+    running: RunningBot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    event = message_event("refund please", CHANNEL, CUSTOMER, running.next_ts())
+    status, _ = await running.send(event_callback(event), secret="not-the-secret")
+    assert status == 401
+    status, _ = await running.send(event_callback(event), timestamp=int(time.time()) - 6 * 60)
+    assert status == 401
+    await running.idle()
+    assert anthropic_api.requests == []
+    assert slack.calls_to("chat.postMessage") == []
+    # Nothing was claimed: the same message, properly signed, is still answered.
+    slack.add_message(CHANNEL, event["ts"], CUSTOMER, event["text"])
+    assert (await running.send(event_callback(event)))[0] == 200
+    await running.idle()
+    assert len(running.replies(event)) == 1
+
+
+def _pending(slack: FakeSlack, ts: str, text: str) -> InboundMessage:
+    slack.add_message(CHANNEL, ts, CUSTOMER, text)
+    return InboundMessage(team_id=slack.team_id, channel_id=CHANNEL, ts=ts, user_id=CUSTOMER, text=text)
+
+
+async def test_a_restart_finishes_messages_claimed_before_the_crash(
+    make_bot, slack: FakeSlack, bot_db_url: str
+) -> None:
+    # A first process claimed two messages and died: one before answering, one after posting its
+    # answer but before recording it.
+    store = await Store.connect(bot_db_url)
+    from bot.store.migrate import upgrade_async
+
+    await upgrade_async(store.engine)
+    unanswered = _pending(slack, "1700000100.000001", "I was charged twice")
+    answered = _pending(slack, "1700000100.000002", "My app crashes on start")
+    for msg in (unanswered, answered):
+        assert await store.claim(msg, lease_seconds=600)
+    slack.add_message(
+        CHANNEL, None, slack.bot_user_id, "Try reinstalling.", thread_ts=answered.ts,
+        bot_id=slack.bot_id, metadata=reply_metadata(answered, {"category": "Technical Support"}),
+    )
+    await store.close()
+
+    running = await make_bot()
+    await running.idle()
+    assert len(slack.thread_replies(CHANNEL, unanswered.ts)) == 1
+    assert len(slack.thread_replies(CHANNEL, answered.ts)) == 1  # not answered twice
+    assert await running.store.take_stale(include_leased=True) == []  # nothing left pending
+
+
+async def test_streaming_shows_the_first_words_then_the_whole_answer(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    anthropic_api.answer_tokens = 60
+    running = await make_bot(slack_streaming="on")
+    event = await running.customer_says("How do I reset my password?")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert len(slack.calls_to("chat.startStream")) == 1
+    assert len(slack.calls_to("chat.stopStream")) == 1
+    assert slack.calls_to("chat.postMessage") == []
+    start = slack.calls_to("chat.startStream")[0].params
+    assert start["recipient_user_id"] == CUSTOMER and start["recipient_team_id"] == slack.team_id
+    assert reply["text"].startswith("**Answer**") and len(reply["text"].split()) == 60
+    assert reply["metadata"]["event_payload"]["message_ts"] == event["ts"]
+
+
+async def test_streaming_off_posts_one_message_in_mrkdwn(make_bot, slack: FakeSlack) -> None:
+    running = await make_bot(slack_streaming="off")
+    event = await running.customer_says("How do I reset my password?")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert slack.calls_to("chat.startStream") == []
+    assert reply["text"].startswith("*Answer*")  # Markdown bold became mrkdwn bold
+
+
+async def test_auto_streaming_falls_back_when_slack_refuses_it(make_bot, slack: FakeSlack) -> None:
+    running = await make_bot(slack_streaming="auto")
+    slack.fail_next("chat.startStream", error="not_allowed_channel_type")
+    event = await running.customer_says("How do I reset my password?")
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_message_that_keeps_failing_is_retried_then_escalated_to_a_person(
+    make_bot, slack: FakeSlack
+) -> None:
+    running = await make_bot(
+        slack_streaming="off", retry_attempts=2, retry_base_seconds=0.05, agent_users=["U0AGENT"]
+    )
+    slack.fail_next("chat.postMessage", error="fatal_error", count=2)
+    event = await running.customer_says("How do I reset my password?")
+    for _ in range(200):
+        if running.replies(event):
+            break
+        await running.idle()
+        await asyncio.sleep(0.05)
+    [reply] = running.replies(event)
+    assert "<@U0AGENT>" in reply["text"] and "answering failed" in reply["text"]
+    decisions = await _decisions(running)
+    assert len(decisions) == 1 and decisions[0]["escalated"] and "fatal_error" in decisions[0]["error"]
+
+
+async def test_healthz_reports_the_database(running: RunningBot) -> None:
+    async with running.session.get(running.url.replace("/slack/events", "/healthz")) as response:
+        assert response.status == 200
+        assert (await response.json())["database"] == "ok"
+
+
+async def _decisions(running: RunningBot) -> list[dict]:
+    from sqlalchemy import select
+
+    from bot.store.tables import routing_decisions
+
+    async with running.store.reading() as conn:
+        rows = (await conn.execute(select(routing_decisions))).mappings().all()
+    return [dict(row) for row in rows]

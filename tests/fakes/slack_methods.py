@@ -158,7 +158,14 @@ def usergroups_users_list(fake: FakeSlack, params: Body) -> Body:
     return {"ok": True, "users": list(members)} if members is not None else _fail("no_such_subteam")
 
 
+def apps_connections_open(fake: FakeSlack, params: Body) -> Body:
+    """Socket Mode: the websocket URL to connect to (set ``fake.socket_mode_url`` first)."""
+    url = getattr(fake, "socket_mode_url", None)
+    return {"ok": True, "url": url} if url else _fail("not_allowed_token_type")
+
+
 HANDLERS: dict[str, Callable[[FakeSlack, Body], Body]] = {
+    "apps.connections.open": apps_connections_open,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,

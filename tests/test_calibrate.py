@@ -26,12 +26,13 @@ def test_accept_threshold_never_splits_ties() -> None:
     assert threshold is None and precision == 0.0 and share == 0.0
 
 
-def test_out_of_scope_threshold_balances_both_sides() -> None:
+def test_out_of_scope_threshold_maximises_accuracy_with_out_of_scope_as_a_class() -> None:
     confidence = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.75])
     correct = np.array([True, True, True, False, False, False])
     out_of_scope = np.array([False, False, False, True, True, True])
     chosen = pick_out_of_scope_threshold(confidence, correct, out_of_scope)
-    # At 0.7: all 3 in-scope kept and 2 of 3 out-of-scope rejected; at 0.75 one in-scope is lost.
+    # At 0.7: all 3 in-scope kept and 2 of 3 out-of-scope rejected (5 right); 0.8 also gets 5 right
+    # (2 kept, 3 rejected): the tie goes to the lower threshold, which escalates less.
     assert chosen.threshold == 0.7
     assert chosen.in_scope_accuracy == 1.0
     assert abs(chosen.out_of_scope_recall - 2 / 3) < 1e-9
@@ -79,6 +80,17 @@ def test_calibrate_accept_threshold_on_small_set() -> None:
 
 def test_calibrate_out_of_scope_threshold_on_small_set() -> None:
     examples = [*labelled(), LabelledText("what is the weather on mars", "out_of_scope")]
-    result = calibrate_out_of_scope_threshold(examples, folds=3)
+    result = calibrate_out_of_scope_threshold(examples)
     assert 0.0 <= result.threshold <= 1.0
     assert result.examples > len(examples)  # held-out categories are predicted as out-of-scope too
+
+
+def test_out_of_scope_threshold_weighs_by_count() -> None:
+    # Four out-of-scope messages at 0.6 outweigh one right answer at 0.5: the cut goes above 0.6.
+    confidence = np.array([0.5, 0.6, 0.6, 0.6, 0.6, 0.9])
+    correct = np.array([True, False, False, False, False, True])
+    out_of_scope = np.array([False, True, True, True, True, False])
+    chosen = pick_out_of_scope_threshold(confidence, correct, out_of_scope)
+    assert chosen.threshold == 0.9
+    assert chosen.out_of_scope_recall == 1.0
+    assert chosen.in_scope_accuracy == 0.5

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from router.classifiers.local import LocalClassifier, fit_scale, load_wordllama
+from router.classifiers.local import LocalClassifier, fit_confidence, load_wordllama
 from router.config import LocalModelConfig, load_routes
 from router.models import Classification, Source
 
@@ -61,11 +61,37 @@ def test_predicts_clear_messages(classifier: LocalClassifier, text: str, expecte
 
 
 def test_confidences_are_probabilities(classifier: LocalClassifier) -> None:
-    probs = classifier.probabilities(["refund please", "error on login", "random words about cheese"])
-    assert probs.shape == (3, 3)
-    assert np.allclose(probs.sum(axis=1), 1.0)
     for result in classifier.predict_many(["refund please", "zzzz qqqq", "hello"]):
         assert 0.0 <= result.confidence <= 1.0
+
+
+@pytest.mark.parametrize("text", ["hello", "asdfgh", "hi there", "thanks!", "ok", "qwerty uiop zxcv"])
+def test_far_from_every_example_is_not_confident(text: str) -> None:
+    # The bot escalates under 0.7: greetings and gibberish must land there, not on a confident category.
+    local = LocalClassifier.from_routes(load_routes())
+    assert local.predict(text).confidence < 0.5
+
+
+def test_clear_messages_are_confident() -> None:
+    local = LocalClassifier.from_routes(load_routes())
+    for text in ("I was charged twice, please refund me", "the app crashes every time I log in"):
+        assert local.predict(text).confidence > 0.7
+
+
+def test_cross_validated_predictions_hold_out_categories(classifier: LocalClassifier) -> None:
+    folds = classifier.cross_validated()
+    assert folds is not None
+    assert folds.unknown.any() and (~folds.unknown).any()
+    assert not (folds.right & folds.unknown).any()
+    assert ((folds.confidence >= 0.0) & (folds.confidence <= 1.0)).all()
+
+
+def test_out_of_scope_examples_are_not_a_category() -> None:
+    local = LocalClassifier(EXAMPLES, LocalModelConfig(), out_of_scope=["what is the weather on mars"])
+    assert local.categories == list(EXAMPLES)
+    folds = local.cross_validated()
+    assert folds is not None
+    assert folds.unknown.sum() > len(EXAMPLES["General Question"])  # held-out categories and the extra one
 
 
 def test_empty_text_gets_low_confidence(classifier: LocalClassifier) -> None:
@@ -122,7 +148,9 @@ def test_single_category() -> None:
     assert only.predict("hello").category == "General Question"
 
 
-def test_fit_scale_prefers_sharper_for_separable_scores() -> None:
-    scores = np.array([[2.0, -2.0], [-2.0, 2.0]] * 10)
-    gold = np.array([0, 1] * 10)
-    assert fit_scale(scores, gold) > 10 * fit_scale(-scores, gold)
+def test_fit_confidence_learns_the_direction() -> None:
+    features = np.array([[2.0], [1.5], [1.0], [-1.0], [-1.5], [0.5], [-0.5]])
+    right = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+    weights = fit_confidence(features, right, np.ones(len(right)))
+    assert weights.shape == (2,)
+    assert weights[0] > 0

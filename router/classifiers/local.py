@@ -146,10 +146,7 @@ class _LinearHead:
         self.labels = np.searchsorted(svm.classes_, labels)  # column of each example's class
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.members = [np.flatnonzero(self.labels == c) for c in range(len(bias))]
-        by_gram = grams.T.tocsr()  # the inverted index: for each n-gram, its examples and weights
-        self.postings_start = by_gram.indptr.astype(np.int64)
-        self.postings_example = by_gram.indices.astype(np.int32)
-        self.postings_value = by_gram.data.astype(np.float32)
+        self.class_grams = [_rows(grams[m]) for m in self.members]  # each class's n-gram rows
 
     def signals(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: the linear scores, the confidence features and the nearest same-class example.
@@ -181,18 +178,24 @@ class _LinearHead:
         return scores, features, nearest
 
     def _gram_similarity(self, idx: np.ndarray, values: np.ndarray, label: int) -> float:
-        """The n-gram cosine similarity of the nearest example of class ``label`` (an inverted-index walk)."""
-        if len(idx) == 0:
+        """The n-gram cosine similarity of the nearest example of class ``label`` (its rows, in numpy)."""
+        starts, indices, data = self.class_grams[label]
+        if len(idx) == 0 or len(data) == 0:
             return 0.0
-        starts, ends = self.postings_start[idx], self.postings_start[idx + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return 0.0
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        weights = self.postings_value[offsets] * np.repeat(values, lengths)
-        sims = np.bincount(self.postings_example[offsets], weights=weights, minlength=len(self.labels))
-        return float(sims[self.members[label]].max())
+        query = np.zeros(self.gram_weights.shape[0], dtype=np.float32)
+        query[idx] = values
+        return float(np.add.reduceat(data * query[indices], starts).max())
+
+
+def _rows(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CSR matrix as (row starts, column indices, values), dropping empty rows so reduceat stays exact."""
+    keep = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    matrix = matrix[keep]
+    return (
+        matrix.indptr[:-1].astype(np.int64),
+        matrix.indices.astype(np.int32),
+        matrix.data.astype(np.float32),
+    )
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,7 @@ class LocalClassifier:
         head = self._fitted()
         vectors = self.embed(texts)
         scores, features, nearest = head.signals(texts, vectors)
-        confidence = _sigmoid(np.c_[features, np.ones(len(texts))] @ self._confidence)
+        confidence = _sigmoid(features @ self._confidence[:-1] + self._confidence[-1])
         top = np.argmax(scores, axis=1)
         return [
             self._classification(*row) for row in zip(texts, top, confidence, nearest, features, strict=True)
@@ -364,6 +367,7 @@ def _fit_head(
         head = _LinearHead(texts, labels, vectors, config)
         head.labels[-1] = -1
         head.members[-1] = np.zeros(0, dtype=np.int64)  # the filler is nobody's nearest example
+        head.class_grams[-1] = _rows(sparse.csr_matrix((0, head.gram_weights.shape[0]), dtype=np.float32))
         return head
     return _LinearHead(texts, labels, vectors, config)
 

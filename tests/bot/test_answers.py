@@ -82,7 +82,7 @@ async def test_three_deliveries_of_one_message_get_one_answer(
     assert (await running.send(event_callback(mention)))[0] == 200
     await running.idle()
     assert len(running.replies(event)) == 1
-    assert len(anthropic_api.bodies("classify")) == 1
+    assert len(anthropic_api.bodies("answer")) == 1
 
 
 async def test_unsure_message_is_escalated_with_agents_tagged_then_the_bot_stays_quiet(

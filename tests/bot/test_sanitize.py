@@ -8,8 +8,11 @@ from hypothesis import strategies as st
 from bot.formatting import markdown_to_mrkdwn
 from bot.sanitize import StreamSanitizer, sanitize
 
+# What Slack turns into a notification: a complete <!…> or <@…> token, or a bare @here-style word.
 LIVE = re.compile(
-    r"<!(channel|here|everyone)|<!subteam\^|<@[A-Z0-9]|(?<![\w@\u2060])@(channel|here|everyone)\b", re.I
+    r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[^>]*>|<@[A-Z0-9]+(\|[^>]*)?>"
+    r"|(?<![\w@\u2060])@(channel|here|everyone)\b",
+    re.I,
 )
 DANGER = [
     "<!here>",

@@ -1,10 +1,13 @@
-"""The local classifier: a linear model over static embeddings and TF-IDF n-grams, with calibrated confidence.
+"""The local classifier: a linear model over static embeddings and TF-IDF n-grams, with a confidence that
+means "probability this answer is right".
 
 Features per message: wordllama's averaged token embedding (ships in its wheel, no network) beside
 sublinear TF-IDF character n-grams (2–5, within words) and word uni/bigrams. A one-vs-rest linear SVM is
-trained on the labelled examples; its scores become probabilities by a softmax whose scale is fitted by
-cross-validation on those same examples, so a confidence of 0.7 means about 70 % right. The featuriser is
-our own rather than scikit-learn's because sklearn's per-call overhead alone is over 1 ms a message.
+trained on the labelled examples. The confidence is a logistic model over the top score, its margin and
+the similarity of the nearest example of the predicted category (embedding and n-grams), fitted on
+out-of-fold predictions in which whole categories are hidden: a message far from every example (a
+greeting, gibberish, another topic) gets a low confidence whatever its scores. Prediction is plain numpy,
+one message at a time, because scipy's and sklearn's per-call overhead alone is about a millisecond.
 """
 
 from __future__ import annotations

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("calibrate", help="pick the local-accept threshold (skip Claude) by cross-validation")
+    p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
+    p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
+    p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("demo", help="run the seed system's sample queries through the whole pipeline")
     sub.add_parser(
         "serve", help="apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
@@ -63,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     # Imported here so that `--help` and argument errors stay fast.
-    from bot.commands import chat, evaluation, serving
+    from bot.commands import calibration, chat, evaluation, serving
 
     if args.command == "classify":
         asyncio.run(evaluation.classify_text(settings, args.text, args.json, console))
@@ -71,6 +76,12 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         asyncio.run(
             evaluation.evaluate_file(settings, args.file, _label_map(args.label_map), args.json, console)
         )
+    elif args.command == "calibrate":
+        if not 0 < args.target_precision <= 1:
+            raise SystemExit("--target-precision: expected a number in (0, 1], e.g. 0.98")
+        labels = _label_map(args.label_map)
+        work = calibration.calibrate_file(settings, args.file, labels, args.target_precision, args.json, console)
+        asyncio.run(work)
     elif args.command == "demo":
         asyncio.run(evaluation.run_demo(settings, console))
     elif args.command == "serve":

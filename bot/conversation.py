@@ -156,7 +156,7 @@ class Conversations:
             return False
         payload = (posted.get("metadata") or {}).get("event_payload") or {}
         names = self._router.routes.names
-        category = payload.get("category") if payload.get("category") in names else names[0]
+        category = str(payload["category"]) if payload.get("category") in names else names[0]
         decision = RoutingDecision(
             query=msg.text or "",
             category=category,

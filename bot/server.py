@@ -51,8 +51,8 @@ class HttpServer:
         await self.bot.start()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1] if sockets else self._port
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else self._port
         logger.info("listening on http://%s:%d%s", self._host, self.port, EVENTS_PATH)
 
     async def stop(self) -> None:

@@ -33,7 +33,7 @@ def results_table(title: str, rows: Sequence[tuple[RoutingDecision, str | None]]
             f"{decision.confidence:.2f}",
             final_category(decision)
             + (f" ({decision.escalation_reason})" if decision.escalation_reason else ""),
-            decision.handler_model or decision.classifier_model or ("offline" if decision.offline else "-"),
+            decision.handler_model or ("offline reply" if decision.offline else decision.classifier_model or "-"),
             f"{decision.total_ms:.1f}",
         )
     return table

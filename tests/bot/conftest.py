@@ -24,8 +24,9 @@ async def anthropic_api() -> AsyncIterator[FakeAnthropic]:
 
 
 @pytest.fixture
-def bot_db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'routing.db'}"
+def bot_db_url(database_url: str) -> str:
+    """The bot's database: SQLite, and PostgreSQL too when TEST_DATABASE_URL is set."""
+    return database_url
 
 
 BotFactory = Callable[..., Awaitable[RunningBot]]

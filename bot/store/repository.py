@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select, type_coerce, update
 
+from bot.redaction import TextMode, kept_text
 from bot.store.errors import UnknownMessage
+from bot.store.feedback import RouteFeedback
 from bot.store.records import InboundMessage
-from bot.store.tables import UTCDateTime, inbound_messages, routing_decisions, utcnow
+from bot.store.tables import UTCDateTime, inbound_messages, routing_decisions, threads, utcnow
 from bot.store.threads import ThreadStates
 from router.models import RoutingDecision, Usage
 
@@ -19,12 +21,20 @@ _MESSAGE_COLUMNS = ("team_id", "channel_id", "ts", "user_id", "text", "thread_ts
 _USAGE_FIELDS = tuple(Usage.model_fields)
 
 
-class Store(ThreadStates):
+class Purged(NamedTuple):
+    """How many rows :meth:`Store.purge` deleted."""
+
+    decisions: int
+    messages: int
+    threads: int
+
+
+class Store(ThreadStates, RouteFeedback):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
     Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).
     Connection handling (``connect``, ``close``, ``ping``, ``engine``) is in :class:`Database`, the
-    thread states in :class:`ThreadStates`.
+    thread states in :class:`ThreadStates`, agent feedback in :class:`RouteFeedback`.
     """
 
     # Inbound messages ---------------------------------------------------------------------------------
@@ -117,6 +127,8 @@ class Store(ThreadStates):
                 state="done",
                 lease_until=None,
                 completed_at=func.coalesce(m.c.completed_at, type_coerce(now, UTCDateTime)),
+                # Kept in full while pending (a restart must answer it); trimmed to policy once done.
+                text=kept_text(msg.text, self.message_text),
             )
             .returning(m.c.id)
         )
@@ -124,7 +136,7 @@ class Store(ThreadStates):
             message_id = (await conn.execute(mark)).scalar_one_or_none()
             if message_id is None:
                 raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
-            values = _decision_values(decision) | {
+            values = _decision_values(decision, self.message_text) | {
                 "inbound_message_id": message_id,
                 "team_id": msg.team_id,
                 "channel_id": msg.channel_id,
@@ -178,7 +190,11 @@ class Store(ThreadStates):
             update(m)
             .where(_key(msg), m.c.state == "pending")
             .values(
-                state="failed", lease_until=None, completed_at=utcnow(), last_error=error[:MAX_ERROR_CHARS]
+                state="failed",
+                lease_until=None,
+                completed_at=utcnow(),
+                last_error=error[:MAX_ERROR_CHARS],
+                text=kept_text(msg.text, self.message_text),
             )
         )
         await self._update_claimed(msg, stmt)
@@ -197,7 +213,7 @@ class Store(ThreadStates):
         reply_ts: str | None = None,
     ) -> int:
         """Record a decision that has no claimed message (the CLI's demo and chat). Returns its id."""
-        values = _decision_values(decision) | {
+        values = _decision_values(decision, self.message_text) | {
             "team_id": team_id,
             "channel_id": channel_id,
             "user_id": user_id,
@@ -224,6 +240,23 @@ class Store(ThreadStates):
             | {"usage": usage}
         )
 
+    # Retention ----------------------------------------------------------------------------------------
+
+    async def purge(self, older_than: timedelta) -> Purged:
+        """Delete decisions, finished messages and quiet threads older than ``older_than``.
+
+        Pending messages are never deleted, whatever their age: they are still owed an answer. Agents'
+        feedback on a deleted decision goes with it; the daily stats rollups (no text) stay.
+        """
+        cutoff = utcnow() - older_than
+        m, d, t = inbound_messages, routing_decisions, threads
+        finished = and_(m.c.state != "pending", func.coalesce(m.c.completed_at, m.c.received_at) < cutoff)
+        async with self._transaction() as conn:
+            decisions = (await conn.execute(delete(d).where(d.c.created_at < cutoff))).rowcount
+            messages = (await conn.execute(delete(m).where(finished))).rowcount
+            quiet = (await conn.execute(delete(t).where(t.c.updated_at < cutoff))).rowcount
+        return Purged(decisions, messages, quiet)
+
     async def _update_claimed(self, msg: InboundMessage, stmt: Any) -> None:
         async with self._transaction() as conn:
             if (await conn.execute(stmt)).rowcount == 0:
@@ -241,7 +274,15 @@ def _message(row: Row[Any]) -> InboundMessage:
     return InboundMessage.model_validate({name: getattr(row, name) for name in _MESSAGE_COLUMNS})
 
 
-def _decision_values(decision: RoutingDecision) -> dict[str, Any]:
+def _decision_values(decision: RoutingDecision, mode: TextMode) -> dict[str, Any]:
+    """The decision's columns, its customer-derived text kept as STORE_MESSAGE_TEXT says.
+
+    The query and the answer (which may quote the customer) follow the mode; the classifier's
+    one-line reasoning may quote them too, so it is redacted unless everything is kept.
+    """
     values = decision.model_dump(mode="json", exclude={"usage"})
     values.update(decision.usage.model_dump())
+    values["query"] = kept_text(decision.query, mode) or ""
+    values["answer"] = kept_text(decision.answer, mode)
+    values["reasoning"] = kept_text(decision.reasoning, "full" if mode == "full" else "redacted")
     return values

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import cast
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -30,6 +31,25 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# What /routing-stats reads from recent decisions: the covering index ix_routing_decisions_stats.
+STATS_COLUMNS = (
+    "created_at",
+    "channel_id",
+    "category",
+    "source",
+    "escalated",
+    "escalation_reason",
+    "confidence",
+    "routing_ms",
+    "handling_ms",
+    "total_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "cost_usd",
+)
 
 # Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
 SlackId = String(64)
@@ -136,12 +156,18 @@ class DecisionRow(Base):
     reply_ts: Mapped[str | None] = mapped_column(SlackId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
+    __table_args__ = (
+        # Feedback finds a message's decisions by its Slack key.
+        Index("ix_routing_decisions_channel_id_message_ts", "channel_id", "message_ts"),
+        # /routing-stats reads the hours not yet in daily_rollups from this index alone (no table rows).
+        Index("ix_routing_decisions_stats", *STATS_COLUMNS),
+    )
+
 
 class ThreadRow(Base):
     """What the bot knows about a Slack thread it answered: escalated or taken over means it stays silent."""
 
     __tablename__ = "threads"
-    __table_args__ = (UniqueConstraint("team_id", "channel_id", "thread_ts"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(SlackId)
@@ -156,8 +182,102 @@ class ThreadRow(Base):
     taken_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    # /routing-stats counts hand-offs by when they happened.
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "thread_ts"),
+        Index("ix_threads_taken_over_at", "taken_over_at"),
+    )
+
+
+class FeedbackRow(Base):
+    """An agent's verdict on a routing decision: the route was correct, or it was re-routed to ``category``.
+
+    One verdict per decision; a later click replaces it.
+    """
+
+    __tablename__ = "route_feedback"
+    __table_args__ = (CheckConstraint("verdict IN ('correct', 'rerouted')", name="verdict"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("routing_decisions.id", ondelete="CASCADE"), unique=True
+    )
+    agent_id: Mapped[str] = mapped_column(SlackId)
+    verdict: Mapped[str] = mapped_column(String(16))
+    # The category the agent chose (None when the route was confirmed).
+    category: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copied from the decision (which never changes) so that /routing-stats reads this table alone.
+    routed_category: Mapped[str] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(SlackId)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyRollupRow(Base):
+    """Per UTC day, channel, category, source and escalation: sums of every decision's figures.
+
+    Kept by a database trigger on ``routing_decisions`` (migration 0002), so ``/routing-stats`` reads
+    thousands of rows instead of millions. ``channel_id`` and ``escalation_reason`` are '' for none.
+    """
+
+    __tablename__ = "daily_rollups"
+    __table_args__ = (
+        UniqueConstraint("day", "channel_id", "category", "source", "escalated", "escalation_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    channel_id: Mapped[str] = mapped_column(SlackId)
+    category: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    escalated: Mapped[bool] = mapped_column(Boolean)
+    escalation_reason: Mapped[str] = mapped_column(String(32))
+    decisions: Mapped[int] = mapped_column(Integer)
+    confidence_sum: Mapped[float] = mapped_column(Float)
+    # How many decisions had a confidence in [i/10, (i+1)/10) (1.0 counts in the last).
+    conf_0: Mapped[int] = mapped_column(Integer)
+    conf_1: Mapped[int] = mapped_column(Integer)
+    conf_2: Mapped[int] = mapped_column(Integer)
+    conf_3: Mapped[int] = mapped_column(Integer)
+    conf_4: Mapped[int] = mapped_column(Integer)
+    conf_5: Mapped[int] = mapped_column(Integer)
+    conf_6: Mapped[int] = mapped_column(Integer)
+    conf_7: Mapped[int] = mapped_column(Integer)
+    conf_8: Mapped[int] = mapped_column(Integer)
+    conf_9: Mapped[int] = mapped_column(Integer)
+    routing_ms: Mapped[float] = mapped_column(Float)
+    handling_ms: Mapped[float] = mapped_column(Float)
+    total_ms: Mapped[float] = mapped_column(Float)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer)
+    cache_creation_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float] = mapped_column(Float)
+
+
+class DailyLatencyRow(Base):
+    """Per UTC day and channel: a histogram of routing, handling and total times (two significant digits).
+
+    ``bucket`` is the lower bound in ms (1234.5 ms counts in 1200); kept by the same trigger, it gives
+    p50/p95 on SQLite without sorting millions of rows.
+    """
+
+    __tablename__ = "daily_latencies"
+    __table_args__ = (UniqueConstraint("day", "channel_id", "bucket"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    channel_id: Mapped[str] = mapped_column(SlackId)
+    bucket: Mapped[float] = mapped_column(Float)
+    routing: Mapped[int] = mapped_column(Integer)
+    handling: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+
 
 # The Core tables, for DML statements (INSERT ... ON CONFLICT, UPDATE ... RETURNING).
 inbound_messages = cast(Table, InboundMessageRow.__table__)
 routing_decisions = cast(Table, DecisionRow.__table__)
 threads = cast(Table, ThreadRow.__table__)
+route_feedback = cast(Table, FeedbackRow.__table__)
+daily_rollups = cast(Table, DailyRollupRow.__table__)
+daily_latencies = cast(Table, DailyLatencyRow.__table__)

@@ -1,0 +1,118 @@
+"""The arguments of ``/routing-stats`` and ``support-router stats``: a period, a channel, or ``help``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_PERIOD = "7d"
+RELATIVE = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+USAGE = (
+    "Usage: `/routing-stats [24h | 7d | 30d | all | YYYY-MM-DD..YYYY-MM-DD] [#channel]`\n"
+    "• the period defaults to `7d`; a date range is in UTC and includes both days\n"
+    "• `#channel` limits the report to one channel\n"
+    "• `/routing-stats help` shows this message"
+)
+
+_RANGE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
+# Slack escapes a picked channel as <#C123|name> (or <#C123> when it has no name to show).
+_ESCAPED_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]{2,})(?:\|([^>]*))?>", re.ASCII)
+_PLAIN_CHANNEL = re.compile(r"#?([CGD][A-Z0-9]{6,})", re.ASCII)
+
+
+class StatsUsageError(ValueError):
+    """The arguments are not understood; the message says why and shows the usage."""
+
+
+class StatsRequest(BaseModel):
+    """What to report on: decisions made in [start, end) (start None: since the beginning), one channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    period: str = DEFAULT_PERIOD
+    start: datetime | None
+    end: datetime
+    channel_id: str | None = None
+    channel_name: str | None = None
+    help: bool = False
+
+    @property
+    def channel_label(self) -> str | None:
+        """How to show the channel: its name when Slack gave one, else its id."""
+        if self.channel_id is None:
+            return None
+        return f"#{self.channel_name}" if self.channel_name else self.channel_id
+
+
+def parse_arguments(text: str, now: datetime | None = None) -> StatsRequest:
+    """Parse the command's text, e.g. ``"30d <#C123|support>"``.
+
+    Args:
+        text: the words after the command (any order; case does not matter for periods).
+        now: the current time (aware); defaults to now in UTC.
+
+    Returns:
+        The request; ``help`` is set when the text asks for it.
+
+    Raises:
+        StatsUsageError: any word that is not one period, one channel or ``help``.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    period: tuple[str, datetime | None, datetime] | None = None
+    channel: tuple[str, str | None] | None = None
+    for word in text.split():
+        if word.lower() == "help":
+            return StatsRequest(start=None, end=now, help=True)
+        found_channel = _channel(word)
+        if found_channel is not None:
+            if channel is not None:
+                raise _error("give at most one channel")
+            channel = found_channel
+            continue
+        found_period = _period(word, now)
+        if found_period is None:
+            raise _error(f"I don't understand {word[:40]!r}")
+        if period is not None:
+            raise _error("give at most one period")
+        period = found_period
+    label, start, end = period or _period(DEFAULT_PERIOD, now) or (DEFAULT_PERIOD, None, now)
+    channel_id, channel_name = channel or (None, None)
+    return StatsRequest(period=label, start=start, end=end, channel_id=channel_id, channel_name=channel_name)
+
+
+def _error(reason: str) -> StatsUsageError:
+    return StatsUsageError(f"{reason}.\n{USAGE}")
+
+
+def _channel(word: str) -> tuple[str, str | None] | None:
+    escaped = _ESCAPED_CHANNEL.fullmatch(word)
+    if escaped:
+        return escaped.group(1), escaped.group(2) or None
+    plain = _PLAIN_CHANNEL.fullmatch(word)
+    if plain:
+        return plain.group(1), None
+    if word.startswith("#"):
+        raise _error(f"I can't tell which channel {word[:40]!r} is; pick it from Slack's list as you type #")
+    return None
+
+
+def _period(word: str, now: datetime) -> tuple[str, datetime | None, datetime] | None:
+    lowered = word.lower()
+    if lowered in RELATIVE:
+        return lowered, now - RELATIVE[lowered], now
+    if lowered == "all":
+        return "all", None, now
+    match = _RANGE.fullmatch(word)
+    if match is None:
+        return None
+    try:
+        first, last = date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))
+        start = datetime.combine(first, datetime.min.time(), UTC)
+        end = datetime.combine(last, datetime.min.time(), UTC) + timedelta(days=1)
+    except (ValueError, OverflowError) as e:
+        raise _error(f"{word!r} is not a valid date range") from e
+    if first > last:
+        raise _error(f"{word!r} ends before it starts")
+    return f"{first.isoformat()}..{last.isoformat()}", start, end

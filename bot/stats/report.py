@@ -1,0 +1,120 @@
+"""The routing report: plain numbers, computed by ``bot.stats.build``, rendered for Slack or a terminal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIDENCE_BUCKETS = 10
+
+
+class Share(BaseModel):
+    """A count and its share of a whole (0 when the whole is empty)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    count: int = Field(ge=0)
+    share: float = Field(ge=0.0, le=1.0)
+
+
+class Timing(BaseModel):
+    """Average, median and 95th percentile of one duration, in ms (None with no data)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(default=0, ge=0)
+    average_ms: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+
+class CategoryFeedback(BaseModel):
+    """What agents said about the routes to one category (or, named "All", about every route).
+
+    ``accuracy`` is the share of reviewed decisions marked correct; ``reroute_rate`` the share of all
+    messages routed to the category that an agent re-routed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    category: str
+    routed: int = Field(ge=0)
+    reviewed: int = Field(ge=0)
+    correct: int = Field(ge=0)
+    rerouted: int = Field(ge=0)
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.reviewed if self.reviewed else None
+
+    @property
+    def reroute_rate(self) -> float | None:
+        return self.rerouted / self.routed if self.routed else None
+
+
+class StatsReport(BaseModel):
+    """Everything ``/routing-stats`` shows for one period (and, optionally, one channel).
+
+    Messages are customers' messages the bot routed; an agent's re-route is answered and paid for (it
+    counts in tokens and cost, and in ``reroutes_answered``) but is not another message. Handling times
+    are of the answered messages only.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    period: str
+    start: datetime | None
+    end: datetime
+    channel: str | None = None
+
+    messages: int = 0
+    categories: list[Share] = []
+    escalations: int = 0
+    escalation_reasons: list[Share] = []
+    handoffs: int = 0
+    confidence_average: float | None = None
+    confidence_buckets: list[int] = Field(default_factory=lambda: [0] * CONFIDENCE_BUCKETS)
+    routing: Timing = Timing()
+    handling: Timing = Timing()
+    total: Timing = Timing()
+    # Exact percentiles, or read from the daily latency histograms (two significant digits).
+    percentiles_exact: bool = True
+    sources: list[Share] = []
+    errors: int = 0
+    fallbacks: int = 0
+    reroutes_answered: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float = 0.0
+    feedback: list[CategoryFeedback] = []
+    feedback_total: CategoryFeedback = CategoryFeedback(
+        category="All", routed=0, reviewed=0, correct=0, rerouted=0
+    )
+    channels: list[Share] = []
+
+    @property
+    def escalation_rate(self) -> float:
+        return self.escalations / self.messages if self.messages else 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_creation_tokens
+
+    @property
+    def tokens_per_message(self) -> float | None:
+        return self.tokens / self.messages if self.messages else None
+
+    @property
+    def cost_per_message(self) -> float | None:
+        return self.cost_usd / self.messages if self.messages else None
+
+
+def shares(counts: dict[str, int], whole: int | None = None, limit: int | None = None) -> list[Share]:
+    """Counts as shares of ``whole`` (default: their sum), largest first, ties by name."""
+    whole = sum(counts.values()) if whole is None else whole
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [Share(name=name, count=n, share=n / whole if whole else 0.0) for name, n in ordered if n]

@@ -1,0 +1,138 @@
+"""Agent feedback on routing decisions: the route was correct, or it was re-routed to another category."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from bot.store.database import Database
+from bot.store.records import InboundMessage
+from bot.store.tables import inbound_messages, route_feedback, routing_decisions, utcnow
+from router.models import Source
+
+
+class Verdict(StrEnum):
+    """What an agent said about a route."""
+
+    CORRECT = "correct"
+    REROUTED = "rerouted"
+
+
+class FeedbackTarget(BaseModel):
+    """The decision an agent's click is about, and the customer message it answered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: int
+    # The category the decision routed to.
+    category: str
+    decided_at: datetime
+    message: InboundMessage
+
+
+class Feedback(BaseModel):
+    """An agent's recorded verdict on one decision."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: int
+    agent_id: str
+    verdict: Verdict
+    category: str | None
+    created_at: datetime
+
+
+class RouteFeedback(Database):
+    """The feedback half of the store (see :class:`bot.store.Store`)."""
+
+    async def find_decision(self, team_id: str, channel_id: str, message_ts: str) -> FeedbackTarget | None:
+        """The classifier's decision on the message (team, channel, ts), not an agent's re-route of it.
+
+        Returns None when the bot recorded no decision for that message.
+        """
+        d, m = routing_decisions, inbound_messages
+        stmt = (
+            select(
+                d.c.id,
+                d.c.category,
+                d.c.query,
+                d.c.user_id,
+                d.c.thread_ts,
+                d.c.created_at,
+                m.c.text,
+                m.c.channel_type,
+            )
+            .outerjoin(m, m.c.id == d.c.inbound_message_id)
+            .where(
+                d.c.channel_id == channel_id,
+                d.c.message_ts == message_ts,
+                d.c.team_id == team_id,
+                d.c.source != Source.AGENT.value,
+            )
+            .order_by(d.c.id)
+            .limit(1)
+        )
+        async with self.reading() as conn:
+            row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        message = InboundMessage(
+            team_id=team_id,
+            channel_id=channel_id,
+            ts=message_ts,
+            user_id=row.user_id or "",
+            # The claim keeps the text as received; the decision's query may have been shortened.
+            text=row.text if row.text is not None else row.query,
+            thread_ts=row.thread_ts or message_ts,
+            channel_type=row.channel_type,
+        )
+        return FeedbackTarget(
+            decision_id=row.id, category=row.category, decided_at=row.created_at, message=message
+        )
+
+    async def add_feedback(
+        self, target: FeedbackTarget, agent_id: str, verdict: Verdict, category: str | None = None
+    ) -> None:
+        """Record an agent's verdict on a decision; a later verdict on the same decision replaces it.
+
+        Args:
+            target: the decision (see :meth:`find_decision`).
+            agent_id: the Slack user id of the agent who clicked.
+            verdict: correct, or rerouted.
+            category: the category the agent chose (re-routes only).
+        """
+        f = route_feedback
+        insert = self._insert(f).values(
+            decision_id=target.decision_id,
+            routed_category=target.category,
+            channel_id=target.message.channel_id,
+            decided_at=target.decided_at,
+            agent_id=agent_id,
+            verdict=verdict.value,
+            category=category if verdict is Verdict.REROUTED else None,
+            created_at=utcnow(),
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=["decision_id"],
+            set_={
+                "agent_id": insert.excluded.agent_id,
+                "verdict": insert.excluded.verdict,
+                "category": insert.excluded.category,
+                "created_at": insert.excluded.created_at,
+            },
+        )
+        async with self._transaction() as conn:
+            await conn.execute(stmt)
+
+    async def get_feedback(self, decision_id: int) -> Feedback | None:
+        """The verdict recorded on a decision, or None."""
+        f = route_feedback
+        stmt = select(f.c.decision_id, f.c.agent_id, f.c.verdict, f.c.category, f.c.created_at).where(
+            f.c.decision_id == decision_id
+        )
+        async with self.reading() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else Feedback.model_validate(row._asdict())

@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.agents import Directory
 from bot.conversation import Conversations, Identity
 from bot.intake import Intake
+from bot.learning import Learner
 from bot.listeners import actions, messages
 from bot.settings import Settings, SettingsError
 from bot.store.repository import Store
@@ -56,7 +57,10 @@ class SupportBot:
         self.client = client or slack_client(settings)
         self.directory = Directory(self.client)
         self.intake = Intake(store, settings, self.directory)
-        self.conversations = Conversations(settings, router, store, self.client, Identity(None, None))
+        self.learner = Learner(router, store, min_confidence=settings.learn_min_confidence)
+        self.conversations = Conversations(
+            settings, router, store, self.client, Identity(None, None), learner=self.learner
+        )
         self.worker = Worker(
             self.conversations,
             store,
@@ -88,11 +92,13 @@ class SupportBot:
         except SlackApiError as e:
             raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {e.response.get('error')}") from e
         self.conversations.identity = Identity(auth.get("user_id"), auth.get("team_id"))
+        await self.learner.start()
         await self.worker.start(sole_worker=self.store.is_sqlite)
 
     async def stop(self) -> None:
         """Finish the messages in flight."""
         await self.worker.drain()
+        await self.learner.stop()
 
     async def close(self) -> None:
         """Close the Slack client's HTTP session (the bot's own; a given client is closed by its owner)."""

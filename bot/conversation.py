@@ -20,6 +20,7 @@ from bot.formatting import (
     hand_back_control,
     route_context,
 )
+from bot.learning import Learner
 from bot.replies import StreamedReply, post_reply, reply_metadata
 from bot.settings import Settings
 from bot.store.records import InboundMessage
@@ -54,8 +55,16 @@ class Conversations:
     """Handles claimed messages; one instance serves every conversation concurrently."""
 
     def __init__(
-        self, settings: Settings, router: Router, store: Store, client: AsyncWebClient, identity: Identity
+        self,
+        settings: Settings,
+        router: Router,
+        store: Store,
+        client: AsyncWebClient,
+        identity: Identity,
+        *,
+        learner: Learner | None = None,
     ) -> None:
+        self._learner = learner
         self._settings = settings
         self._router = router
         self._store = store
@@ -95,6 +104,8 @@ class Conversations:
         )
         reply_ts = await self._post(msg, decision, streamed)
         await self._store.complete(msg, decision, reply_ts)
+        if self._learner is not None:
+            await self._learner.note_decision(decision)
         await self._store.note_answer(
             msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
         )

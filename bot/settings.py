@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=5.0, gt=0)
     max_message_chars: int = Field(default=4000, ge=100, le=40000)
     store_message_text: Literal["full", "redacted", "none"] = "full"
+    # Claude's decisions at or above this confidence (not escalated) teach the local model; so do agents'.
+    learn_min_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("support_channels", "agent_users", "stats_users", mode="before")

@@ -7,6 +7,7 @@ import anthropic
 from router.classifiers.claude import ClaudeClassifier
 from router.classifiers.hybrid import HybridClassifier
 from router.classifiers.local import LocalClassifier
+from router.classifiers.swappable import Swappable
 from router.config import RoutesConfig
 from router.handlers import ClaudeHandler, OfflineHandler
 from router.router import DEFAULT_MAX_QUERY_CHARS, Router
@@ -27,10 +28,11 @@ def build_router(
         local: a prepared local classifier (for instance one that has learnt from history).
         max_query_chars: longer messages are cut to this many characters before routing.
     """
-    local = local or LocalClassifier.from_routes(routes)
+    # Swappable, so that a model refitted on the bot's history replaces it while the bot runs.
+    swappable = Swappable(local or LocalClassifier.from_routes(routes))
     if client is None:
-        return Router(routes, local, OfflineHandler(), max_query_chars=max_query_chars)
+        return Router(routes, swappable, OfflineHandler(), max_query_chars=max_query_chars, local=swappable)
     classifier = HybridClassifier(
-        local, ClaudeClassifier(client, routes), routes.classifier.local.accept_threshold
+        swappable, ClaudeClassifier(client, routes), routes.classifier.local.accept_threshold
     )
-    return Router(routes, classifier, ClaudeHandler(client), max_query_chars=max_query_chars)
+    return Router(routes, classifier, ClaudeHandler(client), max_query_chars=max_query_chars, local=swappable)

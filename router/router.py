@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from router.classifiers import Classifier
 from router.config import RoutesConfig
@@ -16,6 +17,10 @@ from router.errors import RouterError
 from router.handlers import Handler
 from router.models import Classification, EscalationReason, RoutingDecision, Source, Turn, Usage
 from router.policy import escalation_reason
+
+if TYPE_CHECKING:
+    from router.classifiers.local import LocalClassifier
+    from router.classifiers.swappable import Swappable
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +47,11 @@ class Router:
         handler: Handler,
         *,
         max_query_chars: int = DEFAULT_MAX_QUERY_CHARS,
+        local: Swappable[LocalClassifier] | None = None,
     ) -> None:
         self.routes = routes
+        # The local model, replaceable by one that has learnt from the bot's history (None: not used).
+        self.local = local
         self._classifier = classifier
         self._handler = handler
         self._max_query_chars = max_query_chars

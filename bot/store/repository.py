@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select, type
 
 from bot.redaction import TextMode, kept_text
 from bot.store.errors import UnknownMessage
+from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
 from bot.store.records import InboundMessage
 from bot.store.tables import UTCDateTime, inbound_messages, routing_decisions, threads, utcnow
@@ -29,7 +30,7 @@ class Purged(NamedTuple):
     threads: int
 
 
-class Store(ThreadStates, RouteFeedback):
+class Store(ThreadStates, RouteFeedback, LearnedExamples):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
     Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).

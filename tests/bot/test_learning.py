@@ -1,0 +1,87 @@
+"""The local model learns from history: kept in the database, bounded, used from the next message on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.learning import Learner
+from bot.store.repository import Store
+from router.assemble import build_router
+from router.config import load_routes
+from router.models import RoutingDecision, Source
+from tests.bot.harness import RunningBot
+from tests.fakes import FakeAnthropic
+
+ODD = "the zorblax gizmo keeps flickering"
+
+
+def _decision(text: str, category: str, confidence: float, source: Source = Source.CLAUDE) -> RoutingDecision:
+    return RoutingDecision(
+        query=text,
+        category=category,
+        confidence=confidence,
+        reasoning="r",
+        escalated=False,
+        source=source,
+        routing_ms=1,
+        handling_ms=1,
+        total_ms=2,
+        routes_version="v",
+    )
+
+
+async def _settle(learner: Learner) -> None:
+    for _ in range(400):
+        if learner._refit is None or learner._refit.done():
+            return
+        await asyncio.sleep(0.05)
+
+
+async def test_only_trusted_examples_are_kept_and_bounded(store: Store) -> None:
+    router = build_router(load_routes(), None)
+    learner = Learner(router, store, min_confidence=0.9)
+    await learner.note_decision(_decision("not sure", "Technical Support", 0.6))
+    await learner.note_decision(_decision("a local guess", "Technical Support", 0.99, Source.LOCAL))
+    assert await store.learned() == {}
+    for i in range(4):
+        await store.add_example("Refund Request", f"refund {i}", "agent", keep=3)
+    assert await store.learned() == {"Refund Request": ["refund 1", "refund 2", "refund 3"]}
+    await learner.stop()
+
+
+async def test_learned_examples_refit_the_local_model_and_survive_a_restart(store: Store) -> None:
+    routes = load_routes()
+    router = build_router(routes, None)
+    assert router.local is not None
+    before = router.local.current
+    learner = Learner(router, store, min_confidence=0.9)
+    await learner.note_feedback("Technical Support", ODD)
+    await learner.note_decision(_decision("my gizmo shows a zorblax error", "Technical Support", 0.97))
+    await _settle(learner)
+    assert router.local.current is not before
+    assert ODD in router.local.current.examples("Technical Support")
+    # A new process: the learnt examples come back from the database at start.
+    restarted = build_router(routes, None)
+    again = Learner(restarted, store, min_confidence=0.9)
+    await again.start()
+    await _settle(again)
+    assert restarted.local is not None and ODD in restarted.local.current.examples("Technical Support")
+
+
+async def test_claudes_confident_answers_teach_the_local_model(
+    running: RunningBot, anthropic_api: FakeAnthropic
+) -> None:
+    anthropic_api.classify_fn = lambda text, categories: {
+        "category": "Technical Support",
+        "confidence": 0.96,
+        "reasoning": "A device fault.",
+        "wants_human": False,
+    }
+    router = running.bot.router
+    assert router.local is not None
+    event = await running.customer_says(ODD)
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    await _settle(running.bot.learner)
+    assert ODD in router.local.current.examples("Technical Support")
+    assert router.local.current.predict(ODD).category == "Technical Support"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bot.commands.database import parse_duration
 from bot.settings import Settings, SettingsError, load_settings
 from router.errors import RouterError
 
@@ -63,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply every migration up to the latest")
+    p = db.add_parser("purge", help="delete decisions, answered messages and threads older than an age")
+    p.add_argument("--older-than", required=True, type=parse_duration, help="e.g. 90d, 12w, 36h")
     return parser
 
 
@@ -91,6 +94,14 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     elif args.command == "db" and args.db_command == "upgrade":
         asyncio.run(serving.db_upgrade(settings))
         console.print("The database is at the latest revision.")
+    elif args.command == "db" and args.db_command == "purge":
+        from bot.commands.database import purge
+
+        purged = asyncio.run(purge(settings, args.older_than))
+        console.print(
+            f"Deleted {purged.decisions} decision(s), {purged.messages} answered message(s) and "
+            f"{purged.threads} thread state(s) older than {args.older_than.days} day(s)."
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 async def open_store(settings: Settings) -> Store:
     """The store at DATABASE_URL, migrated to the latest revision."""
-    store = await Store.connect(settings.database_url)
+    store = await Store.connect(settings.database_url, message_text=settings.store_message_text)
     try:
         await upgrade_async(store.engine)
     except BaseException:

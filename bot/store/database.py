@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.redaction import TextMode
 from bot.store.engine import make_engine
 from bot.store.errors import DatabaseError
 
@@ -25,13 +26,17 @@ PING_TIMEOUT = 5.0
 class Database:
     """An async engine and the helpers every repository method uses."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, message_text: TextMode = "full") -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        # What the decision log keeps of customers' words once a message is done (STORE_MESSAGE_TEXT).
+        self.message_text: TextMode = message_text
 
     @classmethod
-    async def connect(cls, url: str) -> Self:
+    async def connect(cls, url: str, *, message_text: TextMode = "full") -> Self:
         """Open the database at ``url`` (plain or async form) and check that it answers; does not migrate.
+
+        ``message_text``: what is kept of customers' words once answered (see :mod:`bot.redaction`).
 
         Raises:
             ValueError: the URL is not supported (the message names DATABASE_URL).
@@ -45,7 +50,7 @@ class Database:
             await engine.dispose()
             shown = make_url(url).render_as_string(hide_password=True)
             raise DatabaseError(f"DATABASE_URL: cannot connect to {shown}: {type(e).__name__}: {e}") from e
-        return cls(engine)
+        return cls(engine, message_text=message_text)
 
     @property
     def engine(self) -> AsyncEngine:

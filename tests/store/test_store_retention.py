@@ -1,0 +1,92 @@
+"""What the decision log keeps (STORE_MESSAGE_TEXT) and how old rows go (``db purge``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.redaction import CARD_MASK, EMAIL_MASK, PHONE_MASK
+from bot.store import Store
+from bot.store.tables import inbound_messages, routing_decisions, threads, utcnow
+from tests.store.samples import decision, message
+
+SECRET_TEXT = "Refund card 4111 1111 1111 1111 to jane@example.com, call +1 415 555 0100"
+ANSWER = "We will refund card 4111-1111-1111-1111 and write to jane@example.com."
+
+
+async def _rows(store: Store) -> tuple[list[dict], list[dict]]:
+    async with store.reading() as conn:
+        messages = (await conn.execute(select(inbound_messages))).mappings().all()
+        decisions = (await conn.execute(select(routing_decisions))).mappings().all()
+    return [dict(r) for r in messages], [dict(r) for r in decisions]
+
+
+@pytest.mark.parametrize("mode", ["full", "redacted", "none"])
+async def test_the_log_keeps_what_store_message_text_says(store: Store, mode) -> None:
+    store.message_text = mode
+    msg = message(text=SECRET_TEXT)
+    assert await store.claim(msg)
+    [pending], _ = await _rows(store)
+    assert pending["text"] == SECRET_TEXT  # kept whole while pending: a restart must be able to answer
+    await store.complete(
+        msg, decision(query=SECRET_TEXT, answer=ANSWER, reasoning="Card 4111111111111111"), "1.1"
+    )
+    await store.record(decision(query=SECRET_TEXT, answer=ANSWER), channel_id="console")
+    [done], decisions = await _rows(store)
+    texts = [done["text"], *(d["query"] for d in decisions), *(d["answer"] for d in decisions)]
+    if mode == "full":
+        assert done["text"] == SECRET_TEXT and decisions[0]["answer"] == ANSWER
+        return
+    for kept in texts:
+        assert kept is None or ("4111" not in kept and "jane@" not in kept and "555" not in kept)
+    assert "4111" not in decisions[0]["reasoning"]
+    if mode == "redacted":
+        assert done["text"] == f"Refund card {CARD_MASK} to {EMAIL_MASK}, call {PHONE_MASK}"
+        assert all(d["query"] == done["text"] for d in decisions)
+    else:
+        assert done["text"] is None
+        assert all(d["query"] == "" and d["answer"] is None for d in decisions)
+
+
+async def test_an_abandoned_message_keeps_only_what_the_mode_allows(store: Store) -> None:
+    store.message_text = "none"
+    msg = message(text=SECRET_TEXT)
+    assert await store.claim(msg)
+    await store.abandon(msg, "Slack unreachable")
+    [row], _ = await _rows(store)
+    assert row["state"] == "failed" and row["text"] is None
+
+
+async def _age(store: Store, days: float) -> None:
+    """Make every row ``days`` old."""
+    then = utcnow() - timedelta(days=days)
+    async with store._transaction() as conn:
+        await conn.execute(update(routing_decisions).values(created_at=then))
+        await conn.execute(update(inbound_messages).values(received_at=then))
+        await conn.execute(
+            update(inbound_messages).where(inbound_messages.c.state != "pending").values(completed_at=then)
+        )
+        await conn.execute(update(threads).values(updated_at=then))
+
+
+async def test_purge_deletes_old_rows_but_never_a_pending_message(store: Store) -> None:
+    done, pending = message("1.000001"), message("1.000002")
+    for msg in (done, pending):
+        assert await store.claim(msg)
+    await store.complete(done, decision(), "1.5")
+    await store.note_answer(done.team_id, done.channel_id, done.thread_ts, "Refund Request", True, "U0001")
+    await _age(store, 100)
+    fresh = message("2.000001")
+    assert await store.claim(fresh)
+    await store.complete(fresh, decision(), "2.5")
+
+    purged = await store.purge(timedelta(days=90))
+
+    assert purged == (1, 1, 1)
+    messages, decisions = await _rows(store)
+    assert sorted(m["ts"] for m in messages) == ["1.000002", "2.000001"]  # the pending one stays
+    assert [d["message_ts"] for d in decisions] == ["2.000001"]
+    assert await store.get_thread(done.team_id, done.channel_id, done.thread_ts) is None
+    assert await store.purge(timedelta(days=90)) == (0, 0, 0)

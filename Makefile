@@ -29,6 +29,9 @@ serve: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/support-router chat
 
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.burst
+
 bench-quality: $(STAMP)
 	$(BIN)/python -m benchmarks.quality
 

@@ -20,12 +20,13 @@ from bot.formatting import (
     hand_back_control,
     route_context,
 )
+from bot.intake import strip_mention
 from bot.learning import Learner
 from bot.replies import StreamedReply, post_reply, reply_metadata
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
-from bot.threads import find_posted_reply, thread_history
+from bot.threads import find_posted_reply, thread_history, thread_messages
 from router.models import EscalationReason, RoutingDecision, Source
 from router.router import Router
 
@@ -91,6 +92,43 @@ class Conversations:
         """
         if (recovered or msg.attempts) and await self._recover_posted(msg):
             return None
+        decision, reply_ts = await self._answer(msg, category)
+        await self._store.complete(msg, decision, reply_ts)
+        if self._learner is not None:
+            await self._learner.note_decision(decision)
+        await self._store.note_answer(
+            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
+        )
+        return decision
+
+    async def reroute(self, msg: InboundMessage, category: str) -> RoutingDecision:
+        """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.
+
+        The decision is recorded beside the first one (source ``agent``), not instead of it: the first
+        stays what the classifier did, which the agent's feedback judges. The text is read back from Slack
+        when it can be (the store may keep it redacted, or not at all).
+        """
+        async for message in thread_messages(self._client, msg):
+            if message.get("ts") == msg.ts and message.get("text"):
+                msg = msg.model_copy(update={"text": strip_mention(message["text"], self.identity.user_id)})
+                break
+        decision, reply_ts = await self._answer(msg, category)
+        await self._store.record(
+            decision,
+            team_id=msg.team_id,
+            channel_id=msg.channel_id,
+            user_id=msg.user_id,
+            message_ts=msg.ts,
+            thread_ts=msg.thread_ts,
+            reply_ts=reply_ts,
+        )
+        await self._store.note_answer(
+            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
+        )
+        return decision
+
+    async def _answer(self, msg: InboundMessage, category: str | None) -> tuple[RoutingDecision, str]:
+        """Route ``msg`` (as ``category`` when given) with its thread's history and post the reply."""
         thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         history = []
         if thread is not None and msg.thread_ts != msg.ts:
@@ -102,14 +140,7 @@ class Conversations:
         decision = await self._router.route(
             msg.text or "", history, on_text=streamed.feed if streamed else None, category=category
         )
-        reply_ts = await self._post(msg, decision, streamed)
-        await self._store.complete(msg, decision, reply_ts)
-        if self._learner is not None:
-            await self._learner.note_decision(decision)
-        await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
-        )
-        return decision
+        return decision, await self._post(msg, decision, streamed)
 
     async def _post(
         self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None

@@ -1,17 +1,40 @@
-"""Agent controls on the bot's messages: hand a thread back to the bot."""
+"""Agent controls on the bot's messages: confirm a route, re-route, hand a thread back to the bot.
+
+Only agents (AGENT_USERS / AGENT_USERGROUP, or anyone when none are configured) may use them; anyone
+else is told so privately. Verdicts are stored against the classifier's decision on the customer message
+the controls name ("channel:ts"), and become the ground truth of the accuracy in /routing-stats.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.formatting import ACTION_HAND_BACK
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, escape
+from bot.store.feedback import FeedbackTarget, Verdict
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
 
+logger = logging.getLogger(__name__)
+
 NOT_AN_AGENT = "Only support agents can use these controls."
+NOT_FOUND = "I can't find the routing decision for that message any more."
+CONTROLS_BLOCK = "agent_controls:"
+
+
+async def _say(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def _target(bot: SupportBot, body: dict[str, Any], key: str | None) -> FeedbackTarget | None:
+    """The decision named by a controls key ("channel:ts") in this workspace."""
+    channel, _, ts = (key or "").partition(":")
+    if not channel or not ts:
+        return None
+    return await bot.store.find_decision(body["team"]["id"], channel, ts)
 
 
 def register(app: AsyncApp, bot: SupportBot) -> None:
@@ -20,14 +43,59 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         await ack()
         user = body["user"]["id"]
         if not await bot.is_agent(user):
-            await respond(text=NOT_AN_AGENT, response_type="ephemeral", replace_original=False)
+            await _say(respond, NOT_AN_AGENT)
             return
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
         thread_ts = message.get("thread_ts") or message.get("ts")
-        await bot.store.hand_back(body["team"]["id"], channel, thread_ts)
+        await bot.store.hand_back(body["team"]["id"], str(channel), str(thread_ts))
         await bot.client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             text=f"<@{user}> handed this thread back to the bot; it will answer the next message.",
         )
+
+    @app.action(ACTION_CORRECT)
+    async def route_correct(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = body["user"]["id"]
+        if not await bot.is_agent(user):
+            await _say(respond, NOT_AN_AGENT)
+            return
+        target = await _target(bot, body, body["actions"][0].get("value"))
+        if target is None:
+            await _say(respond, NOT_FOUND)
+            return
+        earlier = await bot.store.get_feedback(target.decision_id)
+        if earlier is not None and earlier.verdict is Verdict.REROUTED:
+            # The re-routed answer carries the same controls: "correct" there confirms the re-route.
+            await _say(respond, f"Noted: this message stays re-routed to *{escape(earlier.category or '')}*.")
+            return
+        await bot.store.add_feedback(target, user, Verdict.CORRECT)
+        await bot.learner.note_feedback(target.category, target.message.text or "")
+        await _say(respond, f"Thanks: *{escape(target.category)}* is recorded as the right route.")
+
+    @app.action(ACTION_REROUTE)
+    async def route_change(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = body["user"]["id"]
+        if not await bot.is_agent(user):
+            await _say(respond, NOT_AN_AGENT)
+            return
+        action = body["actions"][0]
+        category = (action.get("selected_option") or {}).get("value")
+        if category not in bot.router.routes.names:
+            await _say(respond, "That category is not in the routes file any more.")
+            return
+        target = await _target(bot, body, str(action.get("block_id", "")).removeprefix(CONTROLS_BLOCK))
+        if target is None:
+            await _say(respond, NOT_FOUND)
+            return
+        if category == target.category:
+            await bot.store.add_feedback(target, user, Verdict.CORRECT)
+            await _say(respond, f"Thanks: *{escape(category)}* is recorded as the right route.")
+            return
+        await bot.store.add_feedback(target, user, Verdict.REROUTED, category)
+        await bot.learner.note_feedback(category, target.message.text or "")
+        await _say(respond, f"Re-routed to *{escape(category)}*: its answer follows in the thread.")
+        await bot.conversations.reroute(target.message, category)

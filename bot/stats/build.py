@@ -17,9 +17,9 @@ from bot.stats.queries import (
     Span,
     exact_percentiles,
     feedback_statement,
-    grouped_statement,
+    grouped_statements,
     handoffs_statement,
-    histogram_statement,
+    histogram_statements,
     histograms,
     percentile_statement,
     split_period,
@@ -38,7 +38,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
     """The report for ``request``, read in one read-only connection (no write lock on SQLite)."""
     span = split_period(request.start, request.end, request.channel_id)
     async with store.reading() as conn:
-        groups = (await conn.execute(grouped_statement(span))).all()
+        groups = [row for stmt in grouped_statements(span) for row in (await conn.execute(stmt)).all()]
         verdicts = (await conn.execute(feedback_statement(span))).all()
         handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
         figures, averages = _fold(groups)
@@ -119,7 +119,8 @@ async def _timings(
         percentiles = {m: (getattr(row, f"{m}_50"), getattr(row, f"{m}_95")) for m in METRICS}
     elif from_rollups:
         exact = False
-        found = histograms((await conn.execute(histogram_statement(span))).all())
+        rows = [row for stmt in histogram_statements(span) for row in (await conn.execute(stmt)).all()]
+        found = histograms(rows)
         percentiles = {m: (found[m].percentile(0.5), found[m].percentile(0.95)) for m in METRICS}
     else:
         for metric in METRICS:

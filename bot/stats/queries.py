@@ -7,6 +7,7 @@ itself, through the covering index ``ix_routing_decisions_stats``. Both are grou
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,13 +24,18 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
-    or_,
     select,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.tables import daily_latencies, daily_rollups, route_feedback, routing_decisions, threads
+from bot.store.tables import (
+    ALL_CHANNELS,
+    daily_latencies,
+    daily_rollups,
+    route_feedback,
+    routing_decisions,
+    threads,
+)
 from router.models import Source
 
 KEY = ("channel_id", "category", "source", "escalated", "escalation_reason")
@@ -77,10 +83,10 @@ def _in(column: Any, low: Any, high: Any) -> ColumnElement[bool]:
     return and_(column < high, *([column >= low] if low is not None else []))
 
 
-def _raw_where(span: Span, ranges: Sequence[tuple[datetime | None, datetime]]) -> list[ColumnElement[bool]]:
+def _raw_where(span: Span, low: datetime | None, high: datetime) -> list[ColumnElement[bool]]:
+    # One range per statement: SQLite answers an OR of ranges through the table, not the covering index.
     d = routing_decisions
-    where = [or_(*(_in(d.c.created_at, low, high) for low, high in ranges))] if ranges else [false()]
-    return where + ([d.c.channel_id == span.channel_id] if span.channel_id else [])
+    return [_in(d.c.created_at, low, high)] + ([d.c.channel_id == span.channel_id] if span.channel_id else [])
 
 
 def _days_where(table: Any, span: Span) -> list[ColumnElement[bool]]:
@@ -97,38 +103,41 @@ def _confidence_bucket(i: int) -> ColumnElement[Any]:
     return case((inside, literal_column("1")), else_=literal_column("0"))
 
 
-def grouped_statement(span: Span) -> Select[Any]:
-    """Per channel, category, source and escalation: the summed figures; ``part`` 0 rollups, 1 decisions."""
+def grouped_statements(span: Span) -> list[Select[Any]]:
+    """Per channel, category, source and escalation: the summed figures; ``part`` 0 rollups, 1 decisions.
+
+    One statement per source of rows; the same group may come from both, and the caller adds them up.
+    The rollups' GROUP BY follows their primary key, so SQLite reads them in order without sorting.
+    """
     r, d = daily_rollups, routing_decisions
-    parts: list[Select[Any]] = []
+    statements: list[Select[Any]] = []
     if span.days is not None:
-        parts.append(
-            select(literal_column("0").label("part"), *(r.c[n] for n in KEY + VALUES)).where(
-                *_days_where(r, span)
-            )
+        keys = [r.c[n] for n in KEY]
+        statements.append(
+            select(literal_column("0").label("part"), *keys, *(func.sum(r.c[n]).label(n) for n in VALUES))
+            .where(*_days_where(r, span))
+            .group_by(*keys)
         )
     for low, high in span.raw:
-        parts.append(
-            select(
-                literal_column("1").label("part"),
-                func.coalesce(d.c.channel_id, "").label("channel_id"),
-                d.c.category,
-                d.c.source,
-                d.c.escalated,
-                func.coalesce(d.c.escalation_reason, "").label("escalation_reason"),
-                literal_column("1").label("decisions"),
-                d.c.confidence.label("confidence_sum"),
-                *(_confidence_bucket(i).label(n) for i, n in enumerate(CONF)),
-                *(d.c[n] for n in SUMS),
-            ).where(*_raw_where(span, [(low, high)]))
+        raw_keys: list[Any] = [
+            func.coalesce(d.c.channel_id, "").label("channel_id"),
+            d.c.category,
+            d.c.source,
+            d.c.escalated,
+            func.coalesce(d.c.escalation_reason, "").label("escalation_reason"),
+        ]
+        values = [
+            func.count().label("decisions"),
+            func.sum(d.c.confidence).label("confidence_sum"),
+            *(func.sum(_confidence_bucket(i)).label(n) for i, n in enumerate(CONF)),
+            *(func.sum(d.c[n]).label(n) for n in SUMS),
+        ]
+        statements.append(
+            select(literal_column("1").label("part"), *raw_keys, *values)
+            .where(*_raw_where(span, low, high))
+            .group_by(*raw_keys)
         )
-    if not parts:
-        parts.append(
-            select(literal_column("0").label("part"), *(r.c[n] for n in KEY + VALUES)).where(false())
-        )
-    u = union_all(*parts).subquery()
-    columns = [u.c.part, *(u.c[n] for n in KEY)]
-    return select(*columns, *(func.sum(u.c[n]).label(n) for n in VALUES)).group_by(*columns)
+    return statements
 
 
 def feedback_statement(span: Span) -> Select[Any]:
@@ -146,7 +155,8 @@ def feedback_statement(span: Span) -> Select[Any]:
 def handoffs_statement(span: Span) -> Select[Any]:
     """Threads an agent took over during the period."""
     t = threads
-    where = [t.c.taken_over_by.is_not(None), _in(t.c.taken_over_at, span.start, span.end)]
+    # taken_over_at is set with taken_over_by and cleared with it (hand back): the index covers the count.
+    where = [_in(t.c.taken_over_at, span.start, span.end)]
     where += [t.c.channel_id == span.channel_id] if span.channel_id else []
     return select(func.count()).select_from(t).where(*where)
 
@@ -174,22 +184,23 @@ def _bucket(ms: Any) -> ColumnElement[Any]:
     )
 
 
-def histogram_statement(span: Span) -> Select[Any]:
-    """Per latency bucket: how many routing, handling and total times fell in it (SQLite)."""
+def histogram_statements(span: Span) -> list[Select[Any]]:
+    """Per latency bucket: how many routing, handling and total times fell in it (SQLite).
+
+    The rollups' rows for one channel (or for all, ``ALL_CHANNELS``) are read in primary-key order.
+    """
     h, d = daily_latencies, routing_decisions
-    parts: list[Select[Any]] = [
-        select(h.c.bucket, h.c.routing, h.c.handling, h.c.total).where(*_days_where(h, span))
-    ]
-    for metric in METRICS:
-        counts: list[Any] = [literal_column("1" if m == metric else "0").label(m) for m in METRICS]
-        parts.append(
-            select(_bucket(d.c[f"{metric}_ms"]).label("bucket"), *counts).where(
-                *_raw_where(span, span.raw), *_metric_filter(metric)
-            )
-        )
-    u = union_all(*parts).subquery()
-    sums = (func.sum(u.c[m]).label(m) for m in METRICS)
-    return select(u.c.bucket, *sums).group_by(u.c.bucket).order_by(u.c.bucket)
+    statements: list[Select[Any]] = []
+    if span.days is not None:
+        where = [_in(h.c.day, *span.days), h.c.channel_id == (span.channel_id or ALL_CHANNELS)]
+        sums = (func.sum(h.c[m]).label(m) for m in METRICS)
+        statements.append(select(h.c.bucket, *sums).where(*where).group_by(h.c.bucket))
+    for (low, high), metric in itertools.product(span.raw, METRICS):
+        bucket = _bucket(d.c[f"{metric}_ms"]).label("bucket")
+        counts = [(func.count() if m == metric else literal_column("0")).label(m) for m in METRICS]
+        where = [*_raw_where(span, low, high), *_metric_filter(metric)]
+        statements.append(select(bucket, *counts).where(*where).group_by(bucket))
+    return statements
 
 
 def percentile_statement(span: Span) -> Select[Any]:
@@ -203,7 +214,7 @@ def percentile_statement(span: Span) -> Select[Any]:
             if metric == "handling":
                 aggregate = aggregate.filter(d.c.escalated.is_(False))
             columns.append(aggregate.label(f"{metric}_{int(p * 100)}"))
-    return select(*columns).where(*_raw_where(span, [(span.start, span.end)]), d.c.source != AGENT)
+    return select(*columns).where(*_raw_where(span, span.start, span.end), d.c.source != AGENT)
 
 
 async def exact_percentiles(
@@ -220,7 +231,7 @@ async def exact_percentiles(
         k = int(rank)
         stmt = (
             select(column)
-            .where(*_raw_where(span, [(span.start, span.end)]), *_metric_filter(metric))
+            .where(*_raw_where(span, span.start, span.end), *_metric_filter(metric))
             .order_by(column)
             .limit(2)
             .offset(k)
@@ -266,11 +277,12 @@ def bucket_width(bucket: float) -> float:
 
 
 def histograms(rows: Sequence[Row[Any]]) -> dict[str, Histogram]:
-    """The histogram statement's rows as one histogram per time."""
-    result = {metric: Histogram() for metric in METRICS}
+    """The histogram statements' rows (a bucket may come from several) as one histogram per time."""
+    counts: dict[str, dict[float, int]] = {metric: {} for metric in METRICS}
     for row in rows:
         for metric in METRICS:
             n = int(getattr(row, metric) or 0)
             if n:
-                result[metric].buckets.append((float(row.bucket), n))
-    return result
+                bucket = float(row.bucket)
+                counts[metric][bucket] = counts[metric].get(bucket, 0) + n
+    return {metric: Histogram(sorted(counts[metric].items())) for metric in METRICS}

@@ -1,0 +1,62 @@
+"""``/routing-stats``: acknowledged at once, answered privately to the caller, numbers only for managers.
+
+Who may read the numbers: ``STATS_USERS`` and members of ``STATS_USERGROUP``; with neither set, the
+workspace's admins and owners (``users.info``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.stats import USAGE, StatsUsageError, build_report, parse_arguments
+from bot.stats.blocks import report_blocks, usage_blocks
+from bot.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from bot.app import SupportBot
+
+logger = logging.getLogger(__name__)
+
+COMMAND = "/routing-stats"
+REFUSED = (
+    "Sorry, routing stats are for support managers. Ask a workspace admin to add you to STATS_USERS "
+    "or STATS_USERGROUP."
+)
+FAILED = "Sorry, I couldn't read the routing stats just now; please try again in a minute."
+
+
+async def may_read_stats(bot: SupportBot, user_id: str) -> bool:
+    """Whether ``user_id`` may see the numbers."""
+    settings = bot.settings
+    if settings.stats_users or settings.stats_usergroup:
+        return await bot.directory.is_member(user_id, settings.stats_users, settings.stats_usergroup)
+    return await bot.directory.is_admin(user_id)
+
+
+def register(app: AsyncApp, bot: SupportBot) -> None:
+    @app.command(COMMAND)
+    async def routing_stats(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        # Acknowledge first: Slack gives three seconds, the report is then sent to the response_url.
+        await ack()
+        try:
+            request = parse_arguments(command.get("text") or "")
+        except StatsUsageError as e:
+            await respond(text=str(e), blocks=usage_blocks(str(e)), response_type="ephemeral")
+            return
+        if not await may_read_stats(bot, command["user_id"]):
+            await respond(text=REFUSED, response_type="ephemeral")
+            return
+        if request.help:
+            await respond(text=USAGE, blocks=usage_blocks(USAGE), response_type="ephemeral")
+            return
+        try:
+            report = await build_report(bot.store, request)
+        except StoreError as e:
+            logger.error("routing stats failed: %s", e)
+            await respond(text=FAILED, response_type="ephemeral")
+            return
+        text, blocks = report_blocks(report)
+        await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -1,0 +1,93 @@
+"""The routing report for a terminal (``support-router stats``), with rich."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from bot.stats.blocks import bar, period_title
+from bot.stats.report import Share, StatsReport
+
+
+def _fmt_ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f}"
+
+
+def _shares(title: str, shares: Sequence[Share]) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("")
+    table.add_column("share")
+    table.add_column("count", justify="right")
+    for share in shares:
+        table.add_row(share.name, bar(share.share), f"{share.count:,}")
+    return table
+
+
+def report_renderables(report: StatsReport) -> list[Table | Panel]:
+    """The report as rich renderables, in the order the Slack report shows them."""
+    span = f"{report.start:%Y-%m-%d %H:%M} → " if report.start else "since the first decision → "
+    summary = (
+        f"[bold]{report.messages:,}[/bold] messages routed · [bold]{report.escalations:,}[/bold] escalated "
+        f"({report.escalation_rate:.1%}) · [bold]{report.handoffs:,}[/bold] taken over by agents\n"
+        f"{span}{report.end:%Y-%m-%d %H:%M} UTC"
+    )
+    parts: list[Table | Panel] = [Panel(summary, title=f"Routing stats: {period_title(report)}")]
+    if report.messages == 0 and report.reroutes_answered == 0:
+        return parts
+    parts += [
+        _shares("By category", report.categories),
+        _shares("Escalations by reason", report.escalation_reasons),
+    ]
+    confidence = Table(
+        title=f"Confidence (average {report.confidence_average or 0:.2f})",
+        title_justify="left",
+        show_edge=False,
+    )
+    for column in ("range", "share", "count"):
+        confidence.add_column(column, justify="right" if column == "count" else "left")
+    whole = sum(report.confidence_buckets) or 1
+    for i, n in enumerate(report.confidence_buckets):
+        confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", bar(n / whole), f"{n:,}")
+    note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
+    timing = Table(title=f"Time, ms{note}", title_justify="left", show_edge=False)
+    for column in ("", "count", "average", "p50", "p95"):
+        timing.add_column(column, justify="right" if column else "left")
+    for name, t in (("routing", report.routing), ("handling", report.handling), ("total", report.total)):
+        timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
+    parts += [confidence, timing, _shares("Classified by", report.sources)]
+    costs = Table(title="Errors, tokens and cost", title_justify="left", show_edge=False, show_header=False)
+    costs.add_column("")
+    costs.add_column("", justify="right")
+    costs.add_row("errors / fallbacks", f"{report.errors:,} / {report.fallbacks:,}")
+    costs.add_row(
+        "tokens (in / out / cache)",
+        f"{report.input_tokens:,} / {report.output_tokens:,} / "
+        f"{report.cache_read_tokens + report.cache_creation_tokens:,}",
+    )
+    costs.add_row("estimated cost", f"${report.cost_usd:,.2f}")
+    costs.add_row(
+        "per message", f"{report.tokens_per_message or 0:,.0f} tokens · ${report.cost_per_message or 0:,.4f}"
+    )
+    costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
+    feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
+    for column in ("category", "routed", "reviewed", "accuracy", "re-routed", "re-route rate"):
+        feedback.add_column(column, justify="left" if column == "category" else "right")
+    for row in [*report.feedback, report.feedback_total]:
+        feedback.add_row(
+            row.category,
+            f"{row.routed:,}",
+            f"{row.reviewed:,}",
+            "–" if row.accuracy is None else f"{row.accuracy:.1%}",
+            f"{row.rerouted:,}",
+            "–" if row.reroute_rate is None else f"{row.reroute_rate:.1%}",
+        )
+    parts += [costs, feedback, _shares("Busiest channels", report.channels)]
+    return parts
+
+
+def print_report(report: StatsReport, console: Console) -> None:
+    """Print the report."""
+    console.print(Group(*report_renderables(report)))

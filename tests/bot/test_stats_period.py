@@ -1,0 +1,101 @@
+"""The arguments of /routing-stats: periods, channels, help, and nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.stats import StatsUsageError, parse_arguments
+
+NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+
+
+def test_no_arguments_is_the_last_seven_days() -> None:
+    request = parse_arguments("", NOW)
+    assert (request.period, request.start, request.end) == ("7d", NOW - timedelta(days=7), NOW)
+    assert request.channel_id is None and not request.help
+
+
+@pytest.mark.parametrize(
+    ("text", "period", "start"),
+    [
+        ("24h", "24h", NOW - timedelta(hours=24)),
+        ("30D", "30d", NOW - timedelta(days=30)),
+        ("all", "all", None),
+        ("2026-01-01..2026-01-31", "2026-01-01..2026-01-31", datetime(2026, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_periods(text: str, period: str, start: datetime | None) -> None:
+    request = parse_arguments(text, NOW)
+    assert (request.period, request.start) == (period, start)
+
+
+def test_a_date_range_includes_its_last_day() -> None:
+    assert parse_arguments("2026-01-01..2026-01-01", NOW).end == datetime(2026, 1, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "channel_id", "label"),
+    [
+        ("<#C0123ABCD|support>", "C0123ABCD", "#support"),
+        ("30d <#C0123ABCD>", "C0123ABCD", "C0123ABCD"),
+        ("#C0123ABCD all", "C0123ABCD", "C0123ABCD"),
+        ("C0123ABCD", "C0123ABCD", "C0123ABCD"),
+    ],
+)
+def test_channels(text: str, channel_id: str, label: str) -> None:
+    request = parse_arguments(text, NOW)
+    assert (request.channel_id, request.channel_label) == (channel_id, label)
+
+
+def test_help_wins_whatever_else_is_there() -> None:
+    assert parse_arguments("30d help", NOW).help
+    assert parse_arguments("HELP", NOW).help
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "7d 30d",
+        "<#C0123ABCD|a> <#C0456EFGH|b>",
+        "#support",
+        "2026-02-30..2026-03-01",
+        "2026-03-02..2026-03-01",
+        "9999-12-31..9999-12-31",
+        "2026-1-1..2026-1-2",
+        "7 d",
+    ],
+)
+def test_anything_else_is_a_usage_error(text: str) -> None:
+    with pytest.raises(StatsUsageError, match="Usage: `/routing-stats"):
+        parse_arguments(text, NOW)
+
+
+@given(st.text(max_size=80))
+def test_any_text_parses_or_is_a_usage_error(text: str) -> None:
+    try:
+        request = parse_arguments(text, NOW)
+    except StatsUsageError:
+        return
+    assert request.help or request.start is None or request.start < request.end
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["24h", "7d", "30d", "all", "help", "<#C0123ABCD|x>", "2026-01-01..2026-02-01", "#x", "?"]
+        )
+        | st.text(alphabet="0123456789-.<>#|CDGhd", max_size=25),
+        max_size=4,
+    )
+)
+def test_any_words_parse_or_are_a_usage_error(words: list[str]) -> None:
+    try:
+        request = parse_arguments(" ".join(words), NOW)
+    except StatsUsageError:
+        return
+    assert request.help or request.period in {"24h", "7d", "30d", "all", "2026-01-01..2026-02-01"}

@@ -19,7 +19,7 @@ from bot.agents import Directory
 from bot.conversation import Conversations, Identity
 from bot.intake import Intake
 from bot.learning import Learner
-from bot.listeners import actions, messages
+from bot.listeners import actions, commands, messages
 from bot.settings import Settings, SettingsError
 from bot.store.repository import Store
 from bot.worker import Worker
@@ -82,6 +82,7 @@ class SupportBot:
         self.app.error(self._on_error)
         messages.register(self.app, self)
         actions.register(self.app, self)
+        commands.register(self.app, self)
 
     async def start(self) -> None:
         """Check the token, learn who the bot is, and resume pending messages."""

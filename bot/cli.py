@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
     )
     sub.add_parser("chat", help="talk to the router in the terminal as a customer")
+    p = sub.add_parser("stats", help="the /routing-stats report: routing, escalations, time, cost, feedback")
+    p.add_argument("period", nargs="?", help="24h, 7d (default), 30d, all or YYYY-MM-DD..YYYY-MM-DD")
+    p.add_argument("--channel", help="one channel id, e.g. C0123ABCD")
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply every migration up to the latest")
@@ -91,6 +94,11 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         asyncio.run(serving.serve(settings))
     elif args.command == "chat":
         asyncio.run(chat.chat(settings, console))
+    elif args.command == "stats":
+        from bot.commands.stats import print_stats
+
+        if code := asyncio.run(print_stats(settings, args.period, args.channel, console)):
+            raise SystemExit(code)
     elif args.command == "db" and args.db_command == "upgrade":
         asyncio.run(serving.db_upgrade(settings))
         console.print("The database is at the latest revision.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, *, message_text: TextMode = "full") -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # What the decision log keeps of customers' words once a message is done (STORE_MESSAGE_TEXT).
         self.message_text: TextMode = message_text
 
@@ -78,11 +80,16 @@ class Database:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._engine.begin() as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as e:
-            raise DatabaseError(f"database error: {type(e).__name__}: {e}") from e
+        # SQLite has one writer at a time. Without this queue, a burst of writers in this process would
+        # poll SQLite's busy handler while each lock holder waits for its turn on a crowded event loop,
+        # and some would give up with "database is locked" after the busy timeout. In line here, they
+        # wait their turn in order; the busy timeout is left for other processes (the CLI's purge).
+        async with self._writers or contextlib.nullcontext():
+            try:
+                async with self._engine.begin() as conn:
+                    yield conn
+            except (SQLAlchemyError, OSError) as e:
+                raise DatabaseError(f"database error: {type(e).__name__}: {e}") from e
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

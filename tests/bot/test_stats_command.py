@@ -1,0 +1,83 @@
+"""/routing-stats end to end: signed slash-command requests to the real app, answers on the response_url."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CHANNEL, RunningBot
+from tests.fakes import FakeSlack
+from tests.fakes.slack_signing import slash_command_form
+
+
+async def responses(
+    slack: FakeSlack, name: str, count: int = 1, seconds: float = 10.0
+) -> list[dict[str, Any]]:
+    """What the app posted to the response_url ``name``, once it has posted ``count`` times."""
+    deadline = time.monotonic() + seconds
+    while len(slack.responses.get(name, [])) < count:
+        assert time.monotonic() < deadline, f"no answer on the response_url {name!r}"
+        await asyncio.sleep(0.01)
+    return slack.responses[name]
+
+
+async def stats(running: RunningBot, user: str, text: str = "", name: str = "stats") -> dict[str, Any]:
+    form = slash_command_form("/routing-stats", text, user, CHANNEL, running.slack.response_url(name))
+    started = time.monotonic()
+    status, _ = await running.send_form(form)
+    assert status == 200
+    assert time.monotonic() - started < 3.0  # acknowledged within Slack's three seconds
+    [answer] = await responses(running.slack, name)
+    assert answer["response_type"] == "ephemeral"
+    return answer
+
+
+async def test_an_admin_gets_the_report_privately(running: RunningBot, slack: FakeSlack) -> None:
+    slack.add_user("U0ADMIN", is_admin=True)
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    assert running.replies(event)
+    answer = await stats(running, "U0ADMIN", "30d")
+    assert answer["text"] == "Routing stats: last 30 days: 1 messages routed"
+    texts = "\n".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
+    assert "*1* messages routed" in texts and "Refund Request" in texts
+    # Only the response_url is used: nothing is posted in the channel.
+    assert not slack.calls_to("chat.postEphemeral")
+
+
+async def test_a_member_who_is_not_an_admin_is_refused_and_sees_no_numbers(
+    running: RunningBot, slack: FakeSlack
+) -> None:
+    slack.add_user("U0MEMBER")
+    await running.customer_says("Where is my parcel?")
+    await running.idle()
+    answer = await stats(running, "U0MEMBER")
+    assert "for support managers" in answer["text"]
+    assert "blocks" not in answer or not any("messages routed" in str(b) for b in answer["blocks"])
+
+
+async def test_stats_users_decide_and_admins_are_not_enough(make_bot: BotFactory, slack: FakeSlack) -> None:
+    running = await make_bot(stats_users=["U0MANAGER"])
+    slack.add_user("U0ADMIN", is_admin=True)
+    slack.add_user("U0MANAGER")
+    refused = await stats(running, "U0ADMIN", name="admin")
+    assert "for support managers" in refused["text"]
+    allowed = await stats(running, "U0MANAGER", "all", name="manager")
+    assert allowed["text"].startswith("Routing stats: all time")
+
+
+async def test_a_stats_usergroup_member_is_allowed(make_bot: BotFactory, slack: FakeSlack) -> None:
+    running = await make_bot(stats_usergroup="S0MANAGERS")
+    slack.add_usergroup("S0MANAGERS", ["U0LEAD"])
+    answer = await stats(running, "U0LEAD", "24h")
+    assert answer["text"].startswith("Routing stats: last 24 hours")
+
+
+async def test_usage_errors_and_help_are_private(running: RunningBot, slack: FakeSlack) -> None:
+    slack.add_user("U0ADMIN", is_admin=True)
+    wrong = await stats(running, "U0ADMIN", "last week", name="wrong")
+    assert "I don't understand 'last'" in wrong["text"] and "Usage:" in wrong["text"]
+    helped = await stats(running, "U0ADMIN", "help", name="help")
+    assert helped["text"].startswith("Usage:")

@@ -1,0 +1,189 @@
+"""The report's numbers against figures worked out by hand, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.stats import build_report, parse_arguments
+from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
+from bot.stats.terminal import report_renderables
+from bot.store import Store
+from bot.store.feedback import Verdict
+from bot.store.tables import routing_decisions
+from router.models import RoutingDecision, Usage
+
+TEAM = "T0TEAM"
+
+
+def decision(
+    category: str, confidence: float, source: str, routing: float, handling: float, **extra
+) -> RoutingDecision:
+    fields = {
+        "query": "q",
+        "category": category,
+        "confidence": confidence,
+        "reasoning": "r",
+        "escalated": False,
+        "source": source,
+        "routing_ms": routing,
+        "handling_ms": handling,
+        "total_ms": routing + handling,
+        "routes_version": "v1",
+    }
+    return RoutingDecision.model_validate(fields | extra)
+
+
+async def seed(store: Store) -> None:
+    """Four customer messages, one agent re-route, two verdicts and one hand-off."""
+    rows = [
+        ("C0GENERAL", "1.1", decision("General Question", 0.95, "claude", 100, 1000,
+                               usage=Usage(input_tokens=1000, output_tokens=200), cost_usd=0.002)),
+        ("C0GENERAL", "1.2", decision("General Question", 0.85, "local", 2, 800,
+                               usage=Usage(input_tokens=500, output_tokens=100), cost_usd=0.001)),
+        ("C0BILLING", "1.3", decision("Refund Request", 0.55, "claude", 300, 0, escalated=True,
+                               escalation_reason="low_confidence",
+                               usage=Usage(input_tokens=800, output_tokens=50), cost_usd=0.0015)),
+        ("C0BILLING", "1.4", decision("Technical Support", 0.75, "fallback", 50, 0, escalated=True,
+                               escalation_reason="classifier_error", error="Claude is down")),
+        # The agent's re-route of 1.3, answered by the Technical Support handler.
+        ("C0BILLING", "1.3", decision("Technical Support", 1.0, "agent", 0, 600,
+                               usage=Usage(input_tokens=700, output_tokens=150), cost_usd=0.003)),
+    ]  # fmt: skip
+    for channel, ts, d in rows:
+        await store.record(d, team_id=TEAM, channel_id=channel, user_id="U1", message_ts=ts, thread_ts=ts)
+    first = await store.find_decision(TEAM, "C0GENERAL", "1.1")
+    rerouted = await store.find_decision(TEAM, "C0BILLING", "1.3")
+    assert first is not None and rerouted is not None
+    assert rerouted.category == "Refund Request"  # the classifier's decision, not the agent's
+    await store.add_feedback(first, "U0AGENT", Verdict.CORRECT)
+    await store.add_feedback(rerouted, "U0AGENT", Verdict.REROUTED, "Technical Support")
+    await store.take_over(TEAM, "C0BILLING", "1.3", "U0AGENT")
+
+
+async def test_report_matches_the_figures_worked_out_by_hand(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("7d"))
+
+    assert report.messages == 4
+    assert [(s.name, s.count, s.share) for s in report.categories] == [
+        ("General Question", 2, 0.5),
+        ("Refund Request", 1, 0.25),
+        ("Technical Support", 1, 0.25),
+    ]
+    assert (report.escalations, report.escalation_rate) == (2, 0.5)
+    assert {s.name: s.count for s in report.escalation_reasons} == {
+        "low_confidence": 1,
+        "classifier_error": 1,
+    }
+    assert report.handoffs == 1
+    assert report.confidence_average == pytest.approx(3.1 / 4)
+    assert report.confidence_buckets == [0, 0, 0, 0, 0, 1, 0, 1, 1, 1]
+    # routing [2, 50, 100, 300]; handling of the answered [800, 1000]; total [50, 300, 802, 1100]
+    assert report.percentiles_exact
+    assert (report.routing.average_ms, report.routing.p50_ms, report.routing.p95_ms) == pytest.approx(
+        (113, 75, 270)
+    )
+    assert (report.handling.count, report.handling.average_ms) == (2, pytest.approx(900))
+    assert (report.handling.p50_ms, report.handling.p95_ms) == pytest.approx((900, 990))
+    assert (report.total.average_ms, report.total.p50_ms, report.total.p95_ms) == pytest.approx(
+        (563, 551, 1055.3)
+    )
+    assert {s.name: s.count for s in report.sources} == {"claude": 2, "local": 1, "fallback": 1}
+    assert (report.errors, report.fallbacks, report.reroutes_answered) == (1, 1, 1)
+    # Tokens and cost include the re-route's answer; "per message" divides by the 4 messages.
+    assert (report.input_tokens, report.output_tokens, report.tokens) == (3000, 500, 3500)
+    assert report.cost_usd == pytest.approx(0.0075)
+    assert report.cost_per_message == pytest.approx(0.001875)
+    assert report.tokens_per_message == pytest.approx(875)
+    feedback = {f.category: (f.routed, f.reviewed, f.accuracy, f.reroute_rate) for f in report.feedback}
+    assert feedback == {
+        "General Question": (2, 1, 1.0, 0.0),
+        "Refund Request": (1, 1, 0.0, 1.0),
+        "Technical Support": (1, 0, None, 0.0),
+    }
+    total = report.feedback_total
+    assert (total.routed, total.reviewed, total.accuracy, total.reroute_rate) == (4, 2, 0.5, 0.25)
+    assert [(s.name, s.count) for s in report.channels] == [("C0BILLING", 2), ("C0GENERAL", 2)]
+
+
+async def test_a_channel_report_counts_that_channel_only(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("all <#C0BILLING|billing>"))
+    assert (report.channel, report.messages, report.escalations, report.handoffs) == ("#billing", 2, 2, 1)
+    assert report.routing.average_ms == pytest.approx(175)
+    assert report.handling.count == 0 and report.handling.p50_ms is None
+    assert (report.feedback_total.reviewed, report.feedback_total.rerouted) == (1, 1)
+
+
+async def test_a_period_before_the_decisions_is_empty(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("2020-01-01..2020-01-31"))
+    assert (report.messages, report.handoffs, report.cost_usd, report.feedback_total.reviewed) == (
+        0,
+        0,
+        0.0,
+        0,
+    )
+    text, _ = report_blocks(report)
+    assert "no messages routed" in text
+
+
+async def _insert_old(store: Store, when: datetime, d: RoutingDecision, channel: str) -> None:
+    values = d.model_dump(mode="json", exclude={"usage"}) | d.usage.model_dump()
+    values |= {
+        "team_id": TEAM,
+        "channel_id": channel,
+        "message_ts": f"{when.timestamp():.6f}",
+        "created_at": when,
+    }
+    async with store.engine.begin() as conn:
+        await conn.execute(routing_decisions.insert().values(values))
+
+
+async def test_whole_days_are_read_from_the_rollups(store: Store) -> None:
+    """Decisions of earlier days come from daily_rollups (kept by the trigger) with the same totals."""
+    now = datetime.now(UTC)
+    for i in range(20):
+        when = now - timedelta(days=3, minutes=i)
+        d = decision(
+            "Refund Request" if i % 4 else "General Question", 0.5 + i / 40, "claude", 100 + 10 * i, 1000
+        )
+        await _insert_old(store, when, d, "C0GENERAL" if i % 2 else "C0BILLING")
+    await seed(store)  # today's, read from the decisions themselves
+    report = await build_report(store, parse_arguments("7d"))
+    assert report.messages == 24
+    assert {s.name: s.count for s in report.categories} == {
+        "General Question": 7,
+        "Refund Request": 16,
+        "Technical Support": 1,
+    }
+    assert report.routing.average_ms == pytest.approx((sum(100 + 10 * i for i in range(20)) + 452) / 24)
+    assert report.confidence_average == pytest.approx((sum(0.5 + i / 40 for i in range(20)) + 3.1) / 24)
+    # Exact on PostgreSQL; on SQLite from the histograms, within their two significant digits.
+    values = sorted([100 + 10 * i for i in range(20)] + [2, 50, 100, 300])
+    assert report.routing.p50_ms == pytest.approx((values[11] + values[12]) / 2, rel=0.05)
+    assert report.percentiles_exact == (store.engine.dialect.name == "postgresql")
+    channel = await build_report(store, parse_arguments("7d C0GENERAL"))
+    assert channel.messages == 10 + 2
+
+
+async def test_the_slack_report_fits_slack_and_the_terminal_report_renders(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("7d"))
+    text, blocks = report_blocks(report)
+    assert text.endswith("4 messages routed")
+    assert len(blocks) <= MAX_BLOCKS
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(s) <= SECTION_LIMIT for s in sections)
+    joined = "\n".join(sections)
+    assert "General Question   █████░░░░░ 50%  2" in joined
+    assert "<#C0GENERAL>" in joined and "accuracy 50% of 2 reviewed" in joined
+    assert len(report_renderables(report)) >= 8
+
+
+def test_bars() -> None:
+    assert bar(0.52) == "█████░░░░░ 52%"
+    assert bar(0.0) == "░░░░░░░░░░ 0%"
+    assert bar(1.0) == "██████████ 100%"

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve chat bench bench-quality clean
+.PHONY: demo test lint serve chat bench bench-quality bench-stats clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(BIN)/python -m benchmarks.quality
+
+bench-stats: $(STAMP)
+	$(BIN)/python -m benchmarks.stats_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -87,6 +88,12 @@ class SupportBot:
     async def start(self) -> None:
         """Check the token, learn who the bot is, and resume pending messages."""
         from slack_sdk.errors import SlackApiError
+
+        if self._owns_client and self.client.session is None:
+            # One keep-alive session for every Web API call. Without it slack_sdk opens a new session and
+            # TCP connection per call, about twice the CPU of a call (a streamed reply makes a dozen).
+            timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+            self.client.session = aiohttp.ClientSession(timeout=timeout)
 
         try:
             auth = await self.client.auth_test()

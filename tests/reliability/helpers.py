@@ -1,0 +1,64 @@
+"""Waiting on conditions (never on the clock) and reading back what the bot recorded and posted."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, select
+
+from bot.store.repository import Store
+from bot.store.tables import inbound_messages, routing_decisions
+from tests.fakes import FakeSlack
+
+# Generous: the suite runs on a shared, noisy 2-core machine. Only a real hang waits this long.
+PATIENCE_SECONDS = 90.0
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], what: str, patience: float = PATIENCE_SECONDS
+) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` if it does not within ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def rows(store: Store, table: Table = routing_decisions) -> list[dict[str, Any]]:
+    async with store.reading() as conn:
+        return [dict(row) for row in (await conn.execute(select(table))).mappings().all()]
+
+
+async def pending_count(store: Store) -> int:
+    return sum(row["state"] == "pending" for row in await rows(store, inbound_messages))
+
+
+def outcomes(slack: FakeSlack, channel: str, ts: str) -> list[dict[str, Any]]:
+    """The bot's answers and escalations for the message ``ts`` (a stream closed part-way is not one)."""
+    found = []
+    for reply in slack.thread_replies(channel, ts):
+        payload = (reply.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("message_ts") == ts and not payload.get("partial"):
+            found.append(reply)
+    return found
+
+
+def unhandled_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """ERROR records (ours, Bolt's, asyncio's "Task exception was never retrieved") and any traceback."""
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.ERROR or r.exc_info is not None
+    ]

@@ -1,0 +1,59 @@
+"""Slack failing to take a reply: retried by slack_sdk, and past that, left pending and finished later."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.store.tables import inbound_messages
+from tests.bot.harness import CHANNEL
+from tests.fakes import FakeSlack
+from tests.reliability.helpers import eventually, outcomes, pending_count, rows
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_a_rate_limited_or_failing_post_is_retried_and_delivered_once(
+    make_bot, slack: FakeSlack, status: int
+) -> None:
+    running = await make_bot(slack_streaming="off")
+    slack.fail_next("chat.postMessage", status=status, retry_after=0, count=2)
+    event = await running.customer_says("How do I reset my password?")
+    await eventually(lambda: outcomes(slack, CHANNEL, event["ts"]), "the answer")
+    await running.idle()
+    posts = slack.calls_to("chat.postMessage")
+    assert [call.status for call in posts] == [status, status, 200]
+    if status == 429:
+        assert posts[0].response["error"] == "ratelimited"
+    assert len(outcomes(slack, CHANNEL, event["ts"])) == 1
+    [message] = await rows(running.store, inbound_messages)
+    assert message["state"] == "done" and message["attempts"] == 0  # slack_sdk's retries sufficed
+
+
+async def test_a_reply_that_cannot_be_posted_stays_pending_and_is_finished_later(
+    make_bot, slack: FakeSlack
+) -> None:
+    running = await make_bot(slack_streaming="off", retry_base_seconds=0.2)
+    # One call and slack_sdk's three retries all fail: the message is left pending for a later attempt.
+    slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4)
+    event = await running.customer_says("How do I reset my password?")
+
+    async def finished() -> bool:
+        return bool(outcomes(slack, CHANNEL, event["ts"])) and await pending_count(running.store) == 0
+
+    await eventually(finished, "the answer, on a later attempt")
+    await running.idle()
+    assert len(outcomes(slack, CHANNEL, event["ts"])) == 1
+    assert [call.status for call in slack.calls_to("chat.postMessage")] == [503] * 4 + [200]
+    [message] = await rows(running.store, inbound_messages)
+    assert message["state"] == "done" and message["attempts"] == 1 and "503" in message["last_error"]
+    [decision] = await rows(running.store)
+    assert decision["message_ts"] == event["ts"] and not decision["escalated"]
+
+
+async def test_a_stream_rate_limited_mid_answer_still_ends_in_one_answer(make_bot, slack: FakeSlack) -> None:
+    running = await make_bot(slack_streaming="on", retry_base_seconds=0.2)
+    slack.fail_next("chat.stopStream", status=429, retry_after=0, count=1)
+    event = await running.customer_says("How do I reset my password?")
+    await eventually(lambda: outcomes(slack, CHANNEL, event["ts"]), "the answer")
+    await running.idle()
+    assert len(outcomes(slack, CHANNEL, event["ts"])) == 1
+    assert len(await rows(running.store)) == 1

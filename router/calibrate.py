@@ -21,6 +21,11 @@ from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
 from router.datasets import OUT_OF_SCOPE, LabelledText
 
+# The share of out-of-scope messages assumed in real traffic when choosing the out-of-scope threshold. Fixed
+# up front, not read from any test set: cross-validation hides a third of the categories, so its own share
+# of stand-ins (about 60 %) says nothing about real traffic.
+OUT_OF_SCOPE_PRIOR = 0.3
+
 
 @dataclass(frozen=True)
 class OutOfFold:
@@ -144,21 +149,32 @@ def calibrate_accept_threshold(
 
 
 def pick_out_of_scope_threshold(
-    confidence: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray
+    confidence: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray, prior: float | None = None
 ) -> OutOfScopeThreshold:
     """The threshold maximising accuracy with out-of-scope as a class (a message under it is out of scope).
 
+    Args:
+        confidence: each message's confidence.
+        correct: the predicted category is the gold one.
+        out_of_scope: the message fits no category (or stands in for one that does not).
+        prior: the share of out-of-scope messages expected in real traffic; out-of-scope rows are
+            reweighted to make up that share of the accuracy. None weighs every row the same.
+
     Ties go to the lowest such threshold: the fewest escalations for the same accuracy.
     """
+    weight = np.ones(len(confidence))
+    if prior is not None and out_of_scope.any() and (~out_of_scope).any():
+        weight = np.where(out_of_scope, prior / out_of_scope.sum(), (1 - prior) / (~out_of_scope).sum())
     order = np.argsort(confidence, kind="stable")
-    conf, right, away = confidence[order], correct[order] & ~out_of_scope[order], out_of_scope[order]
+    conf, w = confidence[order], weight[order]
+    right, away = (correct[order] & ~out_of_scope[order]) * w, out_of_scope[order] * w
     # Threshold at conf[i]: rows before i are out of scope, rows from i on keep their category.
     below = np.r_[0, np.cumsum(away)]  # out-of-scope rows under each cut
     kept = np.r_[np.cumsum(right[::-1])[::-1], 0]  # right in-scope rows at or over each cut
     cuts = np.r_[conf, np.inf]
     distinct = np.r_[True, conf[1:] != conf[:-1], True]  # a threshold keeps every tie together
     score = np.where(distinct, below + kept, -1)
-    best = int(np.argmax(score))
+    best = int(np.argmax(np.round(score, 12)))
     inside, outside = ~out_of_scope, out_of_scope
     threshold = float(cuts[best]) if best < len(conf) else 1.0
     chosen = confidence >= threshold if best < len(conf) else np.zeros(len(confidence), bool)
@@ -170,12 +186,17 @@ def pick_out_of_scope_threshold(
     )
 
 
-def out_of_scope_threshold(classifier: LocalClassifier) -> OutOfScopeThreshold:
-    """The out-of-scope threshold from ``classifier``'s own cross-validation (held-out categories)."""
+def out_of_scope_threshold(
+    classifier: LocalClassifier, prior: float | None = OUT_OF_SCOPE_PRIOR
+) -> OutOfScopeThreshold:
+    """The out-of-scope threshold from ``classifier``'s own cross-validation (held-out categories).
+
+    The held-out categories are reweighted to ``prior`` of the messages (see :data:`OUT_OF_SCOPE_PRIOR`).
+    """
     folds = classifier.cross_validated()
     if folds is None:
         raise ValueError("too few examples or categories to cross-validate an out-of-scope threshold")
-    return pick_out_of_scope_threshold(folds.confidence, folds.right, folds.unknown)
+    return pick_out_of_scope_threshold(folds.confidence, folds.right, folds.unknown, prior)
 
 
 def calibrate_out_of_scope_threshold(

@@ -86,6 +86,9 @@ class LocalModelConfig(_Strict):
     # and the similarity to the nearest example of the predicted category. It is fitted on out-of-fold
     # predictions in which whole categories are held out, standing in for messages that fit none.
     calibration_folds: int = Field(default=3, ge=2, le=10)
+    # The share of the confidence fit's weight on the stand-ins for out-of-scope messages (the rest is on
+    # the in-scope ones).
+    unknown_weight: float = Field(default=0.5, gt=0.0, lt=1.0)
     # At most this many examples take part in that cross-validation (it runs at every refit).
     calibration_sample: int = Field(default=20_000, ge=30)
     # Examples learned from history, per category; the newest are kept (seed examples always stay).

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy import optimize, sparse
 
+from router.classifiers.features import restrict
 from router.classifiers.local import LocalClassifier, fit_confidence, load_wordllama
+from router.classifiers.svm import fit_linear_svm
 from router.config import LocalModelConfig, load_routes
 from router.models import Classification, Source
 
@@ -154,3 +157,31 @@ def test_fit_confidence_learns_the_direction() -> None:
     weights = fit_confidence(features, right, np.ones(len(right)))
     assert weights.shape == (2,)
     assert weights[0] > 0
+
+
+def _svm_objective(weights: np.ndarray, x: np.ndarray, y: np.ndarray, c: float) -> float:
+    """0.5·||w||² + c·Σ squared hinge, bias as a regularised constant feature (liblinear's LinearSVC)."""
+    xb = np.c_[x, np.ones(len(x))]
+    margins = xb @ weights.reshape(xb.shape[1], -1)
+    return float(0.5 * np.sum(weights**2) + c * np.sum(np.maximum(1 - y * margins, 0) ** 2))
+
+
+def test_linear_svm_reaches_the_squared_hinge_optimum() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    grams = sparse.random(60, 40, density=0.2, random_state=1, dtype=np.float32).tocsr()
+    dense = rng.normal(size=(60, 5)).astype(np.float32) + labels[:, None]
+    gram_w, dense_w, bias = fit_linear_svm(grams, dense, labels, 3, c=1.0)
+    x = np.c_[grams.toarray(), dense]
+    y = np.where(labels[:, None] == np.arange(3), 1.0, -1.0)
+    ours = _svm_objective(np.r_[gram_w, dense_w, bias[None, :]].ravel(), x, y, 1.0)
+    best = optimize.minimize(_svm_objective, np.zeros(46 * 3), args=(x, y, 1.0), method="L-BFGS-B")
+    assert ours <= best.fun * 1.001
+    assert np.mean(np.argmax(x @ np.r_[gram_w, dense_w] + bias, axis=1) == labels) > 0.9
+
+
+def test_restricted_rows_drop_unknown_ngrams_and_renormalise() -> None:
+    matrix = sparse.csr_matrix(np.array([[0.6, 0.8, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32))
+    rows = restrict(matrix, np.array([True, False, False]))
+    assert rows[0][0].tolist() == [0] and np.allclose(rows[0][1], [1.0])
+    assert len(rows[1][0]) == 0

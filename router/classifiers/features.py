@@ -1,0 +1,117 @@
+"""What the local classifier reads in a message: a wordllama embedding and TF-IDF n-grams.
+
+wordllama's averaged token embedding ships in its wheel (no network); beside it, sublinear TF-IDF character
+n-grams (2–5, within words) and word uni/bigrams, L2-normalised. Single messages are vectorised in plain
+Python and numpy: scipy's per-call overhead alone would cost a millisecond.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+_WORD = re.compile(r"\w+")
+# One message's n-grams: (column indices, L2-normalised TF-IDF values).
+Row = tuple[np.ndarray, np.ndarray]
+
+
+@lru_cache(maxsize=4)
+def load_wordllama(embedding: str, dim: int) -> Any:
+    """The wordllama model from its wheel, loaded once per process and shared by every classifier."""
+    import wordllama  # deferred: importing it costs ~0.3 s and only the local classifier needs it
+
+    return wordllama.WordLlama.load(
+        config=embedding, dim=dim, cache_dir=Path(wordllama.__file__).parent, disable_download=True
+    )
+
+
+def embed(model: Any, texts: Sequence[str], dim: int) -> np.ndarray:
+    """Unit-length embeddings, one row per text (zeros for a blank text)."""
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    vectors = np.asarray(model.embed(list(texts)), dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def ngrams(text: str) -> Counter[str]:
+    """Word unigrams and bigrams, and character 2–5-grams within space-padded words (marked ``#``)."""
+    words = _WORD.findall(text.lower())
+    grams: Counter[str] = Counter(words)
+    grams.update(f"{a} {b}" for a, b in pairwise(words))
+    for word in words:
+        padded = f" {word} "
+        grams.update([f"#{padded[i : i + n]}" for n in range(2, 6) for i in range(len(padded) - n + 1)])
+    return grams
+
+
+class Vectoriser:
+    """Sublinear TF-IDF over word and character n-grams, L2-normalised, as (indices, values) rows."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(ngrams(text).keys())
+        self.vocabulary = {gram: i for i, gram in enumerate(df)}
+        n = len(texts)
+        self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in df], dtype=np.float32)
+
+    def transform(self, text: str) -> Row:
+        """One text's row; n-grams outside the vocabulary are dropped before normalising."""
+        vocabulary = self.vocabulary
+        counts = [(i, c) for g, c in ngrams(text).items() if (i := vocabulary.get(g)) is not None]
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        pairs = np.array(counts, dtype=np.int64)
+        idx = pairs[:, 0]
+        values = (1.0 + np.log(pairs[:, 1].astype(np.float32))) * self.idf[idx]
+        return idx, values / np.linalg.norm(values)
+
+    def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The rows of many texts as one CSR matrix."""
+        return stack([self.transform(t) for t in texts], len(self.vocabulary))
+
+
+def stack(rows: Sequence[Row], columns: int) -> sparse.csr_matrix:
+    """(indices, values) rows as a CSR matrix."""
+    indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+    indices = np.concatenate([i for i, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+    data = np.concatenate([v for _, v in rows]) if rows else np.zeros(0, dtype=np.float32)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), columns), dtype=np.float32)
+
+
+def restrict(matrix: sparse.csr_matrix, known: np.ndarray) -> list[Row]:
+    """Rows as a model that knows only the ``known`` columns would see them: the rest dropped, renormalised.
+
+    Cross-validation vectorises once with every training text; each fold's model must still see a held-out
+    message as it would see a new one, without the n-grams only the held-out texts contain.
+    """
+    kept = matrix.multiply(known[None, :].astype(np.float32)).tocsr()
+    kept.eliminate_zeros()
+    rows = []
+    for r in range(kept.shape[0]):
+        start, end = kept.indptr[r], kept.indptr[r + 1]
+        idx, values = kept.indices[start:end].astype(np.int64), kept.data[start:end]
+        norm = float(np.linalg.norm(values))
+        rows.append((idx, values / norm if norm > 0 else values))
+    return rows
+
+
+def csr_rows(matrix: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CSR matrix as (row starts, column indices, values), dropping empty rows so reduceat stays exact."""
+    keep = np.flatnonzero(np.diff(matrix.indptr) > 0)
+    matrix = matrix[keep]
+    return (
+        matrix.indptr[:-1].astype(np.int64),
+        matrix.indices.astype(np.int32),
+        matrix.data.astype(np.float32),
+    )

@@ -29,6 +29,8 @@ from bot.store.database import Database
 from router.models import EscalationReason, Source
 
 BUSIEST_CHANNELS = 5
+# Up to this many messages SQLite sorts the times for exact percentiles; beyond, it reads the histograms.
+EXACT_LIMIT = 10_000
 NO_CHANNEL = "(none)"
 NO_REASON = "unspecified"
 ERROR_REASONS = {EscalationReason.CLASSIFIER_ERROR.value, EscalationReason.HANDLER_ERROR.value}
@@ -36,13 +38,13 @@ ERROR_REASONS = {EscalationReason.CLASSIFIER_ERROR.value, EscalationReason.HANDL
 
 async def build_report(store: Database, request: StatsRequest) -> StatsReport:
     """The report for ``request``, read in one read-only connection (no write lock on SQLite)."""
-    span = split_period(request.start, request.end, request.channel_id)
+    span = split_period(request.start, request.end, request.channel_id, up_to_now=request.up_to_now)
     async with store.reading() as conn:
         groups = [row for stmt in grouped_statements(span) for row in (await conn.execute(stmt)).all()]
         verdicts = (await conn.execute(feedback_statement(span))).all()
         handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
         figures, averages = _fold(groups)
-        timings, exact = await _timings(conn, store, span, groups, averages)
+        timings, exact = await _timings(conn, store, span, averages)
     return StatsReport(
         period=request.period,
         start=request.start,
@@ -108,16 +110,15 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
 
 
 async def _timings(
-    conn: AsyncConnection, store: Database, span: Span, groups: Sequence[Row[Any]], averages: Averages
+    conn: AsyncConnection, store: Database, span: Span, averages: Averages
 ) -> tuple[dict[str, Timing], bool]:
-    """Average, p50 and p95 of each time: exact, or from the daily histograms on SQLite."""
+    """Average, p50 and p95 of each time: exact, or on SQLite beyond EXACT_LIMIT, from the histograms."""
     percentiles: dict[str, tuple[float | None, float | None]] = {}
-    from_rollups = any(g.part == 0 and int(g.decisions) for g in groups)
     exact = True
     if store.engine.dialect.name == "postgresql":
         row = (await conn.execute(percentile_statement(span))).one()
         percentiles = {m: (getattr(row, f"{m}_50"), getattr(row, f"{m}_95")) for m in METRICS}
-    elif from_rollups:
+    elif averages["total"][0] > EXACT_LIMIT:
         exact = False
         rows = [row for stmt in histogram_statements(span) for row in (await conn.execute(stmt)).all()]
         found = histograms(rows)

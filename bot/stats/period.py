@@ -39,6 +39,11 @@ class StatsRequest(BaseModel):
     help: bool = False
 
     @property
+    def up_to_now(self) -> bool:
+        """Whether the period runs to the present (24h, 7d, 30d, all), not to the end of a given day."""
+        return self.period in RELATIVE or self.period == "all"
+
+    @property
     def channel_label(self) -> str | None:
         """How to show the channel: its name when Slack gave one, else its id."""
         if self.channel_id is None:

@@ -59,10 +59,18 @@ class Span:
     channel_id: str | None = None
 
 
-def split_period(start: datetime | None, end: datetime, channel_id: str | None = None) -> Span:
-    """Split [start, end) into whole UTC days and the partial days around them."""
+def split_period(
+    start: datetime | None, end: datetime, channel_id: str | None = None, *, up_to_now: bool = False
+) -> Span:
+    """Split [start, end) into whole UTC days and the partial days around them.
+
+    With ``up_to_now`` the period ends at the present, so today's rollups hold exactly its last partial
+    day, and only the first partial day is read from the decisions.
+    """
     end = end.astimezone(UTC)
     last_day = datetime.combine(end.date(), time.min, UTC)
+    if up_to_now and last_day < end:
+        last_day += DAY
     first_day = None
     if start is not None:
         start = start.astimezone(UTC)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.stats import StatsUsageError, parse_arguments
+from bot.stats.queries import split_period
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
@@ -99,3 +100,17 @@ def test_any_words_parse_or_are_a_usage_error(words: list[str]) -> None:
     except StatsUsageError:
         return
     assert request.help or request.period in {"24h", "7d", "30d", "all", "2026-01-01..2026-02-01"}
+
+
+def test_a_period_splits_into_whole_days_and_the_partial_day_at_its_start() -> None:
+    request = parse_arguments("7d", NOW)
+    span = split_period(request.start, request.end, up_to_now=request.up_to_now)
+    # Today's rollups hold its partial day exactly, since the period runs to now.
+    assert span.days == (date(2026, 3, 4), date(2026, 3, 11))
+    assert span.raw == ((NOW - timedelta(days=7), datetime(2026, 3, 4, tzinfo=UTC)),)
+    fixed = parse_arguments("2026-01-01..2026-01-31", NOW)
+    assert split_period(fixed.start, fixed.end).raw == ()
+    whole = split_period(None, NOW)
+    assert whole.days == (None, date(2026, 3, 10)) and whole.raw == (
+        (datetime(2026, 3, 10, tzinfo=UTC), NOW),
+    )

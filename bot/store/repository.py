@@ -51,7 +51,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         stmt = (
             self._insert(inbound_messages)
             .values(
-                **msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts"}),
+                **_storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts"})),
                 state="pending",
                 attempts=0,
                 lease_until=now + timedelta(seconds=lease_seconds),
@@ -129,7 +129,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
                 lease_until=None,
                 completed_at=func.coalesce(m.c.completed_at, type_coerce(now, UTCDateTime)),
                 # Kept in full while pending (a restart must answer it); trimmed to policy once done.
-                text=kept_text(msg.text, self.message_text),
+                text=_storable_text(kept_text(msg.text, self.message_text)),
             )
             .returning(m.c.id)
         )
@@ -195,7 +195,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
                 lease_until=None,
                 completed_at=utcnow(),
                 last_error=error[:MAX_ERROR_CHARS],
-                text=kept_text(msg.text, self.message_text),
+                text=_storable_text(kept_text(msg.text, self.message_text)),
             )
         )
         await self._update_claimed(msg, stmt)
@@ -286,4 +286,14 @@ def _decision_values(decision: RoutingDecision, mode: TextMode) -> dict[str, Any
     values["query"] = kept_text(decision.query, mode) or ""
     values["answer"] = kept_text(decision.answer, mode)
     values["reasoning"] = kept_text(decision.reasoning, "full" if mode == "full" else "redacted")
-    return values
+    return _storable(values)
+
+
+def _storable_text(text: str | None) -> str | None:
+    """``text`` with NUL characters replaced: PostgreSQL text cannot hold them, and a customer can send
+    one. Refused, the claim would fail on every redelivery and the message would never be answered."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
+def _storable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _storable_text(v) if isinstance(v, str) else v for k, v in values.items()}

@@ -90,3 +90,13 @@ async def test_purge_deletes_old_rows_but_never_a_pending_message(store: Store) 
     assert [d["message_ts"] for d in decisions] == ["2.000001"]
     assert await store.get_thread(done.team_id, done.channel_id, done.thread_ts) is None
     assert await store.purge(timedelta(days=90)) == (0, 0, 0)
+
+
+async def test_a_nul_character_from_a_customer_or_the_model_is_stored_not_refused(store: Store) -> None:
+    # PostgreSQL refuses NUL in text; a refused claim would fail on every redelivery, never answered.
+    msg = message(text="my order\x00 is late")
+    assert await store.claim(msg)
+    await store.complete(msg, decision(query=msg.text, answer="Sorry\x00!", reasoning="x\x00"), "1.1")
+    [row], [recorded] = await _rows(store)
+    assert row["text"] == "my order\ufffd is late"
+    assert recorded["query"] == "my order\ufffd is late" and recorded["answer"] == "Sorry\ufffd!"

@@ -136,7 +136,7 @@ def escalation_message(
         f"*Reasoning:* {escape(sanitize(decision.reasoning))}"
     )
     if decision.error:
-        agent_text += f"\n*Error:* {escape(decision.error)}"
+        agent_text += f"\n*Error:* {escape(sanitize(decision.error))}"
     customer = escape(customer_text)
     blocks = [*_sections(customer), *_sections(agent_text)]
     return f"{customer}\n{agent_text}", blocks

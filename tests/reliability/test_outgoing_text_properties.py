@@ -1,0 +1,161 @@
+"""Property-based: whatever the model or a customer writes, the bot's messages ping only the agents;
+and /routing-stats reads back exactly the arguments it was given, in any order, or says how to fix them."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.formatting import agent_mentions, answer_message, escalation_message
+from bot.sanitize import StreamSanitizer, sanitize
+from bot.stats import StatsUsageError, parse_arguments
+from bot.stats.period import RELATIVE, USAGE
+from router.models import EscalationReason, RoutingDecision, Source
+
+LIVE = re.compile(
+    r"<!(?:channel|here|everyone)(?:\|[^>]*)?>|<!subteam\^[^>]*>|<@[A-Z0-9]+(?:\|[^>]*)?>"
+    r"|(?<![\w@\u2060])@(?:channel|here|everyone)\b",
+    re.IGNORECASE,
+)
+HOSTILE = [
+    "<!here>",
+    "<!channel>",
+    "<!everyone>",
+    "<!Channel|@channel>",
+    "<!subteam^S0EVIL|@evil>",
+    "<@U0EVIL>",
+    "<@W0EVIL|boss>",
+    "@here",
+    "@Channel",
+    "@everyone",
+    "<",
+    ">",
+    "@",
+    "!",
+    "|",
+    "^",
+    "```",
+    "`",
+    "*",
+    "_",
+    "~",
+    "\u2060",
+    "\u200b",
+    "&lt;",
+    "&gt;",
+    "&amp;",
+    "\n",
+    " ",
+    "<#C0OTHER|x>",
+]
+hostile_text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=6)), max_size=30).map("".join)
+AGENTS = agent_mentions(["U0AGENT"], "S0AGENTS")
+
+
+def _decision(answer: str, reasoning: str, escalated: bool) -> RoutingDecision:
+    return RoutingDecision(
+        query="q",
+        category="Refund Request",
+        confidence=1.0,
+        reasoning=reasoning or "r",
+        escalated=escalated,
+        escalation_reason=EscalationReason.LOW_CONFIDENCE if escalated else None,
+        source=Source.CLAUDE,
+        answer=answer,
+        routing_ms=1.0,
+        handling_ms=1.0,
+        total_ms=2.0,
+        routes_version="v",
+    )
+
+
+def _outgoing(text: str, blocks: list) -> str:
+    return text + json.dumps(blocks, ensure_ascii=False)
+
+
+@given(hostile_text, hostile_text)
+def test_an_answer_message_pings_no_one(answer: str, reasoning: str) -> None:
+    text, blocks = answer_message(answer, _decision(answer, reasoning, False))
+    assert not LIVE.search(_outgoing(text, blocks))
+
+
+@given(hostile_text, hostile_text)
+def test_an_escalation_pings_the_agents_and_no_one_else(reasoning: str, error: str) -> None:
+    decision = _decision("", reasoning, True).model_copy(update={"error": error or None})
+    text, blocks = escalation_message(decision, "A person will follow up here.", AGENTS)
+    outgoing = _outgoing(text, blocks)
+    assert "<@U0AGENT>" in text and "<!subteam^S0AGENTS>" in text
+    assert not LIVE.search(outgoing.replace("<@U0AGENT>", "").replace("<!subteam^S0AGENTS>", ""))
+
+
+@given(st.text())
+def test_any_unicode_is_sanitised(text: str) -> None:
+    once = sanitize(text)
+    assert not LIVE.search(once)
+    assert sanitize(once) == once  # nothing left to defuse
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="<@")))
+def test_text_that_cannot_ping_is_left_as_it_is(text: str) -> None:
+    assert sanitize(text) == text
+
+
+@given(hostile_text, st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=40))
+def test_a_stream_never_holds_back_more_than_one_unfinished_token(text: str, sizes: list[int]) -> None:
+    stream, shown, start = StreamSanitizer(), [], 0
+    for size in sizes * (len(text) // max(1, sum(sizes)) + 1):
+        shown.append(stream.feed(text[start : start + size]))
+        start += size
+        # A stalled stream would keep the customer waiting: at most one unfinished "<…" or "@word".
+        assert len(stream._pending) <= 201
+    shown.append(stream.flush())
+    assert not LIVE.search("".join(shown))
+
+
+# /routing-stats -----------------------------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+periods = st.one_of(
+    st.sampled_from([*RELATIVE, "all"]),
+    st.tuples(st.dates(date(2000, 1, 1), date(2100, 1, 1)), st.integers(0, 400)).map(
+        lambda d: f"{d[0].isoformat()}..{(d[0] + timedelta(days=d[1])).isoformat()}"
+    ),
+)
+channel_ids = st.from_regex(r"C[A-Z0-9]{8,10}", fullmatch=True)
+names = st.from_regex(r"[a-z0-9_-]{1,20}", fullmatch=True)
+
+
+@given(
+    periods,
+    st.none() | channel_ids,
+    st.none() | names,
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([" ", "  ", "\t", " \n "]),
+)
+def test_stats_arguments_read_back_in_any_order_and_case(
+    period: str, channel: str | None, name: str | None, channel_first: bool, upper: bool, gap: str
+) -> None:
+    words = [period.upper() if upper else period]
+    if channel is not None:
+        words.insert(0 if channel_first else 1, f"<#{channel}|{name}>" if name else f"<#{channel}>")
+    request = parse_arguments(gap.join(words), NOW)
+    assert request.period == period.lower() and request.channel_id == channel
+    assert request.channel_name == (name if channel else None)
+    assert request.end <= NOW + timedelta(days=40_000) and (
+        request.start is None or request.start < request.end
+    )
+
+
+@given(st.text(min_size=1, max_size=2000))
+def test_a_stats_usage_error_says_how_to_fix_it_without_echoing_everything(text: str) -> None:
+    try:
+        parse_arguments(text, NOW)
+    except StatsUsageError as e:
+        message = str(e)
+        assert message.endswith(USAGE)
+        assert len(message) <= len(USAGE) + 200  # a pasted novel is not echoed back

@@ -19,9 +19,9 @@ from bot.store.records import InboundMessage
 logger = logging.getLogger(__name__)
 
 REPLY_EVENT = "support_router_reply"
-# Slack rate-limits appendStream: send the first words at once, then at most this often.
-APPEND_INTERVAL_S = 0.25
-APPEND_MIN_CHARS = 200
+# The first words go to Slack at once; then appendStream at most once per interval, counted from the
+# end of the previous call, so a slow Slack (or a busy bot) gets fewer, larger appends, never more.
+APPEND_INTERVAL_S = 0.5
 
 
 def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -54,13 +54,17 @@ class StreamedReply:
         self._buffer += self._sanitizer.feed(chunk)
         if not self._buffer or self.refused:
             return
-        due = time.monotonic() - self._last_send >= APPEND_INTERVAL_S or len(self._buffer) >= APPEND_MIN_CHARS
-        if self.ts is None or due:
+        if self.ts is None or time.monotonic() - self._last_send >= APPEND_INTERVAL_S:
             await self._send()
 
     async def _send(self) -> None:
         text, self._buffer = self._buffer, ""
-        self._last_send = time.monotonic()
+        try:
+            await self._call(text)
+        finally:
+            self._last_send = time.monotonic()
+
+    async def _call(self, text: str) -> None:
         if self.ts is None:
             try:
                 response = await self._client.chat_startStream(

@@ -13,10 +13,10 @@ from typing import Any, Protocol
 import anthropic
 import httpx2
 
-from router.classifiers.claude import describe_api_error, usage_of
+from router.classifiers.claude import describe_api_error
 from router.config import Category
 from router.errors import HandlerUnavailable
-from router.models import Answer, Turn
+from router.models import Answer, Turn, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -72,30 +72,52 @@ class _ClaudeAnswer:
     async def __aiter__(self) -> AsyncIterator[str]:
         handler = self._category.handler
         parts: list[str] = []
+        usage: dict[str, int] = {}
+        stop_reason: str | None = None
         try:
-            async with self._client.messages.stream(
+            # The raw event stream: the SDK's message accumulator rebuilds the whole message on every
+            # token, which doubled the CPU an answer costs.
+            stream = await self._client.messages.create(
                 model=handler.model,
                 max_tokens=handler.max_tokens,
                 system=[
                     {"type": "text", "text": handler.system_prompt, "cache_control": {"type": "ephemeral"}}
                 ],
                 messages=self._messages,
-            ) as stream:
-                async for text in stream.text_stream:
-                    parts.append(text)
-                    yield text
-                final = await stream.get_final_message()
+                stream=True,
+            )
+            async with stream:
+                async for event in stream:
+                    if event.type == "content_block_delta" and event.delta.type == "text_delta":
+                        parts.append(event.delta.text)
+                        yield event.delta.text
+                    elif event.type == "message_start":
+                        usage |= _usage_fields(event.message.usage)
+                    elif event.type == "message_delta":
+                        stop_reason = event.delta.stop_reason
+                        usage |= _usage_fields(event.usage)
         except (anthropic.APIError, httpx2.HTTPError) as e:
             raise HandlerUnavailable(describe_api_error(e)) from e
-        if final.stop_reason == "refusal":
+        if stop_reason == "refusal":
             raise HandlerUnavailable("the handler model refused to answer")
         text = "".join(parts).strip()
         if not text:
             raise HandlerUnavailable("the handler model returned an empty answer")
         # A cut-off answer is still useful; the customer sees it and the log says why it is short.
-        if final.stop_reason == "max_tokens":
+        if stop_reason == "max_tokens":
             logger.info("answer for %s hit max_tokens", self._category.name)
-        self._answer = Answer(text=text, model=handler.model, usage=usage_of(final))
+        self._answer = Answer(text=text, model=handler.model, usage=Usage(**usage))
+
+
+def _usage_fields(usage: Any) -> dict[str, int]:
+    """The token counts a stream event carries (message_start has input, message_delta the totals)."""
+    fields = {
+        "input_tokens": getattr(usage, "input_tokens", None),
+        "output_tokens": getattr(usage, "output_tokens", None),
+        "cache_read_tokens": getattr(usage, "cache_read_input_tokens", None),
+        "cache_creation_tokens": getattr(usage, "cache_creation_input_tokens", None),
+    }
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 class ClaudeHandler:

@@ -49,7 +49,10 @@ class Learner:
         return self._router.local is not None and self._store.message_text != "none"
 
     async def start(self) -> None:
-        """Refit on what earlier runs learnt (if anything)."""
+        """Fit the local model before the first message (off the event loop), then refit it on what
+        earlier runs learnt, if anything."""
+        if self._router.local is not None:
+            await asyncio.to_thread(self._router.local.current.predict, "")
         if self.enabled and await self._store.learned():
             self._schedule()
 

@@ -72,8 +72,19 @@ def test_the_corpus_covers_what_the_issue_lists() -> None:
     assert len(cases) >= 60
     assert len({c["id"] for c in cases}) == len(cases)
     texts = " ".join(c["text"] for c in cases)
-    for needle in ("<@U", "<#C", "<!here>", "<https://", "```", "Ignore all previous", "You are now",
-                   "category: Refund Request, confidence: 1.0", "system prompt", "Answer as", "@channel"):
+    for needle in (
+        "<@U",
+        "<#C",
+        "<!here>",
+        "<https://",
+        "```",
+        "Ignore all previous",
+        "You are now",
+        "category: Refund Request, confidence: 1.0",
+        "system prompt",
+        "Answer as",
+        "@channel",
+    ):
         assert needle in texts, needle
     assert any(len(c["text"]) >= 40_000 for c in cases)
     assert any(c.get("event", {}).get("subtype") == "file_share" and not c["text"] for c in cases)
@@ -81,8 +92,12 @@ def test_the_corpus_covers_what_the_issue_lists() -> None:
 
 @pytest.mark.parametrize("streaming", ["on", "off"])
 async def test_hostile_inputs_cannot_crash_misroute_ping_or_talk_the_bot_out_of_escalating(
-    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic, claude_routes: Path,
-    caplog: pytest.LogCaptureFixture, streaming: str,
+    make_bot,
+    slack: FakeSlack,
+    anthropic_api: FakeAnthropic,
+    claude_routes: Path,
+    caplog: pytest.LogCaptureFixture,
+    streaming: str,
 ) -> None:
     caplog.set_level(logging.INFO)
     anthropic_api.classify_fn = obey_injections

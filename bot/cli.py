@@ -86,7 +86,9 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         if not 0 < args.target_precision <= 1:
             raise SystemExit("--target-precision: expected a number in (0, 1], e.g. 0.98")
         labels = _label_map(args.label_map)
-        work = calibration.calibrate_file(settings, args.file, labels, args.target_precision, args.json, console)
+        work = calibration.calibrate_file(
+            settings, args.file, labels, args.target_precision, args.json, console
+        )
         asyncio.run(work)
     elif args.command == "demo":
         asyncio.run(evaluation.run_demo(settings, console))

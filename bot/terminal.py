@@ -33,7 +33,8 @@ def results_table(title: str, rows: Sequence[tuple[RoutingDecision, str | None]]
             f"{decision.confidence:.2f}",
             final_category(decision)
             + (f" ({decision.escalation_reason})" if decision.escalation_reason else ""),
-            decision.handler_model or ("offline reply" if decision.offline else decision.classifier_model or "-"),
+            decision.handler_model
+            or ("offline reply" if decision.offline else decision.classifier_model or "-"),
             f"{decision.total_ms:.1f}",
         )
     return table

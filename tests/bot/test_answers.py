@@ -90,7 +90,10 @@ async def test_unsure_message_is_escalated_with_agents_tagged_then_the_bot_stays
 ) -> None:
     running = await make_bot(agent_users=["U0AGENT"], agent_usergroup="S0SUPPORT")
     anthropic_api.classify_fn = lambda text, categories: {
-        "category": "Refund Request", "confidence": 0.41, "reasoning": "Might be billing.", "wants_human": False
+        "category": "Refund Request",
+        "confidence": 0.41,
+        "reasoning": "Might be billing.",
+        "wants_human": False,
     }
     event = await running.customer_says("hmm about that thing from before")
     await running.idle()
@@ -98,16 +101,19 @@ async def test_unsure_message_is_escalated_with_agents_tagged_then_the_bot_stays
     text = escalation["text"]
     assert "a person will follow up" in text
     assert "<!subteam^S0SUPPORT> <@U0AGENT>" in text
-    assert "Refund Request" in text and "0.41" in text and "Might be billing." in text and "low confidence" in text
+    assert (
+        "Refund Request" in text
+        and "0.41" in text
+        and "Might be billing." in text
+        and "low confidence" in text
+    )
     assert anthropic_api.bodies("answer") == []
     await running.customer_says("hello?", thread_ts=event["ts"])
     await running.idle()
     assert len(running.replies(event)) == 1  # silent in an escalated thread
 
 
-async def test_an_agent_writing_in_a_bot_thread_takes_it_over(
-    running: RunningBot, slack: FakeSlack
-) -> None:
+async def test_an_agent_writing_in_a_bot_thread_takes_it_over(running: RunningBot, slack: FakeSlack) -> None:
     event = await running.customer_says("How do I change my email address?")
     await running.idle()
     await running.customer_says("I'll take this one", user="U0AGENT", thread_ts=event["ts"])

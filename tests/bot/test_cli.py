@@ -17,11 +17,17 @@ SEED = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed"
 
 def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "SLACK_", "DATABASE_", "ROUTES_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANTHROPIC_", "SLACK_", "DATABASE_", "ROUTES_"))
     }
     environment |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "COLUMNS": "200", **env}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=environment, capture_output=True, text=True,
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 

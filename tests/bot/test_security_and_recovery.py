@@ -51,8 +51,13 @@ async def test_a_restart_finishes_messages_claimed_before_the_crash(
         # message is resumed when its lease runs out.
         assert await store.claim(msg, lease_seconds=1)
     slack.add_message(
-        CHANNEL, None, slack.bot_user_id, "Try reinstalling.", thread_ts=answered.ts,
-        bot_id=slack.bot_id, metadata=reply_metadata(answered, {"category": "Technical Support"}),
+        CHANNEL,
+        None,
+        slack.bot_user_id,
+        "Try reinstalling.",
+        thread_ts=answered.ts,
+        bot_id=slack.bot_id,
+        metadata=reply_metadata(answered, {"category": "Technical Support"}),
     )
     await store.close()
 

@@ -94,3 +94,15 @@ def test_out_of_scope_threshold_weighs_by_count() -> None:
     assert chosen.threshold == 0.9
     assert chosen.out_of_scope_recall == 1.0
     assert chosen.in_scope_accuracy == 0.5
+
+
+def test_out_of_scope_threshold_weighs_out_of_scope_to_a_prior() -> None:
+    # The same rows as above, but out-of-scope messages make up 30 % of the weight, not 4 of 6 rows:
+    # keeping the right answer at 0.5 (0.35) now outweighs rejecting the four at 0.6 (0.3).
+    confidence = np.array([0.5, 0.6, 0.6, 0.6, 0.6, 0.9])
+    correct = np.array([True, False, False, False, False, True])
+    out_of_scope = np.array([False, True, True, True, True, False])
+    chosen = pick_out_of_scope_threshold(confidence, correct, out_of_scope, prior=0.3)
+    assert chosen.threshold == 0.5
+    assert chosen.in_scope_accuracy == 1.0
+    assert chosen.out_of_scope_recall == 0.0

@@ -30,6 +30,7 @@ class CrossValidated:
     confidence: np.ndarray
     right: np.ndarray  # the predicted category is the gold one
     unknown: np.ndarray  # the gold category was hidden from that fold's model, or out of scope
+    outside: np.ndarray  # a real out-of-scope example (a subset of ``unknown``)
 
 
 def fold_ids(labels: Sequence[object], folds: int, rng: np.random.Generator) -> np.ndarray:
@@ -91,13 +92,13 @@ def fit_from_folds(
     records = out_of_fold(vectoriser, grams, labels, vectors, config)
     if records is None:
         return DEFAULT_CONFIDENCE, None
-    features, right, unknown = records
+    features, right, unknown, outside = records
     if right.all() or not right.any():
         return DEFAULT_CONFIDENCE, None
     share = config.unknown_weight
     weight = np.where(unknown, share / max(unknown.sum(), 1), (1 - share) / max((~unknown).sum(), 1))
     weights = fit_confidence(features, right.astype(float), weight)
-    return weights, CrossValidated(confidence_of(weights, features), right, unknown)
+    return weights, CrossValidated(confidence_of(weights, features), right, unknown, outside)
 
 
 def out_of_fold(
@@ -106,8 +107,8 @@ def out_of_fold(
     labels: np.ndarray,
     vectors: np.ndarray,
     config: LocalModelConfig,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Confidence features, rightness and unknown-ness of every example, each predicted by a fold model.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Confidence features, rightness, unknown-ness and out-of-scope-ness of examples from fold models.
 
     Each fold also hides some categories entirely; their examples stand in for messages that fit none.
     The n-grams were counted over every example once; each fold's model sees its held-out messages without
@@ -138,7 +139,7 @@ def out_of_fold(
         scores, features, _ = head.signals_of_rows(restrict(grams[held], known), vectors[held])
         predicted = known_classes[np.argmax(scores, axis=1).clip(max=len(known_classes) - 1)]
         unknown = hidden[held] | (labels[held] < 0)
-        parts.append((features, (predicted == labels[held]) & ~unknown, unknown))
+        parts.append((features, (predicted == labels[held]) & ~unknown, unknown, labels[held] < 0))
     if not parts:
         return None
     return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]

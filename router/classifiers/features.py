@@ -22,6 +22,7 @@ from scipy import sparse
 _WORD = re.compile(r"\w+")
 # One message's n-grams: (column indices, L2-normalised TF-IDF values).
 Row = tuple[np.ndarray, np.ndarray]
+RARE_FROM = 2_000
 
 
 @lru_cache(maxsize=4)
@@ -46,23 +47,28 @@ def embed(model: Any, texts: Sequence[str], dim: int) -> np.ndarray:
 def ngrams(text: str) -> Counter[str]:
     """Word unigrams and bigrams, and character 2–5-grams within space-padded words (marked ``#``)."""
     words = _WORD.findall(text.lower())
-    grams: Counter[str] = Counter(words)
-    grams.update(f"{a} {b}" for a, b in pairwise(words))
+    grams = [*words, *(f"{a} {b}" for a, b in pairwise(words))]
     for word in words:
         padded = f" {word} "
-        grams.update([f"#{padded[i : i + n]}" for n in range(2, 6) for i in range(len(padded) - n + 1)])
-    return grams
+        grams += [f"#{padded[i : i + n]}" for n in range(2, 6) for i in range(len(padded) - n + 1)]
+    return Counter(grams)
 
 
 class Vectoriser:
-    """Sublinear TF-IDF over word and character n-grams, L2-normalised, as (indices, values) rows."""
+    """Sublinear TF-IDF over word and character n-grams, L2-normalised, as (indices, values) rows.
+
+    N-grams found in a single example are left out once there are :data:`RARE_FROM` examples: they
+    double the weights' size and the fit's time for no measurable accuracy.
+    """
 
     def __init__(self, texts: Sequence[str]) -> None:
         df: Counter[str] = Counter()
         for text in texts:
             df.update(ngrams(text).keys())
-        self.vocabulary = {gram: i for i, gram in enumerate(df)}
         n = len(texts)
+        if n >= RARE_FROM:
+            df = Counter({g: count for g, count in df.items() if count > 1})
+        self.vocabulary = {gram: i for i, gram in enumerate(df)}
         self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in df], dtype=np.float32)
 
     def transform(self, text: str) -> Row:

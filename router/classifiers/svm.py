@@ -15,7 +15,7 @@ import numpy as np
 from scipy import sparse
 
 NEWTON_STEPS = 30
-CG_STEPS = 25
+CG_STEPS = 10
 JOINT_CG_STEPS = 6  # the steps with most rows active are early, rough ones: a coarse solve will do
 JOINT_SHARE = 0.3  # above this share of active (row, class) pairs, solve every class in one pass
 TOLERANCE = 1e-3  # stop when the gradient norm falls under this share of its first value

@@ -73,13 +73,15 @@ class Vectoriser:
 
     def transform(self, text: str) -> Row:
         """One text's row; n-grams outside the vocabulary are dropped before normalising."""
-        vocabulary = self.vocabulary
-        counts = [(i, c) for g, c in ngrams(text).items() if (i := vocabulary.get(g)) is not None]
-        if not counts:
+        grams = ngrams(text)
+        get = self.vocabulary.get
+        idx = np.array([get(g, -1) for g in grams], dtype=np.int64)
+        counts = np.fromiter(grams.values(), dtype=np.float32, count=len(grams))
+        known = idx >= 0
+        if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        pairs = np.array(counts, dtype=np.int64)
-        idx = pairs[:, 0]
-        values = (1.0 + np.log(pairs[:, 1].astype(np.float32))) * self.idf[idx]
+        idx = idx[known]
+        values = (1.0 + np.log(counts[known])) * self.idf[idx]
         return idx, values / np.linalg.norm(values)
 
     def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:

@@ -51,9 +51,11 @@ class LinearHead:
         self.gram_weights = np.ascontiguousarray(gram_weights, dtype=np.float32)
         self.embedding_weights = np.ascontiguousarray(embedding_weights * scale, dtype=np.float32)
         self.bias = bias.astype(np.float32)
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.members = [np.flatnonzero(labels == c) for c in range(classes)]
-        self.class_grams = [csr_rows(grams[m]) for m in self.members]  # each class's n-gram rows
+        # Each class's examples side by side (embeddings, n-gram rows) for the nearest-example similarity.
+        self.class_vectors = [np.ascontiguousarray(vectors[m], dtype=np.float32) for m in self.members]
+        self.class_grams = [csr_rows(grams[m]) for m in self.members]
+        self._query = np.zeros(grams.shape[1], dtype=np.float32)  # reused: one message's n-grams, dense
 
     def signals(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: the linear scores, the confidence features and the nearest same-class example."""
@@ -74,7 +76,7 @@ class LinearHead:
             if len(members) == 0:  # the filler class of a single category
                 features[row] = scores[row, top], 0.0, -1.0, 0.0
                 continue
-            embedding = self.vectors[members] @ vectors[row]
+            embedding = self.class_vectors[top] @ vectors[row]
             closest = int(np.argmax(embedding))
             nearest[row] = members[closest]
             margin = scores[row, top] - scores[row, runner_up]
@@ -91,9 +93,11 @@ class LinearHead:
         starts, indices, data = self.class_grams[label]
         if len(idx) == 0 or len(data) == 0:
             return 0.0
-        query = np.zeros(self.gram_weights.shape[0], dtype=np.float32)
+        query = self._query
         query[idx] = values
-        return float(np.add.reduceat(data * query[indices], starts).max())
+        similarity = float(np.add.reduceat(data * query[indices], starts).max())
+        query[idx] = 0.0
+        return similarity
 
 
 def fit_head(

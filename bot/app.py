@@ -58,7 +58,12 @@ class SupportBot:
         self.client = client or slack_client(settings)
         self.directory = Directory(self.client)
         self.intake = Intake(store, settings, self.directory)
-        self.learner = Learner(router, store, min_confidence=settings.learn_min_confidence)
+        self.learner = Learner(
+            router,
+            store,
+            min_confidence=settings.learn_min_confidence,
+            refit_interval=settings.learn_refit_seconds,
+        )
         self.conversations = Conversations(
             settings, router, store, self.client, Identity(None, None), learner=self.learner
         )

@@ -36,10 +36,15 @@ def fitted(routes: RoutesConfig, learned: Mapping[str, Sequence[str]]) -> LocalC
 class Learner:
     """Collects trusted examples and keeps the router's local model up to date with them."""
 
-    def __init__(self, router: Router, store: Store, *, min_confidence: float) -> None:
+    def __init__(
+        self, router: Router, store: Store, *, min_confidence: float, refit_interval: float = 0.0
+    ) -> None:
         self._router = router
         self._store = store
         self._min_confidence = min_confidence
+        # A fit costs a few hundred ms of CPU: under a burst, refitting after every example took CPU
+        # from the conversations themselves, so fits are spaced by at least this many seconds.
+        self._refit_interval = refit_interval
         self._dirty = False
         self._refit: asyncio.Task[None] | None = None
 
@@ -86,7 +91,11 @@ class Learner:
             self._refit = asyncio.create_task(self._refit_while_dirty(), name="local model refit")
 
     async def _refit_while_dirty(self) -> None:
+        first = True
         while self._dirty:
+            if not first:
+                await asyncio.sleep(self._refit_interval)
+            first = False
             self._dirty = False
             try:
                 learned = await self._store.learned()
@@ -102,4 +111,5 @@ class Learner:
         """Wait for a fit in progress (it cannot be interrupted), dropping any still wanted."""
         self._dirty = False
         if self._refit is not None:
+            self._refit.cancel()
             await asyncio.gather(self._refit, return_exceptions=True)

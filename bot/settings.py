@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     store_message_text: Literal["full", "redacted", "none"] = "full"
     # Claude's decisions at or above this confidence (not escalated) teach the local model; so do agents'.
     learn_min_confidence: float = Field(default=0.9, ge=0.0, le=1.0)
+    # The local model is refitted on new examples at most this often (a fit costs CPU the bot needs).
+    learn_refit_seconds: float = Field(default=60.0, ge=0.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("support_channels", "agent_users", "stats_users", mode="before")

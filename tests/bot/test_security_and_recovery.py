@@ -120,6 +120,7 @@ async def test_a_message_that_keeps_failing_is_retried_then_escalated_to_a_perso
             break
         await running.idle()
         await asyncio.sleep(0.05)
+    await running.idle()  # the escalation is posted before its decision is recorded
     [reply] = running.replies(event)
     assert "<@U0AGENT>" in reply["text"] and "answering failed" in reply["text"]
     decisions = await _decisions(running)

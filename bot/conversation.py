@@ -22,7 +22,7 @@ from bot.formatting import (
 )
 from bot.intake import strip_mention
 from bot.learning import Learner
-from bot.replies import StreamedReply, post_reply, reply_metadata
+from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -136,7 +136,13 @@ class Conversations:
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"
-            streamed = StreamedReply(self._client, msg, self.identity.team_id, required=required)
+            streamed = StreamedReply(
+                self._client,
+                msg,
+                self.identity.team_id,
+                required=required,
+                on_started=lambda ts: self._store.note_reply_started(msg, ts),
+            )
         decision = await self._router.route(
             msg.text or "", history, on_text=streamed.feed if streamed else None, category=category
         )
@@ -195,6 +201,9 @@ class Conversations:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""
         posted = await find_posted_reply(self._client, msg)
         if posted is None:
+            if msg.reply_ts:
+                # A stream its writer never finished: the customer must not see it beside the answer.
+                await remove_unfinished(self._client, msg, msg.reply_ts)
             return False
         payload = (posted.get("metadata") or {}).get("event_payload") or {}
         names = self._router.routes.names

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -36,9 +37,17 @@ class StreamedReply:
     """
 
     def __init__(
-        self, client: AsyncWebClient, msg: InboundMessage, team_id: str | None, *, required: bool = False
+        self,
+        client: AsyncWebClient,
+        msg: InboundMessage,
+        team_id: str | None,
+        *,
+        required: bool = False,
+        on_started: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._client = client
+        # Told the stream's ts as soon as it exists, so a restart can find a half-written reply.
+        self._on_started = on_started
         # In "auto" mode a channel where Slack refuses streaming gets one ordinary message instead.
         self._required = required
         self.refused = False
@@ -81,6 +90,8 @@ class StreamedReply:
                 self.refused = True
                 return
             self.ts = response["ts"]
+            if self._on_started is not None:
+                await self._on_started(str(self.ts))
         else:
             await self._client.chat_appendStream(channel=self._msg.channel_id, ts=self.ts, markdown_text=text)
 
@@ -120,3 +131,13 @@ async def post_reply(
         unfurl_media=False,
     )
     return str(response["ts"])
+
+
+async def remove_unfinished(client: AsyncWebClient, msg: InboundMessage, reply_ts: str) -> None:
+    """Delete the bot's half-written streamed reply (its writer died), before answering again."""
+    try:
+        await client.chat_delete(channel=msg.channel_id, ts=reply_ts)
+    except SlackApiError as e:
+        # Already gone (someone deleted it) is fine; anything else is logged and the answer goes on.
+        if e.response.get("error") != "message_not_found":
+            logger.warning("could not remove an unfinished reply: %s", e.response.get("error"))

@@ -25,6 +25,8 @@ class InboundMessage(BaseModel):
     thread_ts: str
     channel_type: str | None = None
     attempts: int = Field(default=0, ge=0)
+    # A streamed reply started before a crash (read back by take_stale); None otherwise.
+    reply_ts: str | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -18,7 +18,17 @@ from router.models import RoutingDecision, Usage
 
 # Long enough for a stack trace's last lines; the full error goes to the log, not the database.
 MAX_ERROR_CHARS = 2000
-_MESSAGE_COLUMNS = ("team_id", "channel_id", "ts", "user_id", "text", "thread_ts", "channel_type", "attempts")
+_MESSAGE_COLUMNS = (
+    "team_id",
+    "channel_id",
+    "ts",
+    "user_id",
+    "text",
+    "thread_ts",
+    "channel_type",
+    "attempts",
+    "reply_ts",
+)
 _USAGE_FIELDS = tuple(Usage.model_fields)
 
 
@@ -51,7 +61,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         stmt = (
             self._insert(inbound_messages)
             .values(
-                **_storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts"})),
+                **_storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts", "reply_ts"})),
                 state="pending",
                 attempts=0,
                 lease_until=now + timedelta(seconds=lease_seconds),
@@ -106,6 +116,12 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             .where(_key(msg), m.c.state == "pending")
             .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
         )
+        await self._update_claimed(msg, stmt)
+
+    async def note_reply_started(self, msg: InboundMessage, reply_ts: str) -> None:
+        """Remember the streamed reply being written for ``msg``, so a restart can remove it if unfinished."""
+        m = inbound_messages
+        stmt = update(m).where(_key(msg), m.c.state == "pending").values(reply_ts=reply_ts)
         await self._update_claimed(msg, stmt)
 
     async def complete(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None) -> int:

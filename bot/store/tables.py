@@ -110,6 +110,8 @@ class InboundMessageRow(Base):
     channel_type: Mapped[str | None] = mapped_column(String(16))
     # What is kept is the caller's decision (full, redacted or nothing).
     text: Mapped[str | None] = mapped_column(Text)
+    # The ts of a streamed reply once it has started: after a crash, the half-written reply to remove.
+    reply_ts: Mapped[str | None] = mapped_column(SlackId)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -151,3 +151,39 @@ async def _decisions(running: RunningBot) -> list[dict]:
     async with running.store.reading() as conn:
         rows = (await conn.execute(select(routing_decisions))).mappings().all()
     return [dict(row) for row in rows]
+
+
+async def test_a_reply_half_streamed_before_a_crash_is_replaced_not_doubled(
+    make_bot, slack: FakeSlack, bot_db_url: str
+) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.store.migrate import upgrade_async
+
+    store = await Store.connect(bot_db_url)
+    await upgrade_async(store.engine)
+    msg = _pending(slack, "1700000300.000001", "My app crashes on start")
+    assert await store.claim(msg, lease_seconds=1)
+    # The dead process had started streaming its answer: the customer sees half a message.
+    client = AsyncWebClient(token=slack.token, base_url=slack.base_url)
+    started = await client.chat_startStream(
+        channel=CHANNEL,
+        thread_ts=msg.ts,
+        markdown_text="Sorry about the cra",
+        recipient_team_id=slack.team_id,
+        recipient_user_id=CUSTOMER,
+    )
+    await client.session.close() if client.session else None
+    await store.note_reply_started(msg, started["ts"])
+    await store.close()
+
+    running = await make_bot()
+    for _ in range(300):
+        if not await _pending_count(running):
+            break
+        await asyncio.sleep(0.05)
+    await running.idle()
+    replies = slack.thread_replies(CHANNEL, msg.ts)
+    assert len(replies) == 1 and replies[0]["ts"] != started["ts"]
+    assert not replies[0]["text"].startswith("Sorry about the cra")
+    assert [c.params["ts"] for c in slack.calls_to("chat.delete")] == [started["ts"]]

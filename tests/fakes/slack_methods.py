@@ -81,6 +81,18 @@ def chat_update(fake: FakeSlack, params: Body) -> Body:
     }
 
 
+def chat_delete(fake: FakeSlack, params: Body) -> Body:
+    channel, ts = str(params.get("channel")), params.get("ts")
+    message = fake.workspace.find(channel, ts)
+    if message is None:
+        return _fail("message_not_found")
+    if message.get("user") != fake.bot_user_id:
+        return _fail("cant_delete_message")
+    fake.workspace.messages[channel].remove(message)
+    fake.workspace.streams.pop((channel, str(ts)), None)
+    return {"ok": True, "channel": channel, "ts": ts}
+
+
 def chat_start_stream(fake: FakeSlack, params: Body) -> Body:
     channel, thread_ts = params.get("channel"), params.get("thread_ts")
     if not channel or not thread_ts:
@@ -170,6 +182,7 @@ HANDLERS: dict[str, Callable[[FakeSlack, Body], Body]] = {
     "chat.postMessage": chat_post_message,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.update": chat_update,
+    "chat.delete": chat_delete,
     "chat.startStream": chat_start_stream,
     "chat.appendStream": chat_append_stream,
     "chat.stopStream": chat_stop_stream,

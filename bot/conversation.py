@@ -199,11 +199,11 @@ class Conversations:
 
     async def _recover_posted(self, msg: InboundMessage) -> bool:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""
-        posted = await find_posted_reply(self._client, msg)
+        posted, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
         if posted is None:
-            if msg.reply_ts:
-                # A stream its writer never finished: the customer must not see it beside the answer.
-                await remove_unfinished(self._client, msg, msg.reply_ts)
+            # Streams their writer never finished: the customer must not see them beside the answer.
+            for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
+                await remove_unfinished(self._client, msg, ts)
             return False
         payload = (posted.get("metadata") or {}).get("event_payload") or {}
         names = self._router.routes.names

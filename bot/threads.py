@@ -34,12 +34,29 @@ def _is_reply_to(message: dict[str, Any], msg: InboundMessage) -> bool:
     return metadata.get("event_type") == REPLY_EVENT and payload.get("message_ts") == msg.ts
 
 
-async def find_posted_reply(client: AsyncWebClient, msg: InboundMessage) -> dict[str, Any] | None:
-    """The bot's reply to ``msg`` already in its thread (posted before a crash), if any."""
+def _from_bot(message: dict[str, Any], bot_user_id: str | None) -> bool:
+    return bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
+
+
+async def find_posted_reply(
+    client: AsyncWebClient, msg: InboundMessage, bot_user_id: str | None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """What the bot already wrote for ``msg`` before a crash: its finished reply (if any), and the ts of
+    replies it never finished (streams stopped by the crash carry no metadata)."""
+    posted = None
+    unfinished: list[str] = []
     async for message in thread_messages(client, msg):
+        if float(message.get("ts", 0)) <= float(msg.ts):
+            continue
         if _is_reply_to(message, msg):
-            return message
-    return None
+            posted = message
+        elif bot_user_id is not None and message.get("user") == bot_user_id:
+            # Only our own bot user: another app's message here is not ours to remove.
+            if not message.get("metadata"):
+                unfinished.append(str(message["ts"]))
+        else:
+            break  # the customer wrote again: what follows answers that, not ``msg``
+    return posted, unfinished
 
 
 async def thread_history(
@@ -53,9 +70,7 @@ async def thread_history(
         text = (message.get("text") or "").strip()
         if not text:
             continue
-        from_bot = bool(message.get("bot_id")) or (
-            bot_user_id is not None and message.get("user") == bot_user_id
-        )
+        from_bot = _from_bot(message, bot_user_id)
         if from_bot and (message.get("metadata") or {}).get("event_type") != REPLY_EVENT:
             continue
         turns.append(Turn(role="assistant" if from_bot else "customer", text=text))

@@ -87,8 +87,8 @@ def _environment(tmp_path: Path, slack: FakeSlack, anthropic: FakeAnthropic) -> 
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack.base_url,
-        # Streamed replies carry their metadata only when they stop; see docs/reliability.md.
-        "SLACK_STREAMING": "off",
+        # Streamed, so the kill also lands in the middle of answers being written.
+        "SLACK_STREAMING": "on",
         "ANTHROPIC_API_KEY": "test-key",
         "ANTHROPIC_BASE_URL": anthropic.base_url,
         "ANTHROPIC_MAX_RETRIES": "0",
@@ -136,7 +136,8 @@ async def test_sigkill_mid_burst_then_restart_answers_every_accepted_message_exa
             await bot.start(session)
             deliveries = [asyncio.create_task(_deliver(session, bot.url, p)) for p in payloads]
             # Kill once some answers are out and others are surely still being worked on.
-            await eventually(lambda: len(slack.calls_to("chat.postMessage")) >= 5, "the first answers")
+            finished = ("chat.stopStream", "chat.postMessage")
+            await eventually(lambda: sum(len(slack.calls_to(m)) for m in finished) >= 5, "the first answers")
             await bot.kill()
             statuses = await asyncio.gather(*deliveries)
             answered_before = sum(bool(outcomes(slack, CHANNEL, p["event"]["ts"])) for p in payloads)
@@ -156,7 +157,10 @@ async def test_sigkill_mid_burst_then_restart_answers_every_accepted_message_exa
         finally:
             await bot.stop()
         for payload in payloads:
-            assert len(outcomes(slack, CHANNEL, payload["event"]["ts"])) == 1, payload["event"]["ts"]
+            ts = payload["event"]["ts"]
+            assert len(outcomes(slack, CHANNEL, ts)) == 1, ts
+            # And no half-written reply beside it: every bot message in the thread is that one answer.
+            assert len(slack.thread_replies(CHANNEL, ts)) == 1, ts
         assert sum(status == 200 for status in statuses) > 0
         await _no_pending(store_url)
 

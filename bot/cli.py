@@ -1,4 +1,4 @@
-"""The ``support-router`` command line (also ``python -m bot``)."""
+"""The support-router command line (also: python -m bot)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,25 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
-        _run_in_thread(_admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run_in_thread(_drop(admin_dsn, name))
+
+
+async def _drop(admin_dsn: str, name: str) -> None:
+    # FORCE ends sessions a test leaked, but a non-superuser may not end an autovacuum worker busy in the
+    # database (InsufficientPrivilegeError); a plain DROP makes autovacuum step aside, so retry with it.
+    try:
+        await _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    except asyncpg.InsufficientPrivilegeError:
+        pass
+    for attempt in range(20):
+        try:
+            await _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except asyncpg.ObjectInUseError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.5)
 
 
 @pytest.fixture

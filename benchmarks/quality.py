@@ -1,8 +1,9 @@
 """Routing quality of the local classifier on public intent sets, beside the published figures.
 
 Each set is trained on its training split; the out-of-scope threshold is chosen by cross-validation on that
-split alone (its own out-of-scope examples when it has some, as CLINC150 does, else held-out intents stand
-in for out-of-scope queries; weighted to a fixed 30 % prior); the test split is read once, at the end.
+split alone (on its own real out-of-scope examples when it has some — CLINC150's ``oos_train``; ``oos_val``
+is not used — else held-out intents stand in for out-of-scope queries; weighted to a fixed 30 % prior);
+the test split is read once, at the end.
 Then the learning curve on Bitext mapped to the three default categories (benchmarks/quality_learning.py).
 
     python -m benchmarks.quality [--data DIR] [--sets curekart,banking77] [--no-learning-curve] [--quick]
@@ -152,9 +153,14 @@ def print_set(result: dict[str, Any]) -> None:
         return "   —" if value is None else f"{value:.3f}"
 
     timing, memory = result["time_per_message"], result["memory_mb"]
+    cv = result["cross_validation"]
+    basis = ""
+    if cv:
+        basis = f" ({cv['basis']}: in-scope {cv['in_scope_accuracy']:.3f}"
+        basis += f", oos recall {cv['out_of_scope_recall']:.3f})"
     print(
         f"\n{result['set']}  (train {result['train_examples']}, test {result['test_examples']}; "
-        f"threshold {result['threshold']:.3f} from CV on train; target: {result['target']})"
+        f"threshold {result['threshold']:.3f} from CV on train{basis}; target: {result['target']})"
     )
     print(f"  {'system':<28} {'acc':>6} {'in-acc':>7} {'oos-rec':>7} {'macroF1':>7}  median/msg   memory")
     print(

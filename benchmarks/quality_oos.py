@@ -4,7 +4,8 @@ Each seed splits a set's *training* split: a quarter of the intents become unsee
 the classifier never meets), a quarter of the remaining examples are held out as in-scope queries, and for
 CLINC150 half of ``oos_train`` is held out as real out-of-scope queries (the other half is given to the
 classifier). The classifier is fitted on the rest; its threshold is chosen on its own cross-validation, by
-count or at the fixed out-of-scope prior; the held-out parts score it.
+count or at the fixed out-of-scope prior, with held-out intents as out-of-scope stand-ins or (CLINC150) on
+the given real out-of-scope queries alone; the held-out parts score it.
 
     python -m benchmarks.quality_oos [--sets sofmattress,curekart] [--seeds 3] [--unknown-weights 0.5,0.3]
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.quality import DEFAULT_DATA
-from router.calibrate import OUT_OF_SCOPE_PRIOR, out_of_scope_threshold
+from router.calibrate import MIN_REAL_OUT_OF_SCOPE, OUT_OF_SCOPE_PRIOR, out_of_scope_threshold
 from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
 from router.datasets import OUT_OF_SCOPE, load_benchmark_split
@@ -58,15 +59,18 @@ def score(data: Path, name: str, seed: int, unknown_weight: float) -> list[dict[
     away = np.array([r.confidence for r in classifier.predict_many(unseen)])
     real_away = np.array([r.confidence for r in classifier.predict_many(real)]) if real else None
     rows: list[dict[str, float | str]] = []
-    for rule, prior in (("by count", None), (f"prior {OUT_OF_SCOPE_PRIOR}", OUT_OF_SCOPE_PRIOR)):
-        threshold = out_of_scope_threshold(classifier, prior).threshold
+    rules = [("by count", None, False), (f"prior {OUT_OF_SCOPE_PRIOR}", OUT_OF_SCOPE_PRIOR, False)]
+    if len(given) >= MIN_REAL_OUT_OF_SCOPE:
+        rules.append((f"prior {OUT_OF_SCOPE_PRIOR}, real oos", OUT_OF_SCOPE_PRIOR, True))
+    for rule, prior, real_only in rules:
+        threshold = out_of_scope_threshold(classifier, prior, real_out_of_scope=real_only).threshold
         in_scope = float(np.mean(right & (inside >= threshold)))
         recall = float(np.mean(away < threshold))
         row: dict[str, float | str] = {"rule": rule, "threshold": threshold, "in_scope": in_scope}
         row |= {"unseen_recall": recall, "score": 0.7 * in_scope + 0.3 * recall}
         if real_away is not None:
-            row["real_recall"] = float(np.mean(real_away < threshold))
-            row["real_score"] = 0.7 * in_scope + 0.3 * row["real_recall"]
+            real_recall = float(np.mean(real_away < threshold))
+            row |= {"real_recall": real_recall, "real_score": 0.7 * in_scope + 0.3 * real_recall}
         rows.append(row)
     return rows
 
@@ -84,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             for index, first in enumerate(runs[0]):
                 mean = {k: np.mean([run[index][k] for run in runs]) for k in first if k != "rule"}
                 figures = "  ".join(f"{k} {v:.3f}" for k, v in mean.items())
-                print(f"{name}  unknown_weight {weight}  {first['rule']:<10} {figures}", flush=True)
+                print(f"{name}  unknown_weight {weight}  {first['rule']:<22} {figures}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 Two questions, two thresholds:
 - out of scope / escalate: below which confidence is a message probably none of the categories? Chosen on
-  the classifier's own out-of-fold predictions, where held-out categories (plus any examples labelled
-  :data:`~router.datasets.OUT_OF_SCOPE`) stand in for out-of-scope messages, maximising accuracy with
-  out-of-scope counted as one more class (HINT3's metric).
+  the classifier's own out-of-fold predictions, maximising accuracy with out-of-scope counted as one more
+  class (HINT3's metric) at a fixed out-of-scope prior. The out-of-scope side is the real out-of-scope
+  training examples (labelled :data:`~router.datasets.OUT_OF_SCOPE`) when there are at least
+  :data:`MIN_REAL_OUT_OF_SCOPE` of them, as in CLINC150's ``oos_train``; otherwise held-out categories
+  stand in for out-of-scope messages (the HINT3 bots, whose training splits hold none).
 - accept: at or above which confidence may a local answer skip the Claude call? The lowest threshold whose
   accepted messages keep a target precision across the folds.
 """
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from router.classifiers.confidence import CrossValidated
 from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
 from router.datasets import OUT_OF_SCOPE, LabelledText
@@ -25,6 +28,10 @@ from router.datasets import OUT_OF_SCOPE, LabelledText
 # up front, not read from any test set: cross-validation hides a third of the categories, so its own share
 # of stand-ins (about 60 %) says nothing about real traffic.
 OUT_OF_SCOPE_PRIOR = 0.3
+# With at least this many real out-of-scope training examples, the out-of-scope threshold is chosen on them
+# instead of on held-out categories (which look more like the known ones than real out-of-scope messages
+# do, so they pull the threshold too high). Fewer would make the cut rest on a handful of messages.
+MIN_REAL_OUT_OF_SCOPE = 20
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class OutOfScopeThreshold:
     in_scope_accuracy: float  # right category and at or above the threshold
     out_of_scope_recall: float  # out-of-scope messages under the threshold
     examples: int
+    # What stood in for out-of-scope messages: "real out-of-scope" or "held-out categories".
+    basis: str = "held-out categories"
 
 
 def _grouped(examples: Sequence[LabelledText], keep: np.ndarray) -> dict[str, list[str]]:
@@ -186,19 +195,36 @@ def pick_out_of_scope_threshold(
     )
 
 
-def out_of_scope_threshold(
-    classifier: LocalClassifier, prior: float | None = OUT_OF_SCOPE_PRIOR
+def threshold_from_folds(
+    folds: CrossValidated, prior: float | None = OUT_OF_SCOPE_PRIOR, real_out_of_scope: bool = True
 ) -> OutOfScopeThreshold:
-    """The out-of-scope threshold from ``classifier``'s own cross-validation.
+    """The out-of-scope threshold from cross-validated predictions.
 
-    Held-out categories and any out-of-scope examples it was given stand in for out-of-scope messages,
-    reweighted to ``prior`` of the messages (see :data:`OUT_OF_SCOPE_PRIOR`). Choosing on the real
-    out-of-scope examples alone, where a set has them (CLINC150's 100), scored lower in cross-validation.
+    With ``real_out_of_scope`` and at least :data:`MIN_REAL_OUT_OF_SCOPE` real out-of-scope examples among
+    them, the threshold is chosen on the in-scope rows against those real examples only (held-out
+    categories are left out). Otherwise held-out categories and any real examples stand in together.
+    """
+    rows = np.ones(len(folds.confidence), dtype=bool)
+    basis = "held-out categories"
+    if real_out_of_scope and int(folds.outside.sum()) >= MIN_REAL_OUT_OF_SCOPE:
+        rows, basis = ~folds.unknown | folds.outside, "real out-of-scope"
+    chosen = pick_out_of_scope_threshold(
+        folds.confidence[rows], folds.right[rows], folds.unknown[rows], prior
+    )
+    return replace(chosen, basis=basis)
+
+
+def out_of_scope_threshold(
+    classifier: LocalClassifier, prior: float | None = OUT_OF_SCOPE_PRIOR, real_out_of_scope: bool = True
+) -> OutOfScopeThreshold:
+    """The out-of-scope threshold from ``classifier``'s own cross-validation (:func:`threshold_from_folds`).
+
+    The out-of-scope rows are reweighted to ``prior`` of the messages (see :data:`OUT_OF_SCOPE_PRIOR`).
     """
     folds = classifier.cross_validated()
     if folds is None:
         raise ValueError("too few examples or categories to cross-validate an out-of-scope threshold")
-    return pick_out_of_scope_threshold(folds.confidence, folds.right, folds.unknown, prior)
+    return threshold_from_folds(folds, prior, real_out_of_scope)
 
 
 def calibrate_out_of_scope_threshold(
@@ -206,8 +232,9 @@ def calibrate_out_of_scope_threshold(
 ) -> OutOfScopeThreshold:
     """Pick the out-of-scope (escalation) threshold by cross-validation with held-out categories.
 
-    Examples labelled :data:`~router.datasets.OUT_OF_SCOPE` are never learned as a category; they join
-    the held-out categories as examples of what fits none.
+    Examples labelled :data:`~router.datasets.OUT_OF_SCOPE` are never learned as a category; with enough
+    of them the threshold is chosen on them alone, else they join the held-out categories as examples of
+    what fits none.
     """
     grouped = _grouped(examples, np.array([e.label != OUT_OF_SCOPE for e in examples]))
     outside = [e.text for e in examples if e.label == OUT_OF_SCOPE]

@@ -3,11 +3,14 @@
 import numpy as np
 
 from router.calibrate import (
+    MIN_REAL_OUT_OF_SCOPE,
     calibrate_accept_threshold,
     calibrate_out_of_scope_threshold,
     pick_accept_threshold,
     pick_out_of_scope_threshold,
+    threshold_from_folds,
 )
+from router.classifiers.confidence import CrossValidated
 from router.datasets import LabelledText
 
 
@@ -106,3 +109,40 @@ def test_out_of_scope_threshold_weighs_out_of_scope_to_a_prior() -> None:
     assert chosen.threshold == 0.5
     assert chosen.in_scope_accuracy == 1.0
     assert chosen.out_of_scope_recall == 0.0
+
+
+def _folds(real: int) -> CrossValidated:
+    # 10 right in-scope rows (8 at 0.8, 2 at 0.6); 10 held-out-category stand-ins at 0.7 (they look like
+    # known ones); ``real`` real out-of-scope rows at 0.2.
+    confidence = np.r_[np.full(8, 0.8), np.full(2, 0.6), np.full(10, 0.7), np.full(real, 0.2)]
+    right = np.r_[np.ones(10, bool), np.zeros(10 + real, bool)]
+    unknown = np.r_[np.zeros(10, bool), np.ones(10 + real, bool)]
+    outside = np.r_[np.zeros(20, bool), np.ones(real, bool)]
+    return CrossValidated(confidence, right, unknown, outside)
+
+
+def test_out_of_scope_threshold_chosen_on_real_out_of_scope_examples_when_there_are_enough() -> None:
+    folds = _folds(MIN_REAL_OUT_OF_SCOPE)
+    # The stand-ins at 0.7 are left out: 0.6 keeps every in-scope row and rejects every real one.
+    chosen = threshold_from_folds(folds, prior=None)
+    assert chosen.basis == "real out-of-scope"
+    assert chosen.threshold == 0.6
+    assert chosen.in_scope_accuracy == 1.0 and chosen.out_of_scope_recall == 1.0
+    assert chosen.examples == 10 + MIN_REAL_OUT_OF_SCOPE
+    # Told not to, or with too few real ones, the stand-ins count: rejecting them costs the two at 0.6.
+    for rule in (
+        threshold_from_folds(folds, None, real_out_of_scope=False),
+        threshold_from_folds(_folds(3), None),
+    ):
+        assert rule.basis == "held-out categories"
+        assert rule.threshold == 0.8
+        assert rule.in_scope_accuracy == 0.8 and rule.out_of_scope_recall == 1.0
+
+
+def test_calibrate_out_of_scope_threshold_uses_real_out_of_scope_examples() -> None:
+    gibberish = [f"zq{i} xv{i * 7} kw{i * 3}" for i in range(MIN_REAL_OUT_OF_SCOPE)]
+    examples = [*labelled(), *(LabelledText(t, "out_of_scope") for t in gibberish)]
+    result = calibrate_out_of_scope_threshold(examples)
+    assert result.basis == "real out-of-scope"
+    assert 0.0 <= result.threshold <= 1.0
+    assert result.examples < len(examples)  # held-out categories are left out

@@ -112,6 +112,7 @@ def test_bitext_style_mapping_file(tmp_path: Path) -> None:
     spec = {"column": "intent", "text_column": "instruction", "mapping": {"get_refund": "Refund Request"}}
     mapping = load_label_mapping(write(tmp_path, "m.json", json.dumps(spec)))
     assert (mapping.text_field, mapping.label_field) == ("instruction", "intent")
+    assert mapping.text_field is not None and mapping.label_field is not None
     path = write(tmp_path, "b.csv", "instruction,intent,other\nmoney back,get_refund,x\n")
     items = load_labelled(path, mapping.mapping, mapping.text_field, mapping.label_field)
     assert items == [LabelledText("money back", "Refund Request")]

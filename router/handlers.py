@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import anthropic
 import httpx2
 
-from router.classifiers.claude import describe_api_error
+from router.classifiers.claude import describe_api_error, usage_fields
 from router.config import Category
 from router.errors import HandlerUnavailable
 from router.models import Answer, Turn, Usage
@@ -92,10 +92,10 @@ class _ClaudeAnswer:
                         parts.append(event.delta.text)
                         yield event.delta.text
                     elif event.type == "message_start":
-                        usage |= _usage_fields(event.message.usage)
+                        usage |= usage_fields(event.message.usage)
                     elif event.type == "message_delta":
                         stop_reason = event.delta.stop_reason
-                        usage |= _usage_fields(event.usage)
+                        usage |= usage_fields(event.usage)
         except (anthropic.APIError, httpx2.HTTPError) as e:
             raise HandlerUnavailable(describe_api_error(e)) from e
         if stop_reason == "refusal":
@@ -107,17 +107,6 @@ class _ClaudeAnswer:
         if stop_reason == "max_tokens":
             logger.info("answer for %s hit max_tokens", self._category.name)
         self._answer = Answer(text=text, model=handler.model, usage=Usage(**usage))
-
-
-def _usage_fields(usage: Any) -> dict[str, int]:
-    """The token counts a stream event carries (message_start has input, message_delta the totals)."""
-    fields = {
-        "input_tokens": getattr(usage, "input_tokens", None),
-        "output_tokens": getattr(usage, "output_tokens", None),
-        "cache_read_tokens": getattr(usage, "cache_read_input_tokens", None),
-        "cache_creation_tokens": getattr(usage, "cache_creation_input_tokens", None),
-    }
-    return {name: value for name, value in fields.items() if value is not None}
 
 
 class ClaudeHandler:

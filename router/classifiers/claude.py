@@ -37,17 +37,24 @@ def verdict_model(names: Sequence[str]) -> type[BaseModel]:
     return model
 
 
+def usage_fields(usage: Any) -> dict[str, int]:
+    """The token counts an SDK usage object carries, under our names; absent ones are left out.
+
+    A stream's message_start carries the input counts and its message_delta the totals, so a streamed
+    answer merges the two.
+    """
+    fields = {
+        "input_tokens": getattr(usage, "input_tokens", None),
+        "output_tokens": getattr(usage, "output_tokens", None),
+        "cache_read_tokens": getattr(usage, "cache_read_input_tokens", None),
+        "cache_creation_tokens": getattr(usage, "cache_creation_input_tokens", None),
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 def usage_of(response: Any) -> Usage:
     """Token usage of a Messages API response (absent fields count as zero)."""
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return Usage()
-    return Usage(
-        input_tokens=usage.input_tokens or 0,
-        output_tokens=usage.output_tokens or 0,
-        cache_read_tokens=getattr(usage, "cache_read_input_tokens", None) or 0,
-        cache_creation_tokens=getattr(usage, "cache_creation_input_tokens", None) or 0,
-    )
+    return Usage(**usage_fields(getattr(response, "usage", None)))
 
 
 def describe_api_error(error: Exception) -> str:

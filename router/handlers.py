@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
@@ -75,9 +76,11 @@ class _ClaudeAnswer:
         usage: dict[str, int] = {}
         stop_reason: str | None = None
         try:
-            # The raw event stream: the SDK's message accumulator rebuilds the whole message on every
-            # token, which doubled the CPU an answer costs.
-            stream = await self._client.messages.create(
+            # The server-sent events read as JSON lines: the SDK's own stream builds a pydantic model
+            # per token (and its accumulator the whole message again), which cost more CPU than all
+            # the rest of the bot's work on an answer. The SDK still sends the request, retries it and
+            # raises its typed errors for a failed status.
+            async with self._client.messages.with_streaming_response.create(
                 model=handler.model,
                 max_tokens=handler.max_tokens,
                 system=[
@@ -85,17 +88,23 @@ class _ClaudeAnswer:
                 ],
                 messages=self._messages,
                 stream=True,
-            )
-            async with stream:
-                async for event in stream:
-                    if event.type == "content_block_delta" and event.delta.type == "text_delta":
-                        parts.append(event.delta.text)
-                        yield event.delta.text
-                    elif event.type == "message_start":
-                        usage |= usage_fields(event.message.usage)
-                    elif event.type == "message_delta":
-                        stop_reason = event.delta.stop_reason
-                        usage |= usage_fields(event.usage)
+            ) as response:
+                async for line in response.iter_lines():
+                    event = _event(line)
+                    kind = event.get("type")
+                    delta = event.get("delta") or {}
+                    if kind == "content_block_delta" and delta.get("type") == "text_delta":
+                        text = str(delta.get("text") or "")
+                        parts.append(text)
+                        yield text
+                    elif kind == "message_start":
+                        usage |= usage_fields((event.get("message") or {}).get("usage") or {})
+                    elif kind == "message_delta":
+                        stop_reason = delta.get("stop_reason")
+                        usage |= usage_fields(event.get("usage") or {})
+                    elif kind == "error":
+                        error = (event.get("error") or {}).get("type", "error")
+                        raise HandlerUnavailable(f"anthropic stream error: {error}")
         except (anthropic.APIError, httpx2.HTTPError) as e:
             raise HandlerUnavailable(describe_api_error(e)) from e
         if stop_reason == "refusal":
@@ -107,6 +116,17 @@ class _ClaudeAnswer:
         if stop_reason == "max_tokens":
             logger.info("answer for %s hit max_tokens", self._category.name)
         self._answer = Answer(text=text, model=handler.model, usage=Usage(**usage))
+
+
+def _event(line: str) -> dict[str, Any]:
+    """The JSON of a server-sent ``data:`` line; other lines (``event:``, blanks) give an empty event."""
+    if not line.startswith("data:"):
+        return {}
+    try:
+        event = json.loads(line[5:])
+    except ValueError as e:
+        raise HandlerUnavailable("unreadable answer stream: a data line is not JSON") from e
+    return event if isinstance(event, dict) else {}
 
 
 class ClaudeHandler:

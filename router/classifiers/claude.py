@@ -8,7 +8,7 @@ else; every failure (API error, timeout, refusal, cut-off or invalid output) bec
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import anthropic
@@ -38,16 +38,20 @@ def verdict_model(names: Sequence[str]) -> type[BaseModel]:
 
 
 def usage_fields(usage: Any) -> dict[str, int]:
-    """The token counts an SDK usage object carries, under our names; absent ones are left out.
+    """The token counts an SDK usage object (or its JSON) carries, under our names; absent ones left out.
 
     A stream's message_start carries the input counts and its message_delta the totals, so a streamed
     answer merges the two.
     """
+
+    def read(name: str) -> Any:
+        return usage.get(name) if isinstance(usage, Mapping) else getattr(usage, name, None)
+
     fields = {
-        "input_tokens": getattr(usage, "input_tokens", None),
-        "output_tokens": getattr(usage, "output_tokens", None),
-        "cache_read_tokens": getattr(usage, "cache_read_input_tokens", None),
-        "cache_creation_tokens": getattr(usage, "cache_creation_input_tokens", None),
+        "input_tokens": read("input_tokens"),
+        "output_tokens": read("output_tokens"),
+        "cache_read_tokens": read("cache_read_input_tokens"),
+        "cache_creation_tokens": read("cache_creation_input_tokens"),
     }
     return {name: value for name, value in fields.items() if value is not None}
 

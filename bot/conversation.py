@@ -93,12 +93,9 @@ class Conversations:
         if (recovered or msg.attempts) and await self._recover_posted(msg):
             return None
         decision, reply_ts = await self._answer(msg, category)
-        await self._store.complete(msg, decision, reply_ts)
+        await self._finish(msg, decision, reply_ts)
         if self._learner is not None:
             await self._learner.note_decision(decision)
-        await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
-        )
         return decision
 
     async def reroute(self, msg: InboundMessage, category: str) -> RoutingDecision:
@@ -127,11 +124,19 @@ class Conversations:
         )
         return decision
 
+    async def _finish(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None) -> None:
+        """Record the decision (the message is done) and what the bot's post means for its thread."""
+        await self._store.complete(msg, decision, reply_ts)
+        await self._store.note_answer(
+            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
+        )
+
     async def _answer(self, msg: InboundMessage, category: str | None) -> tuple[RoutingDecision, str]:
         """Route ``msg`` (as ``category`` when given) with its thread's history and post the reply."""
-        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         history = []
-        if thread is not None and msg.thread_ts != msg.ts:
+        # A message that starts its own thread (the common case) has no history: no lookup for it.
+        in_thread = msg.thread_ts != msg.ts
+        if in_thread and await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts):
             history = await thread_history(self._client, msg, self.identity.user_id)
         streamed = None
         if self.streaming:
@@ -192,10 +197,7 @@ class Conversations:
             routes_version=self._router.routes.version,
         )
         reply_ts = await self._post_escalation(msg, decision, reply_metadata(msg, decision_payload(decision)))
-        await self._store.complete(msg, decision, reply_ts)
-        await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, True, msg.user_id
-        )
+        await self._finish(msg, decision, reply_ts)
 
     async def _recover_posted(self, msg: InboundMessage) -> bool:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""
@@ -223,10 +225,7 @@ class Conversations:
             error="recovered after restart; timings and tokens of the original attempt were lost",
             routes_version=self._router.routes.version,
         )
-        await self._store.complete(msg, decision, posted.get("ts"))
-        await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, category, decision.escalated, msg.user_id
-        )
+        await self._finish(msg, decision, posted.get("ts"))
         logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
         return True
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from bot.app import SupportBot
 from bot.clients import open_router
@@ -10,7 +12,6 @@ from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings
 from bot.store.migrate import upgrade_async
 from bot.store.repository import Store
-from router.router import Router
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +34,27 @@ async def serve(settings: Settings) -> None:
         logger.warning(
             "No ANTHROPIC_API_KEY: running offline, the local model classifies and offline replies answer."
         )
-    store = await open_store(settings)
-    try:
-        async with open_router(settings) as router:
-            await _serve(settings, router, store)
-    finally:
-        await store.close()
-
-
-async def _serve(settings: Settings, router: Router, store: Store) -> None:
-    bot = SupportBot(settings, router, store)
-    try:
+    async with support_bot(settings) as bot:
         stop = stop_on_signals()
         if settings.socket_mode and settings.slack_app_token is not None:
             await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
         else:
             await serve_http(bot, settings.host, settings.port, stop)
+
+
+@asynccontextmanager
+async def support_bot(settings: Settings) -> AsyncIterator[SupportBot]:
+    """The bot on a migrated store and a router from settings; all of it closed on exit."""
+    store = await open_store(settings)
+    try:
+        async with open_router(settings) as router:
+            bot = SupportBot(settings, router, store)
+            try:
+                yield bot
+            finally:
+                await bot.close()
     finally:
-        await bot.close()
+        await store.close()
 
 
 async def db_upgrade(settings: Settings) -> None:

@@ -6,19 +6,17 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from bot.app import SupportBot
-from bot.clients import anthropic_client
-from bot.commands.serving import open_store
+from bot.commands.serving import support_bot
 from bot.server import HttpServer
 from bot.settings import Settings
 from bot.store.repository import Store
-from router.assemble import build_router
-from router.config import load_routes
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import event_callback, message_event, sign
@@ -56,7 +54,8 @@ class RunningBot:
     store: Store
     server: HttpServer
     session: aiohttp.ClientSession
-    anthropic_client: Any = None
+    # The bot, its store and its router's client, closed together by stop_bot.
+    parts: AsyncExitStack = field(default_factory=AsyncExitStack)
     clock: Callable[[], float] = field(default=time.time)
     _ts: float = field(default=1_700_000_000.0)
 
@@ -133,14 +132,10 @@ async def start_bot(
     slack: FakeSlack, anthropic: FakeAnthropic | None, database_url: str, **extra: Any
 ) -> RunningBot:
     settings = make_settings(slack, anthropic, database_url, **extra)
-    store = await open_store(settings)
-    client = anthropic_client(settings)
-    router = build_router(
-        load_routes(settings.routes_file), client, max_query_chars=settings.max_message_chars
-    )
-    bot = SupportBot(settings, router, store)
+    parts = AsyncExitStack()
+    bot = await parts.enter_async_context(support_bot(settings))
     server = HttpServer(bot, "127.0.0.1", 0)
-    running = RunningBot(settings, slack, anthropic, store, server, aiohttp.ClientSession(), client)
+    running = RunningBot(settings, slack, anthropic, bot.store, server, aiohttp.ClientSession(), parts)
     try:
         await server.start()
     except BaseException:
@@ -153,7 +148,4 @@ async def stop_bot(running: RunningBot, *, started: bool = True) -> None:
     await running.session.close()
     if started:
         await running.server.stop()
-    await running.bot.close()
-    if running.anthropic_client is not None:
-        await running.anthropic_client.close()
-    await running.store.close()
+    await running.parts.aclose()

@@ -23,6 +23,7 @@ from router.classifiers.confidence import CrossValidated
 from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
 from router.datasets import OUT_OF_SCOPE, LabelledText
+from router.errors import DatasetError
 
 # The share of out-of-scope messages assumed in real traffic when choosing the out-of-scope threshold. Fixed
 # up front, not read from any test set: cross-validation hides a third of the categories, so its own share
@@ -32,6 +33,11 @@ OUT_OF_SCOPE_PRIOR = 0.3
 # instead of on held-out categories (which look more like the known ones than real out-of-scope messages
 # do, so they pull the threshold too high). Fewer would make the cut rest on a handful of messages.
 MIN_REAL_OUT_OF_SCOPE = 20
+# The accept threshold needs at least this many examples of every category in every fold's held-out part
+# (10 per category at the command's 5 folds): with fewer, some folds predict a category from two or three
+# examples, or never test it, and the threshold rests on a handful of lucky out-of-fold answers (10
+# examples in all once gave 0.008).
+MIN_PER_CATEGORY_PER_FOLD = 2
 
 
 @dataclass(frozen=True)
@@ -151,10 +157,39 @@ def calibrate_accept_threshold(
     if not 0.0 < target_precision <= 1.0:
         raise ValueError("target_precision must be in (0, 1]")
     in_scope = [e for e in examples if e.label != OUT_OF_SCOPE]
+    check_enough_examples(in_scope, folds)
     result = cross_validate(in_scope, config or LocalModelConfig(), folds=folds, seed=seed)
     correct = np.array([p == g for p, g in zip(result.predicted, result.gold, strict=True)])
     threshold, precision, share = pick_accept_threshold(result.confidence, correct, target_precision)
     return AcceptThreshold(threshold, precision, share, target_precision, len(correct))
+
+
+def check_enough_examples(examples: Sequence[LabelledText], folds: int) -> None:
+    """Refuse a set too small to cross-validate an accept threshold on.
+
+    Raises:
+        DatasetError: fewer than two categories, or a category with fewer than
+            :data:`MIN_PER_CATEGORY_PER_FOLD` × ``folds`` examples; the message names the file(s), the
+            categories short of examples and the minimum.
+    """
+    counts: dict[str, int] = defaultdict(int)
+    for example in examples:
+        counts[example.label] += 1
+    minimum = MIN_PER_CATEGORY_PER_FOLD * folds
+    short = {label: n for label, n in sorted(counts.items()) if n < minimum}
+    if len(counts) >= 2 and not short:
+        return
+    sources = sorted({e.source for e in examples if e.source}) or ["the examples"]
+    where = ", ".join(sources)
+    if len(counts) < 2:
+        problem = f"only {len(counts)} categor{'y' if len(counts) == 1 else 'ies'} (at least 2 are needed)"
+    else:
+        problem = "too few examples of " + ", ".join(f"{label!r} ({n})" for label, n in short.items())
+    raise DatasetError(
+        f"{where}: cannot calibrate: {problem}; {folds}-fold cross-validation needs at least {minimum} "
+        f"examples of every category ({MIN_PER_CATEGORY_PER_FOLD} per fold). Add labelled examples, or "
+        "leave classifier.local.accept_threshold null (every message goes to Claude)."
+    )
 
 
 def pick_out_of_scope_threshold(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from router.errors import DatasetError
@@ -30,10 +30,11 @@ CLINC_SPLITS = {"train": ("train", "oos_train"), "val": ("val", "oos_val"), "tes
 
 @dataclass(frozen=True, slots=True)
 class LabelledText:
-    """One message and its gold label."""
+    """One message and its gold label, and the file it was read from (for error messages; not compared)."""
 
     text: str
     label: str
+    source: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def load_labelled(
     else:
         raise DatasetError(f"{path}: unknown file type {suffix or '(none)'}; use .jsonl, .csv or .json")
     items = [
-        LabelledText(text, mapped)
+        LabelledText(text, mapped, str(path))
         for where, text, label in rows
         if (mapped := _map_label(path, where, label, label_map)) != SKIP
     ]

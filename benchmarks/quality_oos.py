@@ -23,7 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.quality import DEFAULT_DATA
-from router.calibrate import MIN_REAL_OUT_OF_SCOPE, OUT_OF_SCOPE_PRIOR, out_of_scope_threshold
+from router.calibrate import (
+    MIN_REAL_OUT_OF_SCOPE,
+    OUT_OF_SCOPE_PRIOR,
+    OUT_OF_SCOPE_RECALL_FLOOR,
+    out_of_scope_threshold,
+)
 from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
 from router.datasets import OUT_OF_SCOPE, load_benchmark_split
@@ -59,11 +64,16 @@ def score(data: Path, name: str, seed: int, unknown_weight: float) -> list[dict[
     away = np.array([r.confidence for r in classifier.predict_many(unseen)])
     real_away = np.array([r.confidence for r in classifier.predict_many(real)]) if real else None
     rows: list[dict[str, float | str]] = []
-    rules = [("by count", None, False), (f"prior {OUT_OF_SCOPE_PRIOR}", OUT_OF_SCOPE_PRIOR, False)]
+    rules: list[tuple[str, float | None, bool, float | None]] = [
+        ("by count", None, False, None),
+        (f"prior {OUT_OF_SCOPE_PRIOR}", OUT_OF_SCOPE_PRIOR, False, None),
+    ]
     if len(given) >= MIN_REAL_OUT_OF_SCOPE:
-        rules.append((f"prior {OUT_OF_SCOPE_PRIOR}, real oos", OUT_OF_SCOPE_PRIOR, True))
-    for rule, prior, real_only in rules:
-        threshold = out_of_scope_threshold(classifier, prior, real_out_of_scope=real_only).threshold
+        rules.append((f"prior {OUT_OF_SCOPE_PRIOR}, real oos", OUT_OF_SCOPE_PRIOR, True, None))
+        floor = OUT_OF_SCOPE_RECALL_FLOOR
+        rules.append((f"real oos, recall floor {floor}", OUT_OF_SCOPE_PRIOR, True, floor))
+    for rule, prior, real_only, recall_floor in rules:
+        threshold = out_of_scope_threshold(classifier, prior, real_only, recall_floor).threshold
         in_scope = float(np.mean(right & (inside >= threshold)))
         recall = float(np.mean(away < threshold))
         row: dict[str, float | str] = {"rule": rule, "threshold": threshold, "in_scope": in_scope}

@@ -53,12 +53,13 @@ async def click(
 
 
 async def replies_count(running: RunningBot, event: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """The thread's replies once ``count`` of them are there and finished (a finished reply carries its
+    metadata)."""
     deadline = time.monotonic() + 10
-    while len(running.replies(event)) < count:
-        assert time.monotonic() < deadline, f"expected {count} replies, got {len(running.replies(event))}"
+    while not (len(replies := running.replies(event)) >= count and all("metadata" in r for r in replies)):
+        assert time.monotonic() < deadline, f"expected {count} finished replies, got {replies}"
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
-    return running.replies(event)
+    return replies
 
 
 async def test_a_re_route_answers_again_with_the_new_handler_and_changes_the_stats(
@@ -83,7 +84,10 @@ async def test_a_re_route_answers_again_with_the_new_handler_and_changes_the_sta
     last_answer = anthropic_api.bodies("answer")[-1]
     assert "technical support specialist" in last_answer["system"][0]["text"]
 
-    after = await build_report(running.store, parse_arguments("7d"))
+    deadline = time.monotonic() + 10
+    while (after := await build_report(running.store, parse_arguments("7d"))).reroutes_answered < 1:
+        assert time.monotonic() < deadline, "the re-routed answer was never recorded"
+        await asyncio.sleep(0.02)
     refunds = {f.category: f for f in after.feedback}["Refund Request"]
     assert (refunds.reviewed, refunds.rerouted, refunds.accuracy, refunds.reroute_rate) == (1, 1, 0.0, 1.0)
     assert after.messages == 1  # the re-route answered again, but it is the same customer message

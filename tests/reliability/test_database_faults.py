@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +18,17 @@ from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
 from tests.reliability.helpers import eventually, outcomes, pending_count, rows
 
 
-@contextlib.contextmanager
-def exclusive_lock(database_url: str) -> Iterator[sqlite3.Connection]:
-    """Another process's view: a connection holding ``BEGIN EXCLUSIVE`` on the bot's SQLite file."""
+@contextlib.asynccontextmanager
+async def exclusive_lock(database_url: str) -> AsyncIterator[sqlite3.Connection]:
+    """Another process's view: a connection holding ``BEGIN EXCLUSIVE`` on the bot's SQLite file.
+
+    Taken in a thread: the bot, on this event loop, may be in the middle of a transaction of its own,
+    which must be able to finish while this waits for the lock.
+    """
     path = Path(database_url.removeprefix("sqlite:///"))
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        connection.execute("BEGIN EXCLUSIVE")
+        await asyncio.to_thread(connection.execute, "BEGIN EXCLUSIVE")
         yield connection
     finally:
         if connection.in_transaction:
@@ -41,7 +45,7 @@ def _event(running: RunningBot, slack: FakeSlack, text: str) -> dict:
 async def test_a_claim_waits_out_a_short_lock(make_bot, slack: FakeSlack, bot_db_url: str) -> None:
     running = await make_bot()
     payload = _event(running, slack, "I was charged twice for my order")
-    with exclusive_lock(bot_db_url) as lock:
+    async with exclusive_lock(bot_db_url) as lock:
         delivery = asyncio.create_task(running.send(payload))
         await asyncio.sleep(0.5)  # the claim is now waiting on SQLite's busy timeout
         assert not delivery.done()
@@ -64,7 +68,7 @@ async def test_a_claim_that_cannot_wait_gets_a_500_and_slacks_redelivery_is_answ
     monkeypatch.setattr(bot.store.engine, "SQLITE_BUSY_TIMEOUT_MS", 100)
     running = await make_bot()
     payload = _event(running, slack, "I was charged twice for my order")
-    with exclusive_lock(bot_db_url):
+    async with exclusive_lock(bot_db_url):
         status, _ = await running.send(payload)
     assert status == 500  # not acknowledged: Slack will deliver the event again
     assert anthropic_api.requests == [] and slack.calls_to("chat.postMessage") == []

@@ -76,7 +76,7 @@ async def test_no_secret_in_debug_logs_or_the_database_and_no_customer_text_at_i
     events = [await running.customer_says(text) for text in texts]
     locked = message_event(f"locked out {MARKER}", CHANNEL, CUSTOMER, running.next_ts())
     slack.add_message(CHANNEL, locked["ts"], CUSTOMER, locked["text"])
-    with exclusive_lock(bot_db_url):
+    async with exclusive_lock(bot_db_url):
         assert (await running.send(event_callback(locked)))[0] == 500
     assert (await running.send(event_callback(locked), retry_num=1))[0] == 200
     events.append(locked)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select, type_coerce, update
 
 from bot.redaction import TextMode, kept_text
+from bot.store.batching import Batcher
 from bot.store.errors import UnknownMessage
 from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
@@ -53,25 +55,48 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
     async def claim(self, msg: InboundMessage, lease_seconds: float = 300) -> bool:
         """Take a message for processing, once across retries, duplicate events, restarts and replicas.
 
+        Claims that arrive together are written together (:class:`Batcher`): a burst of events costs a
+        few transactions, so each is acknowledged to Slack within milliseconds.
+
         Returns:
             True when this call inserted the claim (go ahead and answer); False when the message was
             already claimed, whatever its state.
         """
+        if self._claims is None:
+            self._claims = Batcher(self._claim_many)
+        return await self._claims.submit((msg, lease_seconds))
+
+    async def _claim_many(self, claims: Sequence[tuple[InboundMessage, float]]) -> list[bool]:
+        """One transaction for a batch of claims; a key twice in the batch is claimed by its first."""
         now = utcnow()
-        stmt = (
-            self._insert(inbound_messages)
-            .values(
-                **_storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts", "reply_ts"})),
-                state="pending",
-                attempts=0,
-                lease_until=now + timedelta(seconds=lease_seconds),
-                received_at=now,
+        rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for msg, lease_seconds in claims:
+            rows.setdefault(
+                (msg.team_id, msg.channel_id, msg.ts),
+                _storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts", "reply_ts"}))
+                | {
+                    "state": "pending",
+                    "attempts": 0,
+                    "lease_until": now + timedelta(seconds=lease_seconds),
+                    "received_at": now,
+                },
             )
+        m = inbound_messages
+        # Executed with a list of parameter sets: SQLAlchemy writes them as multi-row INSERTs from one
+        # cached compilation ("insertmanyvalues"); a literal multi-row .values() compiles anew each time.
+        stmt = (
+            self._insert(m)
             .on_conflict_do_nothing(index_elements=["team_id", "channel_id", "ts"])
-            .returning(inbound_messages.c.id)
+            .returning(m.c.team_id, m.c.channel_id, m.c.ts)
         )
         async with self._transaction() as conn:
-            return (await conn.execute(stmt)).first() is not None
+            inserted = {tuple(row) for row in await conn.execute(stmt, list(rows.values()))}
+        results = []
+        for msg, _ in claims:
+            key = (msg.team_id, msg.channel_id, msg.ts)
+            results.append(key in inserted)
+            inserted.discard(key)  # a duplicate later in the batch finds it claimed
+        return results
 
     async def take_stale(
         self, limit: int = 100, lease_seconds: float = 300, *, include_leased: bool = False

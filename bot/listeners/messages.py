@@ -2,6 +2,8 @@
 
 The claim runs in a global middleware, i.e. before Bolt acknowledges the event: if the database
 cannot take it, Slack gets an error and delivers the event again, so an accepted message is never lost.
+Over HTTP, event callbacks are taken the same way (``Intake.accept``, then the worker) by
+:mod:`bot.deliveries` without Bolt's dispatch; these listeners serve Socket Mode.
 """
 
 from __future__ import annotations

@@ -12,6 +12,15 @@ from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
 
 
+async def test_slacks_url_verification_gets_its_challenge_back(running: RunningBot) -> None:
+    # Events API deliveries take the lean path; everything else, this included, is Bolt's.
+    status, text = await running.send({"type": "url_verification", "challenge": "3eZbrw1aB", "token": "x"})
+    assert status == 200
+    assert "3eZbrw1aB" in text
+    status, _ = await running.send({"type": "url_verification", "challenge": "3eZbrw1aB"}, secret="wrong")
+    assert status == 401
+
+
 async def test_wrong_or_stale_signature_is_refused_and_reaches_nothing(
     running: RunningBot, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -29,6 +29,7 @@ from benchmarks.burst_bot import BotProcess, Customers, Sent, cpu_seconds, peak_
 from benchmarks.burst_figures import (
     bot_figures,
     classifier_figures,
+    measure_router_cpu,
     seed_figures,
     stats_figures,
     time_classifier,
@@ -69,8 +70,7 @@ async def measure_bot(count: int, workdir: Path, profile: Path | None = None) ->
             burst = customers.prepare(customer_messages(count))
             spy = bot.sample(profile) if profile else None
             cpu_before, own_before = cpu_seconds(bot.pid), time.process_time()
-            started = time.monotonic()
-            sent = await customers.deliver(burst)
+            sent = await customers.deliver_at_once(burst)
             await customers.until_answered(len(customers.refs_by_ts), limit_seconds=120)
             cpu_burst = cpu_seconds(bot.pid) - cpu_before
             own_cpu = time.process_time() - own_before
@@ -87,7 +87,7 @@ async def measure_bot(count: int, workdir: Path, profile: Path | None = None) ->
             "warm": warm,
             "warm_delivery": deliveries(slack, {warm.ts: warm.reference})[warm.reference],
             "singles": singles,
-            "started": started,
+            "started": min(s.sent for s in sent),
             "sent": sent,
             "deliveries": deliveries(slack, {s.ts: s.reference for s in sent}),
             "first_token_at": dict(anthropic.first_token_at),
@@ -144,13 +144,15 @@ def main(argv: list[str] | None = None) -> None:
         bot = asyncio.run(measure_bot(args.messages, workdir, args.profile))
         print("local classifier: timing predict ...", flush=True)
         classifier = time_classifier()
+        print("router alone: CPU per message ...", flush=True)
+        router = asyncio.run(measure_router_cpu())
         print("routing stats ...", flush=True)
         stats = stats_figures()
         print("waiting for the seed loop ...", flush=True)
         seed_result = finish_seed(seed, seed_out)
     figures: list[Figure] = bot_figures(bot, args.messages)
     figures += seed_figures(seed_result, args.messages, figures)
-    figures += classifier_figures(classifier, bot, args.messages)
+    figures += classifier_figures(classifier, bot, args.messages, router)
     figures += stats
     print()
     print(table(figures))
@@ -158,7 +160,12 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(markdown_table(figures))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"figures": [f.as_json() for f in figures], "seed": seed_result, "classifier": classifier}
+    payload = {
+        "figures": [f.as_json() for f in figures],
+        "seed": seed_result,
+        "classifier": classifier,
+        "router": router,
+    }
     args.out.write_text(json.dumps(payload, indent=2, default=str))
     print(f"\nwritten to {args.out}")
 

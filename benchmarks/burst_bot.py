@@ -24,6 +24,7 @@ from benchmarks.burst_load import CHANNEL, TimedAnthropic, answered, reference_o
 from tests.fakes import FakeSlack, event_callback, message_event, sign
 from tests.fakes.slack_state import SIGNING_SECRET
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: benchmarks/ is a package in it
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Variables of the parent's environment that would change the bot's settings; the bot gets only ours.
 _OURS = ("SLACK_", "ANTHROPIC_", "DATABASE_URL", "ROUTES_FILE", "HOST", "PORT", "MAX_CONCURRENCY")
@@ -185,6 +186,33 @@ class Customers:
                 return Sent(ref, ts, sent, time.monotonic(), r.status)
 
         return list(await asyncio.gather(*(one(*p) for p in prepared)))
+
+    async def deliver_at_once(self, prepared: Sequence[tuple[str, str, bytes]]) -> list[Sent]:
+        """POST every message at once from a lean sender process (``benchmarks.burst_sender``): its own
+        CPU, connections opened before the clock starts, one ``send`` per request."""
+        job = {
+            "host": "127.0.0.1",
+            "port": self._bot.port,
+            "path": "/slack/events",
+            "secret": SIGNING_SECRET,
+            "bodies": [body.decode() for _, _, body in prepared],
+        }
+        sender = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.burst_sender",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        out, _ = await sender.communicate(json.dumps(job).encode())
+        if sender.returncode != 0:
+            raise RuntimeError(f"the burst sender failed (exit {sender.returncode})")
+        results = json.loads(out)
+        return [
+            Sent(ref, ts, r["sent"], r["acked"] if r["acked"] is not None else float("inf"), r["status"])
+            for (ref, ts, _), r in zip(prepared, results, strict=True)
+        ]
 
     async def until_answered(self, count: int, limit_seconds: float) -> None:
         """Wait until ``count`` of the messages sent so far have a complete answer in Slack."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.burst_load import customer_messages
+from benchmarks.burst_load import ANSWER_TOKENS, customer_messages
 from benchmarks.burst_report import Figure, Target, percentile
+from tests.fakes import FakeAnthropic
 
 ACK_P99 = Target(0.050 * 1000)  # ms
 MAKESPAN_RATIO = Target(1.25, or_equal=True)
@@ -19,6 +22,8 @@ FIRST_WORDS_AFTER_TOKEN = Target(150.0)  # ms
 ROUTER_CPU_MS = Target(2.0)
 PEAK_MEMORY_MB = Target(250.0)
 TIMED_PREDICTIONS = 2000
+ROUTER_CPU_MESSAGES = 40
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ms(seconds: list[float]) -> list[float]:
@@ -146,18 +151,58 @@ def time_classifier(count: int = TIMED_PREDICTIONS) -> dict[str, Any]:
     }
 
 
-def classifier_figures(classifier: dict[str, Any], bot: dict[str, Any], count: int) -> list[Figure]:
+async def measure_router_cpu(count: int = ROUTER_CPU_MESSAGES) -> dict[str, Any] | None:
+    """``benchmarks.router_cpu`` in its own process against a fake Anthropic API that streams each of an
+    answer's 150 tokens as its own event (fast: its waits cost the router no CPU)."""
+    async with FakeAnthropic(answer_tokens=ANSWER_TOKENS, tokens_per_second=3000.0) as anthropic:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.router_cpu",
+            anthropic.base_url,
+            str(count),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        out, _ = await child.communicate()
+    if child.returncode != 0:
+        return None
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def classifier_figures(
+    classifier: dict[str, Any], bot: dict[str, Any], count: int, router: dict[str, Any] | None
+) -> list[Figure]:
     """Section 4: the router's own cost per message."""
     s4 = "4 router cost"
     predict = classifier["predict_ms"]
+    if router is None:
+        alone = [
+            Figure(s4, "router alone, CPU per message", None, " ms", note="benchmarks.router_cpu failed")
+        ]
+    else:
+        alone = [
+            Figure(
+                s4,
+                "router alone, CPU per message",
+                router["cpu_ms_per_message"],
+                " ms",
+                ROUTER_CPU_MS,
+                note=(
+                    f"{router['classified_by_claude']}/{router['messages']} classified by Claude; "
+                    "SDK requests and 150 streamed events included"
+                ),
+            )
+        ]
     return [
+        *alone,
         Figure(
             s4,
             "bot process CPU per message (burst)",
             bot["cpu_burst_s"] * 1000 / count,
             " ms",
-            ROUTER_CPU_MS,
-            note="whole process: HTTP, Bolt, SQLite, SDKs, router",
+            note="whole process: HTTP, SQLite, Slack streaming, SDKs, router",
         ),
         Figure(
             s4, "local classifier predict, CPU mean", classifier["predict_cpu_ms_mean"], " ms", ROUTER_CPU_MS

@@ -89,6 +89,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
+        # Every connection is used inside engine.begin() or engine.connect(), which commit or roll back
+        # themselves; the pool's own rollback on return would be one more trip to SQLite's thread.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(parsed, **kwargs)
         _tune_sqlite(engine)
         return engine

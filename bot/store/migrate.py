@@ -1,4 +1,7 @@
-"""Apply and check the Alembic migrations in migrations/ (configured in pyproject.toml) from code."""
+"""Apply and check the Alembic migrations (``bot/store/migrations``, shipped inside the package) from code.
+
+The ``alembic`` command line finds the same folder through ``[tool.alembic]`` in pyproject.toml.
+"""
 
 from __future__ import annotations
 
@@ -16,21 +19,24 @@ from sqlalchemy.pool import NullPool
 
 from bot.store.engine import async_database_url, make_engine
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any fixed number: PostgreSQL's advisory lock that keeps two replicas from migrating at once.
 _MIGRATION_LOCK = 0x5E0F_2A7E
 _locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
 def alembic_config(url: str | None = None) -> Config:
-    """The Alembic configuration from pyproject.toml, pointed at ``url`` when given.
+    """The Alembic configuration for the packaged migrations, pointed at ``url`` when given.
+
+    It needs no project checkout: an installed wheel carries its migrations.
 
     Args:
-        url: a database URL (plain or async form); None lets migrations/env.py use DATABASE_URL.
+        url: a database URL (plain or async form); None lets the migrations' env.py use DATABASE_URL.
     """
-    config = Config(toml_file=PROJECT_ROOT / "pyproject.toml")
-    if not (PROJECT_ROOT / "migrations" / "env.py").is_file():
-        raise FileNotFoundError(f"no Alembic migrations in {PROJECT_ROOT / 'migrations'}")
+    if not (MIGRATIONS / "env.py").is_file():
+        raise FileNotFoundError(f"no Alembic migrations in {MIGRATIONS}: is the package installed whole?")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     if url is not None:
         # ConfigParser interpolates '%': URL-encoded passwords must be escaped.
         config.set_main_option("sqlalchemy.url", async_database_url(url).replace("%", "%%"))

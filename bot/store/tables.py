@@ -1,4 +1,4 @@
-"""The schema: SQLAlchemy declarative tables. Every change here needs an Alembic revision in migrations/."""
+"""The schema: SQLAlchemy declarative tables; every change needs a revision in bot/store/migrations."""
 
 from __future__ import annotations
 

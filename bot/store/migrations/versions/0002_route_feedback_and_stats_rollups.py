@@ -14,6 +14,7 @@ Create Date: 2026-11-25 18:01:37
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -117,7 +118,7 @@ def downgrade() -> None:
 # The SQL below is frozen with this revision on purpose: a later change to the rollups is a new revision.
 
 
-def _sum_type(name: str) -> sa.types.TypeEngine[object]:
+def _sum_type(name: str) -> sa.types.TypeEngine[Any]:
     return sa.Float() if name.endswith("_ms") or name == "cost_usd" else sa.Integer()
 
 

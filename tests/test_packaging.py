@@ -46,11 +46,7 @@ def test_an_installed_wheel_migrates_a_database_away_from_the_checkout(wheel: Pa
     )
     assert installed.returncode == 0, installed.stderr[-2000:]
     database = tmp_path / "routing.db"
-    code = (
-        "import bot.store.migrate as m; "
-        f"m.upgrade('sqlite:///{database}'); "
-        "print(m.MIGRATIONS)"
-    )
+    code = f"import bot.store.migrate as m; m.upgrade('sqlite:///{database}'); print(m.MIGRATIONS)"
     # The installed copy comes first on the path; the working folder is not the checkout.
     ran = subprocess.run(
         [sys.executable, "-c", code],

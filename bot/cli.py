@@ -7,7 +7,9 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -72,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def serve_forever(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop where it is installed (Linux, macOS), else on asyncio's own loop.
+
+    uvloop's libuv loop took about 15 % off the bot's CPU per message and 10 % off its acknowledgement
+    time in a burst (see the README's Performance section); it does not exist on Windows.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     # Imported here so that `--help` and argument errors stay fast.
     from bot.commands import calibration, chat, evaluation, serving
@@ -93,7 +109,7 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     elif args.command == "demo":
         asyncio.run(evaluation.run_demo(settings, console))
     elif args.command == "serve":
-        asyncio.run(serving.serve(settings))
+        serve_forever(serving.serve(settings))
     elif args.command == "chat":
         asyncio.run(chat.chat(settings, console))
     elif args.command == "stats":

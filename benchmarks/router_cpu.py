@@ -5,7 +5,8 @@
 Routes COUNT burst messages one after another through the router as the bot builds it (the local
 stage, Claude's classification through the SDK when the local stage is unsure, the category's streamed
 answer of 150 tokens), against the fake Anthropic API at BASE_URL, and prints its process CPU time as
-JSON. One message at a time, so every CPU second is this message's, and network waits cost none.
+JSON. One message at a time, so every CPU second is this message's, and network waits cost none. It
+runs on the loop the bot serves on (uvloop where installed), with the bot's logging.
 
 It then routes the same messages with Claude's verdicts and answers handed over in memory (no SDK, no
 HTTP): what is left is the router's own work (local model, policy, prompts, the decision record), so the
@@ -14,7 +15,6 @@ two figures split the router's CPU from the Anthropic SDK's.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time
@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from benchmarks.burst_load import ANSWER_TOKENS, customer_messages
+from bot.cli import configure_logging, run_event_loop
 from bot.clients import open_router
 from bot.settings import Settings
 from router.classifiers.hybrid import HybridClassifier
@@ -106,7 +107,8 @@ async def _in_memory_cpu(built: Router, texts: list[str]) -> float:
 
 def main() -> None:
     base_url, count = sys.argv[1], int(sys.argv[2])
-    json.dump(asyncio.run(measure(base_url, count)), sys.stdout)
+    configure_logging("WARNING")  # as the bot runs: libraries' INFO lines (a line per request) off
+    json.dump(run_event_loop(measure(base_url, count)), sys.stdout)
 
 
 if __name__ == "__main__":

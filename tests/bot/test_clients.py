@@ -21,7 +21,8 @@ async def test_a_long_streamed_answer_arrives_whole_and_in_order() -> None:
             chunks.append(text)
 
         async with open_router(settings) as router:
-            decision = await router.route("My app crashes when I upload a photo, how do I fix it?", on_text=sink)
+            question = "My app crashes when I upload a photo, how do I fix it?"
+            decision = await router.route(question, on_text=sink)
             again = await router.route("The export button does nothing at all.")
     assert not decision.escalated and decision.handler_model is not None
     assert decision.answer == LONG_ANSWER

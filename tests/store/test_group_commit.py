@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.store import Store
-from bot.store.batching import Batcher
+from bot.store.batching import MAX_SETTLE_ROUNDS, Batcher
 from tests.store.samples import message
 
 
@@ -40,24 +40,60 @@ async def test_the_same_message_twice_in_one_batch_is_claimed_by_its_first_deliv
 
 async def test_items_that_arrive_during_a_flush_form_the_next_batch() -> None:
     batches: list[list[int]] = []
-    release = asyncio.Event()
+    started, release = asyncio.Event(), asyncio.Event()
 
     async def flush(items: Sequence[int]) -> list[int]:
         batches.append(list(items))
+        started.set()
         if len(batches) == 1:
             await release.wait()
         return [i * 10 for i in items]
 
     batcher: Batcher[int, int] = Batcher(flush)
     first = asyncio.create_task(batcher.submit(1))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await started.wait()
     later = [asyncio.create_task(batcher.submit(i)) for i in (2, 3, 4)]
     await asyncio.sleep(0)
     release.set()
     assert await first == 10
     assert await asyncio.gather(*later) == [20, 30, 40]
     assert batches == [[1], [2, 3, 4]]
+
+
+async def test_items_that_arrive_over_a_few_turns_of_the_loop_share_one_batch() -> None:
+    # As a burst's requests are parsed: the first reaches the batcher a few turns before the last.
+    batches: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(flush)
+
+    async def caller(turns: int) -> int:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return await batcher.submit(turns)
+
+    assert await asyncio.gather(*(caller(turns) for turns in range(6))) == list(range(6))
+    assert batches == [list(range(6))]
+
+
+async def test_a_steady_stream_of_items_is_still_written_in_bounded_batches() -> None:
+    batches: list[list[int]] = []
+
+    async def flush(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        return list(items)
+
+    batcher: Batcher[int, int] = Batcher(flush)
+    pending = []
+    for i in range(4 * MAX_SETTLE_ROUNDS):  # a new item at every turn of the loop
+        pending.append(asyncio.create_task(batcher.submit(i)))
+        await asyncio.sleep(0)
+    assert await asyncio.gather(*pending) == list(range(4 * MAX_SETTLE_ROUNDS))
+    assert len(batches) > 1 and batches[0][0] == 0
+    assert max(len(batch) for batch in batches) <= MAX_SETTLE_ROUNDS + 1
 
 
 async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_still_runs() -> None:

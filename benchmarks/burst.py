@@ -36,6 +36,7 @@ from benchmarks.burst_figures import (
 )
 from benchmarks.burst_load import customer_messages, deliveries, realistic_anthropic
 from benchmarks.burst_report import Figure, markdown_table, table
+from bot.cli import configure_logging
 from tests.fakes import FakeSlack
 
 ROOT = Path(__file__).resolve().parent
@@ -132,6 +133,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    configure_logging("WARNING")  # the table, not the migrations' and libraries' INFO lines
     seed_count = args.seed_messages or args.messages
     with tempfile.TemporaryDirectory(prefix="bench-burst-") as tmp:
         workdir = Path(tmp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 import anthropic
@@ -32,35 +33,50 @@ def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 # Its default (64 KiB) keeps reading: every few tokens of an answer, sent as their own event, wake the
 # loop and go through the HTTP parser on their own. With one byte the socket rests while the handler
 # paces its reads (router.handlers.READ_INTERVAL_SECONDS), the events gather in the kernel and come in
-# one read: about half the CPU the bot spends on a streamed answer (README, Performance).
+# one read: less than half the CPU of the router with the SDK (README, Performance).
 STREAM_READ_BUFFER_BYTES = 1
 
 
 def _http_client(settings: Settings) -> httpx2.AsyncClient:
     """The SDK's aiohttp client (aiohttp's C parser reads the answer streams' many small chunks for a
-    fraction of the CPU of httpx's pure-Python HTTP/1.1), its sessions built with the small read buffer.
-    """
-    limits = anthropic.DEFAULT_CONNECTION_LIMITS
+    fraction of the CPU of httpx's pure-Python HTTP/1.1), its connections resting between reads."""
+    return _RestingAioHttpClient(timeout=settings.anthropic_timeout)
+
+
+class _RestingAioHttpClient(anthropic.DefaultAioHttpClient):
+    # The transports are still built by the SDK's client, so proxies from the environment
+    # (HTTPS_PROXY, NO_PROXY) keep working: passing a transport of our own would turn them off.
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
+        return _resting(super()._init_transport(*args, **kwargs))
+
+    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
+        return _resting(super()._init_proxy_transport(*args, **kwargs))
+
+
+def _resting(transport: httpx2.AsyncBaseTransport) -> httpx2.AsyncBaseTransport:
+    """The SDK's aiohttp transport, its sessions built with :data:`STREAM_READ_BUFFER_BYTES`."""
     try:
-        # The SDK's own transport for aiohttp, vendored from httpx-aiohttp; it takes a session factory.
+        # The SDK's transport for aiohttp (vendored from httpx-aiohttp) takes a session factory.
         from anthropic._vendor.httpx_aiohttp import AiohttpTransport
-    except ImportError:  # a later SDK moved it: its default client, with aiohttp's default buffer
-        return anthropic.DefaultAioHttpClient(timeout=settings.anthropic_timeout, limits=limits)
-    transport = AiohttpTransport(limits=limits)
+    except ImportError:  # a later SDK moved it: its own sessions, with aiohttp's default buffer
+        return transport
+    if not isinstance(transport, AiohttpTransport) or transport.client is not None:
+        return transport
+    if transport.uds or transport.local_address:
+        return transport  # connections the factory below does not build
 
     def session() -> aiohttp.ClientSession:
-        # What the transport would build itself (its limits, certificates), plus the read buffer.
+        # What the transport builds itself (its limits, certificates), plus the read buffer.
+        limits = transport.limits
         connector = aiohttp.TCPConnector(
-            limit=limits.max_connections or 0,
             keepalive_timeout=limits.keepalive_expiry,
             ssl=transport.ssl_context,
+            limit=limits.max_connections or 0,  # None: no limit (aiohttp's 0)
         )
         return aiohttp.ClientSession(connector=connector, read_bufsize=STREAM_READ_BUFFER_BYTES)
 
     transport.client = session
-    return anthropic.DefaultAioHttpClient(
-        timeout=settings.anthropic_timeout, limits=limits, transport=transport
-    )
+    return transport
 
 
 def routes_from(settings: Settings) -> RoutesConfig:

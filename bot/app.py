@@ -9,6 +9,7 @@ import logging
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -27,6 +28,20 @@ from bot.worker import Worker
 from router.router import Router
 
 logger = logging.getLogger(__name__)
+
+
+class _UnusedTokenWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _drop_unused_token_warning() -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment beside the client it is given (built from that
+    same token) and warned at every start that the token is unused: a false alarm to whoever runs it."""
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _UnusedTokenWarning) for f in bolt.filters):
+        bolt.addFilter(_UnusedTokenWarning())
+
 
 SLACK_RETRIES = 3
 
@@ -77,6 +92,7 @@ class SupportBot:
             retry_base_seconds=settings.retry_base_seconds,
         )
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        _drop_unused_token_warning()
         self.app = AsyncApp(
             client=self.client,
             signing_secret=secret,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
+from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
 
@@ -131,3 +136,16 @@ async def test_offline_mode_answers_with_the_labelled_offline_reply(make_bot) ->
     [reply] = running.replies(event)
     assert "offline" in reply["text"].lower()
     assert reply["metadata"]["event_payload"]["source"] == "local"
+
+
+async def test_a_correctly_configured_start_logs_no_warning(
+    make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As deployed: the token in the environment (Bolt reads it there too, beside the client it is given).
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+    with caplog.at_level(logging.WARNING):
+        running = await make_bot()
+        event = await running.customer_says("How do I reset my password?")
+        await running.idle()
+    assert len(running.replies(event)) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,12 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.redaction import TextMode
-from bot.store.batching import Batcher
 from bot.store.engine import make_engine
 from bot.store.errors import DatabaseError
-
-if TYPE_CHECKING:
-    from bot.store.records import InboundMessage
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +33,6 @@ class Database:
         self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # What the decision log keeps of customers' words once a message is done (STORE_MESSAGE_TEXT).
         self.message_text: TextMode = message_text
-        self._claims: Batcher[tuple[InboundMessage, float], bool] | None = None
 
     @classmethod
     async def connect(cls, url: str, *, message_text: TextMode = "full") -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select, type_coerce, update
@@ -62,9 +63,11 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             True when this call inserted the claim (go ahead and answer); False when the message was
             already claimed, whatever its state.
         """
-        if self._claims is None:
-            self._claims = Batcher(self._claim_many)
         return await self._claims.submit((msg, lease_seconds))
+
+    @cached_property
+    def _claims(self) -> Batcher[tuple[InboundMessage, float], bool]:
+        return Batcher(self._claim_many)
 
     async def _claim_many(self, claims: Sequence[tuple[InboundMessage, float]]) -> list[bool]:
         """One transaction for a batch of claims; a key twice in the batch is claimed by its first."""

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.burst_bot import ROOT
 from benchmarks.burst_load import ANSWER_TOKENS, customer_messages
 from benchmarks.burst_report import Figure, Target, percentile
 from tests.fakes import FakeAnthropic
@@ -23,7 +24,6 @@ ROUTER_CPU_MS = Target(2.0)
 PEAK_MEMORY_MB = Target(250.0)
 TIMED_PREDICTIONS = 2000
 ROUTER_CPU_MESSAGES = 40
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ms(seconds: list[float]) -> list[float]:

@@ -60,15 +60,20 @@ async def test_items_that_arrive_during_a_flush_form_the_next_batch() -> None:
     assert batches == [[1], [2, 3, 4]]
 
 
-async def test_items_that_arrive_over_a_few_turns_of_the_loop_share_one_batch() -> None:
-    # As a burst's requests are parsed: the first reaches the batcher a few turns before the last.
+def _echoing_batcher() -> tuple[Batcher[int, int], list[list[int]]]:
+    """A batcher whose flush returns its items, and the batches it was given, in order."""
     batches: list[list[int]] = []
 
     async def flush(items: Sequence[int]) -> list[int]:
         batches.append(list(items))
         return list(items)
 
-    batcher: Batcher[int, int] = Batcher(flush)
+    return Batcher(flush), batches
+
+
+async def test_items_that_arrive_over_a_few_turns_of_the_loop_share_one_batch() -> None:
+    # As a burst's requests are parsed: the first reaches the batcher a few turns before the last.
+    batcher, batches = _echoing_batcher()
 
     async def caller(turns: int) -> int:
         for _ in range(turns):
@@ -80,13 +85,7 @@ async def test_items_that_arrive_over_a_few_turns_of_the_loop_share_one_batch() 
 
 
 async def test_a_steady_stream_of_items_is_still_written_in_bounded_batches() -> None:
-    batches: list[list[int]] = []
-
-    async def flush(items: Sequence[int]) -> list[int]:
-        batches.append(list(items))
-        return list(items)
-
-    batcher: Batcher[int, int] = Batcher(flush)
+    batcher, batches = _echoing_batcher()
     pending = []
     for i in range(4 * MAX_SETTLE_ROUNDS):  # a new item at every turn of the loop
         pending.append(asyncio.create_task(batcher.submit(i)))

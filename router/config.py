@@ -7,6 +7,7 @@ A default routes file ships inside this package (``routes.yml``); ``ROUTES_FILE`
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -67,14 +68,27 @@ class Category(_Strict):
     escalation: CategoryEscalation = CategoryEscalation()
 
 
+def shipped_embeddings() -> set[tuple[str, int]]:
+    """The (configuration, width) pairs whose wordllama weights are installed; empty if it is not."""
+    spec = importlib.util.find_spec("wordllama")  # found without importing it (that costs ~0.3 s)
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    weights = Path(next(iter(spec.submodule_search_locations))) / "weights"
+    pairs = set()
+    for path in weights.glob("*_*.safetensors"):
+        name, _, dim = path.stem.rpartition("_")
+        if dim.isdigit():
+            pairs.add((name, int(dim)))
+    return pairs
+
+
 class LocalModelConfig(_Strict):
     """The offline embedding classifier."""
 
-    # wordllama configuration name and embedding width (both ship inside its wheel).
+    # wordllama configuration name and embedding width: only weights inside its wheel can be used, since
+    # nothing is downloaded (l2_supercat at 256 is the one it ships).
     embedding: NonEmpty = "l2_supercat"
     dim: int = Field(default=256, ge=64, le=1024)
-    # Number of nearest examples that vote.
-    k: int = Field(default=5, ge=1, le=50)
     # Used as a first stage: a local answer at or above this confidence skips the Claude call.
     # None disables the first stage (every message goes to Claude when a key is set).
     accept_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -93,6 +107,28 @@ class LocalModelConfig(_Strict):
     calibration_sample: int = Field(default=20_000, ge=30)
     # Examples learned from history, per category; the newest are kept (seed examples always stay).
     max_learned_per_category: int = Field(default=500, ge=0, le=100_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_k(cls, data: object) -> object:
+        # Early routes files carried `k` from the nearest-neighbour vote that the linear head replaced.
+        if isinstance(data, dict) and "k" in data:
+            raise ValueError(
+                "k is no longer used (the local classifier is a linear model over every example, not a "
+                "nearest-neighbour vote); remove it"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _weights_ship(self) -> LocalModelConfig:
+        shipped = shipped_embeddings()
+        if shipped and (self.embedding, self.dim) not in shipped:
+            offered = ", ".join(f"embedding {name} with dim {dim}" for name, dim in sorted(shipped))
+            raise ValueError(
+                f"wordllama has no weights for embedding {self.embedding} with dim {self.dim} on this "
+                f"machine and none are downloaded; use {offered}"
+            )
+        return self
 
 
 class ClassifierConfig(_Strict):
@@ -222,7 +258,7 @@ def parse_routes(text: str, origin: str) -> RoutesConfig:
         lines = [f"{origin}: the routes file is invalid:"]
         for err in e.errors():
             field = _field_path(err["loc"], data)
-            message = err["msg"]
+            message = err["msg"].removeprefix("Value error, ")  # our validators' text says it all
             if err["type"] == "extra_forbidden":
                 message = "unknown field; check its spelling against the README's routes file section"
             elif err["type"] == "missing":

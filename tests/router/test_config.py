@@ -75,6 +75,15 @@ def test_unpriced_model_and_bad_rule(tmp_path: Path) -> None:
     assert "escalation.rule" in message
 
 
+def test_local_model_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    # Only the weights inside wordllama's wheel can load (nothing is downloaded): a width it does not
+    # ship would otherwise end the start in a traceback from deep inside wordllama.
+    message = _broken(tmp_path, lambda d: d["classifier"]["local"].update(dim=512))
+    assert "classifier.local" in message and "dim 512" in message and "use embedding l2_supercat" in message
+    message = _broken(tmp_path, lambda d: d["classifier"]["local"].update(k=5))
+    assert "k is no longer used" in message and "remove it" in message
+
+
 def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "routes.yml"
     path.write_text("classifier: [unclosed\n")

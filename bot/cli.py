@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Coroutine
@@ -15,25 +14,33 @@ from rich.console import Console
 
 from bot.commands.database import parse_duration
 from bot.settings import Settings, SettingsError, load_settings
+from router.datasets import LabelMapping, load_label_mapping, parse_label_mapping
 from router.errors import RouterError
 
 T = TypeVar("T")
 
+LABEL_MAP_HELP = (
+    "a JSON object mapping the file's labels to categories, or a JSON file holding one (either a plain "
+    'object or {"column": ..., "text_column": ..., "mapping": {...}}, whose columns are then read)'
+)
 
-def _label_map(value: str | None) -> dict[str, str] | None:
+
+def _column_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--text-column", help="the column (CSV) or key (JSON) holding the text (default: text)"
+    )
+    parser.add_argument(
+        "--label-column", help="the column (CSV) or key (JSON) holding the label (default: label)"
+    )
+
+
+def _label_map(value: str | None) -> LabelMapping | None:
+    """The --label-map option: inline JSON when it starts with ``{``, else the path of a JSON file."""
     if value is None:
         return None
-    path = Path(value)
-    text = path.read_text(encoding="utf-8") if path.exists() else value
-    try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SystemExit(
-            f"--label-map: expected a JSON object or a JSON file, got {value!r} ({e.msg})"
-        ) from e
-    if not isinstance(mapping, dict):
-        raise SystemExit("--label-map: expected a JSON object mapping dataset labels to category names")
-    return {str(k): str(v) for k, v in mapping.items()}
+    if value.lstrip().startswith("{"):
+        return parse_label_mapping(value, "--label-map")
+    return load_label_mapping(Path(value))
 
 
 def configure_logging(level: str) -> None:
@@ -53,12 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("eval", help="evaluate routing on a labelled JSONL or CSV file")
     p.add_argument("file", type=Path)
-    p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
+    p.add_argument("--label-map", help=LABEL_MAP_HELP)
+    _column_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("calibrate", help="pick the local-accept threshold (skip Claude) by cross-validation")
     p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
     p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
-    p.add_argument("--label-map", help="JSON object (or a JSON file) mapping the file's labels to categories")
+    p.add_argument("--label-map", help=LABEL_MAP_HELP)
+    _column_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub.add_parser("demo", help="run the seed system's sample queries through the whole pipeline")
     sub.add_parser(
@@ -96,17 +105,27 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     if args.command == "classify":
         asyncio.run(evaluation.classify_text(settings, args.text, args.json, console))
     elif args.command == "eval":
-        asyncio.run(
-            evaluation.evaluate_file(settings, args.file, _label_map(args.label_map), args.json, console)
+        labels = _label_map(args.label_map)
+        work = evaluation.evaluate_file(
+            settings, args.file, labels, args.json, console, args.text_column, args.label_column
         )
+        asyncio.run(work)
     elif args.command == "calibrate":
         if not 0 < args.target_precision <= 1:
             raise SystemExit("--target-precision: expected a number in (0, 1], e.g. 0.98")
         labels = _label_map(args.label_map)
-        work = calibration.calibrate_file(
-            settings, args.file, labels, args.target_precision, args.json, console
+        asyncio.run(
+            calibration.calibrate_file(
+                settings,
+                args.file,
+                labels,
+                args.target_precision,
+                args.json,
+                console,
+                args.text_column,
+                args.label_column,
+            )
         )
-        asyncio.run(work)
     elif args.command == "demo":
         asyncio.run(evaluation.run_demo(settings, console))
     elif args.command == "serve":
@@ -127,13 +146,29 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         purged = asyncio.run(purge(settings, args.older_than))
         console.print(
             f"Deleted {purged.decisions} decision(s), {purged.messages} answered message(s) and "
-            f"{purged.threads} thread state(s) older than {args.older_than.days} day(s)."
+            f"{purged.threads} thread state(s) older than {args.older_than}."
         )
+
+
+def database_problem(error: Exception, database_url: str) -> str:
+    """One line for a store error: what failed at DATABASE_URL, and what to check."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if not text.startswith("DATABASE_URL:"):
+        text = f"DATABASE_URL: {text}"
+    if database_url.strip().lower().startswith("sqlite"):
+        fix = "check that the file's folder exists and that this user may write to the file and the folder"
+    else:
+        fix = (
+            "check that the database server is running and reachable from here, and the URL's host, port, "
+            "user, password and database name"
+        )
+    return f"{text}; {fix}"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
+    settings: Settings | None = None
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
@@ -143,4 +178,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        # Imported here, not at the top: the store pulls in SQLAlchemy, seconds for `--help`. When a
+        # database error was raised, they are loaded already.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from bot.store.errors import StoreError
+
+        # SQLAlchemyError: what the store does not wrap, e.g. a migration the database refuses.
+        if settings is None or not isinstance(e, StoreError | SQLAlchemyError):
+            raise
+        print(f"support-router: {database_problem(e, settings.database_url)}", file=sys.stderr)
+        return 2
     return 0

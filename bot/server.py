@@ -84,9 +84,9 @@ def freeze_startup_heap() -> None:
 async def serve_http(bot: SupportBot, host: str, port: int, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set; finishes the messages in flight before returning."""
     server = HttpServer(bot, host, port)
-    await server.start()
-    freeze_startup_heap()
     try:
+        await server.start()  # a port taken after the start-up check still stops the bot cleanly
+        freeze_startup_heap()
         await stop.wait()
     finally:
         await server.stop()
@@ -96,12 +96,12 @@ async def serve_socket_mode(bot: SupportBot, app_token: str, stop: asyncio.Event
     """Connect to Slack over Socket Mode until ``stop`` is set."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
     await bot.start()
-    await handler.connect_async()
-    freeze_startup_heap()
-    logger.info("connected to Slack over Socket Mode")
+    handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
     try:
+        await handler.connect_async()
+        freeze_startup_heap()
+        logger.info("connected to Slack over Socket Mode")
         await stop.wait()
     finally:
         await handler.close_async()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     support_channels: CommaList = []
     agent_users: CommaList = []
     agent_usergroup: str | None = None
+    # Where agents are told of an escalated direct message (they cannot see the customer's DM with the bot);
+    # the first of SUPPORT_CHANNELS when unset.
+    escalation_channel: str | None = None
     stats_users: CommaList = []
     stats_usergroup: str | None = None
 
@@ -63,6 +66,15 @@ class Settings(BaseSettings):
     learn_refit_seconds: float = Field(default=60.0, ge=0.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        # A `.env` line such as `SLACK_APP_TOKEN=` means "not set", not an empty token: an optional
+        # setting (one whose default is None) given a blank value gets that default.
+        field = cls.model_fields.get(info.field_name or "")
+        blank = isinstance(value, str | SecretStr) and not _text(value).strip()
+        return None if blank and field is not None and field.default is None else value
+
     @field_validator("support_channels", "agent_users", "stats_users", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -70,30 +82,62 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        # LOG_LEVEL=debug is as clear as DEBUG; logging's own names are upper case.
+        return value.strip().upper() if isinstance(value, str) else value
+
     @property
     def offline(self) -> bool:
         """True when no Anthropic key is set: the local model classifies and offline replies answer."""
         return self.anthropic_api_key is None or not self.anthropic_api_key.get_secret_value()
 
     @property
+    def direct_message_escalations(self) -> str | None:
+        """The channel where escalated direct messages reach the agents, if there is one."""
+        return self.escalation_channel or next(iter(self.support_channels), None)
+
+    @property
     def socket_mode(self) -> bool:
-        return self.slack_app_token is not None
+        """True when SLACK_APP_TOKEN is set (and not blank): ``serve`` then uses Socket Mode, not HTTP."""
+        return _is_set(self.slack_app_token)
 
     def require_slack(self) -> None:
         """Check what serving Slack needs.
 
         Raises:
-            SettingsError: naming the missing setting.
+            SettingsError: naming each missing setting, where Slack shows it, and where to set it.
         """
         missing = []
-        if self.slack_bot_token is None:
-            missing.append("SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…)")
-        if not self.socket_mode and self.slack_signing_secret is None:
-            missing.append("SLACK_SIGNING_SECRET (Basic Information → App Credentials), or SLACK_APP_TOKEN")
+        if not _is_set(self.slack_bot_token):
+            missing.append("SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…, under OAuth & Permissions)")
+        if not self.socket_mode and not _is_set(self.slack_signing_secret):
+            missing.append(
+                "SLACK_SIGNING_SECRET (Basic Information → App Credentials) to serve over HTTP, "
+                "or SLACK_APP_TOKEN (an app-level token, xapp-…) to serve over Socket Mode"
+            )
         if missing:
-            raise SettingsError("Missing setting(s): " + "; ".join(missing))
-        if self.slack_app_token and not self.slack_app_token.get_secret_value().startswith("xapp-"):
-            raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+            raise SettingsError(
+                "Missing setting(s) for serve: "
+                + "; ".join(missing)
+                + ". Set them in the environment or in .env (an empty value counts as unset)."
+            )
+        if self.slack_app_token is not None and not self.slack_app_token.get_secret_value().startswith(
+            "xapp-"
+        ):
+            raise SettingsError(
+                "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → "
+                "App-Level Tokens, scope connections:write); unset it to serve over HTTP instead"
+            )
+
+
+def _text(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _is_set(value: SecretStr | None) -> bool:
+    return value is not None and bool(value.get_secret_value().strip())
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,8 @@ NATIVE_OUT_OF_SCOPE = frozenset({"NO_NODES_DETECTED", "oos"})
 UNMAPPED = "*"
 KEEP = "<keep>"
 SKIP = "<skip>"
+# The text and label columns / keys of a plain file, when none are named.
+TEXT_FIELD, LABEL_FIELD = "text", "label"
 # Native CSV layouts (text column, label column): HINT3, Banking77, Bitext.
 NATIVE_CSV_COLUMNS = (("sentence", "label"), ("text", "category"), ("instruction", "intent"))
 CLINC_SPLITS = {"train": ("train", "oos_train"), "val": ("val", "oos_val"), "test": ("test", "oos_test")}
@@ -49,8 +51,8 @@ class LabelMapping:
 def load_labelled(
     path: Path,
     label_map: Mapping[str, str] | None = None,
-    text_field: str = "text",
-    label_field: str = "label",
+    text_field: str | None = None,
+    label_field: str | None = None,
     split: str = "test",
 ) -> list[LabelledText]:
     """Read labelled messages from a JSONL, CSV or CLINC150-style JSON file.
@@ -60,9 +62,10 @@ def load_labelled(
             ``data_full.json``-style object of splits, or a list of objects).
         label_map: optional gold-label mapping; a label it does not name is an error unless the mapping
             has an ``"*"`` entry (a label for all others, ``"<keep>"`` or ``"<skip>"``).
-        text_field: the text column / key. When absent from a CSV, the native layouts of HINT3
-            (sentence, label), Banking77 (text, category) and Bitext (instruction, intent) are tried.
-        label_field: the label column / key.
+        text_field: the text column / key (default ``text``). When neither column is named and a CSV
+            lacks ``text`` or ``label``, the native layouts of HINT3 (sentence, label), Banking77
+            (text, category) and Bitext (instruction, intent) are tried; a named column must exist.
+        label_field: the label column / key (default ``label``).
         split: which split of a CLINC150-style JSON file to read (its out-of-scope part included).
 
     Returns:
@@ -72,12 +75,13 @@ def load_labelled(
         DatasetError: unreadable file, bad row, missing column, unmapped label or no rows at all.
     """
     suffix = path.suffix.lower()
+    text_key, label_key = text_field or TEXT_FIELD, label_field or LABEL_FIELD
     if suffix == ".jsonl":
-        rows: Iterable[tuple[str, str, str]] = _jsonl_rows(path, text_field, label_field)
+        rows: Iterable[tuple[str, str, str]] = _jsonl_rows(path, text_key, label_key)
     elif suffix == ".csv":
         rows = _csv_rows(path, text_field, label_field)
     elif suffix == ".json":
-        rows = _json_rows(path, text_field, label_field, split)
+        rows = _json_rows(path, text_key, label_key, split)
     else:
         raise DatasetError(f"{path}: unknown file type {suffix or '(none)'}; use .jsonl, .csv or .json")
     items = [
@@ -136,19 +140,25 @@ def _jsonl_rows(path: Path, text_field: str, label_field: str) -> Iterator[tuple
         yield _row_values(path, f"line {number}", row, text_field, label_field)
 
 
-def _csv_columns(path: Path, header: list[str], text_field: str, label_field: str) -> tuple[str, str]:
-    if text_field in header and label_field in header:
-        return text_field, label_field
-    for native in NATIVE_CSV_COLUMNS:
-        if set(native) <= set(header):
-            return native
+def _csv_columns(
+    path: Path, header: list[str], text_field: str | None, label_field: str | None
+) -> tuple[str, str]:
+    wanted = (text_field or TEXT_FIELD, label_field or LABEL_FIELD)
+    if set(wanted) <= set(header):
+        return wanted
+    if text_field is None and label_field is None:
+        for native in NATIVE_CSV_COLUMNS:
+            if set(native) <= set(header):
+                return native
+    missing = " and ".join(repr(column) for column in wanted if column not in header)
     raise DatasetError(
-        f"{path}, line 1: the header {header} lacks column(s) {text_field!r} and {label_field!r}; "
-        "rename the columns or pass the text and label column names"
+        f"{path}, line 1: the header {header} lacks column(s) {missing}; name the text and label "
+        'columns with --text-column and --label-column (or "text_column" and "column" in the '
+        "--label-map file), or rename them to text and label"
     )
 
 
-def _csv_rows(path: Path, text_field: str, label_field: str) -> Iterator[tuple[str, str, str]]:
+def _csv_rows(path: Path, text_field: str | None, label_field: str | None) -> Iterator[tuple[str, str, str]]:
     reader = csv.DictReader(_read_text(path).splitlines(keepends=True))
     header = list(reader.fieldnames or [])
     if not header:
@@ -182,24 +192,55 @@ def _json_rows(path: Path, text_field: str, label_field: str, split: str) -> Ite
 
 
 def load_label_mapping(path: Path) -> LabelMapping:
-    """Read a JSON label mapping: a plain object, or ``{"column", "text_column", "mapping"}``.
+    """Read a JSON label mapping file: a plain object, or ``{"column", "text_column", "mapping"}``.
 
     The second form is that of Bitext's ``three_categories.json``, which also names the columns it maps.
+
+    Raises:
+        DatasetError: unreadable file, invalid JSON, or not a mapping of labels to category names.
+    """
+    return parse_label_mapping(_read_text(path), str(path))
+
+
+def parse_label_mapping(text: str, source: str) -> LabelMapping:
+    """A label mapping from JSON text, in either form that :func:`load_label_mapping` reads.
+
+    Args:
+        text: the JSON.
+        source: where it came from (a file, a command-line option), for error messages.
+
+    Raises:
+        DatasetError: invalid JSON, or not a mapping of labels to category names.
     """
     try:
-        data = json.loads(_read_text(path))
+        data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from e
-    mapping = data.get("mapping", data) if isinstance(data, dict) else None
-    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-        raise DatasetError(f"{path}: expected an object mapping each gold label to a category name")
-    assert isinstance(data, dict)
+        raise DatasetError(f"{source}, line {e.lineno}: not valid JSON ({e.msg})") from e
+    if not isinstance(data, dict):
+        raise DatasetError(f"{source}: expected a JSON object mapping each gold label to a category name")
+    mapping = data["mapping"] if isinstance(data.get("mapping"), dict) else data
+    if not all(isinstance(v, str) for v in mapping.values()):
+        raise DatasetError(
+            f"{source}: expected an object mapping each gold label to a category name "
+            '(or {"column": ..., "text_column": ..., "mapping": {...}})'
+        )
     text_field, label_field = data.get("text_column"), data.get("column")
     return LabelMapping(
         mapping={str(k): v for k, v in mapping.items()},
         text_field=text_field if isinstance(text_field, str) else None,
         label_field=label_field if isinstance(label_field, str) else None,
     )
+
+
+def labels_outside(items: Iterable[LabelledText], categories: Iterable[str]) -> list[str]:
+    """The gold labels of ``items`` that are not among ``categories`` (out-of-scope aside), sorted."""
+    return sorted({item.label for item in items} - set(categories) - {OUT_OF_SCOPE})
+
+
+def describe_labels_outside(labels: Sequence[str], shown: int = 12) -> str:
+    """Which gold labels are not categories of the routes file (the first ``shown`` of them), in words."""
+    listed = ", ".join(labels[:shown]) + (f" and {len(labels) - shown} more" if len(labels) > shown else "")
+    return f"labels that are not categories of the routes file: {listed}"
 
 
 HINT3_BOTS = ("curekart", "powerplay11", "sofmattress")

@@ -11,7 +11,7 @@ from rich.console import Console
 from bot.clients import routes_from
 from bot.settings import Settings
 from router.calibrate import AcceptThreshold, calibrate_accept_threshold
-from router.datasets import OUT_OF_SCOPE, load_labelled
+from router.datasets import OUT_OF_SCOPE, LabelMapping, describe_labels_outside, labels_outside, load_labelled
 
 FOLDS = 5
 
@@ -19,10 +19,12 @@ FOLDS = 5
 async def calibrate_file(
     settings: Settings,
     path: Path,
-    label_map: dict[str, str] | None,
+    labels: LabelMapping | None,
     target_precision: float,
     as_json: bool,
     console: Console,
+    text_field: str | None = None,
+    label_field: str | None = None,
 ) -> AcceptThreshold:
     """Cross-validate the local classifier on ``path`` and print the accept threshold it supports.
 
@@ -32,14 +34,21 @@ async def calibrate_file(
     Args:
         settings: the bot's settings (the routes file gives the local model's configuration).
         path: labelled messages (JSONL, CSV or a benchmark set's native file), labelled with categories.
-        label_map: optional mapping of the file's labels onto the routes' categories.
+        labels: optional mapping of the file's labels onto the routes' categories; the columns it names
+            are read unless ``text_field`` / ``label_field`` say otherwise.
         target_precision: the precision the locally accepted messages must keep, in (0, 1].
         as_json: print JSON instead of text.
         console: where to print.
+        text_field: the text column / key, when not the file's default.
+        label_field: the label column / key, when not the file's default.
     """
     routes = routes_from(settings)
-    items = [item for item in load_labelled(path, label_map) if item.label != OUT_OF_SCOPE]
-    unknown = sorted({item.label for item in items} - set(routes.names))
+    mapping = labels.mapping if labels else None
+    text_field = text_field or (labels.text_field if labels else None)
+    label_field = label_field or (labels.label_field if labels else None)
+    loaded = load_labelled(path, mapping, text_field, label_field)
+    items = [item for item in loaded if item.label != OUT_OF_SCOPE]
+    unknown = labels_outside(items, routes.names)
     # Cross-validation fits several models: keep the event loop free while it runs.
     result = await asyncio.to_thread(
         calibrate_accept_threshold, items, target_precision, FOLDS, routes.classifier.local
@@ -51,7 +60,7 @@ async def calibrate_file(
     console.print(f"examples:          {result.examples} ({FOLDS}-fold cross-validation)")
     console.print(f"target precision:  {result.target_precision:.3f}")
     if unknown:
-        console.print(f"note: labels that are not categories of the routes file: {', '.join(unknown)}")
+        console.print(f"note: {describe_labels_outside(unknown)}")
     if result.threshold is None:
         console.print(
             "No threshold keeps that precision across the folds: leave classifier.local.accept_threshold "

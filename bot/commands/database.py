@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,11 +15,33 @@ _DURATION = re.compile(r"\s*(\d+)\s*([dhw])\s*", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_duration(value: str) -> timedelta:
+class Age(timedelta):
+    """A retention age: a timedelta that prints as the user gave it (``36 hour(s)``, not ``1 day, 12:00:00``).
+
+    Args:
+        number: how many units.
+        unit: ``h``, ``d`` or ``w``.
+    """
+
+    text: str
+
+    def __new__(cls, number: int, unit: str) -> Age:
+        age = super().__new__(cls, **{_UNITS[unit]: number})
+        age.text = f"{number} {_UNITS[unit].removesuffix('s')}(s)"
+        return age
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(value: str) -> Age:
     """A retention age such as ``90d``, ``12w`` or ``36h`` (hours, days, weeks), for argparse.
 
+    Refused here, before any database is opened: anything but a positive whole number followed by h, d
+    or w, and an age that reaches back before the year 1.
+
     Raises:
-        argparse.ArgumentTypeError: the value is not a positive whole number followed by h, d or w.
+        argparse.ArgumentTypeError: the value is not a usable age; the message says what is expected.
     """
     match = _DURATION.fullmatch(value)
     if match is None or int(match.group(1)) == 0:
@@ -28,9 +50,13 @@ def parse_duration(value: str) -> timedelta:
         )
     number, unit = int(match.group(1)), match.group(2).lower()
     try:
-        return timedelta(**{_UNITS[unit]: number})
+        age = Age(number, unit)
+        datetime.now(UTC) - age  # the purge's cut-off: it must be a date
     except OverflowError as e:
-        raise argparse.ArgumentTypeError(f"{value!r} is too long ago to be a date") from e
+        raise argparse.ArgumentTypeError(
+            f"{value!r} reaches back before the year 1; give a shorter age such as 5000w"
+        ) from e
+    return age
 
 
 async def purge(settings: Settings, older_than: timedelta) -> Purged:

@@ -10,11 +10,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from bot.clients import open_router
+from bot.clients import open_router, routes_from
 from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
 from bot.settings import Settings
 from bot.terminal import print_all, report_tables, results_table, summary_table
-from router.datasets import LabelledText, load_labelled
+from router.datasets import (
+    LabelledText,
+    LabelMapping,
+    describe_labels_outside,
+    labels_outside,
+    load_labelled,
+)
+from router.errors import DatasetError
 from router.evaluate import Prediction, evaluate
 from router.models import RoutingDecision
 from router.policy import escalation_reason
@@ -68,16 +75,52 @@ async def _predict(router: Router, items: Sequence[LabelledText], console: Conso
 
 
 async def evaluate_file(
-    settings: Settings, path: Path, label_map: dict[str, str] | None, as_json: bool, console: Console
+    settings: Settings,
+    path: Path,
+    labels: LabelMapping | None,
+    as_json: bool,
+    console: Console,
+    text_field: str | None = None,
+    label_field: str | None = None,
 ) -> None:
-    items = load_labelled(path, label_map)
-    async with open_router(settings) as router:
+    """Route every message of a labelled file and print the evaluation figures.
+
+    Args:
+        settings: the bot's settings (the routes file, the Anthropic key or offline mode).
+        path: labelled messages (JSONL, CSV or a benchmark set's native file).
+        labels: optional mapping of the file's labels onto the routes' categories; the columns it names
+            are read unless ``text_field`` / ``label_field`` name others.
+        as_json: print JSON instead of tables.
+        console: where to print.
+        text_field: the text column / key, when not the file's default.
+        label_field: the label column / key, when not the file's default.
+
+    Raises:
+        DatasetError: the file cannot be read, or none of its labels is a category of the routes file
+            (every answer would count as wrong): refused before any message is classified.
+    """
+    mapping = labels.mapping if labels else None
+    text_field = text_field or (labels.text_field if labels else None)
+    label_field = label_field or (labels.label_field if labels else None)
+    items = load_labelled(path, mapping, text_field, label_field)
+    routes = routes_from(settings)
+    unknown = labels_outside(items, routes.names)
+    if unknown and not {item.label for item in items} & set(routes.names):
+        raise DatasetError(
+            f"{path}: {describe_labels_outside(unknown)}, and none of its labels is one "
+            f"({', '.join(routes.names)}), so every answer would count as wrong. Map the labels onto the "
+            "categories with --label-map, or set ROUTES_FILE to a routes file whose categories they are"
+        )
+    async with open_router(settings, routes) as router:
         predictions = await _predict(router, items, console)
     report = evaluate(predictions, router.routes.names)
     if as_json:
-        console.print_json(report.model_dump_json())
+        payload = report.model_dump(mode="json") | {"labels_not_in_routes": unknown}
+        console.print_json(json.dumps(payload))
         return
     console.print(mode_line(settings))
+    if unknown:
+        console.print(f"note: {describe_labels_outside(unknown)}", markup=False)
     print_all(console, *report_tables(report))
 
 

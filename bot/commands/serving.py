@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import SupportBot
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.app import SupportBot, slack_client
 from bot.clients import open_router
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.store.migrate import upgrade_async
 from bot.store.repository import Store
 
@@ -34,12 +39,84 @@ async def serve(settings: Settings) -> None:
         logger.warning(
             "No ANTHROPIC_API_KEY: running offline, the local model classifies and offline replies answer."
         )
+    if settings.direct_message_escalations is None:
+        logger.warning(
+            "Neither ESCALATION_CHANNEL nor SUPPORT_CHANNELS is set: an escalated direct message tags the "
+            "agents inside the DM, where they cannot see it. Set ESCALATION_CHANNEL to a channel they read."
+        )
+    # Before the migrations and the model load: a wrong token or no way to Slack is told in seconds, and
+    # nothing has been opened yet that would need closing.
+    await check_slack(settings)
     async with support_bot(settings) as bot:
         stop = stop_on_signals()
+        try:
+            if settings.socket_mode and settings.slack_app_token is not None:
+                await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
+            else:
+                await serve_http(bot, settings.host, settings.port, stop)
+        except SlackApiError as e:
+            raise SettingsError(_slack_refused(settings, e)) from e
+        # Before OSError: aiohttp's connection errors and TimeoutError are OSErrors too.
+        except (aiohttp.ClientError, SlackClientError, TimeoutError) as e:
+            raise SettingsError(_slack_unreachable(settings, e)) from e
+        except OSError as e:
+            raise SettingsError(_cannot_listen(settings, e)) from e
+
+
+async def check_slack(settings: Settings) -> None:
+    """Check that Slack answers and accepts SLACK_BOT_TOKEN (``auth.test``) and, for Socket Mode,
+    SLACK_APP_TOKEN (``apps.connections.open``: Socket Mode itself retries a refused token for ever).
+
+    Raises:
+        SettingsError: one line saying what Slack answered, or why it could not be reached, and what to
+            check.
+    """
+    client = slack_client(settings)
+    try:
+        await client.auth_test()
         if settings.socket_mode and settings.slack_app_token is not None:
-            await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
-        else:
-            await serve_http(bot, settings.host, settings.port, stop)
+            await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+    except SlackApiError as e:
+        raise SettingsError(_slack_refused(settings, e)) from e
+    except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError) as e:
+        raise SettingsError(_slack_unreachable(settings, e)) from e
+
+
+def _slack_refused(settings: Settings, error: SlackApiError) -> str:
+    data = error.response.data
+    answer = (data.get("error") if isinstance(data, dict) else None) or f"HTTP {error.response.status_code}"
+    if error.response.api_url.endswith("/auth.test"):
+        return (
+            f"SLACK_BOT_TOKEN was refused by Slack ({answer}): copy the Bot User OAuth Token (xoxb-…) "
+            "from OAuth & Permissions, and reinstall the app if it was revoked"
+        )
+    if error.response.api_url.endswith("/apps.connections.open"):
+        return (
+            f"SLACK_APP_TOKEN was refused by Slack ({answer}): create an app-level token with the "
+            "connections:write scope (Basic Information → App-Level Tokens) and enable Socket Mode"
+        )
+    return f"Slack refused a start-up call ({answer}); check SLACK_BOT_TOKEN and the app's scopes"
+
+
+def _slack_unreachable(settings: Settings, error: BaseException) -> str:
+    return (
+        f"cannot reach Slack at {settings.slack_api_url} ({type(error).__name__}: {error}); check the "
+        "network connection and proxy (HTTPS_PROXY), or SLACK_API_URL"
+    )
+
+
+def _cannot_listen(settings: Settings, error: OSError) -> str:
+    where = f"{settings.host}:{settings.port}"
+    if error.errno == errno.EADDRINUSE:
+        return f"PORT: {where} is already in use; stop the program using it, or set PORT to a free port"
+    if error.errno == errno.EACCES:
+        return f"PORT: not allowed to listen on {where}; set PORT to 1024 or above"
+    if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
+        return (
+            f"HOST: {settings.host!r} is not an address of this machine; set HOST to 0.0.0.0 "
+            "(every interface) or to one of its addresses"
+        )
+    return f"cannot listen on {where} ({error.strerror or error}); check HOST and PORT"
 
 
 @asynccontextmanager

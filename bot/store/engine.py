@@ -12,6 +12,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from bot.settings import SettingsError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///routing.db"
@@ -31,6 +33,14 @@ _ACCEPTED = (
 )
 
 
+class DatabaseURLError(SettingsError, ValueError):
+    """DATABASE_URL cannot be parsed or names a database or driver this app does not support.
+
+    A settings error (the CLI reports it in one line, like any bad setting), and a ValueError for callers
+    that treat it as a bad argument.
+    """
+
+
 def async_database_url(url: str) -> str:
     """Turn a plain database URL into one for the async driver this app uses.
 
@@ -42,22 +52,37 @@ def async_database_url(url: str) -> str:
         ``sslmode`` query parameter becomes asyncpg's ``ssl``.
 
     Raises:
-        ValueError: the URL cannot be parsed or names a database or driver this app does not support.
+        DatabaseURLError: the URL cannot be parsed or names a database or driver this app does not
+            support; the message names DATABASE_URL and the accepted forms.
     """
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if "://" not in url:
+        raise DatabaseURLError(f"DATABASE_URL: {_no_scheme(url)}; accepted: {_ACCEPTED}")
+    scheme = url.partition("://")[0].lower()
     driver = _ASYNC_DRIVERS.get(scheme)
     if driver is None:
-        shown = scheme or url.split(":", 1)[0] or "(empty)"
-        raise ValueError(f"DATABASE_URL: unsupported database URL scheme {shown!r}; accepted: {_ACCEPTED}")
+        raise DatabaseURLError(
+            f"DATABASE_URL: unsupported database URL scheme {scheme!r}; accepted: {_ACCEPTED}"
+        )
     # Swap the scheme as text: re-rendering a parsed URL would re-encode the path and the password.
     result = f"{driver}://{url.partition('://')[2]}"
     if driver == "postgresql+asyncpg":
         result = re.sub(r"([?&])sslmode=", r"\1ssl=", result)
     try:
         make_url(result)
-    except ArgumentError as e:
-        raise ValueError(f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}") from e
+    except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
+        raise DatabaseURLError(
+            f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}"
+        ) from e
     return result
+
+
+def _no_scheme(url: str) -> str:
+    """What is wrong with a DATABASE_URL without ``scheme://``, quoting it only when it holds no secret."""
+    if not url.strip():
+        return "it is empty"
+    if ":" in url or "@" in url:  # may hold a password: do not echo it
+        return "it is not a URL (no scheme://)"
+    return f"{url!r} is not a URL (no scheme://); for a SQLite file write sqlite:///{url}"
 
 
 def is_sqlite_memory(url: URL) -> bool:
@@ -78,7 +103,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         **kwargs: passed to :func:`sqlalchemy.ext.asyncio.create_async_engine` (e.g. ``poolclass``).
 
     Raises:
-        ValueError: the URL is not supported.
+        DatabaseURLError: the URL is not supported.
     """
     parsed = make_url(async_database_url(url))
     # Exceptions would otherwise quote statement parameters, i.e. customers' text.

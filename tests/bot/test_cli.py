@@ -87,3 +87,159 @@ def test_a_bad_setting_is_named(tmp_path: Path) -> None:
     assert result.returncode == 2 and "PORT" in result.stderr and "Traceback" not in result.stderr
     result = run_cli(tmp_path, "serve")
     assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
+
+
+BITEXT = SEED.parent / "intents" / "bitext"
+CATEGORIES = ["General Question", "Refund Request", "Technical Support"]
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The last line of stderr, after checking it is the only error line and no traceback was printed."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("support-router")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_empty_slack_settings_count_as_unset_and_are_named(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "serve", SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET=" ")
+    line = _one_line_error(result)
+    assert "SLACK_BOT_TOKEN" in line and "SLACK_SIGNING_SECRET" in line and "SLACK_APP_TOKEN" in line
+    assert "BoltError" not in result.stderr
+
+
+def test_an_empty_app_token_in_dotenv_does_not_switch_to_socket_mode(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SLACK_APP_TOKEN=\nSLACK_BOT_TOKEN=xoxb-1\n", encoding="utf-8")
+    line = _one_line_error(run_cli(tmp_path, "serve"))
+    # HTTP mode, so what is missing is the signing secret (or a real app token), not a Socket Mode failure.
+    assert line.startswith("support-router: Missing setting(s) for serve: SLACK_SIGNING_SECRET")
+    assert "SLACK_BOT_TOKEN (" not in line
+
+
+def test_log_level_is_accepted_in_any_case(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "classify", "--json", "I was charged twice", LOG_LEVEL="debug")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["category"] == "Refund Request"
+
+
+def test_a_database_url_without_a_scheme_is_refused_in_one_line(tmp_path: Path) -> None:
+    line = _one_line_error(run_cli(tmp_path, "stats", DATABASE_URL="routing.db"))
+    assert line.startswith("support-router: DATABASE_URL: 'routing.db' is not a URL")
+    assert "sqlite:///routing.db" in line
+    assert not (tmp_path / "routing.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["stats"], ["db", "upgrade"], ["db", "purge", "--older-than", "90d"], ["demo"]]
+)
+def test_an_unreachable_database_ends_every_command_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    result = run_cli(tmp_path, *command, DATABASE_URL="postgresql://bot:s3cret@127.0.0.1:1/bot")
+    line = _one_line_error(result)
+    assert line.startswith("support-router: DATABASE_URL: cannot connect to postgresql://bot:***@127.0.0.1:1")
+    assert "check that the database server is running" in line and "s3cret" not in result.stderr
+
+
+def test_an_unopenable_sqlite_file_names_the_folder_to_check(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "db", "upgrade", DATABASE_URL=f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
+    line = _one_line_error(result)
+    assert line.startswith("support-router: DATABASE_URL: cannot connect to sqlite:///")
+    assert "check that the file's folder exists" in line
+
+
+def test_eval_reads_a_mapping_file_with_the_columns_it_names(tmp_path: Path) -> None:
+    data = tmp_path / "tickets.csv"
+    # "label" is present but is not the column the mapping is about: the mapping's "column" wins.
+    data.write_text(
+        "utterance,label,topic\n"
+        "I was charged twice for my order,x,billing\n"
+        "The app crashes when I open it,y,bug\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "topics.json"
+    spec = {
+        "column": "topic",
+        "text_column": "utterance",
+        "mapping": {"billing": "Refund Request", "bug": "Technical Support"},
+    }
+    mapping.write_text(json.dumps(spec), encoding="utf-8")
+    result = run_cli(tmp_path, "eval", str(data), "--label-map", str(mapping), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["count"] == 2 and report["accuracy"] == 1.0 and report["labels_not_in_routes"] == []
+
+
+@pytest.mark.skipif(not BITEXT.is_dir(), reason="../shared/data/intents/bitext is not present")
+def test_eval_takes_the_projects_own_bitext_mapping(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path,
+        "eval",
+        str(BITEXT / "Bitext_Sample_Customer_Support_Training_Dataset.csv"),
+        "--label-map",
+        str(BITEXT / "three_categories.json"),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["count"] == 4514 and report["labels"] == CATEGORIES
+    assert report["labels_not_in_routes"] == []
+
+
+def test_eval_names_the_text_and_label_columns_on_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "tickets.csv"
+    data.write_text("msg,cat\nI was charged twice for my order,Refund Request\n", encoding="utf-8")
+    line = _one_line_error(run_cli(tmp_path, "eval", str(data)))
+    assert "lacks column(s) 'text' and 'label'" in line and "--text-column and --label-column" in line
+    result = run_cli(tmp_path, "eval", str(data), "--text-column", "msg", "--label-column", "cat", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["accuracy"] == 1.0
+
+
+def test_eval_refuses_a_file_whose_labels_are_no_category(tmp_path: Path) -> None:
+    data = tmp_path / "hint3_like.csv"
+    data.write_text("sentence,label\nhow much is it,MATTRESS_COST\nhi,NO_NODES_DETECTED\n", encoding="utf-8")
+    line = _one_line_error(run_cli(tmp_path, "eval", str(data)))
+    assert "labels that are not categories of the routes file: MATTRESS_COST" in line
+    assert "every answer would count as wrong" in line
+    assert "--label-map" in line and "ROUTES_FILE" in line
+
+
+def test_eval_notes_labels_that_are_no_category(tmp_path: Path) -> None:
+    data = tmp_path / "mixed.jsonl"
+    rows = [
+        {"text": "I was charged twice for my order", "label": "Refund Request"},
+        {"text": "tell me a joke", "label": "smalltalk"},
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = run_cli(tmp_path, "eval", str(data))
+    assert result.returncode == 0, result.stderr
+    assert "note: labels that are not categories of the routes file: smalltalk" in result.stdout
+    result = run_cli(tmp_path, "eval", str(data), "--json")
+    assert json.loads(result.stdout)["labels_not_in_routes"] == ["smalltalk"]
+
+
+def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
+    data = tmp_path / "eval.jsonl"
+    data.write_text(json.dumps({"text": "hello", "label": "General Question"}), encoding="utf-8")
+    line = _one_line_error(run_cli(tmp_path, "eval", str(data), "--label-map", "nope.json"))
+    assert "nope.json: cannot read the file" in line
+
+
+def test_a_database_error_the_store_does_not_wrap_still_ends_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot import cli
+
+    def refused(*_: object) -> None:
+        error = Exception("permission denied for schema public")
+        raise OperationalError("CREATE TABLE routing_decisions (...)", None, error)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot@db.internal/bot")
+    monkeypatch.setattr(cli, "run", refused)
+    assert cli.main(["db", "upgrade"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("support-router: DATABASE_URL: (builtins.Exception) permission denied")
+    assert line.endswith("and the URL's host, port, user, password and database name")

@@ -40,6 +40,15 @@ def test_purge_deletes_what_is_older_than_the_age_given(tmp_path: Path) -> None:
     assert "Deleted 0 decision(s)" in again.stdout
 
 
+def test_the_age_is_reported_as_given(tmp_path: Path) -> None:
+    asyncio.run(_seed(f"sqlite:///{tmp_path / 'cli.db'}"))
+    result = run_cli(tmp_path, "db", "purge", "--older-than", "36h")
+    assert result.returncode == 0, result.stderr
+    assert "older than 36 hour(s)." in result.stdout
+    result = run_cli(tmp_path, "db", "purge", "--older-than", "2w")
+    assert "older than 2 week(s)." in result.stdout
+
+
 def test_a_bad_age_is_refused_before_touching_the_database(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "db", "purge", "--older-than", "90 days")
     assert result.returncode == 2
@@ -47,7 +56,17 @@ def test_a_bad_age_is_refused_before_touching_the_database(tmp_path: Path) -> No
     assert not (tmp_path / "cli.db").exists()
 
 
-@pytest.mark.parametrize("age", ["90", "ninety days", "0d", "-5d", "90y", "", "99999999999w"])
+def test_an_age_before_the_year_one_is_refused_before_touching_the_database(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "db", "purge", "--older-than", "99999999d")
+    assert result.returncode == 2
+    assert "argument --older-than: '99999999d' reaches back before the year 1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "cli.db").exists()
+
+
+@pytest.mark.parametrize(
+    "age", ["90", "ninety days", "0d", "-5d", "90y", "", "99999999999w", "99999999d", "9999999999h"]
+)
 def test_bad_ages_get_a_clear_message(age: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(["db", "purge", f"--older-than={age}"])
@@ -66,3 +85,9 @@ def test_bad_ages_get_a_clear_message(age: str, capsys: pytest.CaptureFixture[st
 )
 def test_ages(age: str, expected: timedelta) -> None:
     assert parse_duration(age) == expected
+
+
+def test_an_age_prints_as_given() -> None:
+    assert str(parse_duration(" 36H ")) == "36 hour(s)"
+    assert str(parse_duration("90d")) == "90 day(s)"
+    assert str(parse_duration("12w")) == "12 week(s)"

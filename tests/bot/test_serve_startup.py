@@ -1,0 +1,101 @@
+"""``support-router serve`` start-up failures, as a user runs it: one line saying what to check, no traceback.
+
+The CLI runs in a subprocess against the fake Slack served by this test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeSlack
+
+UNREACHABLE = "http://127.0.0.1:1/api/"
+
+
+async def serve(tmp_path: Path, slack: FakeSlack, **env: str) -> tuple[int, str]:
+    """Run ``serve`` until it exits (it must: each case here is a start-up failure)."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANTHROPIC_", "SLACK_", "DATABASE_", "ROUTES_", "HOST", "PORT"))
+    }
+    environment |= {
+        "SLACK_API_URL": slack.base_url,
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": "secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "HOST": "127.0.0.1",
+        **env,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    return process.returncode or 0, stderr.decode()
+
+
+def one_line(code: int, stderr: str) -> str:
+    assert code == 2, stderr
+    assert "Traceback" not in stderr and "Unclosed" not in stderr, stderr
+    [line] = [line for line in stderr.splitlines() if line.startswith("support-router")]
+    return line
+
+
+@pytest.mark.parametrize("app_token", [None, "xapp-1-A111-test"], ids=["http", "socket-mode"])
+async def test_slack_unreachable(tmp_path: Path, slack: FakeSlack, app_token: str | None) -> None:
+    env = {"SLACK_API_URL": UNREACHABLE} | ({"SLACK_APP_TOKEN": app_token} if app_token else {})
+    line = one_line(*await serve(tmp_path, slack, **env))
+    assert line.startswith(f"support-router: cannot reach Slack at {UNREACHABLE}")
+    assert "SLACK_API_URL" in line and "proxy" in line
+
+
+async def test_a_refused_bot_token(tmp_path: Path, slack: FakeSlack) -> None:
+    line = one_line(*await serve(tmp_path, slack, SLACK_BOT_TOKEN="xoxb-wrong"))
+    assert line.startswith("support-router: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)")
+
+
+async def test_a_refused_app_token_stops_instead_of_retrying_for_ever(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    line = one_line(*await serve(tmp_path, slack, SLACK_APP_TOKEN="xapp-1-wrong"))
+    assert line.startswith("support-router: SLACK_APP_TOKEN was refused by Slack")
+    assert "connections:write" in line
+
+
+async def test_port_in_use(tmp_path: Path, slack: FakeSlack) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line(*await serve(tmp_path, slack, PORT=str(port)))
+    assert line == (
+        f"support-router: PORT: 127.0.0.1:{port} is already in use; stop the program using it, "
+        "or set PORT to a free port"
+    )
+
+
+async def test_database_unreachable(tmp_path: Path, slack: FakeSlack) -> None:
+    code, stderr = await serve(tmp_path, slack, DATABASE_URL="postgresql://bot:s3cret@127.0.0.1:1/bot")
+    line = one_line(code, stderr)
+    assert line.startswith(
+        "support-router: DATABASE_URL: cannot connect to postgresql://bot:***@127.0.0.1:1/bot"
+    )
+    assert "s3cret" not in stderr

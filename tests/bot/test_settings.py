@@ -1,0 +1,76 @@
+"""Settings as a user writes them: blank lines in ``.env``, lower-case levels, what ``serve`` needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t"])
+def test_blank_optional_settings_are_unset(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    for name in (
+        "SLACK_APP_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "ANTHROPIC_API_KEY",
+        "ROUTES_FILE",
+        "ESCALATION_CHANNEL",
+    ):
+        monkeypatch.setenv(name, blank)
+    settings = Settings(_env_file=None)
+    assert settings.slack_app_token is None and settings.slack_bot_token is None
+    assert settings.anthropic_api_key is None and settings.offline
+    assert settings.routes_file is None and settings.escalation_channel is None
+    assert not settings.socket_mode
+
+
+def test_a_blank_app_token_in_dotenv_keeps_http_mode(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("SLACK_APP_TOKEN=\nSLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET=s\n", encoding="utf-8")
+    settings = Settings(_env_file=env)
+    assert settings.slack_app_token is None and not settings.socket_mode
+    settings.require_slack()  # HTTP mode has what it needs
+
+
+def test_socket_mode_needs_a_token() -> None:
+    assert Settings(_env_file=None, slack_app_token="xapp-1").socket_mode
+    assert not Settings(_env_file=None).socket_mode
+
+
+def test_a_blank_required_style_setting_is_still_an_error() -> None:
+    # PORT has a default, not None: a blank value is a mistake to report, not "unset".
+    with pytest.raises(SettingsError, match="PORT"):
+        load_settings(_env_file=None, port=" ")
+
+
+def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings(_env_file=None, slack_bot_token="", slack_signing_secret="").require_slack()
+    message = str(raised.value)
+    assert "SLACK_BOT_TOKEN" in message and "SLACK_SIGNING_SECRET" in message
+    assert "SLACK_APP_TOKEN" in message and ".env" in message
+
+
+def test_socket_mode_needs_no_signing_secret_but_an_app_level_token() -> None:
+    Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack()
+    with pytest.raises(SettingsError, match="SLACK_APP_TOKEN must be an app-level token starting with xapp-"):
+        Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xoxb-2").require_slack()
+
+
+@pytest.mark.parametrize("given", ["debug", "Debug", " warning ", "INFO"])
+def test_log_level_in_any_case(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    monkeypatch.setenv("LOG_LEVEL", given)
+    assert Settings(_env_file=None).log_level == given.strip().upper()
+
+
+def test_an_unknown_log_level_is_still_refused() -> None:
+    with pytest.raises(SettingsError, match="LOG_LEVEL"):
+        load_settings(_env_file=None, log_level="verbose")

@@ -15,12 +15,33 @@ GROUP_CACHE_SECONDS = 300.0
 
 
 class Directory:
-    """Membership checks against configured users and user groups, with a short cache."""
+    """Membership checks against configured users and user groups, with a short cache.
 
-    def __init__(self, client: AsyncWebClient, *, cache_seconds: float = GROUP_CACHE_SECONDS) -> None:
+    The agents (AGENT_USERS, AGENT_USERGROUP) are given at construction: who they are decides whose words
+    in a thread are an agent's.
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        agent_users: Sequence[str] = (),
+        agent_usergroup: str | None = None,
+        cache_seconds: float = GROUP_CACHE_SECONDS,
+    ) -> None:
         self._client = client
+        self._agent_users = tuple(agent_users)
+        self._agent_usergroup = agent_usergroup
         self._cache_seconds = cache_seconds
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+
+    @property
+    def agents_configured(self) -> bool:
+        return bool(self._agent_users or self._agent_usergroup)
+
+    async def is_agent(self, user_id: str) -> bool:
+        """A configured agent; with none configured, nobody is known to be one."""
+        return await self.is_member(user_id, self._agent_users, self._agent_usergroup)
 
     async def group_members(self, usergroup: str) -> frozenset[str]:
         """Members of ``usergroup`` (empty, and logged, when Slack cannot say)."""

@@ -71,7 +71,9 @@ class SupportBot:
         self.store = store
         self._owns_client = client is None
         self.client = client or slack_client(settings)
-        self.directory = Directory(self.client)
+        self.directory = Directory(
+            self.client, agent_users=settings.agent_users, agent_usergroup=settings.agent_usergroup
+        )
         self.intake = Intake(store, settings, self.directory)
         self.learner = Learner(
             router,
@@ -80,7 +82,13 @@ class SupportBot:
             refit_interval=settings.learn_refit_seconds,
         )
         self.conversations = Conversations(
-            settings, router, store, self.client, Identity(None, None), learner=self.learner
+            settings,
+            router,
+            store,
+            self.client,
+            Identity(None, None),
+            learner=self.learner,
+            directory=self.directory,
         )
         self.worker = Worker(
             self.conversations,
@@ -135,10 +143,8 @@ class SupportBot:
             await self.client.session.close()
 
     async def is_agent(self, user_id: str) -> bool:
-        settings = self.settings
-        if not (settings.agent_users or settings.agent_usergroup):
-            return True  # with no agents configured, everyone in the support channel acts as one
-        return await self.directory.is_member(user_id, settings.agent_users, settings.agent_usergroup)
+        """May ``user_id`` use the agent controls? With no agents configured, everyone in the channel may."""
+        return not self.directory.agents_configured or await self.directory.is_agent(user_id)
 
     async def _on_error(self, error: Exception) -> None:
         # Bolt answers a failed middleware (the claim) with 500, so Slack delivers the event again.

@@ -12,15 +12,17 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.agents import Directory
 from bot.formatting import (
     agent_controls,
     agent_mentions,
     answer_message,
+    direct_message_escalation,
     escalation_message,
-    hand_back_control,
+    note,
     route_context,
 )
-from bot.intake import strip_mention
+from bot.intake import DIRECT_CHANNEL_TYPES, strip_mention
 from bot.learning import Learner
 from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata
 from bot.settings import Settings
@@ -63,9 +65,11 @@ class Conversations:
         client: AsyncWebClient,
         identity: Identity,
         *,
+        directory: Directory,
         learner: Learner | None = None,
     ) -> None:
         self._learner = learner
+        self._directory = directory
         self._settings = settings
         self._router = router
         self._store = store
@@ -119,8 +123,15 @@ class Conversations:
             thread_ts=msg.thread_ts,
             reply_ts=reply_ts,
         )
+        # The agent asked the bot to answer: a follow-up is answered too, unless this answer escalated.
         await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
+            msg.team_id,
+            msg.channel_id,
+            msg.thread_ts,
+            decision.category,
+            decision.escalated,
+            msg.user_id,
+            rerouted=True,
         )
         return decision
 
@@ -135,9 +146,8 @@ class Conversations:
         """Route ``msg`` (as ``category`` when given) with its thread's history and post the reply."""
         history = []
         # A message that starts its own thread (the common case) has no history: no lookup for it.
-        in_thread = msg.thread_ts != msg.ts
-        if in_thread and await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts):
-            history = await thread_history(self._client, msg, self.identity.user_id)
+        if msg.thread_ts != msg.ts:
+            history = await thread_history(self._client, msg, self.identity.user_id, self._directory.is_agent)
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"
@@ -176,9 +186,20 @@ class Conversations:
     ) -> str:
         settings = self._settings
         mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
-        text, blocks = escalation_message(decision, self._router.routes.escalation.customer_message, mentions)
         controls = agent_controls_for(msg, self._router.routes.names, decision.category)
-        return await post_reply(self._client, msg, text, [*blocks, controls, hand_back_control()], metadata)
+        escalation = self._router.routes.escalation
+        agents_channel = settings.direct_message_escalations
+        if msg.channel_type in DIRECT_CHANNEL_TYPES and agents_channel is not None:
+            # The agents' notice first: if the customer's note then fails, a retry repeats the notice
+            # (harmless) rather than leaving an escalation nobody was told of.
+            notice, blocks = direct_message_escalation(decision, mentions, msg.user_id, msg.text or "")
+            await self._client.chat_postMessage(
+                channel=agents_channel, text=notice, blocks=[*blocks, controls], unfurl_links=False
+            )
+            text, blocks = note(escalation.customer_message_dm)
+            return await post_reply(self._client, msg, text, blocks, metadata)
+        text, blocks = escalation_message(decision, escalation.customer_message, mentions)
+        return await post_reply(self._client, msg, text, [*blocks, controls], metadata)
 
     async def give_up(self, msg: InboundMessage, error: str) -> None:
         """The message could not be handled after every retry: hand it to a person, and record why."""

@@ -6,10 +6,10 @@ control characters ``& < >`` must be escaped so that the model can never produce
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.mrkdwn import escape, markdown_to_mrkdwn
 from bot.sanitize import sanitize
 from router.models import EscalationReason, RoutingDecision
 
@@ -24,38 +24,6 @@ REASON_TEXT = {
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
-
-_CODE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
-_BOLD_MARK = "\x00"
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters, escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _inline(text: str) -> str:
-    text = escape(text)
-    text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
-    text = _HEADING.sub(lambda m: f"{_BOLD_MARK}{m.group(1)}{_BOLD_MARK}", text)
-    text = _BOLD.sub(lambda m: f"{_BOLD_MARK}{m.group(2)}{_BOLD_MARK}", text)
-    text = _ITALIC.sub(lambda m: f"_{m.group(1)}_", text)
-    text = _STRIKE.sub(lambda m: f"~{m.group(1)}~", text)
-    text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
-    return text.replace(_BOLD_MARK, "*")
-
-
-def markdown_to_mrkdwn(markdown: str) -> str:
-    """Claude's Markdown as Slack mrkdwn, with every mention defused; code is kept verbatim."""
-    parts = _CODE.split(markdown)
-    out = [escape(part) if i % 2 else _inline(part) for i, part in enumerate(parts)]
-    return sanitize("".join(out))
 
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -80,9 +48,11 @@ def route_context(decision: RoutingDecision) -> dict[str, Any]:
 
 
 def agent_controls(key: str, categories: Sequence[str], current: str) -> dict[str, Any]:
-    """Buttons for agents: confirm the route, or re-route to another category.
+    """Buttons for agents: confirm the route, re-route to another category, hand the thread back.
 
     ``key`` names the customer message ("channel:ts"), whose decision the feedback is stored against.
+    Hand back is on every reply, not only on escalations: an agent may take over any thread the bot
+    answered by writing in it, and then needs a way to give it back.
     """
     options = [
         {"text": {"type": "plain_text", "text": name[:75]}, "value": name[:150]}
@@ -106,6 +76,14 @@ def agent_controls(key: str, categories: Sequence[str], current: str) -> dict[st
                 "options": options,
             }
         )
+    elements.append(
+        {
+            "type": "button",
+            "action_id": ACTION_HAND_BACK,
+            "text": {"type": "plain_text", "text": "Hand back to the bot"},
+            "value": key,
+        }
+    )
     return {"type": "actions", "block_id": f"agent_controls:{key}", "elements": elements}
 
 
@@ -122,37 +100,47 @@ def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:
     return " ".join(tags) or "Support team"
 
 
-def escalation_message(
-    decision: RoutingDecision, customer_text: str, mentions: str
-) -> tuple[str, list[dict[str, Any]]]:
-    """The customer-facing note and, for agents, the tags with the guess, confidence and reasoning."""
+def _agent_summary(decision: RoutingDecision, mentions: str) -> str:
     reason = (
         REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
     )
-    agent_text = (
+    return (
         f"{mentions}: this conversation needs a person ({reason}).\n"
         f"*Best guess:* {escape(decision.category)} · *confidence* {decision.confidence:.2f} · "
         f"*classified by* {decision.source}\n"
         f"*Reasoning:* {escape(sanitize(decision.reasoning))}"
     )
-    if decision.error:
-        agent_text += f"\n*Error:* {escape(sanitize(decision.error))}"
+
+
+def escalation_message(
+    decision: RoutingDecision, customer_text: str, mentions: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The customer-facing note and, for agents, the tags with the guess, confidence and reasoning.
+
+    The customer reads it too: a failure is named by its reason ("classification failed"), never by the
+    error text, which stays in the decision log and the bot's log.
+    """
+    agent_text = _agent_summary(decision, mentions)
     customer = escape(customer_text)
     blocks = [*_sections(customer), *_sections(agent_text)]
     return f"{customer}\n{agent_text}", blocks
 
 
-def hand_back_control() -> dict[str, Any]:
-    """The button an agent presses to let the bot answer in this thread again."""
-    return {
-        "type": "actions",
-        "block_id": "hand_back",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": ACTION_HAND_BACK,
-                "text": {"type": "plain_text", "text": "Hand back to the bot"},
-                "value": "hand_back",
-            }
-        ],
-    }
+def note(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Plain text of ours (escaped) as fallback text and section blocks."""
+    escaped = escape(text)
+    return escaped, _sections(escaped)
+
+
+def direct_message_escalation(
+    decision: RoutingDecision, mentions: str, customer_id: str, text: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The agents' notice of an escalated direct message, for the escalation channel: they cannot see
+    the DM, so it quotes the customer's words and names them, to be contacted directly."""
+    quoted = "\n".join(f"> {line}" for line in escape(sanitize(text)).splitlines() or [""])
+    notice = (
+        f"{_agent_summary(decision, mentions)}\n"
+        f"<@{customer_id}> wrote to the bot in a direct message (agents cannot reply there; "
+        f"contact them directly):\n{quoted}"
+    )
+    return notice, _sections(notice)

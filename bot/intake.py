@@ -50,7 +50,9 @@ def parse_event(
     text = strip_mention(event.get("text") or "", bot_user_id)
     if not text:
         return None
-    team = event.get("team") or body.get("team_id") or ""
+    # The installing workspace, not the author's (event.team): in a channel shared with another
+    # organisation the customer's team differs, and agents' clicks and replies come from ours.
+    team = body.get("team_id") or event.get("team") or ""
     return InboundMessage(
         team_id=team,
         channel_id=channel,
@@ -93,6 +95,8 @@ class Intake:
             thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
             if thread is None and not addressed_to_bot(body, msg):
                 return None  # people talking in a thread the bot has no part in
+        elif not addressed_to_bot(body, msg) and await self._directory.is_agent(msg.user_id):
+            return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             return None
@@ -103,9 +107,6 @@ class Intake:
     async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:
         """An agent writing in a bot thread: a configured agent or, when none are configured, anyone
         other than the customer."""
-        settings = self._settings
-        if settings.agent_users or settings.agent_usergroup:
-            return await self._directory.is_member(
-                msg.user_id, settings.agent_users, settings.agent_usergroup
-            )
+        if self._directory.agents_configured:
+            return await self._directory.is_agent(msg.user_id)
         return thread.customer_id is not None and msg.user_id != thread.customer_id

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.replies import REPLY_EVENT
 from bot.store.records import InboundMessage
-from router.models import Turn
+from router.models import Role, Turn
 
 HISTORY_TURNS = 20
 
@@ -29,13 +29,18 @@ async def thread_messages(client: AsyncWebClient, msg: InboundMessage) -> AsyncI
 
 
 def _is_reply_to(message: dict[str, Any], msg: InboundMessage) -> bool:
-    metadata = message.get("metadata") or {}
-    payload = metadata.get("event_payload") or {}
-    return metadata.get("event_type") == REPLY_EVENT and payload.get("message_ts") == msg.ts
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    return _is_reply(message) and payload.get("message_ts") == msg.ts
 
 
-def _from_bot(message: dict[str, Any], bot_user_id: str | None) -> bool:
-    return bool(message.get("bot_id")) or (bot_user_id is not None and message.get("user") == bot_user_id)
+def _is_reply(message: dict[str, Any]) -> bool:
+    return (message.get("metadata") or {}).get("event_type") == REPLY_EVENT
+
+
+def _from_us(message: dict[str, Any], bot_user_id: str | None) -> bool:
+    if bot_user_id is not None and message.get("user") == bot_user_id:
+        return True
+    return bool(message.get("bot_id")) and _is_reply(message)  # our replies, even without auth.test
 
 
 async def find_posted_reply(
@@ -49,7 +54,11 @@ async def find_posted_reply(
         if float(message.get("ts", 0)) <= float(msg.ts):
             continue
         if _is_reply_to(message, msg):
-            posted = message
+            if ((message.get("metadata") or {}).get("event_payload") or {}).get("partial"):
+                # An answer that broke off before an escalation that was never posted: not a reply.
+                unfinished.append(str(message["ts"]))
+            else:
+                posted = message
         elif bot_user_id is not None and message.get("user") == bot_user_id:
             # Only our own bot user: another app's message here is not ours to remove.
             if not message.get("metadata"):
@@ -60,9 +69,14 @@ async def find_posted_reply(
 
 
 async def thread_history(
-    client: AsyncWebClient, msg: InboundMessage, bot_user_id: str | None, limit: int = HISTORY_TURNS
+    client: AsyncWebClient,
+    msg: InboundMessage,
+    bot_user_id: str | None,
+    is_agent: Callable[[str], Awaitable[bool]],
+    limit: int = HISTORY_TURNS,
 ) -> list[Turn]:
-    """The customer's and the bot's turns before ``msg`` in its thread, oldest first."""
+    """The thread's turns before ``msg``, oldest first: the customer's (``msg``'s author), the bot's
+    replies, agents' and anyone else's (another person, another app's ticket), each labelled as such."""
     turns: list[Turn] = []
     async for message in thread_messages(client, msg):
         if float(message.get("ts", 0)) >= float(msg.ts):
@@ -70,8 +84,17 @@ async def thread_history(
         text = (message.get("text") or "").strip()
         if not text:
             continue
-        from_bot = _from_bot(message, bot_user_id)
-        if from_bot and (message.get("metadata") or {}).get("event_type") != REPLY_EVENT:
-            continue
-        turns.append(Turn(role="assistant" if from_bot else "customer", text=text))
+        user = message.get("user")
+        role: Role
+        if _from_us(message, bot_user_id):
+            if not _is_reply(message):
+                continue
+            role = "assistant"
+        elif user == msg.user_id:
+            role = "customer"
+        elif user and not message.get("bot_id") and await is_agent(user):
+            role = "agent"
+        else:
+            role = "other"
+        turns.append(Turn(role=role, text=text))
     return turns[-limit:]

@@ -140,6 +140,11 @@ class ClassifierConfig(_Strict):
 
 class EscalationConfig(_Strict):
     customer_message: NonEmpty
+    # In a direct message agents cannot join the conversation: they contact the customer instead.
+    customer_message_dm: NonEmpty = (
+        "Thanks for your patience. I've passed your message to our support team, and a person will get in "
+        "touch with you directly."
+    )
     agent_description: NonEmpty = "a member of our support team"
 
 

@@ -46,17 +46,23 @@ class Handler(Protocol):
         ...
 
 
+# What the answering model is told about turns that are neither the customer's nor its own: an agent speaks
+# for the support side (what they said or did stands), anyone else is context on the customer's side.
+_SPEAKER_NOTE = {"agent": "[A support agent wrote:]\n", "other": "[Someone else in the thread wrote:]\n"}
+
+
 def conversation(query: str, history: Sequence[Turn]) -> list[dict[str, str]]:
     """Messages API turns: history then the query, strictly alternating and starting with the user."""
     turns: list[dict[str, str]] = []
     for turn in [*history, Turn(role="customer", text=query)]:
-        role = "user" if turn.role == "customer" else "assistant"
+        role = "assistant" if turn.role in {"assistant", "agent"} else "user"
+        text = _SPEAKER_NOTE.get(turn.role, "") + turn.text
         if not turns and role == "assistant":
             continue
         if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + turn.text
+            turns[-1]["content"] += "\n\n" + text
         else:
-            turns.append({"role": role, "content": turn.text})
+            turns.append({"role": role, "content": text})
     return turns
 
 

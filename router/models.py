@@ -64,12 +64,17 @@ class Classification(BaseModel):
     error: str | None = None
 
 
+Role = Literal["customer", "assistant", "agent", "other"]
+
+
 class Turn(BaseModel):
     """One earlier message of a conversation (a thread), oldest first."""
 
     model_config = ConfigDict(frozen=True)
 
-    role: Literal["customer", "assistant"]
+    # customer: the person being answered; assistant: the bot; agent: a support agent; other: anyone else
+    # in the thread (a colleague who posted the problem, another app's ticket).
+    role: Role
     text: str
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, escape
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
+from bot.mrkdwn import escape
 from bot.store.feedback import FeedbackTarget, Verdict
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 NOT_AN_AGENT = "Only support agents can use these controls."
 NOT_FOUND = "I can't find the routing decision for that message any more."
+NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
 CONTROLS_BLOCK = "agent_controls:"
 
 
@@ -37,6 +39,12 @@ async def _target(bot: SupportBot, body: dict[str, Any], key: str | None) -> Fee
     return await bot.store.find_decision(body["team"]["id"], channel, ts)
 
 
+def _own_message(bot: SupportBot, user: str, target: FeedbackTarget) -> bool:
+    """With no agents configured everyone may use the controls, but not on their own message: a
+    customer does not judge, re-route or hand back their own conversation."""
+    return not bot.directory.agents_configured and user == target.message.user_id
+
+
 def register(app: AsyncApp, bot: SupportBot) -> None:
     @app.action(ACTION_HAND_BACK)
     async def hand_back(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -45,10 +53,25 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         if not await bot.is_agent(user):
             await _say(respond, NOT_AN_AGENT)
             return
-        message = body.get("message") or {}
-        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
-        thread_ts = message.get("thread_ts") or message.get("ts")
-        await bot.store.hand_back(body["team"]["id"], str(channel), str(thread_ts))
+        # The button names the customer message: its thread may be elsewhere (a DM's escalation is
+        # shown to agents in the escalation channel). Older buttons name nothing: their own thread.
+        target = await _target(bot, body, body["actions"][0].get("value"))
+        if target is not None and _own_message(bot, user, target):
+            await _say(respond, NOT_AN_AGENT)
+            return
+        if target is not None:
+            channel, thread_ts = target.message.channel_id, target.message.thread_ts
+        else:
+            message = body.get("message") or {}
+            channel = str(
+                (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
+            )
+            thread_ts = str(message.get("thread_ts") or message.get("ts"))
+        thread = await bot.store.get_thread(body["team"]["id"], channel, thread_ts)
+        if thread is None or not thread.bot_silent:
+            await _say(respond, NOTHING_TO_HAND_BACK)
+            return
+        await bot.store.hand_back(body["team"]["id"], channel, thread_ts)
         await bot.client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
@@ -65,6 +88,9 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         target = await _target(bot, body, body["actions"][0].get("value"))
         if target is None:
             await _say(respond, NOT_FOUND)
+            return
+        if _own_message(bot, user, target):
+            await _say(respond, NOT_AN_AGENT)
             return
         earlier = await bot.store.get_feedback(target.decision_id)
         if earlier is not None and earlier.verdict is Verdict.REROUTED:
@@ -90,6 +116,9 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         target = await _target(bot, body, str(action.get("block_id", "")).removeprefix(CONTROLS_BLOCK))
         if target is None:
             await _say(respond, NOT_FOUND)
+            return
+        if _own_message(bot, user, target):
+            await _say(respond, NOT_AN_AGENT)
             return
         if category == target.category:
             await bot.store.add_feedback(target, user, Verdict.CORRECT)

@@ -8,21 +8,31 @@ from sqlalchemy import func, or_, select, update
 
 from bot.store.database import Database
 from bot.store.records import ThreadState
-from bot.store.tables import threads, utcnow
+from bot.store.tables import inbound_messages, threads, utcnow
 
 
 class ThreadStates(Database):
     """The thread half of the store (see :class:`bot.store.Store`)."""
 
     async def get_thread(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadState | None:
-        """The thread's state, or None when the bot never posted in it and no agent took it over."""
-        t = threads
+        """The thread's state, or None when it is none of the bot's business.
+
+        A thread is the bot's from the moment its root message is claimed, before the first answer is
+        posted: an agent who replies in the meantime takes it over, and a customer's follow-up is routed.
+        """
+        t, m = threads, inbound_messages
         stmt = select(
             t.c.customer_id, t.c.category, t.c.escalated, t.c.bot_answered, t.c.taken_over_by
         ).where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
+        root = select(m.c.user_id).where(
+            m.c.team_id == team_id, m.c.channel_id == channel_id, m.c.ts == thread_ts
+        )
         async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
-        return None if row is None else ThreadState.model_validate(row._asdict())
+            if row is None:
+                customer = (await conn.execute(root)).scalar()
+                return None if customer is None else ThreadState(customer_id=customer)
+        return ThreadState.model_validate(row._asdict())
 
     async def note_answer(
         self,
@@ -32,8 +42,11 @@ class ThreadStates(Database):
         category: str,
         escalated: bool,
         customer_id: str | None = None,
+        *,
+        rerouted: bool = False,
     ) -> None:
-        """Note that the bot posted in the thread (an answer or an escalation); escalated stays escalated.
+        """Note that the bot posted in the thread (an answer or an escalation); escalated stays escalated,
+        unless an agent ``rerouted`` the message: then the thread is escalated only if this answer is.
 
         The first ``customer_id`` noted is kept: the person the bot answers in this thread.
         """
@@ -52,7 +65,9 @@ class ThreadStates(Database):
             insert,
             category=insert.excluded.category,
             customer_id=func.coalesce(t.c.customer_id, insert.excluded.customer_id),
-            escalated=or_(t.c.escalated, insert.excluded.escalated),
+            escalated=insert.excluded.escalated
+            if rerouted
+            else or_(t.c.escalated, insert.excluded.escalated),
             bot_answered=True,
             updated_at=insert.excluded.updated_at,
         )
@@ -82,12 +97,15 @@ class ThreadStates(Database):
         )
 
     async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> None:
-        """Let the bot answer in the thread again: clears escalated and the take-over."""
+        """Let the bot answer in the thread again: clears escalated and who took it over.
+
+        ``taken_over_at`` stays: /routing-stats counts the thread among those taken over by agents.
+        """
         t = threads
         stmt = (
             update(t)
             .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
-            .values(escalated=False, taken_over_by=None, taken_over_at=None, updated_at=utcnow())
+            .values(escalated=False, taken_over_by=None, updated_at=utcnow())
         )
         async with self._transaction() as conn:
             await conn.execute(stmt)

@@ -135,3 +135,16 @@ async def test_someone_who_is_not_an_agent_is_told_privately_and_nothing_changes
     assert len(running.replies(event)) == 1
     report = await build_report(running.store, parse_arguments("7d"))
     assert report.feedback_total.reviewed == 0
+
+
+async def test_with_no_agents_configured_a_customer_cannot_judge_their_own_route(
+    running: RunningBot,
+) -> None:
+    # Everyone in the channel acts as an agent then, except on their own conversation.
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    for action, name, category in ((ACTION_CORRECT, "c", None), (ACTION_REROUTE, "r", "General Question")):
+        answer = await click(running, event, action, "U0CUSTOMER", name, category)
+        assert answer["text"] == "Only support agents can use these controls."
+    answer = await click(running, event, ACTION_CORRECT, "U0COLLEAGUE", "colleague")
+    assert "is recorded as the right route" in answer["text"]

@@ -1,6 +1,7 @@
 """Markdown becomes Slack mrkdwn; escalations carry the tags and the context agents need."""
 
-from bot.formatting import agent_controls, agent_mentions, escalation_message, markdown_to_mrkdwn
+from bot.formatting import agent_controls, agent_mentions, escalation_message
+from bot.mrkdwn import markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source
 
 
@@ -40,6 +41,7 @@ def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> 
 
 def test_agent_controls_offer_the_other_categories() -> None:
     block = agent_controls("C1:1.2", ["A", "B", "C"], "B")
-    button, select = block["elements"]
+    button, select, hand_back = block["elements"]
     assert button["value"] == "C1:1.2"
     assert [o["value"] for o in select["options"]] == ["A", "C"]
+    assert hand_back["action_id"] == "hand_back"

@@ -5,7 +5,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.formatting import markdown_to_mrkdwn
+from bot.mrkdwn import markdown_to_mrkdwn
 from bot.sanitize import StreamSanitizer, sanitize
 
 # What Slack turns into a notification: a complete <!…> or <@…> token, or a bare @here-style word.

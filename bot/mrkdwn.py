@@ -1,0 +1,317 @@
+"""Claude's Markdown (CommonMark, with GitHub's tables and ``~~strike~~``) as Slack ``mrkdwn``.
+
+Slack has ``*bold*``, ``_italic_``, ``~strike~``, ``<url|text>``, ``>`` quotes and code, and nothing else:
+headings become bold lines, lists get bullet glyphs, tables become an aligned code block. Emphasis is
+matched with CommonMark's delimiter rules, so ``***both***``, ``snake_case`` and ``2 * 3`` come out right.
+Slack's control characters ``& < >`` are escaped everywhere (a ``>`` that starts a quote is the only one
+left), and the result goes through :func:`bot.sanitize.sanitize`: the model can never write a live mention.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from bot.sanitize import sanitize
+
+_FENCE = re.compile(r"```.*?```", re.DOTALL)
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
+_QUOTE = re.compile(r"^(?: {0,3}>[ \t]?)+(?P<text>.*)$")
+_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[-*+])|(?P<number>\d{1,9})[.)])[ \t]+(?P<text>.*)$")
+_TASK = re.compile(r"^\[([ xX])\][ \t]+")
+_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_CELL_LINK = re.compile(r"!?\[([^\]\n]+)\]\(([^()\s]+(?:\([^()\s]*\))?[^()\s]*)\)")
+_CELL_MARKS = re.compile(r"\*\*|~~|`")
+# A link's destination may hold balanced parentheses (…/Foo_(bar)), as CommonMark allows.
+_URL = r"(?:https?://|mailto:)(?:[^\s()<>]|\([^\s()<>]*\))+"
+# What inline parsing must not touch, leftmost first: code spans, backslash escapes, links, URLs.
+_PROTECTED = re.compile(
+    r"(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))"
+    r"|\\(?P<escaped>[!-/:-@\[-`{-~])"
+    r"|!?\[(?P<label>[^\[\]\n]+)\]\((?P<url>" + _URL + r")(?:[ \t]+\"[^\"\n]*\")?\)"
+    r"|<(?P<auto>(?:https?://|mailto:)[^\s<>]+)>"
+    r"|(?P<bare>https?://[^\s<>]*[^\s<>.,;:!?'\")\]*_~])"
+)
+_RUN = re.compile(r"\*+|_+|~+")
+_SLOT = "\x00"  # stands in for a protected piece during emphasis matching; stripped from the input
+_BULLETS = ("•", "◦", "▪")
+_INDENT = "    "
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_to_mrkdwn(markdown: str) -> str:
+    """Claude's Markdown as Slack mrkdwn, with every mention defused; code is kept verbatim (escaped)."""
+    markdown = markdown.replace(_SLOT, "").replace("\r\n", "\n")
+    blocks, pos = _Blocks(), 0
+    out: list[str] = []
+    for fence in _FENCE.finditer(markdown):
+        out.append(blocks.convert(markdown[pos : fence.start()], continued=_mid_line(markdown, pos)))
+        out.append(escape(fence.group()))
+        pos = fence.end()
+    out.append(blocks.convert(markdown[pos:], continued=_mid_line(markdown, pos)))
+    return sanitize("".join(out))
+
+
+def _mid_line(text: str, pos: int) -> bool:
+    return pos > 0 and text[pos - 1] != "\n"
+
+
+# Blocks ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Level:
+    indent: int
+    number: int | None = None
+
+
+@dataclass
+class _Lists:
+    """The open (nested) lists, to indent items by depth and number ordered items as Markdown does."""
+
+    levels: list[_Level] = field(default_factory=list)
+
+    def item(self, indent: int, number: int | None) -> tuple[int, int | None]:
+        while self.levels and indent < self.levels[-1].indent:
+            self.levels.pop()
+        if not self.levels or indent >= self.levels[-1].indent + 2:
+            self.levels.append(_Level(indent))
+        level = self.levels[-1]
+        if number is not None:
+            number = number if level.number is None else level.number
+            level.number = number + 1
+        else:
+            level.number = None
+        return len(self.levels) - 1, number
+
+
+@dataclass
+class _Blocks:
+    lists: _Lists = field(default_factory=_Lists)
+    quoted: _Lists = field(default_factory=_Lists)
+
+    def convert(self, text: str, continued: bool) -> str:
+        lines, i = text.split("\n"), 0
+        out: list[str] = []
+        if continued:  # the rest of a line that a code block began: no block syntax here
+            out.append(_inline(lines[0]))
+            i = 1
+        while i < len(lines):
+            end = _table_end(lines, i)
+            if end > i:
+                self.lists = _Lists()
+                out.append(_table(lines[i:end]))
+                i = end
+                continue
+            out.append(self._line(lines[i], self.lists, self.quoted))
+            i += 1
+        return "\n".join(out)
+
+    def _line(self, line: str, lists: _Lists, quoted: _Lists) -> str:
+        if not line.strip():
+            return ""
+        if match := _QUOTE.match(line):
+            lists.levels.clear()
+            inner = self._line(match["text"], quoted, _Lists())
+            return f"> {inner}" if inner else ""
+        quoted.levels.clear()
+        if _RULE.match(line):
+            lists.levels.clear()
+            return "──────────"
+        if match := _HEADING.match(line):
+            lists.levels.clear()
+            return f"*{_inline(match['text'], strong='')}*" if match["text"] else ""
+        if match := _ITEM.match(line):
+            return _item(match, lists)
+        if not line[0].isspace():
+            lists.levels.clear()
+        return _inline(line)
+
+
+def _item(match: re.Match[str], lists: _Lists) -> str:
+    given = int(match["number"]) if match["number"] else None
+    depth, number = lists.item(len(match["indent"].expandtabs(4)), given)
+    marker = f"{number}." if number is not None else _BULLETS[min(depth, len(_BULLETS) - 1)]
+    text = _TASK.sub(lambda m: "☐ " if m[1] == " " else "☑ ", match["text"])
+    return f"{_INDENT * depth}{marker} {_inline(text)}"
+
+
+def _table_end(lines: list[str], i: int) -> int:
+    """Where a GitHub table that starts at line ``i`` ends (``i`` itself when none starts there)."""
+    if i + 1 >= len(lines) or "|" not in lines[i] or not _TABLE_RULE.match(lines[i + 1]):
+        return i
+    if "|" not in lines[i + 1] or len(_cells(lines[i])) != len(_cells(lines[i + 1])):
+        return i
+    end = i + 2
+    while end < len(lines) and lines[end].strip() and "|" in lines[end]:
+        end += 1
+    return end
+
+
+def _cells(row: str) -> list[str]:
+    row = row.strip().removeprefix("|")
+    if row.endswith("|") and not row.endswith("\\|"):
+        row = row[:-1]
+    return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(row)]
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _table(lines: list[str]) -> str:
+    """A table as an aligned code block: Slack has no tables, and its code font keeps columns straight."""
+    header, rule, *body = (_cells(line) for line in lines)
+    columns = len(header)
+    rows = [
+        [_CELL_MARKS.sub("", _CELL_LINK.sub(r"\1 (\2)", c)) for c in [*row, *[""] * columns][:columns]]
+        for row in [header, *body]
+    ]
+    widths = [max(_width(row[col]) for row in rows) for col in range(columns)]
+    align = [("^" if c.startswith(":") else ">") if c.endswith(":") else "<" for c in rule]
+
+    def line(row: list[str]) -> str:
+        padded = (f"{c:{a}{w - _width(c) + len(c)}}" for c, a, w in zip(row, align, widths, strict=True))
+        return " | ".join(padded).rstrip()
+
+    text = [line(rows[0]), "-+-".join("-" * w for w in widths), *(line(row) for row in rows[1:])]
+    return "```\n" + escape("\n".join(text)) + "\n```"
+
+
+# Inline ---------------------------------------------------------------------------------------------
+
+
+def _inline(text: str, strong: str = "*") -> str:
+    """One line's inline Markdown as mrkdwn; ``strong`` is what bold becomes (nothing, in a heading)."""
+    pieces: list[str] = []
+
+    def protect(match: re.Match[str]) -> str:
+        pieces.append(_protected(match, strong))
+        return _SLOT
+
+    flat = _PROTECTED.sub(protect, text)
+    nodes = _tokens(flat)
+    _match_emphasis([node for node in nodes if isinstance(node, _Delim)])
+    parts = "".join(escape(n) if isinstance(n, str) else n.render(strong) for n in nodes).split(_SLOT)
+    return parts[0] + "".join(piece + part for piece, part in zip(pieces, parts[1:], strict=True))
+
+
+def _protected(match: re.Match[str], strong: str) -> str:
+    if match["code"]:
+        return escape(match["code"])
+    if match["escaped"]:
+        return escape(match["escaped"])
+    if match["label"]:
+        return f"<{_slack_url(match['url'])}|{_inline(match['label'], strong)}>"
+    if match["auto"]:
+        return f"<{_slack_url(match['auto'])}>"
+    return escape(match["bare"])
+
+
+def _slack_url(url: str) -> str:
+    return url.replace("&", "&amp;").replace("|", "%7C")
+
+
+@dataclass
+class _Delim:
+    """A run of ``*``, ``_`` or ``~~``, and the emphasis it opens and closes (CommonMark's delimiter run)."""
+
+    char: str
+    length: int
+    can_open: bool
+    can_close: bool
+    count: int = 0
+    active: bool = True
+    opens: list[tuple[str, int]] = field(default_factory=list)  # (mark, partner), outermost first
+    closes: list[tuple[str, int]] = field(default_factory=list)  # (mark, partner), innermost first
+
+    def __post_init__(self) -> None:
+        self.count = self.length
+
+    def render(self, strong: str) -> str:
+        marks = {"strong": strong, "em": "_", "strike": "~"}
+        closes = "".join(marks[m] for m in _strong_outside(self.closes, first=False))
+        return closes + self.char * self.count + "".join(marks[m] for m in _strong_outside(self.opens))
+
+
+def _strong_outside(marks: list[tuple[str, int]], first: bool = True) -> list[str]:
+    """Bold outside italic where both wrap the same text: ``***both***`` is ``*_both_*``, not ``_*both*_``."""
+    out: list[str] = []
+    for _, group in itertools.groupby(marks, key=lambda mark: mark[1]):
+        out += sorted((mark for mark, _ in group), key=lambda mark: (mark == "strong") != first)
+    return out
+
+
+def _kind(char: str) -> str:
+    if char.isspace():
+        return " "
+    return "p" if char == _SLOT or unicodedata.category(char)[0] in "PS" else "w"
+
+
+def _tokens(flat: str) -> list[str | _Delim]:
+    """The line as text and delimiter runs, each run told whether it can open or close emphasis."""
+    nodes: list[str | _Delim] = []
+    pos = 0
+    for word in re.finditer(r"\S+", flat):
+        alnum = [i for i in range(word.start(), word.end()) if flat[i].isalnum()]
+        for run in _RUN.finditer(flat, word.start(), word.end()):
+            char, start, end = run.group()[0], run.start(), run.end()
+            if char == "~" and end - start != 2:
+                continue
+            before = _kind(flat[start - 1]) if start else " "
+            after = _kind(flat[end]) if end < len(flat) else " "
+            left = after != " " and (after != "p" or before in " p")
+            right = before != " " and (before != "p" or after in " p")
+            can_open, can_close = left, right
+            if char == "_":  # not inside a word: snake_case, __init__.py, a/_path_/in/a/url
+                can_open = left and (not right or before == "p") and not (alnum and alnum[0] < start)
+                can_close = right and (not left or after == "p") and not (alnum and alnum[-1] >= end)
+            nodes += [flat[pos:start], _Delim(char, end - start, can_open, can_close)]
+            pos = end
+    nodes.append(flat[pos:])
+    return nodes
+
+
+def _match_emphasis(delims: list[_Delim]) -> None:
+    """CommonMark's "process emphasis": pair each closer with the nearest opener it may close."""
+    bottoms: dict[tuple[str, bool, int], int] = {}
+    current = 0
+    while current < len(delims):
+        closer = delims[current]
+        if not (closer.can_close and closer.active and closer.count):
+            current += 1
+            continue
+        key = (closer.char, closer.can_open, closer.length % 3)
+        j = current - 1
+        while j > bottoms.get(key, -1) and not _pairs(delims[j], closer):
+            j -= 1
+        if j <= bottoms.get(key, -1):
+            bottoms[key] = current - 1
+            current += 1
+            continue
+        opener = delims[j]
+        used = 2 if opener.count >= 2 and closer.count >= 2 else 1
+        mark = "strike" if closer.char == "~" else "strong" if used == 2 else "em"
+        opener.count, closer.count = opener.count - used, closer.count - used
+        opener.opens.insert(0, (mark, current))
+        closer.closes.append((mark, j))
+        for between in delims[j + 1 : current]:
+            between.active = False
+        if not closer.count:
+            current += 1
+
+
+def _pairs(opener: _Delim, closer: _Delim) -> bool:
+    if not (opener.active and opener.can_open and opener.count and opener.char == closer.char):
+        return False
+    both = opener.can_close or closer.can_open
+    total = opener.length + closer.length
+    return not (both and total % 3 == 0 and (opener.length % 3 or closer.length % 3))

@@ -1,0 +1,271 @@
+"""Who speaks in a thread, and when the bot steps aside: agents taking over, handing back, re-routing,
+escalations agents can actually see, and the context Claude is given about everyone in the thread."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
+from bot.listeners.actions import NOTHING_TO_HAND_BACK
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
+from tests.bot.test_feedback_actions import click, replies_count
+from tests.fakes import FakeAnthropic, FakeSlack
+from tests.fakes.slack_signing import (
+    app_mention_event,
+    block_actions_form,
+    block_actions_payload,
+    event_callback,
+)
+
+AGENT = "U0AGENT"
+AGENTS_CHANNEL = "C0AGENTS"
+
+
+def unsure(text: str, categories: list[str]) -> dict[str, Any]:
+    return {"category": "Refund Request", "confidence": 0.4, "reasoning": "unsure", "wants_human": False}
+
+
+def sure(text: str, categories: list[str]) -> dict[str, Any]:
+    return {"category": "Refund Request", "confidence": 0.95, "reasoning": "refund", "wants_human": False}
+
+
+async def bot_free_again(running: RunningBot, event: dict[str, Any]) -> None:
+    """Wait until the bot may answer in ``event``'s thread again (after a hand-back or a re-route)."""
+    deadline = time.monotonic() + 10
+    while True:
+        thread = await running.store.get_thread(running.slack.team_id, event["channel"], event["ts"])
+        if thread is not None and not thread.bot_silent:
+            return
+        assert time.monotonic() < deadline, f"the thread stays silent: {thread}"
+        await asyncio.sleep(0.01)
+
+
+async def hand_back(running: RunningBot, event: dict[str, Any]) -> None:
+    """An agent presses Hand back under the bot's first reply; returns once the bot is free."""
+    reply = running.replies(event)[0]
+    key = f"{event['channel']}:{event['ts']}"
+    payload = block_actions_payload(
+        ACTION_HAND_BACK,
+        key,
+        AGENT,
+        event["channel"],
+        reply["ts"],
+        running.slack.response_url("hand back"),
+        block_id=f"agent_controls:{key}",
+        message=reply,
+    )
+    status, _ = await running.send_form(block_actions_form(payload))
+    assert status == 200
+    await bot_free_again(running, event)
+
+
+async def test_an_agent_who_replies_before_the_first_answer_takes_the_thread_over(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.first_token_latency = 1.0
+    event = await running.customer_says("How do I change my email address?")
+    await asyncio.sleep(0.2)  # the bot is still waiting on Claude's answer
+    await running.customer_says("I'm on it, checking your account", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    anthropic_api.first_token_latency = 0.0
+    await running.customer_says("thanks, it's jane@example.com", thread_ts=event["ts"])
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    assert len(running.replies(event)) == 1  # the answer already under way; then the agent's thread
+
+
+async def test_a_follow_up_before_the_first_answer_is_answered_too(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot()
+    anthropic_api.first_token_latency = 0.5
+    event = await running.customer_says("The app crashes")
+    await asyncio.sleep(0.1)
+    await running.customer_says("when I upload photos, version 4.2 on Android 14", thread_ts=event["ts"])
+    await running.idle()
+    answers = anthropic_api.bodies("answer")
+    assert len(answers) == 2
+    assert any("upload photos" in m["content"] for body in answers for m in body["messages"])
+
+
+async def test_a_mention_in_someone_elses_thread_is_answered_with_that_thread(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot()
+    root = running.next_ts()
+    slack.add_message(
+        CHANNEL, root, "U0FORMS", "New ticket: the app crashes when uploading photos", bot_id="B1"
+    )
+    ts = running.next_ts()
+    text = f"<@{slack.bot_user_id}> can you help with this?"
+    slack.add_message(CHANNEL, ts, CUSTOMER, text, thread_ts=root)
+    await running.send(event_callback(app_mention_event(text, CHANNEL, CUSTOMER, ts, thread_ts=root)))
+    await running.idle()
+    [answer] = anthropic_api.bodies("answer")
+    [turn] = answer["messages"]  # the ticket and the question, both on the customer's side
+    assert "[Someone else in the thread wrote:]\nNew ticket: the app crashes" in turn["content"]
+    assert turn["content"].endswith("can you help with this?")
+
+
+async def test_after_a_hand_back_the_agents_words_are_the_agents_not_the_customers(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order")
+    await running.idle()
+    await running.customer_says(
+        "I've refunded you $20, it shows in 3 days", user=AGENT, thread_ts=event["ts"]
+    )
+    await running.idle()
+    await hand_back(running, event)
+    anthropic_api.classify_fn = sure
+    await running.customer_says("when exactly will I get it?", thread_ts=event["ts"])
+    await running.idle()
+    messages = anthropic_api.bodies("answer")[-1]["messages"]
+    said_by = {m["role"]: m["content"] for m in messages if "refunded you $20" in m["content"]}
+    assert list(said_by) == ["assistant"]
+    assert "[A support agent wrote:]\nI've refunded you $20" in said_by["assistant"]
+
+
+async def test_any_answered_thread_can_be_handed_back_after_an_agent_takes_it(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("How do I change my email address?")
+    await running.idle()
+    answer = await click(running, event, ACTION_HAND_BACK, AGENT, "too early")
+    assert answer["text"] == NOTHING_TO_HAND_BACK  # the bot is not silenced: nothing changes
+    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
+    await running.customer_says("it still fails", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 1  # the agent's thread now
+    await hand_back(running, event)
+    deadline = time.monotonic() + 10
+    while len(running.replies(event)) < 2:  # "… handed this thread back to the bot"
+        assert time.monotonic() < deadline, "no hand-back note in the thread"
+        await asyncio.sleep(0.01)
+    await running.customer_says("one more question about my email", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 3
+
+
+async def test_re_routing_an_escalation_gives_the_thread_back_to_the_bot(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    answer = await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    assert "its answer follows" in answer["text"]
+    await replies_count(running, event, 2)
+    await bot_free_again(running, event)
+    anthropic_api.classify_fn = sure
+    await running.customer_says("thanks, and can I get a refund too?", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 3
+
+
+async def test_an_agents_own_post_in_the_channel_is_not_answered(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("Heads up team: the refunds tool is down until 3pm", user=AGENT)
+    await running.idle()
+    assert running.replies(event) == [] and anthropic_api.bodies("classify") == []
+
+
+async def test_an_escalation_does_not_show_the_customer_internal_errors(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.fail_next("529", count=5, only="classify")
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert f"<@{AGENT}>" in reply["text"] and "classification failed" in reply["text"]
+    assert "Overloaded" not in reply["text"] and "529" not in reply["text"]
+
+
+async def test_a_channel_shared_with_the_customers_organisation_still_hands_over(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    # Slack Connect: the customer's event carries their own team; the agent is in ours.
+    event = await running.customer_says("How do I change my email address?", team="T0THEIRORG")
+    await running.idle()
+    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
+    await running.customer_says("thanks, it still fails", thread_ts=event["ts"], team="T0THEIRORG")
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    answer = await click(running, event, ACTION_CORRECT, AGENT, "correct")
+    assert "recorded as the right route" in answer["text"]
+
+
+async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order <!here>", channel="D0DM", channel_type="im")
+    await running.idle()
+    [note] = running.replies(event)
+    assert "get in touch with you directly" in note["text"] and f"<@{AGENT}>" not in note["text"]
+    [notice] = [c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == AGENTS_CHANNEL]
+    assert f"<@{AGENT}>" in notice["text"] and f"<@{CUSTOMER}>" in notice["text"]
+    assert "> about my order" in notice["text"] and "<!here>" not in notice["text"]
+    # The notice's controls act on the DM: hand back from the agents' channel frees the DM thread.
+    key = f"D0DM:{event['ts']}"
+    payload = block_actions_payload(
+        ACTION_HAND_BACK,
+        key,
+        AGENT,
+        AGENTS_CHANNEL,
+        running.next_ts(),
+        slack.response_url("hb"),
+        block_id=f"agent_controls:{key}",
+    )
+    status, _ = await running.send_form(block_actions_form(payload))
+    assert status == 200
+    deadline = time.monotonic() + 10
+    while len(running.replies(event)) < 2:
+        assert time.monotonic() < deadline, "the hand-back note never reached the DM"
+        await asyncio.sleep(0.01)
+    thread = await running.store.get_thread(slack.team_id, "D0DM", event["ts"])
+    assert thread is not None and not thread.bot_silent
+
+
+async def test_without_an_agents_channel_a_dm_escalation_stays_in_the_dm(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order", channel="D0DM", channel_type="im")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert f"<@{AGENT}>" in reply["text"]
+    assert {c.params["channel"] for c in slack.calls_to("chat.postMessage")} == {"D0DM"}
+
+
+async def test_a_half_answer_whose_escalation_failed_is_not_taken_for_the_reply(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], retry_base_seconds=0.1)
+    anthropic_api.fail_next("stream_break", only="answer")  # the answer breaks off: escalate
+    slack.fail_next("chat.postMessage", status=500, count=4)  # and the escalation cannot be posted
+    event = await running.customer_says("The app crashes when I upload photos")
+    deadline = time.monotonic() + 20
+    while not (await running.store.find_decision(slack.team_id, CHANNEL, event["ts"])):
+        assert time.monotonic() < deadline, "the message was never finished"
+        await asyncio.sleep(0.05)
+    await running.idle()
+    [reply] = running.replies(event)  # the half answer was removed; one whole outcome remains
+    assert not reply["metadata"]["event_payload"].get("partial")
+    assert slack.calls_to("chat.delete")

@@ -1,0 +1,170 @@
+"""Claude's Markdown reads in Slack as it was meant: the exact mrkdwn a customer's client receives."""
+
+import re
+
+import pytest
+
+from bot.mrkdwn import escape, markdown_to_mrkdwn
+
+LIVE = re.compile(r"<!(channel|here|everyone)[|>]|<@[A-Z0-9]+[|>]|(?<![\w@\u2060])@(channel|here)\b", re.I)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "slack"),
+    [
+        pytest.param("***both***", "*_both_*", id="bold-italic"),
+        pytest.param("**a *b* c** and *a **b** c*", "*a _b_ c* and _a *b* c_", id="nested-emphasis"),
+        pytest.param("***a** b*", "_*a* b_", id="bold-inside-italic"),
+        pytest.param("__bold__ and _italic_.", "*bold* and _italic_.", id="underscore-emphasis"),
+        pytest.param(
+            "Edit __init__.py, my_var_name and config_file_path.",
+            "Edit __init__.py, my_var_name and config_file_path.",
+            id="underscores-inside-words",
+        ),
+        pytest.param("see https://x.io/_a_/b", "see https://x.io/_a_/b", id="underscores-in-a-url"),
+        pytest.param("2 * 3 * 4 = 24", "2 * 3 * 4 = 24", id="lone-asterisks"),
+        pytest.param("~~old~~ new", "~old~ new", id="strike"),
+        pytest.param(r"\*not italic\*", "*not italic*", id="backslash-escapes"),
+    ],
+)
+def test_emphasis(markdown: str, slack: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == slack
+
+
+@pytest.mark.parametrize(
+    ("markdown", "slack"),
+    [
+        pytest.param("## **X**", "*X*", id="bold-in-heading"),
+        pytest.param("## Step **1**: *install*", "*Step 1: _install_*", id="mixed-heading"),
+        pytest.param("# Title #\n### C#", "*Title*\n*C#*", id="closing-hashes"),
+        pytest.param("#hashtag", "#hashtag", id="not-a-heading"),
+    ],
+)
+def test_headings_become_bold_lines(markdown: str, slack: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == slack
+
+
+def test_a_block_quote_stays_a_quote_and_other_angle_brackets_are_escaped() -> None:
+    assert markdown_to_mrkdwn("> quote") == "> quote"
+    assert markdown_to_mrkdwn("> **Note:** a > b\n>> nested\nif x > 1 then") == (
+        "> *Note:* a &gt; b\n> nested\nif x &gt; 1 then"
+    )
+    assert markdown_to_mrkdwn("> - one\n>\n> # Title") == "> • one\n\n> *Title*"
+    assert markdown_to_mrkdwn(">  > deep") == "> deep"
+
+
+def test_a_quote_cannot_assemble_a_mention() -> None:
+    out = markdown_to_mrkdwn("<!here\n> hi\n<@U123\n>")
+    assert out == "&lt;!here\n> hi\n&lt;@U123\n"
+    assert not LIVE.search(out)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "slack"),
+    [
+        pytest.param(
+            "[docs](https://en.wikipedia.org/wiki/Foo_(bar))",
+            "<https://en.wikipedia.org/wiki/Foo_(bar)|docs>",
+            id="parentheses-in-url",
+        ),
+        pytest.param(
+            "([docs](https://x.io/a_(b)_c)).", "(<https://x.io/a_(b)_c|docs>).", id="link-in-parentheses"
+        ),
+        pytest.param("[Help](https://x.io/a?b=1&c=2)", "<https://x.io/a?b=1&amp;c=2|Help>", id="ampersand"),
+        pytest.param('[**Guide**](https://x.io "Title")', "<https://x.io|*Guide*>", id="title-and-bold"),
+        pytest.param("![chart](https://x.io/c.png)", "<https://x.io/c.png|chart>", id="image"),
+        pytest.param("<https://x.io/a>", "<https://x.io/a>", id="autolink"),
+        pytest.param("[mail](mailto:help@x.io)", "<mailto:help@x.io|mail>", id="mailto"),
+        pytest.param("[x](https://x.io/a|b)", "<https://x.io/a%7Cb|x>", id="pipe-in-url"),
+        pytest.param("[file](/docs/a.md)", "[file](/docs/a.md)", id="relative-stays-text"),
+    ],
+)
+def test_links(markdown: str, slack: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == slack
+
+
+def test_a_link_label_cannot_ping() -> None:
+    assert markdown_to_mrkdwn("[@here](https://x.io)") == "<https://x.io|@\u2060here>"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "slack"),
+    [
+        pytest.param("1. step\n2. next", "1. step\n2. next", id="numbered"),
+        pytest.param("1. a\n1. b\n1. c", "1. a\n2. b\n3. c", id="lazy-numbering"),
+        pytest.param("3) c\n4) d", "3. c\n4. d", id="start-and-parenthesis"),
+        pytest.param("* item\n*italic* text", "• item\n_italic_ text", id="star-bullet-vs-italic"),
+        pytest.param("* *italic* item", "• _italic_ item", id="italic-in-a-bullet"),
+        pytest.param(
+            "- a\n  - b\n    - c\n  - d\n- e",
+            "• a\n    ◦ b\n        ▪ c\n    ◦ d\n• e",
+            id="nested-bullets",
+        ),
+        pytest.param(
+            "1. Install\n   - run `pip install x`\n2. Start",
+            "1. Install\n    ◦ run `pip install x`\n2. Start",
+            id="bullets-under-a-step",
+        ),
+        pytest.param("1. a\n\n   more\n\n2. b", "1. a\n\n   more\n\n2. b", id="loose-list"),
+        pytest.param("1. a\n\nText\n\n1. b", "1. a\n\nText\n\n1. b", id="new-list-after-text"),
+        pytest.param("- [ ] todo\n- [x] done", "• ☐ todo\n• ☑ done", id="task-list"),
+        pytest.param("---\n* * *", "──────────\n──────────", id="rules-are-not-bullets"),
+    ],
+)
+def test_lists(markdown: str, slack: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == slack
+
+
+def test_a_step_list_keeps_counting_across_a_code_block() -> None:
+    markdown = "1. Open a shell:\n```\ncd app\n```\n1. Run it"
+    assert markdown_to_mrkdwn(markdown) == "1. Open a shell:\n```\ncd app\n```\n2. Run it"
+
+
+def test_a_table_becomes_an_aligned_code_block() -> None:
+    markdown = (
+        "Plans:\n\n| Plan | Price | Notes |\n|:-----|------:|:---:|\n"
+        "| **Pro** | $10 | `a<b` |\n| Free | 0 | [see](https://x.io) |\n\nDone."
+    )
+    assert markdown_to_mrkdwn(markdown) == (
+        "Plans:\n\n```\n"
+        "Plan | Price |       Notes\n"
+        "-----+-------+-------------------\n"
+        "Pro  |   $10 |        a&lt;b\n"
+        "Free |     0 | see (https://x.io)\n"
+        "```\n\nDone."
+    )
+
+
+def test_pipes_without_a_delimiter_row_are_plain_text() -> None:
+    assert markdown_to_mrkdwn("a | b\nc | d") == "a | b\nc | d"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "slack"),
+    [
+        pytest.param(
+            "use `a < b && **x**` here", "use `a &lt; b &amp;&amp; **x**` here", id="code-span-verbatim"
+        ),
+        pytest.param("``a ` b`` and *c*", "``a ` b`` and _c_", id="double-backtick-span"),
+        pytest.param(
+            "```python\nif a < b: **x** # _y_\n```",
+            "```python\nif a &lt; b: **x** # _y_\n```",
+            id="fenced-block-verbatim",
+        ),
+        pytest.param("## Use `x_y_z`", "*Use `x_y_z`*", id="code-in-heading"),
+        pytest.param("- `*` is *glob*", "• `*` is _glob_", id="code-in-a-bullet"),
+        pytest.param("Run ```ls``` - then *go*", "Run ```ls``` - then _go_", id="fence-mid-line"),
+    ],
+)
+def test_code_is_kept_verbatim_and_only_escaped(markdown: str, slack: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == slack
+
+
+def test_slack_control_characters_are_escaped_and_mentions_defused() -> None:
+    out = markdown_to_mrkdwn("**<!here>** & <@U1> `<!channel>` @everyone")
+    assert out == "*&lt;!here&gt;* &amp; &lt;@U1&gt; `&lt;!channel&gt;` @\u2060everyone"
+    assert not LIVE.search(out)
+
+
+def test_escape() -> None:
+    assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"

@@ -53,10 +53,14 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
             await respond(text=USAGE, blocks=usage_blocks(USAGE), response_type="ephemeral")
             return
         try:
-            report = await build_report(bot.store, request)
+            text, blocks = report_blocks(await build_report(bot.store, request))
         except StoreError as e:
             logger.error("routing stats failed: %s", e)
             await respond(text=FAILED, response_type="ephemeral")
             return
-        text, blocks = report_blocks(report)
+        except Exception:
+            # After the ack, Bolt's error handler can no longer answer: the manager would get nothing.
+            logger.exception("routing stats failed")
+            await respond(text=FAILED, response_type="ephemeral")
+            return
         await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from bot.formatting import escape
-from bot.stats.report import CategoryFeedback, Share, StatsReport
+from bot.formatting import REASON_TEXT
+from bot.mrkdwn import escape
+from bot.stats.report import NO_REASON, CategoryFeedback, Share, StatsReport
 
 BAR_WIDTH = 10
 # Slack: at most 50 blocks in a message and 3000 characters in a section's text.
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
+LABEL_WIDTH = 40
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
+# Escalation reasons in words, as the agents read them in the escalation message.
+REASON_NAMES = {reason.value: text for reason, text in REASON_TEXT.items()}
+REASON_NAMES[NO_REASON] = "no reason recorded"
 
 
-def bar(share: float, width: int = BAR_WIDTH) -> str:
-    """A text bar and a percentage, e.g. ``█████░░░░░ 52%``."""
+def bar(share: float, width: int = BAR_WIDTH, *, aligned: bool = False) -> str:
+    """A text bar and a percentage, e.g. ``█████░░░░░ 52%``; ``aligned`` pads the percentage to 4."""
     share = min(max(share, 0.0), 1.0)
     filled = round(share * width)
-    return f"{'█' * filled}{'░' * (width - filled)} {share:.0%}"
+    percent = f"{share:.0%}"
+    return f"{'█' * filled}{'░' * (width - filled)} {percent.rjust(4) if aligned else percent}"
+
+
+def noun(count: int, word: str) -> str:
+    """``word`` for one, ``word`` + "s" for any other count."""
+    return word if count == 1 else f"{word}s"
+
+
+def plural(count: int, word: str) -> str:
+    """E.g. "1 message", "0 messages", "1,234 messages"."""
+    return f"{count:,} {noun(count, word)}"
+
+
+def when(moment: datetime) -> str:
+    """``YYYY-MM-DD HH:MM``, the year always in four digits (strftime gives "1" for the year 1)."""
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M}"
 
 
 def period_title(report: StatsReport) -> str:
@@ -47,13 +69,20 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _bars(shares: Sequence[Share], names: dict[str, str] | None = None) -> str:
-    """Rows of a code block: name, bar, count; names padded so the bars line up."""
-    labels = [(names or {}).get(s.name, s.name)[:28] for s in shares]
-    width = max((len(label) for label in labels), default=0)
-    lines = [
-        f"{label.ljust(width)}  {bar(s.share)}  {s.count:,}" for label, s in zip(labels, shares, strict=True)
-    ]
+    """Rows of a code block: name, bar, percentage, count; padded so that every column lines up."""
+    labels = [(names or {}).get(s.name, s.name)[:LABEL_WIDTH] for s in shares]
+    lines = _columns(labels, [s.share for s in shares], [s.count for s in shares])
     return "```" + escape("\n".join(lines)) + "```" if lines else "_none_"
+
+
+def _columns(labels: Sequence[str], parts: Sequence[float], counts: Sequence[int]) -> list[str]:
+    width = max((len(label) for label in labels), default=0)
+    numbers = [f"{n:,}" for n in counts]
+    count_width = max((len(n) for n in numbers), default=0)
+    return [
+        f"{label.ljust(width)}  {bar(part, aligned=True)}  {n.rjust(count_width)}"
+        for label, part, n in zip(labels, parts, numbers, strict=True)
+    ]
 
 
 def _timings(report: StatsReport) -> str:
@@ -72,11 +101,9 @@ def _timings(report: StatsReport) -> str:
 
 def _confidence(report: StatsReport) -> str:
     total = sum(report.confidence_buckets) or 1
-    lines = [
-        f"{i / 10:.1f}–{(i + 1) / 10:.1f}  {bar(n / total)}  {n:,}"
-        for i, n in enumerate(report.confidence_buckets)
-        if n
-    ]
+    found = [(i, n) for i, n in enumerate(report.confidence_buckets) if n]
+    labels = [f"{i / 10:.1f}–{(i + 1) / 10:.1f}" for i, _ in found]
+    lines = _columns(labels, [n / total for _, n in found], [n for _, n in found])
     return "```" + "\n".join(lines) + "```" if lines else "_none_"
 
 
@@ -87,8 +114,9 @@ def _feedback(rows: Sequence[CategoryFeedback], overall: CategoryFeedback) -> st
     for row in [*rows, overall]:
         if row.routed or row.reviewed:
             lines.append(
-                f"{row.category[:28]}: accuracy {_rate(row.accuracy)} of {row.reviewed:,} reviewed · "
-                f"re-routed {_rate(row.reroute_rate)} ({row.rerouted:,} of {row.routed:,})"
+                f"{row.category[:LABEL_WIDTH]}: accuracy {_rate(row.accuracy)} "
+                f"of {row.reviewed:,} reviewed · re-routed {_rate(row.reroute_rate)} "
+                f"({row.rerouted:,} of {row.routed:,})"
             )
     return escape("\n".join(lines))
 
@@ -107,21 +135,25 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text and the blocks of the report."""
     title = f"Routing stats: {period_title(report)}"
     summary = (
-        f"*{report.messages:,}* messages routed · *{report.escalations:,}* escalated "
-        f"({report.escalation_rate:.0%}) · *{report.handoffs:,}* taken over by agents"
+        f"*{report.messages:,}* {noun(report.messages, 'message')} routed · *{report.escalations:,}* "
+        f"escalated ({report.escalation_rate:.0%}) · *{report.handoffs:,}* {noun(report.handoffs, 'thread')} "
+        "taken over by agents"
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _span(report)}]},
         _section(summary),
     ]
+    if report.upcoming:
+        blocks.append(_section(f"_{upcoming_note(report)}_"))
+        return f"{title}: this period has not happened yet", blocks
     if report.messages == 0 and report.reroutes_answered == 0:
         blocks.append(_section("_No messages were routed in this period._"))
         return f"{title}: no messages routed", blocks
     blocks += [
         {"type": "divider"},
         _section("*By category*\n" + _bars(report.categories)),
-        _section("*Escalations by reason*\n" + _bars(report.escalation_reasons)),
+        _section("*Escalations by reason*\n" + _bars(report.escalation_reasons, REASON_NAMES)),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         _section("*Time*\n" + _timings(report)),
         _section(
@@ -133,16 +165,32 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         _section("*Agent feedback*\n" + _feedback(report.feedback, report.feedback_total)),
         _section("*Busiest channels*\n" + _channels(report.channels)),
     ]
+    notes = [purge_note(report)] if report.purged_messages else []
     if not report.percentiles_exact:
-        note = "p50 and p95 are read from daily histograms (two significant digits)."
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-    return f"{title}: {report.messages:,} messages routed", blocks[:MAX_BLOCKS]
+        notes.append("p50 and p95 are read from daily histograms (two significant digits).")
+    blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in notes]
+    return f"{title}: {plural(report.messages, 'message')} routed", blocks[:MAX_BLOCKS]
+
+
+def upcoming_note(report: StatsReport) -> str:
+    """For a period entirely in the future."""
+    starts = f": it starts on {when(report.start)} UTC" if report.start else ""
+    return f"This period has not happened yet{starts}."
+
+
+def purge_note(report: StatsReport) -> str:
+    """What ``db purge`` took from the period, and what the report can still say about it."""
+    before = f"made before {when(report.kept_since)} UTC " if report.kept_since else ""
+    return (
+        f"The decisions of {plural(report.purged_messages, 'message')} of this period {before}were deleted "
+        f"(db purge). Counts, times and cost still include them; agent feedback and hand-offs cover only "
+        f"the {plural(report.kept_messages or 0, 'message')} kept."
+    )
 
 
 def _span(report: StatsReport) -> str:
-    end = report.end.strftime("%Y-%m-%d %H:%M")
-    start = report.start.strftime("%Y-%m-%d %H:%M") if report.start else "the first decision"
-    return f"From {start} to {end} UTC"
+    start = when(report.start) if report.start else "the first decision"
+    return f"From {start} to {when(report.end)} UTC"
 
 
 def _confidence_average(report: StatsReport) -> str:

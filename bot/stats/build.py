@@ -1,30 +1,36 @@
-"""Building the routing report: run the aggregates of ``bot.stats.queries`` and add up their groups."""
+"""Building the routing report: run the aggregates of ``bot.stats.queries`` and add up their groups.
+
+After ``db purge`` the rollups still count a period's old messages, but their decisions are gone: the
+times' percentiles are then read from the daily histograms (which purge keeps too), and agent feedback is
+weighed against the messages whose decisions are still there (their verdicts went with the others).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.stats.percentiles import exact_percentiles, histogram_statements, histograms, percentile_statement
 from bot.stats.period import StatsRequest
 from bot.stats.queries import (
     AGENT,
     CONF,
     METRICS,
     Span,
-    exact_percentiles,
     feedback_statement,
     grouped_statements,
     handoffs_statement,
-    histogram_statements,
-    histograms,
-    percentile_statement,
+    kept_since_statement,
+    purged_statements,
     split_period,
 )
-from bot.stats.report import CategoryFeedback, StatsReport, Timing, shares
+from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, shares
 from bot.store.database import Database
 from router.models import EscalationReason, Source
 
@@ -32,30 +38,67 @@ BUSIEST_CHANNELS = 5
 # Up to this many messages SQLite sorts the times for exact percentiles; beyond, it reads the histograms.
 EXACT_LIMIT = 10_000
 NO_CHANNEL = "(none)"
-NO_REASON = "unspecified"
 ERROR_REASONS = {EscalationReason.CLASSIFIER_ERROR.value, EscalationReason.HANDLER_ERROR.value}
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What the log still holds of a period that ``db purge`` cut into."""
+
+    since: datetime | None  # when the earliest decision kept was made; None when none is left
+    messages: int
+    routed: dict[str, int]  # per category
 
 
 async def build_report(store: Database, request: StatsRequest) -> StatsReport:
     """The report for ``request``, read in one read-only connection (no write lock on SQLite)."""
     span = split_period(request.start, request.end, request.channel_id, up_to_now=request.up_to_now)
     async with store.reading() as conn:
-        groups = [row for stmt in grouped_statements(span) for row in (await conn.execute(stmt)).all()]
+        groups = await _rows(conn, grouped_statements(span))
         verdicts = (await conn.execute(feedback_statement(span))).all()
         handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
         figures, averages = _fold(groups)
-        timings, exact = await _timings(conn, store, span, averages)
+        kept = await _kept(conn, span, request.up_to_now, figures["messages"])
+        timings, exact = await _timings(conn, store, span, averages, whole=kept is None)
+    routed = {s.name: s.count for s in figures["categories"]} if kept is None else kept.routed
     return StatsReport(
         period=request.period,
         start=request.start,
         end=request.end,
         channel=request.channel_label,
+        upcoming=request.start is not None and request.start > datetime.now(UTC),
         handoffs=handoffs,
         percentiles_exact=exact,
+        kept_messages=None if kept is None else kept.messages,
+        kept_since=None if kept is None else kept.since,
         **timings,
         **figures,
-        **_feedback(verdicts, figures["categories"]),
+        **_feedback(verdicts, routed),
     )
+
+
+async def _rows(conn: AsyncConnection, statements: Sequence[Any]) -> list[Row[Any]]:
+    return [row for stmt in statements for row in (await conn.execute(stmt)).all()]
+
+
+async def _kept(conn: AsyncConnection, span: Span, up_to_now: bool, messages: int) -> Kept | None:
+    """What is left of the period's ``messages`` when a purge deleted some of their decisions, else None."""
+    if messages == 0 or span.days is None:
+        return None  # no messages, or all counted from the decisions that are there
+    since = (await conn.execute(kept_since_statement())).scalar()
+    if since is not None and span.days[0] is not None and span.days[0] > since.astimezone(UTC).date():
+        return None  # the rollups read are of days after the purge: every decision is still there
+    rolled, present = [int((await conn.execute(s)).scalar_one()) for s in purged_statements(since)]
+    if rolled <= present:
+        return None  # nothing was ever purged
+    groups = []
+    if since is not None and since < span.end:
+        kept_span = split_period(since, span.end, span.channel_id, up_to_now=up_to_now)
+        groups = await _rows(conn, grouped_statements(kept_span))
+    kept, _ = _fold(groups)
+    if kept["messages"] == messages:
+        return None  # the purged decisions were of other channels or periods
+    return Kept(since, kept["messages"], {s.name: s.count for s in kept["categories"]})
 
 
 Averages = dict[str, tuple[int, float]]
@@ -109,23 +152,28 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     return figures, averages
 
 
+Percentiles = dict[str, tuple[float | None, float | None]]
+
+
 async def _timings(
-    conn: AsyncConnection, store: Database, span: Span, averages: Averages
+    conn: AsyncConnection, store: Database, span: Span, averages: Averages, *, whole: bool
 ) -> tuple[dict[str, Timing], bool]:
-    """Average, p50 and p95 of each time: exact, or on SQLite beyond EXACT_LIMIT, from the histograms."""
-    percentiles: dict[str, tuple[float | None, float | None]] = {}
-    exact = True
-    if store.engine.dialect.name == "postgresql":
+    """Average, p50 and p95 of each time.
+
+    The percentiles are exact when the period's decisions are ``whole`` (none purged) and, on SQLite,
+    no more than EXACT_LIMIT; otherwise they are read from the daily histograms.
+    """
+    postgres = store.engine.dialect.name == "postgresql"
+    percentiles: Percentiles | None = None
+    if whole and postgres:
         row = (await conn.execute(percentile_statement(span))).one()
         percentiles = {m: (getattr(row, f"{m}_50"), getattr(row, f"{m}_95")) for m in METRICS}
-    elif averages["total"][0] > EXACT_LIMIT:
-        exact = False
-        rows = [row for stmt in histogram_statements(span) for row in (await conn.execute(stmt)).all()]
-        found = histograms(rows)
+    elif whole and averages["total"][0] <= EXACT_LIMIT:
+        percentiles = await _exact(conn, span, averages)
+    exact = percentiles is not None
+    if percentiles is None:
+        found = histograms(await _rows(conn, histogram_statements(span, postgres=postgres)))
         percentiles = {m: (found[m].percentile(0.5), found[m].percentile(0.95)) for m in METRICS}
-    else:
-        for metric in METRICS:
-            percentiles[metric] = await exact_percentiles(conn, span, metric, averages[metric][0])
     timings = {}
     for metric in METRICS:
         count, summed = averages[metric]
@@ -139,12 +187,23 @@ async def _timings(
     return timings, exact
 
 
-def _feedback(verdicts: Sequence[Row[Any]], routed: list[Any]) -> dict[str, Any]:
-    """Per routed category: reviewed, correct and re-routed decisions, against how many were routed."""
+async def _exact(conn: AsyncConnection, span: Span, averages: Averages) -> Percentiles | None:
+    """Every time's exact percentiles on SQLite; None if the log holds fewer times than were counted."""
+    found: Percentiles = {}
+    for metric in METRICS:
+        pair = await exact_percentiles(conn, span, metric, averages[metric][0])
+        if pair is None:
+            return None
+        found[metric] = pair
+    return found
+
+
+def _feedback(verdicts: Sequence[Row[Any]], routed_counts: dict[str, int]) -> dict[str, Any]:
+    """Per routed category: reviewed, correct and re-routed decisions, against how many were routed
+    (whose decisions are still in the log: a purge deletes verdicts with their decisions)."""
     counts: dict[str, Counter[str]] = {}
     for row in verdicts:
         counts.setdefault(row.routed_category, Counter())[row.verdict] += int(row.n)
-    routed_counts = {share.name: share.count for share in routed}
     per_category = []
     for category in sorted(set(counts) | set(routed_counts)):
         c = counts.get(category, Counter())

@@ -16,6 +16,10 @@ USAGE = (
     "• `/routing-stats help` shows this message"
 )
 
+# `support-router demo` and `chat` record their decisions in the same database as the bot, under these
+# channel ids: reports leave them out unless one of them is asked for by name (``--channel demo``).
+LOCAL_CHANNELS = {"demo": "support-router demo", "console": "support-router chat"}
+
 _RANGE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
 # Slack escapes a picked channel as <#C123|name> (or <#C123> when it has no name to show).
 _ESCAPED_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]{2,})(?:\|([^>]*))?>", re.ASCII)
@@ -23,7 +27,14 @@ _PLAIN_CHANNEL = re.compile(r"#?([CGD][A-Z0-9]{6,})", re.ASCII)
 
 
 class StatsUsageError(ValueError):
-    """The arguments are not understood; the message says why and shows the usage."""
+    """The arguments are not understood; the message says why and shows the usage.
+
+    ``reason`` is the why alone, for a caller (the terminal) that shows a usage of its own.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}.\n{USAGE}")
+        self.reason = reason
 
 
 class StatsRequest(BaseModel):
@@ -48,6 +59,8 @@ class StatsRequest(BaseModel):
         """How to show the channel: its name when Slack gave one, else its id."""
         if self.channel_id is None:
             return None
+        if self.channel_id in LOCAL_CHANNELS:
+            return LOCAL_CHANNELS[self.channel_id]
         return f"#{self.channel_name}" if self.channel_name else self.channel_id
 
 
@@ -88,10 +101,12 @@ def parse_arguments(text: str, now: datetime | None = None) -> StatsRequest:
 
 
 def _error(reason: str) -> StatsUsageError:
-    return StatsUsageError(f"{reason}.\n{USAGE}")
+    return StatsUsageError(reason)
 
 
 def _channel(word: str) -> tuple[str, str | None] | None:
+    if word.lower() in LOCAL_CHANNELS:
+        return word.lower(), None
     escaped = _ESCAPED_CHANNEL.fullmatch(word)
     if escaped:
         return escaped.group(1), escaped.group(2) or None

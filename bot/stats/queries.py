@@ -3,34 +3,32 @@
 A period is read from two places: whole UTC days from ``daily_rollups`` / ``daily_latencies`` (kept by a
 trigger, thousands of rows for months of traffic), and the hours at either end from ``routing_decisions``
 itself, through the covering index ``ix_routing_decisions_stats``. Both are grouped alike and added up.
+The times' percentiles are in ``bot.stats.percentiles``.
+
+``db purge`` deletes old decisions but keeps the rollups: :func:`kept_since_statement` and
+:func:`purged_statements` tell the report which of the period's decisions are still there to read.
+Without a channel, the decisions of ``support-router demo`` and ``chat`` (``LOCAL_CHANNELS``) are left out.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
-    Row,
     Select,
     and_,
     case,
-    cast,
     false,
     func,
     literal_column,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.stats.period import LOCAL_CHANNELS
 from bot.store.tables import (
-    ALL_CHANNELS,
-    daily_latencies,
     daily_rollups,
     route_feedback,
     routing_decisions,
@@ -87,22 +85,29 @@ def split_period(
     return Span(days, tuple(raw), start, end, channel_id)
 
 
-def _in(column: Any, low: Any, high: Any) -> ColumnElement[bool]:
+def in_range(column: Any, low: Any, high: Any) -> ColumnElement[bool]:
+    """``low <= column < high``; no lower bound when ``low`` is None."""
     return and_(column < high, *([column >= low] if low is not None else []))
 
 
-def _raw_where(span: Span, low: datetime | None, high: datetime) -> list[ColumnElement[bool]]:
+def _channel_where(column: Any, span: Span) -> list[ColumnElement[bool]]:
+    """The span's channel; without one, every channel but the local ones (demo, console)."""
+    if span.channel_id:
+        return [column == span.channel_id]
+    return [func.coalesce(column, "").not_in(list(LOCAL_CHANNELS))]
+
+
+def raw_where(span: Span, low: datetime | None, high: datetime) -> list[ColumnElement[bool]]:
+    """The span's decisions made in [low, high)."""
     # One range per statement: SQLite answers an OR of ranges through the table, not the covering index.
     d = routing_decisions
-    return [_in(d.c.created_at, low, high)] + ([d.c.channel_id == span.channel_id] if span.channel_id else [])
+    return [in_range(d.c.created_at, low, high), *_channel_where(d.c.channel_id, span)]
 
 
 def _days_where(table: Any, span: Span) -> list[ColumnElement[bool]]:
     if span.days is None:
         return [false()]
-    return [_in(table.c.day, *span.days)] + (
-        [table.c.channel_id == span.channel_id] if span.channel_id else []
-    )
+    return [in_range(table.c.day, *span.days), *_channel_where(table.c.channel_id, span)]
 
 
 def _confidence_bucket(i: int) -> ColumnElement[Any]:
@@ -142,7 +147,7 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
         ]
         statements.append(
             select(literal_column("1").label("part"), *raw_keys, *values)
-            .where(*_raw_where(span, low, high))
+            .where(*raw_where(span, low, high))
             .group_by(*raw_keys)
         )
     return statements
@@ -151,8 +156,7 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
 def feedback_statement(span: Span) -> Select[Any]:
     """Verdicts per routed category for decisions made in the period."""
     f = route_feedback
-    where = [_in(f.c.decided_at, span.start, span.end)]
-    where += [f.c.channel_id == span.channel_id] if span.channel_id else []
+    where = [in_range(f.c.decided_at, span.start, span.end), *_channel_where(f.c.channel_id, span)]
     return (
         select(f.c.routed_category, f.c.verdict, func.count().label("n"))
         .where(*where)
@@ -161,136 +165,37 @@ def feedback_statement(span: Span) -> Select[Any]:
 
 
 def handoffs_statement(span: Span) -> Select[Any]:
-    """Threads an agent took over during the period."""
+    """Threads an agent took over during the period (handed back since or not).
+
+    ``taken_over_at`` is set by the first take-over and kept by a hand back, which clears only
+    ``taken_over_by``: a thread counts once, in the period of its first take-over.
+    """
     t = threads
-    # taken_over_at is set with taken_over_by and cleared with it (hand back): the index covers the count.
-    where = [_in(t.c.taken_over_at, span.start, span.end)]
+    # Only Slack's threads are here (demo and chat keep none): without a channel, the index answers.
+    where = [in_range(t.c.taken_over_at, span.start, span.end)]
     where += [t.c.channel_id == span.channel_id] if span.channel_id else []
     return select(func.count()).select_from(t).where(*where)
 
 
-def _metric_filter(metric: str) -> list[ColumnElement[bool]]:
-    d = routing_decisions
-    return [d.c.source != AGENT] + ([d.c.escalated.is_(False)] if metric == "handling" else [])
+def kept_since_statement() -> Select[Any]:
+    """When the earliest decision still in the log was made (None: the log is empty).
 
-
-def _bucket(ms: Any) -> ColumnElement[Any]:
-    """Two significant digits, as the rollup trigger of migration 0002 computes them (SQLite)."""
-
-    def whole(x: Any) -> Any:
-        return cast(x, Integer)
-
-    n = literal_column
-    return case(
-        (ms < n("1"), whole(ms * n("100")) / n("100.0")),
-        (ms < n("10"), whole(ms * n("10")) / n("10.0")),
-        (ms < n("100"), whole(ms) * n("1.0")),
-        (ms < n("1000"), whole(ms / n("10")) * n("10.0")),
-        (ms < n("10000"), whole(ms / n("100")) * n("100.0")),
-        (ms < n("100000"), whole(ms / n("1000")) * n("1000.0")),
-        else_=whole(ms / n("10000")) * n("10000.0"),
-    )
-
-
-def histogram_statements(span: Span) -> list[Select[Any]]:
-    """Per latency bucket: how many routing, handling and total times fell in it (SQLite).
-
-    The rollups' rows for one channel (or for all, ``ALL_CHANNELS``) are read in primary-key order.
+    ``db purge`` deletes every decision older than a cutoff, in every channel: those made since this
+    time are all there, and the rollups are the only trace of any made before it.
     """
-    h, d = daily_latencies, routing_decisions
-    statements: list[Select[Any]] = []
-    if span.days is not None:
-        where = [_in(h.c.day, *span.days), h.c.channel_id == (span.channel_id or ALL_CHANNELS)]
-        sums = (func.sum(h.c[m]).label(m) for m in METRICS)
-        statements.append(select(h.c.bucket, *sums).where(*where).group_by(h.c.bucket))
-    for (low, high), metric in itertools.product(span.raw, METRICS):
-        bucket = _bucket(d.c[f"{metric}_ms"]).label("bucket")
-        counts = [(func.count() if m == metric else literal_column("0")).label(m) for m in METRICS]
-        where = [*_raw_where(span, low, high), *_metric_filter(metric)]
-        statements.append(select(bucket, *counts).where(*where).group_by(bucket))
-    return statements
+    return select(func.min(routing_decisions.c.created_at))
 
 
-def percentile_statement(span: Span) -> Select[Any]:
-    """p50 and p95 of each time with ``percentile_cont`` (PostgreSQL), over the period's decisions."""
-    d = routing_decisions
-    columns = []
-    for metric in METRICS:
-        column = d.c[f"{metric}_ms"]
-        for p in (0.5, 0.95):
-            aggregate: Any = func.percentile_cont(p).within_group(column)
-            if metric == "handling":
-                aggregate = aggregate.filter(d.c.escalated.is_(False))
-            columns.append(aggregate.label(f"{metric}_{int(p * 100)}"))
-    return select(*columns).where(*_raw_where(span, span.start, span.end), d.c.source != AGENT)
+def purged_statements(kept_since: datetime | None) -> tuple[Select[Any], Select[Any]]:
+    """Decisions counted by the rollups up to the day of ``kept_since``, and those still in the log.
 
-
-async def exact_percentiles(
-    conn: AsyncConnection, span: Span, metric: str, count: int
-) -> tuple[float | None, float | None]:
-    """p50 and p95 as ``percentile_cont`` computes them, by ORDER BY ... LIMIT 2 OFFSET (SQLite)."""
-    column = routing_decisions.c[f"{metric}_ms"]
-    found: list[float | None] = []
-    for p in (0.5, 0.95):
-        if count == 0:
-            found.append(None)
-            continue
-        rank = p * (count - 1)
-        k = int(rank)
-        stmt = (
-            select(column)
-            .where(*_raw_where(span, span.start, span.end), *_metric_filter(metric))
-            .order_by(column)
-            .limit(2)
-            .offset(k)
-        )
-        values = [float(v) for v in (await conn.execute(stmt)).scalars()]
-        low = values[0]
-        high = values[1] if len(values) > 1 else low
-        found.append(low + (high - low) * (rank - k))
-    return found[0], found[1]
-
-
-@dataclass
-class Histogram:
-    """Bucket lower bounds (ascending) and counts of one time."""
-
-    buckets: list[tuple[float, int]] = field(default_factory=list)
-
-    def percentile(self, p: float) -> float | None:
-        """``percentile_cont`` over the values spread evenly inside their buckets."""
-        count = sum(n for _, n in self.buckets)
-        if count == 0:
-            return None
-        rank = p * (count - 1)
-        k = int(rank)
-        low, high = self._value(k), self._value(min(k + 1, count - 1))
-        return low + (high - low) * (rank - k)
-
-    def _value(self, index: int) -> float:
-        seen = 0
-        for bucket, n in self.buckets:
-            if index < seen + n:
-                return bucket + bucket_width(bucket) * (index - seen + 0.5) / n
-            seen += n
-        raise IndexError(index)
-
-
-def bucket_width(bucket: float) -> float:
-    """The width of the two-significant-digit bucket starting at ``bucket``."""
-    for limit, width in ((1, 0.01), (10, 0.1), (100, 1.0), (1000, 10.0), (10000, 100.0), (100000, 1000.0)):
-        if bucket < limit:
-            return width
-    return 10000.0
-
-
-def histograms(rows: Sequence[Row[Any]]) -> dict[str, Histogram]:
-    """The histogram statements' rows (a bucket may come from several) as one histogram per time."""
-    counts: dict[str, dict[float, int]] = {metric: {} for metric in METRICS}
-    for row in rows:
-        for metric in METRICS:
-            n = int(getattr(row, metric) or 0)
-            if n:
-                bucket = float(row.bucket)
-                counts[metric][bucket] = counts[metric].get(bucket, 0) + n
-    return {metric: Histogram(sorted(counts[metric].items())) for metric in METRICS}
+    Every purged decision is older than ``kept_since``, so the difference is how many were ever purged;
+    the second statement reads at most a day of decisions.
+    """
+    r, d = daily_rollups, routing_decisions
+    if kept_since is None:
+        return select(func.coalesce(func.sum(r.c.decisions), 0)), select(literal_column("0"))
+    day = kept_since.astimezone(UTC).date()
+    rolled = select(func.coalesce(func.sum(r.c.decisions), 0)).where(r.c.day <= day)
+    before = datetime.combine(day, time.min, UTC) + DAY
+    return rolled, select(func.count()).select_from(d).where(d.c.created_at < before)

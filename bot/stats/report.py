@@ -7,6 +7,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 CONFIDENCE_BUCKETS = 10
+# The reason of an escalation recorded without one.
+NO_REASON = "unspecified"
 
 
 class Share(BaseModel):
@@ -33,8 +35,9 @@ class Timing(BaseModel):
 class CategoryFeedback(BaseModel):
     """What agents said about the routes to one category (or, named "All", about every route).
 
-    ``accuracy`` is the share of reviewed decisions marked correct; ``reroute_rate`` the share of all
-    messages routed to the category that an agent re-routed.
+    ``accuracy`` is the share of reviewed decisions marked correct; ``reroute_rate`` the share of the
+    messages routed to the category that an agent re-routed. ``routed`` counts the messages whose
+    decisions are still in the log: ``db purge`` deletes the verdicts with the decisions.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -60,6 +63,10 @@ class StatsReport(BaseModel):
     Messages are customers' messages the bot routed; an agent's re-route is answered and paid for (it
     counts in tokens and cost, and in ``reroutes_answered``) but is not another message. Handling times
     are of the answered messages only.
+
+    When ``db purge`` has deleted some of the period's decisions, the counts, times and cost still
+    include them (from the daily rollups); ``kept_messages`` says how many messages are left in the log,
+    to which agent feedback and hand-offs are limited, and ``kept_since`` when the earliest left was made.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -68,6 +75,8 @@ class StatsReport(BaseModel):
     start: datetime | None
     end: datetime
     channel: str | None = None
+    # The whole period is later than now.
+    upcoming: bool = False
 
     messages: int = 0
     categories: list[Share] = []
@@ -95,6 +104,13 @@ class StatsReport(BaseModel):
         category="All", routed=0, reviewed=0, correct=0, rerouted=0
     )
     channels: list[Share] = []
+    kept_messages: int | None = None
+    kept_since: datetime | None = None
+
+    @property
+    def purged_messages(self) -> int:
+        """How many of the period's messages ``db purge`` deleted (0 when none)."""
+        return 0 if self.kept_messages is None else self.messages - self.kept_messages
 
     @property
     def escalation_rate(self) -> float:

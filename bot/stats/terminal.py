@@ -7,39 +7,56 @@ from collections.abc import Sequence
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
-from bot.stats.blocks import bar, period_title
+from bot.stats.blocks import REASON_NAMES, bar, noun, period_title, purge_note, upcoming_note, when
+from bot.stats.period import LOCAL_CHANNELS
 from bot.stats.report import Share, StatsReport
+
+LOCAL_LEFT_OUT = (
+    "Decisions recorded by support-router demo and chat are left out: "
+    + " or ".join(f"--channel {name}" for name in LOCAL_CHANNELS)
+    + " shows them."
+)
 
 
 def _fmt_ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f}"
 
 
-def _shares(title: str, shares: Sequence[Share]) -> Table:
+def _shares(title: str, shares: Sequence[Share], names: dict[str, str] | None = None) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column("")
     table.add_column("share")
     table.add_column("count", justify="right")
     for share in shares:
-        table.add_row(share.name, bar(share.share), f"{share.count:,}")
+        table.add_row(
+            (names or {}).get(share.name, share.name), bar(share.share, aligned=True), f"{share.count:,}"
+        )
     return table
 
 
-def report_renderables(report: StatsReport) -> list[Table | Panel]:
+Renderable = Table | Panel | Text
+
+
+def report_renderables(report: StatsReport) -> list[Renderable]:
     """The report as rich renderables, in the order the Slack report shows them."""
-    span = f"{report.start:%Y-%m-%d %H:%M} → " if report.start else "since the first decision → "
+    span = f"{when(report.start)} → " if report.start else "since the first decision → "
     summary = (
-        f"[bold]{report.messages:,}[/bold] messages routed · [bold]{report.escalations:,}[/bold] escalated "
-        f"({report.escalation_rate:.1%}) · [bold]{report.handoffs:,}[/bold] taken over by agents\n"
-        f"{span}{report.end:%Y-%m-%d %H:%M} UTC"
+        f"[bold]{report.messages:,}[/bold] {noun(report.messages, 'message')} routed · "
+        f"[bold]{report.escalations:,}[/bold] escalated ({report.escalation_rate:.1%}) · "
+        f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
+        f"{span}{when(report.end)} UTC"
     )
-    parts: list[Table | Panel] = [Panel(summary, title=f"Routing stats: {period_title(report)}")]
+    parts: list[Renderable] = [Panel(summary, title=f"Routing stats: {period_title(report)}")]
+    if report.upcoming:
+        return [*parts, Text(upcoming_note(report))]
+    parts += _notes(report)
     if report.messages == 0 and report.reroutes_answered == 0:
         return parts
     parts += [
         _shares("By category", report.categories),
-        _shares("Escalations by reason", report.escalation_reasons),
+        _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
     ]
     confidence = Table(
         title=f"Confidence (average {report.confidence_average or 0:.2f})",
@@ -50,7 +67,7 @@ def report_renderables(report: StatsReport) -> list[Table | Panel]:
         confidence.add_column(column, justify="right" if column == "count" else "left")
     whole = sum(report.confidence_buckets) or 1
     for i, n in enumerate(report.confidence_buckets):
-        confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", bar(n / whole), f"{n:,}")
+        confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", bar(n / whole, aligned=True), f"{n:,}")
     note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
     timing = Table(title=f"Time, ms{note}", title_justify="left", show_edge=False)
     for column in ("", "count", "average", "p50", "p95"):
@@ -86,6 +103,13 @@ def report_renderables(report: StatsReport) -> list[Table | Panel]:
         )
     parts += [costs, feedback, _shares("Busiest channels", report.channels)]
     return parts
+
+
+def _notes(report: StatsReport) -> list[Renderable]:
+    notes = [purge_note(report)] if report.purged_messages else []
+    if report.channel is None:
+        notes.append(LOCAL_LEFT_OUT)
+    return [Text(note, style="dim") for note in notes]
 
 
 def print_report(report: StatsReport, console: Console) -> None:

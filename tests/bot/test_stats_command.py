@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from bot.listeners import commands
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, RunningBot
+from tests.bot.test_stats_purge import seed as seed_for_purge
 from tests.fakes import FakeSlack
 from tests.fakes.slack_signing import slash_command_form
 
@@ -40,9 +45,9 @@ async def test_an_admin_gets_the_report_privately(running: RunningBot, slack: Fa
     await running.idle()
     assert running.replies(event)
     answer = await stats(running, "U0ADMIN", "30d")
-    assert answer["text"] == "Routing stats: last 30 days: 1 messages routed"
+    assert answer["text"] == "Routing stats: last 30 days: 1 message routed"
     texts = "\n".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
-    assert "*1* messages routed" in texts and "Refund Request" in texts
+    assert "*1* message routed" in texts and "Refund Request" in texts
     # Only the response_url is used: nothing is posted in the channel.
     assert not slack.calls_to("chat.postEphemeral")
 
@@ -81,3 +86,29 @@ async def test_usage_errors_and_help_are_private(running: RunningBot, slack: Fak
     assert "I don't understand 'last'" in wrong["text"] and "Usage:" in wrong["text"]
     helped = await stats(running, "U0ADMIN", "help", name="help")
     assert helped["text"].startswith("Usage:")
+
+
+async def test_the_report_after_a_purge_of_old_decisions(running: RunningBot, slack: FakeSlack) -> None:
+    slack.add_user("U0ADMIN", is_admin=True)
+    await seed_for_purge(running.store)
+    await running.store.purge(timedelta(days=90))
+    answer = await stats(running, "U0ADMIN", "all")
+    assert answer["text"] == "Routing stats: all time: 5 messages routed"
+    notes = str([b for b in answer["blocks"] if b["type"] == "context"])
+    assert "The decisions of 3 messages of this period made before" in notes
+    assert "p50 and p95 are read from daily histograms" in notes
+
+
+async def test_an_unexpected_failure_still_answers_the_manager(
+    running: RunningBot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.add_user("U0ADMIN", is_admin=True)
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in the report")
+
+    monkeypatch.setattr(commands, "build_report", broken)
+    answer = await stats(running, "U0ADMIN", "7d")
+    assert answer["text"] == commands.FAILED
+    [record] = [r for r in caplog.records if r.getMessage() == "routing stats failed"]
+    assert record.exc_info is not None and "a bug in the report" in str(record.exc_info[1])

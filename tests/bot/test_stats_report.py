@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 
-from bot.stats import build, build_report, parse_arguments
+from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
-from bot.stats.terminal import report_renderables
+from bot.stats.percentiles import histogram_statements, histograms
+from bot.stats.queries import split_period
+from bot.stats.report import shares
+from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
 from router.models import RoutingDecision, Usage
 
 TEAM = "T0TEAM"
+NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
 
 def decision(
@@ -179,7 +185,7 @@ async def test_the_slack_report_fits_slack_and_the_terminal_report_renders(store
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert all(len(s) <= SECTION_LIMIT for s in sections)
     joined = "\n".join(sections)
-    assert "General Question   █████░░░░░ 50%  2" in joined
+    assert "General Question   █████░░░░░  50%  2" in joined
     assert "<#C0GENERAL>" in joined and "accuracy 50% of 2 reviewed" in joined
     assert len(report_renderables(report)) >= 8
 
@@ -188,3 +194,136 @@ def test_bars() -> None:
     assert bar(0.52) == "█████░░░░░ 52%"
     assert bar(0.0) == "░░░░░░░░░░ 0%"
     assert bar(1.0) == "██████████ 100%"
+
+
+def _terminal_text(report: StatsReport) -> str:
+    console = Console(file=io.StringIO(), width=160, color_system=None)
+    print_report(report, console)
+    out = console.file
+    assert isinstance(out, io.StringIO)
+    return out.getvalue()
+
+
+def _code_block(blocks: list[dict], heading: str) -> list[str]:
+    [text] = [
+        b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith(heading)
+    ]
+    return text.split("```")[1].splitlines()
+
+
+async def test_escalation_reasons_are_shown_in_words(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("7d"))
+    _, blocks = report_blocks(report)
+    assert _code_block(blocks, "*Escalations by reason*") == [
+        "classification failed  █████░░░░░  50%  1",
+        "low confidence         █████░░░░░  50%  1",
+    ]
+    terminal = _terminal_text(report)
+    assert "classification failed" in terminal and "low confidence" in terminal
+    assert "low_confidence" not in str(blocks) + terminal and "classifier_error" not in terminal
+
+
+def test_percentages_and_counts_line_up() -> None:
+    counts = {"General Question": 1234, "Refund Request": 95, "Technical Support": 1}
+    report = StatsReport(period="7d", start=None, end=NOW, messages=1330, categories=shares(counts))
+    _, blocks = report_blocks(report)
+    assert _code_block(blocks, "*By category*") == [
+        "General Question   █████████░  93%  1,234",
+        "Refund Request     █░░░░░░░░░   7%     95",
+        "Technical Support  ░░░░░░░░░░   0%      1",
+    ]
+
+
+def test_one_message_and_one_thread_are_singular() -> None:
+    report = StatsReport(
+        period="24h", start=None, end=NOW, messages=1, handoffs=1, categories=shares({"General Question": 1})
+    )
+    text, blocks = report_blocks(report)
+    assert text == "Routing stats: last 24 hours: 1 message routed"
+    assert "*1* message routed" in str(blocks) and "*1* thread taken over by agents" in str(blocks)
+    assert "1 message routed" in _terminal_text(report) and "1 thread taken over" in _terminal_text(report)
+    empty = StatsReport(period="24h", start=None, end=NOW)
+    assert "*0* messages routed" in str(report_blocks(empty)[1])
+
+
+async def test_a_period_in_the_future_says_it_has_not_happened_yet(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("2099-01-01..2099-01-31"))
+    assert report.upcoming and report.messages == 0
+    text, blocks = report_blocks(report)
+    assert text == "Routing stats: 2099-01-01..2099-01-31: this period has not happened yet"
+    assert "_This period has not happened yet: it starts on 2099-01-01 00:00 UTC._" in str(blocks)
+    assert "This period has not happened yet: it starts on 2099-01-01 00:00 UTC." in _terminal_text(report)
+    assert not (await build_report(store, parse_arguments("7d"))).upcoming
+
+
+async def test_early_years_keep_four_digits(store: Store) -> None:
+    report = await build_report(store, parse_arguments("0001-01-01..0001-01-02"))
+    _, blocks = report_blocks(report)
+    assert blocks[1]["elements"][0]["text"] == "From 0001-01-01 00:00 to 0001-01-03 00:00 UTC"
+    assert "0001-01-01 00:00 → 0001-01-03 00:00 UTC" in _terminal_text(report)
+
+
+async def test_demo_and_chat_decisions_are_left_out_unless_asked_for(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "EXACT_LIMIT", 0)  # SQLite: percentiles from the histograms, less demo's
+    await seed(store)
+    request = parse_arguments("7d")
+    [(low, high)] = split_period(request.start, request.end, up_to_now=True).raw
+    slow = decision(
+        "Refund Request", 0.3, "local", 90_000, 0, escalated=True, escalation_reason="low_confidence"
+    )
+    # One in the first partial day (read from the decisions), one three days ago (from the rollups).
+    for when in (low + (high - low) / 2, request.end - timedelta(days=3)):
+        await _insert_old(store, when, slow, "demo")
+        await _insert_old(store, when + timedelta(seconds=1), slow, "console")
+    report = await build_report(store, request)
+    assert (report.messages, report.escalations) == (4, 2)
+    assert [s.name for s in report.channels] == ["C0BILLING", "C0GENERAL"]
+    # routing [2, 50, 100, 300] without the 90,000 ms of demo and chat: p95 within its bucket
+    assert report.routing.p95_ms == pytest.approx(270, rel=0.05)
+    assert "left out: --channel demo or --channel console shows them" in _terminal_text(report)
+
+    demo = await build_report(store, request.model_copy(update={"channel_id": "demo"}))
+    assert (demo.channel, demo.messages) == ("support-router demo", 2)
+    assert demo.routing.p50_ms == pytest.approx(90_000, rel=0.05)
+    text, _ = report_blocks(demo)
+    assert text == "Routing stats: last 7 days in support-router demo: 2 messages routed"
+    assert "left out" not in _terminal_text(demo)
+    chat = await build_report(store, parse_arguments("all CONSOLE"))
+    assert (chat.channel, chat.messages) == ("support-router chat", 2)
+
+
+async def test_the_decisions_fall_in_the_same_latency_buckets_as_the_daily_histograms(store: Store) -> None:
+    # Percentiles read a period's whole days from the trigger's histograms and its partial days from the
+    # decisions: both must bucket alike (PostgreSQL's CAST rounds where the trigger's floor truncates).
+    yesterday = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), datetime.min.time(), UTC)
+    times = [0.567, 12.7, 99.99, 1234.5, 56_789.0, 123_456.0]
+    for i, ms in enumerate(times):
+        await _insert_old(
+            store,
+            yesterday + timedelta(hours=12, minutes=i),
+            decision("x", 0.9, "claude", ms, ms),
+            "C0BUCKETS",
+        )
+    postgres = store.engine.dialect.name == "postgresql"
+    raw = split_period(yesterday + timedelta(hours=6), yesterday + timedelta(hours=18), "C0BUCKETS")
+    whole = split_period(yesterday, yesterday + timedelta(days=1), "C0BUCKETS")
+    assert raw.days is None and whole.raw == ()
+    async with store.reading() as conn:
+        found = [
+            histograms(
+                [
+                    row
+                    for stmt in histogram_statements(span, postgres=postgres)
+                    for row in (await conn.execute(stmt)).all()
+                ]
+            )
+            for span in (raw, whole)
+        ]
+    assert found[0] == found[1]
+    assert [bucket for bucket, _ in found[1]["routing"].buckets] == pytest.approx(
+        [0.56, 12.0, 99.0, 1200.0, 56_000.0, 120_000.0]
+    )

@@ -1,9 +1,10 @@
 """The local classifier's confidence: the probability that its answer is right.
 
-A logistic model over the linear head's top score, margin and nearest-example similarities
-(:data:`~router.classifiers.linear.FEATURES`), fitted on out-of-fold predictions in which whole categories
-are hidden: their examples stand in for messages that fit no category, so a message far from every example
-(a greeting, gibberish, another topic) gets a low confidence whatever its scores.
+A logistic model over the linear head's top score, margin, nearest-example similarities and the share of
+the message's words the examples contain (:data:`~router.classifiers.linear.FEATURES`), fitted on
+out-of-fold predictions in which whole categories are hidden: their examples stand in for messages that
+fit no category, so a message far from every example (a greeting, gibberish, another topic) gets a low
+confidence whatever its scores.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from router.classifiers.linear import fit_head
 from router.config import LocalModelConfig
 
 # Used only when there are too few examples or categories to cross-validate: the weights fitted on the
-# HINT3 bots' training splits (benchmarks/quality.py), bias last.
-DEFAULT_CONFIDENCE = np.array([1.0, 1.0, 2.0, 2.0, -2.0])
+# HINT3 bots' training splits (benchmarks/quality.py), bias last; word coverage carries no weight there.
+DEFAULT_CONFIDENCE = np.array([1.0, 1.0, 2.0, 2.0, 0.0, -2.0])
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def out_of_fold(
         known = np.zeros(grams.shape[1], bool)
         known[train_grams.indices] = True
         head = fit_head(vectoriser, train_grams, train_labels, vectors[train], config)
-        scores, features, _ = head.signals_of_rows(restrict(grams[held], known), vectors[held])
+        coverage = vectoriser.coverage_of_rows(grams[held], known)
+        scores, features, _ = head.signals_of_rows(restrict(grams[held], known), vectors[held], coverage)
         predicted = known_classes[np.argmax(scores, axis=1).clip(max=len(known_classes) - 1)]
         unknown = hidden[held] | (labels[held] < 0)
         parts.append((features, (predicted == labels[held]) & ~unknown, unknown, labels[held] < 0))

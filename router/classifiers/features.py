@@ -69,6 +69,8 @@ class Vectoriser:
         if n >= RARE_FROM:
             df = Counter({g: count for g, count in df.items() if count > 1})
         self.vocabulary = {gram: i for i, gram in enumerate(df)}
+        # Columns that are whole words (not character n-grams, not word pairs): what coverage counts.
+        self.is_word = np.array([not g.startswith("#") and " " not in g for g in df], dtype=bool)
         self.idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in df], dtype=np.float32)
 
     def transform(self, text: str) -> Row:
@@ -83,6 +85,24 @@ class Vectoriser:
         idx = idx[known]
         values = (1.0 + np.log(counts[known])) * self.idf[idx]
         return idx, values / np.linalg.norm(values)
+
+    def coverage(self, text: str) -> float:
+        """The share of the message's distinct words that some training example contains (0 for none).
+
+        Messages that fit no category are largely made of words no example uses: the confidence reads it.
+        """
+        words = set(_WORD.findall(text.lower()))
+        return sum(w in self.vocabulary for w in words) / len(words) if words else 0.0
+
+    def coverage_of_rows(self, matrix: sparse.csr_matrix, known: np.ndarray) -> np.ndarray:
+        """:meth:`coverage` of rows vectorised with every text, as a model knowing ``known`` columns sees
+        them (cross-validation's held-out messages)."""
+        out = np.zeros(matrix.shape[0])
+        for r in range(matrix.shape[0]):
+            columns = matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]]
+            words = columns[self.is_word[columns]]
+            out[r] = known[words].mean() if len(words) else 0.0
+        return out
 
     def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The rows of many texts as one CSR matrix."""

@@ -15,9 +15,10 @@ from router.classifiers.features import Row, Vectoriser, csr_rows
 from router.classifiers.svm import fit_linear_svm
 from router.config import LocalModelConfig
 
-# Confidence features: top linear score, its margin over the runner-up, and the cosine similarity of the
-# nearest example of the predicted category (embedding, then n-grams).
-FEATURES = ("score", "margin", "embedding_similarity", "ngram_similarity")
+# Confidence features: top linear score, its margin over the runner-up, the cosine similarity of the
+# nearest example of the predicted category (embedding, then n-grams), and the share of the message's words
+# that the training examples contain.
+FEATURES = ("score", "margin", "embedding_similarity", "ngram_similarity", "word_coverage")
 
 
 class LinearHead:
@@ -59,12 +60,14 @@ class LinearHead:
 
     def signals(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: the linear scores, the confidence features and the nearest same-class example."""
-        return self.signals_of_rows([self.vectoriser.transform(t) for t in texts], vectors)
+        rows = [self.vectoriser.transform(t) for t in texts]
+        return self.signals_of_rows(rows, vectors, np.array([self.vectoriser.coverage(t) for t in texts]))
 
     def signals_of_rows(
-        self, rows: Sequence[Row], vectors: np.ndarray
+        self, rows: Sequence[Row], vectors: np.ndarray, coverage: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`signals` for messages already vectorised; one at a time, in plain numpy."""
+        """:meth:`signals` for messages already vectorised (and their word coverage); one at a time, in
+        plain numpy."""
         scores = vectors @ self.embedding_weights + self.bias
         features = np.zeros((len(rows), len(FEATURES)), dtype=np.float64)
         nearest = np.zeros(len(rows), dtype=int)
@@ -74,7 +77,7 @@ class LinearHead:
             top, runner_up = np.argsort(scores[row])[::-1][:2] if scores.shape[1] > 1 else (0, 0)
             members = self.members[top]
             if len(members) == 0:  # the filler class of a single category
-                features[row] = scores[row, top], 0.0, -1.0, 0.0
+                features[row] = scores[row, top], 0.0, -1.0, 0.0, coverage[row]
                 continue
             embedding = self.class_vectors[top] @ vectors[row]
             closest = int(np.argmax(embedding))
@@ -85,6 +88,7 @@ class LinearHead:
                 margin,
                 embedding[closest],
                 self._gram_similarity(idx, values, top),
+                coverage[row],
             )
         return scores, features, nearest
 

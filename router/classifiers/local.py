@@ -4,8 +4,9 @@ means "probability this answer is right".
 Features (:mod:`router.classifiers.features`): wordllama's averaged token embedding beside TF-IDF character
 and word n-grams. Head (:mod:`router.classifiers.linear`): a one-vs-rest linear SVM fitted in numpy
 (:mod:`router.classifiers.svm`). Confidence (:mod:`router.classifiers.confidence`): a logistic model over the
-top score, its margin and the similarity of the nearest example of the predicted category, fitted on
-out-of-fold predictions in which whole categories are hidden. Prediction is plain numpy, one message at a
+top score, its margin, the similarity of the nearest example of the predicted category and the share of
+the message's words that some example contains, fitted on out-of-fold predictions in which whole categories
+are hidden. Prediction is plain numpy, one message at a
 time, in well under a millisecond.
 """
 

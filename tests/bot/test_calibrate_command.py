@@ -8,6 +8,7 @@ from rich.console import Console
 from bot.commands.calibration import calibrate_file
 from bot.settings import Settings
 from router.config import load_routes
+from router.datasets import LabelMapping, load_label_mapping
 
 
 def _labelled_file(tmp_path: Path) -> Path:
@@ -48,9 +49,28 @@ async def test_calibrate_json_and_label_map(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     label_map = {f"x-{c.name}": c.name for c in load_routes().categories}
-    await calibrate_file(Settings(_env_file=None), path, label_map, 0.9, True, console)
+    await calibrate_file(Settings(_env_file=None), path, LabelMapping(label_map), 0.9, True, console)
     payload = json.loads(console.export_text())
     assert payload["target_precision"] == 0.9
     assert payload["folds"] == 5
     assert payload["labels_not_in_routes"] == []
     assert 0.0 <= payload["skip_share"] <= 1.0
+
+
+async def test_calibrate_reads_the_columns_a_mapping_file_names(tmp_path: Path) -> None:
+    # The form of shared/data/intents/bitext/three_categories.json: the columns come with the mapping.
+    routes = load_routes()
+    path = tmp_path / "intents.csv"
+    lines = ["utterance,intent"] + [f'"{e}",x-{c.name}' for c in routes.categories for e in c.examples]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping_file = tmp_path / "map.json"
+    mapping = {f"x-{c.name}": c.name for c in routes.categories}
+    mapping_file.write_text(
+        json.dumps({"column": "intent", "text_column": "utterance", "mapping": mapping}), encoding="utf-8"
+    )
+    console = _console()
+    result = await calibrate_file(
+        Settings(_env_file=None), path, load_label_mapping(mapping_file), 0.9, True, console
+    )
+    assert result.examples == sum(len(c.examples) for c in routes.categories)
+    assert json.loads(console.export_text())["labels_not_in_routes"] == []

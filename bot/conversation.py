@@ -28,7 +28,7 @@ from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_meta
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
-from bot.threads import find_posted_reply, thread_history, thread_messages
+from bot.threads import direct_message_history, find_posted_reply, thread_history, thread_messages
 from router.models import EscalationReason, RoutingDecision, Source
 from router.router import Router
 
@@ -148,6 +148,8 @@ class Conversations:
         # A message that starts its own thread (the common case) has no history: no lookup for it.
         if msg.thread_ts != msg.ts:
             history = await thread_history(self._client, msg, self.identity.user_id, self._directory.is_agent)
+        elif msg.channel_type in DIRECT_CHANNEL_TYPES:
+            history = await direct_message_history(self._client, msg, self.identity.user_id)
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"

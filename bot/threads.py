@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.replies import REPLY_EVENT
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
 
+logger = logging.getLogger(__name__)
+
 HISTORY_TURNS = 20
+# In a DM customers rarely reply in the bot's threads: a new top-level message is read with the customer's
+# last few messages of the last half hour, and the bot's reply to each.
+DIRECT_CONTEXT_SECONDS = 1800
+DIRECT_CONTEXT_MESSAGES = 3
 
 
 async def thread_messages(client: AsyncWebClient, msg: InboundMessage) -> AsyncIterator[dict[str, Any]]:
@@ -98,3 +106,34 @@ async def thread_history(
             role = "other"
         turns.append(Turn(role=role, text=text))
     return turns[-limit:]
+
+
+async def direct_message_history(
+    client: AsyncWebClient, msg: InboundMessage, bot_user_id: str | None
+) -> list[Turn]:
+    """The DM exchanges before ``msg``, a top-level message in a DM, oldest first: the customer's last
+    :data:`DIRECT_CONTEXT_MESSAGES` messages of the last :data:`DIRECT_CONTEXT_SECONDS`, each followed by
+    the bot's reply in its thread. Context is a bonus: when Slack cannot give it, the message goes without.
+    """
+    try:
+        response = await client.conversations_history(
+            channel=msg.channel_id,
+            latest=msg.ts,
+            oldest=f"{float(msg.ts) - DIRECT_CONTEXT_SECONDS:.6f}",
+            limit=DIRECT_CONTEXT_MESSAGES,
+        )
+        turns: list[Turn] = []
+        for message in reversed(response.get("messages") or []):
+            text = (message.get("text") or "").strip()
+            if message.get("user") != msg.user_id or not text:
+                continue
+            turns.append(Turn(role="customer", text=text))
+            if message.get("reply_count"):
+                earlier = msg.model_copy(update={"ts": message["ts"], "thread_ts": message["ts"]})
+                reply, _ = await find_posted_reply(client, earlier, bot_user_id)
+                if reply is not None and (reply.get("text") or "").strip():
+                    turns.append(Turn(role="assistant", text=reply["text"].strip()))
+        return turns
+    except SlackApiError as e:
+        logger.warning("no DM context for %s: %s", msg.channel_id, e.response.get("error"))
+        return []

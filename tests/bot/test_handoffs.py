@@ -269,3 +269,26 @@ async def test_a_half_answer_whose_escalation_failed_is_not_taken_for_the_reply(
     [reply] = running.replies(event)  # the half answer was removed; one whole outcome remains
     assert not reply["metadata"]["event_payload"].get("partial")
     assert slack.calls_to("chat.delete")
+
+
+async def test_a_new_message_in_a_dm_is_answered_with_the_conversation_so_far(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # Customers in a DM write on at the top level, not in the bot's threads.
+    running = await make_bot()
+    first = await running.customer_says(
+        "The app crashes when I upload photos", channel="D0DM", channel_type="im"
+    )
+    await running.idle()
+    [reply] = running.replies(first)
+    await running.customer_says("It's version 4.2 on Android 14", channel="D0DM", channel_type="im")
+    await running.idle()
+    messages = anthropic_api.bodies("answer")[-1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[0]["content"] == "The app crashes when I upload photos"
+    assert messages[1]["content"] == reply["text"]
+    assert messages[2]["content"].endswith("It's version 4.2 on Android 14")
+    # A message in a channel does not read the channel's other conversations.
+    await running.customer_says("How do I reset my password?")
+    await running.idle()
+    assert len(anthropic_api.bodies("answer")[-1]["messages"]) == 1

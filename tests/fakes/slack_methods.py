@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.slack_state import chunk_text, public_copy
+from tests.fakes.slack_state import chunk_text, public_copy, ts_key
 
 if TYPE_CHECKING:
     from tests.fakes.slack_api import FakeSlack
@@ -160,6 +160,41 @@ def conversations_replies(fake: FakeSlack, params: Body) -> Body:
     }
 
 
+def conversations_history(fake: FakeSlack, params: Body) -> Body:
+    """A channel's top-level messages (and thread broadcasts), newest first, between ``oldest`` and
+    ``latest`` (both exclusive unless ``inclusive``)."""
+    channel = params.get("channel")
+    if not channel:
+        return _fail("channel_not_found")
+    inclusive = _truthy(params.get("inclusive"))
+    latest = ts_key(str(params["latest"])) if params.get("latest") else None
+    oldest = ts_key(str(params["oldest"])) if params.get("oldest") else None
+
+    def inside(m: Body) -> bool:
+        key = ts_key(m["ts"])
+        if latest is not None and (key > latest or (key == latest and not inclusive)):
+            return False
+        return oldest is None or key > oldest or (key == oldest and inclusive)
+
+    top = [
+        m
+        for m in fake.workspace.messages.get(str(channel), [])
+        if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast") and inside(m)
+    ]
+    top.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
+    start = int(params.get("cursor") or 0)
+    limit = int(params.get("limit") or 100)
+    page = top[start : start + limit]
+    more = start + limit < len(top)
+    metadata = _truthy(params.get("include_all_metadata"))
+    return {
+        "ok": True,
+        "messages": [public_copy(m, metadata) for m in page],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 def users_info(fake: FakeSlack, params: Body) -> Body:
     user = fake.workspace.user(str(params.get("user", "")))
     return {"ok": True, "user": dict(user)} if user else _fail("user_not_found")
@@ -186,6 +221,7 @@ HANDLERS: dict[str, Callable[[FakeSlack, Body], Body]] = {
     "chat.startStream": chat_start_stream,
     "chat.appendStream": chat_append_stream,
     "chat.stopStream": chat_stop_stream,
+    "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,
     "usergroups.users.list": usergroups_users_list,

@@ -142,7 +142,7 @@ class SupportBot:
         if self._owns_client and self.client.session is not None and not self.client.session.closed:
             await self.client.session.close()
 
-    async def is_agent(self, user_id: str) -> bool:
+    async def may_use_controls(self, user_id: str) -> bool:
         """May ``user_id`` use the agent controls? With no agents configured, everyone in the channel may."""
         return not self.directory.agents_configured or await self.directory.is_agent(user_id)
 

@@ -22,7 +22,7 @@ from bot.formatting import (
     note,
     route_context,
 )
-from bot.intake import DIRECT_CHANNEL_TYPES, strip_mention
+from bot.intake import is_direct, is_thread_reply, strip_mention
 from bot.learning import Learner
 from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata
 from bot.settings import Settings
@@ -146,9 +146,9 @@ class Conversations:
         """Route ``msg`` (as ``category`` when given) with its thread's history and post the reply."""
         history = []
         # A message that starts its own thread (the common case) has no history: no lookup for it.
-        if msg.thread_ts != msg.ts:
+        if is_thread_reply(msg):
             history = await thread_history(self._client, msg, self.identity.user_id, self._directory.is_agent)
-        elif msg.channel_type in DIRECT_CHANNEL_TYPES:
+        elif is_direct(msg):
             history = await direct_message_history(self._client, msg, self.identity.user_id)
         streamed = None
         if self.streaming:
@@ -191,7 +191,7 @@ class Conversations:
         controls = agent_controls_for(msg, self._router.routes.names, decision.category)
         escalation = self._router.routes.escalation
         agents_channel = settings.direct_message_escalations
-        if msg.channel_type in DIRECT_CHANNEL_TYPES and agents_channel is not None:
+        if is_direct(msg) and agents_channel is not None:
             # The agents' notice first: if the customer's note then fails, a retry repeats the notice
             # (harmless) rather than leaving an escalation nobody was told of.
             notice, blocks = direct_message_escalation(decision, mentions, msg.user_id, msg.text or "")

@@ -1,7 +1,7 @@
 """Pure builders of Slack text and Block Kit: answers, escalations, agent controls.
 
-Claude writes Markdown; Slack's ``mrkdwn`` differs (``*bold*``, ``_italic_``, ``<url|text>``), and its
-control characters ``& < >`` must be escaped so that the model can never produce a live mention.
+Claude's Markdown becomes Slack's ``mrkdwn`` in :mod:`bot.mrkdwn`; everything of ours written here is
+escaped there too (``& < >``), so that no text can produce a live mention.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ def parse_event(
     channel = event.get("channel")
     # app_mention events carry no channel_type; direct-message channel ids start with D.
     channel_type = event.get("channel_type") or ("im" if str(channel).startswith("D") else None)
-    is_direct = channel_type in DIRECT_CHANNEL_TYPES
-    if not channel or (support_channels and not is_direct and channel not in support_channels):
+    direct = channel_type in DIRECT_CHANNEL_TYPES
+    if not channel or (support_channels and not direct and channel not in support_channels):
         return None
     text = strip_mention(event.get("text") or "", bot_user_id)
     if not text:
@@ -68,10 +68,15 @@ def is_thread_reply(msg: InboundMessage) -> bool:
     return msg.thread_ts != msg.ts
 
 
+def is_direct(msg: InboundMessage) -> bool:
+    """A message in a DM with the bot."""
+    return msg.channel_type in DIRECT_CHANNEL_TYPES
+
+
 def addressed_to_bot(body: Mapping[str, Any], msg: InboundMessage) -> bool:
     """A mention or a DM always asks the bot, even in a thread it has not answered."""
     event = body.get("event") or {}
-    return event.get("type") == "app_mention" or msg.channel_type in DIRECT_CHANNEL_TYPES
+    return event.get("type") == "app_mention" or is_direct(msg)
 
 
 class Intake:

@@ -24,6 +24,14 @@ DEFAULT_ROUTES_NAME = "routes.yml"
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
+def _refuse_field(data: object, name: str, why: str) -> object:
+    """``data`` unchanged, unless it sets ``name``: a field that once existed or looks right, refused with
+    ``why`` and the fix (a plain unknown-field error would not say why)."""
+    if isinstance(data, dict) and name in data:
+        raise ValueError(f"{name} {why}; remove it")
+    return data
+
+
 class _Strict(BaseModel):
     # A misspelt key is an error, never a silently ignored setting.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -46,11 +54,9 @@ class HandlerConfig(_Strict):
     @classmethod
     def _no_temperature(cls, data: object) -> object:
         # Current Claude models reject `temperature` (HTTP 400) and the SDK no longer sends it.
-        if isinstance(data, dict) and "temperature" in data:
-            raise ValueError(
-                "temperature is not accepted by current Claude models (the API answers 400); remove it"
-            )
-        return data
+        return _refuse_field(
+            data, "temperature", "is not accepted by current Claude models (the API answers 400)"
+        )
 
 
 class CategoryEscalation(_Strict):
@@ -112,12 +118,12 @@ class LocalModelConfig(_Strict):
     @classmethod
     def _no_k(cls, data: object) -> object:
         # Early routes files carried `k` from the nearest-neighbour vote that the linear head replaced.
-        if isinstance(data, dict) and "k" in data:
-            raise ValueError(
-                "k is no longer used (the local classifier is a linear model over every example, not a "
-                "nearest-neighbour vote); remove it"
-            )
-        return data
+        return _refuse_field(
+            data,
+            "k",
+            "is no longer used (the local classifier is a linear model over every example, not a "
+            "nearest-neighbour vote)",
+        )
 
     @model_validator(mode="after")
     def _weights_ship(self) -> LocalModelConfig:

@@ -45,21 +45,34 @@ def _own_message(bot: SupportBot, user: str, target: FeedbackTarget) -> bool:
     return not bot.directory.agents_configured and user == target.message.user_id
 
 
+async def _judged(
+    bot: SupportBot, body: dict[str, Any], respond: AsyncRespond, user: str, key: str | None
+) -> FeedbackTarget | None:
+    """The decision an agent's verdict is about, or None once the agent has been told why not."""
+    target = await _target(bot, body, key)
+    if target is None:
+        await _say(respond, NOT_FOUND)
+    elif _own_message(bot, user, target):
+        await _say(respond, NOT_AN_AGENT)
+        return None
+    return target
+
+
 def register(app: AsyncApp, bot: SupportBot) -> None:
     @app.action(ACTION_HAND_BACK)
     async def hand_back(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await bot.is_agent(user):
+        if not await bot.may_use_controls(user):
             await _say(respond, NOT_AN_AGENT)
             return
         # The button names the customer message: its thread may be elsewhere (a DM's escalation is
         # shown to agents in the escalation channel). Older buttons name nothing: their own thread.
         target = await _target(bot, body, body["actions"][0].get("value"))
-        if target is not None and _own_message(bot, user, target):
-            await _say(respond, NOT_AN_AGENT)
-            return
         if target is not None:
+            if _own_message(bot, user, target):
+                await _say(respond, NOT_AN_AGENT)
+                return
             channel, thread_ts = target.message.channel_id, target.message.thread_ts
         else:
             message = body.get("message") or {}
@@ -82,15 +95,11 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     async def route_correct(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await bot.is_agent(user):
+        if not await bot.may_use_controls(user):
             await _say(respond, NOT_AN_AGENT)
             return
-        target = await _target(bot, body, body["actions"][0].get("value"))
+        target = await _judged(bot, body, respond, user, body["actions"][0].get("value"))
         if target is None:
-            await _say(respond, NOT_FOUND)
-            return
-        if _own_message(bot, user, target):
-            await _say(respond, NOT_AN_AGENT)
             return
         earlier = await bot.store.get_feedback(target.decision_id)
         if earlier is not None and earlier.verdict is Verdict.REROUTED:
@@ -105,7 +114,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     async def route_change(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await bot.is_agent(user):
+        if not await bot.may_use_controls(user):
             await _say(respond, NOT_AN_AGENT)
             return
         action = body["actions"][0]
@@ -113,12 +122,9 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         if category not in bot.router.routes.names:
             await _say(respond, "That category is not in the routes file any more.")
             return
-        target = await _target(bot, body, str(action.get("block_id", "")).removeprefix(CONTROLS_BLOCK))
+        key = str(action.get("block_id", "")).removeprefix(CONTROLS_BLOCK)
+        target = await _judged(bot, body, respond, user, key)
         if target is None:
-            await _say(respond, NOT_FOUND)
-            return
-        if _own_message(bot, user, target):
-            await _say(respond, NOT_AN_AGENT)
             return
         if category == target.category:
             await bot.store.add_feedback(target, user, Verdict.CORRECT)

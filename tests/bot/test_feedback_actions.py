@@ -25,6 +25,23 @@ async def click(
     category: str | None = None,
 ) -> dict[str, Any]:
     """Click an agent control under the bot's first reply to ``event``; returns the private answer."""
+    await press(running, event, action_id, user, name, category)
+    deadline = time.monotonic() + 10
+    while not running.slack.responses.get(name):
+        assert time.monotonic() < deadline, "no private answer to the click"
+        await asyncio.sleep(0.01)
+    return running.slack.responses[name][0]
+
+
+async def press(
+    running: RunningBot,
+    event: dict[str, Any],
+    action_id: str,
+    user: str,
+    name: str,
+    category: str | None = None,
+) -> None:
+    """Send a signed click on an agent control under the bot's first reply to ``event``."""
     reply = running.replies(event)[0]
     key = f"{event['channel']}:{event['ts']}"
     payload = block_actions_payload(
@@ -45,11 +62,6 @@ async def click(
         }
     status, _ = await running.send_form(block_actions_form(payload))
     assert status == 200
-    deadline = time.monotonic() + 10
-    while not running.slack.responses.get(name):
-        assert time.monotonic() < deadline, "no private answer to the click"
-        await asyncio.sleep(0.01)
-    return running.slack.responses[name][0]
 
 
 async def replies_count(running: RunningBot, event: dict[str, Any], count: int) -> list[dict[str, Any]]:

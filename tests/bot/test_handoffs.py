@@ -11,7 +11,7 @@ from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.listeners.actions import NOTHING_TO_HAND_BACK
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
-from tests.bot.test_feedback_actions import click, replies_count
+from tests.bot.test_feedback_actions import click, press, replies_count
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import (
     app_mention_event,
@@ -45,20 +45,7 @@ async def bot_free_again(running: RunningBot, event: dict[str, Any]) -> None:
 
 async def hand_back(running: RunningBot, event: dict[str, Any]) -> None:
     """An agent presses Hand back under the bot's first reply; returns once the bot is free."""
-    reply = running.replies(event)[0]
-    key = f"{event['channel']}:{event['ts']}"
-    payload = block_actions_payload(
-        ACTION_HAND_BACK,
-        key,
-        AGENT,
-        event["channel"],
-        reply["ts"],
-        running.slack.response_url("hand back"),
-        block_id=f"agent_controls:{key}",
-        message=reply,
-    )
-    status, _ = await running.send_form(block_actions_form(payload))
-    assert status == 200
+    await press(running, event, ACTION_HAND_BACK, AGENT, "hand back")
     await bot_free_again(running, event)
 
 

@@ -140,6 +140,20 @@ def chat_stop_stream(fake: FakeSlack, params: Body) -> Body:
     }
 
 
+def _page(messages: list[Body], params: Body, *, default_limit: int) -> Body:
+    """One page of ``messages`` as the conversations.* methods return it (cursor = offset)."""
+    start = int(params.get("cursor") or 0)
+    limit = int(params.get("limit") or default_limit)
+    more = start + limit < len(messages)
+    metadata = _truthy(params.get("include_all_metadata"))
+    return {
+        "ok": True,
+        "messages": [public_copy(m, metadata) for m in messages[start : start + limit]],
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 def conversations_replies(fake: FakeSlack, params: Body) -> Body:
     channel, ts = params.get("channel"), params.get("ts")
     if not channel or not ts:
@@ -147,17 +161,7 @@ def conversations_replies(fake: FakeSlack, params: Body) -> Body:
     thread = fake.workspace.thread(str(channel), str(ts))
     if not thread:
         return _fail("thread_not_found")
-    start = int(params.get("cursor") or 0)
-    limit = int(params.get("limit") or 1000)
-    page = thread[start : start + limit]
-    more = start + limit < len(thread)
-    metadata = _truthy(params.get("include_all_metadata"))
-    return {
-        "ok": True,
-        "messages": [public_copy(m, metadata) for m in page],
-        "has_more": more,
-        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-    }
+    return _page(thread, params, default_limit=1000)
 
 
 def conversations_history(fake: FakeSlack, params: Body) -> Body:
@@ -182,17 +186,7 @@ def conversations_history(fake: FakeSlack, params: Body) -> Body:
         if (m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast") and inside(m)
     ]
     top.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
-    start = int(params.get("cursor") or 0)
-    limit = int(params.get("limit") or 100)
-    page = top[start : start + limit]
-    more = start + limit < len(top)
-    metadata = _truthy(params.get("include_all_metadata"))
-    return {
-        "ok": True,
-        "messages": [public_copy(m, metadata) for m in page],
-        "has_more": more,
-        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-    }
+    return _page(top, params, default_limit=100)
 
 
 def users_info(fake: FakeSlack, params: Body) -> Body:

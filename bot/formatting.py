@@ -20,6 +20,7 @@ REASON_TEXT = {
     EscalationReason.CATEGORY_RULE: "this category always goes to a person",
     EscalationReason.CLASSIFIER_ERROR: "classification failed",
     EscalationReason.HANDLER_ERROR: "answering failed",
+    EscalationReason.NO_TEXT: "a file with no text, which the bot cannot read",
 }
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"

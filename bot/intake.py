@@ -48,7 +48,9 @@ def parse_event(
     if not channel or (support_channels and not direct and channel not in support_channels):
         return None
     text = strip_mention(event.get("text") or "", bot_user_id)
-    if not text:
+    if not text and not event.get("files"):
+        # A bare mention or blank text asks nothing. A file alone is kept: an agent sharing one in a
+        # bot thread takes it over, and a customer's goes to a person (the router cannot read files).
         return None
     # The installing workspace, not the author's (event.team): in a channel shared with another
     # organisation the customer's team differs, and agents' clicks and replies come from ours.

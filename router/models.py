@@ -17,6 +17,8 @@ class Source(StrEnum):
     FALLBACK = "fallback"
     # An agent chose the category (a re-route from the agent controls).
     AGENT = "agent"
+    # No classifier ran: the message had no words to classify (a file alone); always escalated.
+    NONE = "none"
 
 
 class EscalationReason(StrEnum):
@@ -27,6 +29,8 @@ class EscalationReason(StrEnum):
     CATEGORY_RULE = "category_rule"
     CLASSIFIER_ERROR = "classifier_error"
     HANDLER_ERROR = "handler_error"
+    # Nothing to read: a file or an image with no words, which the bot cannot open.
+    NO_TEXT = "no_text"
 
 
 class Usage(BaseModel):

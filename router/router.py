@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 TextSink = Callable[[str], Awaitable[None]]
 DEFAULT_MAX_QUERY_CHARS = 4000
+NO_TEXT_REASONING = "The message has no words, only something the bot cannot read (a file or an image)."
 
 
 def _ms(start: float) -> float:
@@ -89,7 +90,17 @@ class Router:
         """
         started = time.perf_counter()
         query = truncate(query, self._max_query_chars)
-        if category is None:
+        if not query.strip():
+            # A file alone: nothing to classify or answer, and a person can open what the bot cannot.
+            classification = Classification(
+                category=category or self.routes.names[0],
+                confidence=0.0,
+                reasoning=NO_TEXT_REASONING,
+                # An agent's re-route stays the agent's decision (stats count customers' messages once).
+                source=Source.NONE if category is None else Source.AGENT,
+            )
+            reason: EscalationReason | None = EscalationReason.NO_TEXT
+        elif category is None:
             classification = await self.classify(query, history)
             reason = escalation_reason(classification, self.routes, query)
         else:

@@ -279,3 +279,40 @@ async def test_a_new_message_in_a_dm_is_answered_with_the_conversation_so_far(
     await running.customer_says("How do I reset my password?")
     await running.idle()
     assert len(anthropic_api.bodies("answer")[-1]["messages"]) == 1
+
+
+SCREENSHOT = {"subtype": "file_share", "files": [{"id": "F0SHOT", "name": "screenshot.png"}]}
+
+
+async def test_an_agent_sharing_only_a_file_in_a_bot_thread_takes_it_over(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = sure
+    event = await running.customer_says("I want my money back for order 1234")
+    await running.idle()
+    await running.customer_says("", user=AGENT, thread_ts=event["ts"], **SCREENSHOT)
+    await running.idle()
+    await running.customer_says("so when do I get it?", thread_ts=event["ts"])
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    assert len(running.replies(event)) == 1
+    assert len(anthropic_api.bodies("answer")) == 1
+
+
+async def test_a_customers_file_without_words_goes_to_a_person_without_asking_claude(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = sure
+    event = await running.customer_says("The app crashes when I open settings")
+    await running.idle()
+    calls = len(anthropic_api.bodies())
+    await running.customer_says("", thread_ts=event["ts"], **SCREENSHOT)
+    await running.idle()
+    assert len(anthropic_api.bodies()) == calls
+    _answer, notice = running.replies(event)
+    assert f"<@{AGENT}>" in notice["text"] and "cannot read" in notice["text"]
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.escalated

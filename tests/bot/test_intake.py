@@ -29,6 +29,15 @@ def test_channel_message_and_file_share_with_text() -> None:
     assert msg is not None and msg.text == "Hi there!"
 
 
+def test_a_file_without_text_is_kept_and_a_bare_mention_is_not() -> None:
+    body = _body("test_message_file_share__event_payload.json")
+    body["event"]["text"] = "<@UBOT>"
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None and msg.text == ""
+    del body["event"]["files"]
+    assert parse_event(body, "UBOT", []) is None
+
+
 def test_thread_broadcast_answers_in_its_thread() -> None:
     msg = parse_event(_body("test_message_thread_broadcast__event_payload.json"), "UBOT", [])
     assert msg is not None and msg.thread_ts == "1633663824.000500"

@@ -93,6 +93,17 @@ async def test_answer_faults_escalate_with_the_error(router: Router, fake: FakeA
     assert decision.error and decision.category == "Technical Support"
 
 
+async def test_a_message_with_no_words_goes_to_a_person_without_a_claude_call(
+    router: Router, fake: FakeAnthropic
+) -> None:
+    for category in (None, "Refund Request"):  # classified, or re-routed by an agent
+        decision = await router.route(" \n ", category=category)
+        assert decision.escalated and decision.escalation_reason is EscalationReason.NO_TEXT
+        assert decision.category in router.routes.names and decision.answer is None
+        assert decision.source is (Source.NONE if category is None else Source.AGENT)
+    assert fake.bodies() == []
+
+
 async def test_one_rate_limit_is_absorbed_by_the_sdk_retry(router: Router, fake: FakeAnthropic) -> None:
     fake.fail_next("429", only="classify")
     decision = await router.route("How do I reset my password?")

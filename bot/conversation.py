@@ -156,7 +156,6 @@ class Conversations:
             streamed = StreamedReply(
                 self._client,
                 msg,
-                self.identity.team_id,
                 required=required,
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
             )

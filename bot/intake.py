@@ -11,6 +11,8 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from slack_bolt.request.internals import extract_actor_team_id, extract_team_id
+
 from bot.agents import Directory
 from bot.settings import Settings
 from bot.store.records import InboundMessage, ThreadState
@@ -52,9 +54,12 @@ def parse_event(
         # A bare mention or blank text asks nothing. A file alone is kept: an agent sharing one in a
         # bot thread takes it over, and a customer's goes to a person (the router cannot read files).
         return None
-    # The installing workspace, not the author's (event.team): in a channel shared with another
-    # organisation the customer's team differs, and agents' clicks and replies come from ours.
-    team = body.get("team_id") or event.get("team") or ""
+    # The installing workspace, as Bolt reads it (authorizations first): in a channel shared with
+    # another organisation, the body's team_id is the workspace the message came from, while agents'
+    # replies and clicks come from ours, and the thread must be found by both.
+    team = extract_team_id(dict(body)) or body.get("team_id") or event.get("team") or ""
+    # The author's own workspace, which a streamed answer names as its recipient's (None when ours).
+    author_team = extract_actor_team_id(dict(body))
     return InboundMessage(
         team_id=team,
         channel_id=channel,
@@ -63,6 +68,7 @@ def parse_event(
         text=text,
         thread_ts=event.get("thread_ts") or event["ts"],
         channel_type=channel_type,
+        user_team_id=author_team if author_team and author_team != team else None,
     )
 
 

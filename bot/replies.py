@@ -40,7 +40,6 @@ class StreamedReply:
         self,
         client: AsyncWebClient,
         msg: InboundMessage,
-        team_id: str | None,
         *,
         required: bool = False,
         on_started: Callable[[str], Awaitable[None]] | None = None,
@@ -52,7 +51,6 @@ class StreamedReply:
         self._required = required
         self.refused = False
         self._msg = msg
-        self._team_id = team_id
         self._sanitizer = StreamSanitizer()
         self._buffer = ""
         self._last_send = 0.0
@@ -80,7 +78,7 @@ class StreamedReply:
                     channel=self._msg.channel_id,
                     thread_ts=self._msg.thread_ts,
                     markdown_text=text,
-                    recipient_team_id=self._team_id or self._msg.team_id,
+                    recipient_team_id=self._msg.user_team_id or self._msg.team_id,
                     recipient_user_id=self._msg.user_id,
                 )
             except SlackApiError as e:

@@ -64,6 +64,7 @@ class RouteFeedback(Database):
                 d.c.created_at,
                 m.c.text,
                 m.c.channel_type,
+                m.c.user_team_id,
             )
             .outerjoin(m, m.c.id == d.c.inbound_message_id)
             .where(
@@ -88,6 +89,7 @@ class RouteFeedback(Database):
             text=row.text if row.text is not None else row.query,
             thread_ts=row.thread_ts or message_ts,
             channel_type=row.channel_type,
+            user_team_id=row.user_team_id,
         )
         return FeedbackTarget(
             decision_id=row.id, category=row.category, decided_at=row.created_at, message=message

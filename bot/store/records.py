@@ -24,6 +24,8 @@ class InboundMessage(BaseModel):
     text: str | None = None
     thread_ts: str
     channel_type: str | None = None
+    # The author's workspace when it is not ours (a customer in a Slack Connect channel); None: ours.
+    user_team_id: str | None = None
     attempts: int = Field(default=0, ge=0)
     # A streamed reply started before a crash (read back by take_stale); None otherwise.
     reply_ts: str | None = None

@@ -29,6 +29,7 @@ _MESSAGE_COLUMNS = (
     "text",
     "thread_ts",
     "channel_type",
+    "user_team_id",
     "attempts",
     "reply_ts",
 )

@@ -108,6 +108,8 @@ class InboundMessageRow(Base):
     # The thread root the answer goes to (the message's own ts when it starts a thread).
     thread_ts: Mapped[str] = mapped_column(SlackId)
     channel_type: Mapped[str | None] = mapped_column(String(16))
+    # The author's workspace when it is another organisation's (Slack Connect); a stream names it.
+    user_team_id: Mapped[str | None] = mapped_column(SlackId)
     # What is kept is the caller's decision (full, redacted or nothing).
     text: Mapped[str | None] = mapped_column(Text)
     # The ts of a streamed reply once it has started: after a crash, the half-written reply to remove.

@@ -18,6 +18,7 @@ from tests.fakes.slack_signing import (
     block_actions_form,
     block_actions_payload,
     event_callback,
+    message_event,
 )
 
 AGENT = "U0AGENT"
@@ -316,3 +317,27 @@ async def test_a_customers_file_without_words_goes_to_a_person_without_asking_cl
     assert f"<@{AGENT}>" in notice["text"] and "cannot read" in notice["text"]
     thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
     assert thread is not None and thread.escalated
+
+
+async def test_a_customer_from_another_organisation_gets_the_stream_and_our_agents_get_the_thread(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A Slack Connect channel: the customer's events name their workspace, the agents' name ours."""
+    running = await make_bot(agent_users=[AGENT], slack_streaming="on")
+    anthropic_api.classify_fn = sure
+    theirs, customer, ts = "T0THEIRS", "U0EXTERNAL", running.next_ts()
+    text = "I'd like a refund for order 1234"
+    slack.add_message(CHANNEL, ts, customer, text)
+    event = message_event(text, CHANNEL, customer, ts, team=theirs, user_team=theirs, source_team=theirs)
+    body = event_callback(event, team_id=theirs) | {"is_ext_shared_channel": True}
+    body["authorizations"][0]["team_id"] = slack.team_id
+    assert (await running.send(body))[0] == 200
+    await running.idle()
+    [start] = [call.params for call in slack.calls_to("chat.startStream")]
+    assert (start["recipient_user_id"], start["recipient_team_id"]) == (customer, theirs)
+    answer = await click(running, event, ACTION_CORRECT, AGENT, "correct")
+    assert "recorded as the right route" in answer["text"]
+    await running.customer_says("Looking into it now", user=AGENT, thread_ts=ts)
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, ts)
+    assert thread is not None and thread.taken_over_by == AGENT

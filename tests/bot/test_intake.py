@@ -38,6 +38,21 @@ def test_a_file_without_text_is_kept_and_a_bare_mention_is_not() -> None:
     assert parse_event(body, "UBOT", []) is None
 
 
+def test_a_slack_connect_customer_is_keyed_by_our_workspace_and_remembered_by_theirs() -> None:
+    body = _body("test_message__message_body2.json")
+    # As Slack delivers a message from another organisation's member in a shared channel: the
+    # envelope names the workspace it came from, the authorizations name ours.
+    body |= {"team_id": "T_THEIRS", "is_ext_shared_channel": True}
+    body["authorizations"] = [{"team_id": "T_OURS", "user_id": "UBOT", "is_bot": True}]
+    body["event"] |= {"team": "T_THEIRS", "user_team": "T_THEIRS", "source_team": "T_THEIRS"}
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None and (msg.team_id, msg.user_team_id) == ("T_OURS", "T_THEIRS")
+    body["event"] |= {"team": "T_OURS", "user_team": "T_OURS", "source_team": "T_OURS"}
+    body["team_id"] = "T_OURS"
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None and (msg.team_id, msg.user_team_id) == ("T_OURS", None)
+
+
 def test_thread_broadcast_answers_in_its_thread() -> None:
     msg = parse_event(_body("test_message_thread_broadcast__event_payload.json"), "UBOT", [])
     assert msg is not None and msg.thread_ts == "1633663824.000500"

@@ -92,15 +92,26 @@ class Conversations:
             recovered: the message was taken again after a failure or a crash, so its reply may
                 already be in Slack.
 
-        Returns the decision, or None when the message was already answered before a restart.
+        Returns the decision, or None when the message was already answered before a restart, or is left
+        to the person its thread was handed to while it waited its turn.
         """
         if (recovered or msg.attempts) and await self._recover_posted(msg):
+            return None
+        if category is None and await self._handed_to_a_person(msg):
+            await self._store.leave_to_agents(msg)
+            logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
             return None
         decision, reply_ts = await self._answer(msg, category)
         await self._finish(msg, decision, reply_ts)
         if self._learner is not None:
             await self._learner.note_decision(decision)
         return decision
+
+    async def _handed_to_a_person(self, msg: InboundMessage) -> bool:
+        """Whether the thread was escalated or taken over since ``msg`` was claimed (the intake claims
+        nothing in such a thread, so a silent thread now means it fell silent while ``msg`` waited)."""
+        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+        return thread is not None and thread.bot_silent
 
     async def reroute(self, msg: InboundMessage, category: str) -> RoutingDecision:
         """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.

@@ -41,6 +41,12 @@ def _is_reply_to(message: dict[str, Any], msg: InboundMessage) -> bool:
     return _is_reply(message) and payload.get("message_ts") == msg.ts
 
 
+def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
+    """A reply of ours to a message sent before ``msg``."""
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    return _is_reply(message) and float(payload.get("message_ts") or "inf") < float(msg.ts)
+
+
 def _is_reply(message: dict[str, Any]) -> bool:
     return (message.get("metadata") or {}).get("event_type") == REPLY_EVENT
 
@@ -84,11 +90,15 @@ async def thread_history(
     limit: int = HISTORY_TURNS,
 ) -> list[Turn]:
     """The thread's turns before ``msg``, oldest first: the customer's (``msg``'s author), the bot's
-    replies, agents' and anyone else's (another person, another app's ticket), each labelled as such."""
+    replies, agents' and anyone else's (another person, another app's ticket), each labelled as such.
+
+    The bot's replies to earlier messages count wherever they fall: a message sent while the bot was
+    still answering the one before is answered after it, knowing that answer.
+    """
     turns: list[Turn] = []
     async for message in thread_messages(client, msg):
-        if float(message.get("ts", 0)) >= float(msg.ts):
-            break
+        if float(message.get("ts", 0)) >= float(msg.ts) and not _answers_earlier(message, msg):
+            continue
         text = (message.get("text") or "").strip()
         if not text:
             continue

@@ -1,8 +1,12 @@
 """Runs claimed messages concurrently, retries the ones that failed, and finishes them after a crash.
 
-Each message holds a lease in the store while it is worked on, renewed by a heartbeat; a message
-whose worker died (lease ran out) or whose reply could not be posted is taken again by the recovery
-loop of any replica.
+Conversations run side by side, but the messages of one conversation (a thread, or a whole DM) are
+answered one after another, in the order they were claimed: a customer's quick second message is
+answered knowing the bot's answer to the first, or not at all if the first was handed to a person.
+
+Each message holds a lease in the store from the moment it is submitted (waiting its turn included),
+renewed by a heartbeat; a message whose worker died (lease ran out) or whose reply could not be posted
+is taken again by the recovery loop of any replica.
 """
 
 from __future__ import annotations
@@ -10,14 +14,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from bot.conversation import Conversations
+from bot.intake import is_direct
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_SECONDS = 300.0
+
+
+def conversation_key(msg: InboundMessage) -> tuple[str, str, str]:
+    """The conversation a message belongs to: its thread, or the whole DM (customers write on at the
+    top level of a DM, and each message is read with the replies before it)."""
+    return (msg.team_id, msg.channel_id, "" if is_direct(msg) else msg.thread_ts)
 
 
 def retry_delay(attempts: int, base_seconds: float) -> float:
@@ -48,6 +60,8 @@ class Worker:
         self._retry_base = retry_base_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._recovery: asyncio.Task[None] | None = None
+        # One lock per conversation with messages in this worker, and how many of them hold or await it.
+        self._turns: dict[tuple[str, str, str], tuple[asyncio.Lock, int]] = {}
 
     def submit(
         self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
@@ -63,16 +77,33 @@ class Worker:
         return task
 
     async def _run(self, msg: InboundMessage, category: str | None, recovered: bool) -> None:
-        async with self._slots:
-            heartbeat = asyncio.create_task(self._heartbeat(msg))
-            try:
+        # The lease is renewed while the message waits too, so no recovery pass takes it meanwhile.
+        heartbeat = asyncio.create_task(self._heartbeat(msg))
+        try:
+            async with self._turn(msg), self._slots:
                 await self._conversations.handle(msg, category=category, recovered=recovered)
-            except Exception as e:  # the one catch-all: nothing claimed is ever dropped
-                await self._failed(msg, e)
-            finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+        except Exception as e:  # the one catch-all: nothing claimed is ever dropped
+            await self._failed(msg, e)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, msg: InboundMessage) -> AsyncIterator[None]:
+        """Held while ``msg`` is handled: its conversation's earlier messages go first (FIFO)."""
+        key = conversation_key(msg)
+        lock, users = self._turns.get(key) or (asyncio.Lock(), 0)
+        self._turns[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[key]
+            if users == 1:
+                del self._turns[key]
+            else:
+                self._turns[key] = (lock, users - 1)
 
     async def _heartbeat(self, msg: InboundMessage) -> None:
         while True:

@@ -225,6 +225,27 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         )
         await self._update_claimed(msg, stmt)
 
+    async def leave_to_agents(self, msg: InboundMessage) -> None:
+        """Close a claimed message the bot must not answer (state 'left'): its thread was escalated or
+        taken over by an agent while it waited its turn. No decision is recorded, as for a message that
+        arrives in such a thread: the agents in charge read it there.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        m = inbound_messages
+        stmt = (
+            update(m)
+            .where(_key(msg), m.c.state == "pending")
+            .values(
+                state="left",
+                lease_until=None,
+                completed_at=utcnow(),
+                text=_storable_text(kept_text(msg.text, self.message_text)),
+            )
+        )
+        await self._update_claimed(msg, stmt)
+
     async def abandon(self, msg: InboundMessage, error: str) -> None:
         """Give a message up for good (state 'failed'): it is never offered again.
 

@@ -96,7 +96,7 @@ class InboundMessageRow(Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "ts"),
-        CheckConstraint("state IN ('pending', 'done', 'failed')", name="state"),
+        CheckConstraint("state IN ('pending', 'done', 'failed', 'left')", name="state"),
         Index("ix_inbound_messages_state_lease_until", "state", "lease_until"),
     )
 

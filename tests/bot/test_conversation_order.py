@@ -1,0 +1,57 @@
+"""One conversation at a time per thread (or DM): a customer's quick second message waits for the
+bot's answer to the first, and is answered knowing it, or left to a person the first was handed to."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.store.tables import inbound_messages
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CHANNEL
+from tests.fakes import FakeAnthropic, FakeSlack
+
+AGENT = "U0AGENT"
+
+
+def unsure(text: str, categories: list[str]) -> dict[str, Any]:
+    return {"category": "Refund Request", "confidence": 0.3, "reasoning": "unsure", "wants_human": False}
+
+
+async def test_a_second_message_sent_while_the_first_is_escalated_is_left_to_the_agents(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    anthropic_api.classify_latency = 0.5
+    event = await running.customer_says("about my order")
+    await asyncio.sleep(0.1)  # the first message is still being classified
+    second = await running.customer_says("it's order 1234, I paid twice", thread_ts=event["ts"])
+    await running.idle()
+    [notice] = running.replies(event)  # the escalation, and no answer to the second message
+    assert f"<@{AGENT}>" in notice["text"]
+    assert len(anthropic_api.bodies("classify")) == 1
+    async with running.store.engine.connect() as conn:
+        state = (
+            await conn.execute(select(inbound_messages.c.state).where(inbound_messages.c.ts == second["ts"]))
+        ).scalar_one()
+    assert state == "left"  # closed, not pending: no restart answers it later
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.escalated
+
+
+async def test_quick_direct_messages_are_answered_in_order_each_knowing_the_answer_before(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot()
+    anthropic_api.first_token_latency = 0.3
+    await running.customer_says("The app crashes when I upload photos", channel="D0DM", channel_type="im")
+    await asyncio.sleep(0.05)
+    await running.customer_says("It's version 4.2 on Android 14", channel="D0DM", channel_type="im")
+    await running.idle()
+    first, second = anthropic_api.bodies("answer")
+    assert "Android 14" in first["messages"][-1]["content"] or "Android" not in str(first["messages"])
+    assert "Android 14" in second["messages"][-1]["content"]
+    assert any(m["role"] == "assistant" for m in second["messages"])  # the first answer, as the bot's

@@ -152,7 +152,11 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
 
 def database_problem(error: Exception, database_url: str) -> str:
     """One line for a store error: what failed at DATABASE_URL, and what to check."""
+    from bot.store.errors import MigrationError
+
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if isinstance(error, MigrationError):
+        return text  # it says what to do: the server and the URL are fine
     if not text.startswith("DATABASE_URL:"):
         text = f"DATABASE_URL: {text}"
     if database_url.strip().lower().startswith("sqlite"):

@@ -12,5 +12,12 @@ class DatabaseError(StoreError):
     """
 
 
+class MigrationError(StoreError):
+    """The database's schema cannot be brought to this version's (say, a newer version migrated it).
+
+    The message names DATABASE_URL, what was found and what to do.
+    """
+
+
 class UnknownMessage(StoreError):
     """A message was completed, failed or abandoned without having been claimed."""

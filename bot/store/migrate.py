@@ -12,12 +12,15 @@ from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from bot.store.engine import async_database_url, make_engine
+from bot.store.errors import MigrationError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any fixed number: PostgreSQL's advisory lock that keeps two replicas from migrating at once.
@@ -47,6 +50,9 @@ def upgrade(url: str) -> None:
     """Apply every migration up to head (for the CLI: ``support-router db upgrade``).
 
     Not callable from inside a running event loop; use :func:`upgrade_async` there.
+
+    Raises:
+        MigrationError: the database's schema cannot be brought to this version's (a newer one's).
     """
     asyncio.run(upgrade_async(url))
 
@@ -80,12 +86,28 @@ async def check_async(target: str | AsyncEngine) -> None:
 
 def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    try:
+        command.upgrade(config, "head")
+    except CommandError as e:
+        raise MigrationError(_migration_problem(e)) from e
 
 
 def _check(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
     command.check(config)
+
+
+def _migration_problem(error: CommandError) -> str:
+    """What Alembic's refusal means for whoever runs the bot, and what to do about it."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "Can't locate revision" in text:
+        return (
+            f"DATABASE_URL: the database's schema is newer than this version of support-router knows "
+            f"({text}; this version's latest is {head}): a newer version migrated it. Run that version, or "
+            f"have it step the database back first (alembic downgrade {head})"
+        )
+    return f"DATABASE_URL: the database's schema cannot be migrated to revision {head}: {text}"
 
 
 async def _run(target: str | AsyncEngine, step: Callable[[Connection, Config], None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,19 @@ def test_an_unopenable_sqlite_file_names_the_folder_to_check(tmp_path: Path) -> 
     line = _one_line_error(result)
     assert line.startswith("support-router: DATABASE_URL: cannot connect to sqlite:///")
     assert "check that the file's folder exists" in line
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["stats"]])
+def test_a_database_a_newer_version_migrated_is_named_with_what_to_do(
+    tmp_path: Path, command: list[str]
+) -> None:
+    assert run_cli(tmp_path, "db", "upgrade").returncode == 0
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+    line = _one_line_error(run_cli(tmp_path, *command))
+    assert line.startswith("support-router: DATABASE_URL: the database's schema is newer than this version")
+    assert "'0099'" in line and "alembic downgrade" in line
+    assert "database server is running" not in line  # the server is fine: no misleading advice
 
 
 def test_eval_reads_a_mapping_file_with_the_columns_it_names(tmp_path: Path) -> None:

@@ -68,10 +68,12 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _bars(shares: Sequence[Share], names: dict[str, str] | None = None) -> str:
-    """Rows of a code block: name, bar, percentage, count; padded so that every column lines up."""
+def _bars(shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()) -> str:
+    """Rows of a code block: name, bar, percentage, count (and a note); every column lined up."""
     labels = [(names or {}).get(s.name, s.name)[:LABEL_WIDTH] for s in shares]
     lines = _columns(labels, [s.share for s in shares], [s.count for s in shares])
+    if notes:
+        lines = [f"{line}  · {note}" for line, note in zip(lines, notes, strict=True)]
     return "```" + escape("\n".join(lines)) + "```" if lines else "_none_"
 
 
@@ -152,7 +154,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         return f"{title}: no messages routed", blocks
     blocks += [
         {"type": "divider"},
-        _section("*By category*\n" + _bars(report.categories)),
+        _section("*By category*\n" + _bars(report.categories, notes=report.escalated_notes())),
         _section("*Escalations by reason*\n" + _bars(report.escalation_reasons, REASON_NAMES)),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         _section("*Time*\n" + _timings(report)),

@@ -110,6 +110,7 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     answered = [g for g in customers if not g.escalated]
     messages = sum(int(g.decisions) for g in customers)
     categories: Counter[str] = Counter()
+    escalated: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     channels: Counter[str] = Counter()
@@ -120,6 +121,7 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         channels[g.channel_id or NO_CHANNEL] += n
         if g.escalated:
             reasons[g.escalation_reason or NO_REASON] += n
+            escalated[g.category] += n
     escalations = sum(reasons.values())
 
     def total(rows: Sequence[Row[Any]], name: str) -> float:
@@ -134,6 +136,7 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     figures = {
         "messages": messages,
         "categories": shares(dict(categories), messages),
+        "category_escalations": dict(escalated),
         "escalations": escalations,
         "escalation_reasons": shares(dict(reasons), escalations),
         "confidence_average": total(customers, "confidence_sum") / messages if messages else None,

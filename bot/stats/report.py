@@ -80,6 +80,8 @@ class StatsReport(BaseModel):
 
     messages: int = 0
     categories: list[Share] = []
+    # Per category, how many of its messages went to a person (categories with none are left out).
+    category_escalations: dict[str, int] = {}
     escalations: int = 0
     escalation_reasons: list[Share] = []
     handoffs: int = 0
@@ -115,6 +117,14 @@ class StatsReport(BaseModel):
     @property
     def escalation_rate(self) -> float:
         return self.escalations / self.messages if self.messages else 0.0
+
+    def escalated_notes(self) -> list[str]:
+        """For each of :attr:`categories`, e.g. "2 escalated (29%)": which routes need people most."""
+        notes = []
+        for category in self.categories:
+            n = self.category_escalations.get(category.name, 0)
+            notes.append(f"{n:,} escalated ({n / category.count:.0%})")
+        return notes
 
     @property
     def tokens(self) -> int:

@@ -24,15 +24,18 @@ def _fmt_ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f}"
 
 
-def _shares(title: str, shares: Sequence[Share], names: dict[str, str] | None = None) -> Table:
+def _shares(
+    title: str, shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()
+) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column("")
     table.add_column("share")
     table.add_column("count", justify="right")
-    for share in shares:
-        table.add_row(
-            (names or {}).get(share.name, share.name), bar(share.share, aligned=True), f"{share.count:,}"
-        )
+    if notes:
+        table.add_column("")
+    for i, share in enumerate(shares):
+        row = [(names or {}).get(share.name, share.name), bar(share.share, aligned=True), f"{share.count:,}"]
+        table.add_row(*row, *([notes[i]] if notes else []))
     return table
 
 
@@ -55,7 +58,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     if report.messages == 0 and report.reroutes_answered == 0:
         return parts
     parts += [
-        _shares("By category", report.categories),
+        _shares("By category", report.categories, notes=report.escalated_notes()),
         _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
     ]
     confidence = Table(

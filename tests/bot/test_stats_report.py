@@ -79,6 +79,8 @@ async def test_report_matches_the_figures_worked_out_by_hand(store: Store) -> No
         ("Technical Support", 1, 0.25),
     ]
     assert (report.escalations, report.escalation_rate) == (2, 0.5)
+    assert report.category_escalations == {"Refund Request": 1, "Technical Support": 1}
+    assert report.escalated_notes() == ["0 escalated (0%)", "1 escalated (100%)", "1 escalated (100%)"]
     assert {s.name: s.count for s in report.escalation_reasons} == {
         "low_confidence": 1,
         "classifier_error": 1,
@@ -226,12 +228,19 @@ async def test_escalation_reasons_are_shown_in_words(store: Store) -> None:
 
 def test_percentages_and_counts_line_up() -> None:
     counts = {"General Question": 1234, "Refund Request": 95, "Technical Support": 1}
-    report = StatsReport(period="7d", start=None, end=NOW, messages=1330, categories=shares(counts))
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=1330,
+        categories=shares(counts),
+        category_escalations={"General Question": 12, "Refund Request": 95},
+    )
     _, blocks = report_blocks(report)
     assert _code_block(blocks, "*By category*") == [
-        "General Question   █████████░  93%  1,234",
-        "Refund Request     █░░░░░░░░░   7%     95",
-        "Technical Support  ░░░░░░░░░░   0%      1",
+        "General Question   █████████░  93%  1,234  · 12 escalated (1%)",
+        "Refund Request     █░░░░░░░░░   7%     95  · 95 escalated (100%)",
+        "Technical Support  ░░░░░░░░░░   0%      1  · 0 escalated (0%)",
     ]
 
 

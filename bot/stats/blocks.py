@@ -10,6 +10,7 @@ from typing import Any
 from bot.formatting import REASON_TEXT
 from bot.mrkdwn import escape
 from bot.stats.report import NO_REASON, CategoryFeedback, Share, StatsReport
+from router.models import Source
 
 BAR_WIDTH = 10
 # Slack: at most 50 blocks in a message and 3000 characters in a section's text.
@@ -20,6 +21,8 @@ _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
 REASON_NAMES = {reason.value: text for reason, text in REASON_TEXT.items()}
 REASON_NAMES[NO_REASON] = "no reason recorded"
+# Classifier sources in words where the bare value would puzzle a manager.
+SOURCE_NAMES = {Source.NONE.value: "nothing to classify (a file alone)"}
 
 
 def bar(share: float, width: int = BAR_WIDTH, *, aligned: bool = False) -> str:
@@ -160,7 +163,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         _section("*Time*\n" + _timings(report)),
         _section(
             "*Classified by*\n"
-            + _bars(report.sources)
+            + _bars(report.sources, SOURCE_NAMES)
             + f"\nErrors: *{report.errors:,}* · fallbacks to the local model: *{report.fallbacks:,}*"
         ),
         _section(_cost(report)),

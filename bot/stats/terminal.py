@@ -9,7 +9,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.stats.blocks import REASON_NAMES, bar, noun, period_title, purge_note, upcoming_note, when
+from bot.stats.blocks import (
+    REASON_NAMES,
+    SOURCE_NAMES,
+    bar,
+    noun,
+    period_title,
+    purge_note,
+    upcoming_note,
+    when,
+)
 from bot.stats.period import LOCAL_CHANNELS
 from bot.stats.report import Share, StatsReport
 
@@ -77,7 +86,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         timing.add_column(column, justify="right" if column else "left")
     for name, t in (("routing", report.routing), ("handling", report.handling), ("total", report.total)):
         timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
-    parts += [confidence, timing, _shares("Classified by", report.sources)]
+    parts += [confidence, timing, _shares("Classified by", report.sources, SOURCE_NAMES)]
     costs = Table(title="Errors, tokens and cost", title_justify="left", show_edge=False, show_header=False)
     costs.add_column("")
     costs.add_column("", justify="right")

@@ -226,6 +226,20 @@ async def test_escalation_reasons_are_shown_in_words(store: Store) -> None:
     assert "low_confidence" not in str(blocks) + terminal and "classifier_error" not in terminal
 
 
+def test_messages_with_nothing_to_classify_are_named_in_words() -> None:
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=3,
+        categories=shares({"General Question": 3}),
+        sources=shares({"claude": 2, "none": 1}),
+    )
+    _, blocks = report_blocks(report)
+    text = str(blocks) + _terminal_text(report)
+    assert "nothing to classify (a file alone)" in text and "none " not in text
+
+
 def test_percentages_and_counts_line_up() -> None:
     counts = {"General Question": 1234, "Refund Request": 95, "Technical Support": 1}
     report = StatsReport(

@@ -82,7 +82,12 @@ class Conversations:
         return self._settings.slack_streaming != "off"
 
     async def handle(
-        self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
+        self,
+        msg: InboundMessage,
+        *,
+        category: str | None = None,
+        recovered: bool = False,
+        waited: bool = False,
     ) -> RoutingDecision | None:
         """Answer or escalate ``msg`` in its thread and record the decision.
 
@@ -91,13 +96,15 @@ class Conversations:
             category: answer as this category without classifying (an agent's re-route).
             recovered: the message was taken again after a failure or a crash, so its reply may
                 already be in Slack.
+            waited: the message waited for an earlier one of its conversation (or for a free slot), so
+                its thread may have been handed to a person since the intake claimed it.
 
         Returns the decision, or None when the message was already answered before a restart, or is left
         to the person its thread was handed to while it waited its turn.
         """
         if (recovered or msg.attempts) and await self._recover_posted(msg):
             return None
-        if category is None and await self._handed_to_a_person(msg):
+        if category is None and (waited or recovered or msg.attempts) and await self._handed_to_a_person(msg):
             await self._store.leave_to_agents(msg)
             logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
             return None

@@ -80,8 +80,12 @@ class Worker:
         # The lease is renewed while the message waits too, so no recovery pass takes it meanwhile.
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
-            async with self._turn(msg), self._slots:
-                await self._conversations.handle(msg, category=category, recovered=recovered)
+            async with self._turn(msg) as waited_turn:
+                waited_slot = self._slots.locked()
+                async with self._slots:
+                    await self._conversations.handle(
+                        msg, category=category, recovered=recovered, waited=waited_turn or waited_slot
+                    )
         except Exception as e:  # the one catch-all: nothing claimed is ever dropped
             await self._failed(msg, e)
         finally:
@@ -90,14 +94,16 @@ class Worker:
                 await heartbeat
 
     @contextlib.asynccontextmanager
-    async def _turn(self, msg: InboundMessage) -> AsyncIterator[None]:
-        """Held while ``msg`` is handled: its conversation's earlier messages go first (FIFO)."""
+    async def _turn(self, msg: InboundMessage) -> AsyncIterator[bool]:
+        """Held while ``msg`` is handled: its conversation's earlier messages go first (FIFO). Yields
+        whether it had to wait for one of them."""
         key = conversation_key(msg)
         lock, users = self._turns.get(key) or (asyncio.Lock(), 0)
         self._turns[key] = (lock, users + 1)
         try:
+            waited = lock.locked()
             async with lock:
-                yield
+                yield waited
         finally:
             lock, users = self._turns[key]
             if users == 1:

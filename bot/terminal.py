@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
 from router.evaluate import EvaluationReport
@@ -19,25 +20,88 @@ def final_category(decision: RoutingDecision) -> str:
     return ESCALATED if decision.escalated else decision.category
 
 
-def results_table(title: str, rows: Sequence[tuple[RoutingDecision, str | None]]) -> Table:
-    """Query, actual, routed, confidence, final category, model and time for each decision."""
-    table = Table(title=title, show_lines=False)
-    for column in ("Query", "Actual", "Routed", "Confidence", "Final", "Model", "Time (ms)"):
-        table.add_column(column, justify="right" if column in {"Confidence", "Time (ms)"} else "left")
-    for decision, actual in rows:
-        mark = "" if actual is None else (" ✓" if actual == decision.category else " ✗")
-        table.add_row(
-            decision.query,
-            actual or "-",
-            decision.category + mark,
-            f"{decision.confidence:.2f}",
-            final_category(decision)
-            + (f" ({decision.escalation_reason})" if decision.escalation_reason else ""),
-            decision.handler_model
-            or ("offline reply" if decision.offline else decision.classifier_model or "-"),
-            f"{decision.total_ms:.1f}",
-        )
-    return table
+class ResultsTable:
+    """Query, actual, routed, confidence, final category, model and time for each decision.
+
+    One column each where the terminal is wide enough for the categories and models unbroken; in a
+    narrower one (80 columns, a pipe), three columns of two lines each, so that nothing is cut.
+    """
+
+    def __init__(self, title: str, rows: Sequence[tuple[RoutingDecision, str | None]]) -> None:
+        self.title = title
+        self.rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = self.wide()
+        yield wide if _unbroken_width(wide) <= options.max_width else self.compact()
+
+    def wide(self) -> Table:
+        table = Table(title=self.title, expand=True)
+        table.add_column("Query", ratio=1, min_width=20)
+        for column in ("Actual", "Routed", "Confidence", "Final", "Model", "Time (ms)"):
+            right = column in {"Confidence", "Time (ms)"}
+            table.add_column(column, justify="right" if right else "left", no_wrap=True)
+        for decision, actual in self.rows:
+            final = final_category(decision)
+            if decision.escalation_reason:
+                final += f" ({_reason(decision)})"
+            table.add_row(
+                decision.query,
+                actual or "-",
+                decision.category + _mark(decision, actual),
+                f"{decision.confidence:.2f}",
+                final,
+                _model(decision),
+                f"{decision.total_ms:.1f}",
+            )
+        return table
+
+    def compact(self) -> Table:
+        table = Table(title=self.title, expand=True)
+        table.add_column("Query", ratio=1, min_width=16)
+        table.add_column("Actual → routed", no_wrap=True)
+        table.add_column("Confidence, time → final", no_wrap=True)
+        for decision, actual in self.rows:
+            final = (
+                f"escalated: {_reason(decision)}" if decision.escalated else f"answered: {_model(decision)}"
+            )
+            table.add_row(
+                decision.query,
+                f"{actual or '-'}\n→ {decision.category}{_mark(decision, actual)}",
+                f"{decision.confidence:.2f} · {decision.total_ms:.1f} ms\n→ {final}",
+            )
+        return table
+
+
+def _unbroken_width(table: Table) -> int:
+    """The width ``table`` needs with every no-wrap column whole and the others at their minimum: each
+    column's widest cell plus its padding, and the dividers and edges between and around them."""
+    columns = table.columns
+    widths = [
+        max(cell_len(str(cell)) for cell in [column.header, *column.cells])
+        if column.no_wrap
+        else (column.min_width or 1)
+        for column in columns
+    ]
+    return sum(widths) + 2 * len(columns) + len(columns) + 1
+
+
+def results_table(title: str, rows: Sequence[tuple[RoutingDecision, str | None]]) -> ResultsTable:
+    """The demo's results table for ``rows`` (decision, expected category or None)."""
+    return ResultsTable(title, rows)
+
+
+def _mark(decision: RoutingDecision, actual: str | None) -> str:
+    return "" if actual is None else (" ✓" if actual == decision.category else " ✗")
+
+
+def _reason(decision: RoutingDecision) -> str:
+    return str(decision.escalation_reason or "").replace("_", " ")
+
+
+def _model(decision: RoutingDecision) -> str:
+    offline = "offline reply" if decision.offline else None
+    return decision.handler_model or offline or decision.classifier_model or "-"
 
 
 def report_tables(report: EvaluationReport) -> list[Table]:

@@ -1,0 +1,66 @@
+"""The demo's results tables read whole in any terminal: one column per field where it is wide enough,
+two lines per message where it is not (80 columns, or a pipe), and nothing cut short either way."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from bot.terminal import results_table
+from router.models import EscalationReason
+from tests.store.samples import decision
+
+ROWS = [
+    (
+        decision(
+            query="My app keeps crashing whenever I try to upload photos from the gallery",
+            category="Technical Support",
+            escalated=False,
+            escalation_reason=None,
+            handler_model="claude-sonnet-5-5",
+            total_ms=1234.5,
+        ),
+        "Technical Support",
+    ),
+    (
+        decision(
+            query="I received the wrong item in my shipment",
+            category="Refund Request",
+            confidence=0.31,
+            escalation_reason=EscalationReason.LOW_CONFIDENCE,
+        ),
+        "General Question",
+    ),
+]
+
+
+def render(width: int) -> str:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(results_table("Labelled queries", ROWS))
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [80, 100, 160, 200])
+def test_every_field_is_shown_whole_at_any_width(width: int) -> None:
+    text = render(width)
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    flat = " ".join(text.split())
+    for field in (
+        "Technical Support ✓",
+        "Refund Request ✗",
+        "General Question",
+        "0.31",
+        "claude-sonnet-5-5",
+        "1234.5",
+        "low confidence",
+    ):
+        assert field in flat, (width, field)
+    assert "shipment" in flat and "gallery" in flat  # the queries wrap, whole
+
+
+def test_a_wide_terminal_gets_a_column_per_field_and_a_narrow_one_two_lines_per_message() -> None:
+    wide, narrow = render(200), render(80)
+    header = [w for w in next(line for line in wide.splitlines() if "Query" in line).split() if w != "┃"]
+    assert header == ["Query", "Actual", "Routed", "Confidence", "Final", "Model", "Time", "(ms)"]
+    assert "Actual → routed" in narrow and "→ escalated: low confidence" in narrow

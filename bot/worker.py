@@ -17,13 +17,17 @@ import logging
 from collections.abc import AsyncIterator
 
 from bot.conversation import Conversations
-from bot.intake import is_direct
+from bot.intake import is_direct, is_thread_reply
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY_SECONDS = 300.0
+# How long a message waits for an earlier one of its conversation still pending in the store (another
+# replica answering it, or waiting for a retry), polled every ORDER_POLL_SECONDS, before going ahead.
+ORDER_WAIT_SECONDS = 30.0
+ORDER_POLL_SECONDS = 0.2
 
 
 def conversation_key(msg: InboundMessage) -> tuple[str, str, str]:
@@ -81,10 +85,12 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
             async with self._turn(msg) as waited_turn:
+                waited_elsewhere = await self._after_earlier(msg)
                 waited_slot = self._slots.locked()
                 async with self._slots:
+                    waited = waited_turn or waited_elsewhere or waited_slot
                     await self._conversations.handle(
-                        msg, category=category, recovered=recovered, waited=waited_turn or waited_slot
+                        msg, category=category, recovered=recovered, waited=waited
                     )
         except Exception as e:  # the one catch-all: nothing claimed is ever dropped
             await self._failed(msg, e)
@@ -92,6 +98,26 @@ class Worker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+
+    async def _after_earlier(self, msg: InboundMessage) -> bool:
+        """Wait while an earlier message of ``msg``'s conversation is pending in the store: another
+        replica is answering it (this worker's own go first by :meth:`_turn`), or it awaits a retry.
+        Bounded by :data:`ORDER_WAIT_SECONDS`; returns whether it waited. A message that starts its own
+        thread in a channel has no earlier one, and costs no query."""
+        direct = is_direct(msg)
+        if not (direct or is_thread_reply(msg)):
+            return False
+        deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
+        waited = False
+        while await self._store.earlier_pending(msg, whole_channel=direct):
+            if asyncio.get_running_loop().time() >= deadline:
+                logger.warning(
+                    "message %s/%s goes ahead of an earlier one still pending", msg.channel_id, msg.ts
+                )
+                break
+            waited = True
+            await asyncio.sleep(ORDER_POLL_SECONDS)
+        return waited
 
     @contextlib.asynccontextmanager
     async def _turn(self, msg: InboundMessage) -> AsyncIterator[bool]:

@@ -131,6 +131,25 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             rows = (await conn.execute(stmt)).all()
         return [_message(row) for row in sorted(rows, key=lambda row: row.id)]
 
+    async def earlier_pending(self, msg: InboundMessage, *, whole_channel: bool = False) -> bool:
+        """Whether a message sent before ``msg`` in its thread (or, ``whole_channel``, anywhere in its
+        channel: a DM) is still pending, here or in another replica.
+
+        Pending rows are few: the query starts from the state index, not the channel's history.
+        """
+        m = inbound_messages
+        stmt = select(m.c.id).where(
+            m.c.state == "pending",
+            m.c.team_id == msg.team_id,
+            m.c.channel_id == msg.channel_id,
+            # Slack's ts strings are fixed-width ("1712345678.000100"): they sort as they were sent.
+            m.c.ts < msg.ts,
+        )
+        if not whole_channel:
+            stmt = stmt.where(m.c.thread_ts == msg.thread_ts)
+        async with self.reading() as conn:
+            return (await conn.execute(stmt.limit(1))).first() is not None
+
     async def extend_lease(self, msg: InboundMessage, lease_seconds: float = 300) -> None:
         """Renew the lease of a message still being worked on (a heartbeat): until now + ``lease_seconds``.
 

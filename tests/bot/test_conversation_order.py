@@ -8,10 +8,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.replies import reply_metadata
+from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages
+from bot.worker import ORDER_POLL_SECONDS
 from tests.bot.conftest import BotFactory
-from tests.bot.harness import CHANNEL
+from tests.bot.harness import CHANNEL, CUSTOMER
 from tests.fakes import FakeAnthropic, FakeSlack
+from tests.store.samples import decision
 
 AGENT = "U0AGENT"
 
@@ -55,3 +59,27 @@ async def test_quick_direct_messages_are_answered_in_order_each_knowing_the_answ
     assert "Android 14" in first["messages"][-1]["content"] or "Android" not in str(first["messages"])
     assert "Android 14" in second["messages"][-1]["content"]
     assert any(m["role"] == "assistant" for m in second["messages"])  # the first answer, as the bot's
+
+
+async def test_a_follow_up_waits_for_the_earlier_message_another_replica_is_answering(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot()
+    root = running.next_ts()
+    slack.add_message(CHANNEL, root, CUSTOMER, "The app crashes when I upload photos")
+    # Another replica, on the same database, claimed the first message and is still answering it.
+    first = InboundMessage(
+        team_id=slack.team_id, channel_id=CHANNEL, ts=root, user_id=CUSTOMER, text="The app crashes"
+    )
+    assert await running.store.claim(first, lease_seconds=60)
+    await running.customer_says("It's version 4.2 on Android 14", thread_ts=root)
+    await asyncio.sleep(3 * ORDER_POLL_SECONDS)
+    assert anthropic_api.bodies() == []  # the follow-up waits its turn
+    reply = slack.add_message(
+        CHANNEL, None, slack.bot_user_id, "Which app version?", thread_ts=root, metadata=reply_metadata(first)
+    )
+    await running.store.complete(first, decision(query="The app crashes"), reply["ts"])
+    await running.idle()
+    [answer] = anthropic_api.bodies("answer")
+    assert [m["role"] for m in answer["messages"]] == ["user", "assistant", "user"]
+    assert answer["messages"][1]["content"] == "Which app version?"

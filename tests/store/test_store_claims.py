@@ -69,6 +69,20 @@ async def test_claim_keeps_what_is_needed_to_answer(store: Store) -> None:
     assert timedelta(seconds=59) < lease - received < timedelta(seconds=61)
 
 
+async def test_earlier_pending_sees_the_conversations_earlier_unfinished_messages(store: Store) -> None:
+    root = message("1712345678.000100")
+    follow_up = message("1712345679.000200", thread_ts=root.ts)
+    elsewhere = message("1712345670.000300")  # earlier, same channel, its own thread
+    assert await store.claim(elsewhere)
+    assert not await store.earlier_pending(follow_up)
+    assert await store.earlier_pending(follow_up, whole_channel=True)  # a DM is one conversation
+    assert await store.claim(root)
+    assert await store.earlier_pending(follow_up)
+    assert not await store.earlier_pending(root)  # nothing before the root in its thread
+    await store.complete(root, decision(), None)
+    assert not await store.earlier_pending(follow_up)
+
+
 async def test_take_stale_respects_the_lease(store: Store) -> None:
     leased, expired = message(ts="1.000001"), message(ts="1.000002")
     await store.claim(leased, lease_seconds=300)

@@ -64,8 +64,8 @@ class Worker:
         self._retry_base = retry_base_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._recovery: asyncio.Task[None] | None = None
-        # One lock per conversation with messages in this worker, and how many of them hold or await it.
-        self._turns: dict[tuple[str, str, str], tuple[asyncio.Lock, int]] = {}
+        # Per conversation with messages in this worker: its lock, and the ts of those holding or awaiting it.
+        self._turns: dict[tuple[str, str, str], tuple[asyncio.Lock, set[str]]] = {}
 
     def submit(
         self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
@@ -84,8 +84,10 @@ class Worker:
         # The lease is renewed while the message waits too, so no recovery pass takes it meanwhile.
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
+            # The store first, holding nothing: an earlier message waiting there for a retry must be
+            # able to take this conversation's turn when it comes back.
+            waited_elsewhere = await self._after_earlier(msg)
             async with self._turn(msg) as waited_turn:
-                waited_elsewhere = await self._after_earlier(msg)
                 waited_slot = self._slots.locked()
                 async with self._slots:
                     waited = waited_turn or waited_elsewhere or waited_slot
@@ -101,15 +103,18 @@ class Worker:
 
     async def _after_earlier(self, msg: InboundMessage) -> bool:
         """Wait while an earlier message of ``msg``'s conversation is pending in the store: another
-        replica is answering it (this worker's own go first by :meth:`_turn`), or it awaits a retry.
-        Bounded by :data:`ORDER_WAIT_SECONDS`; returns whether it waited. A message that starts its own
-        thread in a channel has no earlier one, and costs no query."""
+        replica is answering it, or it awaits a retry. This worker's own, queued on the conversation's
+        turn, are left to :meth:`_turn`. Bounded by :data:`ORDER_WAIT_SECONDS`; returns whether it
+        waited. A message that starts its own thread in a channel has no earlier one: no query."""
         direct = is_direct(msg)
         if not (direct or is_thread_reply(msg)):
             return False
+        key = conversation_key(msg)
         deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
         waited = False
-        while await self._store.earlier_pending(msg, whole_channel=direct):
+        while await self._store.earlier_pending(
+            msg, whole_channel=direct, besides=self._turns.get(key, (None, set()))[1]
+        ):
             if asyncio.get_running_loop().time() >= deadline:
                 logger.warning(
                     "message %s/%s goes ahead of an earlier one still pending", msg.channel_id, msg.ts
@@ -124,18 +129,16 @@ class Worker:
         """Held while ``msg`` is handled: its conversation's earlier messages go first (FIFO). Yields
         whether it had to wait for one of them."""
         key = conversation_key(msg)
-        lock, users = self._turns.get(key) or (asyncio.Lock(), 0)
-        self._turns[key] = (lock, users + 1)
+        lock, queued = self._turns.setdefault(key, (asyncio.Lock(), set()))
+        queued.add(msg.ts)
         try:
             waited = lock.locked()
             async with lock:
                 yield waited
         finally:
-            lock, users = self._turns[key]
-            if users == 1:
+            queued.discard(msg.ts)
+            if not queued:
                 del self._turns[key]
-            else:
-                self._turns[key] = (lock, users - 1)
 
     async def _heartbeat(self, msg: InboundMessage) -> None:
         while True:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -131,9 +131,12 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             rows = (await conn.execute(stmt)).all()
         return [_message(row) for row in sorted(rows, key=lambda row: row.id)]
 
-    async def earlier_pending(self, msg: InboundMessage, *, whole_channel: bool = False) -> bool:
+    async def earlier_pending(
+        self, msg: InboundMessage, *, whole_channel: bool = False, besides: Collection[str] = ()
+    ) -> bool:
         """Whether a message sent before ``msg`` in its thread (or, ``whole_channel``, anywhere in its
-        channel: a DM) is still pending, here or in another replica.
+        channel: a DM) is still pending, here or in another replica; messages whose ts is in
+        ``besides`` (the caller's own, already in line) do not count.
 
         Pending rows are few: the query starts from the state index, not the channel's history.
         """
@@ -147,6 +150,8 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         )
         if not whole_channel:
             stmt = stmt.where(m.c.thread_ts == msg.thread_ts)
+        if besides:
+            stmt = stmt.where(m.c.ts.not_in(list(besides)))
         async with self.reading() as conn:
             return (await conn.execute(stmt.limit(1))).first() is not None
 

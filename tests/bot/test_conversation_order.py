@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.replies import reply_metadata
 from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages
-from bot.worker import ORDER_POLL_SECONDS
+from bot.worker import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER
 from tests.fakes import FakeAnthropic, FakeSlack
@@ -83,3 +83,34 @@ async def test_a_follow_up_waits_for_the_earlier_message_another_replica_is_answ
     [answer] = anthropic_api.bodies("answer")
     assert [m["role"] for m in answer["messages"]] == ["user", "assistant", "user"]
     assert answer["messages"][1]["content"] == "Which app version?"
+
+
+async def test_an_earlier_message_back_from_a_retry_goes_first_and_the_later_one_does_not_stall(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot()
+    event = await running.customer_says("The app crashes when I upload photos")
+    await running.idle()
+    # A follow-up whose first attempt failed: pending in the store, to be tried again shortly.
+    ts = running.next_ts()
+    slack.add_message(CHANNEL, ts, CUSTOMER, "It's version 4.2", thread_ts=event["ts"])
+    earlier = InboundMessage(
+        team_id=slack.team_id,
+        channel_id=CHANNEL,
+        ts=ts,
+        user_id=CUSTOMER,
+        text="It's version 4.2",
+        thread_ts=event["ts"],
+    )
+    assert await running.store.claim(earlier, lease_seconds=60)
+    await running.store.fail(earlier, "Slack was down", retry_in_seconds=0.3)
+    started = asyncio.get_running_loop().time()
+    await running.customer_says("on Android 14", thread_ts=event["ts"])
+    await asyncio.sleep(0.5)
+    await running.bot.worker.recover()  # if its recovery pass has not taken it already
+    await running.idle()
+    first, retried, later = anthropic_api.bodies("answer")
+    assert retried["messages"][-1]["content"].endswith("It's version 4.2")
+    assert later["messages"][-1]["content"].endswith("on Android 14")
+    assert "version 4.2" in str(later["messages"][:-1])  # answered after it, knowing it
+    assert asyncio.get_running_loop().time() - started < ORDER_WAIT_SECONDS / 3

@@ -109,7 +109,7 @@ async def test_an_earlier_message_back_from_a_retry_goes_first_and_the_later_one
     await asyncio.sleep(0.5)
     await running.bot.worker.recover()  # if its recovery pass has not taken it already
     await running.idle()
-    first, retried, later = anthropic_api.bodies("answer")
+    _first, retried, later = anthropic_api.bodies("answer")
     assert retried["messages"][-1]["content"].endswith("It's version 4.2")
     assert later["messages"][-1]["content"].endswith("on Android 14")
     assert "version 4.2" in str(later["messages"][:-1])  # answered after it, knowing it

@@ -12,6 +12,7 @@ from bot.clients import routes_from
 from bot.settings import Settings
 from router.calibrate import AcceptThreshold, calibrate_accept_threshold
 from router.datasets import OUT_OF_SCOPE, LabelMapping, describe_labels_outside, labels_outside, load_labelled
+from router.policy import threshold_for
 
 FOLDS = 5
 
@@ -53,8 +54,16 @@ async def calibrate_file(
     result = await asyncio.to_thread(
         calibrate_accept_threshold, items, target_precision, FOLDS, routes.classifier.local
     )
+    # A message the local stage accepts still meets the escalation policy: under a category's escalation
+    # threshold it goes to a person, without Claude having been asked.
+    escalation_floor = max(threshold_for(routes, name) for name in routes.names)
+    below_escalation = result.threshold is not None and result.threshold < escalation_floor
     if as_json:
-        payload = result.__dict__ | {"folds": FOLDS, "labels_not_in_routes": unknown}
+        payload = result.__dict__ | {
+            "folds": FOLDS,
+            "labels_not_in_routes": unknown,
+            "below_escalation_threshold": below_escalation,
+        }
         console.print_json(json.dumps(payload))
         return result
     console.print(f"examples:          {result.examples} ({FOLDS}-fold cross-validation)")
@@ -72,6 +81,12 @@ async def calibrate_file(
         f"precision:         {result.precision:.3f} (of the locally accepted messages, out of fold)"
     )
     console.print(f"skips Claude:      {result.skip_share:.1%} of messages")
+    if below_escalation:
+        console.print(
+            f"note: under the escalation threshold ({escalation_floor:.2f} for some category), a message "
+            "the local model accepts is escalated to a person without Claude being asked; to let Claude "
+            f"try those first, use {escalation_floor:.2f} or more."
+        )
     console.print(
         f"Set classifier.local.accept_threshold: {result.threshold:.3f} in the routes file to use it."
     )

@@ -3,10 +3,13 @@
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
+from bot.commands import calibration
 from bot.commands.calibration import calibrate_file
 from bot.settings import Settings
+from router.calibrate import AcceptThreshold
 from router.config import load_routes
 from router.datasets import LabelMapping, load_label_mapping
 
@@ -74,3 +77,20 @@ async def test_calibrate_reads_the_columns_a_mapping_file_names(tmp_path: Path) 
     )
     assert result.examples == sum(len(c.examples) for c in routes.categories)
     assert json.loads(console.export_text())["labels_not_in_routes"] == []
+
+
+@pytest.mark.parametrize(("threshold", "noted"), [(0.30, True), (0.749, True), (0.75, False), (0.92, False)])
+async def test_a_threshold_under_the_escalation_threshold_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: float, noted: bool
+) -> None:
+    # The default routes escalate under 0.70, and Refund Request under 0.75.
+    found = AcceptThreshold(threshold, precision=0.99, skip_share=0.8, target_precision=0.98, examples=54)
+    monkeypatch.setattr(calibration, "calibrate_accept_threshold", lambda *args: found)
+    console = _console()
+    await calibrate_file(Settings(_env_file=None), _labelled_file(tmp_path), None, 0.98, False, console)
+    text = console.export_text()
+    assert ("escalated to a person without Claude being asked" in text) is noted
+    assert ("use 0.75 or more" in text) is noted
+    console = _console()
+    await calibrate_file(Settings(_env_file=None), _labelled_file(tmp_path), None, 0.98, True, console)
+    assert json.loads(console.export_text())["below_escalation_threshold"] is noted

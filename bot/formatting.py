@@ -22,6 +22,8 @@ REASON_TEXT = {
     EscalationReason.HANDLER_ERROR: "answering failed",
     EscalationReason.NO_TEXT: "a file with no text, which the bot cannot read",
 }
+# Quoted for agents when a DM held only a file: they cannot open the bot's DM to see it.
+NO_WORDS_IN_DM = "_(no words, only a file, which agents cannot see in the bot's DM: ask them for it)_"
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
@@ -138,7 +140,8 @@ def direct_message_escalation(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The agents' notice of an escalated direct message, for the escalation channel: they cannot see
     the DM, so it quotes the customer's words and names them, to be contacted directly."""
-    quoted = "\n".join(f"> {line}" for line in escape(sanitize(text)).splitlines() or [""])
+    lines = escape(sanitize(text)).splitlines() or [NO_WORDS_IN_DM]
+    quoted = "\n".join(f"> {line}" for line in lines)
     notice = (
         f"{_agent_summary(decision, mentions)}\n"
         f"<@{customer_id}> wrote to the bot in a direct message (agents cannot reply there; "

@@ -322,6 +322,18 @@ async def test_a_customers_file_without_words_goes_to_a_person_without_asking_cl
     assert thread is not None and thread.escalated
 
 
+async def test_a_file_alone_in_a_dm_is_announced_to_the_agents_as_such(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    await running.customer_says("", channel="D0DM", channel_type="im", **SCREENSHOT)
+    await running.idle()
+    assert anthropic_api.bodies() == []
+    [notice] = [c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == AGENTS_CHANNEL]
+    assert f"<@{CUSTOMER}>" in notice["text"] and "only a file" in notice["text"]
+    assert "cannot read" in notice["text"]  # the reason, in words
+
+
 async def test_a_customer_from_another_organisation_gets_the_stream_and_our_agents_get_the_thread(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -129,10 +129,12 @@ def _period(word: str, now: datetime) -> tuple[str, datetime | None, datetime] |
         return None
     try:
         first, last = date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))
-        start = datetime.combine(first, datetime.min.time(), UTC)
-        end = datetime.combine(last, datetime.min.time(), UTC) + timedelta(days=1)
-    except (ValueError, OverflowError) as e:
-        raise _error(f"{word!r} is not a valid date range") from e
+    except ValueError as e:
+        raise _error(f"{word!r} is not a valid date range: {e}") from e
+    if last == date.max:
+        raise _error(f"{word!r} ends on the last day a date can have: end it a day earlier")
+    start = datetime.combine(first, datetime.min.time(), UTC)
+    end = datetime.combine(last, datetime.min.time(), UTC) + timedelta(days=1)
     if first > last:
         raise _error(f"{word!r} ends before it starts")
     return f"{first.isoformat()}..{last.isoformat()}", start, end

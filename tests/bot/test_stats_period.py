@@ -76,6 +76,19 @@ def test_anything_else_is_a_usage_error(text: str) -> None:
         parse_arguments(text, NOW)
 
 
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("2026-02-30..2026-03-01", "day is out of range for month"),
+        ("2026-03-02..2026-03-01", "ends before it starts"),
+        ("2026-01-01..9999-12-31", "end it a day earlier"),
+    ],
+)
+def test_a_bad_date_range_says_what_is_wrong(text: str, why: str) -> None:
+    with pytest.raises(StatsUsageError, match=why):
+        parse_arguments(text, NOW)
+
+
 @given(st.text(max_size=80))
 def test_any_text_parses_or_is_a_usage_error(text: str) -> None:
     try:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, or_, select, type_coerce, update
 
 from bot.redaction import TextMode, kept_text
 from bot.store.batching import Batcher
@@ -138,22 +138,12 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         channel: a DM) is still pending, here or in another replica; messages whose ts is in
         ``besides`` (the caller's own, already in line) do not count.
 
-        Pending rows are few: the query starts from the state index, not the channel's history.
+        A thread's question is answered from its own index entries (``ix_inbound_messages_state_thread``),
+        not from the channel's history; a DM's from the DM's history, one customer's.
         """
-        m = inbound_messages
-        stmt = select(m.c.id).where(
-            m.c.state == "pending",
-            m.c.team_id == msg.team_id,
-            m.c.channel_id == msg.channel_id,
-            # Slack's ts strings are fixed-width ("1712345678.000100"): they sort as they were sent.
-            m.c.ts < msg.ts,
-        )
-        if not whole_channel:
-            stmt = stmt.where(m.c.thread_ts == msg.thread_ts)
-        if besides:
-            stmt = stmt.where(m.c.ts.not_in(list(besides)))
         async with self.reading() as conn:
-            return (await conn.execute(stmt.limit(1))).first() is not None
+            stmt = earlier_pending_statement(msg, whole_channel=whole_channel, besides=besides)
+            return (await conn.execute(stmt)).first() is not None
 
     async def extend_lease(self, msg: InboundMessage, lease_seconds: float = 300) -> None:
         """Renew the lease of a message still being worked on (a heartbeat): until now + ``lease_seconds``.
@@ -354,6 +344,25 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
                 exists = select(inbound_messages.c.id).where(_key(msg))
                 if (await conn.execute(exists)).first() is None:
                     raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
+
+
+def earlier_pending_statement(
+    msg: InboundMessage, *, whole_channel: bool = False, besides: Collection[str] = ()
+) -> Select[tuple[int]]:
+    """The query behind :meth:`Store.earlier_pending`."""
+    m = inbound_messages
+    stmt = select(m.c.id).where(
+        m.c.state == "pending",
+        m.c.team_id == msg.team_id,
+        m.c.channel_id == msg.channel_id,
+        # Slack's ts strings are fixed-width ("1712345678.000100"): they sort as they were sent.
+        m.c.ts < msg.ts,
+    )
+    if not whole_channel:
+        stmt = stmt.where(m.c.thread_ts == msg.thread_ts)
+    if besides:
+        stmt = stmt.where(m.c.ts.not_in(list(besides)))
+    return stmt.limit(1)
 
 
 def _key(msg: InboundMessage) -> ColumnElement[bool]:

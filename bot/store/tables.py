@@ -98,6 +98,8 @@ class InboundMessageRow(Base):
         UniqueConstraint("team_id", "channel_id", "ts"),
         CheckConstraint("state IN ('pending', 'done', 'failed', 'left')", name="state"),
         Index("ix_inbound_messages_state_lease_until", "state", "lease_until"),
+        # Store.earlier_pending: a thread's unfinished messages, without scanning the channel's history.
+        Index("ix_inbound_messages_state_thread", "state", "team_id", "channel_id", "thread_ts", "ts"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -247,18 +247,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         Raises:
             UnknownMessage: the message was never claimed.
         """
-        m = inbound_messages
-        stmt = (
-            update(m)
-            .where(_key(msg), m.c.state == "pending")
-            .values(
-                state="left",
-                lease_until=None,
-                completed_at=utcnow(),
-                text=_storable_text(kept_text(msg.text, self.message_text)),
-            )
-        )
-        await self._update_claimed(msg, stmt)
+        await self._close(msg, "left")
 
     async def abandon(self, msg: InboundMessage, error: str) -> None:
         """Give a message up for good (state 'failed'): it is never offered again.
@@ -266,16 +255,20 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         Raises:
             UnknownMessage: the message was never claimed.
         """
+        await self._close(msg, "failed", last_error=error[:MAX_ERROR_CHARS])
+
+    async def _close(self, msg: InboundMessage, state: str, **values: Any) -> None:
+        """Finish a pending message without a decision: ``state``, no lease, the text trimmed to policy."""
         m = inbound_messages
         stmt = (
             update(m)
             .where(_key(msg), m.c.state == "pending")
             .values(
-                state="failed",
+                state=state,
                 lease_until=None,
                 completed_at=utcnow(),
-                last_error=error[:MAX_ERROR_CHARS],
                 text=_storable_text(kept_text(msg.text, self.message_text)),
+                **values,
             )
         )
         await self._update_claimed(msg, stmt)

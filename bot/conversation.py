@@ -24,7 +24,7 @@ from bot.formatting import (
 )
 from bot.intake import is_direct, is_thread_reply, strip_mention
 from bot.learning import Learner
-from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata
+from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata, reply_payload
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -247,7 +247,7 @@ class Conversations:
             for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
                 await remove_unfinished(self._client, msg, ts)
             return False
-        payload = (posted.get("metadata") or {}).get("event_payload") or {}
+        payload = reply_payload(posted)
         names = self._router.routes.names
         category = str(payload["category"]) if payload.get("category") in names else names[0]
         decision = RoutingDecision(

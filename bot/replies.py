@@ -30,6 +30,11 @@ def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -
     return {"event_type": REPLY_EVENT, "event_payload": {"message_ts": msg.ts, **(payload or {})}}
 
 
+def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """What a posted message's metadata says (see :func:`reply_metadata`); empty when it says nothing."""
+    return dict((message.get("metadata") or {}).get("event_payload") or {})
+
+
 class StreamedReply:
     """A reply streamed into a thread with chat.startStream / appendStream / stopStream.
 

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.replies import REPLY_EVENT
+from bot.replies import REPLY_EVENT, reply_payload
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
 
@@ -37,14 +37,12 @@ async def thread_messages(client: AsyncWebClient, msg: InboundMessage) -> AsyncI
 
 
 def _is_reply_to(message: dict[str, Any], msg: InboundMessage) -> bool:
-    payload = (message.get("metadata") or {}).get("event_payload") or {}
-    return _is_reply(message) and payload.get("message_ts") == msg.ts
+    return _is_reply(message) and reply_payload(message).get("message_ts") == msg.ts
 
 
 def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
     """A reply of ours to a message sent before ``msg``."""
-    payload = (message.get("metadata") or {}).get("event_payload") or {}
-    return _is_reply(message) and float(payload.get("message_ts") or "inf") < float(msg.ts)
+    return _is_reply(message) and float(reply_payload(message).get("message_ts") or "inf") < float(msg.ts)
 
 
 def _is_reply(message: dict[str, Any]) -> bool:
@@ -68,7 +66,7 @@ async def find_posted_reply(
         if float(message.get("ts", 0)) <= float(msg.ts):
             continue
         if _is_reply_to(message, msg):
-            if ((message.get("metadata") or {}).get("event_payload") or {}).get("partial"):
+            if reply_payload(message).get("partial"):
                 # An answer that broke off before an escalation that was never posted: not a reply.
                 unfinished.append(str(message["ts"]))
             else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +152,9 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     if report.upcoming:
         blocks.append(_section(f"_{upcoming_note(report)}_"))
         return f"{title}: this period has not happened yet", blocks
+    if report.undecided:
+        lines = undecided_lines(report, _channel_name)
+        blocks.append(_section("*Not answered by the bot*\n" + "\n".join(f"• {line}" for line in lines)))
     if report.messages == 0 and report.reroutes_answered == 0:
         blocks.append(_section("_No messages were routed in this period._"))
         return f"{title}: no messages routed", blocks
@@ -175,6 +178,25 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         notes.append("p50 and p95 are read from daily histograms (two significant digits).")
     blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in notes]
     return f"{title}: {plural(report.messages, 'message')} routed", blocks[:MAX_BLOCKS]
+
+
+def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape) -> list[str]:
+    """The messages without a decision in words, the lost ones first; ``channel`` renders a channel."""
+    lines = []
+    if report.undelivered:
+        where = ", ".join(channel(s.name) for s in report.undelivered_channels)
+        lines.append(
+            f"{plural(report.undelivered, 'message')} could not be posted, not even as an escalation "
+            f'(in {where}): nobody was told; the bot\'s log says why ("could not escalate")'
+        )
+    if report.left_to_agents:
+        lines.append(
+            f"{plural(report.left_to_agents, 'message')} left to the agents: the thread was escalated or "
+            "taken over while it waited its turn"
+        )
+    if report.pending:
+        lines.append(f"{plural(report.pending, 'message')} being answered or waiting for a retry")
+    return lines
 
 
 def upcoming_note(report: StatsReport) -> str:

@@ -29,6 +29,7 @@ from bot.stats.queries import (
     kept_since_statement,
     purged_statements,
     split_period,
+    undecided_statement,
 )
 from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, shares
 from bot.store.database import Database
@@ -57,6 +58,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         groups = await _rows(conn, grouped_statements(span))
         verdicts = (await conn.execute(feedback_statement(span))).all()
         handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
+        undecided = (await conn.execute(undecided_statement(span))).all()
         figures, averages = _fold(groups)
         kept = await _kept(conn, span, request.up_to_now, figures["messages"])
         timings, exact = await _timings(conn, store, span, averages, whole=kept is None)
@@ -74,6 +76,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         **timings,
         **figures,
         **_feedback(verdicts, routed),
+        **_undecided(undecided),
     )
 
 
@@ -199,6 +202,22 @@ async def _exact(conn: AsyncConnection, span: Span, averages: Averages) -> Perce
             return None
         found[metric] = pair
     return found
+
+
+def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
+    """The messages without a decision, per state; where the undelivered ones are."""
+    states: Counter[str] = Counter()
+    lost: Counter[str] = Counter()
+    for row in rows:
+        states[row.state] += int(row.n)
+        if row.state == "failed":
+            lost[row.channel_id or NO_CHANNEL] += int(row.n)
+    return {
+        "undelivered": states["failed"],
+        "undelivered_channels": shares(dict(lost), limit=BUSIEST_CHANNELS),
+        "left_to_agents": states["left"],
+        "pending": states["pending"],
+    }
 
 
 def _feedback(verdicts: Sequence[Row[Any]], routed_counts: dict[str, int]) -> dict[str, Any]:

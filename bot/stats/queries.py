@@ -30,6 +30,7 @@ from sqlalchemy import (
 from bot.stats.period import LOCAL_CHANNELS
 from bot.store.tables import (
     daily_rollups,
+    inbound_messages,
     route_feedback,
     routing_decisions,
     threads,
@@ -175,6 +176,30 @@ def handoffs_statement(span: Span) -> Select[Any]:
     where = [in_range(t.c.taken_over_at, span.start, span.end)]
     where += [t.c.channel_id == span.channel_id] if span.channel_id else []
     return select(func.count()).select_from(t).where(*where)
+
+
+# Claimed customer messages that end without a decision of their own (see ``Store.leave_to_agents``,
+# ``Store.abandon``), and those not finished yet.
+UNDECIDED_STATES = ("left", "failed", "pending")
+
+
+def undecided_statement(span: Span) -> Select[Any]:
+    """Per state and channel, the customer messages received in the period that have no decision.
+
+    Few rows are in these states, so the state index finds them without reading the finished ones;
+    ``db purge`` deletes the finished ones with the decisions of their time.
+    """
+    m = inbound_messages
+    where = [
+        m.c.state.in_(UNDECIDED_STATES),
+        in_range(m.c.received_at, span.start, span.end),
+        *_channel_where(m.c.channel_id, span),
+    ]
+    return (
+        select(m.c.state, m.c.channel_id, func.count().label("n"))
+        .where(*where)
+        .group_by(m.c.state, m.c.channel_id)
+    )
 
 
 def kept_since_statement() -> Select[Any]:

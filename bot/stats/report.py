@@ -106,6 +106,13 @@ class StatsReport(BaseModel):
         category="All", routed=0, reviewed=0, correct=0, rerouted=0
     )
     channels: list[Share] = []
+    # Customers' messages of the period that have no decision (counted from their claims): given up on
+    # because not even an escalation could be posted (and where), left to the agents in charge of their
+    # thread, which was escalated or taken over while they waited their turn, and not finished yet.
+    undelivered: int = 0
+    undelivered_channels: list[Share] = []
+    left_to_agents: int = 0
+    pending: int = 0
     kept_messages: int | None = None
     kept_since: datetime | None = None
 
@@ -113,6 +120,11 @@ class StatsReport(BaseModel):
     def purged_messages(self) -> int:
         """How many of the period's messages ``db purge`` deleted (0 when none)."""
         return 0 if self.kept_messages is None else self.messages - self.kept_messages
+
+    @property
+    def undecided(self) -> int:
+        """Messages of the period the bot has not answered or escalated (see :attr:`undelivered`)."""
+        return self.undelivered + self.left_to_agents + self.pending
 
     @property
     def escalation_rate(self) -> float:

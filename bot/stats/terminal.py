@@ -16,6 +16,7 @@ from bot.stats.blocks import (
     noun,
     period_title,
     purge_note,
+    undecided_lines,
     upcoming_note,
     when,
 )
@@ -64,6 +65,9 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     if report.upcoming:
         return [*parts, Text(upcoming_note(report))]
     parts += _notes(report)
+    if report.undecided:
+        lines = "\n".join(f"• {line}" for line in undecided_lines(report, str))
+        parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
     if report.messages == 0 and report.reroutes_answered == 0:
         return parts
     parts += [

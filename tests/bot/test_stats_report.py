@@ -7,17 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rich.console import Console
+from sqlalchemy import text
 
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms
-from bot.stats.queries import split_period
+from bot.stats.queries import split_period, undecided_statement
 from bot.stats.report import shares
 from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
 from router.models import RoutingDecision, Usage
+from tests.store.samples import message
 
 TEAM = "T0TEAM"
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
@@ -190,6 +192,65 @@ async def test_the_slack_report_fits_slack_and_the_terminal_report_renders(store
     assert "General Question   █████░░░░░  50%  2" in joined
     assert "<#C0GENERAL>" in joined and "accuracy 50% of 2 reviewed" in joined
     assert len(report_renderables(report)) >= 8
+
+
+async def test_messages_without_a_decision_are_counted_and_the_lost_ones_named(store: Store) -> None:
+    """A manager sees what the bot never answered: the lost ones first, with their channels."""
+    await seed(store)
+    states = [
+        ("C0BILLING", "2.1", "failed"),
+        ("C0BILLING", "2.2", "failed"),
+        ("C0GENERAL", "2.3", "failed"),
+        ("C0GENERAL", "2.4", "left"),
+        ("C0GENERAL", "2.5", "pending"),
+        ("C0GENERAL", "2.6", "done"),  # finished without a decision recorded: not a customer's loss here
+        ("demo", "2.7", "failed"),  # the demo's and chat's own are left out, as their decisions are
+    ]
+    for channel, ts, state in states:
+        msg = message(ts, team_id=TEAM, channel_id=channel)
+        assert await store.claim(msg)
+        if state == "failed":
+            await store.abandon(msg, "SlackApiError: channel_not_found")
+        elif state == "left":
+            await store.leave_to_agents(msg)
+        elif state == "done":
+            await store.complete(msg, decision("General Question", 0.9, "claude", 1, 1), None)
+
+    report = await build_report(store, parse_arguments("7d"))
+    assert (report.undelivered, report.left_to_agents, report.pending, report.undecided) == (3, 1, 1, 5)
+    assert [(s.name, s.count) for s in report.undelivered_channels] == [("C0BILLING", 2), ("C0GENERAL", 1)]
+    assert report.messages == 5  # the four seeded and the one completed
+    _, blocks = report_blocks(report)
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    section = next(text for text in sections if text.startswith("*Not answered by the bot*"))
+    assert "• 3 messages could not be posted, not even as an escalation (in <#C0BILLING>, <#C0GENERAL>)" in (
+        section
+    )
+    assert "• 1 message left to the agents" in section and "• 1 message being answered" in section
+
+    billing = await build_report(store, parse_arguments("7d C0BILLING"))
+    assert (billing.undelivered, billing.left_to_agents, billing.pending) == (2, 0, 0)
+    assert (await build_report(store, parse_arguments("7d demo"))).undelivered == 1
+    before = await build_report(store, parse_arguments("2020-01-01..2020-01-31"))
+    assert before.undecided == 0
+    _, quiet = report_blocks(before)
+    assert not any("Not answered" in b["text"]["text"] for b in quiet if b["type"] == "section")
+    console = Console(file=io.StringIO(), width=120)
+    print_report(report, console)
+    assert "Not answered by the bot" in console.file.getvalue()
+
+
+async def test_messages_without_a_decision_are_found_by_state_not_through_every_claim(store: Store) -> None:
+    """Nearly every claim is done: the report reads the few others through an index on the state."""
+    stmt = undecided_statement(split_period(NOW - timedelta(days=7), NOW))
+    sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
+    async with store.engine.connect() as conn:
+        if store.is_sqlite:
+            plan = " ".join(str(row) for row in (await conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all())
+        else:
+            await conn.execute(text("SET enable_seqscan = off"))  # an empty table: plan as for a full one
+            plan = " ".join(str(row) for row in (await conn.execute(text(f"EXPLAIN {sql}"))).all())
+    assert "ix_inbound_messages_state_" in plan, plan
 
 
 def test_bars() -> None:

@@ -59,9 +59,15 @@ async def find_posted_reply(
     client: AsyncWebClient, msg: InboundMessage, bot_user_id: str | None
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """What the bot already wrote for ``msg`` before a crash: its finished reply (if any), and the ts of
-    replies it never finished (streams stopped by the crash carry no metadata)."""
+    replies it never finished (streams stopped by the crash carry no metadata).
+
+    A finished reply names the message it answers, so it is found wherever it falls: the customer may
+    have written again while it was being written. Unfinished ones name nothing: only those before
+    anyone else's next message are taken for ``msg``'s (what follows may answer that message).
+    """
     posted = None
     unfinished: list[str] = []
+    others_spoke = False
     async for message in thread_messages(client, msg):
         if float(message.get("ts", 0)) <= float(msg.ts):
             continue
@@ -73,10 +79,10 @@ async def find_posted_reply(
                 posted = message
         elif bot_user_id is not None and message.get("user") == bot_user_id:
             # Only our own bot user: another app's message here is not ours to remove.
-            if not message.get("metadata"):
+            if not message.get("metadata") and not others_spoke:
                 unfinished.append(str(message["ts"]))
-        else:
-            break  # the customer wrote again: what follows answers that, not ``msg``
+        elif not _is_reply(message):
+            others_spoke = True  # the customer (or someone) wrote again: what follows may answer that
     return posted, unfinished
 
 

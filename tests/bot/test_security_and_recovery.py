@@ -81,6 +81,40 @@ async def test_a_restart_finishes_messages_claimed_before_the_crash(
     assert await running.store.take_stale(include_leased=True) == []  # nothing left pending
 
 
+async def test_a_reply_posted_after_the_customers_next_words_is_found_after_a_crash(
+    make_bot, slack: FakeSlack, bot_db_url: str
+) -> None:
+    """The customer added a detail while the answer was streaming; the process died before recording it."""
+    from bot.store.migrate import upgrade_async
+
+    store = await Store.connect(bot_db_url)
+    await upgrade_async(store.engine)
+    msg = _pending(slack, "1700000150.000001", "My app crashes on start")
+    assert await store.claim(msg, lease_seconds=1)
+    slack.add_message(CHANNEL, "1700000150.000002", CUSTOMER, "it's android 14", thread_ts=msg.ts)
+    slack.add_message(
+        CHANNEL,
+        None,
+        slack.bot_user_id,
+        "Try reinstalling.",
+        thread_ts=msg.ts,
+        bot_id=slack.bot_id,
+        metadata=reply_metadata(msg, {"category": "Technical Support"}),
+    )
+    await store.close()
+
+    running = await make_bot()
+    for _ in range(300):
+        if not await _pending_count(running):
+            break
+        await asyncio.sleep(0.05)
+    await running.idle()
+    assert [r["text"] for r in slack.thread_replies(CHANNEL, msg.ts)] == ["Try reinstalling."]
+    assert not slack.calls_to("chat.delete")
+    [decision] = await _decisions(running)
+    assert decision["reasoning"].startswith("Recovered after a restart")
+
+
 async def test_streaming_shows_the_first_words_then_the_whole_answer(
     make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

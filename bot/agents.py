@@ -12,6 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 logger = logging.getLogger(__name__)
 
 GROUP_CACHE_SECONDS = 300.0
+# After a failed usergroups.users.list, Slack is asked again this soon. Meanwhile the members last read
+# are kept (stale beats empty) or, when none were ever read, the group is unknown: not cached as "no
+# members" for GROUP_CACHE_SECONDS, nor asked for again on every message while Slack is down.
+LOOKUP_RETRY_SECONDS = 5.0
 
 
 class Directory:
@@ -28,43 +32,74 @@ class Directory:
         agent_users: Sequence[str] = (),
         agent_usergroup: str | None = None,
         cache_seconds: float = GROUP_CACHE_SECONDS,
+        retry_seconds: float = LOOKUP_RETRY_SECONDS,
     ) -> None:
         self._client = client
         self._agent_users = tuple(agent_users)
         self._agent_usergroup = agent_usergroup
         self._cache_seconds = cache_seconds
-        self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._retry_seconds = retry_seconds
+        # Per user group: when to ask Slack again, and the members last read (None: never read).
+        self._groups: dict[str, tuple[float, frozenset[str] | None]] = {}
 
     @property
     def agents_configured(self) -> bool:
         return bool(self._agent_users or self._agent_usergroup)
 
     async def is_agent(self, user_id: str) -> bool:
-        """A configured agent; with none configured, nobody is known to be one."""
+        """A configured agent; with none configured, nobody is known to be one. False too when the agents'
+        user group cannot be read (see :meth:`agent_status` to tell that apart)."""
         return await self.is_member(user_id, self._agent_users, self._agent_usergroup)
 
+    async def agent_status(self, user_id: str) -> bool | None:
+        """Whether ``user_id`` is a configured agent, or None when nobody can say: the user is not in
+        AGENT_USERS and AGENT_USERGROUP has never been read (Slack failed). A caller with a safer guess
+        than "not an agent" for such a user can make it."""
+        if user_id in self._agent_users:
+            return True
+        if not self._agent_usergroup:
+            return False
+        members = await self._members(self._agent_usergroup)
+        return None if members is None else user_id in members
+
     async def group_members(self, usergroup: str) -> frozenset[str]:
-        """Members of ``usergroup`` (empty, and logged, when Slack cannot say)."""
+        """Members of ``usergroup``: the last ones read when Slack cannot say (logged), empty when it never
+        could."""
+        return await self._members(usergroup) or frozenset()
+
+    async def _members(self, usergroup: str) -> frozenset[str] | None:
+        """Members of ``usergroup``, read at most every ``cache_seconds``; after a failure the previous
+        members (None if there are none) until Slack is asked again ``retry_seconds`` later."""
+        now = time.monotonic()
         cached = self._groups.get(usergroup)
-        if cached and time.monotonic() - cached[0] < self._cache_seconds:
+        if cached is not None and now < cached[0]:
             return cached[1]
         try:
             response = await self._client.usergroups_users_list(usergroup=usergroup)
-            members = frozenset(response.get("users") or [])
         except SlackApiError as e:
-            logger.warning("cannot list user group %s: %s", usergroup, e.response.get("error"))
-            members = cached[1] if cached else frozenset()
-        self._groups[usergroup] = (time.monotonic(), members)
+            previous = cached[1] if cached is not None else None
+            logger.warning(
+                "cannot list user group %s: %s (%s; asking again in %gs)",
+                usergroup,
+                e.response.get("error"),
+                "keeping its last members" if previous is not None else "its members are unknown",
+                self._retry_seconds,
+            )
+            self._groups[usergroup] = (time.monotonic() + self._retry_seconds, previous)
+            return previous
+        members = frozenset(response.get("users") or [])
+        self._groups[usergroup] = (time.monotonic() + self._cache_seconds, members)
         return members
 
     async def is_member(self, user_id: str, users: Sequence[str], usergroup: str | None) -> bool:
-        """True when ``user_id`` is listed in ``users`` or belongs to ``usergroup``."""
+        """True when ``user_id`` is listed in ``users`` or belongs to ``usergroup`` (as far as known: not
+        when the group was never read)."""
         if user_id in users:
             return True
         return bool(usergroup) and user_id in await self.group_members(usergroup or "")
 
     async def is_admin(self, user_id: str) -> bool:
-        """True for workspace admins and owners."""
+        """True for workspace admins and owners (False, and logged, when Slack cannot say: no stats)."""
         try:
             response = await self._client.users_info(user=user_id)
         except SlackApiError as e:

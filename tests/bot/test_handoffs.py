@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import agents
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.listeners.actions import NOTHING_TO_HAND_BACK
 from tests.bot.conftest import BotFactory
@@ -48,6 +53,19 @@ async def hand_back(running: RunningBot, event: dict[str, Any]) -> None:
     """An agent presses Hand back under the bot's first reply; returns once the bot is free."""
     await press(running, event, ACTION_HAND_BACK, AGENT, "hand back")
     await bot_free_again(running, event)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The clock the directory's user group cache reads (``clock[0] += s`` lets ``s`` seconds pass)."""
+    now = [1000.0]
+    monkeypatch.setattr(agents, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    return now
+
+
+def lookups(slack: FakeSlack) -> list[bool]:
+    """Whether each usergroups.users.list call so far succeeded."""
+    return [call.ok for call in slack.calls_to("usergroups.users.list")]
 
 
 async def test_an_agent_who_replies_before_the_first_answer_takes_the_thread_over(
@@ -356,3 +374,53 @@ async def test_a_customer_from_another_organisation_gets_the_stream_and_our_agen
     await running.idle()
     thread = await running.store.get_thread(slack.team_id, CHANNEL, ts)
     assert thread is not None and thread.taken_over_by == AGENT
+
+
+async def test_a_failed_agents_lookup_is_retried_soon_not_taken_for_an_empty_group(
+    make_bot: BotFactory, slack: FakeSlack, clock: list[float]
+) -> None:
+    """Slack cannot list AGENT_USERGROUP once: the agent who then writes in the thread, well within the
+    group cache's five minutes, is still known as one and takes the thread over (not answered by the bot)."""
+    running = await make_bot(agent_usergroup="S0SUPPORT")
+    slack.add_usergroup("S0SUPPORT", [AGENT])
+    slack.fail_next("usergroups.users.list", error="fatal_error")
+    event = await running.customer_says("How do I change my email address?")  # is its author an agent?
+    await running.idle()
+    assert lookups(slack) == [False] and len(running.replies(event)) == 1
+    clock[0] += 30
+    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
+    await running.customer_says("thanks, it still fails", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 1  # neither the agent nor the customer answered by the bot
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    assert lookups(slack) == [False, True]
+
+
+async def test_the_agents_group_is_unknown_after_a_failed_first_lookup_and_stale_after_a_later_one(
+    slack: FakeSlack, clock: list[float]
+) -> None:
+    client = AsyncWebClient(token=slack.token, base_url=slack.base_url)
+    directory = agents.Directory(client, agent_users=["U0LISTED"], agent_usergroup="S0SUPPORT")
+    slack.add_usergroup("S0SUPPORT", [AGENT])
+    slack.fail_next("usergroups.users.list", error="ratelimited", count=2)
+    # Never read: unknown, not "no agents"; AGENT_USERS still count.
+    assert await directory.agent_status(AGENT) is None
+    assert await directory.is_agent(AGENT) is False
+    assert await directory.agent_status("U0LISTED") is True and await directory.is_agent("U0LISTED")
+    assert lookups(slack) == [False]  # not asked again on every message while Slack fails
+    clock[0] += agents.LOOKUP_RETRY_SECONDS
+    assert await directory.agent_status(AGENT) is None
+    clock[0] += agents.LOOKUP_RETRY_SECONDS
+    assert await directory.agent_status(AGENT) is True
+    assert await directory.agent_status(CUSTOMER) is False
+    assert lookups(slack) == [False, False, True]
+    # Read once, then failing: the members last read stay (stale beats empty), asked again soon.
+    clock[0] += agents.GROUP_CACHE_SECONDS
+    slack.fail_next("usergroups.users.list", error="fatal_error")
+    assert await directory.is_agent(AGENT) and await directory.agent_status(AGENT) is True
+    assert lookups(slack) == [False, False, True, False]
+    slack.add_usergroup("S0SUPPORT", [])
+    clock[0] += agents.LOOKUP_RETRY_SECONDS
+    assert await directory.is_agent(AGENT) is False  # Slack answers again: the group has changed
+    assert lookups(slack) == [False, False, True, False, True]

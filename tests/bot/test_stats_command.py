@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from bot import agents
 from bot.listeners import commands
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, RunningBot
@@ -77,6 +79,21 @@ async def test_a_stats_usergroup_member_is_allowed(make_bot: BotFactory, slack: 
     running = await make_bot(stats_usergroup="S0MANAGERS")
     slack.add_usergroup("S0MANAGERS", ["U0LEAD"])
     answer = await stats(running, "U0LEAD", "24h")
+    assert answer["text"].startswith("Routing stats: last 24 hours")
+
+
+async def test_a_failed_stats_usergroup_lookup_refuses_only_until_slack_answers_again(
+    make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(agents, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    running = await make_bot(stats_usergroup="S0MANAGERS")
+    slack.add_usergroup("S0MANAGERS", ["U0LEAD"])
+    slack.fail_next("usergroups.users.list", error="fatal_error")
+    refused = await stats(running, "U0LEAD", "24h", name="refused")
+    assert "for support managers" in refused["text"]
+    now[0] += 30  # well within the group cache's five minutes
+    answer = await stats(running, "U0LEAD", "24h", name="allowed")
     assert answer["text"].startswith("Routing stats: last 24 hours")
 
 

@@ -94,8 +94,23 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
+        return run_command(main)
+    return uvloop.run(_settled(main))
+
+
+def run_command(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine on a new asyncio loop, and let the database's threads end before it
+    closes."""
+    return asyncio.run(_settled(main))
+
+
+async def _settled(main: Coroutine[Any, Any, T]) -> T:
+    from bot.store.engine import sqlite_workers_stopped
+
+    try:
+        return await main
+    finally:
+        await sqlite_workers_stopped()
 
 
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
@@ -103,18 +118,18 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     from bot.commands import calibration, chat, evaluation, serving
 
     if args.command == "classify":
-        asyncio.run(evaluation.classify_text(settings, args.text, args.json, console))
+        run_command(evaluation.classify_text(settings, args.text, args.json, console))
     elif args.command == "eval":
         labels = _label_map(args.label_map)
         work = evaluation.evaluate_file(
             settings, args.file, labels, args.json, console, args.text_column, args.label_column
         )
-        asyncio.run(work)
+        run_command(work)
     elif args.command == "calibrate":
         if not 0 < args.target_precision <= 1:
             raise SystemExit("--target-precision: expected a number in (0, 1], e.g. 0.98")
         labels = _label_map(args.label_map)
-        asyncio.run(
+        run_command(
             calibration.calibrate_file(
                 settings,
                 args.file,
@@ -127,23 +142,23 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
             )
         )
     elif args.command == "demo":
-        asyncio.run(evaluation.run_demo(settings, console))
+        run_command(evaluation.run_demo(settings, console))
     elif args.command == "serve":
         run_event_loop(serving.serve(settings))
     elif args.command == "chat":
-        asyncio.run(chat.chat(settings, console))
+        run_command(chat.chat(settings, console))
     elif args.command == "stats":
         from bot.commands.stats import print_stats
 
-        if code := asyncio.run(print_stats(settings, args.period, args.channel, console)):
+        if code := run_command(print_stats(settings, args.period, args.channel, console)):
             raise SystemExit(code)
     elif args.command == "db" and args.db_command == "upgrade":
-        asyncio.run(serving.db_upgrade(settings))
+        run_command(serving.db_upgrade(settings))
         console.print("The database is at the latest revision.")
     elif args.command == "db" and args.db_command == "purge":
         from bot.commands.database import purge
 
-        purged = asyncio.run(purge(settings, args.older_than))
+        purged = run_command(purge(settings, args.older_than))
         console.print(
             f"Deleted {purged.decisions} decision(s), {purged.messages} answered message(s) and "
             f"{purged.threads} thread state(s) older than {args.older_than}."

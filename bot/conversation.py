@@ -104,21 +104,24 @@ class Conversations:
         """
         if (recovered or msg.attempts) and await self._recover_posted(msg):
             return None
-        if category is None and (waited or recovered or msg.attempts) and await self._handed_to_a_person(msg):
-            await self._store.leave_to_agents(msg)
-            logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
+        if category is None and (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
             return None
         decision, reply_ts = await self._answer(msg, category)
-        await self._finish(msg, decision, reply_ts)
+        await self._store.complete(msg, decision, reply_ts)
         if self._learner is not None:
             await self._learner.note_decision(decision)
         return decision
 
-    async def _handed_to_a_person(self, msg: InboundMessage) -> bool:
-        """Whether the thread was escalated or taken over since ``msg`` was claimed (the intake claims
-        nothing in such a thread, so a silent thread now means it fell silent while ``msg`` waited)."""
+    async def _left_to_a_person(self, msg: InboundMessage) -> bool:
+        """If the thread was escalated or taken over since ``msg`` was claimed (the intake claims nothing
+        in such a thread, so a silent thread now means it fell silent while ``msg`` waited), close ``msg``
+        unanswered (state 'left'): the person in charge reads it there."""
         thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
-        return thread is not None and thread.bot_silent
+        if thread is None or not thread.bot_silent:
+            return False
+        await self._store.leave_to_agents(msg)
+        logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
+        return True
 
     async def reroute(self, msg: InboundMessage, category: str) -> RoutingDecision:
         """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.
@@ -132,33 +135,9 @@ class Conversations:
                 msg = msg.model_copy(update={"text": strip_mention(message["text"], self.identity.user_id)})
                 break
         decision, reply_ts = await self._answer(msg, category)
-        await self._store.record(
-            decision,
-            team_id=msg.team_id,
-            channel_id=msg.channel_id,
-            user_id=msg.user_id,
-            message_ts=msg.ts,
-            thread_ts=msg.thread_ts,
-            reply_ts=reply_ts,
-        )
         # The agent asked the bot to answer: a follow-up is answered too, unless this answer escalated.
-        await self._store.note_answer(
-            msg.team_id,
-            msg.channel_id,
-            msg.thread_ts,
-            decision.category,
-            decision.escalated,
-            msg.user_id,
-            rerouted=True,
-        )
+        await self._store.record_reroute(msg, decision, reply_ts)
         return decision
-
-    async def _finish(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None) -> None:
-        """Record the decision (the message is done) and what the bot's post means for its thread."""
-        await self._store.complete(msg, decision, reply_ts)
-        await self._store.note_answer(
-            msg.team_id, msg.channel_id, msg.thread_ts, decision.category, decision.escalated, msg.user_id
-        )
 
     async def _answer(self, msg: InboundMessage, category: str | None) -> tuple[RoutingDecision, str]:
         """Route ``msg`` (as ``category`` when given) with its thread's history and post the reply."""
@@ -221,7 +200,13 @@ class Conversations:
         return await post_reply(self._client, msg, text, [*blocks, controls], metadata)
 
     async def give_up(self, msg: InboundMessage, error: str) -> None:
-        """The message could not be handled after every retry: hand it to a person, and record why."""
+        """The message could not be handled after every retry: hand it to a person, and record why.
+
+        Unless its answer is in Slack after all (the failures were in recording it), or its thread is
+        in a person's hands already: no escalation on top of an answer, nor a tag in an agent's thread.
+        """
+        if await self._recover_posted(msg) or await self._left_to_a_person(msg):
+            return
         decision = RoutingDecision(
             query=msg.text or "",
             category=self._router.routes.names[0],
@@ -237,7 +222,7 @@ class Conversations:
             routes_version=self._router.routes.version,
         )
         reply_ts = await self._post_escalation(msg, decision, reply_metadata(msg, decision_payload(decision)))
-        await self._finish(msg, decision, reply_ts)
+        await self._store.complete(msg, decision, reply_ts)
 
     async def _recover_posted(self, msg: InboundMessage) -> bool:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""
@@ -265,7 +250,7 @@ class Conversations:
             error="recovered after restart; timings and tokens of the original attempt were lost",
             routes_version=self._router.routes.version,
         )
-        await self._finish(msg, decision, posted.get("ts"))
+        await self._store.complete(msg, decision, posted.get("ts"))
         logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
         return True
 

@@ -133,4 +133,17 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         await bot.store.add_feedback(target, user, Verdict.REROUTED, category)
         await bot.learner.note_feedback(category, target.message.text or "")
         await _say(respond, f"Re-routed to *{escape(category)}*: its answer follows in the thread.")
-        await bot.conversations.reroute(target.message, category)
+        try:
+            await bot.conversations.reroute(target.message, category)
+        except Exception as e:
+            logger.exception("could not answer the re-route of %s", key)
+            await _say(respond, reroute_failed(category, e))
+
+
+def reroute_failed(category: str, error: Exception) -> str:
+    """What the agent is told when the re-routed answer could not be given (the verdict is kept)."""
+    return (
+        f"The re-route to *{escape(category)}* is recorded, but its answer could not be posted "
+        f"({escape(type(error).__name__)}). Choose *{escape(category)}* again to retry, or answer the "
+        "customer yourself."
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -31,6 +34,24 @@ _ACCEPTED = (
     "sqlite:///path/to/file.db, sqlite:///:memory:, postgresql://user:password@host:5432/name "
     "(or postgres://, or the async forms sqlite+aiosqlite:// and postgresql+asyncpg://)"
 )
+
+
+# aiosqlite's worker-thread function: Python names a thread after its target ("Thread-3 (<name>)").
+_AIOSQLITE_WORKER = "_connection_worker_thread"
+
+
+async def sqlite_workers_stopped(limit_seconds: float = 2.0) -> None:
+    """Wait, at most ``limit_seconds``, for aiosqlite's worker threads to end; call it last on a loop.
+
+    A connection that failed to open stops its thread without awaiting it, and the thread then hands
+    a last result to the loop: were the loop closed first, the thread would print an "Event loop is
+    closed" traceback under the command's one-line error ("cannot connect to sqlite:///…").
+    """
+    deadline = time.monotonic() + limit_seconds
+    while any(_AIOSQLITE_WORKER in t.name and t.is_alive() for t in threading.enumerate()):
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.01)
 
 
 class DatabaseURLError(SettingsError, ValueError):

@@ -168,7 +168,8 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         await self._update_claimed(msg, stmt)
 
     async def complete(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None) -> int:
-        """Record the decision and mark the message done, in one transaction.
+        """Record the decision, mark the message done and note the bot's post in its thread (answered, or
+        escalated: the bot stays silent there), in one transaction.
 
         Idempotent: completing the same message again records nothing new and returns the first id.
 
@@ -216,7 +217,39 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             if decision_id is None:
                 existing = select(d.c.id).where(d.c.inbound_message_id == message_id)
                 decision_id = (await conn.execute(existing)).scalar_one()
+            else:
+                await conn.execute(self._answered(msg, decision))
         return int(decision_id)
+
+    async def record_reroute(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str) -> int:
+        """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
+        ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
+        Returns the new decision's id."""
+        values = _decision_values(decision, self.message_text) | {
+            "team_id": msg.team_id,
+            "channel_id": msg.channel_id,
+            "user_id": msg.user_id,
+            "message_ts": msg.ts,
+            "thread_ts": msg.thread_ts,
+            "reply_ts": reply_ts,
+            "created_at": utcnow(),
+        }
+        stmt = routing_decisions.insert().values(values).returning(routing_decisions.c.id)
+        async with self._transaction() as conn:
+            decision_id = int((await conn.execute(stmt)).scalar_one())
+            await conn.execute(self._answered(msg, decision, rerouted=True))
+        return decision_id
+
+    def _answered(self, msg: InboundMessage, decision: RoutingDecision, *, rerouted: bool = False) -> Any:
+        return self.answered_statement(
+            msg.team_id,
+            msg.channel_id,
+            msg.thread_ts,
+            decision.category,
+            decision.escalated,
+            msg.user_id,
+            rerouted=rerouted,
+        )
 
     async def fail(self, msg: InboundMessage, error: str, retry_in_seconds: float) -> None:
         """Note a failed attempt: the message stays pending and :meth:`take_stale` offers it again later.

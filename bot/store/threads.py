@@ -45,10 +45,30 @@ class ThreadStates(Database):
         *,
         rerouted: bool = False,
     ) -> None:
-        """Note that the bot posted in the thread (an answer or an escalation); escalated stays escalated,
-        unless an agent ``rerouted`` the message: then the thread is escalated only if this answer is.
+        """Note that the bot posted in the thread (see :meth:`answered_statement`)."""
+        stmt = self.answered_statement(
+            team_id, channel_id, thread_ts, category, escalated, customer_id, rerouted=rerouted
+        )
+        async with self._transaction() as conn:
+            await conn.execute(stmt)
 
-        The first ``customer_id`` noted is kept: the person the bot answers in this thread.
+    def answered_statement(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        category: str,
+        escalated: bool,
+        customer_id: str | None = None,
+        *,
+        rerouted: bool = False,
+    ) -> Any:
+        """The upsert noting that the bot posted in the thread (an answer or an escalation), for a caller
+        to run in the transaction that records the decision: the two are never apart.
+
+        Escalated stays escalated, unless an agent ``rerouted`` the message: the agent asked the bot to
+        answer, so the thread is the bot's again (escalated and taken over no more) unless this answer
+        escalates too. The first ``customer_id`` noted is kept: the person the bot answers in this thread.
         """
         t = threads
         insert = self._insert(t).values(
@@ -61,16 +81,18 @@ class ThreadStates(Database):
             bot_answered=True,
             updated_at=utcnow(),
         )
-        await self._upsert_thread(
-            insert,
-            category=insert.excluded.category,
-            customer_id=func.coalesce(t.c.customer_id, insert.excluded.customer_id),
-            escalated=insert.excluded.escalated
-            if rerouted
-            else or_(t.c.escalated, insert.excluded.escalated),
-            bot_answered=True,
-            updated_at=insert.excluded.updated_at,
-        )
+        changes: dict[str, Any] = {
+            "category": insert.excluded.category,
+            "customer_id": func.coalesce(t.c.customer_id, insert.excluded.customer_id),
+            "escalated": or_(t.c.escalated, insert.excluded.escalated),
+            "bot_answered": True,
+            "updated_at": insert.excluded.updated_at,
+        }
+        if rerouted:
+            changes["escalated"] = insert.excluded.escalated
+            if not escalated:
+                changes["taken_over_by"] = None
+        return _upsert(insert, changes)
 
     async def take_over(self, team_id: str, channel_id: str, thread_ts: str, agent_id: str) -> None:
         """Note that an agent spoke in the thread: the bot stays silent there until :meth:`hand_back`.
@@ -89,12 +111,13 @@ class ThreadStates(Database):
             taken_over_at=now,
             updated_at=now,
         )
-        await self._upsert_thread(
-            insert,
-            taken_over_by=func.coalesce(t.c.taken_over_by, insert.excluded.taken_over_by),
-            taken_over_at=func.coalesce(t.c.taken_over_at, insert.excluded.taken_over_at),
-            updated_at=insert.excluded.updated_at,
-        )
+        changes = {
+            "taken_over_by": func.coalesce(t.c.taken_over_by, insert.excluded.taken_over_by),
+            "taken_over_at": func.coalesce(t.c.taken_over_at, insert.excluded.taken_over_at),
+            "updated_at": insert.excluded.updated_at,
+        }
+        async with self._transaction() as conn:
+            await conn.execute(_upsert(insert, changes))
 
     async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         """Let the bot answer in the thread again: clears escalated and who took it over.
@@ -110,9 +133,7 @@ class ThreadStates(Database):
         async with self._transaction() as conn:
             await conn.execute(stmt)
 
-    async def _upsert_thread(self, insert: Any, **changes: Any) -> None:
-        stmt = insert.on_conflict_do_update(
-            index_elements=["team_id", "channel_id", "thread_ts"], set_=changes
-        )
-        async with self._transaction() as conn:
-            await conn.execute(stmt)
+
+def _upsert(insert: Any, changes: dict[str, Any]) -> Any:
+    """``insert`` into threads, or ``changes`` to the thread already there."""
+    return insert.on_conflict_do_update(index_elements=["team_id", "channel_id", "thread_ts"], set_=changes)

@@ -61,6 +61,27 @@ async def test_quick_direct_messages_are_answered_in_order_each_knowing_the_answ
     assert any(m["role"] == "assistant" for m in second["messages"])  # the first answer, as the bot's
 
 
+async def test_in_a_dm_a_second_message_after_an_escalation_reaches_the_agents_too(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Agents cannot read a DM: what the customer adds there must reach them in their channel, not be
+    left in the DM as a thread's follow-up would be left in the agents' thread."""
+    running = await make_bot(agent_users=[AGENT], escalation_channel="C0AGENTS")
+    anthropic_api.classify_fn = unsure
+    anthropic_api.classify_latency = 0.5
+    await running.customer_says("about my order", channel="D0DM", channel_type="im")
+    await asyncio.sleep(0.1)  # the first message is still being classified
+    await running.customer_says("it's order 1234, I paid twice", channel="D0DM", channel_type="im")
+    await running.idle()
+    notices = [
+        c.params["text"] for c in slack.calls_to("chat.postMessage") if c.params["channel"] == "C0AGENTS"
+    ]
+    assert len(notices) == 2 and "order 1234" in notices[1]
+    async with running.store.engine.connect() as conn:
+        states = (await conn.execute(select(inbound_messages.c.state))).scalars().all()
+    assert states == ["done", "done"]
+
+
 async def test_a_follow_up_waits_for_the_earlier_message_another_replica_is_answering(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
@@ -78,7 +99,8 @@ async def test_a_follow_up_waits_for_the_earlier_message_another_replica_is_answ
     reply = slack.add_message(
         CHANNEL, None, slack.bot_user_id, "Which app version?", thread_ts=root, metadata=reply_metadata(first)
     )
-    await running.store.complete(first, decision(query="The app crashes"), reply["ts"])
+    answered = decision(query="The app crashes", escalated=False, escalation_reason=None)
+    await running.store.complete(first, answered, reply["ts"])
     await running.idle()
     [answer] = anthropic_api.bodies("answer")
     assert [m["role"] for m in answer["messages"]] == ["user", "assistant", "user"]

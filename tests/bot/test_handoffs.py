@@ -181,6 +181,75 @@ async def test_re_routing_an_escalation_gives_the_thread_back_to_the_bot(
     assert len(running.replies(event)) == 3
 
 
+async def test_re_routing_an_escalation_an_agent_already_spoke_in_gives_it_back_too(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    """Escalated, an agent says "looking into it", then re-routes: the agent asked the bot to answer."""
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    await running.customer_says("Looking into it, one sec", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    await replies_count(running, event, 2)
+    await bot_free_again(running, event)
+    anthropic_api.classify_fn = sure
+    await running.customer_says("thanks, and can I get a refund too?", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 3
+
+
+async def test_a_re_route_whose_answer_cannot_be_posted_tells_the_agent(
+    make_bot: BotFactory, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    slack.fail_next("chat.postMessage", status=400, count=10)
+    slack.fail_next("chat.startStream", status=400, count=10)
+    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    deadline = time.monotonic() + 10
+    while len(slack.responses.get("reroute") or []) < 2:
+        assert time.monotonic() < deadline, f"the agent was not told: {slack.responses.get('reroute')}"
+        await asyncio.sleep(0.01)
+    told = slack.responses["reroute"][1]["text"]
+    assert "could not be posted" in told and "*Technical Support*" in told
+    assert len(running.replies(event)) == 1
+    assert any("could not answer the re-route" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_escalation_recorded_on_a_retry_still_silences_the_thread(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision and the thread's state are written together: a database error between them cannot
+    leave a done message in a thread the bot still thinks it may answer."""
+    running = await make_bot(agent_users=[AGENT], retry_base_seconds=0.1)
+    anthropic_api.classify_fn = unsure
+    store = running.store
+    real = store.answered_statement
+    calls = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "answered_statement", flaky)
+    event = await running.customer_says("hmm, about that thing from before")
+    deadline = time.monotonic() + 10
+    while not await store.find_decision(running.slack.team_id, event["channel"], event["ts"]):
+        assert time.monotonic() < deadline, "the escalation was never recorded"
+        await asyncio.sleep(0.05)
+    await running.idle()
+    assert len(calls) == 2
+    anthropic_api.classify_fn = sure
+    await running.customer_says("so can I get my refund?", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 1  # the escalation only: the thread is the agents'
+
+
 async def test_an_agents_own_post_in_the_channel_is_not_answered(
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:

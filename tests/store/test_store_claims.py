@@ -226,3 +226,17 @@ async def test_record_keeps_a_decision_without_a_message(store: Store) -> None:
 async def test_ping_and_backend(store: Store, database_url: str) -> None:
     assert await store.ping() is True
     assert store.is_sqlite is database_url.startswith("sqlite")
+
+
+async def test_completing_a_message_notes_its_thread_in_the_same_step(store: Store) -> None:
+    """An escalation recorded is an escalated thread: the bot stays silent there, with no second write
+    that could fail in between."""
+    escalated, answered = message("1.000001"), message("1.000002")
+    for msg in (escalated, answered):
+        assert await store.claim(msg)
+    await store.complete(escalated, decision(), reply_ts=None)
+    await store.complete(answered, decision(escalated=False, escalation_reason=None), reply_ts=None)
+    silent = await store.get_thread(escalated.team_id, escalated.channel_id, escalated.thread_ts)
+    free = await store.get_thread(answered.team_id, answered.channel_id, answered.thread_ts)
+    assert silent is not None and silent.bot_silent and silent.customer_id == escalated.user_id
+    assert free is not None and not free.bot_silent and free.bot_answered

@@ -118,8 +118,11 @@ class Intake:
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
 
     async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:
-        """An agent writing in a bot thread: a configured agent or, when none are configured, anyone
-        other than the customer."""
+        """An agent writing in a bot thread: a configured agent or, when none are configured (or Slack
+        cannot say who the agents are), anyone other than the customer: a wrong step aside is undone
+        with *Hand back*, an agent answered as a customer is not."""
         if self._directory.agents_configured:
-            return await self._directory.is_agent(msg.user_id)
+            status = await self._directory.agent_status(msg.user_id)
+            if status is not None:
+                return status
         return thread.customer_id is not None and msg.user_id != thread.customer_id

@@ -466,6 +466,23 @@ async def test_a_failed_agents_lookup_is_retried_soon_not_taken_for_an_empty_gro
     assert lookups(slack) == [False, True]
 
 
+async def test_while_slack_cannot_say_who_the_agents_are_someone_else_in_the_thread_takes_it_over(
+    make_bot: BotFactory, slack: FakeSlack, clock: list[float]
+) -> None:
+    """The group was never read (Slack keeps failing): a person other than the customer writing in the
+    thread is taken for an agent, as with no agents configured; the bot steps aside (Hand back undoes it)."""
+    running = await make_bot(agent_usergroup="S0SUPPORT")
+    slack.add_usergroup("S0SUPPORT", [AGENT])
+    slack.fail_next("usergroups.users.list", error="fatal_error", count=10)
+    event = await running.customer_says("How do I change my email address?")
+    await running.idle()
+    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    assert len(running.replies(event)) == 1
+
+
 async def test_the_agents_group_is_unknown_after_a_failed_first_lookup_and_stale_after_a_later_one(
     slack: FakeSlack, clock: list[float]
 ) -> None:

@@ -6,7 +6,6 @@ import sys
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.markdown import Markdown
 
 from bot.clients import open_router
 from bot.commands.evaluation import mode_line
@@ -17,6 +16,10 @@ from router.models import Turn
 from router.router import Router
 
 PROMPT = "you> "
+ESCALATED_END = (
+    "In Slack the bot now stays silent in this conversation and the agents take it from here, so the chat "
+    "ends. Run it again to start another."
+)
 
 
 async def chat(settings: Settings, console: Console, read: Callable[[str], str] = input) -> None:
@@ -39,21 +42,31 @@ async def _converse(settings: Settings, router: Router, console: Console, read: 
             if not text:
                 break
 
-            async def show(chunk: str) -> None:
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
+            started = False
 
-            sys.stdout.write("bot> ")
+            async def show(chunk: str) -> None:
+                nonlocal started
+                sys.stdout.write(chunk if started else f"bot> {chunk}")
+                sys.stdout.flush()
+                started = True
+
             decision = await router.route(text, history, on_text=show)
-            sys.stdout.write("\n")
+            if started:
+                sys.stdout.write("\n")
+                sys.stdout.flush()
             await store.record(decision, channel_id="console", user_id="console")
+            if decision.escalated:
+                console.print(f"bot> {router.routes.escalation.customer_message.strip()}", markup=False)
             console.print(
                 f"[dim]→ {final_category(decision)} · {decision.category} {decision.confidence:.2f} · "
                 f"{decision.source} · {decision.total_ms:.0f} ms[/dim]"
             )
             if decision.escalated:
-                console.print(Markdown(router.routes.escalation.customer_message))
-                console.print(f"[dim](escalated: {decision.escalation_reason}; {decision.reasoning})[/dim]")
+                console.print(
+                    f"[dim](escalated: {decision.escalation_reason}; {decision.reasoning})\n"
+                    f"{ESCALATED_END}[/dim]",
+                    markup=True,
+                )
                 break
             history += [Turn(role="customer", text=text), Turn(role="assistant", text=decision.answer or "")]
     finally:

@@ -16,7 +16,7 @@ from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
 SEED = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed"
 
 
-def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
         k: v
         for k, v in os.environ.items()
@@ -27,6 +27,7 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
         env=environment,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=300,
@@ -257,3 +258,18 @@ def test_a_database_error_the_store_does_not_wrap_still_ends_in_one_line(
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("support-router: DATABASE_URL: (builtins.Exception) permission denied")
     assert line.endswith("and the URL's host, port, user, password and database name")
+
+
+def test_chat_answers_until_a_message_is_escalated_then_says_why_it_ends(tmp_path: Path) -> None:
+    lines = "How do I reset my password?\nhello\nthis line is never read\n"
+    result = run_cli(tmp_path, "chat", stdin=lines)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "you> bot> _Automatic answer (our assistant is offline):_" in out
+    assert "→ Technical Support · Technical Support" in out
+    assert "you> bot> Thanks for your patience" in out and "→ Escalated ·" in out
+    assert "(escalated: low_confidence;" in out and "so the chat ends" in out
+    assert out.count("you> ") == 2  # the third line is not read: the bot is silent once escalated
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        rows = db.execute("SELECT channel_id, escalated FROM routing_decisions ORDER BY id").fetchall()
+    assert rows == [("console", 0), ("console", 1)]

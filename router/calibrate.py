@@ -66,6 +66,8 @@ class AcceptThreshold:
     skip_share: float  # share of messages that would skip Claude
     target_precision: float
     examples: int
+    # The lowest threshold reaching the target with no floor, when a floor (``minimum``) raised it.
+    unfloored: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,10 @@ def cross_validate(
 
 
 def pick_accept_threshold(
-    confidence: np.ndarray, correct: np.ndarray, target_precision: float
+    confidence: np.ndarray, correct: np.ndarray, target_precision: float, minimum: float = 0.0
 ) -> tuple[float | None, float, float]:
-    """The lowest threshold whose accepted set (confidence ≥ it) keeps precision ≥ target.
+    """The lowest threshold, ``minimum`` or more, whose accepted set (confidence ≥ it) keeps precision ≥
+    target.
 
     Returns:
         (threshold or None, precision of the accepted set, share accepted).
@@ -136,7 +139,7 @@ def pick_accept_threshold(
     precision = np.cumsum(sorted_ok) / np.arange(1, len(order) + 1)
     # Only cut between distinct confidences: a threshold accepts every tie.
     last_of_tie = np.r_[sorted_conf[1:] != sorted_conf[:-1], True]
-    good = np.flatnonzero((precision >= target_precision) & last_of_tie)
+    good = np.flatnonzero((precision >= target_precision) & last_of_tie & (sorted_conf >= minimum))
     if len(good) == 0:
         return None, 0.0, 0.0
     cut = int(good[-1])
@@ -149,6 +152,7 @@ def calibrate_accept_threshold(
     folds: int = 5,
     config: LocalModelConfig | None = None,
     seed: int = 0,
+    minimum: float = 0.0,
 ) -> AcceptThreshold:
     """Pick the local-accept threshold keeping cross-validated precision of accepted messages ≥ target.
 
@@ -159,6 +163,8 @@ def calibrate_accept_threshold(
         folds: cross-validation folds.
         config: the local model's settings (defaults when None).
         seed: the shuffle's seed, for reproducible folds.
+        minimum: the lowest threshold to consider: the routes' escalation threshold, under which a
+            message the local stage accepts goes to a person without Claude being asked.
     """
     if not 0.0 < target_precision <= 1.0:
         raise ValueError("target_precision must be in (0, 1]")
@@ -166,8 +172,10 @@ def calibrate_accept_threshold(
     check_enough_examples(in_scope, folds)
     result = cross_validate(in_scope, config or LocalModelConfig(), folds=folds, seed=seed)
     correct = np.array([p == g for p, g in zip(result.predicted, result.gold, strict=True)])
-    threshold, precision, share = pick_accept_threshold(result.confidence, correct, target_precision)
-    return AcceptThreshold(threshold, precision, share, target_precision, len(correct))
+    threshold, precision, share = pick_accept_threshold(result.confidence, correct, target_precision, minimum)
+    lowest, _, _ = pick_accept_threshold(result.confidence, correct, target_precision)
+    unfloored = lowest if lowest is not None and lowest != threshold else None
+    return AcceptThreshold(threshold, precision, share, target_precision, len(correct), unfloored)
 
 
 def check_enough_examples(examples: Sequence[LabelledText], folds: int) -> None:

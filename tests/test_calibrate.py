@@ -20,6 +20,10 @@ def test_accept_threshold_lowest_keeping_precision() -> None:
     # Accepting the top 4 keeps 4/4; the 5th drops it to 4/5 = 0.8; all 6 give 5/6.
     assert pick_accept_threshold(confidence, correct, 0.98) == (0.8, 1.0, 4 / 6)
     assert pick_accept_threshold(confidence, correct, 0.8) == (0.6, 5 / 6, 1.0)
+    # Never under the floor (the escalation threshold): the lowest qualifying confidence above it.
+    assert pick_accept_threshold(confidence, correct, 0.8, minimum=0.75) == (0.8, 1.0, 4 / 6)
+    assert pick_accept_threshold(confidence, correct, 0.8, minimum=0.96) == (0.99, 1.0, 1 / 6)
+    assert pick_accept_threshold(confidence, correct, 0.98, minimum=1.0) == (None, 0.0, 0.0)
 
 
 def test_accept_threshold_never_splits_ties() -> None:

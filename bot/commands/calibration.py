@@ -50,14 +50,19 @@ async def calibrate_file(
     loaded = load_labelled(path, mapping, text_field, label_field)
     items = [item for item in loaded if item.label != OUT_OF_SCOPE]
     unknown = labels_outside(items, routes.names)
+    # A message the local stage accepts still meets the escalation policy: under a category's escalation
+    # threshold it goes to a person, without Claude having been asked. So the threshold starts there.
+    escalation_floor = max(threshold_for(routes, name) for name in routes.names)
     # Cross-validation fits several models: keep the event loop free while it runs.
     result = await asyncio.to_thread(
-        calibrate_accept_threshold, items, target_precision, FOLDS, routes.classifier.local
+        calibrate_accept_threshold,
+        items,
+        target_precision,
+        FOLDS,
+        routes.classifier.local,
+        minimum=escalation_floor,
     )
-    # A message the local stage accepts still meets the escalation policy: under a category's escalation
-    # threshold it goes to a person, without Claude having been asked.
-    escalation_floor = max(threshold_for(routes, name) for name in routes.names)
-    below_escalation = result.threshold is not None and result.threshold < escalation_floor
+    below_escalation = result.unfloored is not None and result.unfloored < escalation_floor
     if as_json:
         payload = result.__dict__ | {
             "folds": FOLDS,
@@ -72,9 +77,12 @@ async def calibrate_file(
         console.print(f"note: {describe_labels_outside(unknown)}")
     if result.threshold is None:
         console.print(
-            "No threshold keeps that precision across the folds: leave classifier.local.accept_threshold "
-            "null (every message goes to Claude), or add examples and calibrate again."
+            f"No threshold of {escalation_floor:.2f} or more (the escalation threshold) keeps that precision "
+            "across the folds: leave classifier.local.accept_threshold null (every message goes to Claude), "
+            "or add examples and calibrate again."
         )
+        if below_escalation:
+            console.print(_unfloored_note(result, escalation_floor))
         return result
     console.print(f"accept threshold:  {result.threshold:.3f}")
     console.print(
@@ -82,12 +90,17 @@ async def calibrate_file(
     )
     console.print(f"skips Claude:      {result.skip_share:.1%} of messages")
     if below_escalation:
-        console.print(
-            f"note: under the escalation threshold ({escalation_floor:.2f} for some category), a message "
-            "the local model accepts is escalated to a person without Claude being asked; to let Claude "
-            f"try those first, use {escalation_floor:.2f} or more."
-        )
+        console.print(_unfloored_note(result, escalation_floor))
     console.print(
         f"Set classifier.local.accept_threshold: {result.threshold:.3f} in the routes file to use it."
     )
     return result
+
+
+def _unfloored_note(result: AcceptThreshold, escalation_floor: float) -> str:
+    return (
+        f"note: {result.unfloored:.3f} keeps the precision too, but under the escalation threshold "
+        f"({escalation_floor:.2f} for some category) a message the local model accepts is escalated to a "
+        "person without Claude being asked; the threshold starts at the escalation threshold so that "
+        "Claude tries those first."
+    )

@@ -79,18 +79,28 @@ async def test_calibrate_reads_the_columns_a_mapping_file_names(tmp_path: Path) 
     assert json.loads(console.export_text())["labels_not_in_routes"] == []
 
 
-@pytest.mark.parametrize(("threshold", "noted"), [(0.30, True), (0.749, True), (0.75, False), (0.92, False)])
-async def test_a_threshold_under_the_escalation_threshold_is_explained(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: float, noted: bool
+@pytest.mark.parametrize(("unfloored", "noted"), [(0.30, True), (0.749, True), (None, False)])
+async def test_the_threshold_starts_at_the_escalation_threshold_and_a_lower_one_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unfloored: float | None, noted: bool
 ) -> None:
     # The default routes escalate under 0.70, and Refund Request under 0.75.
-    found = AcceptThreshold(threshold, precision=0.99, skip_share=0.8, target_precision=0.98, examples=54)
-    monkeypatch.setattr(calibration, "calibrate_accept_threshold", lambda *args: found)
+    found = AcceptThreshold(
+        0.8, precision=0.99, skip_share=0.8, target_precision=0.98, examples=54, unfloored=unfloored
+    )
+    floors = []
+
+    def calibrate(*args: object, minimum: float) -> AcceptThreshold:
+        floors.append(minimum)
+        return found
+
+    monkeypatch.setattr(calibration, "calibrate_accept_threshold", calibrate)
     console = _console()
     await calibrate_file(Settings(_env_file=None), _labelled_file(tmp_path), None, 0.98, False, console)
     text = console.export_text()
+    assert floors == [0.75]
     assert ("escalated to a person without Claude being asked" in text) is noted
-    assert ("use 0.75 or more" in text) is noted
+    assert (f"note: {unfloored or 0:.3f} keeps the precision too" in text) is noted
+    assert "accept_threshold: 0.800 in the routes file" in text
     console = _console()
     await calibrate_file(Settings(_env_file=None), _labelled_file(tmp_path), None, 0.98, True, console)
     assert json.loads(console.export_text())["below_escalation_threshold"] is noted

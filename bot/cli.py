@@ -52,11 +52,18 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _words(text: str) -> str:
+    """A message to classify: something other than whitespace (the bot never classifies nothing)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError('empty: give the customer\'s message, e.g. "I was charged twice"')
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("classify", help="classify one message and print category, confidence, reasoning")
-    p.add_argument("text")
+    p.add_argument("text", type=_words, help="the customer's message")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("eval", help="evaluate routing on a labelled JSONL or CSV file")
     p.add_argument("file", type=Path)

@@ -42,7 +42,8 @@ async def classify_text(settings: Settings, text: str, as_json: bool, console: C
         classification = await router.classify(text)
     reason = escalation_reason(classification, router.routes, text)
     if as_json:
-        payload = classification.model_dump(mode="json") | {"escalate": reason}
+        payload = classification.model_dump(mode="json")
+        payload |= {"escalated": reason is not None, "escalation_reason": reason}
         console.print_json(json.dumps(payload))
         return
     console.print(f"category:   {classification.category}")
@@ -52,7 +53,7 @@ async def classify_text(settings: Settings, text: str, as_json: bool, console: C
         f"source:     {classification.source}"
         + (f" ({classification.model})" if classification.model else "")
     )
-    console.print(f"escalate:   {reason or 'no'}")
+    console.print(f"escalated:  {f'yes ({reason})' if reason else 'no'}")
 
 
 async def _predict(router: Router, items: Sequence[LabelledText], console: Console) -> list[Prediction]:

@@ -58,6 +58,12 @@ def test_classify_prints_category_confidence_reasoning_source(tmp_path: Path) ->
     payload = json.loads(result.stdout)
     assert payload["category"] == "Refund Request" and payload["source"] == "local"
     assert 0 <= payload["confidence"] <= 1 and payload["reasoning"]
+    assert (payload["escalated"], payload["escalation_reason"]) == (False, None)
+    greeting = run_cli(tmp_path, "classify", "hello")
+    assert "escalated:  yes (low_confidence)" in greeting.stdout
+    empty = run_cli(tmp_path, "classify", "  ")
+    assert empty.returncode == 2 and "argument text: empty" in empty.stderr
+    assert "Traceback" not in empty.stderr
 
 
 def test_eval_reads_jsonl_with_a_label_map(tmp_path: Path) -> None:

@@ -39,11 +39,18 @@ class Deliveries:
         self._bot = bot
         self._verifier = SignatureVerifier(signing_secret)
 
+    def _signed(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        # slack_sdk reads the timestamp header with int(): one that is not a number is unsigned, not a 500.
+        try:
+            return self._verifier.is_valid_request(body, headers)
+        except ValueError:
+            return False
+
     async def receive(self, body: bytes, headers: Mapping[str, str]) -> int | None:
         payload = _event_callback(body)
         if payload is None:
             return None
-        if not self._verifier.is_valid_request(body, headers):
+        if not self._signed(body, headers):
             return UNSIGNED
         bot = self._bot
         try:

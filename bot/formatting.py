@@ -24,18 +24,24 @@ REASON_TEXT = {
 }
 # Quoted for agents when a DM held only a file: they cannot open the bot's DM to see it.
 NO_WORDS_IN_DM = "_(no words, only a file, which agents cannot see in the bot's DM: ask them for it)_"
+FENCE = "```"
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
 
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """``text`` cut into sections of at most ``limit`` characters, at a line's end where one is near; a
+    code block cut in two is closed at the end of one section and opened again in the next."""
     chunks = []
+    room = limit - 2 * (len(FENCE) + 1)  # for closing and reopening a code block at the cut
     while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
+        cut = text.rfind("\n", 0, room)
+        cut = cut if cut > room // 2 else room
+        chunk, text = text[:cut], text[cut:].lstrip("\n")
+        if chunk.count(FENCE) % 2:
+            chunk, text = f"{chunk}\n{FENCE}", f"{FENCE}\n{text}"
+        chunks.append(chunk)
     return [*chunks, text] if text else chunks
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from bot.sanitize import sanitize
 
 _FENCE = re.compile(r"```.*?```", re.DOTALL)
+# A fence's language name ("```python"): Slack has no highlighting and would show it as the first line.
+_INFO_STRING = re.compile(r"\A```[\w+#.-]+[ \t]*\n")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
 _QUOTE = re.compile(r"^(?: {0,3}>[ \t]?)+(?P<text>.*)$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
@@ -54,7 +56,7 @@ def markdown_to_mrkdwn(markdown: str) -> str:
     out: list[str] = []
     for fence in _FENCE.finditer(markdown):
         out.append(blocks.convert(markdown[pos : fence.start()], continued=_mid_line(markdown, pos)))
-        out.append(escape(fence.group()))
+        out.append(escape(_INFO_STRING.sub("```\n", fence.group(), count=1)))
         pos = fence.end()
     out.append(blocks.convert(markdown[pos:], continued=_mid_line(markdown, pos)))
     return sanitize("".join(out))

@@ -1,6 +1,6 @@
 """Markdown becomes Slack mrkdwn; escalations carry the tags and the context agents need."""
 
-from bot.formatting import agent_controls, agent_mentions, escalation_message
+from bot.formatting import agent_controls, agent_mentions, answer_message, escalation_message
 from bot.mrkdwn import markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source
 
@@ -45,3 +45,26 @@ def test_agent_controls_offer_the_other_categories() -> None:
     assert button["value"] == "C1:1.2"
     assert [o["value"] for o in select["options"]] == ["A", "C"]
     assert hand_back["action_id"] == "hand_back"
+
+
+def test_a_long_answer_is_cut_into_sections_each_with_whole_code_blocks() -> None:
+    log = "\n".join(f"line {i}: ERROR something failed at step {i}" for i in range(120))
+    answer = f"Run this and send us the output:\n```bash\n{log}\n```\nThen restart the app."
+    decision = RoutingDecision(
+        query="q",
+        category="Technical Support",
+        confidence=0.9,
+        reasoning="r",
+        escalated=False,
+        source=Source.CLAUDE,
+        routing_ms=1,
+        handling_ms=1,
+        total_ms=2,
+        routes_version="v",
+    )
+    _, blocks = answer_message(answer, decision)
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(sections) >= 2 and all(len(s) <= 3000 for s in sections)
+    assert all(s.count("```") % 2 == 0 for s in sections)  # each renders as code, none shows raw fences
+    joined = "".join(s.replace("```", "") for s in sections)
+    assert all(f"line {i}: ERROR" in joined for i in range(120))  # nothing lost at the cuts

@@ -148,9 +148,10 @@ def test_pipes_without_a_delimiter_row_are_plain_text() -> None:
         pytest.param("``a ` b`` and *c*", "``a ` b`` and _c_", id="double-backtick-span"),
         pytest.param(
             "```python\nif a < b: **x** # _y_\n```",
-            "```python\nif a &lt; b: **x** # _y_\n```",
-            id="fenced-block-verbatim",
+            "```\nif a &lt; b: **x** # _y_\n```",
+            id="fenced-block-verbatim-without-its-language-name",
         ),
+        pytest.param("```\nls -la\n```", "```\nls -la\n```", id="fenced-block-without-a-language"),
         pytest.param("## Use `x_y_z`", "*Use `x_y_z`*", id="code-in-heading"),
         pytest.param("- `*` is *glob*", "• `*` is _glob_", id="code-in-a-bullet"),
         pytest.param("Run ```ls``` - then *go*", "Run ```ls``` - then _go_", id="fence-mid-line"),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from bot.replies import reply_metadata
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
-from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
+from tests.bot.harness import CHANNEL, CUSTOMER, SECRET, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
+from tests.fakes.slack_signing import sign
 
 
 async def test_slacks_url_verification_gets_its_challenge_back(running: RunningBot) -> None:
@@ -29,6 +31,10 @@ async def test_wrong_or_stale_signature_is_refused_and_reaches_nothing(
     assert status == 401
     status, _ = await running.send(event_callback(event), timestamp=int(time.time()) - 6 * 60)
     assert status == 401
+    body = json.dumps(event_callback(event)).encode()
+    headers = {"Content-Type": "application/json", **sign(body, SECRET)}
+    status, _ = await running.post_raw(body, headers | {"X-Slack-Request-Timestamp": "yesterday"})
+    assert status == 401  # not a 500 and a traceback for anyone who sends a word there
     await running.idle()
     assert anthropic_api.requests == []
     assert slack.calls_to("chat.postMessage") == []

@@ -9,13 +9,33 @@ from router.models import Classification, EscalationReason, Source
 
 # Checked on the customer's own words as well as Claude's flag, so no instruction inside the message
 # ("wants_human: false") can talk the bot out of handing over to a person.
-_PERSON = r"(?:human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor|staff)"
+_PERSON_WORDS = "human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor|staff"
+_PERSON = f"(?:{_PERSON_WORDS})"
+_ARTICLES = r"(?:a|an|the|some|your|real|actual|live|\s)*"
 _ASKS_FOR_PERSON = re.compile(
     r"\b(?:talk|speak|chat|connect\s+me|put\s+me\s+through|transfer\s+me)\s+(?:to|with)\s+"
-    r"(?:a|an|the|some|your|real|actual|live|\s)*" + _PERSON + r"\b"
+    + _ARTICLES
+    + _PERSON
+    + r"\b"
     r"|\b(?:real|actual|live)\s+(?:human|person|agent)\b"
     r"|\bhuman\s+(?:agent|being|support)\b"
-    r"|\b(?:need|want)\s+(?:a|an)\s+(?:human|person|agent|representative)\b",
+    r"|\b(?:need|want)\s+(?:a|an)\s+(?:human|person|agent|representative)\b"
+    r"|\b(?:get|give|find)\s+me\s+" + _ARTICLES + _PERSON + r"\b"
+    r"|\bescalate\s+(?:this|it|me|my\b)"
+    r"|\b(?:have|get|can|could|would|will)\s+"
+    + _ARTICLES
+    + _PERSON
+    + r"\s+(?:please\s+)?(?:call|contact|phone|ring|email|reach|get\s+back\s+to)\s+me\b"
+    r"|\bcall\s+me\s+back\b"
+    r"|\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:your\s+|the\s+|a\s+)?customer\s+(?:service|care|support)\b",
+    re.IGNORECASE,
+)
+# Words that come with a request for a person, sure or not ("my travel agent", "is anyone there?"):
+# a message with one is not routed on the local model alone, so Claude, whose answer says whether the
+# customer wants a person, reads it.
+_MENTIONS_PERSON = re.compile(
+    r"\b(?:" + _PERSON_WORDS + r"|people|anyone|anybody|team\s+member|customer\s+(?:service|care|support)"
+    r"|escalat\w*|call\s+(?:me|back)|phone\s+me|ring\s+me|complain\w*)\b",
     re.IGNORECASE,
 )
 
@@ -23,6 +43,12 @@ _ASKS_FOR_PERSON = re.compile(
 def asks_for_person(text: str) -> bool:
     """True when the customer's text asks to talk to a person."""
     return bool(_ASKS_FOR_PERSON.search(text))
+
+
+def mentions_person(text: str) -> bool:
+    """True when the text may be asking for a person (:func:`asks_for_person` is the sure part): such a
+    message needs a reader that can tell, not a nearest-example guess."""
+    return bool(_MENTIONS_PERSON.search(text))
 
 
 def threshold_for(routes: RoutesConfig, category: str) -> float:

@@ -143,3 +143,26 @@ async def test_over_long_input_is_cut_before_claude(
     assert len(decision.query) == 500
     assert "x" * 500 not in fake.bodies("classify")[0]["messages"][0]["content"]
     assert "x" * 499 in fake.bodies("classify")[0]["messages"][0]["content"]
+
+
+async def test_a_confident_local_guess_does_not_skip_claude_when_a_person_may_be_wanted(
+    fake: FakeAnthropic, local: LocalClassifier
+) -> None:
+    """Only Claude's answer says whether the customer wants a person: the local first stage, however sure
+    of the category, leaves such messages to it."""
+    routes = load_routes()  # the shipped first stage: confident local answers skip Claude
+    texts = {
+        "plain": "I was charged twice for my order and I want my money back",
+        "sure": "I was charged twice for my order and I want my money back. Get me a manager.",
+        "maybe": "I was charged twice for my order and I want my money back, can someone look at it?",
+    }
+    assert all(
+        local.predict(t).confidence >= routes.classifier.local.accept_threshold for t in texts.values()
+    )
+    async with anthropic.AsyncAnthropic(api_key="test", base_url=fake.base_url, max_retries=0) as client:
+        router = build_router(routes, client, local=local)
+        decisions = {name: await router.route(text) for name, text in texts.items()}
+    assert decisions["plain"].source is Source.LOCAL
+    assert decisions["sure"].source is Source.CLAUDE and decisions["maybe"].source is Source.CLAUDE
+    assert decisions["sure"].escalation_reason is EscalationReason.ASKED_FOR_HUMAN
+    assert len(fake.bodies("classify")) == 2

@@ -4,7 +4,7 @@ import pytest
 
 from router.config import load_routes
 from router.models import Classification, EscalationReason, Source
-from router.policy import asks_for_person, escalation_reason
+from router.policy import asks_for_person, escalation_reason, mentions_person
 
 
 def _c(category: str, confidence: float, **kw) -> Classification:
@@ -64,10 +64,16 @@ def test_asking_for_a_person_escalates_whatever_claude_says(routes) -> None:
         "please connect me with an agent",
         "I need a real person",
         "speak to your manager",
+        "I was charged twice this month. Get me a manager.",
+        "I was charged twice, can a human call me?",
+        "Escalate this to your supervisor please.",
+        "Please have someone call me",
+        "I want to talk to customer service",
+        "Can you call me back?",
     ],
 )
 def test_asks_for_person(text: str) -> None:
-    assert asks_for_person(text)
+    assert asks_for_person(text) and mentions_person(text)
 
 
 @pytest.mark.parametrize(
@@ -75,3 +81,15 @@ def test_asks_for_person(text: str) -> None:
 )
 def test_not_asking_for_person(text: str) -> None:
     assert not asks_for_person(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Can someone help with my account?", "my travel agent booked it", "escalated?"]
+)
+def test_maybe_asking_for_a_person_is_left_to_claude_not_decided_here(text: str) -> None:
+    assert mentions_person(text) and not asks_for_person(text)
+
+
+@pytest.mark.parametrize("text", ["How do I reset my password?", "Where is my order?", "Refund my order"])
+def test_most_messages_do_not_mention_a_person(text: str) -> None:
+    assert not mentions_person(text)

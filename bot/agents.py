@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -41,47 +42,74 @@ class Directory:
         self._retry_seconds = retry_seconds
         # Per user group: when to ask Slack again, and the members last read (None: never read).
         self._groups: dict[str, tuple[float, frozenset[str] | None]] = {}
+        # Per user group: the read under way, shared by every caller that needs it meanwhile.
+        self._reading: dict[str, asyncio.Task[frozenset[str] | None]] = {}
 
     @property
     def agents_configured(self) -> bool:
         return bool(self._agent_users or self._agent_usergroup)
 
-    async def is_agent(self, user_id: str) -> bool:
+    async def is_agent(self, user_id: str, *, wait: bool = True) -> bool:
         """A configured agent; with none configured, nobody is known to be one. False too when the agents'
         user group cannot be read (see :meth:`agent_status` to tell that apart)."""
-        return await self.is_member(user_id, self._agent_users, self._agent_usergroup)
+        return bool(await self.agent_status(user_id, wait=wait))
 
-    async def agent_status(self, user_id: str) -> bool | None:
+    async def agent_status(self, user_id: str, *, wait: bool = True) -> bool | None:
         """Whether ``user_id`` is a configured agent, or None when nobody can say: the user is not in
         AGENT_USERS and AGENT_USERGROUP has never been read (Slack failed). A caller with a safer guess
-        than "not an agent" for such a user can make it."""
+        than "not an agent" for such a user can make it.
+
+        ``wait=False`` answers from what is known now, never waiting on Slack (the intake answers Slack
+        within its three seconds): a group due for reading is read in the background meanwhile.
+        """
         if user_id in self._agent_users:
             return True
         if not self._agent_usergroup:
             return False
-        members = await self._members(self._agent_usergroup)
+        members = await self._members(self._agent_usergroup, wait=wait)
         return None if members is None else user_id in members
+
+    async def warm(self) -> None:
+        """Read the agents' user group once, so that the first messages find it known."""
+        if self._agent_usergroup:
+            await self._members(self._agent_usergroup)
 
     async def group_members(self, usergroup: str) -> frozenset[str]:
         """Members of ``usergroup``: the last ones read when Slack cannot say (logged), empty when it never
         could."""
         return await self._members(usergroup) or frozenset()
 
-    async def _members(self, usergroup: str) -> frozenset[str] | None:
+    async def _members(self, usergroup: str, *, wait: bool = True) -> frozenset[str] | None:
         """Members of ``usergroup``, read at most every ``cache_seconds``; after a failure the previous
-        members (None if there are none) until Slack is asked again ``retry_seconds`` later."""
-        now = time.monotonic()
+        members (None if there are none) until Slack is asked again ``retry_seconds`` later.
+
+        One read of a group at a time: callers that arrive while it is under way share it (a burst of
+        messages makes one call, not one each). Without ``wait``, the members known now are returned and
+        a read that is due runs in the background.
+        """
         cached = self._groups.get(usergroup)
-        if cached is not None and now < cached[0]:
+        if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
+        reading = self._reading.get(usergroup)
+        if reading is None:
+            reading = asyncio.create_task(self._read(usergroup), name=f"usergroup {usergroup}")
+            self._reading[usergroup] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(usergroup, None))
+        if not wait:
+            return cached[1] if cached is not None else None
+        return await asyncio.shield(reading)
+
+    async def _read(self, usergroup: str) -> frozenset[str] | None:
+        cached = self._groups.get(usergroup)
         try:
             response = await self._client.usergroups_users_list(usergroup=usergroup)
-        except SlackApiError as e:
+        except Exception as e:  # SlackApiError, or the connection itself (aiohttp, timeouts)
             previous = cached[1] if cached is not None else None
+            error = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
             logger.warning(
                 "cannot list user group %s: %s (%s; asking again in %gs)",
                 usergroup,
-                e.response.get("error"),
+                error,
                 "keeping its last members" if previous is not None else "its members are unknown",
                 self._retry_seconds,
             )

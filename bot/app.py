@@ -129,6 +129,7 @@ class SupportBot:
         except SlackApiError as e:
             raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack: {e.response.get('error')}") from e
         self.conversations.identity = Identity(auth.get("user_id"), auth.get("team_id"))
+        await self.directory.warm()  # the intake never waits on Slack for it
         await self.learner.start()
         await self.worker.start(sole_worker=self.store.is_sqlite)
 

@@ -108,7 +108,7 @@ class Intake:
             thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
             if thread is None and not addressed_to_bot(body, msg):
                 return None  # people talking in a thread the bot has no part in
-        elif not addressed_to_bot(body, msg) and await self._directory.is_agent(msg.user_id):
+        elif not addressed_to_bot(body, msg) and await self._directory.is_agent(msg.user_id, wait=False):
             return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
@@ -122,7 +122,7 @@ class Intake:
         cannot say who the agents are), anyone other than the customer: a wrong step aside is undone
         with *Hand back*, an agent answered as a customer is not."""
         if self._directory.agents_configured:
-            status = await self._directory.agent_status(msg.user_id)
+            status = await self._directory.agent_status(msg.user_id, wait=False)
             if status is not None:
                 return status
         return thread.customer_id is not None and msg.user_id != thread.customer_id

@@ -22,10 +22,11 @@ from bot.formatting import (
     note,
     route_context,
 )
-from bot.intake import is_direct, is_thread_reply, strip_mention
+from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata, reply_payload
 from bot.settings import Settings
+from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.threads import direct_message_history, find_posted_reply, thread_history, thread_messages
@@ -132,7 +133,7 @@ class Conversations:
         """
         async for message in thread_messages(self._client, msg):
             if message.get("ts") == msg.ts and message.get("text"):
-                msg = msg.model_copy(update={"text": strip_mention(message["text"], self.identity.user_id)})
+                msg = msg.model_copy(update={"text": plain_text(message["text"], self.identity.user_id)})
                 break
         decision, reply_ts = await self._answer(msg, category)
         # The agent asked the bot to answer: a follow-up is answered too, unless this answer escalated.

@@ -7,7 +7,6 @@ over; a thread that is escalated or taken over gets no answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -15,19 +14,13 @@ from slack_bolt.request.internals import extract_actor_team_id, extract_team_id
 
 from bot.agents import Directory
 from bot.settings import Settings
+from bot.slack_text import plain_text
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file.
 ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
 DIRECT_CHANNEL_TYPES = frozenset({"im"})
-
-
-def strip_mention(text: str, bot_user_id: str | None) -> str:
-    """``text`` without mentions of the bot itself, whitespace tidied."""
-    if bot_user_id:
-        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
-    return " ".join(text.split())
 
 
 def parse_event(
@@ -49,7 +42,7 @@ def parse_event(
     direct = channel_type in DIRECT_CHANNEL_TYPES
     if not channel or (support_channels and not direct and channel not in support_channels):
         return None
-    text = strip_mention(event.get("text") or "", bot_user_id)
+    text = plain_text(event.get("text") or "", bot_user_id)
     if not text and not event.get("files"):
         # A bare mention or blank text asks nothing. A file alone is kept: an agent sharing one in a
         # bot thread takes it over, and a customer's goes to a person (the router cannot read files).

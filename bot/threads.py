@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.replies import REPLY_EVENT, reply_payload
+from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
 
@@ -103,7 +104,7 @@ async def thread_history(
     async for message in thread_messages(client, msg):
         if float(message.get("ts", 0)) >= float(msg.ts) and not _answers_earlier(message, msg):
             continue
-        text = (message.get("text") or "").strip()
+        text = plain_text(message.get("text") or "", bot_user_id)
         if not text:
             continue
         user = message.get("user")
@@ -138,15 +139,15 @@ async def direct_message_history(
         )
         turns: list[Turn] = []
         for message in reversed(response.get("messages") or []):
-            text = (message.get("text") or "").strip()
+            text = plain_text(message.get("text") or "", bot_user_id)
             if message.get("user") != msg.user_id or not text:
                 continue
             turns.append(Turn(role="customer", text=text))
             if message.get("reply_count"):
                 earlier = msg.model_copy(update={"ts": message["ts"], "thread_ts": message["ts"]})
                 reply, _ = await find_posted_reply(client, earlier, bot_user_id)
-                if reply is not None and (reply.get("text") or "").strip():
-                    turns.append(Turn(role="assistant", text=reply["text"].strip()))
+                if reply is not None and (answer := plain_text(reply.get("text") or "")):
+                    turns.append(Turn(role="assistant", text=answer))
         return turns
     except SlackApiError as e:
         logger.warning("no DM context for %s: %s", msg.channel_id, e.response.get("error"))

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake import parse_event, strip_mention
+from bot.intake import parse_event
+from bot.slack_text import plain_text
 
 EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "slack" / "events"
 pytestmark = pytest.mark.skipif(not EVENTS.is_dir(), reason="../shared/data/slack/events is not present")
@@ -87,5 +88,28 @@ def test_direct_messages_are_taken_whatever_the_channel_list() -> None:
     assert parse_event(body, "UBOT", ["C111"]) is not None
 
 
-def test_strip_mention_keeps_other_mentions() -> None:
-    assert strip_mention("<@UBOT> ask <@U2>  please", "UBOT") == "ask <@U2> please"
+def test_the_bots_mention_is_left_out_and_others_read_as_names() -> None:
+    assert plain_text("<@UBOT> ask <@U2> please", "UBOT") == "ask @U2 please"
+    assert plain_text("hey <@UBOT|support> where is <#C1|billing>?", "UBOT") == "hey where is #billing?"
+
+
+def test_the_customers_text_is_read_as_they_wrote_it() -> None:
+    """Claude, the local model and the agents' quote get what the customer typed, once: not Slack's
+    escaping (quoted back, it showed as &amp;amp;), not its link markup, and with the lines kept."""
+    slack = (
+        "<@UBOT> A&amp;B failed:\n```\nError: x &lt; y at line 3\n    at main()\n```\n"
+        "see <https://shop.example/o/1|my order>, <https://shop.example/faq>, <mailto:a@b.co|a@b.co>\n"
+        "<!here> <!subteam^S1|@support> <!date^1392734382^{date}|Feb 18th>"
+    )
+    assert plain_text(slack, "UBOT") == (
+        "A&B failed:\n```\nError: x < y at line 3\n    at main()\n```\n"
+        "see my order (https://shop.example/o/1), https://shop.example/faq, a@b.co\n"
+        "@here @support Feb 18th"
+    )
+
+
+def test_a_message_is_parsed_with_its_lines_and_without_slacks_escaping() -> None:
+    body = _body("test_message__message_body2.json")
+    body["event"]["text"] = "<@UBOT> the app says &lt;error&gt;\n\nsince 1.2 &amp; 1.3"
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None and msg.text == "the app says <error>\n\nsince 1.2 & 1.3"

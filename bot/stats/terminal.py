@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -44,7 +45,8 @@ def _shares(
     if notes:
         table.add_column("")
     for i, share in enumerate(shares):
-        row = [(names or {}).get(share.name, share.name), bar(share.share, aligned=True), f"{share.count:,}"]
+        name = escape((names or {}).get(share.name, share.name))  # a category's name is not rich markup
+        row = [name, bar(share.share, aligned=True), f"{share.count:,}"]
         table.add_row(*row, *([notes[i]] if notes else []))
     return table
 
@@ -61,12 +63,12 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
         f"{span}{when(report.end)} UTC"
     )
-    parts: list[Renderable] = [Panel(summary, title=f"Routing stats: {period_title(report)}")]
+    parts: list[Renderable] = [Panel(summary, title=escape(f"Routing stats: {period_title(report)}"))]
     if report.upcoming:
         return [*parts, Text(upcoming_note(report))]
     parts += _notes(report)
     if report.undecided:
-        lines = "\n".join(f"• {line}" for line in undecided_lines(report, str))
+        lines = escape("\n".join(f"• {line}" for line in undecided_lines(report, str)))
         parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
     if report.messages == 0 and report.reroutes_answered == 0:
         return parts
@@ -110,7 +112,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         feedback.add_column(column, justify="left" if column == "category" else "right")
     for row in [*report.feedback, report.feedback_total]:
         feedback.add_row(
-            row.category,
+            escape(row.category),
             f"{row.routed:,}",
             f"{row.reviewed:,}",
             "–" if row.accuracy is None else f"{row.accuracy:.1%}",

@@ -17,10 +17,15 @@ PHONE_MASK = "[phone]"
 CARD_MASK = "[card]"
 NUMBER_MASK = "[number]"
 
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Any letters in the domain: "josé@exämple.com" is an address too.
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# What may stand between a number's digits: spaces (non-breaking too), brackets, dots, slashes,
+# underscores and every kind of dash ("555‑123‑4567" pasted from a web page, "4111/1111/…").
+SEPARATORS = r"\s().\-\u2010-\u2015\u2212/_"
 # Digits with up to three separators between them: "+44 (20) 7946-0958", "4111 1111 1111 1111".
-_DIGITS = re.compile(r"\+?\d(?:[\s().-]{0,3}\d)*")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DIGITS = re.compile(rf"\+?\d(?:[{SEPARATORS}]{{0,3}}\d)*")
+# A date, and maybe the hour after it ("2024-03-05 14:22" reads as far as "14"): kept.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{1,2})?")
 MIN_PHONE_DIGITS = 7
 CARD_DIGITS = range(13, 20)
 
@@ -39,7 +44,7 @@ def redact(text: str) -> str:
     """``text`` with email addresses, phone numbers and card-like numbers masked.
 
     Idempotent, and the result never holds an email address or a run of seven or more digits
-    (separated by at most three spaces, dots, dashes or brackets), ISO dates excepted.
+    (separated by at most three of :data:`SEPARATORS`), ISO dates (and an hour after one) excepted.
     """
     return _DIGITS.sub(_mask_digits, _EMAIL.sub(EMAIL_MASK, text))
 

@@ -15,12 +15,21 @@ from bot.store.errors import UnknownMessage
 from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
 from bot.store.records import InboundMessage
-from bot.store.tables import UTCDateTime, inbound_messages, routing_decisions, threads, utcnow
+from bot.store.tables import (
+    UTCDateTime,
+    inbound_messages,
+    learned_examples,
+    routing_decisions,
+    threads,
+    utcnow,
+)
 from bot.store.threads import ThreadStates
 from router.models import RoutingDecision, Usage
 
 # Long enough for a stack trace's last lines; the full error goes to the log, not the database.
 MAX_ERROR_CHARS = 2000
+# Rows ``db purge`` deletes per transaction.
+PURGE_BATCH = 5000
 _MESSAGE_COLUMNS = (
     "team_id",
     "channel_id",
@@ -42,6 +51,7 @@ class Purged(NamedTuple):
     decisions: int
     messages: int
     threads: int
+    examples: int
 
 
 class Store(ThreadStates, RouteFeedback, LearnedExamples):
@@ -350,19 +360,33 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
     # Retention ----------------------------------------------------------------------------------------
 
     async def purge(self, older_than: timedelta) -> Purged:
-        """Delete decisions, finished messages and quiet threads older than ``older_than``.
+        """Delete decisions, finished messages, quiet threads and learned examples (customers' words)
+        older than ``older_than``.
 
         Pending messages are never deleted, whatever their age: they are still owed an answer. Agents'
-        feedback on a deleted decision goes with it; the daily stats rollups (no text) stay.
+        feedback on a deleted decision goes with it; the daily stats rollups (no text) stay. Rows go
+        :data:`PURGE_BATCH` at a time, each batch its own transaction: on SQLite one transaction over
+        months of rows held the write lock for seconds, and the serving bot's claims timed out.
         """
         cutoff = utcnow() - older_than
-        m, d, t = inbound_messages, routing_decisions, threads
+        m, d, t, e = inbound_messages, routing_decisions, threads, learned_examples
         finished = and_(m.c.state != "pending", func.coalesce(m.c.completed_at, m.c.received_at) < cutoff)
-        async with self._transaction() as conn:
-            decisions = (await conn.execute(delete(d).where(d.c.created_at < cutoff))).rowcount
-            messages = (await conn.execute(delete(m).where(finished))).rowcount
-            quiet = (await conn.execute(delete(t).where(t.c.updated_at < cutoff))).rowcount
-        return Purged(decisions, messages, quiet)
+        return Purged(
+            await self._delete_in_batches(d, d.c.created_at < cutoff),
+            await self._delete_in_batches(m, finished),
+            await self._delete_in_batches(t, t.c.updated_at < cutoff),
+            await self._delete_in_batches(e, e.c.created_at < cutoff),
+        )
+
+    async def _delete_in_batches(self, table: Any, where: ColumnElement[bool]) -> int:
+        deleted = 0
+        while True:
+            batch = select(table.c.id).where(where).limit(PURGE_BATCH).scalar_subquery()
+            async with self._transaction() as conn:
+                count = (await conn.execute(delete(table).where(table.c.id.in_(batch)))).rowcount
+            deleted += count
+            if count < PURGE_BATCH:
+                return deleted
 
     async def _update_claimed(self, msg: InboundMessage, stmt: Any) -> None:
         async with self._transaction() as conn:

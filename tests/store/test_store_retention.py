@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.redaction import CARD_MASK, EMAIL_MASK, PHONE_MASK
-from bot.store import Store
-from bot.store.tables import inbound_messages, routing_decisions, threads, utcnow
+from bot.store import Store, repository
+from bot.store.tables import inbound_messages, learned_examples, routing_decisions, threads, utcnow
 from tests.store.samples import decision, message
 
 SECRET_TEXT = "Refund card 4111 1111 1111 1111 to jane@example.com, call +1 415 555 0100"
@@ -69,6 +70,7 @@ async def _age(store: Store, days: float) -> None:
             update(inbound_messages).where(inbound_messages.c.state != "pending").values(completed_at=then)
         )
         await conn.execute(update(threads).values(updated_at=then))
+        await conn.execute(update(learned_examples).values(created_at=then))
 
 
 async def test_purge_deletes_old_rows_but_never_a_pending_message(store: Store) -> None:
@@ -77,19 +79,22 @@ async def test_purge_deletes_old_rows_but_never_a_pending_message(store: Store) 
         assert await store.claim(msg)
     await store.complete(done, decision(), "1.5")
     await store.note_answer(done.team_id, done.channel_id, done.thread_ts, "Refund Request", True, "U0001")
+    await store.add_example("Refund Request", done.text or "", "claude", keep=500)
     await _age(store, 100)
     fresh = message("2.000001")
     assert await store.claim(fresh)
     await store.complete(fresh, decision(), "2.5")
+    await store.add_example("Refund Request", "a newer customer's words", "agent", keep=500)
 
     purged = await store.purge(timedelta(days=90))
 
-    assert purged == (1, 1, 1)
+    assert purged == (1, 1, 1, 1)
+    assert await store.learned() == {"Refund Request": ["a newer customer's words"]}
     messages, decisions = await _rows(store)
     assert sorted(m["ts"] for m in messages) == ["1.000002", "2.000001"]  # the pending one stays
     assert [d["message_ts"] for d in decisions] == ["2.000001"]
     assert await store.get_thread(done.team_id, done.channel_id, done.thread_ts) is None
-    assert await store.purge(timedelta(days=90)) == (0, 0, 0)
+    assert await store.purge(timedelta(days=90)) == (0, 0, 0, 0)
 
 
 async def test_a_nul_character_from_a_customer_or_the_model_is_stored_not_refused(store: Store) -> None:
@@ -100,3 +105,28 @@ async def test_a_nul_character_from_a_customer_or_the_model_is_stored_not_refuse
     [row], [recorded] = await _rows(store)
     assert row["text"] == "my order\ufffd is late"
     assert recorded["query"] == "my order\ufffd is late" and recorded["answer"] == "Sorry\ufffd!"
+
+
+async def test_purge_goes_in_batches_so_the_bot_is_never_locked_out_for_long(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repository, "PURGE_BATCH", 3)
+    for i in range(10):
+        msg = message(f"1.{i:06d}")
+        assert await store.claim(msg)
+        await store.complete(msg, decision(), f"1.5{i}")
+    await _age(store, 100)
+    transactions = []
+    real = store._transaction
+
+    def counted() -> Any:
+        transactions.append(1)
+        return real()
+
+    monkeypatch.setattr(store, "_transaction", counted)
+    purged = await store.purge(timedelta(days=90))
+    assert (purged.decisions, purged.messages, purged.threads) == (10, 10, 10)
+    # 10 rows in batches of 3: four transactions each for decisions, messages and threads, one for none.
+    assert len(transactions) == 4 + 4 + 4 + 1
+    messages, decisions = await _rows(store)
+    assert messages == [] and decisions == []

@@ -174,6 +174,8 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         _section("*Busiest channels*\n" + _channels(report.channels)),
     ]
     notes = [purge_note(report)] if report.purged_messages else []
+    if report.first_day_whole:
+        notes.append(first_day_note(report))
     if not report.percentiles_exact:
         notes.append("p50 and p95 are read from daily histograms (two significant digits).")
     blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in notes]
@@ -212,6 +214,14 @@ def purge_note(report: StatsReport) -> str:
         f"The decisions of {plural(report.purged_messages, 'message')} of this period {before}were deleted "
         f"(db purge). Counts, times and cost still include them; agent feedback and hand-offs cover only "
         f"the {plural(report.kept_messages or 0, 'message')} kept."
+    )
+
+
+def first_day_note(report: StatsReport) -> str:
+    """Why the period starts at midnight (see :attr:`StatsReport.first_day_whole`)."""
+    return (
+        "The period is counted from 00:00 UTC of its first day: db purge deleted decisions of that day, "
+        "and the daily totals kept for it cannot be split by the hour."
     )
 
 

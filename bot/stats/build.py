@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import Row
@@ -24,6 +24,7 @@ from bot.stats.queries import (
     METRICS,
     Span,
     feedback_statement,
+    first_day_statements,
     grouped_statements,
     handoffs_statement,
     kept_since_statement,
@@ -56,6 +57,8 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
     """The report for ``request``, read in one read-only connection (no write lock on SQLite)."""
     span = split_period(request.start, request.end, request.channel_id, up_to_now=request.up_to_now)
     async with store.reading() as conn:
+        whole_day = await _from_the_first_days_start(conn, span, request.up_to_now)
+        span = whole_day or span
         groups = await _rows(conn, grouped_statements(span))
         verdicts = (await conn.execute(feedback_statement(span))).all()
         handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
@@ -66,7 +69,8 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
     routed = {s.name: s.count for s in figures["categories"]} if kept is None else kept.routed
     return StatsReport(
         period=request.period,
-        start=request.start,
+        start=span.start,
+        first_day_whole=whole_day is not None,
         end=request.end,
         channel=request.channel_label,
         upcoming=request.start is not None and request.start > datetime.now(UTC),
@@ -79,6 +83,20 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         **_feedback(verdicts, routed),
         **_undecided(undecided),
     )
+
+
+async def _from_the_first_days_start(conn: AsyncConnection, span: Span, up_to_now: bool) -> Span | None:
+    """The period from 00:00 UTC of its first day when ``db purge`` deleted decisions of that day: the
+    part of it in the period can no longer be counted from the decisions, and the daily totals kept
+    cannot be split by the hour, so the whole day is read from them. None otherwise."""
+    statements = first_day_statements(span)
+    if statements is None or span.start is None:
+        return None
+    rolled, present = [int((await conn.execute(s)).scalar_one()) for s in statements]
+    if rolled <= present:
+        return None
+    start = datetime.combine(span.start.date(), time.min, UTC)
+    return split_period(start, span.end, span.channel_id, up_to_now=up_to_now)
 
 
 async def _rows(conn: AsyncConnection, statements: Sequence[Any]) -> list[Row[Any]]:

@@ -202,6 +202,22 @@ def undecided_statement(span: Span) -> Select[Any]:
     )
 
 
+def first_day_statements(span: Span) -> tuple[Select[Any], Select[Any]] | None:
+    """For a period that starts within a day (that day read from the decisions, not the rollups): the
+    decisions the rollups counted that whole day, and those of that day still in the log (fewer when
+    ``db purge`` deleted some). None when the period starts at a day's start, or at the beginning."""
+    if span.start is None or not span.raw or span.raw[0][0] != span.start:
+        return None
+    day = span.start.date()
+    low = datetime.combine(day, time.min, UTC)
+    r, d = daily_rollups, routing_decisions
+    rolled = select(func.coalesce(func.sum(r.c.decisions), 0)).where(
+        r.c.day == day, *_channel_where(r.c.channel_id, span)
+    )
+    present = select(func.count()).select_from(d).where(*raw_where(span, low, low + DAY))
+    return rolled, present
+
+
 def kept_since_statement() -> Select[Any]:
     """When the earliest decision still in the log was made (None: the log is empty).
 

@@ -77,6 +77,9 @@ class StatsReport(BaseModel):
     channel: str | None = None
     # The whole period is later than now.
     upcoming: bool = False
+    # ``start`` was moved back to 00:00 UTC of the period's first day: db purge deleted decisions of that
+    # day, whose daily totals cannot be split by the hour.
+    first_day_whole: bool = False
 
     messages: int = 0
     categories: list[Share] = []

@@ -14,6 +14,7 @@ from bot.stats.blocks import (
     REASON_NAMES,
     SOURCE_NAMES,
     bar,
+    first_day_note,
     noun,
     period_title,
     purge_note,
@@ -125,6 +126,8 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
 
 def _notes(report: StatsReport) -> list[Renderable]:
     notes = [purge_note(report)] if report.purged_messages else []
+    if report.first_day_whole:
+        notes.append(first_day_note(report))
     if report.channel is None:
         notes.append(LOCAL_LEFT_OUT)
     return [Text(note, style="dim") for note in notes]

@@ -156,3 +156,26 @@ async def test_a_hand_back_leaves_the_take_over_in_the_report(store: Store) -> N
     await store.take_over(TEAM, NEW, "2.1", "U0OTHER")  # taken over again: still one thread
     assert (await build_report(store, parse_arguments("24h"))).handoffs == 2
     assert (await build_report(store, parse_arguments(f"7d {OLD}"))).handoffs == 0
+
+
+async def test_a_purge_into_the_periods_first_day_counts_that_day_whole_and_says_so(store: Store) -> None:
+    """30d starts within a day; db purge deleted that day's decisions: they still count (from the daily
+    totals, which hold the whole day), the period starts at that day's midnight and the report says why."""
+    request = parse_arguments("30d")
+    assert request.start is not None
+    midnight = datetime.combine(request.start.date(), datetime.min.time(), UTC)
+    in_period = request.start + (midnight + timedelta(days=1) - request.start) / 2
+    await _insert(store, in_period, NEW, "1.1", "Refund Request", 10)
+    await _insert(store, midnight + timedelta(minutes=1), NEW, "1.2", "Refund Request", 20)  # before start
+    await _insert(store, datetime.now(UTC) - timedelta(days=10), NEW, "1.3", "General Question", 30)
+    before = await build_report(store, parse_arguments("30d"))
+    assert (before.messages, before.first_day_whole) == (2, False)
+
+    await store.purge(timedelta(days=20))
+    after = await build_report(store, parse_arguments("30d"))
+    assert (after.messages, after.first_day_whole, after.start) == (3, True, midnight)
+    assert after.purged_messages == 2 and after.kept_messages == 1
+    _, blocks = report_blocks(after)
+    notes = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert any("counted from 00:00 UTC of its first day" in n for n in notes)
+    assert any("were deleted" in n for n in notes)  # the purge note

@@ -17,7 +17,12 @@ class LearnedExamples(Database):
     """The learned-examples half of the store (see :class:`bot.store.Store`)."""
 
     async def add_example(self, category: str, text: str, source: ExampleSource, *, keep: int) -> None:
-        """Keep ``text`` as an example of ``category``; only the newest ``keep`` per category stay."""
+        """Keep ``text`` as an example of ``category``; only the newest ``keep`` per category stay.
+
+        A text is an example of one category at a time: an agent's verdict replaces whatever was kept
+        for the same text before (a correction after a confirmation, or Claude's guess), and Claude's
+        never replaces an agent's. The same text again is not a second example.
+        """
         e = learned_examples
         newest = (
             select(e.c.id)
@@ -26,7 +31,13 @@ class LearnedExamples(Database):
             .limit(keep)
             .scalar_subquery()
         )
+        same_text = e.c.text == text
         async with self._transaction() as conn:
+            if source == "claude":
+                agents = select(e.c.id).where(same_text, e.c.source == "agent").limit(1)
+                if (await conn.execute(agents)).first() is not None:
+                    return
+            await conn.execute(delete(e).where(same_text))
             await conn.execute(
                 e.insert().values(category=category, text=text, source=source, created_at=utcnow())
             )

@@ -49,6 +49,18 @@ async def test_only_trusted_examples_are_kept_and_bounded(store: Store) -> None:
     await learner.stop()
 
 
+async def test_a_text_teaches_one_category_the_agents_latest_word_winning(store: Store) -> None:
+    text = "my card was charged but the app shows an error"
+    await store.add_example("Refund Request", text, "claude", keep=10)
+    await store.add_example("Refund Request", text, "claude", keep=10)  # the same message again
+    assert await store.learned() == {"Refund Request": [text]}
+    await store.add_example("Refund Request", text, "agent", keep=10)  # marked correct
+    await store.add_example("Technical Support", text, "agent", keep=10)  # then re-routed
+    assert await store.learned() == {"Technical Support": [text]}
+    await store.add_example("Refund Request", text, "claude", keep=10)  # Claude does not overrule it
+    assert await store.learned() == {"Technical Support": [text]}
+
+
 async def test_learned_examples_refit_the_local_model_and_survive_a_restart(store: Store) -> None:
     routes = load_routes()
     router = build_router(routes, None)

@@ -8,6 +8,7 @@ HINT3's, Banking77's, CLINC150's and Bitext's files as they are published. Every
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def _map_label(path: Path, where: str, label: str, label_map: Mapping[str, str] 
     if label_map is None:
         return label
     if label in label_map:
-        return label_map[label]
+        return label if label_map[label] == KEEP else label_map[label]
     fallback = label_map.get(UNMAPPED)
     if fallback is None:
         raise DatasetError(
@@ -112,23 +113,30 @@ def _map_label(path: Path, where: str, label: str, label_map: Mapping[str, str] 
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{path}: cannot read the file ({e}); check the path and that it is UTF-8") from e
 
 
 def _row_values(path: Path, where: str, row: Mapping[str, object], text_field: str, label_field: str):
     text, label = row.get(text_field), row.get(label_field)
-    if not isinstance(text, str) or not isinstance(label, str | int) or str(label).strip() == "":
+    if (
+        not isinstance(text, str)
+        or not text.strip()
+        or not isinstance(label, str | int)
+        or not str(label).strip()
+    ):
         raise DatasetError(
-            f"{path}, {where}: needs a string {text_field!r} and a non-empty {label_field!r}; "
+            f"{path}, {where}: needs a non-empty {text_field!r} and a non-empty {label_field!r}; "
             "fix or remove the row"
         )
     return where, text, str(label).strip()
 
 
 def _jsonl_rows(path: Path, text_field: str, label_field: str) -> Iterator[tuple[str, str, str]]:
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() also cuts at U+2028 and other separators a JSON string
+    # may hold as they are (json.dumps with ensure_ascii=False).
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -159,13 +167,21 @@ def _csv_columns(
 
 
 def _csv_rows(path: Path, text_field: str | None, label_field: str | None) -> Iterator[tuple[str, str, str]]:
-    reader = csv.DictReader(_read_text(path).splitlines(keepends=True))
-    header = list(reader.fieldnames or [])
-    if not header:
-        raise DatasetError(f"{path}: the file is empty; it needs a header line and labelled rows")
-    text_col, label_col = _csv_columns(path, header, text_field, label_field)
-    for row in reader:
-        yield _row_values(path, f"line {reader.line_num}", row, text_col, label_col)
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    try:
+        header = list(reader.fieldnames or [])
+        if not header:
+            raise DatasetError(f"{path}: the file is empty; it needs a header line and labelled rows")
+        text_col, label_col = _csv_columns(path, header, text_field, label_field)
+        for row in reader:
+            if None in row:  # more fields than the header names: an unquoted comma in the text
+                raise DatasetError(
+                    f"{path}, line {reader.line_num}: {len(header) + len(row[None])} fields where the header "
+                    f"has {len(header)}; put the text in double quotes if it holds a comma"
+                )
+            yield _row_values(path, f"line {reader.line_num}", row, text_col, label_col)
+    except csv.Error as e:
+        raise DatasetError(f"{path}, line {reader.line_num}: not readable as CSV ({e})") from e
 
 
 def _json_rows(path: Path, text_field: str, label_field: str, split: str) -> Iterator[tuple[str, str, str]]:

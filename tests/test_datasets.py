@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from router.datasets import (
+    KEEP,
     OUT_OF_SCOPE,
     LabelledText,
     load_label_mapping,
@@ -47,8 +48,45 @@ def test_bad_json_line(tmp_path: Path) -> None:
 
 def test_missing_field_names_line(tmp_path: Path) -> None:
     path = write(tmp_path, "a.jsonl", '{"text": "a"}\n')
-    with pytest.raises(DatasetError, match=r"line 1: needs a string 'text' and a non-empty 'label'"):
+    with pytest.raises(DatasetError, match=r"line 1: needs a non-empty 'text' and a non-empty 'label'"):
         load_labelled(path)
+
+
+@pytest.mark.parametrize("rows", ['",Refund Request"', '"   ",Technical Support'])
+def test_a_row_without_words_is_refused_not_scored(tmp_path: Path, rows: str) -> None:
+    path = write(tmp_path, "a.csv", f"text,label\nfine,a\n{rows}\n")
+    with pytest.raises(DatasetError, match=r"line 3: needs a non-empty 'text'"):
+        load_labelled(path)
+
+
+def test_an_unquoted_comma_is_refused_not_read_as_the_label(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", "text,label\nI was charged twice, please refund me,Refund Request\n")
+    with pytest.raises(
+        DatasetError, match=r"line 2: 3 fields where the header has 2; put the text in double"
+    ):
+        load_labelled(path)
+
+
+def test_a_byte_order_mark_and_unicode_line_separators_are_read(tmp_path: Path) -> None:
+    csv_path = tmp_path / "bom.csv"
+    csv_path.write_bytes("\ufefftext,label\nhello,a\n".encode())
+    assert [(i.text, i.label) for i in load_labelled(csv_path)] == [("hello", "a")]
+    jsonl = write(
+        tmp_path, "sep.jsonl", json.dumps({"text": "one\u2028two", "label": "a"}, ensure_ascii=False)
+    )
+    assert [i.text for i in load_labelled(jsonl)] == ["one\u2028two"]
+
+
+def test_a_field_too_long_for_csv_is_one_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", 'text,label\n"' + "x" * 140_000 + '",a\n')
+    with pytest.raises(DatasetError, match=r"not readable as CSV"):
+        load_labelled(path)
+
+
+def test_keep_maps_a_label_to_itself_per_label_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", "text,label\nhi,foo\nyo,bar\n")
+    items = load_labelled(path, {"foo": KEEP, "bar": "Greeting"})
+    assert [i.label for i in items] == ["foo", "Greeting"]
 
 
 def test_csv_custom_columns_and_multiline_field(tmp_path: Path) -> None:

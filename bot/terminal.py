@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markup import escape
 from rich.table import Table
 
 from router.evaluate import EvaluationReport
@@ -46,12 +47,12 @@ class ResultsTable:
             if decision.escalation_reason:
                 final += f" ({_reason(decision)})"
             table.add_row(
-                decision.query,
-                actual or "-",
-                decision.category + _mark(decision, actual),
+                escape(decision.query),  # a customer's words, labels and names: never rich markup
+                escape(actual or "-"),
+                escape(decision.category + _mark(decision, actual)),
                 f"{decision.confidence:.2f}",
-                final,
-                _model(decision),
+                escape(final),
+                escape(_model(decision)),
                 f"{decision.total_ms:.1f}",
             )
         return table
@@ -66,9 +67,9 @@ class ResultsTable:
                 f"escalated: {_reason(decision)}" if decision.escalated else f"answered: {_model(decision)}"
             )
             table.add_row(
-                decision.query,
-                f"{actual or '-'}\n→ {decision.category}{_mark(decision, actual)}",
-                f"{decision.confidence:.2f} · {decision.total_ms:.1f} ms\n→ {final}",
+                escape(decision.query),
+                escape(f"{actual or '-'}\n→ {decision.category}{_mark(decision, actual)}"),
+                escape(f"{decision.confidence:.2f} · {decision.total_ms:.1f} ms\n→ {final}"),
             )
         return table
 
@@ -110,15 +111,17 @@ def report_tables(report: EvaluationReport) -> list[Table]:
     for column in ("Class", "Precision", "Recall", "F1", "Support"):
         scores.add_column(column, justify="left" if column == "Class" else "right")
     for s in report.per_class:
-        scores.add_row(s.label, f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.support))
+        scores.add_row(
+            escape(s.label), f"{s.precision:.3f}", f"{s.recall:.3f}", f"{s.f1:.3f}", str(s.support)
+        )
     for name, avg in (("macro avg", report.macro), ("weighted avg", report.weighted)):
         scores.add_row(name, f"{avg.precision:.3f}", f"{avg.recall:.3f}", f"{avg.f1:.3f}", str(avg.support))
     confusion = Table(title="Confusion matrix (rows: actual, columns: routed)")
     confusion.add_column("")
     for label in report.labels:
-        confusion.add_column(label, justify="right")
+        confusion.add_column(escape(label), justify="right")
     for label, row in zip(report.labels, report.confusion, strict=True):
-        confusion.add_row(label, *map(str, row))
+        confusion.add_row(escape(label), *map(str, row))
     calibration = Table(
         title=f"Calibration: expected calibration error {report.expected_calibration_error:.3f}, "
         f"escalation rate {report.escalation_rate:.1%}"
@@ -140,7 +143,7 @@ def summary_table(title: str, decisions: Sequence[RoutingDecision]) -> Table:
     table.add_column("Metric")
     table.add_column("Value", justify="right")
     for category, count in Counter(final_category(d) for d in decisions).most_common():
-        table.add_row(f"Routed to {category}", f"{count} ({count / n:.0%})")
+        table.add_row(escape(f"Routed to {category}"), f"{count} ({count / n:.0%})")
     escalated = sum(d.escalated for d in decisions)
     table.add_row("Average confidence", f"{sum(d.confidence for d in decisions) / n:.3f}")
     table.add_row("Escalations", f"{escalated} ({escalated / n:.0%})")

@@ -72,7 +72,8 @@ def _class_scores(predictions: Sequence[Prediction], labels: Sequence[str]) -> l
 
 
 def _averages(scores: Sequence[ClassScore]) -> tuple[Average, Average]:
-    # Like scikit-learn: classes with no gold support still count in the macro average.
+    """Macro and weighted averages of ``scores``: pass only the classes the data has (in its labels or
+    its predictions), as scikit-learn does; a class with no gold support that was predicted counts."""
     n = len(scores)
     total = sum(s.support for s in scores)
     macro = Average(
@@ -124,7 +125,8 @@ def evaluate(predictions: Sequence[Prediction], labels: Sequence[str] = ()) -> E
     for p in predictions:
         confusion[index[p.gold]][index[p.predicted]] += 1
     scores = _class_scores(predictions, ordered)
-    macro, weighted = _averages(scores)
+    # A category of the routes file that the data neither holds nor predicts is shown, not averaged.
+    macro, weighted = _averages([s for s in scores if s.label in seen])
     ece, buckets = calibration(predictions)
     count = len(predictions)
     return EvaluationReport(

@@ -15,6 +15,7 @@ from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
 from bot.settings import Settings
 from bot.terminal import print_all, report_tables, results_table, summary_table
 from router.datasets import (
+    OUT_OF_SCOPE,
     LabelledText,
     LabelMapping,
     describe_labels_outside,
@@ -57,6 +58,10 @@ async def classify_text(settings: Settings, text: str, as_json: bool, console: C
 
 
 async def _predict(router: Router, items: Sequence[LabelledText], console: Console) -> list[Prediction]:
+    """Classify every item. When the file holds out-of-scope rows, an escalated message counts as
+    answered "out of scope" (handed to a person, HINT3's metric): right for those rows, wrong for the
+    others; otherwise a prediction is the category routed, and escalations are a rate of their own."""
+    out_of_scope = any(item.label == OUT_OF_SCOPE for item in items)
     semaphore = asyncio.Semaphore(EVAL_CONCURRENCY)
     predictions: list[Prediction | None] = [None] * len(items)
     with Progress(console=console, transient=True, disable=len(items) < PROGRESS_FROM) as progress:
@@ -66,8 +71,9 @@ async def _predict(router: Router, items: Sequence[LabelledText], console: Conso
             async with semaphore:
                 c = await router.classify(item.text)
             escalated = escalation_reason(c, router.routes, item.text) is not None
+            predicted = OUT_OF_SCOPE if escalated and out_of_scope else c.category
             predictions[i] = Prediction(
-                gold=item.label, predicted=c.category, confidence=c.confidence, escalated=escalated
+                gold=item.label, predicted=predicted, confidence=c.confidence, escalated=escalated
             )
             progress.advance(task)
 
@@ -122,6 +128,13 @@ async def evaluate_file(
     console.print(mode_line(settings))
     if unknown:
         console.print(f"note: {describe_labels_outside(unknown)}", markup=False)
+    if OUT_OF_SCOPE in report.labels:
+        rows = sum(item.label == OUT_OF_SCOPE for item in items)
+        console.print(
+            f"note: {rows} row(s) are out of scope; an escalated message counts as answered "
+            f"{OUT_OF_SCOPE!r} (handed to a person), right for those rows only",
+            markup=False,
+        )
     print_all(console, *report_tables(report))
 
 

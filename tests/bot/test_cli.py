@@ -279,3 +279,19 @@ def test_chat_answers_until_a_message_is_escalated_then_says_why_it_ends(tmp_pat
     with sqlite3.connect(tmp_path / "cli.db") as db:
         rows = db.execute("SELECT channel_id, escalated FROM routing_decisions ORDER BY id").fetchall()
     assert rows == [("console", 0), ("console", 1)]
+
+
+def test_eval_counts_an_escalated_out_of_scope_message_as_right(tmp_path: Path) -> None:
+    rows = [
+        {"text": "I was charged twice for my order, I want my money back", "label": "Refund Request"},
+        {"text": "what is the capital of peru", "label": "oos"},
+        {"text": "sing me a song about cats", "label": "oos"},
+    ]
+    data = tmp_path / "eval.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    result = run_cli(tmp_path, "eval", str(data), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    scores = {s["label"]: s for s in report["per_class"]}
+    assert scores["out_of_scope"]["support"] == 2 and scores["out_of_scope"]["recall"] == 1.0
+    assert report["accuracy"] == 1.0

@@ -3,10 +3,13 @@ two lines per message where it is not (80 columns, or a pipe), and nothing cut s
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from rich.console import Console
 
-from bot.terminal import results_table
+from bot.terminal import report_tables, results_table
+from router.evaluate import Prediction, evaluate
 from router.models import EscalationReason
 from tests.store.samples import decision
 
@@ -64,3 +67,13 @@ def test_a_wide_terminal_gets_a_column_per_field_and_a_narrow_one_two_lines_per_
     header = [w for w in next(line for line in wide.splitlines() if "Query" in line).split() if w != "┃"]
     assert header == ["Query", "Actual", "Routed", "Confidence", "Final", "Model", "Time", "(ms)"]
     assert "Actual → routed" in narrow and "→ escalated: low confidence" in narrow
+
+
+def test_labels_that_look_like_markup_are_printed_as_they_are() -> None:
+    labels = ["x[/]", "[billing] Refund"]
+    report = evaluate([Prediction(gold=label, predicted=label, confidence=0.9) for label in labels])
+    console = Console(file=io.StringIO(), width=200)
+    for table in report_tables(report):
+        console.print(table)  # "x[/]" raised MarkupError; "[billing]" vanished as a style
+    out = console.file.getvalue()
+    assert "x[/]" in out and "[billing] Refund" in out

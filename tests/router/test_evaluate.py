@@ -49,3 +49,21 @@ def test_unknown_gold_labels_are_kept_as_classes() -> None:
 def test_empty_input_is_zero_not_an_error() -> None:
     report = evaluate([], ["A"])
     assert report.count == 0 and report.accuracy == 0.0
+
+
+def test_a_category_the_file_neither_holds_nor_predicts_is_shown_but_not_averaged() -> None:
+    predictions = [
+        _p("Refund Request", "Refund Request", 0.9),
+        _p("Technical Support", "Technical Support", 0.8),
+    ]
+    report = evaluate(predictions, labels=["General Question", "Refund Request", "Technical Support"])
+    assert report.labels[0] == "General Question" and report.per_class[0].support == 0
+    assert (report.accuracy, report.macro.precision, report.macro.recall, report.macro.f1) == (
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+    )
+    # Predicted but never the answer: it counts, as a class the classifier gets wrong.
+    wrong = evaluate([*predictions, _p("Refund Request", "General Question", 0.6)], labels=report.labels)
+    assert wrong.macro.precision == pytest.approx((0 + 1 + 1) / 3)

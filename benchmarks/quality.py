@@ -31,7 +31,7 @@ from router.calibrate import OUT_OF_SCOPE_RECALL_FLOOR, out_of_scope_threshold
 from router.classifiers.local import LocalClassifier
 from router.config import LocalModelConfig
 from router.datasets import BENCHMARK_SETS, HINT3_BOTS, OUT_OF_SCOPE, LabelledText, load_benchmark_split
-from router.evaluate import Prediction, evaluate
+from router.evaluate import Prediction, calibration, evaluate
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "intents"
@@ -145,7 +145,15 @@ def _figures(name, test, results, predictions, threshold) -> dict[str, Any]:
             float(np.mean([predictions[i].predicted == OUT_OF_SCOPE for i in outside])) if outside else None
         ),
         "macro_f1": report.macro.f1,
-        "expected_calibration_error_in_scope": in_scope.expected_calibration_error,
+        # The confidence estimates whether the top-1 category is right, before any threshold: measured so.
+        "expected_calibration_error_in_scope": calibration(
+            [
+                Prediction(
+                    gold=test[i].label, predicted=results[i].category, confidence=results[i].confidence
+                )
+                for i in inside
+            ]
+        )[0],
     }
 
 

@@ -67,7 +67,9 @@ def _rate(value: float | None) -> str:
 
 def _section(text: str) -> dict[str, Any]:
     if len(text) > SECTION_LIMIT:
-        text = text[: SECTION_LIMIT - 4] + "\n…"
+        text = text[: SECTION_LIMIT - 8] + "\n…"
+        if text.count("```") % 2:  # cut inside a code block: close it, or the rest shows raw
+            text += "```"
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 

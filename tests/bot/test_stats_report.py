@@ -426,3 +426,15 @@ async def test_the_decisions_fall_in_the_same_latency_buckets_as_the_daily_histo
     assert [bucket for bucket, _ in found[1]["routing"].buckets] == pytest.approx(
         [0.56, 12.0, 99.0, 1200.0, 56_000.0, 120_000.0]
     )
+
+
+def test_a_section_cut_to_slacks_limit_keeps_its_code_block_closed() -> None:
+    categories = [
+        Share(name=f"Category number {i:03d} with a long name", count=1, share=0.01) for i in range(90)
+    ]
+    report = StatsReport(period="7d", start=None, end=NOW, messages=90, categories=categories)
+    _, blocks = report_blocks(report)
+    [section] = [
+        b["text"]["text"] for b in blocks if b["type"] == "section" and "By category" in b["text"]["text"]
+    ]
+    assert len(section) <= SECTION_LIMIT and section.count("```") == 2 and section.endswith("```")

@@ -167,7 +167,7 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
 
         purged = run_command(purge(settings, args.older_than))
         console.print(
-            f"Deleted {purged.decisions} decision(s), {purged.messages} answered message(s), "
+            f"Deleted {purged.decisions} decision(s), {purged.messages} finished message(s), "
             f"{purged.threads} thread state(s) and {purged.examples} learned example(s) older than "
             f"{args.older_than}."
         )

@@ -34,7 +34,7 @@ def test_purge_deletes_what_is_older_than_the_age_given(tmp_path: Path) -> None:
     asyncio.run(_seed(f"sqlite:///{tmp_path / 'cli.db'}"))
     result = run_cli(tmp_path, "db", "purge", "--older-than", "90d")
     assert result.returncode == 0, result.stderr
-    assert "Deleted 1 decision(s), 1 answered message(s)" in result.stdout
+    assert "Deleted 1 decision(s), 1 finished message(s)" in result.stdout
     assert "older than 90 day(s)" in result.stdout
     again = run_cli(tmp_path, "db", "purge", "--older-than", "90d")
     assert "Deleted 0 decision(s)" in again.stdout

@@ -50,30 +50,49 @@ def _pending(slack: FakeSlack, ts: str, text: str) -> InboundMessage:
     return InboundMessage(team_id=slack.team_id, channel_id=CHANNEL, ts=ts, user_id=CUSTOMER, text=text)
 
 
+async def _dead_process_store(url: str) -> Store:
+    """The store of a process that is about to die: migrated, for it to claim messages in."""
+    from bot.store.migrate import upgrade_async
+
+    store = await Store.connect(url)
+    await upgrade_async(store.engine)
+    return store
+
+
+def _reply_posted(slack: FakeSlack, msg: InboundMessage, text: str) -> None:
+    """The finished reply to ``msg`` that the dead process posted but never recorded."""
+    slack.add_message(
+        CHANNEL,
+        None,
+        slack.bot_user_id,
+        text,
+        thread_ts=msg.ts,
+        bot_id=slack.bot_id,
+        metadata=reply_metadata(msg, {"category": "Technical Support"}),
+    )
+
+
+async def _until_nothing_pending(running: RunningBot) -> None:
+    for _ in range(300):
+        if not await _pending_count(running):
+            break
+        await asyncio.sleep(0.05)
+    await running.idle()
+
+
 async def test_a_restart_finishes_messages_claimed_before_the_crash(
     make_bot, slack: FakeSlack, bot_db_url: str
 ) -> None:
     # A first process claimed two messages and died: one before answering, one after posting its
     # answer but before recording it.
-    store = await Store.connect(bot_db_url)
-    from bot.store.migrate import upgrade_async
-
-    await upgrade_async(store.engine)
+    store = await _dead_process_store(bot_db_url)
     unanswered = _pending(slack, "1700000100.000001", "I was charged twice")
     answered = _pending(slack, "1700000100.000002", "My app crashes on start")
     for msg in (unanswered, answered):
         # SQLite (one process) resumes at once; on PostgreSQL, where other replicas may be alive, a
         # message is resumed when its lease runs out.
         assert await store.claim(msg, lease_seconds=1)
-    slack.add_message(
-        CHANNEL,
-        None,
-        slack.bot_user_id,
-        "Try reinstalling.",
-        thread_ts=answered.ts,
-        bot_id=slack.bot_id,
-        metadata=reply_metadata(answered, {"category": "Technical Support"}),
-    )
+    _reply_posted(slack, answered, "Try reinstalling.")
     await store.close()
 
     running = await make_bot()
@@ -91,30 +110,15 @@ async def test_a_reply_posted_after_the_customers_next_words_is_found_after_a_cr
     make_bot, slack: FakeSlack, bot_db_url: str
 ) -> None:
     """The customer added a detail while the answer was streaming; the process died before recording it."""
-    from bot.store.migrate import upgrade_async
-
-    store = await Store.connect(bot_db_url)
-    await upgrade_async(store.engine)
+    store = await _dead_process_store(bot_db_url)
     msg = _pending(slack, "1700000150.000001", "My app crashes on start")
     assert await store.claim(msg, lease_seconds=1)
     slack.add_message(CHANNEL, "1700000150.000002", CUSTOMER, "it's android 14", thread_ts=msg.ts)
-    slack.add_message(
-        CHANNEL,
-        None,
-        slack.bot_user_id,
-        "Try reinstalling.",
-        thread_ts=msg.ts,
-        bot_id=slack.bot_id,
-        metadata=reply_metadata(msg, {"category": "Technical Support"}),
-    )
+    _reply_posted(slack, msg, "Try reinstalling.")
     await store.close()
 
     running = await make_bot()
-    for _ in range(300):
-        if not await _pending_count(running):
-            break
-        await asyncio.sleep(0.05)
-    await running.idle()
+    await _until_nothing_pending(running)
     assert [r["text"] for r in slack.thread_replies(CHANNEL, msg.ts)] == ["Try reinstalling."]
     assert not slack.calls_to("chat.delete")
     [decision] = await _decisions(running)
@@ -207,10 +211,7 @@ async def test_a_reply_half_streamed_before_a_crash_is_replaced_not_doubled(
 ) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.store.migrate import upgrade_async
-
-    store = await Store.connect(bot_db_url)
-    await upgrade_async(store.engine)
+    store = await _dead_process_store(bot_db_url)
     msg = _pending(slack, "1700000300.000001", "My app crashes on start")
     assert await store.claim(msg, lease_seconds=1)
     # The dead process had started streaming its answer: the customer sees half a message.
@@ -227,11 +228,7 @@ async def test_a_reply_half_streamed_before_a_crash_is_replaced_not_doubled(
     await store.close()
 
     running = await make_bot()
-    for _ in range(300):
-        if not await _pending_count(running):
-            break
-        await asyncio.sleep(0.05)
-    await running.idle()
+    await _until_nothing_pending(running)
     replies = slack.thread_replies(CHANNEL, msg.ts)
     assert len(replies) == 1 and replies[0]["ts"] != started["ts"]
     assert not replies[0]["text"].startswith("Sorry about the cra")

@@ -164,34 +164,21 @@ async def test_any_answered_thread_can_be_handed_back_after_an_agent_takes_it(
     assert len(running.replies(event)) == 3
 
 
+# Escalated, and maybe an agent said "looking into it" before re-routing: either way the agent asked the
+# bot to answer, and the thread is the bot's again.
+@pytest.mark.parametrize("agent_spoke", [False, True], ids=["escalated", "escalated-and-an-agent-spoke"])
 async def test_re_routing_an_escalation_gives_the_thread_back_to_the_bot(
-    make_bot: BotFactory, anthropic_api: FakeAnthropic
+    make_bot: BotFactory, anthropic_api: FakeAnthropic, agent_spoke: bool
 ) -> None:
     running = await make_bot(agent_users=[AGENT])
     anthropic_api.classify_fn = unsure
     event = await running.customer_says("hmm, about that thing from before")
     await running.idle()
+    if agent_spoke:
+        await running.customer_says("Looking into it, one sec", user=AGENT, thread_ts=event["ts"])
+        await running.idle()
     answer = await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
     assert "its answer follows" in answer["text"]
-    await replies_count(running, event, 2)
-    await bot_free_again(running, event)
-    anthropic_api.classify_fn = sure
-    await running.customer_says("thanks, and can I get a refund too?", thread_ts=event["ts"])
-    await running.idle()
-    assert len(running.replies(event)) == 3
-
-
-async def test_re_routing_an_escalation_an_agent_already_spoke_in_gives_it_back_too(
-    make_bot: BotFactory, anthropic_api: FakeAnthropic
-) -> None:
-    """Escalated, an agent says "looking into it", then re-routes: the agent asked the bot to answer."""
-    running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("hmm, about that thing from before")
-    await running.idle()
-    await running.customer_says("Looking into it, one sec", user=AGENT, thread_ts=event["ts"])
-    await running.idle()
-    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
     await replies_count(running, event, 2)
     await bot_free_again(running, event)
     anthropic_api.classify_fn = sure

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -207,16 +207,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             message_id = (await conn.execute(mark)).scalar_one_or_none()
             if message_id is None:
                 raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
-            values = _decision_values(decision, self.message_text) | {
-                "inbound_message_id": message_id,
-                "team_id": msg.team_id,
-                "channel_id": msg.channel_id,
-                "user_id": msg.user_id,
-                "message_ts": msg.ts,
-                "thread_ts": msg.thread_ts,
-                "reply_ts": reply_ts,
-                "created_at": now,
-            }
+            values = self._decision_of(msg, decision, reply_ts, now) | {"inbound_message_id": message_id}
             insert = (
                 self._insert(d)
                 .values(values)
@@ -235,20 +226,26 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
         Returns the new decision's id."""
-        values = _decision_values(decision, self.message_text) | {
+        values = self._decision_of(msg, decision, reply_ts, utcnow())
+        stmt = routing_decisions.insert().values(values).returning(routing_decisions.c.id)
+        async with self._transaction() as conn:
+            decision_id = int((await conn.execute(stmt)).scalar_one())
+            await conn.execute(self._answered(msg, decision, rerouted=True))
+        return decision_id
+
+    def _decision_of(
+        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None, now: datetime
+    ) -> dict[str, Any]:
+        """The decision row for a reply to ``msg``: the decision as the text policy keeps it, and where."""
+        return _decision_values(decision, self.message_text) | {
             "team_id": msg.team_id,
             "channel_id": msg.channel_id,
             "user_id": msg.user_id,
             "message_ts": msg.ts,
             "thread_ts": msg.thread_ts,
             "reply_ts": reply_ts,
-            "created_at": utcnow(),
+            "created_at": now,
         }
-        stmt = routing_decisions.insert().values(values).returning(routing_decisions.c.id)
-        async with self._transaction() as conn:
-            decision_id = int((await conn.execute(stmt)).scalar_one())
-            await conn.execute(self._answered(msg, decision, rerouted=True))
-        return decision_id
 
     def _answered(self, msg: InboundMessage, decision: RoutingDecision, *, rerouted: bool = False) -> Any:
         return self.answered_statement(

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from rich.console import Console
-from sqlalchemy import text
 
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
@@ -19,6 +18,7 @@ from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
 from router.models import RoutingDecision, Usage
+from tests.store.plans import query_plan
 from tests.store.samples import message
 
 TEAM = "T0TEAM"
@@ -242,14 +242,7 @@ async def test_messages_without_a_decision_are_counted_and_the_lost_ones_named(s
 
 async def test_messages_without_a_decision_are_found_by_state_not_through_every_claim(store: Store) -> None:
     """Nearly every claim is done: the report reads the few others through an index on the state."""
-    stmt = undecided_statement(split_period(NOW - timedelta(days=7), NOW))
-    sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
-    async with store.engine.connect() as conn:
-        if store.is_sqlite:
-            plan = " ".join(str(row) for row in (await conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all())
-        else:
-            await conn.execute(text("SET enable_seqscan = off"))  # an empty table: plan as for a full one
-            plan = " ".join(str(row) for row in (await conn.execute(text(f"EXPLAIN {sql}"))).all())
+    plan = await query_plan(store, undecided_statement(split_period(NOW - timedelta(days=7), NOW)))
     assert "ix_inbound_messages_state_" in plan, plan
 
 

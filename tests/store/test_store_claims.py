@@ -6,12 +6,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage
 from bot.store.repository import earlier_pending_statement
 from bot.store.tables import inbound_messages, routing_decisions
 from router.models import Usage
+from tests.store.plans import query_plan
 from tests.store.samples import decision, message
 
 
@@ -88,14 +89,7 @@ async def test_a_threads_earlier_messages_are_looked_up_by_index_not_through_the
     store: Store,
 ) -> None:
     follow_up = message("1712345679.000200", thread_ts="1712345678.000100")
-    stmt = earlier_pending_statement(follow_up, besides=["1712345678.000900"])
-    sql = str(stmt.compile(store.engine, compile_kwargs={"literal_binds": True}))
-    async with store.engine.connect() as conn:
-        if store.is_sqlite:
-            plan = " ".join(str(row) for row in (await conn.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all())
-        else:
-            await conn.execute(text("SET enable_seqscan = off"))  # an empty table: plan as for a full one
-            plan = " ".join(str(row) for row in (await conn.execute(text(f"EXPLAIN {sql}"))).all())
+    plan = await query_plan(store, earlier_pending_statement(follow_up, besides=["1712345678.000900"]))
     assert "ix_inbound_messages_state_thread" in plan, plan
 
 

@@ -3,6 +3,7 @@
 from bot.formatting import agent_controls, agent_mentions, answer_message, escalation_message
 from bot.mrkdwn import markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source
+from tests.store.samples import decision
 
 
 def test_markdown_to_mrkdwn() -> None:
@@ -17,7 +18,7 @@ def test_code_is_verbatim_but_escaped() -> None:
 
 
 def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> None:
-    decision = RoutingDecision(
+    unsure = RoutingDecision(
         query="q",
         category="Refund Request",
         confidence=0.42,
@@ -31,7 +32,7 @@ def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> 
         routes_version="v",
     )
     mentions = agent_mentions(["U1", "U2"], "S9")
-    text, blocks = escalation_message(decision, "A person will follow up.", mentions)
+    text, blocks = escalation_message(unsure, "A person will follow up.", mentions)
     assert text.startswith("A person will follow up.")
     assert "<!subteam^S9> <@U1> <@U2>" in text
     assert "Refund Request" in text and "0.42" in text and "low confidence" in text
@@ -50,19 +51,8 @@ def test_agent_controls_offer_the_other_categories() -> None:
 def test_a_long_answer_is_cut_into_sections_each_with_whole_code_blocks() -> None:
     log = "\n".join(f"line {i}: ERROR something failed at step {i}" for i in range(120))
     answer = f"Run this and send us the output:\n```bash\n{log}\n```\nThen restart the app."
-    decision = RoutingDecision(
-        query="q",
-        category="Technical Support",
-        confidence=0.9,
-        reasoning="r",
-        escalated=False,
-        source=Source.CLAUDE,
-        routing_ms=1,
-        handling_ms=1,
-        total_ms=2,
-        routes_version="v",
-    )
-    _, blocks = answer_message(answer, decision)
+    answered = decision(category="Technical Support", escalated=False, escalation_reason=None)
+    _, blocks = answer_message(answer, answered)
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert len(sections) >= 2 and all(len(s) <= 3000 for s in sections)
     assert all(s.count("```") % 2 == 0 for s in sections)  # each renders as code, none shows raw fences

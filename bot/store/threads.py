@@ -34,24 +34,6 @@ class ThreadStates(Database):
                 return None if customer is None else ThreadState(customer_id=customer)
         return ThreadState.model_validate(row._asdict())
 
-    async def note_answer(
-        self,
-        team_id: str,
-        channel_id: str,
-        thread_ts: str,
-        category: str,
-        escalated: bool,
-        customer_id: str | None = None,
-        *,
-        rerouted: bool = False,
-    ) -> None:
-        """Note that the bot posted in the thread (see :meth:`answered_statement`)."""
-        stmt = self.answered_statement(
-            team_id, channel_id, thread_ts, category, escalated, customer_id, rerouted=rerouted
-        )
-        async with self._transaction() as conn:
-            await conn.execute(stmt)
-
     def answered_statement(
         self,
         team_id: str,

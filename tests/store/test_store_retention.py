@@ -77,8 +77,7 @@ async def test_purge_deletes_old_rows_but_never_a_pending_message(store: Store) 
     done, pending = message("1.000001"), message("1.000002")
     for msg in (done, pending):
         assert await store.claim(msg)
-    await store.complete(done, decision(), "1.5")
-    await store.note_answer(done.team_id, done.channel_id, done.thread_ts, "Refund Request", True, "U0001")
+    await store.complete(done, decision(), "1.5")  # also notes the thread, escalated
     await store.add_example("Refund Request", done.text or "", "claude", keep=500)
     await _age(store, 100)
     fresh = message("2.000001")

@@ -8,8 +8,21 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.store import Store, ThreadState, upgrade_async
+from router.models import EscalationReason
+from tests.store.samples import decision, message
 
 KEY = ("T0001", "C0001", "1712345678.000100")
+_turns = iter(range(1, 1_000_000))
+
+
+async def answer(store: Store, category: str, escalated: bool) -> None:
+    """The bot answers (or escalates) a new customer message in the thread, as the bot records it."""
+    msg = message(f"1712345679.{next(_turns):06d}", thread_ts=KEY[2])
+    assert await store.claim(msg)
+    reason = EscalationReason.CATEGORY_RULE if escalated else None
+    await store.complete(
+        msg, decision(category=category, escalated=escalated, escalation_reason=reason), "9.9"
+    )
 
 
 async def test_an_unknown_thread_has_no_state(store: Store) -> None:
@@ -17,22 +30,24 @@ async def test_an_unknown_thread_has_no_state(store: Store) -> None:
 
 
 async def test_an_answered_thread_lets_the_bot_speak(store: Store) -> None:
-    await store.note_answer(*KEY, category="General Question", escalated=False)
+    await answer(store, "General Question", False)
     state = await store.get_thread(*KEY)
-    assert state == ThreadState(category="General Question", escalated=False, bot_answered=True)
+    assert state == ThreadState(
+        customer_id="U0001", category="General Question", escalated=False, bot_answered=True
+    )
     assert state is not None and not state.bot_silent
 
 
 async def test_once_escalated_a_thread_stays_escalated(store: Store) -> None:
-    await store.note_answer(*KEY, category="Refund Request", escalated=True)
-    await store.note_answer(*KEY, category="General Question", escalated=False)
+    await answer(store, "Refund Request", True)
+    await answer(store, "General Question", False)
     state = await store.get_thread(*KEY)
     assert state is not None
     assert (state.category, state.escalated, state.bot_silent) == ("General Question", True, True)
 
 
 async def test_an_agent_takes_over_and_hands_back(store: Store) -> None:
-    await store.note_answer(*KEY, category="Technical Support", escalated=False)
+    await answer(store, "Technical Support", False)
     await store.take_over(*KEY, agent_id="UAGENT1")
     await store.take_over(*KEY, agent_id="UAGENT2")
     state = await store.get_thread(*KEY)
@@ -41,7 +56,9 @@ async def test_an_agent_takes_over_and_hands_back(store: Store) -> None:
 
     await store.hand_back(*KEY)
     state = await store.get_thread(*KEY)
-    assert state == ThreadState(category="Technical Support", escalated=False, bot_answered=True)
+    assert state == ThreadState(
+        customer_id="U0001", category="Technical Support", escalated=False, bot_answered=True
+    )
 
 
 async def test_take_over_of_a_thread_the_bot_never_answered(store: Store) -> None:
@@ -54,7 +71,7 @@ async def test_take_over_of_a_thread_the_bot_never_answered(store: Store) -> Non
 
 async def test_racing_upserts_keep_one_row(store: Store) -> None:
     await asyncio.gather(
-        *(store.note_answer(*KEY, category="General Question", escalated=i == 3) for i in range(10)),
+        *(answer(store, "General Question", i == 3) for i in range(10)),
         *(store.take_over(*KEY, agent_id=f"UAGENT{i}") for i in range(5)),
     )
     state = await store.get_thread(*KEY)
@@ -66,7 +83,7 @@ async def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
     await upgrade_async(url)
     store = await Store.connect(url)
     try:
-        await store.note_answer(*KEY, category="General Question", escalated=False)
+        await answer(store, "General Question", False)
         async with store.engine.begin() as writer:  # holds SQLite's write lock until the block ends
             await writer.execute(text("UPDATE threads SET category = 'Refund Request'"))
             state = await asyncio.wait_for(store.get_thread(*KEY), timeout=2)

@@ -25,7 +25,7 @@ from router.datasets import (
 from router.errors import DatasetError
 from router.evaluate import Prediction, evaluate
 from router.models import RoutingDecision
-from router.policy import escalation_reason
+from router.policy import asks_for_person, escalation_reason
 from router.router import Router
 
 PROGRESS_FROM = 50
@@ -44,7 +44,12 @@ async def classify_text(settings: Settings, text: str, as_json: bool, console: C
     reason = escalation_reason(classification, router.routes, text)
     if as_json:
         payload = classification.model_dump(mode="json")
-        payload |= {"escalated": reason is not None, "escalation_reason": reason}
+        payload |= {
+            # What the policy saw: Claude's flag, or the customer's own words (the local model has no flag).
+            "wants_human": classification.wants_human or asks_for_person(text),
+            "escalated": reason is not None,
+            "escalation_reason": reason,
+        }
         console.print_json(json.dumps(payload))
         return
     console.print(f"category:   {classification.category}")

@@ -58,7 +58,15 @@ def test_classify_prints_category_confidence_reasoning_source(tmp_path: Path) ->
     payload = json.loads(result.stdout)
     assert payload["category"] == "Refund Request" and payload["source"] == "local"
     assert 0 <= payload["confidence"] <= 1 and payload["reasoning"]
-    assert (payload["escalated"], payload["escalation_reason"]) == (False, None)
+    assert (payload["escalated"], payload["escalation_reason"], payload["wants_human"]) == (
+        False,
+        None,
+        False,
+    )
+    person = json.loads(
+        run_cli(tmp_path, "classify", "--json", "Can I talk to a human about my refund").stdout
+    )
+    assert (person["wants_human"], person["escalation_reason"]) == (True, "asked_for_human")
     greeting = run_cli(tmp_path, "classify", "hello")
     assert "escalated:  yes (low_confidence)" in greeting.stdout
     empty = run_cli(tmp_path, "classify", "  ")

@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chat", help="talk to the router in the terminal as a customer")
     p = sub.add_parser("stats", help="the /routing-stats report: routing, escalations, time, cost, feedback")
     p.add_argument("period", nargs="?", help="24h, 7d (default), 30d, all or YYYY-MM-DD..YYYY-MM-DD")
-    p.add_argument("--channel", help="one channel id, e.g. C0123ABCD")
+    p.add_argument("--channel", action="append", help="one channel id, e.g. C0123ABCD")
     p = sub.add_parser("db", help="database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply every migration up to the latest")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 
 from rich.console import Console
 
@@ -46,15 +47,20 @@ def channel_id(given: str | None) -> str | None:
     )
 
 
-async def print_stats(settings: Settings, period: str | None, channel: str | None, console: Console) -> int:
-    """Print the report for ``period`` (default 7d), optionally for one channel id. Returns an exit code.
+async def print_stats(
+    settings: Settings, period: str | None, channels: Sequence[str] | None, console: Console
+) -> int:
+    """Print the report for ``period`` (default 7d), optionally for one channel id (``--channel``, which
+    argparse collects so that a second one is refused, not silently preferred). Returns an exit code.
 
     A usage error goes to standard error with the usage, and the exit code is 2.
     """
     try:
         if period and period.startswith("#"):
             raise StatsUsageError(f"give the channel with --channel, by its id (not {period[:40]!r})")
-        words = " ".join(word for word in (period, channel_id(channel)) if word)
+        if channels and len(channels) > 1:
+            raise StatsUsageError("give --channel once: the report covers one channel or all of them")
+        words = " ".join(word for word in (period, channel_id(channels[0] if channels else None)) if word)
         request = parse_arguments(words)
     except StatsUsageError as e:
         sys.stderr.write(f"support-router stats: {e.reason}.\n{USAGE}\n")

@@ -19,9 +19,9 @@ def _settings(url: str) -> Settings:
     return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
 
 
-async def _stats(url: str, period: str | None, channel: str | None = None) -> tuple[int, str]:
+async def _stats(url: str, period: str | None, *channels: str) -> tuple[int, str]:
     console = Console(file=io.StringIO(), width=160, color_system=None)
-    code = await print_stats(_settings(url), period, channel, console)
+    code = await print_stats(_settings(url), period, channels, console)
     out = console.file
     assert isinstance(out, io.StringIO)
     return code, out.getvalue()
@@ -61,6 +61,14 @@ async def test_a_channel_given_as_the_period_is_pointed_to_channel(
     code, _ = await _stats(f"sqlite:///{tmp_path / 'never.db'}", "#support")
     assert code == 2
     assert "give the channel with --channel, by its id (not '#support')" in capsys.readouterr().err
+
+
+async def test_a_second_channel_is_refused_not_silently_preferred(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out = await _stats(f"sqlite:///{tmp_path / 'never.db'}", "7d", "C0GENERAL", "C0BILLING")
+    assert (code, out) == (2, "")
+    assert "give --channel once: the report covers one channel or all of them" in capsys.readouterr().err
 
 
 async def test_a_lower_case_channel_id_is_read_in_upper_case(store: Store, database_url: str) -> None:

@@ -1,8 +1,10 @@
 """Claude's Markdown (CommonMark, with GitHub's tables and ``~~strike~~``) as Slack ``mrkdwn``.
 
 Slack has ``*bold*``, ``_italic_``, ``~strike~``, ``<url|text>``, ``>`` quotes and code, and nothing else:
-headings become bold lines, lists get bullet glyphs, tables become an aligned code block. Emphasis is
-matched with CommonMark's delimiter rules, so ``***both***``, ``snake_case`` and ``2 * 3`` come out right.
+headings (``#`` and Setext) become bold lines, lists get bullet glyphs, tables become an aligned code
+block. Emphasis is matched with CommonMark's delimiter rules, so ``***both***``, ``snake_case`` and ``2 * 3``
+come out right; Slack has no escapes, so a backslash-escaped mark (``\\*``) is fenced by zero-width
+spaces instead.
 Slack's control characters ``& < >`` are escaped everywhere (a ``>`` that starts a quote is the only one
 left), and the result goes through :func:`bot.sanitize.sanitize`: the model can never write a live mention.
 """
@@ -20,6 +22,8 @@ _FENCE = re.compile(r"```.*?```", re.DOTALL)
 # A fence's language name ("```python"): Slack has no highlighting and would show it as the first line.
 _INFO_STRING = re.compile(r"\A```[\w+#.-]+[ \t]*\n")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
+# The underline of a heading written Setext-style ("Title" over "=====" or "-----").
+_SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _QUOTE = re.compile(r"^(?: {0,3}>[ \t]?)+(?P<text>.*)$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[-*+])|(?P<number>\d{1,9})[.)])[ \t]+(?P<text>.*)$")
@@ -39,6 +43,7 @@ _PROTECTED = re.compile(
     r"|(?P<bare>https?://[^\s<>]*[^\s<>.,;:!?'\")\]*_~])"
 )
 _RUN = re.compile(r"\*+|_+|~+")
+_NO_MARK = "\u200b"  # zero-width space
 _SLOT = "\x00"  # stands in for a protected piece during emphasis matching; stripped from the input
 _BULLETS = ("•", "◦", "▪")
 _INDENT = "    "
@@ -113,6 +118,11 @@ class _Blocks:
                 out.append(_table(lines[i:end]))
                 i = end
                 continue
+            if i + 1 < len(lines) and _SETEXT.match(lines[i + 1]) and _paragraph(lines[i]):
+                self.lists = _Lists()
+                out.append(_heading(lines[i].strip()))
+                i += 2
+                continue
             out.append(self._line(lines[i], self.lists, self.quoted))
             i += 1
         return "\n".join(out)
@@ -130,12 +140,25 @@ class _Blocks:
             return "──────────"
         if match := _HEADING.match(line):
             lists.levels.clear()
-            return f"*{_inline(match['text'], strong='')}*" if match["text"] else ""
+            return _heading(match["text"])
         if match := _ITEM.match(line):
             return _item(match, lists)
         if not line[0].isspace():
             lists.levels.clear()
         return _inline(line)
+
+
+def _heading(text: str) -> str:
+    return f"*{_inline(text, strong='')}*" if text else ""
+
+
+def _paragraph(line: str) -> bool:
+    """Whether the line is plain paragraph text, which a Setext underline below turns into a heading."""
+    return (
+        bool(line.strip())
+        and not any(pattern.match(line) for pattern in (_QUOTE, _RULE, _HEADING, _ITEM, _SETEXT))
+        and not line.startswith(("    ", "\t"))
+    )
 
 
 def _item(match: re.Match[str], lists: _Lists) -> str:
@@ -210,7 +233,11 @@ def _protected(match: re.Match[str], strong: str) -> str:
     if match["code"]:
         return escape(match["code"])
     if match["escaped"]:
-        return escape(match["escaped"])
+        char = match["escaped"]
+        # Slack has no escape for its marks: a zero-width space on each side keeps a literal ``*`` from
+        # pairing, whether Slack reads that space as a word character (no boundary before an opener) or
+        # as a space (nothing to open on).
+        return f"{_NO_MARK}{char}{_NO_MARK}" if char in "*_~`" else escape(char)
     if match["label"]:
         return f"<{_slack_url(match['url'])}|{_inline(match['label'], strong)}>"
     if match["auto"]:

@@ -24,7 +24,13 @@ LIVE = re.compile(r"<!(channel|here|everyone)[|>]|<@[A-Z0-9]+[|>]|(?<![\w@\u2060
         pytest.param("see https://x.io/_a_/b", "see https://x.io/_a_/b", id="underscores-in-a-url"),
         pytest.param("2 * 3 * 4 = 24", "2 * 3 * 4 = 24", id="lone-asterisks"),
         pytest.param("~~old~~ new", "~old~ new", id="strike"),
-        pytest.param(r"\*not italic\*", "*not italic*", id="backslash-escapes"),
+        # Slack has no escape: a literal mark is fenced by zero-width spaces so that it cannot pair.
+        pytest.param(r"\*not bold\*", "\u200b*\u200bnot bold\u200b*\u200b", id="backslash-escapes"),
+        pytest.param(
+            r"\_x\_ and \~\~y\~\~ \#1",
+            "\u200b_\u200bx\u200b_\u200b and \u200b~\u200b\u200b~\u200by\u200b~\u200b\u200b~\u200b #1",
+            id="escaped-marks",
+        ),
     ],
 )
 def test_emphasis(markdown: str, slack: str) -> None:
@@ -38,6 +44,9 @@ def test_emphasis(markdown: str, slack: str) -> None:
         pytest.param("## Step **1**: *install*", "*Step 1: _install_*", id="mixed-heading"),
         pytest.param("# Title #\n### C#", "*Title*\n*C#*", id="closing-hashes"),
         pytest.param("#hashtag", "#hashtag", id="not-a-heading"),
+        pytest.param("Setup\n=====\n\nRun it.", "*Setup*\n\nRun it.", id="setext-heading"),
+        pytest.param("Step **2**\n---\nThen", "*Step 2*\nThen", id="setext-heading-2"),
+        pytest.param("- item\n---\n\n---", "• item\n──────────\n\n──────────", id="rules-not-headings"),
     ],
 )
 def test_headings_become_bold_lines(markdown: str, slack: str) -> None:

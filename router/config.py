@@ -179,6 +179,8 @@ class RoutesConfig(_Strict):
     escalation: EscalationConfig
     categories: list[Category] = Field(min_length=1)
     prices: dict[str, ModelPrice] = {}
+    # The bot's reply to a customer who only thanks it or says goodbye after an answer.
+    acknowledgement_reply: NonEmpty = "You're welcome! If anything else comes up, just write here."
     # Filled in by load_routes: a short hash of the file's bytes, recorded with every decision.
     version: str = "unversioned"
 

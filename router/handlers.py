@@ -41,6 +41,9 @@ class AnswerStream(Protocol):
 class Handler(Protocol):
     """Produces a category's answer to a message."""
 
+    # True when the answers are the categories' canned offline replies, not written for the message.
+    offline: bool
+
     def stream(self, category: Category, query: str, history: Sequence[Turn]) -> AnswerStream:
         """Start answering ``query`` as ``category``'s specialist, with the thread's earlier turns."""
         ...
@@ -176,6 +179,8 @@ def _event(data: bytes) -> dict[str, Any]:
 class ClaudeHandler:
     """Answers with Claude, streamed."""
 
+    offline = False
+
     def __init__(self, client: anthropic.AsyncAnthropic) -> None:
         self._client = client
 
@@ -198,6 +203,8 @@ class _OfflineAnswer:
 
 class OfflineHandler:
     """Serves each category's ``offline_reply``, labelled as an offline answer."""
+
+    offline = True
 
     def stream(self, category: Category, query: str, history: Sequence[Turn]) -> AnswerStream:
         return _OfflineAnswer(category)

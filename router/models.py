@@ -31,6 +31,11 @@ class EscalationReason(StrEnum):
     HANDLER_ERROR = "handler_error"
     # Nothing to read: a file or an image with no words, which the bot cannot open.
     NO_TEXT = "no_text"
+    # The conversation is in a person's hands already: what the customer adds goes to them (a DM, whose
+    # escalations agents read in their own channel, not in the conversation).
+    WITH_A_PERSON = "with_a_person"
+    # The bot is offline and the customer wrote again after its offline reply, which promised a person.
+    OFFLINE_FOLLOW_UP = "offline_follow_up"
 
 
 class Usage(BaseModel):

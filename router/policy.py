@@ -40,6 +40,67 @@ _MENTIONS_PERSON = re.compile(
 )
 
 
+# A whole message that only thanks or closes ("Thanks, that fixed it!", "ok great 👍"): after an answer it
+# asks nothing, fits no category, and must neither page the agents nor get the same answer again.
+_ACK_PHRASES = (
+    r"thanks?(?:\s+you)?(?:\s+(?:so|very)\s+much|\s+a\s+(?:lot|ton|million)|\s+again|\s+heaps)*"
+    r"(?:\s+for\s+(?:the|your|all\s+the)\s+(?:help|answer|reply|info|information|quick\s+reply))?",
+    r"thank\s+u",
+    r"thx",
+    r"ty(?:sm)?",
+    r"cheers",
+    r"many\s+thanks",
+    r"much\s+appreciated",
+    r"(?:i\s+)?appreciate(?:\s+it|\s+the\s+help)?",
+    r"ok(?:ay)?",
+    r"kk?",
+    r"alright",
+    r"all\s+right",
+    r"(?:that'?s\s+|thats\s+)?(?:great|perfect|awesome|brilliant|excellent|lovely|amazing|wonderful|"
+    r"fantastic|super|cool|nice|helpful|very\s+helpful|good|fine|all\s+good|it)",
+    r"got\s+it",
+    r"understood",
+    r"noted",
+    r"will\s+do",
+    r"sounds\s+good",
+    r"makes\s+sense",
+    r"no\s+worries",
+    r"(?:that|this|it)\s+(?:worked|works(?:\s+now)?|helped|did\s+it|did\s+the\s+trick|fixed\s+it|solved\s+it)",
+    r"(?:it'?s|its|all)\s+(?:working|fixed|solved|sorted|good)(?:\s+now)?",
+    r"works\s+now",
+    r"(?:fixed|solved|sorted)(?:\s+it)?(?:\s+now)?",
+    r"bye",
+    r"goodbye",
+    r"see\s+you",
+    r"have\s+a\s+(?:good|nice|great|lovely)\s+(?:day|one|weekend|evening)",
+    r"(?:you\s+)?too",
+    r"you'?re\s+(?:the\s+best|a\s+star|a\s+lifesaver|welcome)",
+    r"yes",
+    r"yep",
+    r"yeah",
+    r"great\s+help",
+    r"oh",
+    r"ah",
+    r"wow",
+    r"so",
+    r"and",
+    r"again",
+    r"very\s+much",
+    r"much",
+)
+_ACKNOWLEDGEMENT = re.compile(r"(?:(?:" + "|".join(_ACK_PHRASES) + r")(?:[\s,.!]+|$))+", re.IGNORECASE)
+_NOT_WORDS = re.compile(r"[^\w\s,.!']+")
+
+
+def acknowledges(text: str) -> bool:
+    """True when the whole message only thanks, agrees or says goodbye (emoji and punctuation aside): no
+    question mark, no "but", nothing left over."""
+    if "?" in text:
+        return False
+    words = " ".join(_NOT_WORDS.sub(" ", text).split()).strip(" ,.!")
+    return bool(words) and len(words.split()) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(words + " "))
+
+
 def asks_for_person(text: str) -> bool:
     """True when the customer's text asks to talk to a person."""
     return bool(_ASKS_FOR_PERSON.search(text))

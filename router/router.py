@@ -16,7 +16,7 @@ from router.config import RoutesConfig
 from router.errors import RouterError
 from router.handlers import Handler
 from router.models import Classification, EscalationReason, RoutingDecision, Source, Turn, Usage
-from router.policy import escalation_reason
+from router.policy import acknowledges, escalation_reason
 
 if TYPE_CHECKING:
     from router.classifiers.local import LocalClassifier
@@ -79,17 +79,28 @@ class Router:
         on_text: TextSink | None = None,
         *,
         category: str | None = None,
+        escalate: EscalationReason | None = None,
     ) -> RoutingDecision:
         """Classify and answer ``query``, streaming the answer's text into ``on_text``.
+
+        After an answer in the conversation (an ``assistant`` turn in ``history``), a message that only
+        thanks or says goodbye gets the routes' ``acknowledgement_reply`` instead of an escalation for
+        fitting no category (or of a forced one: a thank-you pages no one); and offline, any other
+        message goes to a person: the offline reply it follows promised one, and would only be served
+        again.
 
         Args:
             query: the customer's message.
             history: the thread's earlier turns, oldest first.
-            on_text: awaited with each chunk of the answer as it arrives (not called when escalated).
+            on_text: awaited with each chunk of the answer as it arrives (not called when escalated, nor
+                for the acknowledgement reply).
             category: skip classification and answer as this category (an agent's re-route).
+            escalate: hand the message to a person for this reason unless it has one of its own; it is
+                classified all the same, for the record.
         """
         started = time.perf_counter()
         query = truncate(query, self._max_query_chars)
+        closing: str | None = None
         if not query.strip():
             # A file alone: nothing to classify or answer, and a person can open what the bot cannot.
             classification = Classification(
@@ -103,6 +114,14 @@ class Router:
         elif category is None:
             classification = await self.classify(query, history)
             reason = escalation_reason(classification, self.routes, query)
+            answered = any(turn.role == "assistant" for turn in history)
+            if answered and acknowledges(query) and reason is not EscalationReason.ASKED_FOR_HUMAN:
+                reason = None
+                closing = self.routes.acknowledgement_reply
+            elif escalate is not None:
+                reason = reason or escalate
+            elif answered and reason is None and self._handler.offline:
+                reason = EscalationReason.OFFLINE_FOLLOW_UP
         else:
             classification = Classification(
                 category=category, confidence=1.0, reasoning="Re-routed by an agent.", source=Source.AGENT
@@ -128,6 +147,8 @@ class Router:
         )
         if reason is not None:
             return decision
+        if closing is not None:
+            return decision.model_copy(update={"answer": closing, "total_ms": _ms(started)})
         return await self._answer(decision, history, on_text, started)
 
     async def _answer(

@@ -166,3 +166,55 @@ async def test_a_confident_local_guess_does_not_skip_claude_when_a_person_may_be
     assert decisions["sure"].source is Source.CLAUDE and decisions["maybe"].source is Source.CLAUDE
     assert decisions["sure"].escalation_reason is EscalationReason.ASKED_FOR_HUMAN
     assert len(fake.bodies("classify")) == 2
+
+
+ANSWERED = [
+    Turn(role="customer", text="The app crashes on upload"),
+    Turn(role="assistant", text="Update it."),
+]
+
+
+@pytest.mark.parametrize("thanks", ["Thanks, that fixed it!", "ok thank you 👍", "great, cheers. Bye!"])
+async def test_thanks_after_an_answer_is_acknowledged_not_escalated_nor_answered_again(
+    router: Router, fake: FakeAnthropic, thanks: str
+) -> None:
+    fake.classify_fn = lambda text, categories: {
+        "category": "General Question",
+        "confidence": 0.2,
+        "reasoning": "No question.",
+        "wants_human": False,
+    }
+    decision = await router.route(thanks, ANSWERED)
+    assert not decision.escalated and decision.answer == router.routes.acknowledgement_reply
+    assert fake.bodies("answer") == []  # no handler call for a thank-you
+    # Without an answer before it, the same words are no thanks for anything: the policy decides.
+    assert (await router.route(thanks)).escalation_reason is EscalationReason.LOW_CONFIDENCE
+
+
+@pytest.mark.parametrize("text", ["thanks but it still crashes", "ok, how do I get a refund?"])
+async def test_more_than_thanks_is_routed(router: Router, fake: FakeAnthropic, text: str) -> None:
+    decision = await router.route(text, ANSWERED)
+    assert decision.answer != router.routes.acknowledgement_reply
+    assert len(fake.bodies("answer")) == (0 if decision.escalated else 1)
+
+
+async def test_a_forced_escalation_is_still_classified_and_keeps_a_reason_of_its_own(
+    router: Router, fake: FakeAnthropic
+) -> None:
+    decision = await router.route("It's order 1234", escalate=EscalationReason.WITH_A_PERSON)
+    assert decision.escalated and decision.escalation_reason is EscalationReason.WITH_A_PERSON
+    assert decision.source is Source.CLAUDE and fake.bodies("answer") == []
+    own = await router.route("Can I talk to a human please", escalate=EscalationReason.WITH_A_PERSON)
+    assert own.escalation_reason is EscalationReason.ASKED_FOR_HUMAN
+
+
+async def test_offline_a_reply_to_the_offline_answer_goes_to_a_person(
+    routes: RoutesConfig, local: LocalClassifier
+) -> None:
+    offline = build_router(routes, None, local=local)
+    first = await offline.route("I was charged twice, I want my money back")
+    assert first.offline and not first.escalated
+    history = [Turn(role="customer", text=first.query), Turn(role="assistant", text=first.answer or "")]
+    again = await offline.route("Order 88213, the charge appeared twice on Monday", history)
+    assert again.escalated and again.escalation_reason is EscalationReason.OFFLINE_FOLLOW_UP
+    assert (await offline.route("Thanks, bye", history)).answer == routes.acknowledgement_reply

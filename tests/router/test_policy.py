@@ -4,7 +4,7 @@ import pytest
 
 from router.config import load_routes
 from router.models import Classification, EscalationReason, Source
-from router.policy import asks_for_person, escalation_reason, mentions_person
+from router.policy import acknowledges, asks_for_person, escalation_reason, mentions_person
 
 
 def _c(category: str, confidence: float, **kw) -> Classification:
@@ -93,3 +93,39 @@ def test_maybe_asking_for_a_person_is_left_to_claude_not_decided_here(text: str)
 @pytest.mark.parametrize("text", ["How do I reset my password?", "Where is my order?", "Refund my order"])
 def test_most_messages_do_not_mention_a_person(text: str) -> None:
     assert not mentions_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks, that fixed it!",
+        "ok thank you 👍",
+        "Perfect, thanks again!",
+        "It works now, thank you!",
+        "got it, bye",
+        "Thank you so much for your help 🙏",
+        "thx",
+        "Awesome :)",
+    ],
+)
+def test_a_thank_you_or_goodbye_is_an_acknowledgement(text: str) -> None:
+    assert acknowledges(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks but it still crashes",
+        "ok so how do I get a refund",
+        "Thanks, can I talk to a person",
+        "ok?",
+        "thanks. my order number is 1234",
+        "That did not work",
+        "great, now it crashes on login",
+        "👍",
+        "refund please thanks",
+        "hello",
+    ],
+)
+def test_anything_more_than_thanks_is_not(text: str) -> None:
+    assert not acknowledges(text)

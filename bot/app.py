@@ -143,9 +143,16 @@ class SupportBot:
         if self._owns_client and self.client.session is not None and not self.client.session.closed:
             await self.client.session.close()
 
-    async def may_use_controls(self, user_id: str) -> bool:
-        """May ``user_id`` use the agent controls? With no agents configured, everyone in the channel may."""
-        return not self.directory.agents_configured or await self.directory.is_agent(user_id)
+    async def may_use_controls(self, user_id: str) -> bool | None:
+        """May ``user_id`` use the agent controls? True for an agent, False for anyone else, and None for
+        "anyone but the customer of the message": with no agents configured, or while Slack cannot list
+        the agents' user group (as the intake guesses then; agents are not locked out by Slack's fault)."""
+        if not self.directory.agents_configured:
+            return None
+        status = await self.directory.agent_status(user_id)
+        if status is None:
+            logger.warning("the agents' user group cannot be read: %s may use the controls", user_id)
+        return status
 
     async def _on_error(self, error: Exception) -> None:
         # Bolt answers a failed middleware (the claim) with 500, so Slack delivers the event again.

@@ -7,6 +7,7 @@ router never raises; so a claimed message always ends answered or escalated, and
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +31,13 @@ from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.threads import direct_message_history, find_posted_reply, thread_history, thread_messages
-from router.models import EscalationReason, RoutingDecision, Source
+from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
 
 logger = logging.getLogger(__name__)
+
+# Written under a streamed answer that broke off, above the escalation that follows it.
+INTERRUPTED = "\n\n_…this answer was interrupted before it was finished._"
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,6 @@ class Conversations:
         self,
         msg: InboundMessage,
         *,
-        category: str | None = None,
         recovered: bool = False,
         waited: bool = False,
     ) -> RoutingDecision | None:
@@ -94,7 +97,6 @@ class Conversations:
 
         Args:
             msg: the claimed message.
-            category: answer as this category without classifying (an agent's re-route).
             recovered: the message was taken again after a failure or a crash, so its reply may
                 already be in Slack.
             waited: the message waited for an earlier one of its conversation (or for a free slot), so
@@ -105,20 +107,31 @@ class Conversations:
         """
         if (recovered or msg.attempts) and await self._recover_posted(msg):
             return None
-        if category is None and (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
+        escalate = None
+        if is_direct(msg):
+            # Agents read a DM's escalations in their own channel, never in the DM: what the customer
+            # adds under an escalated message is classified and sent on to them, not left unread.
+            if is_thread_reply(msg) and await self._silent(msg):
+                escalate = EscalationReason.WITH_A_PERSON
+        elif (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
             return None
-        decision, reply_ts = await self._answer(msg, category)
+        decision, reply_ts = await self._answer(msg, None, escalate)
         await self._store.complete(msg, decision, reply_ts)
         if self._learner is not None:
             await self._learner.note_decision(decision)
         return decision
 
+    async def _silent(self, msg: InboundMessage) -> bool:
+        """Whether ``msg``'s thread is in a person's hands (escalated or taken over)."""
+        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+        return thread is not None and thread.bot_silent
+
     async def _left_to_a_person(self, msg: InboundMessage) -> bool:
         """If the thread was escalated or taken over since ``msg`` was claimed (the intake claims nothing
         in such a thread, so a silent thread now means it fell silent while ``msg`` waited), close ``msg``
-        unanswered (state 'left'): the person in charge reads it there."""
-        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
-        if thread is None or not thread.bot_silent:
+        unanswered (state 'left'): the person in charge reads it there. Never a DM's: agents do not read
+        DMs, so there :meth:`handle` sends what the customer added on to them."""
+        if is_direct(msg) or not await self._silent(msg):
             return False
         await self._store.leave_to_agents(msg)
         logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
@@ -130,19 +143,27 @@ class Conversations:
         The decision is recorded beside the first one (source ``agent``), not instead of it: the first
         stays what the classifier did, which the agent's feedback judges. The text is read back from Slack
         when it can be (the store may keep it redacted, or not at all).
+
+        An answer that fails (Claude down, a message with no words) is neither posted nor recorded: the
+        returned decision says it escalated and why, for the agent who asked, and the thread, the
+        customer and the other agents see nothing of it (a half-streamed answer is deleted).
         """
         async for message in thread_messages(self._client, msg):
             if message.get("ts") == msg.ts and message.get("text"):
                 msg = msg.model_copy(update={"text": plain_text(message["text"], self.identity.user_id)})
                 break
         decision, reply_ts = await self._answer(msg, category)
-        # The agent asked the bot to answer: a follow-up is answered too, unless this answer escalated.
-        await self._store.record_reroute(msg, decision, reply_ts)
+        if reply_ts is not None:
+            # The agent asked the bot to answer: the thread is the bot's again.
+            await self._store.record_reroute(msg, decision, reply_ts)
         return decision
 
-    async def _answer(self, msg: InboundMessage, category: str | None) -> tuple[RoutingDecision, str]:
-        """Route ``msg`` (as ``category`` when given) with its thread's history and post the reply."""
-        history = []
+    async def _answer(
+        self, msg: InboundMessage, category: str | None, escalate: EscalationReason | None = None
+    ) -> tuple[RoutingDecision, str | None]:
+        """Route ``msg`` (as ``category`` when given; to a person for ``escalate`` unless it only thanks)
+        with its thread's history and post the reply; its ts, or None for a re-route that failed."""
+        history: list[Turn] = []
         # A message that starts its own thread (the common case) has no history: no lookup for it.
         if is_thread_reply(msg):
             history = await thread_history(self._client, msg, self.identity.user_id, self._directory.is_agent)
@@ -158,40 +179,68 @@ class Conversations:
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
             )
         decision = await self._router.route(
-            msg.text or "", history, on_text=streamed.feed if streamed else None, category=category
+            msg.text or "",
+            history,
+            on_text=streamed.feed if streamed else None,
+            category=category,
+            escalate=escalate,
         )
-        return decision, await self._post(msg, decision, streamed)
+        return decision, await self._post(msg, decision, streamed, history)
 
     async def _post(
-        self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None
-    ) -> str:
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        streamed: StreamedReply | None,
+        history: Sequence[Turn],
+    ) -> str | None:
         metadata = reply_metadata(msg, decision_payload(decision))
         names = self._router.routes.names
+        if decision.escalated and decision.source is Source.AGENT:
+            # An agent's re-route that could not be answered: theirs to know (see reroute), no one else's.
+            if streamed is not None and streamed.ts is not None:
+                await remove_unfinished(self._client, msg, streamed.ts)
+            return None
         if decision.escalated:
             if streamed is not None and streamed.ts is not None:
-                # The answer broke off mid-stream: close what the customer already sees, then escalate.
+                # The answer broke off mid-stream: say so under what the customer already sees (it may
+                # stop mid-sentence, mid-instruction), close it, then escalate.
+                await streamed.feed(INTERRUPTED)
                 await streamed.finish(None, reply_metadata(msg, {"partial": True}))
-            return await self._post_escalation(msg, decision, metadata)
-        controls = agent_controls_for(msg, names, decision.category)
+            return await self._post_escalation(msg, decision, metadata, history)
+        # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
+        controls = [] if is_direct(msg) else [agent_controls_for(msg, names, decision.category)]
         if streamed is not None and streamed.ts is not None:
-            ts = await streamed.finish([route_context(decision), controls], metadata)
+            ts = await streamed.finish([route_context(decision), *controls], metadata)
             if ts is not None:
                 return ts
         text, blocks = answer_message(decision.answer or "", decision)
-        return await post_reply(self._client, msg, text, [*blocks, controls], metadata)
+        return await post_reply(self._client, msg, text, [*blocks, *controls], metadata)
 
     async def _post_escalation(
-        self, msg: InboundMessage, decision: RoutingDecision, metadata: dict[str, Any]
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        metadata: dict[str, Any],
+        history: Sequence[Turn] = (),
     ) -> str:
         settings = self._settings
         mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
-        controls = agent_controls_for(msg, self._router.routes.names, decision.category)
+        # Every category on offer, the guess too: an agent who agrees with it has the bot answer so.
+        controls = agent_controls_for(msg, self._router.routes.names, None)
         escalation = self._router.routes.escalation
         agents_channel = settings.direct_message_escalations
         if is_direct(msg) and agents_channel is not None:
             # The agents' notice first: if the customer's note then fails, a retry repeats the notice
             # (harmless) rather than leaving an escalation nobody was told of.
-            notice, blocks = direct_message_escalation(decision, mentions, msg.user_id, msg.text or "")
+            notice, blocks = direct_message_escalation(
+                decision,
+                mentions,
+                msg.user_id,
+                msg.text or "",
+                history,
+                quote=settings.quotes_direct_messages,
+            )
             await self._client.chat_postMessage(
                 channel=agents_channel, text=notice, blocks=[*blocks, controls], unfurl_links=False
             )
@@ -256,6 +305,6 @@ class Conversations:
         return True
 
 
-def agent_controls_for(msg: InboundMessage, names: list[str], current: str) -> dict[str, Any]:
+def agent_controls_for(msg: InboundMessage, names: list[str], current: str | None) -> dict[str, Any]:
     """Agent controls keyed by the customer message (its decision is recorded right after posting)."""
     return agent_controls(f"{msg.channel_id}:{msg.ts}", names, current)

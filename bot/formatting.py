@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.mrkdwn import escape, markdown_to_mrkdwn
 from bot.sanitize import sanitize
-from router.models import EscalationReason, RoutingDecision
+from router.models import EscalationReason, RoutingDecision, Turn
+from router.router import truncate
 
 SECTION_LIMIT = 3000
 REASON_TEXT = {
@@ -21,9 +22,15 @@ REASON_TEXT = {
     EscalationReason.CLASSIFIER_ERROR: "classification failed",
     EscalationReason.HANDLER_ERROR: "answering failed",
     EscalationReason.NO_TEXT: "a file with no text, which the bot cannot read",
+    EscalationReason.WITH_A_PERSON: "the customer wrote again in a conversation already with a person",
+    EscalationReason.OFFLINE_FOLLOW_UP: "the customer replied to the bot's offline answer",
 }
 # Quoted for agents when a DM held only a file: they cannot open the bot's DM to see it.
 NO_WORDS_IN_DM = "_(no words, only a file, which agents cannot see in the bot's DM: ask them for it)_"
+# How much of a DM's earlier conversation an agents' notice quotes, and who said it.
+DM_CONTEXT_TURNS = 6
+DM_CONTEXT_CHARS = 300
+DM_SPEAKERS = {"customer": "Customer", "assistant": "Bot", "agent": "Agent"}
 FENCE = "```"
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
@@ -56,8 +63,9 @@ def route_context(decision: RoutingDecision) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def agent_controls(key: str, categories: Sequence[str], current: str) -> dict[str, Any]:
-    """Buttons for agents: confirm the route, re-route to another category, hand the thread back.
+def agent_controls(key: str, categories: Sequence[str], current: str | None) -> dict[str, Any]:
+    """Buttons for agents: confirm the route, re-route to another category (any but ``current``, the
+    answer's own; an escalation has none), hand the thread back.
 
     ``key`` names the customer message ("channel:ts"), whose decision the feedback is stored against.
     Hand back is on every reply, not only on escalations: an agent may take over any thread the bot
@@ -109,16 +117,16 @@ def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:
     return " ".join(tags) or "Support team"
 
 
-def _agent_summary(decision: RoutingDecision, mentions: str) -> str:
+def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool = True) -> str:
     reason = (
         REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
     )
-    return (
+    summary = (
         f"{mentions}: this conversation needs a person ({reason}).\n"
         f"*Best guess:* {escape(decision.category)} · *confidence* {decision.confidence:.2f} · "
-        f"*classified by* {decision.source}\n"
-        f"*Reasoning:* {escape(sanitize(decision.reasoning))}"
+        f"*classified by* {decision.source}"
     )
+    return f"{summary}\n*Reasoning:* {escape(sanitize(decision.reasoning))}" if reasoning else summary
 
 
 def escalation_message(
@@ -141,16 +149,42 @@ def note(text: str) -> tuple[str, list[dict[str, Any]]]:
     return escaped, _sections(escaped)
 
 
+def _quoted(text: str) -> str:
+    return "\n".join(f"> {line}" for line in escape(sanitize(text)).splitlines())
+
+
 def direct_message_escalation(
-    decision: RoutingDecision, mentions: str, customer_id: str, text: str
+    decision: RoutingDecision,
+    mentions: str,
+    customer_id: str,
+    text: str,
+    earlier: Sequence[Turn] = (),
+    *,
+    quote: bool = True,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The agents' notice of an escalated direct message, for the escalation channel: they cannot see
-    the DM, so it quotes the customer's words and names them, to be contacted directly."""
-    lines = escape(sanitize(text)).splitlines() or [NO_WORDS_IN_DM]
-    quoted = "\n".join(f"> {line}" for line in lines)
-    notice = (
-        f"{_agent_summary(decision, mentions)}\n"
-        f"<@{customer_id}> wrote to the bot in a direct message (agents cannot reply there; "
-        f"contact them directly):\n{quoted}"
-    )
+    """The agents' notice of an escalated direct message: they cannot see the DM, so it names the
+    customer, to be contacted directly, and quotes their words with the conversation's ``earlier``
+    turns (the last :data:`DM_CONTEXT_TURNS`, each cut to :data:`DM_CONTEXT_CHARS`).
+
+    Not with ``quote`` False (a channel customers read too, for want of an agents' own): the words, and
+    the classifier's reasoning about them, stay out of it.
+    """
+    where = f"<@{customer_id}> wrote to the bot in a direct message (agents cannot reply there; "
+    if not quote:
+        notice = (
+            f"{_agent_summary(decision, mentions, reasoning=False)}\n{where}contact them directly). Their "
+            "words are not shown in this channel, which customers can read: set ESCALATION_CHANNEL to "
+            "a channel of your agents' own to see them here."
+        )
+        return notice, _sections(notice)
+    notice = f"{_agent_summary(decision, mentions)}\n{where}contact them directly):\n"
+    notice += _quoted(text) or f"> {NO_WORDS_IN_DM}"
+    if earlier:
+        turns = [
+            f"*{DM_SPEAKERS.get(t.role, 'Someone')}:* {truncate(' '.join(t.text.split()), DM_CONTEXT_CHARS)}"
+            for t in earlier[-DM_CONTEXT_TURNS:]
+        ]
+        notice += "\nEarlier in the conversation:\n" + "\n".join(
+            f"> {line}" for line in (escape(sanitize(t)) for t in turns)
+        )
     return notice, _sections(notice)

@@ -2,7 +2,8 @@
 
 Pure parsing first (which events are customer messages), then the thread rules: a follow-up in a
 thread the bot answered is routed; a message there from anyone but the customer is an agent taking
-over; a thread that is escalated or taken over gets no answer.
+over; a thread that is escalated or taken over gets no answer, except in a DM, which agents cannot
+read: there the customer's words are sent on to them (see :meth:`bot.conversation.Conversations.handle`).
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ class Intake:
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             return None
-        if thread is not None and thread.bot_silent:
-            return None
+        if thread is not None and thread.bot_silent and not is_direct(msg):
+            return None  # a person's thread now; a DM's is not theirs to read, so it goes on to them
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
 
     async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:

@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     support_channels: CommaList = []
     agent_users: CommaList = []
     agent_usergroup: str | None = None
-    # Where agents are told of an escalated direct message (they cannot see the customer's DM with the bot);
-    # the first of SUPPORT_CHANNELS when unset.
+    # Where agents are told of an escalated direct message (they cannot see the customer's DM with the bot),
+    # with the customer's words; when unset, the first of SUPPORT_CHANNELS, without them (customers read it).
     escalation_channel: str | None = None
     stats_users: CommaList = []
     stats_usergroup: str | None = None
@@ -95,8 +95,15 @@ class Settings(BaseSettings):
 
     @property
     def direct_message_escalations(self) -> str | None:
-        """The channel where escalated direct messages reach the agents, if there is one."""
+        """The channel where escalated direct messages reach the agents, if there is one. Only
+        ``ESCALATION_CHANNEL`` is told the customer's words (see :attr:`quotes_direct_messages`)."""
         return self.escalation_channel or next(iter(self.support_channels), None)
+
+    @property
+    def quotes_direct_messages(self) -> bool:
+        """Whether an escalated DM's words may be quoted where agents are told of it: in the agents' own
+        ``ESCALATION_CHANNEL``, not in a support channel, which customers read (a DM is private)."""
+        return self.escalation_channel is not None
 
     @property
     def socket_mode(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import AsyncIterator
 
@@ -66,21 +67,20 @@ class Worker:
         self._recovery: asyncio.Task[None] | None = None
         # Per conversation with messages in this worker: its lock, and the ts of those holding or awaiting it.
         self._turns: dict[tuple[str, str, str], tuple[asyncio.Lock, set[str]]] = {}
+        self._agent_turns = itertools.count()
 
-    def submit(
-        self, msg: InboundMessage, *, category: str | None = None, recovered: bool = False
-    ) -> asyncio.Task[None]:
+    def submit(self, msg: InboundMessage, *, recovered: bool = False) -> asyncio.Task[None]:
         """Start working on ``msg`` in the background.
 
         ``recovered``: the message was taken again after a failure or a crash.
         """
-        work = self._run(msg, category, recovered)
+        work = self._run(msg, recovered)
         task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _run(self, msg: InboundMessage, category: str | None, recovered: bool) -> None:
+    async def _run(self, msg: InboundMessage, recovered: bool) -> None:
         # The lease is renewed while the message waits too, so no recovery pass takes it meanwhile.
         heartbeat = asyncio.create_task(self._heartbeat(msg))
         try:
@@ -91,9 +91,7 @@ class Worker:
                 waited_slot = self._slots.locked()
                 async with self._slots:
                     waited = waited_turn or waited_elsewhere or waited_slot
-                    await self._conversations.handle(
-                        msg, category=category, recovered=recovered, waited=waited
-                    )
+                    await self._conversations.handle(msg, recovered=recovered, waited=waited)
         except Exception as e:  # the one catch-all: nothing claimed is ever dropped
             await self._failed(msg, e)
         finally:
@@ -124,19 +122,25 @@ class Worker:
             await asyncio.sleep(ORDER_POLL_SECONDS)
         return waited
 
+    def agent_turn(self, msg: InboundMessage) -> contextlib.AbstractAsyncContextManager[bool]:
+        """Held while an agent's re-route of ``msg`` is answered: after the conversation's messages in
+        flight, and one re-route at a time (two agents choosing at once get one answer, not two)."""
+        return self._turn(msg, token=f"agent {msg.ts} {next(self._agent_turns)}")
+
     @contextlib.asynccontextmanager
-    async def _turn(self, msg: InboundMessage) -> AsyncIterator[bool]:
+    async def _turn(self, msg: InboundMessage, token: str | None = None) -> AsyncIterator[bool]:
         """Held while ``msg`` is handled: its conversation's earlier messages go first (FIFO). Yields
         whether it had to wait for one of them."""
         key = conversation_key(msg)
         lock, queued = self._turns.setdefault(key, (asyncio.Lock(), set()))
-        queued.add(msg.ts)
+        token = token or msg.ts
+        queued.add(token)
         try:
             waited = lock.locked()
             async with lock:
                 yield waited
         finally:
-            queued.discard(msg.ts)
+            queued.discard(token)
             if not queued:
                 del self._turns[key]
 

@@ -44,6 +44,13 @@ async def serve(settings: Settings) -> None:
             "Neither ESCALATION_CHANNEL nor SUPPORT_CHANNELS is set: an escalated direct message tags the "
             "agents inside the DM, where they cannot see it. Set ESCALATION_CHANNEL to a channel they read."
         )
+    elif not settings.quotes_direct_messages:
+        logger.warning(
+            "ESCALATION_CHANNEL is not set: agents are told of an escalated direct message in %s, without "
+            "the customer's words (customers read that channel). Set ESCALATION_CHANNEL to your agents' "
+            "own channel to see them.",
+            settings.direct_message_escalations,
+        )
     # Before the migrations and the model load: a wrong token or no way to Slack is told in seconds, and
     # nothing has been opened yet that would need closing.
     await check_slack(settings)

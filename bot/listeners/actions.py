@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, REASON_TEXT
 from bot.mrkdwn import escape
 from bot.store.feedback import FeedbackTarget, Verdict
 
@@ -39,20 +39,25 @@ async def _target(bot: SupportBot, body: dict[str, Any], key: str | None) -> Fee
     return await bot.store.find_decision(body["team"]["id"], channel, ts)
 
 
-def _own_message(bot: SupportBot, user: str, target: FeedbackTarget) -> bool:
-    """With no agents configured everyone may use the controls, but not on their own message: a
-    customer does not judge, re-route or hand back their own conversation."""
-    return not bot.directory.agents_configured and user == target.message.user_id
+def _own_message(allowed: bool | None, user: str, target: FeedbackTarget) -> bool:
+    """When anyone but the customer may use the controls (``allowed`` None, see
+    :meth:`SupportBot.may_use_controls`), not on their own message: a customer does not judge, re-route
+    or hand back their own conversation."""
+    return allowed is None and user == target.message.user_id
 
 
 async def _judged(
     bot: SupportBot, body: dict[str, Any], respond: AsyncRespond, user: str, key: str | None
 ) -> FeedbackTarget | None:
-    """The decision an agent's verdict is about, or None once the agent has been told why not."""
+    """The decision an agent's verdict is about, or None once the user has been told why not."""
+    allowed = await bot.may_use_controls(user)
+    if allowed is False:
+        await _say(respond, NOT_AN_AGENT)
+        return None
     target = await _target(bot, body, key)
     if target is None:
         await _say(respond, NOT_FOUND)
-    elif _own_message(bot, user, target):
+    elif _own_message(allowed, user, target):
         await _say(respond, NOT_AN_AGENT)
         return None
     return target
@@ -63,14 +68,15 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     async def hand_back(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await bot.may_use_controls(user):
+        allowed = await bot.may_use_controls(user)
+        if allowed is False:
             await _say(respond, NOT_AN_AGENT)
             return
         # The button names the customer message: its thread may be elsewhere (a DM's escalation is
         # shown to agents in the escalation channel). Older buttons name nothing: their own thread.
         target = await _target(bot, body, body["actions"][0].get("value"))
         if target is not None:
-            if _own_message(bot, user, target):
+            if _own_message(allowed, user, target):
                 await _say(respond, NOT_AN_AGENT)
                 return
             channel, thread_ts = target.message.channel_id, target.message.thread_ts
@@ -95,9 +101,6 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     async def route_correct(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await bot.may_use_controls(user):
-            await _say(respond, NOT_AN_AGENT)
-            return
         target = await _judged(bot, body, respond, user, body["actions"][0].get("value"))
         if target is None:
             return
@@ -114,9 +117,6 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     async def route_change(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         user = body["user"]["id"]
-        if not await bot.may_use_controls(user):
-            await _say(respond, NOT_AN_AGENT)
-            return
         action = body["actions"][0]
         category = (action.get("selected_option") or {}).get("value")
         if category not in bot.router.routes.names:
@@ -126,18 +126,53 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         target = await _judged(bot, body, respond, user, key)
         if target is None:
             return
+        # The classifier's category chosen (from an escalation's menu, or back after a re-route) says
+        # its route was right; either way the customer gets that category's answer unless they have it.
         if category == target.category:
             await bot.store.add_feedback(target, user, Verdict.CORRECT)
-            await _say(respond, f"Thanks: *{escape(category)}* is recorded as the right route.")
-            return
-        await bot.store.add_feedback(target, user, Verdict.REROUTED, category)
+        else:
+            await bot.store.add_feedback(target, user, Verdict.REROUTED, category)
         await bot.learner.note_feedback(category, target.message.text or "")
-        await _say(respond, f"Re-routed to *{escape(category)}*: its answer follows in the thread.")
-        try:
-            await bot.conversations.reroute(target.message, category)
-        except Exception as e:
-            logger.exception("could not answer the re-route of %s", key)
-            await _say(respond, reroute_failed(category, e))
+        async with bot.worker.agent_turn(target.message):
+            # Read again in the turn: another agent's re-route may have answered meanwhile.
+            target = await _target(bot, body, key) or target
+            await _answer_as(bot, respond, user, key, target, category)
+
+
+async def _answer_as(
+    bot: SupportBot, respond: AsyncRespond, user: str, key: str, target: FeedbackTarget, category: str
+) -> None:
+    """Have the bot answer ``target``'s message as ``category``, unless the customer has that answer
+    already or another agent is handling the thread; the agent who chose is told what happened."""
+    name = f"*{escape(category)}*"
+    if category == target.answered_as:
+        await _say(respond, f"Recorded {name} as the right route; the customer has its answer already.")
+        return
+    msg = target.message
+    thread = await bot.store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+    if thread is not None and thread.taken_over_by not in (None, user):
+        await _say(
+            respond,
+            f"Recorded {name} as the right route. <@{thread.taken_over_by}> is handling this thread, so "
+            "the bot does not answer in it; hand it back first if the customer should have the bot's "
+            "answer.",
+        )
+        return
+    await _say(respond, f"Re-routed to {name}: its answer follows in the thread.")
+    try:
+        decision = await bot.conversations.reroute(msg, category)
+    except Exception as e:
+        logger.exception("could not answer the re-route of %s", key)
+        await _say(respond, reroute_failed(category, e))
+        return
+    if decision.escalated:
+        reason = decision.escalation_reason
+        why = REASON_TEXT.get(reason, "it failed") if reason else "it failed"
+        await _say(
+            respond,
+            f"The bot could not answer as {name} ({why}), so nothing was posted; the route is recorded. "
+            "Answer the customer yourself, or choose it again to retry.",
+        )
 
 
 def reroute_failed(category: str, error: Exception) -> str:

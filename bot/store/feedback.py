@@ -31,6 +31,9 @@ class FeedbackTarget(BaseModel):
     category: str
     decided_at: datetime
     message: InboundMessage
+    # The category of the answer the customer has now (the last one recorded: the classifier's, or an
+    # agent's re-route), or None when the last reply was an escalation, not an answer.
+    answered_as: str | None = None
 
 
 class Feedback(BaseModel):
@@ -76,9 +79,16 @@ class RouteFeedback(Database):
             .order_by(d.c.id)
             .limit(1)
         )
+        latest = (
+            select(d.c.category, d.c.escalated)
+            .where(d.c.channel_id == channel_id, d.c.message_ts == message_ts, d.c.team_id == team_id)
+            .order_by(d.c.id.desc())
+            .limit(1)
+        )
         async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
-        if row is None:
+            last = (await conn.execute(latest)).first() if row is not None else None
+        if row is None or last is None:
             return None
         message = InboundMessage(
             team_id=team_id,
@@ -92,7 +102,11 @@ class RouteFeedback(Database):
             user_team_id=row.user_team_id,
         )
         return FeedbackTarget(
-            decision_id=row.id, category=row.category, decided_at=row.created_at, message=message
+            decision_id=row.id,
+            category=row.category,
+            decided_at=row.created_at,
+            message=message,
+            answered_as=None if last.escalated else last.category,
         )
 
     async def add_feedback(

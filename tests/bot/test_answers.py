@@ -149,3 +149,24 @@ async def test_a_correctly_configured_start_logs_no_warning(
         await running.idle()
     assert len(running.replies(event)) == 1
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_offline_a_reply_to_the_canned_answer_goes_to_a_person_and_thanks_ends_it(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    running = await make_bot(offline=True, agent_users=["U0AGENT"])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    # The offline refund reply asks for the order number; the customer gives it and a person takes it.
+    await running.customer_says("Order 88213, charged twice on Monday", thread_ts=event["ts"])
+    await running.idle()
+    canned, escalation = running.replies(event)
+    assert "<@U0AGENT>" in escalation["text"] and "offline answer" in escalation["text"]
+    assert escalation["text"] != canned["text"]
+    # In a thread still the bot's, a thank-you is acknowledged, not escalated for fitting no category.
+    other = await running.customer_says("The app crashes every time I open the camera")
+    await running.idle()
+    await running.customer_says("Thanks, that fixed it!", thread_ts=other["ts"])
+    await running.idle()
+    _answer, thanks = running.replies(other)
+    assert thanks["text"].startswith("You're welcome") and "<@U0AGENT>" not in thanks["text"]

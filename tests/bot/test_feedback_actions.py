@@ -160,3 +160,123 @@ async def test_with_no_agents_configured_a_customer_cannot_judge_their_own_route
         assert answer["text"] == "Only support agents can use these controls."
     answer = await click(running, event, ACTION_CORRECT, "U0COLLEAGUE", "colleague")
     assert "is recorded as the right route" in answer["text"]
+
+
+AGENT2 = "U0AGENT2"
+
+
+def menu(reply: dict[str, Any]) -> list[str]:
+    """The categories a reply's Re-route menu offers."""
+    return [
+        option["value"]
+        for block in reply["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["type"] == "static_select"
+        for option in element["options"]
+    ]
+
+
+def unsure(text: str, categories: list[str]) -> dict[str, Any]:
+    return {"category": "Refund Request", "confidence": 0.4, "reasoning": "unsure", "wants_human": False}
+
+
+async def told(running: RunningBot, name: str, count: int) -> list[str]:
+    """The private answers to the click ``name``, once there are ``count`` of them."""
+    deadline = time.monotonic() + 10
+    while len(running.slack.responses.get(name) or []) < count:
+        assert time.monotonic() < deadline, f"the agent was not told: {running.slack.responses.get(name)}"
+        await asyncio.sleep(0.01)
+    return [r["text"] for r in running.slack.responses[name]]
+
+
+async def test_an_escalation_can_be_answered_as_the_classifiers_guess(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that charge from before")
+    await running.idle()
+    [escalation] = running.replies(event)
+    assert "Refund Request" in menu(escalation)  # the guess is on offer: the agent agrees with it
+    await click(running, event, ACTION_REROUTE, AGENT, "agree", "Refund Request")
+    _escalation, answer = await replies_count(running, event, 2)
+    assert answer["metadata"]["event_payload"]["category"] == "Refund Request"
+    target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
+    assert target is not None
+    feedback = await running.store.get_feedback(target.decision_id)
+    assert feedback is not None and feedback.verdict == "correct"  # the classifier's guess was right
+
+
+async def test_re_routing_back_to_the_first_category_answers_again_but_never_twice(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT, AGENT2])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    # Two agents choose the same category at once: one answer.
+    await asyncio.gather(
+        press(running, event, ACTION_REROUTE, AGENT, "a", "Technical Support"),
+        press(running, event, ACTION_REROUTE, AGENT2, "b", "Technical Support"),
+    )
+    await replies_count(running, event, 2)
+    texts = sorted([(await told(running, "a", 1))[0], (await told(running, "b", 1))[0]])
+    assert texts[0].startswith("Re-routed to *Technical Support*: its answer follows")
+    assert texts[1] == "Recorded *Technical Support* as the right route; the customer has its answer already."
+    await running.idle()
+    assert len(running.replies(event)) == 2
+    # Back to the classifier's category, from the re-routed answer's menu: its answer again.
+    await click(running, event, ACTION_REROUTE, AGENT, "back", "Refund Request")
+    replies = await replies_count(running, event, 3)
+    assert replies[2]["metadata"]["event_payload"]["category"] == "Refund Request"
+
+
+async def test_a_re_route_in_a_thread_another_agent_handles_is_recorded_without_an_answer(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT, AGENT2])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    await running.customer_says("Refunded the duplicate charge just now", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    answer = await click(running, event, ACTION_REROUTE, AGENT2, "label", "General Question")
+    assert f"<@{AGENT}> is handling this thread" in answer["text"]
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    thread = await running.store.get_thread(slack.team_id, event["channel"], event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT  # still theirs
+    target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
+    assert target is not None
+    feedback = await running.store.get_feedback(target.decision_id)
+    assert feedback is not None and feedback.category == "General Question"
+
+
+async def test_a_re_route_that_cannot_be_answered_tells_the_agent_alone(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    anthropic_api.fail_next("stream_break", only="answer")
+    await press(running, event, ACTION_REROUTE, AGENT, "rr", "Technical Support")
+    texts = await told(running, "rr", 2)
+    assert "could not answer as *Technical Support* (answering failed)" in texts[1]
+    await running.idle()
+    assert len(running.replies(event)) == 1  # no half answer, no second tag of the whole team
+    thread = await running.store.get_thread(slack.team_id, event["channel"], event["ts"])
+    assert thread is not None and not thread.bot_silent
+
+
+async def test_agents_may_use_the_controls_while_slack_cannot_list_their_group(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    slack.add_usergroup("S0SUPPORT", [AGENT])
+    slack.fail_next("usergroups.users.list", error="fatal_error", count=50)
+    running = await make_bot(agent_usergroup="S0SUPPORT")
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    answer = await click(running, event, ACTION_CORRECT, AGENT, "ok")
+    assert "recorded as the right route" in answer["text"]
+    # The customer still cannot judge their own message.
+    own = await click(running, event, ACTION_CORRECT, "U0CUSTOMER", "own")
+    assert "Only support agents" in own["text"]

@@ -307,6 +307,59 @@ async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
     assert thread is not None and not thread.bot_silent
 
 
+async def test_what_a_customer_adds_under_an_escalated_dm_reaches_the_agents_with_the_conversation(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    anthropic_api.classify_fn = sure  # the added detail alone would be answered: it must not be
+    anthropic_api.fail_next("500", only="answer")  # the first message escalates
+    first = await running.customer_says(
+        "The app crashes when I upload photos", channel="D0DM", channel_type="im"
+    )
+    await running.idle()
+    await running.customer_says(
+        "it's order 1234, call me on 555-0100", channel="D0DM", channel_type="im", thread_ts=first["ts"]
+    )
+    await running.idle()
+    notices = [c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == AGENTS_CHANNEL]
+    assert len(notices) == 2 and "> it's order 1234, call me on 555-0100" in notices[1]["text"]
+    # With what came before, so that the agent need not ask the customer to repeat it.
+    assert "Earlier in the conversation" in notices[1]["text"] and "upload photos" in notices[1]["text"]
+    assert "already with a person" in notices[1]["text"]
+    assert len(anthropic_api.bodies("answer")) == 1  # the first message's failed attempt alone
+    _first_note, second_note = running.replies(first)
+    assert "get in touch with you directly" in second_note["text"]
+    # A thank-you under it pages nobody.
+    await running.customer_says("ok thanks!", channel="D0DM", channel_type="im", thread_ts=first["ts"])
+    await running.idle()
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.params["channel"] == AGENTS_CHANNEL]) == 2
+    assert running.replies(first)[-1]["text"].startswith("You're welcome")
+
+
+async def test_a_dm_is_not_quoted_in_a_support_channel_customers_read(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # One support channel and no ESCALATION_CHANNEL: agents are told there, without the private words.
+    running = await make_bot(agent_users=[AGENT], support_channels=[CHANNEL])
+    anthropic_api.classify_fn = unsure
+    secret = "my account jane.doe@example.com was charged twice, call me on +44 7700 900123"
+    await running.customer_says(secret, channel="D0DM", channel_type="im")
+    await running.idle()
+    [notice] = [
+        c.params["text"] for c in slack.calls_to("chat.postMessage") if c.params["channel"] == CHANNEL
+    ]
+    assert f"<@{AGENT}>" in notice and f"<@{CUSTOMER}>" in notice and "ESCALATION_CHANNEL" in notice
+    assert "jane.doe" not in notice and "7700" not in notice and "unsure" not in notice  # nor the reasoning
+
+
+async def test_answers_in_a_dm_carry_no_agent_controls(running: RunningBot) -> None:
+    # Only the customer sees a DM: the buttons would be theirs to press.
+    event = await running.customer_says("How do I reset my password?", channel="D0DM", channel_type="im")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert "actions" not in [block["type"] for block in reply["blocks"]]
+
+
 async def test_without_an_agents_channel_a_dm_escalation_stays_in_the_dm(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
@@ -317,6 +370,21 @@ async def test_without_an_agents_channel_a_dm_escalation_stays_in_the_dm(
     [reply] = running.replies(event)
     assert f"<@{AGENT}>" in reply["text"]
     assert {c.params["channel"] for c in slack.calls_to("chat.postMessage")} == {"D0DM"}
+
+
+async def test_a_half_answer_says_it_was_interrupted_above_the_escalation(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.answer_fn = lambda body: (
+        "1. Open Settings. 2. Choose Reset password. 3. Never delete your account"
+    )
+    anthropic_api.fail_next("stream_break", only="answer")
+    event = await running.customer_says("I can't log in, the reset link doesn't work")
+    await running.idle()
+    half, escalation = running.replies(event)
+    assert half["text"].rstrip().endswith("_…this answer was interrupted before it was finished._")
+    assert f"<@{AGENT}>" in escalation["text"]
 
 
 async def test_a_half_answer_whose_escalation_failed_is_not_taken_for_the_reply(

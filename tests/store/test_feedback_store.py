@@ -36,6 +36,7 @@ async def test_find_decision_returns_the_classifiers_decision_not_the_re_route(s
     target = await store.find_decision(TEAM, "C1", "1.5")
     assert target is not None
     assert (target.decision_id, target.category) == (first, "Refund Request")
+    assert target.answered_as == "Technical Support"  # what the customer has now: the re-route's answer
     assert (target.message.ts, target.message.thread_ts, target.message.text) == (
         "1.5",
         "1.5",

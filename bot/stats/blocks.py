@@ -247,7 +247,8 @@ def _cost(report: StatsReport) -> str:
     if per_message is not None and tokens_per_message is not None:
         text += f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}"
     if report.reroutes_answered:
-        text += f"\nIncludes {report.reroutes_answered:,} answers given again after an agent's re-route."
+        answers = plural(report.reroutes_answered, "answer")
+        text += f"\nIncludes {answers} given again after an agent's re-route."
     return text
 
 

@@ -104,9 +104,10 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         f"{report.cache_read_tokens + report.cache_creation_tokens:,}",
     )
     costs.add_row("estimated cost", f"${report.cost_usd:,.2f}")
-    costs.add_row(
-        "per message", f"{report.tokens_per_message or 0:,.0f} tokens · ${report.cost_per_message or 0:,.4f}"
-    )
+    if report.tokens_per_message is not None and report.cost_per_message is not None:
+        # Only with messages: re-routes alone are paid for, but there is nothing to divide them by.
+        per_message = f"{report.tokens_per_message:,.0f} tokens · ${report.cost_per_message:,.4f}"
+        costs.add_row("per message", per_message)
     costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
     feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
     for column in ("category", "routed", "reviewed", "accuracy", "re-routed", "re-route rate"):

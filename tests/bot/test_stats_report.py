@@ -431,3 +431,23 @@ def test_a_section_cut_to_slacks_limit_keeps_its_code_block_closed() -> None:
         b["text"]["text"] for b in blocks if b["type"] == "section" and "By category" in b["text"]["text"]
     ]
     assert len(section) <= SECTION_LIMIT and section.count("```") == 2 and section.endswith("```")
+
+
+async def test_a_period_with_only_a_re_route_shows_its_cost_but_no_per_message_figure(store: Store) -> None:
+    # The customer's message was answered last week; an agent re-routed it today, and that answer is paid.
+    await store.record(
+        decision("Refund Request", 1.0, "agent", 0, 600, cost_usd=0.01),
+        team_id=TEAM,
+        channel_id="C0SUPPORT",
+        user_id="U1",
+        message_ts="1.1",
+        thread_ts="1.1",
+    )
+    report = await build_report(store, parse_arguments("24h"))
+    assert (report.messages, report.reroutes_answered) == (0, 1)
+    _, blocks = report_blocks(report)
+    slack = str(blocks)
+    assert "Includes 1 answer given again after an agent's re-route." in slack
+    assert "$0.01* estimated" in slack and "Per message" not in slack
+    terminal = _terminal_text(report)
+    assert "$0.01" in terminal and "per message" not in terminal

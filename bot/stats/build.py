@@ -32,7 +32,7 @@ from bot.stats.queries import (
     split_period,
     undecided_statement,
 )
-from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, shares
+from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, group_direct_messages, shares
 from bot.store.database import Database
 from router.models import EscalationReason, Source
 
@@ -167,7 +167,7 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS),
         "fallbacks": sources[Source.FALLBACK.value],
         "reroutes_answered": sum(int(g.decisions) for g in groups if g.source == AGENT),
-        "channels": shares(dict(channels), messages, BUSIEST_CHANNELS),
+        "channels": shares(group_direct_messages(dict(channels)), messages, BUSIEST_CHANNELS),
         "input_tokens": int(total(groups, "input_tokens")),
         "output_tokens": int(total(groups, "output_tokens")),
         "cache_read_tokens": int(total(groups, "cache_read_tokens")),
@@ -234,7 +234,7 @@ def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
             lost[row.channel_id or NO_CHANNEL] += int(row.n)
     return {
         "undelivered": states["failed"],
-        "undelivered_channels": shares(dict(lost), limit=BUSIEST_CHANNELS),
+        "undelivered_channels": shares(group_direct_messages(dict(lost)), limit=BUSIEST_CHANNELS),
         "left_to_agents": states["left"],
         "pending": states["pending"],
     }

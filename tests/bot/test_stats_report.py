@@ -451,3 +451,52 @@ async def test_a_period_with_only_a_re_route_shows_its_cost_but_no_per_message_f
     assert "$0.01* estimated" in slack and "Per message" not in slack
     terminal = _terminal_text(report)
     assert "$0.01" in terminal and "per message" not in terminal
+
+
+async def test_direct_messages_are_one_line_of_busiest_channels_and_of_the_lost_ones(store: Store) -> None:
+    """Each customer's DM is a channel of its own: a manager sees them added up, not <#D…> links."""
+    for i in range(30):  # 30 customers writing to the bot in DMs, 2 messages each
+        for j in range(2):
+            await store.record(
+                decision("Refund Request", 0.9, "claude", 10, 10),
+                team_id=TEAM,
+                channel_id=f"D0CUST{i:03d}",
+                user_id=f"U{i}",
+                message_ts=f"{i}.{j}",
+            )
+    for j in range(10):
+        await store.record(
+            decision("Refund Request", 0.9, "claude", 10, 10),
+            team_id=TEAM,
+            channel_id="C0SUPPORT",
+            user_id="U9",
+            message_ts=f"99.{j}",
+        )
+    for channel, ts in (("D0CUST001", "5.1"), ("D0CUST002", "5.2"), ("C0SUPPORT", "5.3")):
+        msg = message(ts, team_id=TEAM, channel_id=channel)
+        assert await store.claim(msg)
+        await store.abandon(msg, "SlackApiError: channel_not_found")
+
+    report = await build_report(store, parse_arguments("7d"))
+    _, blocks = report_blocks(report)
+    assert _section(blocks, "*Busiest channels*").splitlines()[1:] == [
+        "Direct messages (30 customers)  `█████████░ 86%`  60",
+        "<#C0SUPPORT>  `█░░░░░░░░░ 14%`  10",
+    ]
+    assert (
+        "could not be posted, not even as an escalation (in Direct messages (2 customers), <#C0SUPPORT>)"
+        in (_section(blocks, "*Not answered by the bot*"))
+    )
+    terminal = _terminal_text(report)
+    assert "Direct messages (30 customers)" in terminal and "D0CUST" not in terminal
+    assert "(in Direct messages (2 customers), C0SUPPORT)" in terminal
+
+    one = await build_report(store, parse_arguments("7d D0CUST007"))
+    assert [(s.name, s.count) for s in one.channels] == [("Direct messages (1 customer)", 2)]
+
+
+def _section(blocks: list[dict], heading: str) -> str:
+    [text] = [
+        b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith(heading)
+    ]
+    return text

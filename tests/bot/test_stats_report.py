@@ -421,16 +421,83 @@ async def test_the_decisions_fall_in_the_same_latency_buckets_as_the_daily_histo
     )
 
 
-def test_a_section_cut_to_slacks_limit_keeps_its_code_block_closed() -> None:
-    categories = [
-        Share(name=f"Category number {i:03d} with a long name", count=1, share=0.01) for i in range(90)
-    ]
-    report = StatsReport(period="7d", start=None, end=NOW, messages=90, categories=categories)
+def _fits_slack(blocks: list[dict]) -> list[str]:
+    """The sections' texts, once checked against Slack's limits and for nothing cut in the middle."""
+    assert len(blocks) <= MAX_BLOCKS
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    for text in sections:
+        assert len(text) <= SECTION_LIMIT and text.count("```") % 2 == 0
+        # every & begins a whole entity: none was cut in two
+        assert text.count("&") == sum(text.count(e) for e in ("&amp;", "&lt;", "&gt;")), text
+    return sections
+
+
+def _rows_under(sections: list[str], heading: str) -> list[str]:
+    """The lines of a heading's section and of the sections that continue it, headings and fences off."""
+    start = next(i for i, text in enumerate(sections) if text.startswith(heading))
+    rows = sections[start].removeprefix(heading).splitlines()
+    for text in sections[start + 1 :]:
+        if text.startswith("*"):
+            break
+        rows += text.splitlines()
+    return [row.strip("`") for row in rows]
+
+
+async def test_many_long_categories_spread_over_sections_and_the_overall_accuracy_comes_first(
+    store: Store,
+) -> None:
+    names = [f"Product area {i:02d}: orders, billing & returns" for i in range(40)]
+    for i, category in enumerate(names):
+        for j in range(3):
+            ts = f"{i}.{j}"
+            await store.record(
+                decision(category, 0.8, "claude", 100, 500),
+                team_id=TEAM,
+                channel_id="C0SUPPORT",
+                user_id="U1",
+                message_ts=ts,
+                thread_ts=ts,
+            )
+        target = await store.find_decision(TEAM, "C0SUPPORT", f"{i}.0")
+        assert target is not None
+        verdict = Verdict.CORRECT if i % 2 else Verdict.REROUTED
+        await store.add_feedback(target, "U0AGENT", verdict, None if i % 2 else "Refund Request")
+    report = await build_report(store, parse_arguments("7d"))
     _, blocks = report_blocks(report)
-    [section] = [
-        b["text"]["text"] for b in blocks if b["type"] == "section" and "By category" in b["text"]["text"]
-    ]
-    assert len(section) <= SECTION_LIMIT and section.count("```") == 2 and section.endswith("```")
+    sections = _fits_slack(blocks)
+
+    by_category = _rows_under(sections, "*By category*\n")
+    assert len(by_category) == 40 and all("billing &amp; retur" in row for row in by_category)
+    feedback = _rows_under(sections, "*Agent feedback*\n")
+    assert feedback[0] == "All: accuracy 50% of 40 reviewed · re-routed 17% (20 of 120)"
+    assert len(feedback) == 41
+    assert "…" not in "".join(sections)
+
+
+def test_categories_beyond_what_slack_can_show_are_counted_not_dropped_silently() -> None:
+    names = [f"Category number {i:04d} with a long name & more" for i in range(1000)]
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=1000,
+        categories=shares(dict.fromkeys(names, 1)),
+        feedback=[CategoryFeedback(category=n, routed=1, reviewed=1, correct=1, rerouted=0) for n in names],
+        feedback_total=CategoryFeedback(category="All", routed=1000, reviewed=1000, correct=1000, rerouted=0),
+        undelivered=1,
+        kept_messages=999,
+        first_day_whole=True,
+        percentiles_exact=False,
+    )
+    _, blocks = report_blocks(report)
+    sections = _fits_slack(blocks)
+    for heading in ("*By category*\n", "*Agent feedback*\n"):
+        *shown, more = _rows_under(sections, heading)
+        left = int(more.removeprefix("_…and ").split()[0].replace(",", ""))
+        assert more == f"_…and {left:,} more categories (support-router stats shows all)_"
+        # every category is either shown or counted (the feedback's first line is the overall one)
+        assert len(shown) + left == 1000 + (heading == "*Agent feedback*\n")
+    assert _rows_under(sections, "*Agent feedback*\n")[0].startswith("All: accuracy 100% of 1,000 reviewed")
 
 
 async def test_a_period_with_only_a_re_route_shows_its_cost_but_no_per_message_figure(store: Store) -> None:

@@ -24,6 +24,8 @@ _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
 REASON_NAMES = {reason.value: text for reason, text in REASON_TEXT.items()}
 REASON_NAMES[NO_REASON] = "no reason recorded"
+# Every fallback is escalated as a classifier error: counted in both, which the label says.
+FALLBACKS = "fallbacks to the local model (also counted as errors)"
 # Classifier sources in words where the bare value would puzzle a manager.
 SOURCE_NAMES = {Source.NONE.value: "nothing to classify (a file alone)"}
 
@@ -248,7 +250,8 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         _section(
             "*Classified by*\n"
             + _code(_bar_lines(report.sources, SOURCE_NAMES))
-            + f"\nErrors: *{report.errors:,}* · fallbacks to the local model: *{report.fallbacks:,}*"
+            + (f"\n{not_classified_note(report)}" if report.not_classified else "")
+            + f"\nErrors: *{report.errors:,}* · {FALLBACKS}: *{report.fallbacks:,}*"
         ),
         _section(_cost(report)),
         *_feedback(report.feedback, report.feedback_total),
@@ -280,6 +283,18 @@ def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape)
     if report.pending:
         lines.append(f"{plural(report.pending, 'message')} being answered or waiting for a retry")
     return lines
+
+
+def not_classified_note(report: StatsReport) -> str:
+    """The messages no classifier decided, e.g. "Not classified: 3 (2 files with no text, 1 given up…)"."""
+    kinds = [
+        plural(report.no_text, "file") + " with no text" if report.no_text else "",
+        f"{report.gave_up:,} given up after retries" if report.gave_up else "",
+    ]
+    return (
+        f"Not classified: {report.not_classified:,} ({', '.join(filter(None, kinds))}; escalated, "
+        "and left out of categories, confidence and times)"
+    )
 
 
 def upcoming_note(report: StatsReport) -> str:

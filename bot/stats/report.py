@@ -84,6 +84,11 @@ class StatsReport(BaseModel):
     first_day_whole: bool = False
 
     messages: int = 0
+    # Messages no classifier decided (escalated all the same): files alone, with no words to classify, and
+    # messages given up on after every retry. Left out of categories, sources, confidence and times.
+    no_text: int = 0
+    gave_up: int = 0
+    # The classified messages per category (their shares are of the classified messages).
     categories: list[Share] = []
     # Per category, how many of its messages went to a person (categories with none are left out).
     category_escalations: dict[str, int] = {}
@@ -127,6 +132,11 @@ class StatsReport(BaseModel):
     def purged_messages(self) -> int:
         """How many of the period's messages ``db purge`` deleted (0 when none)."""
         return 0 if self.kept_messages is None else self.messages - self.kept_messages
+
+    @property
+    def not_classified(self) -> int:
+        """Messages routed without a classification (:attr:`no_text` and :attr:`gave_up`)."""
+        return self.no_text + self.gave_up
 
     @property
     def undecided(self) -> int:

@@ -11,10 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.stats.blocks import (
+    FALLBACKS,
     REASON_NAMES,
     SOURCE_NAMES,
     bar,
     first_day_note,
+    not_classified_note,
     noun,
     period_title,
     purge_note,
@@ -94,10 +96,13 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     for name, t in (("routing", report.routing), ("handling", report.handling), ("total", report.total)):
         timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
     parts += [confidence, timing, _shares("Classified by", report.sources, SOURCE_NAMES)]
+    if report.not_classified:
+        parts.append(Text(not_classified_note(report)))
     costs = Table(title="Errors, tokens and cost", title_justify="left", show_edge=False, show_header=False)
     costs.add_column("")
     costs.add_column("", justify="right")
-    costs.add_row("errors / fallbacks", f"{report.errors:,} / {report.fallbacks:,}")
+    costs.add_row("errors", f"{report.errors:,}")
+    costs.add_row(FALLBACKS, f"{report.fallbacks:,}")
     costs.add_row(
         "tokens (in / out / cache)",
         f"{report.input_tokens:,} / {report.output_tokens:,} / "

@@ -11,13 +11,13 @@ from rich.console import Console
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms
-from bot.stats.queries import split_period, undecided_statement
+from bot.stats.queries import feedback_statement, split_period, undecided_statement
 from bot.stats.report import CategoryFeedback, Share, shares
 from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from router.models import RoutingDecision, Usage
+from router.models import EscalationReason, RoutingDecision, Source, Usage
 from tests.store.plans import query_plan
 from tests.store.samples import message
 
@@ -567,3 +567,91 @@ def _section(blocks: list[dict], heading: str) -> str:
         b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith(heading)
     ]
     return text
+
+
+def _gave_up() -> RoutingDecision:
+    """What ``Conversations.give_up`` records for a message it could not handle after every retry."""
+    return RoutingDecision(
+        query="q",
+        category="General Question",
+        confidence=0.0,
+        reasoning="The message could not be handled after repeated attempts.",
+        escalated=True,
+        escalation_reason=EscalationReason.HANDLER_ERROR,
+        source=Source.FALLBACK,
+        routing_ms=0.0,
+        handling_ms=0.0,
+        total_ms=0.0,
+        error="SlackApiError",
+        routes_version="v1",
+    )
+
+
+def _file_alone() -> RoutingDecision:
+    """What ``Router.route`` records for a message with no words (a file alone)."""
+    return decision("General Question", 0.0, "none", 0.01, 0, escalated=True, escalation_reason="no_text")
+
+
+async def test_files_alone_and_give_ups_are_counted_apart_from_the_classifications(store: Store) -> None:
+    """Nobody classified these: they must not fill the first category, lower the confidence and the
+    times, nor count as fallbacks to the local model, nor weigh on that category's accuracy."""
+    rows = [
+        ("1.1", decision("Refund Request", 0.9, "claude", 400, 1000)),
+        ("1.2", decision("Refund Request", 0.9, "claude", 400, 1000)),
+        # Claude down: the local model stood in, and the policy escalated it (a real fallback).
+        ("1.3", decision("Technical Support", 0.6, "fallback", 500, 0, escalated=True,
+                         escalation_reason="classifier_error", error="Claude is down")),
+        ("2.1", _gave_up()),
+        ("2.2", _gave_up()),
+        ("3.1", _file_alone()),
+        ("3.2", _file_alone()),
+    ]  # fmt: skip
+    for ts, d in rows:
+        await store.record(d, team_id=TEAM, channel_id="C0SUPPORT", user_id="U1", message_ts=ts, thread_ts=ts)
+    for ts, verdict, category in (
+        ("3.1", Verdict.REROUTED, "Refund Request"),
+        ("1.1", Verdict.CORRECT, None),
+    ):
+        target = await store.find_decision(TEAM, "C0SUPPORT", ts)
+        assert target is not None
+        await store.add_feedback(target, "U0AGENT", verdict, category)
+
+    report = await build_report(store, parse_arguments("7d"))
+    assert (report.messages, report.escalations, report.no_text, report.gave_up) == (7, 5, 2, 2)
+    assert [(s.name, s.count, s.share) for s in report.categories] == [
+        ("Refund Request", 2, pytest.approx(2 / 3)),
+        ("Technical Support", 1, pytest.approx(1 / 3)),
+    ]
+    assert {s.name: s.count for s in report.escalation_reasons} == {
+        "classifier_error": 1,
+        "handler_error": 2,
+        "no_text": 2,
+    }
+    assert report.confidence_average == pytest.approx(0.8)
+    assert sum(report.confidence_buckets) == 3
+    assert (report.routing.count, report.routing.p50_ms) == (3, pytest.approx(400))
+    assert report.routing.average_ms == pytest.approx(1300 / 3)
+    assert {s.name: s.count for s in report.sources} == {"claude": 2, "fallback": 1}
+    assert (report.errors, report.fallbacks) == (3, 1)
+    assert [f.category for f in report.feedback] == ["Refund Request", "Technical Support"]
+    total = report.feedback_total
+    assert (total.routed, total.reviewed, total.correct, total.rerouted) == (3, 1, 1, 0)
+
+    _, blocks = report_blocks(report)
+    classified_by = _section(blocks, "*Classified by*")
+    assert (
+        "Not classified: 4 (2 files with no text, 2 given up after retries; escalated, and left out of "
+        "categories, confidence and times)"
+    ) in classified_by
+    assert "Errors: *3* · fallbacks to the local model (also counted as errors): *1*" in classified_by
+    assert "*Confidence* · average 0.80" in str(blocks)
+    terminal = _terminal_text(report)
+    assert "Not classified: 4 (2 files with no text, 2 given up after retries;" in terminal
+    assert "fallbacks to the local model (also counted as errors)" in terminal
+
+
+async def test_verdicts_are_read_through_their_index_and_each_decisions_primary_key(store: Store) -> None:
+    """Leaving out verdicts on files alone joins the decisions: by primary key, never by a scan."""
+    plan = await query_plan(store, feedback_statement(split_period(NOW - timedelta(days=7), NOW)))
+    assert "ix_route_feedback_stats" in plan or store.engine.dialect.name != "sqlite", plan
+    assert "SCAN routing_decisions" not in plan, plan

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Sequence
 
@@ -11,7 +10,7 @@ from rich.console import Console
 from bot.commands.serving import open_store
 from bot.settings import Settings
 from bot.stats import StatsUsageError, build_report, parse_arguments
-from bot.stats.period import LOCAL_CHANNELS
+from bot.stats.period import CHANNEL_ID, LOCAL_CHANNELS
 from bot.stats.terminal import print_report
 
 USAGE = """\
@@ -22,8 +21,6 @@ Usage: support-router stats [PERIOD] [--channel ID]
                 at the bottom of the channel's details); demo or console for
                 what support-router demo or chat recorded, which the report
                 otherwise leaves out"""
-# A Slack channel id (C… public, G… private, D… direct message) has digits; a name like "general" has none.
-_CHANNEL_ID = re.compile(r"[CGD](?=[A-Z0-9]*[0-9])[A-Z0-9]{6,}", re.ASCII)
 
 
 def channel_id(given: str | None) -> str | None:
@@ -37,7 +34,7 @@ def channel_id(given: str | None) -> str | None:
     word = given.strip()
     if word.lower() in LOCAL_CHANNELS:
         return word.lower()
-    if _CHANNEL_ID.fullmatch(word.upper()):
+    if CHANNEL_ID.fullmatch(word.upper()):
         return word.upper()
     name = word if word.startswith("#") else f"#{word}"
     raise StatsUsageError(

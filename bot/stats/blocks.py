@@ -17,10 +17,15 @@ BAR_WIDTH = 10
 MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
 LABEL_WIDTH = 40
+# Sections that "By category" and "Agent feedback" may each spread over: with the report's other blocks
+# (at most 14), two lists of this many stay within MAX_BLOCKS.
+LIST_SECTIONS = 16
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
 REASON_NAMES = {reason.value: text for reason, text in REASON_TEXT.items()}
 REASON_NAMES[NO_REASON] = "no reason recorded"
+# Every fallback is escalated as a classifier error: counted in both, which the label says.
+FALLBACKS = "fallbacks to the local model (also counted as errors)"
 # Classifier sources in words where the bare value would puzzle a manager.
 SOURCE_NAMES = {Source.NONE.value: "nothing to classify (a file alone)"}
 
@@ -67,19 +72,76 @@ def _rate(value: float | None) -> str:
 
 def _section(text: str) -> dict[str, Any]:
     if len(text) > SECTION_LIMIT:
-        text = text[: SECTION_LIMIT - 8] + "\n…"
+        # Cut at a line's end, never inside an escaped entity (&amp;) or a link.
+        cut = text.rfind("\n", 0, SECTION_LIMIT - 8)
+        text = text[: cut if cut > 0 else SECTION_LIMIT - 8] + "\n…"
         if text.count("```") % 2:  # cut inside a code block: close it, or the rest shows raw
             text += "```"
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def _bars(shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()) -> str:
-    """Rows of a code block: name, bar, percentage, count (and a note); every column lined up."""
+def _sections(
+    heading: str, lines: Sequence[str], *, code: bool, limit: int, what: str
+) -> list[dict[str, Any]]:
+    """``lines`` (escaped already) under ``heading``, in as many sections as Slack's 3000 characters
+    need, up to ``limit`` of them; any lines left over are counted in a last line ("…and 3 more
+    categories"), so nothing goes missing unsaid. A line is never cut."""
+    fence = "```" if code else ""
+    chunks: list[list[str]] = [[]]
+    for i, line in enumerate(lines):
+        chunk = chunks[-1]
+        size = len(heading if len(chunks) == 1 else "") + 2 * len(fence) + sum(len(x) + 1 for x in chunk)
+        if chunk and size + len(line) > SECTION_LIMIT:
+            if len(chunks) == limit:
+                return _with_more(heading, chunks, fence, len(lines) - i, what)
+            chunks.append(chunk := [])
+        chunk.append(line)
+    return [_section(_chunk_text(heading, chunks, n, fence)) for n in range(len(chunks))]
+
+
+def _with_more(
+    heading: str, chunks: list[list[str]], fence: str, left: int, what: str
+) -> list[dict[str, Any]]:
+    def more() -> str:
+        return f"\n_…and {left:,} more {what} (support-router stats shows all)_"
+
+    last = len(chunks) - 1
+    while chunks[last] and len(_chunk_text(heading, chunks, last, fence) + more()) > SECTION_LIMIT:
+        chunks[last].pop()
+        left += 1
+    texts = [_chunk_text(heading, chunks, n, fence) for n in range(len(chunks))]
+    texts[-1] += more()
+    return [_section(text) for text in texts]
+
+
+def _chunk_text(heading: str, chunks: list[list[str]], n: int, fence: str) -> str:
+    return (heading if n == 0 else "") + fence + "\n".join(chunks[n]) + fence
+
+
+def _bar_lines(
+    shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()
+) -> list[str]:
+    """Rows of a code block: name, bar, percentage, count (and a note); every column lined up; escaped."""
     labels = [(names or {}).get(s.name, s.name)[:LABEL_WIDTH] for s in shares]
     lines = _columns(labels, [s.share for s in shares], [s.count for s in shares])
     if notes:
         lines = [f"{line}  · {note}" for line, note in zip(lines, notes, strict=True)]
-    return "```" + escape("\n".join(lines)) + "```" if lines else "_none_"
+    return [escape(line) for line in lines]
+
+
+def _bars(
+    heading: str,
+    shares: Sequence[Share],
+    names: dict[str, str] | None = None,
+    notes: Sequence[str] = (),
+    *,
+    limit: int = 1,
+    what: str = "rows",
+) -> list[dict[str, Any]]:
+    lines = _bar_lines(shares, names, notes)
+    if not lines:
+        return [_section(heading + "_none_")]
+    return _sections(heading, lines, code=True, limit=limit, what=what)
 
 
 def _columns(labels: Sequence[str], parts: Sequence[float], counts: Sequence[int]) -> list[str]:
@@ -90,6 +152,10 @@ def _columns(labels: Sequence[str], parts: Sequence[float], counts: Sequence[int
         f"{label.ljust(width)}  {bar(part, aligned=True)}  {n.rjust(count_width)}"
         for label, part, n in zip(labels, parts, numbers, strict=True)
     ]
+
+
+def _code(lines: Sequence[str]) -> str:
+    return "```" + "\n".join(lines) + "```" if lines else "_none_"
 
 
 def _timings(report: StatsReport) -> str:
@@ -114,18 +180,27 @@ def _confidence(report: StatsReport) -> str:
     return "```" + "\n".join(lines) + "```" if lines else "_none_"
 
 
-def _feedback(rows: Sequence[CategoryFeedback], overall: CategoryFeedback) -> str:
+def _feedback(rows: Sequence[CategoryFeedback], overall: CategoryFeedback) -> list[dict[str, Any]]:
+    heading = "*Agent feedback*\n"
     if overall.reviewed == 0:
-        return "_No agent feedback yet: agents mark routes correct or re-route them under each answer._"
+        return [
+            _section(
+                heading
+                + "_No agent feedback yet: agents mark routes correct or re-route them under each answer._"
+            )
+        ]
     lines = []
-    for row in [*rows, overall]:
+    # The overall line first: with many categories, it is the one a manager must not miss.
+    for row in [overall, *rows]:
         if row.routed or row.reviewed:
             lines.append(
-                f"{row.category[:LABEL_WIDTH]}: accuracy {_rate(row.accuracy)} "
-                f"of {row.reviewed:,} reviewed · re-routed {_rate(row.reroute_rate)} "
-                f"({row.rerouted:,} of {row.routed:,})"
+                escape(
+                    f"{row.category[:LABEL_WIDTH]}: accuracy {_rate(row.accuracy)} "
+                    f"of {row.reviewed:,} reviewed · re-routed {_rate(row.reroute_rate)} "
+                    f"({row.rerouted:,} of {row.routed:,})"
+                )
             )
-    return escape("\n".join(lines))
+    return _sections(heading, lines, code=False, limit=LIST_SECTIONS, what="categories")
 
 
 def _channel_name(name: str) -> str:
@@ -162,17 +237,24 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         return f"{title}: no messages routed", blocks
     blocks += [
         {"type": "divider"},
-        _section("*By category*\n" + _bars(report.categories, notes=report.escalated_notes())),
-        _section("*Escalations by reason*\n" + _bars(report.escalation_reasons, REASON_NAMES)),
+        *_bars(
+            "*By category*\n",
+            report.categories,
+            notes=report.escalated_notes(),
+            limit=LIST_SECTIONS,
+            what="categories",
+        ),
+        *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         _section("*Time*\n" + _timings(report)),
         _section(
             "*Classified by*\n"
-            + _bars(report.sources, SOURCE_NAMES)
-            + f"\nErrors: *{report.errors:,}* · fallbacks to the local model: *{report.fallbacks:,}*"
+            + _code(_bar_lines(report.sources, SOURCE_NAMES))
+            + (f"\n{not_classified_note(report)}" if report.not_classified else "")
+            + f"\nErrors: *{report.errors:,}* · {FALLBACKS}: *{report.fallbacks:,}*"
         ),
         _section(_cost(report)),
-        _section("*Agent feedback*\n" + _feedback(report.feedback, report.feedback_total)),
+        *_feedback(report.feedback, report.feedback_total),
         _section("*Busiest channels*\n" + _channels(report.channels)),
     ]
     notes = [purge_note(report)] if report.purged_messages else []
@@ -201,6 +283,18 @@ def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape)
     if report.pending:
         lines.append(f"{plural(report.pending, 'message')} being answered or waiting for a retry")
     return lines
+
+
+def not_classified_note(report: StatsReport) -> str:
+    """The messages no classifier decided, e.g. "Not classified: 3 (2 files with no text, 1 given up…)"."""
+    kinds = [
+        plural(report.no_text, "file") + " with no text" if report.no_text else "",
+        f"{report.gave_up:,} given up after retries" if report.gave_up else "",
+    ]
+    return (
+        f"Not classified: {report.not_classified:,} ({', '.join(filter(None, kinds))}; escalated, "
+        "and left out of categories, confidence and times)"
+    )
 
 
 def upcoming_note(report: StatsReport) -> str:
@@ -247,7 +341,8 @@ def _cost(report: StatsReport) -> str:
     if per_message is not None and tokens_per_message is not None:
         text += f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}"
     if report.reroutes_answered:
-        text += f"\nIncludes {report.reroutes_answered:,} answers given again after an agent's re-route."
+        answers = plural(report.reroutes_answered, "answer")
+        text += f"\nIncludes {answers} given again after an agent's re-route."
     return text
 
 

@@ -28,11 +28,12 @@ from bot.stats.queries import (
     grouped_statements,
     handoffs_statement,
     kept_since_statement,
+    not_classified,
     purged_statements,
     split_period,
     undecided_statement,
 )
-from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, shares
+from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, group_direct_messages, shares
 from bot.store.database import Database
 from router.models import EscalationReason, Source
 
@@ -127,10 +128,19 @@ Averages = dict[str, tuple[int, float]]
 
 
 def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
-    """Add up the grouped rows into the report's counts, shares and sums, and each time's (count, sum)."""
+    """Add up the grouped rows into the report's counts, shares and sums, and each time's (count, sum).
+
+    Every customer's message counts in messages, escalations and channels; only classifications in
+    categories, sources, confidence and times (see ``bot.stats.queries.not_classified``).
+    """
     customers = [g for g in groups if g.source != AGENT]
-    answered = [g for g in customers if not g.escalated]
+    unclassified: Counter[str] = Counter()
+    for g in customers:
+        unclassified[not_classified(g.source, g.escalation_reason) or ""] += int(g.decisions)
+    classified = [g for g in customers if not not_classified(g.source, g.escalation_reason)]
+    answered = [g for g in classified if not g.escalated]
     messages = sum(int(g.decisions) for g in customers)
+    count = unclassified[""]
     categories: Counter[str] = Counter()
     escalated: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -138,11 +148,14 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     channels: Counter[str] = Counter()
     for g in customers:
         n = int(g.decisions)
-        categories[g.category] += n
-        sources[g.source] += n
         channels[g.channel_id or NO_CHANNEL] += n
         if g.escalated:
             reasons[g.escalation_reason or NO_REASON] += n
+    for g in classified:
+        n = int(g.decisions)
+        categories[g.category] += n
+        sources[g.source] += n
+        if g.escalated:
             escalated[g.category] += n
     escalations = sum(reasons.values())
 
@@ -151,23 +164,25 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
 
     answered_count = sum(int(g.decisions) for g in answered)
     averages = {
-        "routing": (messages, total(customers, "routing_ms")),
+        "routing": (count, total(classified, "routing_ms")),
         "handling": (answered_count, total(answered, "handling_ms")),
-        "total": (messages, total(customers, "total_ms")),
+        "total": (count, total(classified, "total_ms")),
     }
     figures = {
         "messages": messages,
-        "categories": shares(dict(categories), messages),
+        "no_text": unclassified["no_text"],
+        "gave_up": unclassified["gave_up"],
+        "categories": shares(dict(categories), count),
         "category_escalations": dict(escalated),
         "escalations": escalations,
         "escalation_reasons": shares(dict(reasons), escalations),
-        "confidence_average": total(customers, "confidence_sum") / messages if messages else None,
-        "confidence_buckets": [int(total(customers, name)) for name in CONF],
-        "sources": shares(dict(sources), messages),
+        "confidence_average": total(classified, "confidence_sum") / count if count else None,
+        "confidence_buckets": [int(total(classified, name)) for name in CONF],
+        "sources": shares(dict(sources), count),
         "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS),
         "fallbacks": sources[Source.FALLBACK.value],
         "reroutes_answered": sum(int(g.decisions) for g in groups if g.source == AGENT),
-        "channels": shares(dict(channels), messages, BUSIEST_CHANNELS),
+        "channels": shares(group_direct_messages(dict(channels)), messages, BUSIEST_CHANNELS),
         "input_tokens": int(total(groups, "input_tokens")),
         "output_tokens": int(total(groups, "output_tokens")),
         "cache_read_tokens": int(total(groups, "cache_read_tokens")),
@@ -234,7 +249,7 @@ def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
             lost[row.channel_id or NO_CHANNEL] += int(row.n)
     return {
         "undelivered": states["failed"],
-        "undelivered_channels": shares(dict(lost), limit=BUSIEST_CHANNELS),
+        "undelivered_channels": shares(group_direct_messages(dict(lost)), limit=BUSIEST_CHANNELS),
         "left_to_agents": states["left"],
         "pending": states["pending"],
     }

@@ -16,13 +16,17 @@ from sqlalchemy import ColumnElement, Integer, Row, Select, case, cast, func, li
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.period import LOCAL_CHANNELS
-from bot.stats.queries import AGENT, METRICS, Span, in_range, raw_where
+from bot.stats.queries import METRICS, Span, classified, in_range, raw_where
 from bot.store.tables import ALL_CHANNELS, daily_latencies, routing_decisions
 
 
 def _metric_filter(metric: str) -> list[ColumnElement[bool]]:
+    """The decisions whose times count: classifications (not files alone nor give-ups), and for handling
+    only the answered ones. The daily histograms still count those of the whole days (the trigger of
+    migration 0002 adds every decision but an agent's)."""
     d = routing_decisions
-    return [d.c.source != AGENT] + ([d.c.escalated.is_(False)] if metric == "handling" else [])
+    where = [classified(d.c.source, d.c.escalation_reason)]
+    return where + ([d.c.escalated.is_(False)] if metric == "handling" else [])
 
 
 def _bucket(ms: Any, postgres: bool) -> ColumnElement[Any]:
@@ -85,7 +89,8 @@ def percentile_statement(span: Span) -> Select[Any]:
             if metric == "handling":
                 aggregate = aggregate.filter(d.c.escalated.is_(False))
             columns.append(aggregate.label(f"{metric}_{int(p * 100)}"))
-    return select(*columns).where(*raw_where(span, span.start, span.end), d.c.source != AGENT)
+    where = [*raw_where(span, span.start, span.end), classified(d.c.source, d.c.escalation_reason)]
+    return select(*columns).where(*where)
 
 
 async def exact_percentiles(

@@ -23,7 +23,10 @@ LOCAL_CHANNELS = {"demo": "support-router demo", "console": "support-router chat
 _RANGE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
 # Slack escapes a picked channel as <#C123|name> (or <#C123> when it has no name to show).
 _ESCAPED_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]{2,})(?:\|([^>]*))?>", re.ASCII)
-_PLAIN_CHANNEL = re.compile(r"#?([CGD][A-Z0-9]{6,})", re.ASCII)
+# A Slack channel id (C… public, G… private, D… direct message) has digits; a word like "CUSTOMERS" has
+# none. The terminal's --channel reads ids with this pattern too.
+CHANNEL_ID = re.compile(r"[CGD](?=[A-Z0-9]*[0-9])[A-Z0-9]{6,}", re.ASCII)
+_PLAIN_CHANNEL = re.compile(rf"#?({CHANNEL_ID.pattern})", re.ASCII)
 
 
 class StatsUsageError(ValueError):

@@ -35,7 +35,7 @@ from bot.store.tables import (
     routing_decisions,
     threads,
 )
-from router.models import Source
+from router.models import EscalationReason, Source
 
 KEY = ("channel_id", "category", "source", "escalated", "escalation_reason")
 CONF = tuple(f"conf_{i}" for i in range(10))
@@ -45,6 +45,26 @@ VALUES = ("decisions", "confidence_sum", *CONF, *SUMS)
 METRICS = ("routing", "handling", "total")
 DAY = timedelta(days=1)
 AGENT = Source.AGENT.value
+# Decisions recorded for a customer's message that no classifier made: a file alone (source ``none``), and
+# the escalation of a message given up on after every retry (``Conversations.give_up``: source
+# ``fallback`` with reason ``handler_error``, which a real fallback never has: the policy escalates it as
+# ``classifier_error`` before any handler runs). Their category is the first route's and their
+# confidence and times 0: the report counts them apart, out of categories, confidence and times.
+NO_TEXT = Source.NONE.value
+GAVE_UP = (Source.FALLBACK.value, EscalationReason.HANDLER_ERROR.value)
+
+
+def not_classified(source: str, escalation_reason: str | None) -> str | None:
+    """Why a customer's decision is not a classification ("no_text" or "gave_up"), or None if it is one."""
+    if source == NO_TEXT:
+        return "no_text"
+    return "gave_up" if (source, escalation_reason or "") == GAVE_UP else None
+
+
+def classified(source: Any, escalation_reason: Any) -> ColumnElement[bool]:
+    """SQL: a customer's decision made by a classifier (:func:`not_classified` is None); not an agent's."""
+    gave_up = and_(source == GAVE_UP[0], func.coalesce(escalation_reason, "") == GAVE_UP[1])
+    return and_(source.not_in([AGENT, NO_TEXT]), ~gave_up)
 
 
 @dataclass(frozen=True)
@@ -155,12 +175,17 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
 
 
 def feedback_statement(span: Span) -> Select[Any]:
-    """Verdicts per routed category for decisions made in the period."""
-    f = route_feedback
+    """Verdicts per routed category for classifications made in the period.
+
+    An agent's re-route of a file alone or of a message given up on says nothing of the classifier: the
+    decision's source and reason are read through its primary key (verdicts are few).
+    """
+    f, d = route_feedback, routing_decisions
     where = [in_range(f.c.decided_at, span.start, span.end), *_channel_where(f.c.channel_id, span)]
     return (
         select(f.c.routed_category, f.c.verdict, func.count().label("n"))
-        .where(*where)
+        .join(d, d.c.id == f.c.decision_id)
+        .where(*where, classified(d.c.source, d.c.escalation_reason))
         .group_by(f.c.routed_category, f.c.verdict)
     )
 

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.stats.period import CHANNEL_ID
+
 CONFIDENCE_BUCKETS = 10
 # The reason of an escalation recorded without one.
 NO_REASON = "unspecified"
@@ -82,6 +84,11 @@ class StatsReport(BaseModel):
     first_day_whole: bool = False
 
     messages: int = 0
+    # Messages no classifier decided (escalated all the same): files alone, with no words to classify, and
+    # messages given up on after every retry. Left out of categories, sources, confidence and times.
+    no_text: int = 0
+    gave_up: int = 0
+    # The classified messages per category (their shares are of the classified messages).
     categories: list[Share] = []
     # Per category, how many of its messages went to a person (categories with none are left out).
     category_escalations: dict[str, int] = {}
@@ -108,10 +115,12 @@ class StatsReport(BaseModel):
     feedback_total: CategoryFeedback = CategoryFeedback(
         category="All", routed=0, reviewed=0, correct=0, rerouted=0
     )
+    # The busiest channels, every customer's DM with the bot added up in one (group_direct_messages).
     channels: list[Share] = []
     # Customers' messages of the period that have no decision (counted from their claims): given up on
     # because not even an escalation could be posted (and where), left to the agents in charge of their
     # thread, which was escalated or taken over while they waited their turn, and not finished yet.
+    # The undelivered ones' channels have their DMs added up in one, as ``channels``.
     undelivered: int = 0
     undelivered_channels: list[Share] = []
     left_to_agents: int = 0
@@ -123,6 +132,11 @@ class StatsReport(BaseModel):
     def purged_messages(self) -> int:
         """How many of the period's messages ``db purge`` deleted (0 when none)."""
         return 0 if self.kept_messages is None else self.messages - self.kept_messages
+
+    @property
+    def not_classified(self) -> int:
+        """Messages routed without a classification (:attr:`no_text` and :attr:`gave_up`)."""
+        return self.no_text + self.gave_up
 
     @property
     def undecided(self) -> int:
@@ -159,3 +173,21 @@ def shares(counts: dict[str, int], whole: int | None = None, limit: int | None =
     whole = sum(counts.values()) if whole is None else whole
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return [Share(name=name, count=n, share=n / whole if whole else 0.0) for name, n in ordered if n]
+
+
+def direct_messages(count: int) -> str:
+    """The line that stands for ``count`` direct-message channels, e.g. "Direct messages (3 customers)"."""
+    return f"Direct messages ({count:,} {'customer' if count == 1 else 'customers'})"
+
+
+def group_direct_messages(counts: dict[str, int]) -> dict[str, int]:
+    """``counts`` per channel with the direct-message channels (D…) added up under one name.
+
+    Each customer's DM with the bot is a channel of its own, which a manager cannot open: listed one by
+    one they crowd out the channels and hide that DMs may carry most of the traffic.
+    """
+    dms = {name: n for name, n in counts.items() if name.startswith("D") and CHANNEL_ID.fullmatch(name)}
+    grouped = {name: n for name, n in counts.items() if name not in dms}
+    if dms:
+        grouped[direct_messages(len(dms))] = sum(dms.values())
+    return grouped

@@ -11,10 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.stats.blocks import (
+    FALLBACKS,
     REASON_NAMES,
     SOURCE_NAMES,
     bar,
     first_day_note,
+    not_classified_note,
     noun,
     period_title,
     purge_note,
@@ -94,19 +96,23 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     for name, t in (("routing", report.routing), ("handling", report.handling), ("total", report.total)):
         timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
     parts += [confidence, timing, _shares("Classified by", report.sources, SOURCE_NAMES)]
+    if report.not_classified:
+        parts.append(Text(not_classified_note(report)))
     costs = Table(title="Errors, tokens and cost", title_justify="left", show_edge=False, show_header=False)
     costs.add_column("")
     costs.add_column("", justify="right")
-    costs.add_row("errors / fallbacks", f"{report.errors:,} / {report.fallbacks:,}")
+    costs.add_row("errors", f"{report.errors:,}")
+    costs.add_row(FALLBACKS, f"{report.fallbacks:,}")
     costs.add_row(
         "tokens (in / out / cache)",
         f"{report.input_tokens:,} / {report.output_tokens:,} / "
         f"{report.cache_read_tokens + report.cache_creation_tokens:,}",
     )
     costs.add_row("estimated cost", f"${report.cost_usd:,.2f}")
-    costs.add_row(
-        "per message", f"{report.tokens_per_message or 0:,.0f} tokens · ${report.cost_per_message or 0:,.4f}"
-    )
+    if report.tokens_per_message is not None and report.cost_per_message is not None:
+        # Only with messages: re-routes alone are paid for, but there is nothing to divide them by.
+        per_message = f"{report.tokens_per_message:,.0f} tokens · ${report.cost_per_message:,.4f}"
+        costs.add_row("per message", per_message)
     costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
     feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
     for column in ("category", "routed", "reviewed", "accuracy", "re-routed", "re-route rate"):

@@ -69,6 +69,8 @@ def test_help_wins_whatever_else_is_there() -> None:
         "9999-12-31..9999-12-31",
         "2026-1-1..2026-1-2",
         "7 d",
+        "CUSTOMERS",  # upper case, but a channel id has digits: not read as a channel
+        "#GENERALQ",
     ],
 )
 def test_anything_else_is_a_usage_error(text: str) -> None:

@@ -11,13 +11,13 @@ from rich.console import Console
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms
-from bot.stats.queries import split_period, undecided_statement
+from bot.stats.queries import feedback_statement, split_period, undecided_statement
 from bot.stats.report import CategoryFeedback, Share, shares
 from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from router.models import RoutingDecision, Usage
+from router.models import EscalationReason, RoutingDecision, Source, Usage
 from tests.store.plans import query_plan
 from tests.store.samples import message
 
@@ -421,13 +421,237 @@ async def test_the_decisions_fall_in_the_same_latency_buckets_as_the_daily_histo
     )
 
 
-def test_a_section_cut_to_slacks_limit_keeps_its_code_block_closed() -> None:
-    categories = [
-        Share(name=f"Category number {i:03d} with a long name", count=1, share=0.01) for i in range(90)
-    ]
-    report = StatsReport(period="7d", start=None, end=NOW, messages=90, categories=categories)
+def _fits_slack(blocks: list[dict]) -> list[str]:
+    """The sections' texts, once checked against Slack's limits and for nothing cut in the middle."""
+    assert len(blocks) <= MAX_BLOCKS
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    for text in sections:
+        assert len(text) <= SECTION_LIMIT and text.count("```") % 2 == 0
+        # every & begins a whole entity: none was cut in two
+        assert text.count("&") == sum(text.count(e) for e in ("&amp;", "&lt;", "&gt;")), text
+    return sections
+
+
+def _rows_under(sections: list[str], heading: str) -> list[str]:
+    """The lines of a heading's section and of the sections that continue it, headings and fences off."""
+    start = next(i for i, text in enumerate(sections) if text.startswith(heading))
+    rows = sections[start].removeprefix(heading).splitlines()
+    for text in sections[start + 1 :]:
+        if text.startswith("*"):
+            break
+        rows += text.splitlines()
+    return [row.strip("`") for row in rows]
+
+
+async def test_many_long_categories_spread_over_sections_and_the_overall_accuracy_comes_first(
+    store: Store,
+) -> None:
+    names = [f"Product area {i:02d}: orders, billing & returns" for i in range(40)]
+    for i, category in enumerate(names):
+        for j in range(3):
+            ts = f"{i}.{j}"
+            await store.record(
+                decision(category, 0.8, "claude", 100, 500),
+                team_id=TEAM,
+                channel_id="C0SUPPORT",
+                user_id="U1",
+                message_ts=ts,
+                thread_ts=ts,
+            )
+        target = await store.find_decision(TEAM, "C0SUPPORT", f"{i}.0")
+        assert target is not None
+        verdict = Verdict.CORRECT if i % 2 else Verdict.REROUTED
+        await store.add_feedback(target, "U0AGENT", verdict, None if i % 2 else "Refund Request")
+    report = await build_report(store, parse_arguments("7d"))
     _, blocks = report_blocks(report)
-    [section] = [
-        b["text"]["text"] for b in blocks if b["type"] == "section" and "By category" in b["text"]["text"]
+    sections = _fits_slack(blocks)
+
+    by_category = _rows_under(sections, "*By category*\n")
+    assert len(by_category) == 40 and all("billing &amp; retur" in row for row in by_category)
+    feedback = _rows_under(sections, "*Agent feedback*\n")
+    assert feedback[0] == "All: accuracy 50% of 40 reviewed · re-routed 17% (20 of 120)"
+    assert len(feedback) == 41
+    assert "…" not in "".join(sections)
+
+
+def test_categories_beyond_what_slack_can_show_are_counted_not_dropped_silently() -> None:
+    names = [f"Category number {i:04d} with a long name & more" for i in range(1000)]
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=1000,
+        categories=shares(dict.fromkeys(names, 1)),
+        feedback=[CategoryFeedback(category=n, routed=1, reviewed=1, correct=1, rerouted=0) for n in names],
+        feedback_total=CategoryFeedback(category="All", routed=1000, reviewed=1000, correct=1000, rerouted=0),
+        undelivered=1,
+        kept_messages=999,
+        first_day_whole=True,
+        percentiles_exact=False,
+    )
+    _, blocks = report_blocks(report)
+    sections = _fits_slack(blocks)
+    for heading in ("*By category*\n", "*Agent feedback*\n"):
+        *shown, more = _rows_under(sections, heading)
+        left = int(more.removeprefix("_…and ").split()[0].replace(",", ""))
+        assert more == f"_…and {left:,} more categories (support-router stats shows all)_"
+        # every category is either shown or counted (the feedback's first line is the overall one)
+        assert len(shown) + left == 1000 + (heading == "*Agent feedback*\n")
+    assert _rows_under(sections, "*Agent feedback*\n")[0].startswith("All: accuracy 100% of 1,000 reviewed")
+
+
+async def test_a_period_with_only_a_re_route_shows_its_cost_but_no_per_message_figure(store: Store) -> None:
+    # The customer's message was answered last week; an agent re-routed it today, and that answer is paid.
+    await store.record(
+        decision("Refund Request", 1.0, "agent", 0, 600, cost_usd=0.01),
+        team_id=TEAM,
+        channel_id="C0SUPPORT",
+        user_id="U1",
+        message_ts="1.1",
+        thread_ts="1.1",
+    )
+    report = await build_report(store, parse_arguments("24h"))
+    assert (report.messages, report.reroutes_answered) == (0, 1)
+    _, blocks = report_blocks(report)
+    slack = str(blocks)
+    assert "Includes 1 answer given again after an agent's re-route." in slack
+    assert "$0.01* estimated" in slack and "Per message" not in slack
+    terminal = _terminal_text(report)
+    assert "$0.01" in terminal and "per message" not in terminal
+
+
+async def test_direct_messages_are_one_line_of_busiest_channels_and_of_the_lost_ones(store: Store) -> None:
+    """Each customer's DM is a channel of its own: a manager sees them added up, not <#D…> links."""
+    for i in range(30):  # 30 customers writing to the bot in DMs, 2 messages each
+        for j in range(2):
+            await store.record(
+                decision("Refund Request", 0.9, "claude", 10, 10),
+                team_id=TEAM,
+                channel_id=f"D0CUST{i:03d}",
+                user_id=f"U{i}",
+                message_ts=f"{i}.{j}",
+            )
+    for j in range(10):
+        await store.record(
+            decision("Refund Request", 0.9, "claude", 10, 10),
+            team_id=TEAM,
+            channel_id="C0SUPPORT",
+            user_id="U9",
+            message_ts=f"99.{j}",
+        )
+    for channel, ts in (("D0CUST001", "5.1"), ("D0CUST002", "5.2"), ("C0SUPPORT", "5.3")):
+        msg = message(ts, team_id=TEAM, channel_id=channel)
+        assert await store.claim(msg)
+        await store.abandon(msg, "SlackApiError: channel_not_found")
+
+    report = await build_report(store, parse_arguments("7d"))
+    _, blocks = report_blocks(report)
+    assert _section(blocks, "*Busiest channels*").splitlines()[1:] == [
+        "Direct messages (30 customers)  `█████████░ 86%`  60",
+        "<#C0SUPPORT>  `█░░░░░░░░░ 14%`  10",
     ]
-    assert len(section) <= SECTION_LIMIT and section.count("```") == 2 and section.endswith("```")
+    assert (
+        "could not be posted, not even as an escalation (in Direct messages (2 customers), <#C0SUPPORT>)"
+        in (_section(blocks, "*Not answered by the bot*"))
+    )
+    terminal = _terminal_text(report)
+    assert "Direct messages (30 customers)" in terminal and "D0CUST" not in terminal
+    assert "(in Direct messages (2 customers), C0SUPPORT)" in terminal
+
+    one = await build_report(store, parse_arguments("7d D0CUST007"))
+    assert [(s.name, s.count) for s in one.channels] == [("Direct messages (1 customer)", 2)]
+
+
+def _section(blocks: list[dict], heading: str) -> str:
+    [text] = [
+        b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith(heading)
+    ]
+    return text
+
+
+def _gave_up() -> RoutingDecision:
+    """What ``Conversations.give_up`` records for a message it could not handle after every retry."""
+    return RoutingDecision(
+        query="q",
+        category="General Question",
+        confidence=0.0,
+        reasoning="The message could not be handled after repeated attempts.",
+        escalated=True,
+        escalation_reason=EscalationReason.HANDLER_ERROR,
+        source=Source.FALLBACK,
+        routing_ms=0.0,
+        handling_ms=0.0,
+        total_ms=0.0,
+        error="SlackApiError",
+        routes_version="v1",
+    )
+
+
+def _file_alone() -> RoutingDecision:
+    """What ``Router.route`` records for a message with no words (a file alone)."""
+    return decision("General Question", 0.0, "none", 0.01, 0, escalated=True, escalation_reason="no_text")
+
+
+async def test_files_alone_and_give_ups_are_counted_apart_from_the_classifications(store: Store) -> None:
+    """Nobody classified these: they must not fill the first category, lower the confidence and the
+    times, nor count as fallbacks to the local model, nor weigh on that category's accuracy."""
+    rows = [
+        ("1.1", decision("Refund Request", 0.9, "claude", 400, 1000)),
+        ("1.2", decision("Refund Request", 0.9, "claude", 400, 1000)),
+        # Claude down: the local model stood in, and the policy escalated it (a real fallback).
+        ("1.3", decision("Technical Support", 0.6, "fallback", 500, 0, escalated=True,
+                         escalation_reason="classifier_error", error="Claude is down")),
+        ("2.1", _gave_up()),
+        ("2.2", _gave_up()),
+        ("3.1", _file_alone()),
+        ("3.2", _file_alone()),
+    ]  # fmt: skip
+    for ts, d in rows:
+        await store.record(d, team_id=TEAM, channel_id="C0SUPPORT", user_id="U1", message_ts=ts, thread_ts=ts)
+    for ts, verdict, category in (
+        ("3.1", Verdict.REROUTED, "Refund Request"),
+        ("1.1", Verdict.CORRECT, None),
+    ):
+        target = await store.find_decision(TEAM, "C0SUPPORT", ts)
+        assert target is not None
+        await store.add_feedback(target, "U0AGENT", verdict, category)
+
+    report = await build_report(store, parse_arguments("7d"))
+    assert (report.messages, report.escalations, report.no_text, report.gave_up) == (7, 5, 2, 2)
+    assert [(s.name, s.count, s.share) for s in report.categories] == [
+        ("Refund Request", 2, pytest.approx(2 / 3)),
+        ("Technical Support", 1, pytest.approx(1 / 3)),
+    ]
+    assert {s.name: s.count for s in report.escalation_reasons} == {
+        "classifier_error": 1,
+        "handler_error": 2,
+        "no_text": 2,
+    }
+    assert report.confidence_average == pytest.approx(0.8)
+    assert sum(report.confidence_buckets) == 3
+    assert (report.routing.count, report.routing.p50_ms) == (3, pytest.approx(400))
+    assert report.routing.average_ms == pytest.approx(1300 / 3)
+    assert {s.name: s.count for s in report.sources} == {"claude": 2, "fallback": 1}
+    assert (report.errors, report.fallbacks) == (3, 1)
+    assert [f.category for f in report.feedback] == ["Refund Request", "Technical Support"]
+    total = report.feedback_total
+    assert (total.routed, total.reviewed, total.correct, total.rerouted) == (3, 1, 1, 0)
+
+    _, blocks = report_blocks(report)
+    classified_by = _section(blocks, "*Classified by*")
+    assert (
+        "Not classified: 4 (2 files with no text, 2 given up after retries; escalated, and left out of "
+        "categories, confidence and times)"
+    ) in classified_by
+    assert "Errors: *3* · fallbacks to the local model (also counted as errors): *1*" in classified_by
+    assert "*Confidence* · average 0.80" in str(blocks)
+    terminal = _terminal_text(report)
+    assert "Not classified: 4 (2 files with no text, 2 given up after retries;" in terminal
+    assert "fallbacks to the local model (also counted as errors)" in terminal
+
+
+async def test_verdicts_are_read_through_their_index_and_each_decisions_primary_key(store: Store) -> None:
+    """Leaving out verdicts on files alone joins the decisions: by primary key, never by a scan."""
+    plan = await query_plan(store, feedback_statement(split_period(NOW - timedelta(days=7), NOW)))
+    assert "ix_route_feedback_stats" in plan or store.engine.dialect.name != "sqlite", plan
+    assert "SCAN routing_decisions" not in plan, plan

@@ -6,6 +6,8 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
+import time
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -16,6 +18,8 @@ from bot.deliveries import Deliveries
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Requests failing their signature are logged at most this often (anyone can send them).
+UNSIGNED_WARNING_SECONDS = 60.0
 
 
 def web_app(bot: SupportBot) -> web.Application:
@@ -23,14 +27,28 @@ def web_app(bot: SupportBot) -> web.Application:
 
     secret = bot.settings.slack_signing_secret
     deliveries = Deliveries(bot, secret.get_secret_value()) if secret is not None else None
+    last_warned = [-UNSIGNED_WARNING_SECONDS]
+
+    def refused(status: int) -> None:
+        # Nothing else would tell an operator with a wrong secret why Slack says the URL fails.
+        now = time.monotonic()
+        if status == 401 and now - last_warned[0] >= UNSIGNED_WARNING_SECONDS:
+            last_warned[0] = now
+            logger.warning(
+                "a request failed Slack's signature check (or was over 5 minutes old) and got 401; if "
+                "every request does, SLACK_SIGNING_SECRET is wrong: copy the Signing Secret from the "
+                "app's Basic Information page"
+            )
 
     async def events(request: web.Request) -> web.Response:
         if deliveries is not None:
             status = await deliveries.receive(await request.read(), request.headers)
             if status is not None:
+                refused(status)
                 return web.Response(status=status)
         bolt_request = await to_bolt_request(request)
         bolt_response = await bot.app.async_dispatch(bolt_request)
+        refused(bolt_response.status)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -45,24 +63,32 @@ def web_app(bot: SupportBot) -> web.Application:
 
 
 class HttpServer:
-    """The bot behind aiohttp on ``host:port`` (port 0 picks a free one)."""
+    """The bot behind aiohttp on ``host:port`` (port 0 picks a free one), or on a socket bound already."""
 
-    def __init__(self, bot: SupportBot, host: str, port: int) -> None:
+    def __init__(
+        self, bot: SupportBot, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None
+    ) -> None:
         self.bot = bot
         self._runner = web.AppRunner(web_app(bot), access_log=None)
         self._host = host
         self._port = port
+        self._sock = sock
         self.port = port
 
     async def start(self) -> None:
         """Resume pending messages, then listen."""
         await self._runner.setup()
         await self.bot.start()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        site: web.BaseSite
+        if self._sock is not None:
+            site = web.SockSite(self._runner, self._sock)
+        else:
+            site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._port
-        logger.info("listening on http://%s:%d%s", self._host, self.port, EVENTS_PATH)
+        host = addresses[0][0] if addresses else self._host
+        logger.info("listening on http://%s:%d%s", host, self.port, EVENTS_PATH)
 
     async def stop(self) -> None:
         """Stop listening, then finish the messages in flight."""
@@ -81,11 +107,12 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def serve_http(bot: SupportBot, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve until ``stop`` is set; finishes the messages in flight before returning."""
-    server = HttpServer(bot, host, port)
+async def serve_http(bot: SupportBot, sock: socket.socket, stop: asyncio.Event) -> None:
+    """Serve on ``sock`` (bound and listening) until ``stop`` is set; finishes the messages in flight
+    before returning."""
+    server = HttpServer(bot, sock=sock)
     try:
-        await server.start()  # a port taken after the start-up check still stops the bot cleanly
+        await server.start()
         freeze_startup_heap()
         await stop.wait()
     finally:

@@ -63,9 +63,11 @@ async def purge(settings: Settings, older_than: timedelta) -> Purged:
     """Delete decisions, finished messages and quiet threads older than ``older_than``."""
     # Imported here so that the CLI's argument parsing (which uses parse_duration) stays fast; and not
     # serving.open_store, which pulls in the router and its models: seconds of imports for a DELETE.
+    from bot.store.engine import require_existing_database
     from bot.store.migrate import upgrade_async
     from bot.store.repository import Store
 
+    require_existing_database(settings.database_url)
     store = await Store.connect(settings.database_url, message_text=settings.store_message_text)
     try:
         await upgrade_async(store.engine)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -15,14 +16,25 @@ from bot.app import SupportBot, slack_client
 from bot.clients import open_router
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
+from bot.store.engine import require_existing_database, sqlite_file
 from bot.store.migrate import upgrade_async
 from bot.store.repository import Store
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 logger = logging.getLogger(__name__)
 
+LISTEN_BACKLOG = 1024
 
-async def open_store(settings: Settings) -> Store:
-    """The store at DATABASE_URL, migrated to the latest revision."""
+
+async def open_store(settings: Settings, *, existing: bool = False) -> Store:
+    """The store at DATABASE_URL, migrated to the latest revision; with ``existing``, only a SQLite file
+    that is there already (see :func:`require_existing_database`)."""
+    if existing:
+        require_existing_database(settings.database_url)
     store = await Store.connect(settings.database_url, message_text=settings.store_message_text)
     try:
         await upgrade_async(store.engine)
@@ -51,23 +63,86 @@ async def serve(settings: Settings) -> None:
             "own channel to see them.",
             settings.direct_message_escalations,
         )
+    if not (settings.agent_users or settings.agent_usergroup):
+        logger.warning(
+            'Neither AGENT_USERGROUP nor AGENT_USERS is set: escalations tag nobody (they say "Support '
+            'team") and anyone but the customer may use the agent controls. Set one of them.'
+        )
     # Before the migrations and the model load: a wrong token or no way to Slack is told in seconds, and
     # nothing has been opened yet that would need closing.
     await check_slack(settings)
-    async with support_bot(settings) as bot:
-        stop = stop_on_signals()
+    with sole_server(settings.database_url), listening_socket(settings) as sock:
+        async with support_bot(settings) as bot:
+            await _serve(bot, settings, sock)
+
+
+async def _serve(bot: SupportBot, settings: Settings, sock: socket.socket | None) -> None:
+    stop = stop_on_signals()
+    try:
+        if sock is not None:
+            await serve_http(bot, sock, stop)
+        elif settings.slack_app_token is not None:
+            await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
+    except SlackApiError as e:
+        raise SettingsError(_slack_refused(settings, e)) from e
+    # aiohttp's connection errors and TimeoutError are OSErrors too; the port is bound already.
+    except (aiohttp.ClientError, SlackClientError, OSError) as e:
+        raise SettingsError(_slack_unreachable(settings, e)) from e
+
+
+@contextmanager
+def listening_socket(settings: Settings) -> Iterator[socket.socket | None]:
+    """HTTP mode's socket on HOST:PORT, bound before anything else starts (None in Socket Mode): a port
+    in use stops ``serve`` before it migrates, loads the model or resumes a message. Connections
+    arriving meanwhile wait in the kernel's backlog until the bot listens."""
+    if settings.socket_mode:
+        yield None
+        return
+    try:
+        infos = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise SettingsError(_cannot_listen(settings, e)) from e
+    with sock:
         try:
-            if settings.socket_mode and settings.slack_app_token is not None:
-                await serve_socket_mode(bot, settings.slack_app_token.get_secret_value(), stop)
-            else:
-                await serve_http(bot, settings.host, settings.port, stop)
-        except SlackApiError as e:
-            raise SettingsError(_slack_refused(settings, e)) from e
-        # Before OSError: aiohttp's connection errors and TimeoutError are OSErrors too.
-        except (aiohttp.ClientError, SlackClientError, TimeoutError) as e:
-            raise SettingsError(_slack_unreachable(settings, e)) from e
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
         except OSError as e:
             raise SettingsError(_cannot_listen(settings, e)) from e
+        sock.setblocking(False)
+        yield sock
+
+
+@contextmanager
+def sole_server(database_url: str) -> Iterator[None]:
+    """Held while ``serve`` runs on a SQLite file: one serving process per file. At start a SQLite
+    server resumes every pending message as its own; a second one (``make serve`` run twice, a restart
+    overlapping the old process) would answer the first one's messages again. The lock is the kernel's
+    (``flock`` on ``<file>.serve-lock``), so a killed server's is freed with it. PostgreSQL, which
+    several replicas share by design, takes none; nor does a system without ``flock``.
+    """
+    path = sqlite_file(database_url)
+    if fcntl is None or path is None or not path.parent.is_dir():
+        yield  # nothing to share, or a folder open_store will report missing
+        return
+    lock = path.with_name(path.name + ".serve-lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            raise SettingsError(
+                f"DATABASE_URL: another support-router (pid {holder}) is already serving {path}; stop "
+                "it first. Several replicas need PostgreSQL (see Deployment)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # frees the lock
 
 
 async def check_slack(settings: Settings) -> None:

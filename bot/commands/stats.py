@@ -65,7 +65,7 @@ async def print_stats(
     if request.help:
         console.print(USAGE, markup=False, highlight=False, soft_wrap=True)
         return 0
-    store = await open_store(settings)
+    store = await open_store(settings, existing=True)
     try:
         report = await build_report(store, request)
     finally:

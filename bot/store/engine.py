@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -104,6 +105,31 @@ def _no_scheme(url: str) -> str:
     if ":" in url or "@" in url:  # may hold a password: do not echo it
         return "it is not a URL (no scheme://)"
     return f"{url!r} is not a URL (no scheme://); for a SQLite file write sqlite:///{url}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite DATABASE_URL names (relative to the working folder, as SQLite opens it), or
+    None for another database or an in-memory one."""
+    parsed = make_url(async_database_url(url))
+    if parsed.get_backend_name() != "sqlite" or is_sqlite_memory(parsed) or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
+def require_existing_database(url: str) -> None:
+    """For commands that read what the bot recorded (``stats``, ``db purge``): a SQLite file that is not
+    there means the wrong folder or URL (``sqlite:///routing.db`` is relative to where the command
+    runs), not a database to create empty and report nothing from.
+
+    Raises:
+        DatabaseURLError: naming the full path looked for.
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseURLError(
+            f"DATABASE_URL: there is no database at {path.resolve()}; run the command in the folder the "
+            "bot runs in, or set DATABASE_URL to the bot's database (an absolute sqlite:////path/… URL)"
+        )
 
 
 def is_sqlite_memory(url: URL) -> bool:

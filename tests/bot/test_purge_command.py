@@ -49,6 +49,19 @@ def test_the_age_is_reported_as_given(tmp_path: Path) -> None:
     assert "older than 2 week(s)." in result.stdout
 
 
+@pytest.mark.parametrize("command", [["db", "purge", "--older-than", "90d"], ["stats", "all"]])
+def test_a_sqlite_file_that_is_not_there_is_named_not_created_empty(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # Run from the wrong folder: sqlite:///cli.db is relative to it.
+    result = run_cli(tmp_path, *command)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"DATABASE_URL: there is no database at {tmp_path / 'cli.db'}; run the command in the folder" in (
+        result.stderr
+    )
+    assert not (tmp_path / "cli.db").exists()
+
+
 def test_a_bad_age_is_refused_before_touching_the_database(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "db", "purge", "--older-than", "90 days")
     assert result.returncode == 2

@@ -6,6 +6,8 @@ import asyncio
 import json
 import time
 
+import pytest
+
 from bot.replies import reply_metadata
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -14,13 +16,21 @@ from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
 from tests.fakes.slack_signing import sign
 
 
-async def test_slacks_url_verification_gets_its_challenge_back(running: RunningBot) -> None:
+async def test_slacks_url_verification_gets_its_challenge_back(
+    running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
     # Events API deliveries take the lean path; everything else, this included, is Bolt's.
     status, text = await running.send({"type": "url_verification", "challenge": "3eZbrw1aB", "token": "x"})
     assert status == 200
     assert "3eZbrw1aB" in text
+    assert "SLACK_SIGNING_SECRET" not in caplog.text
     status, _ = await running.send({"type": "url_verification", "challenge": "3eZbrw1aB"}, secret="wrong")
     assert status == 401
+    # The operator is told why Slack says the request URL fails, once a minute at most.
+    event = message_event("refund please", CHANNEL, CUSTOMER, running.next_ts())
+    assert (await running.send(event_callback(event), secret="wrong"))[0] == 401
+    warnings = [r for r in caplog.records if "SLACK_SIGNING_SECRET is wrong" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
 
 
 async def test_wrong_or_stale_signature_is_refused_and_reaches_nothing(

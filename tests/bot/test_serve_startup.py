@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.serving import sole_server
 from tests.fakes import FakeSlack
 
 UNREACHABLE = "http://127.0.0.1:1/api/"
@@ -90,6 +91,27 @@ async def test_port_in_use(tmp_path: Path, slack: FakeSlack) -> None:
         f"support-router: PORT: 127.0.0.1:{port} is already in use; stop the program using it, "
         "or set PORT to a free port"
     )
+    # Told before the database was opened: nothing migrated, no pending message resumed.
+    assert not (tmp_path / "serve.db").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+async def test_a_second_server_on_the_same_sqlite_file_stops_before_resuming_anything(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    # As if another `serve` held the file: it would be answering the messages pending in it.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with sole_server(f"sqlite:///{tmp_path / 'serve.db'}"):
+        line = one_line(*await serve(tmp_path, slack, PORT=str(port)))
+    assert line == (
+        f"support-router: DATABASE_URL: another support-router (pid {os.getpid()}) is already serving "
+        f"{tmp_path / 'serve.db'}; stop it first. Several replicas need PostgreSQL (see Deployment)"
+    )
+    assert not (tmp_path / "serve.db").exists()
+    with sole_server(f"sqlite:///{tmp_path / 'serve.db'}"):  # freed with its holder
+        pass
 
 
 async def test_database_unreachable(tmp_path: Path, slack: FakeSlack) -> None:

@@ -18,10 +18,13 @@ from bot.settings import Settings
 from bot.slack_text import plain_text
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
+from router.router import truncate
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file.
 ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
 DIRECT_CHANNEL_TYPES = frozenset({"im"})
+MAX_ATTACHMENTS_NAMED = 5
+ATTACHMENT_NAME_CHARS = 80
 
 
 def parse_event(
@@ -44,10 +47,13 @@ def parse_event(
     if not channel or (support_channels and not direct and channel not in support_channels):
         return None
     text = plain_text(event.get("text") or "", bot_user_id)
-    if not text and not event.get("files"):
+    files = event.get("files") or []
+    if not text and not files:
         # A bare mention or blank text asks nothing. A file alone is kept: an agent sharing one in a
         # bot thread takes it over, and a customer's goes to a person (the router cannot read files).
         return None
+    if text and files:
+        text = f"{text}\n{attachment_note(files)}"
     # The installing workspace, as Bolt reads it (authorizations first): in a channel shared with
     # another organisation, the body's team_id is the workspace the message came from, while agents'
     # replies and clicks come from ours, and the thread must be found by both.
@@ -64,6 +70,18 @@ def parse_event(
         channel_type=channel_type,
         user_team_id=author_team if author_team and author_team != team else None,
     )
+
+
+def attachment_note(files: list[dict[str, Any]]) -> str:
+    """A line saying what the customer attached, kept with their words: Claude is told there is a
+    screenshot it cannot see (instead of asking for the error the customer just sent), and so are the
+    agents an escalation quotes it to."""
+    names = [
+        truncate(" ".join(str(f.get("name") or f.get("title") or "a file").split()), ATTACHMENT_NAME_CHARS)
+        for f in files[:MAX_ATTACHMENTS_NAMED]
+    ]
+    more = f" and {len(files) - MAX_ATTACHMENTS_NAMED} more" if len(files) > MAX_ATTACHMENTS_NAMED else ""
+    return f"[Attached, which the bot cannot open: {', '.join(names)}{more}]"
 
 
 def is_thread_reply(msg: InboundMessage) -> bool:

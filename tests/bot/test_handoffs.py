@@ -464,6 +464,17 @@ async def test_a_customers_file_without_words_goes_to_a_person_without_asking_cl
     assert thread is not None and thread.escalated
 
 
+async def test_claude_is_told_of_a_screenshot_sent_with_words(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = sure
+    await running.customer_says("Here is the error I get when I open the app", **SCREENSHOT)
+    await running.idle()
+    [answer] = anthropic_api.bodies("answer")
+    assert answer["messages"][-1]["content"].endswith("[Attached, which the bot cannot open: screenshot.png]")
+
+
 async def test_a_file_alone_in_a_dm_is_announced_to_the_agents_as_such(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

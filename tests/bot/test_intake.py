@@ -27,7 +27,8 @@ def test_app_mention_is_taken_without_the_mention() -> None:
 def test_channel_message_and_file_share_with_text() -> None:
     assert parse_event(_body("test_message__message_body2.json"), "UBOT", []) is not None
     msg = parse_event(_body("test_message_file_share__event_payload.json"), "UBOT", [])
-    assert msg is not None and msg.text == "Hi there!"
+    # The file is named with the words: Claude and the agents know a screenshot came with them.
+    assert msg is not None and msg.text == "Hi there!\n[Attached, which the bot cannot open: file.png]"
 
 
 def test_a_file_without_text_is_kept_and_a_bare_mention_is_not() -> None:

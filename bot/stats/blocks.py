@@ -154,6 +154,12 @@ def _columns(labels: Sequence[str], parts: Sequence[float], counts: Sequence[int
     ]
 
 
+# What the timings cover, said beside them: a manager must not read "total" as the customer's wait.
+TIME_SCOPE = (
+    "routing: classifying; handling: writing the answer; neither includes posting to Slack or retries"
+)
+
+
 def _code(lines: Sequence[str]) -> str:
     return "```" + "\n".join(lines) + "```" if lines else "_none_"
 
@@ -246,7 +252,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         ),
         *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
-        _section("*Time*\n" + _timings(report)),
+        _section(f"*Time* ({TIME_SCOPE})\n" + _timings(report)),
         _section(
             "*Classified by*\n"
             + _code(_bar_lines(report.sources, SOURCE_NAMES))

@@ -14,6 +14,7 @@ from bot.stats.blocks import (
     FALLBACKS,
     REASON_NAMES,
     SOURCE_NAMES,
+    TIME_SCOPE,
     bar,
     first_day_note,
     not_classified_note,
@@ -90,7 +91,13 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     for i, n in enumerate(report.confidence_buckets):
         confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", bar(n / whole, aligned=True), f"{n:,}")
     note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
-    timing = Table(title=f"Time, ms{note}", title_justify="left", show_edge=False)
+    timing = Table(
+        title=f"Time, ms{note}",
+        caption=TIME_SCOPE,
+        caption_justify="left",
+        title_justify="left",
+        show_edge=False,
+    )
     for column in ("", "count", "average", "p50", "p95"):
         timing.add_column(column, justify="right" if column else "left")
     for name, t in (("routing", report.routing), ("handling", report.handling), ("total", report.total)):

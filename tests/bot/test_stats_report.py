@@ -191,6 +191,8 @@ async def test_the_slack_report_fits_slack_and_the_terminal_report_renders(store
     joined = "\n".join(sections)
     assert "General Question   █████░░░░░  50%  2" in joined
     assert "<#C0GENERAL>" in joined and "accuracy 50% of 2 reviewed" in joined
+    # "total" is the router's time, which a manager must not take for the customer's whole wait.
+    assert "*Time* (routing: classifying; handling: writing the answer; neither includes posting" in joined
     assert len(report_renderables(report)) >= 8
 
 

@@ -6,6 +6,7 @@ escaped there too (``& < >``), so that no text can produce a live mention.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,24 +33,64 @@ DM_CONTEXT_TURNS = 6
 DM_CONTEXT_CHARS = 300
 DM_SPEAKERS = {"customer": "Customer", "assistant": "Bot", "agent": "Agent"}
 FENCE = "```"
+QUOTE = "> "
+# What a section may not end inside: Slack would show each half as raw text.
+_UNCUTTABLE = re.compile(r"<[^<>]*>|&#?\w+;|```|^> ", re.MULTILINE)
+_SPACE = re.compile(r"[ \n]")
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
 
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """``text`` cut into sections of at most ``limit`` characters, at a line's end where one is near; a
-    code block cut in two is closed at the end of one section and opened again in the next."""
+    """``text`` cut into sections of at most ``limit`` characters, at a line's end where one is near, else
+    between words (see :func:`_cut`); a code block cut in two is closed at the end of one section and
+    opened again in the next, and a quoted line cut in two is quoted in both."""
     chunks = []
     room = limit - 2 * (len(FENCE) + 1)  # for closing and reopening a code block at the cut
     while len(text) > limit:
-        cut = text.rfind("\n", 0, room)
-        cut = cut if cut > room // 2 else room
-        chunk, text = text[:cut], text[cut:].lstrip("\n")
+        cut = _cut(text, room)
+        line_start = text.rfind("\n", 0, cut) + 1
+        mid_quote = text[cut] != "\n" and cut > line_start and text.startswith(QUOTE, line_start)
+        chunk, text = text[:cut], text[cut + 1 :] if text[cut] == " " else text[cut:].lstrip("\n")
         if chunk.count(FENCE) % 2:
             chunk, text = f"{chunk}\n{FENCE}", f"{FENCE}\n{text}"
+        elif mid_quote and text.strip():
+            text = QUOTE + text  # the rest of the line is still quoted: Slack quotes line by line
         chunks.append(chunk)
     return [*chunks, text] if text else chunks
+
+
+def _cut(text: str, room: int) -> int:
+    """Where the next section ends (``text[:cut]``, at most ``room`` characters): the last line break in
+    the second half of the window, else the last space there, else the last of either if the word after
+    it then fits whole in the next section, else anywhere; never inside a link or mention (``<…>``), an
+    entity (``&amp;``), a code fence or a quote's ``> ``, which Slack would show as raw text."""
+    free = [True] * (room + 1)
+    for atom in _UNCUTTABLE.finditer(text):
+        if atom.start() >= room:
+            break
+        for inside in range(atom.start() + 1, min(atom.end(), room + 1)):
+            free[inside] = False
+
+    def last(separators: str, lowest: int) -> int | None:
+        return next(
+            (c for c in range(room - 1, lowest, -1) if free[c] and text[c] in separators),
+            None,
+        )
+
+    # Past a reopened fence's length, so that every section takes more than the next one gets back.
+    progress = len(FENCE) + 1
+    half = max(room // 2, progress)
+    cut = last("\n", half) or last(" ", half)
+    if cut is not None:
+        return cut
+    cut = last("\n ", progress)
+    space = _SPACE.search(text, room)
+    word_end = space.start() if space else len(text)
+    if cut is not None and word_end - cut <= room:
+        return cut
+    return next((c for c in range(room, progress, -1) if free[c]), room)
 
 
 def _sections(mrkdwn: str) -> list[dict[str, Any]]:

@@ -98,12 +98,17 @@ async def thread_history(
     replies, agents' and anyone else's (another person, another app's ticket), each labelled as such.
 
     The bot's replies to earlier messages count wherever they fall: a message sent while the bot was
-    still answering the one before is answered after it, knowing that answer.
+    still answering the one before is answered after it, knowing that answer. Each reply is read right
+    after the message it answers (see :func:`_paired`), so quick follow-ups keep question and answer
+    together.
     """
+    earlier = [
+        message
+        async for message in thread_messages(client, msg)
+        if float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
+    ]
     turns: list[Turn] = []
-    async for message in thread_messages(client, msg):
-        if float(message.get("ts", 0)) >= float(msg.ts) and not _answers_earlier(message, msg):
-            continue
+    for message in _paired(earlier):
         text = plain_text(message.get("text") or "", bot_user_id)
         if not text:
             continue
@@ -121,6 +126,25 @@ async def thread_history(
             role = "other"
         turns.append(Turn(role=role, text=text))
     return turns[-limit:]
+
+
+def _paired(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` (oldest first) with each reply of ours moved to just after the message it answers.
+
+    Slack orders by ts, so when the customer writes M1, M2, M3 before the answers arrive the thread
+    reads M1 M2 A1 A2 M3, and Claude would see two questions then two answers; it needs M1 A1 M2 A2 M3.
+    A reply that names no message here (or no message at all) keeps its place.
+    """
+    present = {str(message.get("ts")) for message in messages if not _is_reply(message)}
+    answers: dict[str, list[dict[str, Any]]] = {}
+    rest: list[dict[str, Any]] = []
+    for message in messages:
+        answered = str(reply_payload(message).get("message_ts")) if _is_reply(message) else ""
+        if answered in present:
+            answers.setdefault(answered, []).append(message)
+        else:
+            rest.append(message)
+    return [paired for message in rest for paired in [message, *answers.get(str(message.get("ts")), [])]]
 
 
 async def direct_message_history(

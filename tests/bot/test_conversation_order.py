@@ -136,3 +136,79 @@ async def test_an_earlier_message_back_from_a_retry_goes_first_and_the_later_one
     assert later["messages"][-1]["content"].endswith("on Android 14")
     assert "version 4.2" in str(later["messages"][:-1])  # answered after it, knowing it
     assert asyncio.get_running_loop().time() - started < ORDER_WAIT_SECONDS / 3
+
+
+async def test_quick_follow_ups_are_answered_each_knowing_which_answer_went_with_which_question(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    """M1, then M2 and M3 before any answer: Slack has M1 M2 A1 A2 M3 in ts order, but Claude must read
+    each answer after its own question, or it cannot tell what "version 4.2" was an answer to."""
+    running = await make_bot()
+    anthropic_api.first_token_latency = 0.3
+    anthropic_api.answer_fn = lambda body: "Answer to: " + body["messages"][-1]["content"]
+    first = await running.customer_says("The app crashes when I upload photos")
+    await asyncio.sleep(0.02)
+    await running.customer_says("It's version 4.2", thread_ts=first["ts"])
+    await asyncio.sleep(0.02)
+    await running.customer_says("on Android 14", thread_ts=first["ts"])
+    await running.idle()
+    third = anthropic_api.bodies("answer")[2]
+    assert [(m["role"], m["content"]) for m in third["messages"]] == [
+        ("user", "The app crashes when I upload photos"),
+        ("assistant", "Answer to: The app crashes when I upload photos"),
+        ("user", "It's version 4.2"),
+        ("assistant", "Answer to: It's version 4.2"),
+        ("user", "on Android 14"),
+    ]
+
+
+async def test_a_reply_naming_no_message_of_the_thread_keeps_its_place(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The answer to the root moves up next to it; a reply to a message deleted since stays where it is."""
+    running = await make_bot()
+    root = running.next_ts()
+    slack.add_message(CHANNEL, root, CUSTOMER, "The app crashes")
+    first = InboundMessage(
+        team_id=slack.team_id, channel_id=CHANNEL, ts=root, user_id=CUSTOMER, text="The app crashes"
+    )
+    assert await running.store.claim(first, lease_seconds=60)
+    slack.add_message(CHANNEL, running.next_ts(), CUSTOMER, "It's version 4.2", thread_ts=root)
+    gone = first.model_copy(update={"ts": f"{float(root) + 0.5:.6f}"})
+    for text, about in (("About your deleted message: noted.", gone), ("Which app version?", first)):
+        reply = slack.add_message(
+            CHANNEL, None, slack.bot_user_id, text, thread_ts=root, metadata=reply_metadata(about)
+        )
+    answered = decision(query="The app crashes", escalated=False, escalation_reason=None)
+    await running.store.complete(first, answered, reply["ts"])
+    await running.customer_says("And on Android 14?", thread_ts=root)
+    await running.idle()
+    [answer] = anthropic_api.bodies("answer")
+    assert [(m["role"], m["content"]) for m in answer["messages"]] == [
+        ("user", "The app crashes"),
+        ("assistant", "Which app version?"),
+        ("user", "It's version 4.2"),
+        ("assistant", "About your deleted message: noted."),
+        ("user", "And on Android 14?"),
+    ]
+
+
+async def test_three_quick_direct_messages_keep_each_answer_after_its_question(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    """In a DM each message is its own thread, and its answer is found by the metadata naming it."""
+    running = await make_bot()
+    anthropic_api.first_token_latency = 0.3
+    anthropic_api.answer_fn = lambda body: "Answer to: " + body["messages"][-1]["content"]
+    for text in ("The app crashes when I upload photos", "It's version 4.2", "on Android 14"):
+        await running.customer_says(text, channel="D0DM", channel_type="im")
+        await asyncio.sleep(0.02)
+    await running.idle()
+    third = anthropic_api.bodies("answer")[2]
+    assert [(m["role"], m["content"]) for m in third["messages"]] == [
+        ("user", "The app crashes when I upload photos"),
+        ("assistant", "Answer to: The app crashes when I upload photos"),
+        ("user", "It's version 4.2"),
+        ("assistant", "Answer to: It's version 4.2"),
+        ("user", "on Android 14"),
+    ]

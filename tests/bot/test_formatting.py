@@ -1,6 +1,20 @@
 """Markdown becomes Slack mrkdwn; escalations carry the tags and the context agents need."""
 
-from bot.formatting import agent_controls, agent_mentions, answer_message, escalation_message
+import re
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.formatting import (
+    SECTION_LIMIT,
+    _chunks,
+    agent_controls,
+    agent_mentions,
+    answer_message,
+    direct_message_escalation,
+    escalation_message,
+)
 from bot.mrkdwn import markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source
 from tests.store.samples import decision
@@ -58,3 +72,83 @@ def test_a_long_answer_is_cut_into_sections_each_with_whole_code_blocks() -> Non
     assert all(s.count("```") % 2 == 0 for s in sections)  # each renders as code, none shows raw fences
     joined = "".join(s.replace("```", "") for s in sections)
     assert all(f"line {i}: ERROR" in joined for i in range(120))  # nothing lost at the cuts
+
+
+def sections(blocks: list[dict[str, Any]]) -> list[str]:
+    return [b["text"]["text"] for b in blocks if b["type"] == "section"]
+
+
+# What Slack shows as raw text when a section ends inside it: links and mentions, entities, fences.
+WHOLE = re.compile(r"<[^<>\n]*>|&#?\w+;|```")
+
+
+def broken_markup(section: str) -> str:
+    """What is left of Slack's markup in ``section`` once its whole pieces and quote marks are taken out."""
+    return re.sub(r"[^<>&`]", "", re.sub(r"(?m)^> ", "", WHOLE.sub("", section)))
+
+
+def test_a_long_paragraph_is_cut_between_words_and_keeps_its_link_whole() -> None:
+    answer = (
+        "Please follow these steps carefully. " * 80
+        + "Open [the reset page](https://help.example.com/reset)."
+    )
+    text, blocks = answer_message(answer, decision(escalated=False, escalation_reason=None))
+    first, second = sections(blocks)
+    assert len(first) <= SECTION_LIMIT and len(second) <= SECTION_LIMIT
+    assert f"{first} {second}" == text  # cut at a space, between two words, and nothing else changed
+    assert "<https://help.example.com/reset|the reset page>" in first + second
+    assert broken_markup(first) == broken_markup(second) == ""
+
+
+def test_a_link_or_an_entity_at_the_cut_goes_whole_into_the_next_section() -> None:
+    answer = "y" * 2938 + " see [our help centre](https://example.com/help/refunds?a=1&b=2) " + "z" * 500
+    _, blocks = answer_message(answer, decision(escalated=False, escalation_reason=None))
+    assert "<https://example.com/help/refunds?a=1&amp;b=2|our help centre>" in sections(blocks)[1]
+    for offset in range(2985, 2995):  # no space to cut at, and "&amp;" across every position of the cut
+        text, blocks = answer_message("x" * offset + "R&D" + "y" * 200, decision())
+        assert all(broken_markup(s) == "" for s in sections(blocks)), offset
+        assert "".join(sections(blocks)) == text
+
+
+def test_a_long_quoted_direct_message_stays_quoted_in_every_section() -> None:
+    words = "I was charged twice for order 1234 & nobody answers <sigh>. " * 80
+    _, blocks = direct_message_escalation(decision(), "<@U0AGENT>", "U0CUST", words)
+    texts = sections(blocks)
+    assert len(texts) >= 2 and all(len(t) <= SECTION_LIMIT for t in texts)
+    assert texts[0].split("\n")[-1].startswith("> I was charged twice")
+    assert all(line.startswith("> ") for t in texts[1:] for line in t.split("\n"))  # still quoted
+    assert all(broken_markup(t) == "" for t in texts)  # "&amp;" and "&lt;sigh&gt;" kept whole
+    assert " ".join(t.removeprefix("> ") for t in texts).count("charged twice") == 80
+
+
+# Pieces of mrkdwn as the bot writes it: words, links, mentions, entities, line breaks, quotes, fences.
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzé0123456789.,!?*_~", min_size=1, max_size=12)
+_piece = st.one_of(
+    _word,
+    _word,
+    st.text(alphabet="abcdefghij", min_size=13, max_size=60),  # a long word, a token, a bare URL
+    st.builds(
+        lambda path, label: f"<https://example.com/{path}|{label}>",
+        st.text(alphabet="abcdef/?=", max_size=10),
+        st.lists(_word, min_size=1, max_size=2).map(" ".join),
+    ),
+    st.sampled_from(["<@U0AGENT>", "<!subteam^S9>", "&amp;", "&lt;", "&gt;"]),
+    st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n", "\n> ", "\n```\n"]),
+)
+
+
+@given(
+    st.lists(_piece, min_size=1, max_size=120).map("".join), st.sampled_from([80, 200, 1000, SECTION_LIMIT])
+)
+def test_sections_are_within_the_limit_lose_nothing_and_never_split_markup(text: str, limit: int) -> None:
+    text = text * (3 * limit // len(text) + 1)  # long enough for two or more cuts
+    chunks = _chunks(text, limit)
+    assert all(len(c) <= limit for c in chunks)
+
+    def visible(s: str) -> str:  # what the cuts may add or drop: whitespace, fences reopened, quote marks
+        return re.sub(r"\s|```|>", "", s)
+
+    assert visible("".join(chunks)) == visible(text)
+    if text.count("```") % 2 == 0:
+        assert all(c.count("```") % 2 == 0 for c in chunks)
+    assert all(broken_markup(c) == "" for c in chunks)

@@ -21,7 +21,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every knob of the bot. Field names are the environment variables, upper-cased."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -154,3 +154,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors())
         raise SettingsError(f"Invalid setting(s): {problems}") from e
+    except UnicodeDecodeError as e:
+        # Only the .env file is decoded here (the environment is text already).
+        from router.config import not_utf8
+
+        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+        raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e

@@ -316,4 +316,13 @@ def load_routes(path: Path | None = None) -> RoutesConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the routes file: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: {not_utf8(e)}") from e
     return parse_routes(text, str(path))
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """What is wrong with a file that failed to decode as UTF-8, and the fix, for a one-line message."""
+    bad = error.object[error.start : error.start + 1].hex()
+    utf16 = " (it looks like UTF-16)" if error.object[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    return f"not UTF-8 text: byte 0x{bad} at offset {error.start} cannot be read{utf16}; save it as UTF-8"

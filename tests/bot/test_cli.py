@@ -254,6 +254,24 @@ def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
     assert "nope.json: cannot read the file" in line
 
 
+def test_a_dotenv_not_saved_as_utf8_ends_in_one_line_saying_what_to_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+    from bot.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    (tmp_path / ".env").write_bytes("PORT=\n# agents: Renée\n".encode("latin-1"))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["stats"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"support-router: {tmp_path / '.env'}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; "
+        "save it as UTF-8"
+    ]
+    assert not (tmp_path / "routing.db").exists()  # stopped before anything was created
+
+
 def test_a_database_error_the_store_does_not_wrap_still_ends_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

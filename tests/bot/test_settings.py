@@ -74,3 +74,15 @@ def test_log_level_in_any_case(monkeypatch: pytest.MonkeyPatch, given: str) -> N
 def test_an_unknown_log_level_is_still_refused() -> None:
     with pytest.raises(SettingsError, match="LOG_LEVEL"):
         load_settings(_env_file=None, log_level="verbose")
+
+
+def test_a_dotenv_not_saved_as_utf8_names_the_file_the_byte_and_the_fix(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    text = "LOG_LEVEL=info\n# agents: Renée\n"
+    env.write_bytes(text.encode("latin-1"))
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=env)
+    offset = text.encode("latin-1").index(b"\xe9")
+    assert str(raised.value) == (
+        f"{env}: not UTF-8 text: byte 0xe9 at offset {offset} cannot be read; save it as UTF-8"
+    )

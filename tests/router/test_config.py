@@ -133,6 +133,24 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
         load_routes(tmp_path / "missing.yml")
 
 
+def test_a_file_not_saved_as_utf8_names_the_byte_and_the_fix(tmp_path: Path) -> None:
+    # An editor that saved the file as Latin-1 (é is one byte, 0xe9) or UTF-16: one line, no traceback.
+    path = tmp_path / "routes.yml"
+    text = default_routes_path().read_text().replace("a member of our support team", "l'équipe support")
+    path.write_bytes(text.encode("latin-1"))
+    offset = text.encode("latin-1").index(b"\xe9")
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    assert str(info.value) == (
+        f"{path}: not UTF-8 text: byte 0xe9 at offset {offset} cannot be read; save it as UTF-8"
+    )
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(
+        ConfigError, match=r"offset 0 cannot be read \(it looks like UTF-16\); save it as UTF-8"
+    ):
+        load_routes(path)
+
+
 def test_rules_parse_and_costs_add_up() -> None:
     routes = load_routes()
     assert routes.category("General Question").escalation.rule is EscalationRule.THRESHOLD

@@ -21,7 +21,10 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every knob of the bot. Field names are the environment variables, upper-cased."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+    # env_ignore_empty: `PORT=` (in the environment or in .env) is unset, so the default applies.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore", frozen=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -69,11 +72,12 @@ class Settings(BaseSettings):
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
-        # A `.env` line such as `SLACK_APP_TOKEN=` means "not set", not an empty token: an optional
-        # setting (one whose default is None) given a blank value gets that default.
+        # A `.env` line such as `SLACK_APP_TOKEN=` means "not set", not an empty token or port: a blank
+        # value gets the setting's default. (env_ignore_empty drops exactly empty ones from the environment
+        # and .env; this also covers spaces, and values passed in.)
         field = cls.model_fields.get(info.field_name or "")
         blank = isinstance(value, str | SecretStr) and not _text(value).strip()
-        return None if blank and field is not None and field.default is None else value
+        return field.get_default(call_default_factory=True) if blank and field is not None else value
 
     @field_validator("support_channels", "agent_users", "stats_users", mode="before")
     @classmethod

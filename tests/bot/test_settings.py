@@ -45,10 +45,45 @@ def test_socket_mode_needs_a_token() -> None:
     assert not Settings(_env_file=None).socket_mode
 
 
-def test_a_blank_required_style_setting_is_still_an_error() -> None:
-    # PORT has a default, not None: a blank value is a mistake to report, not "unset".
+def _defaults() -> dict[str, object]:
+    return Settings(_env_file=None).model_dump()
+
+
+def test_a_blank_value_in_the_environment_means_the_default_for_every_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `PORT=` used to stop the start with "unable to parse string as an integer".
+    for name in Settings.model_fields:
+        monkeypatch.setenv(name.upper(), "")
+    assert Settings(_env_file=None).model_dump() == _defaults()
+    for name in Settings.model_fields:
+        monkeypatch.setenv(name.upper(), " ")
+    assert Settings(_env_file=None).model_dump() == _defaults()
+
+
+def test_a_blank_value_in_dotenv_means_the_default_for_every_setting(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("".join(f"{name.upper()}=\n" for name in Settings.model_fields), encoding="utf-8")
+    assert Settings(_env_file=env).model_dump() == _defaults()
+    env.write_text("PORT=\nMAX_CONCURRENCY=\nSTORE_MESSAGE_TEXT=\nLOG_LEVEL=''\n", encoding="utf-8")
+    settings = load_settings(_env_file=env)
+    assert (settings.port, settings.max_concurrency, settings.store_message_text) == (3000, 256, "full")
+    assert settings.log_level == "INFO"
+
+
+def test_a_blank_environment_variable_leaves_the_dotenv_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty environment variable is unset too: it does not override .env with the default.
+    env = tmp_path / ".env"
+    env.write_text("PORT=4000\n", encoding="utf-8")
+    monkeypatch.setenv("PORT", "")
+    assert Settings(_env_file=env).port == 4000
+
+
+def test_a_bad_value_is_still_refused() -> None:
     with pytest.raises(SettingsError, match="PORT"):
-        load_settings(_env_file=None, port=" ")
+        load_settings(_env_file=None, port="not-a-port")
 
 
 def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None:

@@ -254,21 +254,41 @@ def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
     assert "nope.json: cannot read the file" in line
 
 
-def test_a_dotenv_not_saved_as_utf8_ends_in_one_line_saying_what_to_change(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("dotenv", "expected"),
+    [
+        (
+            b"SUPPORT_CHANNELS=#support\n",
+            "support-router: Invalid setting(s): SUPPORT_CHANNELS: '#support' is a channel name; use the "
+            "channel id (C…, shown at the bottom of the channel's details)",
+        ),
+        (
+            b"AGENT_USERS=@alice\n",
+            "support-router: Invalid setting(s): AGENT_USERS: '@alice' is a user name; use the member id "
+            "(U…, from the profile's ⋮ menu → Copy member ID)",
+        ),
+        (
+            "PORT=\n# agents: Renée\n".encode("latin-1"),
+            "support-router: {env}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; save it as UTF-8",
+        ),
+    ],
+)
+def test_a_dotenv_an_operator_got_wrong_ends_in_one_line_saying_what_to_change(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    dotenv: bytes,
+    expected: str,
 ) -> None:
     from bot import cli
     from bot.settings import Settings
 
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
-    (tmp_path / ".env").write_bytes("PORT=\n# agents: Renée\n".encode("latin-1"))
+    (tmp_path / ".env").write_bytes(dotenv)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["stats"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        f"support-router: {tmp_path / '.env'}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; "
-        "save it as UTF-8"
-    ]
+    assert capsys.readouterr().err.splitlines() == [expected.format(env=tmp_path / ".env")]
     assert not (tmp_path / "routing.db").exists()  # stopped before anything was created
 
 

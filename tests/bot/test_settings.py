@@ -1,4 +1,4 @@
-"""Settings as a user writes them: blank lines in ``.env``, lower-case levels, what ``serve`` needs."""
+"""Settings as a user writes them: blank lines in ``.env``, lower-case levels, ids, what ``serve`` needs."""
 
 from __future__ import annotations
 
@@ -86,6 +86,76 @@ def test_a_bad_value_is_still_refused() -> None:
         load_settings(_env_file=None, port="not-a-port")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        (
+            "SUPPORT_CHANNELS",
+            "#support",
+            "SUPPORT_CHANNELS: '#support' is a channel name; use the channel id (C…, shown at the bottom "
+            "of the channel's details)",
+        ),
+        ("SUPPORT_CHANNELS", "C0SUPPORT, support", "SUPPORT_CHANNELS: 'support' is a channel name"),
+        ("SUPPORT_CHANNELS", "C12", "SUPPORT_CHANNELS: 'C12' is not a channel id; use the channel id (C…"),
+        (
+            "ESCALATION_CHANNEL",
+            "#agents",
+            "ESCALATION_CHANNEL: '#agents' is a channel name; use the channel id",
+        ),
+        (
+            "AGENT_USERS",
+            "@alice",
+            "AGENT_USERS: '@alice' is a user name; use the member id (U…, from the profile's ⋮ menu → "
+            "Copy member ID)",
+        ),
+        ("STATS_USERS", "U0MANAGER,bob", "STATS_USERS: 'bob' is a user name; use the member id"),
+        ("STATS_USERS", "<@U0MANAGER>", "STATS_USERS: '<@U0MANAGER>' is not a member id; use the member id"),
+        (
+            "AGENT_USERGROUP",
+            "@support-team",
+            "AGENT_USERGROUP: '@support-team' is a user group handle; use the group's id (S…",
+        ),
+        ("STATS_USERGROUP", "U0MANAGER", "STATS_USERGROUP: 'U0MANAGER' is not a user group id"),
+    ],
+)
+def test_a_name_where_slack_wants_an_id_is_refused_with_where_to_find_the_id(
+    monkeypatch: pytest.MonkeyPatch, setting: str, value: str, message: str
+) -> None:
+    # "#support" matched no channel id in the events: every message was silently dropped; "@alice"
+    # was tagged as text and pinged nobody.
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None)
+    assert str(raised.value).startswith(f"Invalid setting(s): {message}")
+    assert "Value error" not in str(raised.value)
+
+
+def test_ids_are_accepted_and_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORT_CHANNELS", "C0SUPPORT, G0PRIVATE1")
+    monkeypatch.setenv("ESCALATION_CHANNEL", " C0AGENTS ")
+    monkeypatch.setenv("AGENT_USERS", "U0AGENT,W0ENTERPRISE")
+    monkeypatch.setenv("STATS_USERS", "U0MANAGER")
+    monkeypatch.setenv("AGENT_USERGROUP", "S0SUPPORT")
+    monkeypatch.setenv("STATS_USERGROUP", " S0MANAGERS")
+    settings = load_settings(_env_file=None)
+    assert settings.support_channels == ["C0SUPPORT", "G0PRIVATE1"]
+    assert settings.escalation_channel == "C0AGENTS"
+    assert settings.agent_users == ["U0AGENT", "W0ENTERPRISE"] and settings.stats_users == ["U0MANAGER"]
+    assert (settings.agent_usergroup, settings.stats_usergroup) == ("S0SUPPORT", "S0MANAGERS")
+
+
+def test_a_dotenv_not_saved_as_utf8_names_the_file_the_byte_and_the_fix(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    text = "LOG_LEVEL=info\n# agents: Renée\n"
+    env.write_bytes(text.encode("latin-1"))
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=env)
+    offset = text.encode("latin-1").index(b"\xe9")
+    assert str(raised.value) == (
+        f"{env}: not UTF-8 text: byte 0xe9 at offset {offset} cannot be read; save it as UTF-8"
+    )
+
+
 def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None:
     with pytest.raises(SettingsError) as raised:
         Settings(_env_file=None, slack_bot_token="", slack_signing_secret="").require_slack()
@@ -109,15 +179,3 @@ def test_log_level_in_any_case(monkeypatch: pytest.MonkeyPatch, given: str) -> N
 def test_an_unknown_log_level_is_still_refused() -> None:
     with pytest.raises(SettingsError, match="LOG_LEVEL"):
         load_settings(_env_file=None, log_level="verbose")
-
-
-def test_a_dotenv_not_saved_as_utf8_names_the_file_the_byte_and_the_fix(tmp_path: Path) -> None:
-    env = tmp_path / ".env"
-    text = "LOG_LEVEL=info\n# agents: Renée\n"
-    env.write_bytes(text.encode("latin-1"))
-    with pytest.raises(SettingsError) as raised:
-        load_settings(_env_file=env)
-    offset = text.encode("latin-1").index(b"\xe9")
-    assert str(raised.value) == (
-        f"{env}: not UTF-8 text: byte 0xe9 at offset {offset} cannot be read; save it as UTF-8"
-    )

@@ -176,6 +176,24 @@ def test_a_database_a_newer_version_migrated_is_named_with_what_to_do(
     assert "database server is running" not in line  # the server is fine: no misleading advice
 
 
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["stats"]])
+def test_a_database_another_application_migrated_is_not_taken_for_a_newer_version(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # Another application's Alembic history: downgrading it, as the "newer version" advice said, would
+    # damage its schema; no version of support-router can use it.
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('a1b2c3d4e5f6')")
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    line = _one_line_error(run_cli(tmp_path, *command))
+    assert line == (
+        "support-router: DATABASE_URL: the database is at revision 'a1b2c3d4e5f6', which is not one of "
+        "support-router's (they are numbered, this version's latest is 0007): this database belongs to "
+        "another application or schema; point DATABASE_URL at a database of its own"
+    )
+
+
 def test_eval_reads_a_mapping_file_with_the_columns_it_names(tmp_path: Path) -> None:
     data = tmp_path / "tickets.csv"
     # "label" is present but is not the column the mapping is about: the mapping's "column" wins.

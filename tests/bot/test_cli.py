@@ -194,6 +194,39 @@ def test_a_database_another_application_migrated_is_not_taken_for_a_newer_versio
     )
 
 
+def test_a_sqlite_error_other_than_access_gets_no_advice_about_folders_and_permissions(
+    tmp_path: Path,
+) -> None:
+    # The file opened and was written: "check that the file's folder exists" would mislead.
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("CREATE TABLE routing_decisions (id INTEGER PRIMARY KEY)")
+    line = _one_line_error(run_cli(tmp_path, "db", "upgrade"))
+    assert (
+        line
+        == "support-router: DATABASE_URL: (sqlite3.OperationalError) table routing_decisions already exists"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sqlite_says", "advised"),
+    [
+        ("attempt to write a readonly database", True),
+        ("unable to open database file", True),
+        ("table routing_decisions already exists", False),
+        ("no such column: inbound_messages.team", False),
+    ],
+)
+def test_sqlite_access_advice_only_for_access_errors(sqlite_says: str, advised: bool) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.cli import database_problem
+
+    error = OperationalError("INSERT ...", None, Exception(sqlite_says))
+    line = database_problem(error, "sqlite:///routing.db")
+    assert line.startswith(f"DATABASE_URL: (builtins.Exception) {sqlite_says}")
+    assert ("check that the file's folder exists" in line) is advised
+
+
 def test_eval_reads_a_mapping_file_with_the_columns_it_names(tmp_path: Path) -> None:
     data = tmp_path / "tickets.csv"
     # "label" is present but is not the column the mapping is about: the mapping's "column" wins.

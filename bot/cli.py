@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -173,6 +174,12 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         )
 
 
+# SQLite's messages for a file it cannot open or write (missing folder, permissions, read-only mount).
+_SQLITE_ACCESS = re.compile(
+    r"unable to open|readonly|read-only|permission denied|access permission|disk i/o error", re.IGNORECASE
+)
+
+
 def database_problem(error: Exception, database_url: str) -> str:
     """One line for a store error: what failed at DATABASE_URL, and what to check."""
     from bot.store.errors import MigrationError
@@ -183,6 +190,10 @@ def database_problem(error: Exception, database_url: str) -> str:
     if not text.startswith("DATABASE_URL:"):
         text = f"DATABASE_URL: {text}"
     if database_url.strip().lower().startswith("sqlite"):
+        if not _SQLITE_ACCESS.search(text):
+            # e.g. "table routing_decisions already exists": the file opened fine, so advice about its
+            # folder and permissions would send the user the wrong way.
+            return text
         fix = "check that the file's folder exists and that this user may write to the file and the folder"
     else:
         fix = (

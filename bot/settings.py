@@ -5,6 +5,7 @@ Built once in the CLI and passed down; nothing else reads the environment.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,6 +13,20 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
+
+# Slack's ids: what the API and the events carry. A name ("#support", "@alice") matches nothing in them,
+# so a setting holding one would silently drop every message or tag nobody.
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{6,}")
+_USERGROUP_ID = re.compile(r"S[A-Z0-9]{6,}")
+
+
+def _is_name(value: str) -> bool:
+    """Whether ``value`` looks like a channel or user name rather than a mistyped id: ``#support``,
+    ``@alice``, or a word with lower-case letters (ids are upper case)."""
+    return value.startswith(("#", "@")) or (
+        re.fullmatch(r"[\w.-]+", value) is not None and value != value.upper()
+    )
 
 
 class SettingsError(Exception):
@@ -21,7 +36,10 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every knob of the bot. Field names are the environment variables, upper-cased."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # env_ignore_empty: `PORT=` (in the environment or in .env) is unset, so the default applies.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore", frozen=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -69,11 +87,12 @@ class Settings(BaseSettings):
     @field_validator("*", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
-        # A `.env` line such as `SLACK_APP_TOKEN=` means "not set", not an empty token: an optional
-        # setting (one whose default is None) given a blank value gets that default.
+        # A `.env` line such as `SLACK_APP_TOKEN=` means "not set", not an empty token or port: a blank
+        # value gets the setting's default. (env_ignore_empty drops exactly empty ones from the environment
+        # and .env; this also covers spaces, and values passed in.)
         field = cls.model_fields.get(info.field_name or "")
         blank = isinstance(value, str | SecretStr) and not _text(value).strip()
-        return None if blank and field is not None and field.default is None else value
+        return field.get_default(call_default_factory=True) if blank and field is not None else value
 
     @field_validator("support_channels", "agent_users", "stats_users", mode="before")
     @classmethod
@@ -81,6 +100,32 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("support_channels")
+    @classmethod
+    def _channel_ids(cls, value: list[str]) -> list[str]:
+        return [_channel_id(item) for item in value]
+
+    @field_validator("escalation_channel")
+    @classmethod
+    def _escalation_channel_id(cls, value: str | None) -> str | None:
+        return None if value is None else _channel_id(value)
+
+    @field_validator("agent_users", "stats_users")
+    @classmethod
+    def _user_ids(cls, value: list[str]) -> list[str]:
+        return [_user_id(item) for item in value]
+
+    @field_validator("agent_usergroup", "stats_usergroup")
+    @classmethod
+    def _usergroup_id(cls, value: str | None) -> str | None:
+        if value is None or _USERGROUP_ID.fullmatch(value := value.strip()):
+            return value
+        kind = "a user group handle" if _is_name(value) else "not a user group id"
+        raise ValueError(
+            f"{value!r} is {kind}; use the group's id (S…: Slack's usergroups.list, called with the bot "
+            f"token, gives each handle's id)"
+        )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -139,6 +184,24 @@ class Settings(BaseSettings):
             )
 
 
+def _channel_id(value: str) -> str:
+    if _CHANNEL_ID.fullmatch(value := value.strip()):
+        return value
+    kind = "a channel name" if _is_name(value) else "not a channel id"
+    raise ValueError(
+        f"{value!r} is {kind}; use the channel id (C…, shown at the bottom of the channel's details)"
+    )
+
+
+def _user_id(value: str) -> str:
+    if _USER_ID.fullmatch(value := value.strip()):
+        return value
+    kind = "a user name" if _is_name(value) else "not a member id"
+    raise ValueError(
+        f"{value!r} is {kind}; use the member id (U…, from the profile's ⋮ menu → Copy member ID)"
+    )
+
+
 def _text(value: str | SecretStr) -> str:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
@@ -152,5 +215,15 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors())
+        problems = "; ".join(
+            # Our validators' text says it all: "Value error, " adds nothing.
+            f"{'.'.join(map(str, err['loc'])).upper()}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
         raise SettingsError(f"Invalid setting(s): {problems}") from e
+    except UnicodeDecodeError as e:
+        # Only the .env file is decoded here (the environment is text already).
+        from router.config import not_utf8
+
+        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+        raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e

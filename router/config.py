@@ -11,7 +11,7 @@ import importlib.util
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -254,10 +254,39 @@ def _field_path(loc: tuple[int | str, ...], data: object) -> str:
     return "".join(parts) or "(top level)"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping.
+
+    PyYAML keeps the last one without a word: a second ``categories:`` block appended to the file would
+    replace every shipped category, and a repeated field would undo an earlier edit.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` is meant to be overridden by the keys beside it
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                earlier = first_line.get(key)
+            except TypeError:
+                continue  # an unhashable key: SafeLoader's own error says so
+            if earlier is not None:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"key {key!r} appears twice (first at line {earlier}); keep one: YAML does not "
+                    f"merge them, the second would silently replace the first",
+                    key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_routes(text: str, origin: str) -> RoutesConfig:
     """Validate routes YAML ``text``; ``origin`` names the file in error messages."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds plain data only
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -287,4 +316,13 @@ def load_routes(path: Path | None = None) -> RoutesConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the routes file: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: {not_utf8(e)}") from e
     return parse_routes(text, str(path))
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """What is wrong with a file that failed to decode as UTF-8, and the fix, for a one-line message."""
+    bad = error.object[error.start : error.start + 1].hex()
+    utf16 = " (it looks like UTF-16)" if error.object[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    return f"not UTF-8 text: byte 0x{bad} at offset {error.start} cannot be read{utf16}; save it as UTF-8"

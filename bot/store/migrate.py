@@ -6,6 +6,7 @@ The ``alembic`` command line finds the same folder through ``[tool.alembic]`` in
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -23,6 +24,8 @@ from bot.store.engine import async_database_url, make_engine
 from bot.store.errors import MigrationError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Our revision ids: numbered in order (0001_initial.py is revision "0001"), never Alembic's random hex.
+_OUR_REVISION = re.compile(r"\d{4,}")
 # Any fixed number: PostgreSQL's advisory lock that keeps two replicas from migrating at once.
 _MIGRATION_LOCK = 0x5E0F_2A7E
 _locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
@@ -101,7 +104,16 @@ def _migration_problem(error: CommandError) -> str:
     """What Alembic's refusal means for whoever runs the bot, and what to do about it."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    if "Can't locate revision" in text:
+    unknown = re.search(r"Can't locate revision identified by '([^']*)'", text)
+    if unknown and not _OUR_REVISION.fullmatch(unknown.group(1)):
+        # Another application's Alembic history (its ids are random hex, ours are numbered): no version
+        # of support-router can migrate it, and a downgrade would only damage someone else's schema.
+        return (
+            f"DATABASE_URL: the database is at revision {unknown.group(1)!r}, which is not one of "
+            f"support-router's (they are numbered, this version's latest is {head}): this database belongs "
+            f"to another application or schema; point DATABASE_URL at a database of its own"
+        )
+    if unknown or "Can't locate revision" in text:
         return (
             f"DATABASE_URL: the database's schema is newer than this version of support-router knows "
             f"({text}; this version's latest is {head}): a newer version migrated it. Run that version, or "

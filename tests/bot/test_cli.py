@@ -176,6 +176,57 @@ def test_a_database_a_newer_version_migrated_is_named_with_what_to_do(
     assert "database server is running" not in line  # the server is fine: no misleading advice
 
 
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["stats"]])
+def test_a_database_another_application_migrated_is_not_taken_for_a_newer_version(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # Another application's Alembic history: downgrading it, as the "newer version" advice said, would
+    # damage its schema; no version of support-router can use it.
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('a1b2c3d4e5f6')")
+        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    line = _one_line_error(run_cli(tmp_path, *command))
+    assert line == (
+        "support-router: DATABASE_URL: the database is at revision 'a1b2c3d4e5f6', which is not one of "
+        "support-router's (they are numbered, this version's latest is 0007): this database belongs to "
+        "another application or schema; point DATABASE_URL at a database of its own"
+    )
+
+
+def test_a_sqlite_error_other_than_access_gets_no_advice_about_folders_and_permissions(
+    tmp_path: Path,
+) -> None:
+    # The file opened and was written: "check that the file's folder exists" would mislead.
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute("CREATE TABLE routing_decisions (id INTEGER PRIMARY KEY)")
+    line = _one_line_error(run_cli(tmp_path, "db", "upgrade"))
+    assert (
+        line
+        == "support-router: DATABASE_URL: (sqlite3.OperationalError) table routing_decisions already exists"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sqlite_says", "advised"),
+    [
+        ("attempt to write a readonly database", True),
+        ("unable to open database file", True),
+        ("table routing_decisions already exists", False),
+        ("no such column: inbound_messages.team", False),
+    ],
+)
+def test_sqlite_access_advice_only_for_access_errors(sqlite_says: str, advised: bool) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.cli import database_problem
+
+    error = OperationalError("INSERT ...", None, Exception(sqlite_says))
+    line = database_problem(error, "sqlite:///routing.db")
+    assert line.startswith(f"DATABASE_URL: (builtins.Exception) {sqlite_says}")
+    assert ("check that the file's folder exists" in line) is advised
+
+
 def test_eval_reads_a_mapping_file_with_the_columns_it_names(tmp_path: Path) -> None:
     data = tmp_path / "tickets.csv"
     # "label" is present but is not the column the mapping is about: the mapping's "column" wins.
@@ -252,6 +303,44 @@ def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
     data.write_text(json.dumps({"text": "hello", "label": "General Question"}), encoding="utf-8")
     line = _one_line_error(run_cli(tmp_path, "eval", str(data), "--label-map", "nope.json"))
     assert "nope.json: cannot read the file" in line
+
+
+@pytest.mark.parametrize(
+    ("dotenv", "expected"),
+    [
+        (
+            b"SUPPORT_CHANNELS=#support\n",
+            "support-router: Invalid setting(s): SUPPORT_CHANNELS: '#support' is a channel name; use the "
+            "channel id (C…, shown at the bottom of the channel's details)",
+        ),
+        (
+            b"AGENT_USERS=@alice\n",
+            "support-router: Invalid setting(s): AGENT_USERS: '@alice' is a user name; use the member id "
+            "(U…, from the profile's ⋮ menu → Copy member ID)",
+        ),
+        (
+            "PORT=\n# agents: Renée\n".encode("latin-1"),
+            "support-router: {env}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; save it as UTF-8",
+        ),
+    ],
+)
+def test_a_dotenv_an_operator_got_wrong_ends_in_one_line_saying_what_to_change(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    dotenv: bytes,
+    expected: str,
+) -> None:
+    from bot import cli
+    from bot.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    (tmp_path / ".env").write_bytes(dotenv)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["stats"]) == 2
+    assert capsys.readouterr().err.splitlines() == [expected.format(env=tmp_path / ".env")]
+    assert not (tmp_path / "routing.db").exists()  # stopped before anything was created
 
 
 def test_a_database_error_the_store_does_not_wrap_still_ends_in_one_line(

@@ -1,4 +1,4 @@
-"""Settings as a user writes them: blank lines in ``.env``, lower-case levels, what ``serve`` needs."""
+"""Settings as a user writes them: blank lines in ``.env``, lower-case levels, ids, what ``serve`` needs."""
 
 from __future__ import annotations
 
@@ -45,10 +45,115 @@ def test_socket_mode_needs_a_token() -> None:
     assert not Settings(_env_file=None).socket_mode
 
 
-def test_a_blank_required_style_setting_is_still_an_error() -> None:
-    # PORT has a default, not None: a blank value is a mistake to report, not "unset".
+def _defaults() -> dict[str, object]:
+    return Settings(_env_file=None).model_dump()
+
+
+def test_a_blank_value_in_the_environment_means_the_default_for_every_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `PORT=` used to stop the start with "unable to parse string as an integer".
+    for name in Settings.model_fields:
+        monkeypatch.setenv(name.upper(), "")
+    assert Settings(_env_file=None).model_dump() == _defaults()
+    for name in Settings.model_fields:
+        monkeypatch.setenv(name.upper(), " ")
+    assert Settings(_env_file=None).model_dump() == _defaults()
+
+
+def test_a_blank_value_in_dotenv_means_the_default_for_every_setting(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("".join(f"{name.upper()}=\n" for name in Settings.model_fields), encoding="utf-8")
+    assert Settings(_env_file=env).model_dump() == _defaults()
+    env.write_text("PORT=\nMAX_CONCURRENCY=\nSTORE_MESSAGE_TEXT=\nLOG_LEVEL=''\n", encoding="utf-8")
+    settings = load_settings(_env_file=env)
+    assert (settings.port, settings.max_concurrency, settings.store_message_text) == (3000, 256, "full")
+    assert settings.log_level == "INFO"
+
+
+def test_a_blank_environment_variable_leaves_the_dotenv_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An empty environment variable is unset too: it does not override .env with the default.
+    env = tmp_path / ".env"
+    env.write_text("PORT=4000\n", encoding="utf-8")
+    monkeypatch.setenv("PORT", "")
+    assert Settings(_env_file=env).port == 4000
+
+
+def test_a_bad_value_is_still_refused() -> None:
     with pytest.raises(SettingsError, match="PORT"):
-        load_settings(_env_file=None, port=" ")
+        load_settings(_env_file=None, port="not-a-port")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        (
+            "SUPPORT_CHANNELS",
+            "#support",
+            "SUPPORT_CHANNELS: '#support' is a channel name; use the channel id (C…, shown at the bottom "
+            "of the channel's details)",
+        ),
+        ("SUPPORT_CHANNELS", "C0SUPPORT, support", "SUPPORT_CHANNELS: 'support' is a channel name"),
+        ("SUPPORT_CHANNELS", "C12", "SUPPORT_CHANNELS: 'C12' is not a channel id; use the channel id (C…"),
+        (
+            "ESCALATION_CHANNEL",
+            "#agents",
+            "ESCALATION_CHANNEL: '#agents' is a channel name; use the channel id",
+        ),
+        (
+            "AGENT_USERS",
+            "@alice",
+            "AGENT_USERS: '@alice' is a user name; use the member id (U…, from the profile's ⋮ menu → "
+            "Copy member ID)",
+        ),
+        ("STATS_USERS", "U0MANAGER,bob", "STATS_USERS: 'bob' is a user name; use the member id"),
+        ("STATS_USERS", "<@U0MANAGER>", "STATS_USERS: '<@U0MANAGER>' is not a member id; use the member id"),
+        (
+            "AGENT_USERGROUP",
+            "@support-team",
+            "AGENT_USERGROUP: '@support-team' is a user group handle; use the group's id (S…",
+        ),
+        ("STATS_USERGROUP", "U0MANAGER", "STATS_USERGROUP: 'U0MANAGER' is not a user group id"),
+    ],
+)
+def test_a_name_where_slack_wants_an_id_is_refused_with_where_to_find_the_id(
+    monkeypatch: pytest.MonkeyPatch, setting: str, value: str, message: str
+) -> None:
+    # "#support" matched no channel id in the events: every message was silently dropped; "@alice"
+    # was tagged as text and pinged nobody.
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None)
+    assert str(raised.value).startswith(f"Invalid setting(s): {message}")
+    assert "Value error" not in str(raised.value)
+
+
+def test_ids_are_accepted_and_trimmed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORT_CHANNELS", "C0SUPPORT, G0PRIVATE1")
+    monkeypatch.setenv("ESCALATION_CHANNEL", " C0AGENTS ")
+    monkeypatch.setenv("AGENT_USERS", "U0AGENT,W0ENTERPRISE")
+    monkeypatch.setenv("STATS_USERS", "U0MANAGER")
+    monkeypatch.setenv("AGENT_USERGROUP", "S0SUPPORT")
+    monkeypatch.setenv("STATS_USERGROUP", " S0MANAGERS")
+    settings = load_settings(_env_file=None)
+    assert settings.support_channels == ["C0SUPPORT", "G0PRIVATE1"]
+    assert settings.escalation_channel == "C0AGENTS"
+    assert settings.agent_users == ["U0AGENT", "W0ENTERPRISE"] and settings.stats_users == ["U0MANAGER"]
+    assert (settings.agent_usergroup, settings.stats_usergroup) == ("S0SUPPORT", "S0MANAGERS")
+
+
+def test_a_dotenv_not_saved_as_utf8_names_the_file_the_byte_and_the_fix(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    text = "LOG_LEVEL=info\n# agents: Renée\n"
+    env.write_bytes(text.encode("latin-1"))
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=env)
+    offset = text.encode("latin-1").index(b"\xe9")
+    assert str(raised.value) == (
+        f"{env}: not UTF-8 text: byte 0xe9 at offset {offset} cannot be read; save it as UTF-8"
+    )
 
 
 def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None:

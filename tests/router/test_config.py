@@ -68,6 +68,46 @@ def test_a_missing_field_and_a_duplicate_category(tmp_path: Path) -> None:
     assert "appears twice" in message
 
 
+def test_a_key_given_twice_is_refused_not_last_wins(tmp_path: Path) -> None:
+    # An operator appends a second `categories:` block for a new category: plain YAML loading would keep
+    # only that one and drop the shipped categories without a word.
+    shipped = default_routes_path().read_text()
+    path = tmp_path / "routes.yml"
+    path.write_text(
+        shipped + "categories:\n  - name: Account Access\n    description: Sign-in problems\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    second = len(shipped.splitlines()) + 1
+    first = shipped.splitlines().index("categories:") + 1
+    assert str(info.value) == (
+        f"{path}: not valid YAML at line {second}, column 1: key 'categories' appears twice (first at "
+        f"line {first}); keep one: YAML does not merge them, the second would silently replace the first"
+    )
+
+
+def test_a_field_given_twice_inside_a_category_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "routes.yml"
+    text = default_routes_path().read_text()
+    path.write_text(text.replace("    offline_reply:", "    offline_reply: first\n    offline_reply:", 1))
+    with pytest.raises(
+        ConfigError,
+        match=r"routes.yml: not valid YAML at line \d+, column 5: key "
+        r"'offline_reply' appears twice",
+    ):
+        load_routes(path)
+
+
+def test_yaml_merge_keys_may_still_be_overridden(tmp_path: Path) -> None:
+    # `<<: *anchor` followed by the key it overrides is how YAML shares defaults, not a duplicate.
+    path = tmp_path / "routes.yml"
+    text = default_routes_path().read_text().replace("classifier:\n", "classifier: &c\n", 1)
+    path.write_text(text + "extra: {<<: *c, model: other}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"extra: unknown field"):  # parsed: only the schema objects
+        load_routes(path)
+
+
 def test_unpriced_model_and_bad_rule(tmp_path: Path) -> None:
     message = _broken(tmp_path, lambda d: d["categories"][0]["handler"].update(model="claude-opus-5"))
     assert "claude-opus-5" in message and "prices" in message
@@ -91,6 +131,24 @@ def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
         load_routes(path)
     with pytest.raises(ConfigError, match="cannot read the routes file"):
         load_routes(tmp_path / "missing.yml")
+
+
+def test_a_file_not_saved_as_utf8_names_the_byte_and_the_fix(tmp_path: Path) -> None:
+    # An editor that saved the file as Latin-1 (é is one byte, 0xe9) or UTF-16: one line, no traceback.
+    path = tmp_path / "routes.yml"
+    text = default_routes_path().read_text().replace("a member of our support team", "l'équipe support")
+    path.write_bytes(text.encode("latin-1"))
+    offset = text.encode("latin-1").index(b"\xe9")
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    assert str(info.value) == (
+        f"{path}: not UTF-8 text: byte 0xe9 at offset {offset} cannot be read; save it as UTF-8"
+    )
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(
+        ConfigError, match=r"offset 0 cannot be read \(it looks like UTF-16\); save it as UTF-8"
+    ):
+        load_routes(path)
 
 
 def test_rules_parse_and_costs_add_up() -> None:

@@ -12,10 +12,11 @@ from typing import Any
 
 from bot.mrkdwn import escape, markdown_to_mrkdwn
 from bot.sanitize import sanitize
-from router.models import EscalationReason, RoutingDecision, Turn
+from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import truncate
 
 SECTION_LIMIT = 3000
+UNCLASSIFIED = frozenset({Source.FALLBACK, Source.NONE})
 REASON_TEXT = {
     EscalationReason.LOW_CONFIDENCE: "low confidence",
     EscalationReason.ASKED_FOR_HUMAN: "the customer asked for a person",
@@ -162,11 +163,15 @@ def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool 
     reason = (
         REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
     )
-    summary = (
-        f"{mentions}: this conversation needs a person ({reason}).\n"
-        f"*Best guess:* {escape(decision.category)} · *confidence* {decision.confidence:.2f} · "
-        f"*classified by* {decision.source}"
-    )
+    if decision.source in UNCLASSIFIED and not decision.confidence:
+        # A file alone, a failed classification, a give-up: the category is a stand-in, not a guess.
+        guess = "*Best guess:* none, the message was not classified"
+    else:
+        guess = (
+            f"*Best guess:* {escape(decision.category)} · *confidence* {decision.confidence:.2f} · "
+            f"*classified by* {decision.source}"
+        )
+    summary = f"{mentions}: this conversation needs a person ({reason}).\n{guess}"
     return f"{summary}\n*Reasoning:* {escape(sanitize(decision.reasoning))}" if reasoning else summary
 
 

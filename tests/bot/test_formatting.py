@@ -54,6 +54,16 @@ def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> 
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks)
 
 
+def test_an_unclassified_escalation_shows_no_stand_in_guess() -> None:
+    # Given up after retries (or a file alone): the first category at confidence 0 is no guess.
+    gave_up = decision(
+        source=Source.FALLBACK, confidence=0.0, escalation_reason=EscalationReason.HANDLER_ERROR
+    )
+    text, _ = escalation_message(gave_up, "A person will follow up.", "<@U1>")
+    assert "*Best guess:* none, the message was not classified" in text
+    assert "Refund Request" not in text and "0.00" not in text
+
+
 def test_agent_controls_offer_the_other_categories() -> None:
     block = agent_controls("C1:1.2", ["A", "B", "C"], "B")
     button, select, hand_back = block["elements"]

@@ -3,7 +3,8 @@
 Seeds a SQLite file with decisions spread over 90 days (eight channels of unequal traffic, three
 categories, local / Claude / fallback classification, escalations, agent feedback and hand-offs), the
 way an existing install would hold them at revision 0001, then upgrades it to head as the bot does at
-start: migration 0002 fills the daily rollups and builds the indexes. Then it times the report.
+start: migration 0002 fills the daily rollups and builds the indexes, 0008 computes every decision's reply
+time from its message ts and adds it to them. Then it times the report.
 
     python -m benchmarks.stats_bench [--rows 1000000] [--db PATH] [--repeat 5] [--keep]
 """
@@ -46,14 +47,16 @@ COLUMNS = (
 )
 
 
-def _times(rng: np.random.Generator, rows: int, now: np.datetime64) -> np.ndarray:
-    """Creation times over DAYS days, busier in working hours, ascending like a real log."""
+def _times(rng: np.random.Generator, rows: int, now: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
+    """Creation times over DAYS days, busier in working hours, ascending like a real log: as text, and
+    in epoch seconds."""
     seconds = np.sort(rng.uniform(0, DAYS * 86400, rows))
     hour = (seconds / 3600) % 24
     keep = rng.uniform(0, 1, rows) < np.where((hour > 8) & (hour < 18), 1.0, 0.35)
     seconds = np.sort(np.concatenate([seconds[keep], rng.uniform(0, DAYS * 86400, rows - keep.sum())]))
     stamps = now - np.timedelta64(DAYS * 86400, "s") + (seconds * 1e6).astype("timedelta64[us]")
-    return np.char.replace(np.datetime_as_string(stamps, unit="us"), "T", " ")
+    epoch = (stamps - np.datetime64(0, "us")) / np.timedelta64(1, "s")
+    return np.char.replace(np.datetime_as_string(stamps, unit="us"), "T", " "), epoch
 
 
 def seed(path: Path, rows: int, seed_value: int = 7) -> float:
@@ -62,7 +65,7 @@ def seed(path: Path, rows: int, seed_value: int = 7) -> float:
     command.upgrade(alembic_config(f"sqlite:///{path}"), "0001")
     rng = np.random.default_rng(seed_value)
     now = np.datetime64("now", "us")
-    created = _times(rng, rows, now)
+    created, created_epoch = _times(rng, rows, now)
     channel = rng.choice(len(CHANNELS), rows, p=CHANNEL_WEIGHTS / CHANNEL_WEIGHTS.sum())
     category = rng.choice(len(CATEGORIES), rows, p=CATEGORY_WEIGHTS)
     source = rng.choice(3, rows, p=[0.35, 0.64, 0.01])  # local, claude, fallback
@@ -82,11 +85,16 @@ def seed(path: Path, rows: int, seed_value: int = 7) -> float:
     outputs = np.where(source == 0, 0, 60) + np.where(escalated, 0, rng.integers(80, 400, rows))
     cost = inputs * 1e-6 + outputs * 5e-6
     names = np.array(["local", "claude", "fallback"])[source]
+    # The customer's wait (migration 0008 computes reply_ms from it): the router's time, queueing and
+    # posting, and for 2% a failed post retried after a back-off of 5 to 60 s.
+    wait = (routing + handling) / 1000 + rng.lognormal(-1.5, 0.6, rows)
+    wait += np.where(rng.uniform(0, 1, rows) < 0.02, rng.uniform(5, 60, rows), 0.0)
+    posted = created_epoch - wait
 
     def records():
         for i in range(rows):
             esc = bool(escalated[i])
-            ts = f"{1_700_000_000 + i}.000100"
+            ts = f"{posted[i]:.6f}"
             yield (
                 "T0TEAM", CHANNELS[channel[i]], f"U{i % 5000:05d}", ts, ts, QUERY, CATEGORIES[category[i]],
                 float(confidence[i]), REASONING, esc, str(reason[i]) if esc else None, str(names[i]),

@@ -29,7 +29,7 @@ from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_meta
 from bot.settings import Settings
 from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
-from bot.store.repository import Store
+from bot.store.repository import Store, slack_time
 from bot.threads import direct_message_history, find_posted_reply, thread_history, thread_messages
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
@@ -300,7 +300,8 @@ class Conversations:
             error="recovered after restart; timings and tokens of the original attempt were lost",
             routes_version=self._router.routes.version,
         )
-        await self._store.complete(msg, decision, posted.get("ts"))
+        # The customer's wait ended when the reply was posted, not at this restart.
+        await self._store.complete(msg, decision, posted.get("ts"), replied_at=slack_time(posted.get("ts")))
         logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
         return True
 

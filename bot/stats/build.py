@@ -130,8 +130,9 @@ Averages = dict[str, tuple[int, float]]
 def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     """Add up the grouped rows into the report's counts, shares and sums, and each time's (count, sum).
 
-    Every customer's message counts in messages, escalations and channels; only classifications in
-    categories, sources, confidence and times (see ``bot.stats.queries.not_classified``).
+    Every customer's message counts in messages, escalations, channels and the reply time; only
+    classifications in categories, sources, confidence and the router's times (see
+    ``bot.stats.queries.not_classified``).
     """
     customers = [g for g in groups if g.source != AGENT]
     unclassified: Counter[str] = Counter()
@@ -167,6 +168,8 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "routing": (count, total(classified, "routing_ms")),
         "handling": (answered_count, total(answered, "handling_ms")),
         "total": (count, total(classified, "total_ms")),
+        # Every customer's message, classified or not: a file alone or a give-up kept them waiting too.
+        "reply": (int(total(customers, "replies")), total(customers, "reply_ms")),
     }
     figures = {
         "messages": messages,
@@ -205,7 +208,7 @@ async def _timings(
     """
     postgres = store.engine.dialect.name == "postgresql"
     percentiles: Percentiles | None = None
-    if whole and averages["total"][0] <= EXACT_LIMIT:
+    if whole and max(count for count, _ in averages.values()) <= EXACT_LIMIT:
         if postgres:
             row = (await conn.execute(percentile_statement(span))).one()
             percentiles = {m: (getattr(row, f"{m}_50"), getattr(row, f"{m}_95")) for m in METRICS}

@@ -1,4 +1,4 @@
-"""p50 and p95 of the routing, handling and total times: exact from the decisions, or from histograms.
+"""p50 and p95 of the routing, handling, total and reply times: exact from the decisions, or histograms.
 
 Exact with ``percentile_cont`` on PostgreSQL, and on SQLite by ``ORDER BY ... LIMIT 2 OFFSET``; for many
 messages on SQLite, or when ``db purge`` has deleted some of the period's decisions, from the daily latency
@@ -12,19 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, Select, case, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Integer, Row, Select, and_, case, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.period import LOCAL_CHANNELS
-from bot.stats.queries import METRICS, Span, classified, in_range, raw_where
+from bot.stats.queries import AGENT, METRICS, Span, classified, in_range, raw_where
 from bot.store.tables import ALL_CHANNELS, daily_latencies, routing_decisions
 
 
 def _metric_filter(metric: str) -> list[ColumnElement[bool]]:
-    """The decisions whose times count: classifications (not files alone nor give-ups), and for handling
-    only the answered ones. The daily histograms still count those of the whole days (the trigger of
-    migration 0002 adds every decision but an agent's)."""
+    """The decisions whose times count, as the rollup trigger (migration 0008) counts them: for the
+    router's times the classifications (not files alone nor give-ups), for handling only the answered
+    ones; for the reply time every customer's message that has one (an agent's re-route has none)."""
     d = routing_decisions
+    if metric == "reply":
+        return [d.c.reply_ms.is_not(None), d.c.source != AGENT]
     where = [classified(d.c.source, d.c.escalation_reason)]
     return where + ([d.c.escalated.is_(False)] if metric == "handling" else [])
 
@@ -51,7 +53,7 @@ def _bucket(ms: Any, postgres: bool) -> ColumnElement[Any]:
 
 
 def histogram_statements(span: Span, *, postgres: bool = False) -> list[Select[Any]]:
-    """Per latency bucket: how many routing, handling and total times fell in it.
+    """Per latency bucket: how many routing, handling, total and reply times fell in it.
 
     The rollups' rows for one channel are read in primary-key order; for every channel, the rows of
     ``ALL_CHANNELS``, and those of the local channels (demo, console) counted negatively to take them out.
@@ -85,12 +87,9 @@ def percentile_statement(span: Span) -> Select[Any]:
     for metric in METRICS:
         column = d.c[f"{metric}_ms"]
         for p in (0.5, 0.95):
-            aggregate: Any = func.percentile_cont(p).within_group(column)
-            if metric == "handling":
-                aggregate = aggregate.filter(d.c.escalated.is_(False))
+            aggregate = func.percentile_cont(p).within_group(column).filter(and_(*_metric_filter(metric)))
             columns.append(aggregate.label(f"{metric}_{int(p * 100)}"))
-    where = [*raw_where(span, span.start, span.end), classified(d.c.source, d.c.escalation_reason)]
-    return select(*columns).where(*where)
+    return select(*columns).where(*raw_where(span, span.start, span.end), d.c.source != AGENT)
 
 
 async def exact_percentiles(

@@ -40,16 +40,19 @@ from router.models import EscalationReason, Source
 KEY = ("channel_id", "category", "source", "escalated", "escalation_reason")
 CONF = tuple(f"conf_{i}" for i in range(10))
 SUMS: tuple[str, ...] = ("routing_ms", "handling_ms", "total_ms", "input_tokens", "output_tokens")
-SUMS += ("cache_read_tokens", "cache_creation_tokens", "cost_usd")
-VALUES = ("decisions", "confidence_sum", *CONF, *SUMS)
-METRICS = ("routing", "handling", "total")
+SUMS += ("cache_read_tokens", "cache_creation_tokens", "cost_usd", "reply_ms")
+# ``replies``: the decisions with a reply time (routing_decisions.reply_ms), which ``reply_ms`` sums.
+VALUES = ("decisions", "confidence_sum", *CONF, *SUMS, "replies")
+# The router's times, and the customer's wait (``reply``: from their message to the bot's reply).
+METRICS = ("routing", "handling", "total", "reply")
 DAY = timedelta(days=1)
 AGENT = Source.AGENT.value
 # Decisions recorded for a customer's message that no classifier made: a file alone (source ``none``), and
 # the escalation of a message given up on after every retry (``Conversations.give_up``: source
 # ``fallback`` with reason ``handler_error``, which a real fallback never has: the policy escalates it as
 # ``classifier_error`` before any handler runs). Their category is the first route's and their
-# confidence and times 0: the report counts them apart, out of categories, confidence and times.
+# confidence and times 0: the report counts them apart, out of categories, confidence and times (but in
+# the reply time: their customer waited for the escalation all the same).
 NO_TEXT = Source.NONE.value
 GAVE_UP = (Source.FALLBACK.value, EscalationReason.HANDLER_ERROR.value)
 
@@ -165,6 +168,7 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             func.sum(d.c.confidence).label("confidence_sum"),
             *(func.sum(_confidence_bucket(i)).label(n) for i, n in enumerate(CONF)),
             *(func.sum(d.c[n]).label(n) for n in SUMS),
+            func.count(d.c.reply_ms).label("replies"),
         ]
         statements.append(
             select(literal_column("1").label("part"), *raw_keys, *values)

@@ -64,7 +64,7 @@ class StatsReport(BaseModel):
 
     Messages are customers' messages the bot routed; an agent's re-route is answered and paid for (it
     counts in tokens and cost, and in ``reroutes_answered``) but is not another message. Handling times
-    are of the answered messages only.
+    are of the answered messages only; reply times of every customer's message recorded with one.
 
     When ``db purge`` has deleted some of the period's decisions, the counts, times and cost still
     include them (from the daily rollups); ``kept_messages`` says how many messages are left in the log,
@@ -100,6 +100,9 @@ class StatsReport(BaseModel):
     routing: Timing = Timing()
     handling: Timing = Timing()
     total: Timing = Timing()
+    # The customer's wait: from their message (its Slack ts) to the record of the bot's reply, answer or
+    # escalation, after posting it: queueing, Slack and retries included, which the times above are not.
+    reply: Timing = Timing()
     # Exact percentiles, or read from the daily latency histograms (two significant digits).
     percentiles_exact: bool = True
     sources: list[Share] = []

@@ -15,6 +15,7 @@ from bot.stats.blocks import (
     REASON_NAMES,
     SOURCE_NAMES,
     TIME_SCOPE,
+    TIMING_ROWS,
     bar,
     first_day_note,
     not_classified_note,
@@ -100,7 +101,8 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     )
     for column in ("", "count", "average", "p50", "p95"):
         timing.add_column(column, justify="right" if column else "left")
-    for name, t in (("routing", report.routing), ("handling", report.handling), ("total", report.total)):
+    for name in TIMING_ROWS:
+        t = getattr(report, name)
         timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
     parts += [confidence, timing, _shares("Classified by", report.sources, SOURCE_NAMES)]
     if report.not_classified:

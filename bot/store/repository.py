@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -43,6 +44,8 @@ _MESSAGE_COLUMNS = (
     "reply_ts",
 )
 _USAGE_FIELDS = tuple(Usage.model_fields)
+# A Slack message ts: epoch seconds, "1712345678.000100".
+_SLACK_TS = re.compile(r"\d+(\.\d+)?", re.ASCII)
 
 
 class Purged(NamedTuple):
@@ -177,9 +180,19 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         stmt = update(m).where(_key(msg), m.c.state == "pending").values(reply_ts=reply_ts)
         await self._update_claimed(msg, stmt)
 
-    async def complete(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None) -> int:
+    async def complete(
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        reply_ts: str | None,
+        *,
+        replied_at: datetime | None = None,
+    ) -> int:
         """Record the decision, mark the message done and note the bot's post in its thread (answered, or
         escalated: the bot stays silent there), in one transaction.
+
+        The decision's ``reply_ms`` is the customer's wait: from their message's ts to now (the reply is
+        posted), or to ``replied_at`` when the reply was posted earlier (found in Slack after a restart).
 
         Idempotent: completing the same message again records nothing new and returns the first id.
 
@@ -207,7 +220,10 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             message_id = (await conn.execute(mark)).scalar_one_or_none()
             if message_id is None:
                 raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
-            values = self._decision_of(msg, decision, reply_ts, now) | {"inbound_message_id": message_id}
+            values = self._decision_of(msg, decision, reply_ts, now) | {
+                "inbound_message_id": message_id,
+                "reply_ms": reply_ms(msg.ts, replied_at or now),
+            }
             insert = (
                 self._insert(d)
                 .values(values)
@@ -225,6 +241,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
     async def record_reroute(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str) -> int:
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
+        It has no ``reply_ms``: no customer waited for it (their message has its own decision).
         Returns the new decision's id."""
         values = self._decision_of(msg, decision, reply_ts, utcnow())
         stmt = routing_decisions.insert().values(values).returning(routing_decisions.c.id)
@@ -326,7 +343,10 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         thread_ts: str | None = None,
         reply_ts: str | None = None,
     ) -> int:
-        """Record a decision that has no claimed message (the CLI's demo and chat). Returns its id."""
+        """Record a decision that has no claimed message (the CLI's demo and chat). Returns its id.
+
+        It has no ``reply_ms``: no customer posted in Slack and waited for a reply there.
+        """
         values = _decision_values(decision, self.message_text) | {
             "team_id": team_id,
             "channel_id": channel_id,
@@ -410,6 +430,23 @@ def earlier_pending_statement(
     if besides:
         stmt = stmt.where(m.c.ts.not_in(list(besides)))
     return stmt.limit(1)
+
+
+def slack_time(ts: Any) -> datetime | None:
+    """When a Slack message was posted, from its ts (epoch seconds); None when ``ts`` is not a Slack ts
+    (the CLI's demo and chat have none)."""
+    if not isinstance(ts, str) or not _SLACK_TS.fullmatch(ts):
+        return None
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+def reply_ms(message_ts: str | None, replied_at: datetime) -> float | None:
+    """The customer's wait in ms, from ``message_ts`` (a Slack ts) to ``replied_at``; at least 0 (Slack's
+    clock and ours differ); None when ``message_ts`` is not a Slack ts."""
+    posted = slack_time(message_ts)
+    if posted is None:
+        return None
+    return max(0.0, (replied_at - posted).total_seconds() * 1000)
 
 
 def _key(msg: InboundMessage) -> ColumnElement[bool]:

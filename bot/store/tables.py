@@ -21,6 +21,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import (
+    text as sql_text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,6 +52,7 @@ STATS_COLUMNS = (
     "cache_read_tokens",
     "cache_creation_tokens",
     "cost_usd",
+    "reply_ms",
 )
 
 # Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
@@ -161,6 +165,9 @@ class DecisionRow(Base):
     routes_version: Mapped[str] = mapped_column(Text)
     reply_ts: Mapped[str | None] = mapped_column(SlackId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The customer's wait: from their message's ts to this decision's record, after the reply was posted
+    # (queueing, Slack and retries included). None for an agent's re-route, and without a Slack ts.
+    reply_ms: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         # Feedback finds a message's decisions by its Slack key.
@@ -226,10 +233,10 @@ class FeedbackRow(Base):
 class DailyRollupRow(Base):
     """Per channel, category, source, escalation and UTC day: sums of every decision's figures.
 
-    Kept by a database trigger on ``routing_decisions`` (migration 0002), so ``/routing-stats`` reads
-    thousands of rows instead of millions. ``channel_id`` and ``escalation_reason`` are '' for none. The
-    primary key is in GROUP BY order and, on SQLite, the table is clustered on it (WITHOUT ROWID), so the
-    report's GROUP BY streams through it without sorting.
+    Kept by a database trigger on ``routing_decisions`` (migrations 0002 and 0008), so
+    ``/routing-stats`` reads thousands of rows instead of millions. ``channel_id`` and
+    ``escalation_reason`` are '' for none. The primary key is in GROUP BY order and, on SQLite, the table
+    is clustered on it (WITHOUT ROWID), so the report's GROUP BY streams through it without sorting.
     """
 
     __tablename__ = "daily_rollups"
@@ -262,6 +269,9 @@ class DailyRollupRow(Base):
     cache_read_tokens: Mapped[int] = mapped_column(Integer)
     cache_creation_tokens: Mapped[int] = mapped_column(Integer)
     cost_usd: Mapped[float] = mapped_column(Float)
+    # The customers' waits (routing_decisions.reply_ms) summed, and how many decisions had one (0008).
+    reply_ms: Mapped[float] = mapped_column(Float, server_default=sql_text("0"))
+    replies: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
 
 
 # daily_latencies.channel_id of the rows that count every channel.
@@ -269,12 +279,13 @@ ALL_CHANNELS = "*"
 
 
 class DailyLatencyRow(Base):
-    """Per channel, latency bucket and UTC day: how many routing, handling and total times fell in it.
+    """Per channel, latency bucket and UTC day: how many routing, handling, total and reply times fell in it.
 
     ``bucket`` is the lower bound in ms at two significant digits (1234.5 ms counts in 1200). Every
     decision is counted twice: under its channel and under ``ALL_CHANNELS``, so a report reads one
     channel's rows either way. Kept by the same trigger; it gives p50/p95 on SQLite without sorting
-    millions of rows (agents' re-routes are not counted, handling times only for answered messages).
+    millions of rows (agents' re-routes are not counted, handling times only for answered messages;
+    since migration 0008 files alone and give-ups count in the reply time only).
     """
 
     __tablename__ = "daily_latencies"
@@ -286,6 +297,7 @@ class DailyLatencyRow(Base):
     routing: Mapped[int] = mapped_column(Integer)
     handling: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
+    reply: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
 
 
 # The Core tables, for DML statements (INSERT ... ON CONFLICT, UPDATE ... RETURNING).

@@ -14,7 +14,7 @@ from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
 from bot.stats.report import CategoryFeedback, Share, shares
 from bot.stats.terminal import print_report, report_renderables
-from bot.store import Store
+from bot.store import Store, repository
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
 from router.models import EscalationReason, RoutingDecision, Source, Usage
@@ -191,8 +191,12 @@ async def test_the_slack_report_fits_slack_and_the_terminal_report_renders(store
     joined = "\n".join(sections)
     assert "General Question   █████░░░░░  50%  2" in joined
     assert "<#C0GENERAL>" in joined and "accuracy 50% of 2 reviewed" in joined
-    # "total" is the router's time, which a manager must not take for the customer's whole wait.
-    assert "*Time* (routing: classifying; handling: writing the answer; neither includes posting" in joined
+    # "total" is the router's time, which a manager must not take for the customer's whole wait: "reply" is.
+    assert (
+        "*Time* (routing: classifying; handling: writing the answer; total: both, without posting to Slack "
+        "or retries; reply: the customer's wait, from their message to the bot's reply or escalation, all "
+        "included)"
+    ) in joined
     assert len(report_renderables(report)) >= 8
 
 
@@ -643,7 +647,7 @@ async def test_files_alone_and_give_ups_are_counted_apart_from_the_classificatio
     classified_by = _section(blocks, "*Classified by*")
     assert (
         "Not classified: 4 (2 files with no text, 2 given up after retries; escalated, and left out of "
-        "categories, confidence and times)"
+        "categories, confidence and times but the reply time)"
     ) in classified_by
     assert "Errors: *3* · fallbacks to the local model (also counted as errors): *1*" in classified_by
     assert "*Confidence* · average 0.80" in str(blocks)
@@ -657,3 +661,60 @@ async def test_verdicts_are_read_through_their_index_and_each_decisions_primary_
     plan = await query_plan(store, feedback_statement(split_period(NOW - timedelta(days=7), NOW)))
     assert "ix_route_feedback_stats" in plan or store.engine.dialect.name != "sqlite", plan
     assert "SCAN routing_decisions" not in plan, plan
+
+
+async def _seed_waits(store: Store, monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
+    """Five customer messages answered or escalated at ``when`` after known waits (a file alone and a
+    give-up among them), an agent's re-route and a chat decision, which have no wait."""
+    monkeypatch.setattr(repository, "utcnow", lambda: when)
+    rows = [
+        (1.5, decision("General Question", 0.95, "claude", 100, 1000)),
+        (4.0, decision("General Question", 0.85, "local", 2, 800)),  # a failed post, retried
+        (0.5, decision("Refund Request", 0.55, "claude", 300, 0, escalated=True,
+                       escalation_reason="low_confidence")),
+        (62.0, _gave_up()),
+        (0.25, _file_alone()),
+    ]  # fmt: skip
+    for i, (wait, d) in enumerate(rows):
+        msg = message(f"{when.timestamp() - wait:.6f}", team_id=TEAM, channel_id="C0SUPPORT", user_id=f"U{i}")
+        assert await store.claim(msg)
+        await store.complete(msg, d, f"{when.timestamp():.6f}")
+        if i == 0:
+            rerouted = decision("Technical Support", 1.0, "agent", 0, 600)
+            await store.record_reroute(msg, rerouted, f"{when.timestamp() + 1:.6f}")
+    await store.record(decision("General Question", 0.9, "local", 1, 1), channel_id="console")
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "histograms"])
+async def test_reply_time_matches_the_figures_worked_out_by_hand(
+    store: Store, monkeypatch: pytest.MonkeyPatch, exact: bool
+) -> None:
+    """The customer's wait, from their message's ts to the reply's record: every customer's message
+    (files alone and give-ups too: they waited), never an agent's re-route; from the decisions and from
+    the trigger's rollups and histograms alike. The router's times leave the placeholders out on both."""
+    if not exact:
+        monkeypatch.setattr(build, "EXACT_LIMIT", 0)  # as with many messages: percentiles from histograms
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    await _seed_waits(store, monkeypatch, when)
+    report = await build_report(store, parse_arguments("7d"))
+    assert (report.messages, report.reroutes_answered, report.percentiles_exact) == (5, 1, exact)
+    # reply [250, 500, 1500, 4000, 62000]; routing of the classified [2, 100, 300]
+    assert (report.reply.count, report.reply.average_ms) == (5, pytest.approx(13650))
+    rel = 1e-6 if exact else 0.05  # two significant digits, each value in the middle of its bucket
+    assert (report.reply.p50_ms, report.reply.p95_ms) == pytest.approx((1500, 50400), rel=rel)
+    assert (report.routing.count, report.routing.average_ms) == (3, pytest.approx(134))
+    assert report.routing.p50_ms == pytest.approx(100, rel=rel)  # not 2, as with the placeholders
+    assert report.total.p95_ms == pytest.approx(1070.2, rel=rel)  # total [300, 802, 1100]
+    assert (report.handling.count, report.handling.p50_ms) == (2, pytest.approx(900, rel=rel))
+
+    _, blocks = report_blocks(report)
+    rows = _code_block(blocks, "*Time*")
+    assert rows[0].split() == ["average", "p50", "p95"]
+    assert rows[-1].split()[:3] == ["reply", "13,650", "ms"]
+    terminal = _terminal_text(report)
+    assert "reply" in terminal and "13,650.0" in terminal and "the customer's wait" in terminal
+
+    channel = await build_report(store, parse_arguments("7d C0SUPPORT"))
+    assert (channel.reply.count, channel.reply.average_ms) == (5, pytest.approx(13650))
+    chat = await build_report(store, parse_arguments("7d console"))
+    assert (chat.messages, chat.reply.count, chat.reply.p50_ms) == (1, 0, None)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage
-from bot.store.repository import earlier_pending_statement
+from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage, repository
+from bot.store.repository import earlier_pending_statement, reply_ms
 from bot.store.tables import inbound_messages, routing_decisions
 from router.models import Usage
 from tests.store.plans import query_plan
@@ -166,6 +166,41 @@ async def test_complete_records_the_decision_and_is_idempotent(store: Store) -> 
     assert (stored.message_ts, stored.thread_ts, stored.reply_ts) == ("1.000002", "1.000001", "1.000003")
     assert stored.inbound_message_id is not None
     assert stored.created_at.tzinfo is not None
+
+
+async def _reply_ms(store: Store, decision_id: int) -> float | None:
+    d = routing_decisions
+    async with store.engine.connect() as conn:
+        return (await conn.execute(select(d.c.reply_ms).where(d.c.id == decision_id))).scalar_one()
+
+
+async def test_complete_records_the_customers_wait_and_a_re_route_none(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """reply_ms: from the customer's message (its Slack ts) to the record of the reply; an agent's
+    re-route is not a customer's message, and a decision without a Slack ts (demo, chat) has none."""
+    now = datetime(2026, 11, 26, 12, 0, 5, 250000, tzinfo=UTC)
+    monkeypatch.setattr(repository, "utcnow", lambda: now)
+    msg = message(ts=f"{now.timestamp() - 7.75:.6f}")
+    await store.claim(msg)
+    first = await store.complete(msg, decision(), reply_ts="1.2")
+    assert await _reply_ms(store, first) == pytest.approx(7750, abs=0.01)
+    rerouted = await store.record_reroute(msg, decision(source="agent", escalated=False), reply_ts="1.3")
+    assert await _reply_ms(store, rerouted) is None
+    assert await _reply_ms(store, await store.record(decision(), channel_id="demo")) is None
+    # A reply found in Slack after a restart: the wait ended when it was posted, not at the restart.
+    later = message(ts=f"{now.timestamp() - 60:.6f}")
+    await store.claim(later)
+    recovered = await store.complete(later, decision(), "1.4", replied_at=now - timedelta(seconds=58))
+    assert await _reply_ms(store, recovered) == pytest.approx(2000, abs=0.01)
+
+
+def test_a_reply_time_needs_a_slack_ts_and_is_never_negative() -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert reply_ms(f"{now.timestamp() - 1.5:.6f}", now) == pytest.approx(1500, abs=0.01)
+    assert reply_ms(f"{now.timestamp() + 3:.6f}", now) == 0.0  # Slack's clock ahead of ours
+    for ts in (None, "", "demo-1", "nan", "inf", "1e9", "-5.0", "1.2.3", " 1.5"):
+        assert reply_ms(ts, now) is None, ts
 
 
 async def test_racing_completions_record_one_decision(store: Store) -> None:

@@ -28,13 +28,13 @@ from bot.stats.queries import (
     grouped_statements,
     handoffs_statement,
     kept_since_statement,
-    not_classified,
     purged_statements,
     split_period,
     undecided_statement,
 )
 from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, group_direct_messages, shares
 from bot.store.database import Database
+from bot.store.records import not_classified
 from router.models import EscalationReason, Source
 
 BUSIEST_CHANNELS = 5
@@ -132,7 +132,7 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
 
     Every customer's message counts in messages, escalations, channels and the reply time; only
     classifications in categories, sources, confidence and the router's times (see
-    ``bot.stats.queries.not_classified``).
+    ``bot.store.records.not_classified``).
     """
     customers = [g for g in groups if g.source != AGENT]
     unclassified: Counter[str] = Counter()

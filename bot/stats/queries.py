@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from bot.stats.period import LOCAL_CHANNELS
+from bot.store.records import GAVE_UP, NO_TEXT
 from bot.store.tables import (
     daily_rollups,
     inbound_messages,
@@ -35,7 +36,7 @@ from bot.store.tables import (
     routing_decisions,
     threads,
 )
-from router.models import EscalationReason, Source
+from router.models import Source
 
 KEY = ("channel_id", "category", "source", "escalated", "escalation_reason")
 CONF = tuple(f"conf_{i}" for i in range(10))
@@ -53,15 +54,7 @@ AGENT = Source.AGENT.value
 # ``classifier_error`` before any handler runs). Their category is the first route's and their
 # confidence and times 0: the report counts them apart, out of categories, confidence and times (but in
 # the reply time: their customer waited for the escalation all the same).
-NO_TEXT = Source.NONE.value
-GAVE_UP = (Source.FALLBACK.value, EscalationReason.HANDLER_ERROR.value)
-
-
-def not_classified(source: str, escalation_reason: str | None) -> str | None:
-    """Why a customer's decision is not a classification ("no_text" or "gave_up"), or None if it is one."""
-    if source == NO_TEXT:
-        return "no_text"
-    return "gave_up" if (source, escalation_reason or "") == GAVE_UP else None
+# (The rule itself is the store's, which marks verdicts on such decisions as it records them.)
 
 
 def classified(source: Any, escalation_reason: Any) -> ColumnElement[bool]:
@@ -179,17 +172,14 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
 
 
 def feedback_statement(span: Span) -> Select[Any]:
-    """Verdicts per routed category for classifications made in the period.
-
-    An agent's re-route of a file alone or of a message given up on says nothing of the classifier: the
-    decision's source and reason are read through its primary key (verdicts are few).
-    """
-    f, d = route_feedback, routing_decisions
+    """Verdicts per routed category for classifications made in the period, from the verdicts' index
+    alone: an agent's verdict on a file alone or a message given up on says nothing of the classifier,
+    and is marked so when recorded (``route_feedback.classified``)."""
+    f = route_feedback
     where = [in_range(f.c.decided_at, span.start, span.end), *_channel_where(f.c.channel_id, span)]
     return (
         select(f.c.routed_category, f.c.verdict, func.count().label("n"))
-        .join(d, d.c.id == f.c.decision_id)
-        .where(*where, classified(d.c.source, d.c.escalation_reason))
+        .where(*where, f.c.classified)
         .group_by(f.c.routed_category, f.c.verdict)
     )
 

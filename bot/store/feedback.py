@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from bot.store.database import Database
-from bot.store.records import InboundMessage
+from bot.store.records import InboundMessage, not_classified
 from bot.store.tables import inbound_messages, route_feedback, routing_decisions, utcnow
 from router.models import Source
 
@@ -31,6 +31,9 @@ class FeedbackTarget(BaseModel):
     category: str
     decided_at: datetime
     message: InboundMessage
+    # Whether a classifier made the decision (not a file alone, nor a give-up): only then does a
+    # verdict on it count in the classifier's accuracy.
+    classified: bool = True
     # The category of the answer the customer has now (the last one recorded: the classifier's, or an
     # agent's re-route), or None when the last reply was an escalation, not an answer.
     answered_as: str | None = None
@@ -65,6 +68,8 @@ class RouteFeedback(Database):
                 d.c.user_id,
                 d.c.thread_ts,
                 d.c.created_at,
+                d.c.source,
+                d.c.escalation_reason,
                 m.c.text,
                 m.c.channel_type,
                 m.c.user_team_id,
@@ -107,6 +112,7 @@ class RouteFeedback(Database):
             decided_at=row.created_at,
             message=message,
             answered_as=None if last.escalated else last.category,
+            classified=not_classified(row.source, row.escalation_reason) is None,
         )
 
     async def add_feedback(
@@ -126,6 +132,7 @@ class RouteFeedback(Database):
             routed_category=target.category,
             channel_id=target.message.channel_id,
             decided_at=target.decided_at,
+            classified=target.classified,
             agent_id=agent_id,
             verdict=verdict.value,
             category=category if verdict is Verdict.REROUTED else None,

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from router.models import EscalationReason, Source
+
 
 class InboundMessage(BaseModel):
     """A customer message as claimed: its Slack key (team, channel, ts) and what is needed to answer it.
@@ -55,3 +57,18 @@ class ThreadState(BaseModel):
     def bot_silent(self) -> bool:
         """Whether the bot must stay out of the thread: escalated, or an agent took it over."""
         return self.escalated or self.taken_over_by is not None
+
+
+# Decisions recorded for a customer's message that no classifier made: a file alone (source ``none``),
+# and the escalation of a message given up on after every retry (``Conversations.give_up``: source
+# ``fallback`` with reason ``handler_error``, which a real fallback never has). /routing-stats counts them
+# apart, and agents' verdicts on them are not counted as the classifier's accuracy.
+NO_TEXT = Source.NONE.value
+GAVE_UP = (Source.FALLBACK.value, EscalationReason.HANDLER_ERROR.value)
+
+
+def not_classified(source: str, escalation_reason: str | None) -> str | None:
+    """Why a customer's decision is not a classification ("no_text" or "gave_up"), or None if it is one."""
+    if source == NO_TEXT:
+        return "no_text"
+    return "gave_up" if (source, escalation_reason or "") == GAVE_UP else None

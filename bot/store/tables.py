@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy import (
     text as sql_text,
@@ -212,7 +213,9 @@ class FeedbackRow(Base):
     __table_args__ = (
         CheckConstraint("verdict IN ('correct', 'rerouted')", name="verdict"),
         # /routing-stats counts verdicts by when the decision was made, from this index alone.
-        Index("ix_route_feedback_stats", "decided_at", "channel_id", "routed_category", "verdict"),
+        Index(
+            "ix_route_feedback_stats", "decided_at", "channel_id", "routed_category", "verdict", "classified"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -228,6 +231,8 @@ class FeedbackRow(Base):
     routed_category: Mapped[str] = mapped_column(Text)
     channel_id: Mapped[str | None] = mapped_column(SlackId)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # False for a verdict on a decision no classifier made (a file alone, a give-up): not counted.
+    classified: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class DailyRollupRow(Base):

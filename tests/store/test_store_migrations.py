@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store, check, check_async, upgrade, upgrade_async
 from bot.store.migrate import alembic_config
-from bot.store.tables import Base, daily_latencies, daily_rollups, routing_decisions
+from bot.store.tables import Base, daily_latencies, daily_rollups, route_feedback, routing_decisions
 
 
 def _tables(store_url: str) -> set[str]:
@@ -133,6 +133,26 @@ def test_0008_fills_in_the_reply_times_of_the_decisions_in_the_log(database_url:
 
     async def insert(conn: AsyncConnection) -> None:
         await conn.execute(routing_decisions.insert(), rows)
+        ids = (await conn.execute(select(routing_decisions.c.id).order_by(routing_decisions.c.id))).scalars()
+        first, file_alone = list(ids)[:2]
+        verdicts = [
+            {
+                "decision_id": i,
+                "agent_id": "U0AGENT",
+                "verdict": "rerouted",
+                "category": "General Question",
+                "routed_category": "Refund Request",
+                "channel_id": "C0X",
+                "decided_at": T,
+                "created_at": T,
+            }
+            for i in (first, file_alone)
+        ]
+        await conn.execute(route_feedback.insert(), verdicts)
+
+    async def counted(conn: AsyncConnection) -> list[bool]:
+        f = route_feedback
+        return list((await conn.execute(select(f.c.classified).order_by(f.c.decision_id))).scalars())
 
     async def read(conn: AsyncConnection) -> tuple[Any, ...]:
         d, r, h = routing_decisions, daily_rollups, daily_latencies
@@ -155,6 +175,7 @@ def test_0008_fills_in_the_reply_times_of_the_decisions_in_the_log(database_url:
     assert replies == [pytest.approx(2500), pytest.approx(1000), pytest.approx(30000), None, None, None]
     assert rolled == (pytest.approx(33500), 3)
     assert counts == (3, 3)  # routing: the two classified and the demo's; reply: the three customers'
+    assert _run(database_url, counted) == [True, False]  # a verdict on a file alone is not the classifier's
     command.downgrade(config, "0007")
     assert _run(database_url, routing_count) == 5
     command.upgrade(config, "head")

@@ -6,6 +6,7 @@ Built once in the CLI and passed down; nothing else reads the environment.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,11 +15,47 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
 
+
 # Slack's ids: what the API and the events carry. A name ("#support", "@alice") matches nothing in them,
 # so a setting holding one would silently drop every message or tag nobody.
-_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{6,}")
-_USER_ID = re.compile(r"[UW][A-Z0-9]{6,}")
-_USERGROUP_ID = re.compile(r"S[A-Z0-9]{6,}")
+@dataclass(frozen=True)
+class _SlackId:
+    """One kind of Slack id: its form, and what to say about a value that is not one."""
+
+    pattern: re.Pattern[str]
+    name: str  # what a value that looks like a name is ("a channel name")
+    other: str  # what any other value is ("not a channel id")
+    fix: str
+
+    def check(self, value: str) -> str:
+        """``value`` stripped, if it is such an id.
+
+        Raises:
+            ValueError: saying what the value is and where the id is found.
+        """
+        if self.pattern.fullmatch(value := value.strip()):
+            return value
+        raise ValueError(f"{value!r} is {self.name if _is_name(value) else self.other}; {self.fix}")
+
+
+_CHANNEL = _SlackId(
+    re.compile(r"[CG][A-Z0-9]{6,}"),
+    "a channel name",
+    "not a channel id",
+    "use the channel id (C…, shown at the bottom of the channel's details)",
+)
+_USER = _SlackId(
+    re.compile(r"[UW][A-Z0-9]{6,}"),
+    "a user name",
+    "not a member id",
+    "use the member id (U…, from the profile's ⋮ menu → Copy member ID)",
+)
+_USERGROUP = _SlackId(
+    re.compile(r"S[A-Z0-9]{6,}"),
+    "a user group handle",
+    "not a user group id",
+    "use the group's id (S…: Slack's usergroups.list, called with the bot token, gives each handle's id)",
+)
 
 
 def _is_name(value: str) -> bool:
@@ -104,28 +141,22 @@ class Settings(BaseSettings):
     @field_validator("support_channels")
     @classmethod
     def _channel_ids(cls, value: list[str]) -> list[str]:
-        return [_channel_id(item) for item in value]
+        return [_CHANNEL.check(item) for item in value]
 
     @field_validator("escalation_channel")
     @classmethod
     def _escalation_channel_id(cls, value: str | None) -> str | None:
-        return None if value is None else _channel_id(value)
+        return None if value is None else _CHANNEL.check(value)
 
     @field_validator("agent_users", "stats_users")
     @classmethod
     def _user_ids(cls, value: list[str]) -> list[str]:
-        return [_user_id(item) for item in value]
+        return [_USER.check(item) for item in value]
 
     @field_validator("agent_usergroup", "stats_usergroup")
     @classmethod
     def _usergroup_id(cls, value: str | None) -> str | None:
-        if value is None or _USERGROUP_ID.fullmatch(value := value.strip()):
-            return value
-        kind = "a user group handle" if _is_name(value) else "not a user group id"
-        raise ValueError(
-            f"{value!r} is {kind}; use the group's id (S…: Slack's usergroups.list, called with the bot "
-            f"token, gives each handle's id)"
-        )
+        return None if value is None else _USERGROUP.check(value)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -182,24 +213,6 @@ class Settings(BaseSettings):
                 "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → "
                 "App-Level Tokens, scope connections:write); unset it to serve over HTTP instead"
             )
-
-
-def _channel_id(value: str) -> str:
-    if _CHANNEL_ID.fullmatch(value := value.strip()):
-        return value
-    kind = "a channel name" if _is_name(value) else "not a channel id"
-    raise ValueError(
-        f"{value!r} is {kind}; use the channel id (C…, shown at the bottom of the channel's details)"
-    )
-
-
-def _user_id(value: str) -> str:
-    if _USER_ID.fullmatch(value := value.strip()):
-        return value
-    kind = "a user name" if _is_name(value) else "not a member id"
-    raise ValueError(
-        f"{value!r} is {kind}; use the member id (U…, from the profile's ⋮ menu → Copy member ID)"
-    )
 
 
 def _text(value: str | SecretStr) -> str:

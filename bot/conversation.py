@@ -31,6 +31,7 @@ from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.threads import direct_message_history, find_posted_reply, thread_history, thread_messages
+from router.config import RoutesConfig
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
 
@@ -257,20 +258,7 @@ class Conversations:
         """
         if await self._recover_posted(msg) or await self._left_to_a_person(msg):
             return
-        decision = RoutingDecision(
-            query=msg.text or "",
-            category=self._router.routes.names[0],
-            confidence=0.0,
-            reasoning="The message could not be handled after repeated attempts.",
-            escalated=True,
-            escalation_reason=EscalationReason.HANDLER_ERROR,
-            source=Source.FALLBACK,
-            routing_ms=0.0,
-            handling_ms=0.0,
-            total_ms=0.0,
-            error=error,
-            routes_version=self._router.routes.version,
-        )
+        decision = gave_up_decision(msg.text or "", error, self._router.routes)
         reply_ts = await self._post_escalation(msg, decision, reply_metadata(msg, decision_payload(decision)))
         await self._store.complete(msg, decision, reply_ts)
 
@@ -304,6 +292,26 @@ class Conversations:
         await self._store.complete(msg, decision, posted.get("ts"), replied_at=slack_time(posted.get("ts")))
         logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
         return True
+
+
+def gave_up_decision(query: str, error: str, routes: RoutesConfig) -> RoutingDecision:
+    """The decision recorded for a message given up on after every retry: no classifier made it (the
+    first category and confidence 0 are stand-ins; /routing-stats tells it by its source and reason,
+    ``bot.store.records.GAVE_UP``), and it goes to a person."""
+    return RoutingDecision(
+        query=query,
+        category=routes.names[0],
+        confidence=0.0,
+        reasoning="The message could not be handled after repeated attempts.",
+        escalated=True,
+        escalation_reason=EscalationReason.HANDLER_ERROR,
+        source=Source.FALLBACK,
+        routing_ms=0.0,
+        handling_ms=0.0,
+        total_ms=0.0,
+        error=error,
+        routes_version=routes.version,
+    )
 
 
 def agent_controls_for(msg: InboundMessage, names: list[str], current: str | None) -> dict[str, Any]:

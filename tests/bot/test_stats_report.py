@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
+from bot.conversation import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms
@@ -17,11 +18,13 @@ from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store, repository
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from router.models import EscalationReason, RoutingDecision, Source, Usage
+from router.config import load_routes
+from router.models import RoutingDecision, Usage
 from tests.store.plans import query_plan
 from tests.store.samples import message
 
 TEAM = "T0TEAM"
+ROUTES = load_routes()  # the default routes: General Question first
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
 
@@ -577,20 +580,7 @@ def _section(blocks: list[dict], heading: str) -> str:
 
 def _gave_up() -> RoutingDecision:
     """What ``Conversations.give_up`` records for a message it could not handle after every retry."""
-    return RoutingDecision(
-        query="q",
-        category="General Question",
-        confidence=0.0,
-        reasoning="The message could not be handled after repeated attempts.",
-        escalated=True,
-        escalation_reason=EscalationReason.HANDLER_ERROR,
-        source=Source.FALLBACK,
-        routing_ms=0.0,
-        handling_ms=0.0,
-        total_ms=0.0,
-        error="SlackApiError",
-        routes_version="v1",
-    )
+    return gave_up_decision("q", "SlackApiError", ROUTES)
 
 
 def _file_alone() -> RoutingDecision:

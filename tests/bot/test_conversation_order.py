@@ -13,7 +13,7 @@ from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages
 from bot.worker import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS
 from tests.bot.conftest import BotFactory
-from tests.bot.harness import CHANNEL, CUSTOMER
+from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.store.samples import decision
 
@@ -22,6 +22,21 @@ AGENT = "U0AGENT"
 
 def unsure(text: str, categories: list[str]) -> dict[str, Any]:
     return {"category": "Refund Request", "confidence": 0.3, "reasoning": "unsure", "wants_human": False}
+
+
+async def claimed_elsewhere(running: RunningBot, text: str) -> InboundMessage:
+    """A customer's message in the channel, claimed (and still held) by another replica."""
+    slack = running.slack
+    first = InboundMessage(
+        team_id=slack.team_id,
+        channel_id=CHANNEL,
+        ts=running.next_ts(),
+        user_id=CUSTOMER,
+        text="The app crashes",
+    )
+    slack.add_message(CHANNEL, first.ts, CUSTOMER, text)
+    assert await running.store.claim(first, lease_seconds=60)
+    return first
 
 
 async def test_a_second_message_sent_while_the_first_is_escalated_is_left_to_the_agents(
@@ -86,13 +101,9 @@ async def test_a_follow_up_waits_for_the_earlier_message_another_replica_is_answ
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
     running = await make_bot()
-    root = running.next_ts()
-    slack.add_message(CHANNEL, root, CUSTOMER, "The app crashes when I upload photos")
     # Another replica, on the same database, claimed the first message and is still answering it.
-    first = InboundMessage(
-        team_id=slack.team_id, channel_id=CHANNEL, ts=root, user_id=CUSTOMER, text="The app crashes"
-    )
-    assert await running.store.claim(first, lease_seconds=60)
+    first = await claimed_elsewhere(running, "The app crashes when I upload photos")
+    root = first.ts
     await running.customer_says("It's version 4.2 on Android 14", thread_ts=root)
     await asyncio.sleep(3 * ORDER_POLL_SECONDS)
     assert anthropic_api.bodies() == []  # the follow-up waits its turn
@@ -167,12 +178,8 @@ async def test_a_reply_naming_no_message_of_the_thread_keeps_its_place(
 ) -> None:
     """The answer to the root moves up next to it; a reply to a message deleted since stays where it is."""
     running = await make_bot()
-    root = running.next_ts()
-    slack.add_message(CHANNEL, root, CUSTOMER, "The app crashes")
-    first = InboundMessage(
-        team_id=slack.team_id, channel_id=CHANNEL, ts=root, user_id=CUSTOMER, text="The app crashes"
-    )
-    assert await running.store.claim(first, lease_seconds=60)
+    first = await claimed_elsewhere(running, "The app crashes")
+    root = first.ts
     slack.add_message(CHANNEL, running.next_ts(), CUSTOMER, "It's version 4.2", thread_ts=root)
     gone = first.model_copy(update={"ts": f"{float(root) + 0.5:.6f}"})
     for text, about in (("About your deleted message: noted.", gone), ("Which app version?", first)):

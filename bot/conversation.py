@@ -145,6 +145,10 @@ class Conversations:
         stays what the classifier did, which the agent's feedback judges. The text is read back from Slack
         when it can be (the store may keep it redacted, or not at all).
 
+        The new answer is written knowing the conversation as it stands: the customer's messages after
+        ``msg`` and the replies to them, and the reply (or escalation) it replaces, marked as such so that
+        Claude does not repeat it (see :func:`bot.threads.thread_history`).
+
         An answer that fails (Claude down, a message with no words) is neither posted nor recorded: the
         returned decision says it escalated and why, for the agent who asked, and the thread, the
         customer and the other agents see nothing of it (a half-streamed answer is deleted).
@@ -153,23 +157,32 @@ class Conversations:
             if message.get("ts") == msg.ts and message.get("text"):
                 msg = msg.model_copy(update={"text": plain_text(message["text"], self.identity.user_id)})
                 break
-        decision, reply_ts = await self._answer(msg, category)
+        decision, reply_ts = await self._answer(msg, category, rerouting=True)
         if reply_ts is not None:
             # The agent asked the bot to answer: the thread is the bot's again.
             await self._store.record_reroute(msg, decision, reply_ts)
         return decision
 
     async def _answer(
-        self, msg: InboundMessage, category: str | None, escalate: EscalationReason | None = None
+        self,
+        msg: InboundMessage,
+        category: str | None,
+        escalate: EscalationReason | None = None,
+        *,
+        rerouting: bool = False,
     ) -> tuple[RoutingDecision, str | None]:
         """Route ``msg`` (as ``category`` when given; to a person for ``escalate`` unless it only thanks)
-        with its thread's history and post the reply; its ts, or None for a re-route that failed."""
+        with its thread's history (all of it, for a re-route: ``rerouting``) and post the reply; its ts,
+        or None for a re-route that failed."""
         history: list[Turn] = []
-        # A message that starts its own thread (the common case) has no history: no lookup for it.
-        if is_thread_reply(msg):
-            history = await thread_history(self._client, msg, self.identity.user_id, self._directory.is_agent)
-        elif is_direct(msg):
+        if is_direct(msg) and not is_thread_reply(msg):
             history = await direct_message_history(self._client, msg, self.identity.user_id)
+        # A message that starts its own thread (the common case) has no history there: no lookup for it.
+        # A re-route's thread always has some: the reply it replaces, at least.
+        if is_thread_reply(msg) or rerouting:
+            history += await thread_history(
+                self._client, msg, self.identity.user_id, self._directory.is_agent, rerouting=rerouting
+            )
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"

@@ -93,6 +93,8 @@ async def thread_history(
     bot_user_id: str | None,
     is_agent: Callable[[str], Awaitable[bool]],
     limit: int = HISTORY_TURNS,
+    *,
+    rerouting: bool = False,
 ) -> list[Turn]:
     """The thread's turns before ``msg``, oldest first: the customer's (``msg``'s author), the bot's
     replies, agents' and anyone else's (another person, another app's ticket), each labelled as such.
@@ -100,13 +102,18 @@ async def thread_history(
     The bot's replies to earlier messages count wherever they fall: a message sent while the bot was
     still answering the one before is answered after it, knowing that answer. Each reply is read right
     after the message it answers (see :func:`_paired`), so quick follow-ups keep question and answer
-    together.
+    together. A reply an agent's re-route replaced is labelled ``rerouted`` (see :func:`_replaced`).
+
+    ``rerouting``: ``msg`` is being answered again for an agent's re-route, so the turns are the whole
+    thread as it stands, ``msg`` and what was said after it included, and every reply of ours to ``msg``
+    is one the new answer replaces.
     """
     earlier = [
         message
         async for message in thread_messages(client, msg)
-        if float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
+        if rerouting or float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
     ]
+    replaced = _replaced(earlier, msg.ts if rerouting else None)
     turns: list[Turn] = []
     for message in _paired(earlier):
         text = plain_text(message.get("text") or "", bot_user_id)
@@ -117,7 +124,7 @@ async def thread_history(
         if _from_us(message, bot_user_id):
             if not _is_reply(message):
                 continue
-            role = "assistant"
+            role = "rerouted" if str(message.get("ts")) in replaced else "assistant"
         elif user == msg.user_id:
             role = "customer"
         elif user and not message.get("bot_id") and await is_agent(user):
@@ -128,19 +135,46 @@ async def thread_history(
     return turns[-limit:]
 
 
+def _answered(message: dict[str, Any]) -> str:
+    """The ts of the message a reply of ours answers ("" for any other message)."""
+    return str(reply_payload(message).get("message_ts") or "") if _is_reply(message) else ""
+
+
+def _is_reroute(message: dict[str, Any]) -> bool:
+    """An answer an agent's re-route asked for (its decision's source is the agent)."""
+    return _is_reply(message) and reply_payload(message).get("source") == "agent"
+
+
+def _replaced(messages: list[dict[str, Any]], rerouting: str | None) -> set[str]:
+    """The ts of our replies that an agent's re-route replaced: each reply to a message that a re-routed
+    answer (posted after it) answers again, and every reply to ``rerouting``, the message being answered
+    again now. Claude is told not to repeat them: an agent judged them the wrong kind of answer."""
+    last_reroute: dict[str, float] = {}
+    for message in messages:
+        if _is_reroute(message):
+            last_reroute[_answered(message)] = float(message.get("ts", 0))
+    return {
+        str(message.get("ts"))
+        for message in messages
+        if (answered := _answered(message))
+        and (answered == rerouting or float(message.get("ts", 0)) < last_reroute.get(answered, 0.0))
+    }
+
+
 def _paired(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``messages`` (oldest first) with each reply of ours moved to just after the message it answers.
 
     Slack orders by ts, so when the customer writes M1, M2, M3 before the answers arrive the thread
     reads M1 M2 A1 A2 M3, and Claude would see two questions then two answers; it needs M1 A1 M2 A2 M3.
-    A reply that names no message here (or no message at all) keeps its place.
+    A reply that names no message here (or no message at all) keeps its place, and so does a re-routed
+    answer: it was written knowing everything before it, the customer's later messages included.
     """
     present = {str(message.get("ts")) for message in messages if not _is_reply(message)}
     answers: dict[str, list[dict[str, Any]]] = {}
     rest: list[dict[str, Any]] = []
     for message in messages:
-        answered = str(reply_payload(message).get("message_ts")) if _is_reply(message) else ""
-        if answered in present:
+        answered = _answered(message)
+        if answered in present and not _is_reroute(message):
             answers.setdefault(answered, []).append(message)
         else:
             rest.append(message)

@@ -49,16 +49,40 @@ class Handler(Protocol):
         ...
 
 
-# What the answering model is told about turns that are neither the customer's nor its own: an agent speaks
-# for the support side (what they said or did stands), anyone else is context on the customer's side.
-_SPEAKER_NOTE = {"agent": "[A support agent wrote:]\n", "other": "[Someone else in the thread wrote:]\n"}
+# What the answering model is told about turns that are not plainly the customer's or its own: an agent
+# speaks for the support side (what they said or did stands), anyone else is context on the customer's
+# side, and a reply an agent re-routed was the wrong kind of answer, not to be given again.
+_SPEAKER_NOTE = {
+    "agent": "[A support agent wrote:]\n",
+    "other": "[Someone else in the thread wrote:]\n",
+    "rerouted": (
+        "[An earlier reply of ours, which a support agent replaced as the wrong kind of answer: "
+        "do not repeat it.]\n"
+    ),
+}
+_SUPPORT_SIDE = frozenset({"assistant", "rerouted", "agent"})
+# Before the message an agent re-routed, asked again at the end of the conversation as it now stands.
+REROUTE_REQUEST = (
+    "[A support agent has re-routed this message of the customer's to you, because the reply it had was "
+    "the wrong kind of answer. Answer it now, taking in everything the customer has said since:]\n"
+)
+
+
+def rerouted_query(query: str) -> str:
+    """The message an agent re-routed, as the last turn of a conversation that may have gone on past it
+    (its history is the whole thread, see :func:`conversation`)."""
+    return REROUTE_REQUEST + query
 
 
 def conversation(query: str, history: Sequence[Turn]) -> list[dict[str, str]]:
-    """Messages API turns: history then the query, strictly alternating and starting with the user."""
+    """Messages API turns: history then the query, strictly alternating and starting with the user.
+
+    For an agent's re-route the history is the thread as it stands, the query's own message and what
+    followed it included, and the query is :func:`rerouted_query`'s.
+    """
     turns: list[dict[str, str]] = []
     for turn in [*history, Turn(role="customer", text=query)]:
-        role = "assistant" if turn.role in {"assistant", "agent"} else "user"
+        role = "assistant" if turn.role in _SUPPORT_SIDE else "user"
         text = _SPEAKER_NOTE.get(turn.role, "") + turn.text
         if not turns and role == "assistant":
             continue

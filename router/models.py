@@ -73,7 +73,7 @@ class Classification(BaseModel):
     error: str | None = None
 
 
-Role = Literal["customer", "assistant", "agent", "other"]
+Role = Literal["customer", "assistant", "rerouted", "agent", "other"]
 
 
 class Turn(BaseModel):
@@ -82,7 +82,8 @@ class Turn(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     # customer: the person being answered; assistant: the bot; agent: a support agent; other: anyone else
-    # in the thread (a colleague who posted the problem, another app's ticket).
+    # in the thread (a colleague who posted the problem, another app's ticket); rerouted: a reply of the
+    # bot's that an agent replaced by re-routing the message it answered (the wrong kind of answer).
     role: Role
     text: str
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from router.classifiers import Classifier
 from router.config import RoutesConfig
 from router.errors import RouterError
-from router.handlers import Handler
+from router.handlers import Handler, rerouted_query
 from router.models import Classification, EscalationReason, RoutingDecision, Source, Turn, Usage
 from router.policy import acknowledges, escalation_reason
 
@@ -91,7 +91,8 @@ class Router:
 
         Args:
             query: the customer's message.
-            history: the thread's earlier turns, oldest first.
+            history: the thread's earlier turns, oldest first; for a re-route (``category``), the whole
+                conversation as it stands, the message and what followed it included.
             on_text: awaited with each chunk of the answer as it arrives (not called when escalated, nor
                 for the acknowledgement reply).
             category: skip classification and answer as this category (an agent's re-route).
@@ -156,7 +157,10 @@ class Router:
     ) -> RoutingDecision:
         category = self.routes.category(decision.category)
         handling_started = time.perf_counter()
-        stream = self._handler.stream(category, decision.query, history)
+        # A re-route's history is the conversation as it stands, past the message it answers again: the
+        # message comes last, as the agent's request.
+        query = rerouted_query(decision.query) if decision.source is Source.AGENT else decision.query
+        stream = self._handler.stream(category, query, history)
         error: str | None = None
         try:
             async for chunk in stream:

@@ -280,3 +280,65 @@ async def test_agents_may_use_the_controls_while_slack_cannot_list_their_group(
     # The customer still cannot judge their own message.
     own = await click(running, event, ACTION_CORRECT, "U0CUSTOMER", "own")
     assert "Only support agents" in own["text"]
+
+
+REPLACED = "[An earlier reply of ours, which a support agent replaced as the wrong kind of answer"
+
+
+async def test_a_re_route_answers_the_conversation_as_it_stands_without_repeating_the_wrong_answer(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    first = "I was charged twice for my order, I want my money back"
+    event = await running.customer_says(first)
+    await running.idle()
+    await running.customer_says("it came after the app crashed at checkout, error 504", thread_ts=event["ts"])
+    await running.idle()
+    wrong, follow_up_answer = running.replies(event)
+
+    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    *_, rerouted = await replies_count(running, event, 3)
+    await running.idle()
+    messages = anthropic_api.bodies("answer")[-1]["messages"]
+    # The thread in its order, the customer's follow-up and its answer included; the replaced answer
+    # marked; the re-routed message asked again last.
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert messages[0]["content"] == first
+    assert messages[1]["content"].startswith(REPLACED) and wrong["text"] in messages[1]["content"]
+    assert "error 504" in messages[2]["content"]
+    assert messages[3]["content"] == follow_up_answer["text"]
+    assert "re-routed this message" in messages[4]["content"] and messages[4]["content"].endswith(first)
+
+    # The customer writes on: the replaced answer stays marked, and the re-routed one keeps its place
+    # after the follow-up it was written knowing.
+    await running.customer_says("how long will the fix take?", thread_ts=event["ts"])
+    await running.idle()
+    messages = anthropic_api.bodies("answer")[-1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert messages[1]["content"].startswith(REPLACED)
+    assert messages[3]["content"] == f"{follow_up_answer['text']}\n\n{rerouted['text']}"
+    assert REPLACED not in messages[3]["content"]
+
+
+async def test_a_re_routed_escalation_is_answered_with_what_the_customer_added_meanwhile(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    # The thread is the agents' now: the customer's detail is not answered by the bot, but it is there.
+    await running.customer_says("it's order 1234, the charge went through twice", thread_ts=event["ts"])
+    await running.customer_says("Checking, one moment", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    assert anthropic_api.bodies("answer") == []
+    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Refund Request")
+    await replies_count(running, event, 2)
+    await running.idle()
+    [answer] = anthropic_api.bodies("answer")
+    messages = answer["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert messages[1]["content"].startswith(REPLACED)  # "a person will follow up" is not said again
+    assert messages[2]["content"] == "it's order 1234, the charge went through twice"
+    assert messages[3]["content"] == "[A support agent wrote:]\nChecking, one moment"
+    assert messages[4]["content"].endswith("hmm, about that thing from before")

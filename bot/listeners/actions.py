@@ -86,11 +86,10 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
                 (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
             )
             thread_ts = str(message.get("thread_ts") or message.get("ts"))
-        thread = await bot.store.get_thread(body["team"]["id"], channel, thread_ts)
-        if thread is None or not thread.bot_silent:
+        # Only the click that frees the thread tells it: two agents pressing at once leave one note.
+        if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
             await _say(respond, NOTHING_TO_HAND_BACK)
             return
-        await bot.store.hand_back(body["team"]["id"], channel, thread_ts)
         await bot.client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,

@@ -101,8 +101,9 @@ class ThreadStates(Database):
         async with self._transaction() as conn:
             await conn.execute(_upsert(insert, changes))
 
-    async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> None:
-        """Let the bot answer in the thread again: clears escalated and who took it over.
+    async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        """Let the bot answer in the thread again: clears escalated and who took it over. False when the
+        thread was not silent (another agent's hand-back came first): only one of them tells the thread.
 
         ``taken_over_at`` stays: /routing-stats counts the thread among those taken over by agents.
         """
@@ -110,10 +111,11 @@ class ThreadStates(Database):
         stmt = (
             update(t)
             .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
+            .where(or_(t.c.escalated, t.c.taken_over_by.is_not(None)))
             .values(escalated=False, taken_over_by=None, updated_at=utcnow())
         )
         async with self._transaction() as conn:
-            await conn.execute(stmt)
+            return bool((await conn.execute(stmt)).rowcount)
 
 
 def _upsert(insert: Any, changes: dict[str, Any]) -> Any:

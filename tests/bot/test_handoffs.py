@@ -601,3 +601,29 @@ async def test_the_agents_group_is_unknown_after_a_failed_first_lookup_and_stale
     clock[0] += agents.LOOKUP_RETRY_SECONDS
     assert await directory.is_agent(AGENT) is False  # Slack answers again: the group has changed
     assert lookups(slack) == [False, False, True, False, True]
+
+
+async def test_two_agents_handing_back_at_once_leave_one_note(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT, "U0AGENT2"])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order")
+    await running.idle()
+    await asyncio.gather(
+        press(running, event, ACTION_HAND_BACK, AGENT, "first"),
+        press(running, event, ACTION_HAND_BACK, "U0AGENT2", "second"),
+    )
+    await bot_free_again(running, event)
+
+    def told() -> list[str]:
+        return [r["text"] for name in ("first", "second") for r in running.slack.responses.get(name) or []]
+
+    deadline = time.monotonic() + 10
+    while not told():
+        assert time.monotonic() < deadline, "the agent whose click came second was not told"
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    assert told() == [NOTHING_TO_HAND_BACK]
+    notes = [r for r in running.replies(event) if "handed this thread back" in r["text"]]
+    assert len(notes) == 1  # the customer reads it once

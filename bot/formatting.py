@@ -38,6 +38,17 @@ QUOTE = "> "
 # What a section may not end inside: Slack would show each half as raw text.
 _UNCUTTABLE = re.compile(r"<[^<>]*>|&#?\w+;|```|^> ", re.MULTILINE)
 _SPACE = re.compile(r"[ \n]")
+# Under every escalation, for the agents: what the bot does now, and what each control under it does.
+ESCALATION_HELP = (
+    "The bot stays out of this thread now, even when the customer writes again. Reply here yourself; or "
+    "choose a category in *Re-route to…* to have the bot answer as it; or press *Hand back to the bot* "
+    "to let it answer the customer's next message."
+)
+DIRECT_ESCALATION_HELP = (
+    "Choose a category in *Re-route to…* to have the bot answer them in the DM as it, or press *Hand back "
+    "to the bot* to let it answer their next reply there; until then, what they reply under the escalated "
+    "message is sent on here."
+)
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
@@ -185,8 +196,13 @@ def escalation_message(
     """
     agent_text = _agent_summary(decision, mentions)
     customer = escape(customer_text)
-    blocks = [*_sections(customer), *_sections(agent_text)]
+    blocks = [*_sections(customer), *_sections(agent_text), _help(ESCALATION_HELP)]
     return f"{customer}\n{agent_text}", blocks
+
+
+def _help(text: str) -> dict[str, Any]:
+    """A small grey line telling agents how to go on from an escalation."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def note(text: str) -> tuple[str, list[dict[str, Any]]]:
@@ -222,7 +238,7 @@ def direct_message_escalation(
             "words are not shown in this channel, which customers can read: set ESCALATION_CHANNEL to "
             "a channel of your agents' own to see them here."
         )
-        return notice, _sections(notice)
+        return notice, [*_sections(notice), _help(DIRECT_ESCALATION_HELP)]
     notice = f"{_agent_summary(decision, mentions)}\n{where}contact them directly):\n"
     notice += _quoted(text) or f"> {NO_WORDS_IN_DM}"
     if earlier:
@@ -233,4 +249,4 @@ def direct_message_escalation(
         notice += "\nEarlier in the conversation:\n" + "\n".join(
             f"> {line}" for line in (escape(sanitize(t)) for t in turns)
         )
-    return notice, _sections(notice)
+    return notice, [*_sections(notice), _help(DIRECT_ESCALATION_HELP)]

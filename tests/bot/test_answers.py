@@ -112,6 +112,12 @@ async def test_unsure_message_is_escalated_with_agents_tagged_then_the_bot_stays
         and "Might be billing." in text
         and "low confidence" in text
     )
+    # Agents read there what happens now and what the controls under it do.
+    *_, guide, controls = escalation["blocks"]
+    assert guide["type"] == "context" and "stays out of this thread" in guide["elements"][0]["text"]
+    assert "*Re-route to…*" in guide["elements"][0]["text"]
+    assert "*Hand back to the bot*" in guide["elements"][0]["text"]
+    assert controls["type"] == "actions"
     assert anthropic_api.bodies("answer") == []
     await running.customer_says("hello?", thread_ts=event["ts"])
     await running.idle()

@@ -51,7 +51,7 @@ def test_escalation_tags_agents_with_guess_confidence_reasoning_and_reason() -> 
     assert "<!subteam^S9> <@U1> <@U2>" in text
     assert "Refund Request" in text and "0.42" in text and "low confidence" in text
     assert "<!here>" not in text  # the model's reasoning cannot ping
-    assert all(len(b["text"]["text"]) <= 3000 for b in blocks)
+    assert all(len(section) <= 3000 for section in sections(blocks))
 
 
 def test_an_unclassified_escalation_shows_no_stand_in_guess() -> None:

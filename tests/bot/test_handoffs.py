@@ -286,6 +286,8 @@ async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
     [notice] = [c.params for c in slack.calls_to("chat.postMessage") if c.params["channel"] == AGENTS_CHANNEL]
     assert f"<@{AGENT}>" in notice["text"] and f"<@{CUSTOMER}>" in notice["text"]
     assert "> about my order" in notice["text"] and "<!here>" not in notice["text"]
+    guide = next(b for b in notice["blocks"] if b["type"] == "context")["elements"][0]["text"]
+    assert "answer them in the DM" in guide and "*Hand back to the bot*" in guide
     # The notice's controls act on the DM: hand back from the agents' channel frees the DM thread.
     key = f"D0DM:{event['ts']}"
     payload = block_actions_payload(

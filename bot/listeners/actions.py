@@ -125,17 +125,34 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         target = await _judged(bot, body, respond, user, key)
         if target is None:
             return
-        # The classifier's category chosen (from an escalation's menu, or back after a re-route) says
-        # its route was right; either way the customer gets that category's answer unless they have it.
-        if category == target.category:
-            await bot.store.add_feedback(target, user, Verdict.CORRECT)
-        else:
-            await bot.store.add_feedback(target, user, Verdict.REROUTED, category)
-        await bot.learner.note_feedback(category, target.message.text or "")
         async with bot.worker.agent_turn(target.message):
-            # Read again in the turn: another agent's re-route may have answered meanwhile.
-            target = await _target(bot, body, key) or target
-            await _answer_as(bot, respond, user, key, target, category)
+            # Read again in the turn: another agent's re-route may have answered meanwhile. To another
+            # category, it was chosen without seeing this one, nor this one without seeing it: the
+            # customer gets one new answer, and the agent who came second decides again, knowing.
+            current = await _target(bot, body, key) or target
+            if current.answered_as not in (target.answered_as, category):
+                await _say(respond, await _overtaken(bot, current, category))
+                return
+            # The classifier's category chosen (from an escalation's menu, or back after a re-route)
+            # says its route was right; either way the customer gets that category's answer unless they
+            # have it.
+            if category == current.category:
+                await bot.store.add_feedback(current, user, Verdict.CORRECT)
+            else:
+                await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
+            await bot.learner.note_feedback(category, current.message.text or "")
+            await _answer_as(bot, respond, user, key, current, category)
+
+
+async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> str:
+    """What an agent is told when another agent's re-route answered while their choice waited."""
+    feedback = await bot.store.get_feedback(target.decision_id)
+    who = f"<@{feedback.agent_id}>" if feedback is not None else "Another agent"
+    return (
+        f"{who} re-routed this message to *{escape(target.answered_as or '')}* while you chose, and its "
+        f"answer is in the thread: nothing was recorded or posted for *{escape(category)}*. Choose it "
+        "again if the customer should have that answer too."
+    )
 
 
 async def _answer_as(

@@ -342,3 +342,27 @@ async def test_a_re_routed_escalation_is_answered_with_what_the_customer_added_m
     assert messages[2]["content"] == "it's order 1234, the charge went through twice"
     assert messages[3]["content"] == "[A support agent wrote:]\nChecking, one moment"
     assert messages[4]["content"].endswith("hmm, about that thing from before")
+
+
+async def test_two_agents_re_routing_to_different_categories_at_once_give_one_new_answer(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    running = await make_bot(agent_users=[AGENT, AGENT2])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    await asyncio.gather(
+        press(running, event, ACTION_REROUTE, AGENT, "a", "Technical Support"),
+        press(running, event, ACTION_REROUTE, AGENT2, "b", "General Question"),
+    )
+    await replies_count(running, event, 2)
+    await running.idle()
+    texts = [*(await told(running, "a", 1)), *(await told(running, "b", 1))]
+    [overtaken] = [t for t in texts if "while you chose" in t]
+    assert len(running.replies(event)) == 2  # the first answer and one re-routed answer, not two
+    answered_as = running.replies(event)[1]["metadata"]["event_payload"]["category"]
+    assert f"re-routed this message to *{answered_as}*" in overtaken
+    # The verdict on record is the one the customer's answer follows.
+    target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
+    assert target is not None
+    feedback = await running.store.get_feedback(target.decision_id)
+    assert feedback is not None and feedback.category == answered_as

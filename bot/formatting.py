@@ -110,7 +110,11 @@ def _sections(mrkdwn: str) -> list[dict[str, Any]]:
 
 
 def route_context(decision: RoutingDecision) -> dict[str, Any]:
-    """A small grey line saying how the message was routed."""
+    """A small grey line saying how the message was routed: by whom, and how sure, for a classifier."""
+    if decision.source is Source.AGENT:
+        # Under the answer that replaces an earlier one: customer and agents see why there are two.
+        text = f"Re-routed to *{escape(decision.category)}* by a support agent"
+        return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
     how = "offline answer" if decision.offline else f"{decision.source}"
     text = f"Routed to *{escape(decision.category)}* · confidence {decision.confidence:.2f} · {how}"
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

@@ -104,9 +104,20 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         if target is None:
             return
         earlier = await bot.store.get_feedback(target.decision_id)
-        if earlier is not None and earlier.verdict is Verdict.REROUTED:
+        if (
+            earlier is not None
+            and earlier.verdict is Verdict.REROUTED
+            and earlier.category == target.answered_as
+        ):
             # The re-routed answer carries the same controls: "correct" there confirms the re-route.
-            await _say(respond, f"Noted: this message stays re-routed to *{escape(earlier.category or '')}*.")
+            # Pressed under the replaced answer, it may have meant "the first route was right after all":
+            # say how to get that. (A re-route that was never answered is just overruled, below.)
+            await _say(
+                respond,
+                f"Noted: this message stays re-routed to *{escape(earlier.category or '')}*. If "
+                f"*{escape(target.category)}* was right after all, choose it in *Re-route to…* under the "
+                "re-routed answer.",
+            )
             return
         await bot.store.add_feedback(target, user, Verdict.CORRECT)
         await bot.learner.note_feedback(target.category, target.message.text or "")

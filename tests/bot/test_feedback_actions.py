@@ -93,6 +93,9 @@ async def test_a_re_route_answers_again_with_the_new_handler_and_changes_the_sta
     assert second["thread_ts"] == event["ts"]
     assert second["metadata"]["event_payload"]["category"] == "Technical Support"
     assert second["metadata"]["event_payload"]["source"] == "agent"
+    # Under it, why the customer has a second answer (not "confidence 1.00").
+    context = [b for b in second["blocks"] if b["type"] == "context"]
+    assert context[0]["elements"][0]["text"] == "Re-routed to *Technical Support* by a support agent"
     last_answer = anthropic_api.bodies("answer")[-1]
     assert "technical support specialist" in last_answer["system"][0]["text"]
 
@@ -109,6 +112,8 @@ async def test_a_re_route_answers_again_with_the_new_handler_and_changes_the_sta
     # "Correct" on the re-routed answer confirms the re-route; it does not undo it.
     confirmed = await click(running, event, ACTION_CORRECT, AGENT, "confirm")
     assert "stays re-routed to *Technical Support*" in confirmed["text"]
+    # Pressed under the replaced answer, it may mean the first route was right: the agent is told how.
+    assert "If *Refund Request* was right after all, choose it in *Re-route to…*" in confirmed["text"]
     target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
     assert target is not None
     feedback = await running.store.get_feedback(target.decision_id)
@@ -249,6 +254,11 @@ async def test_a_re_route_in_a_thread_another_agent_handles_is_recorded_without_
     assert target is not None
     feedback = await running.store.get_feedback(target.decision_id)
     assert feedback is not None and feedback.category == "General Question"
+    # The agent handling it says the first route was right: no re-routed answer stands, so it counts.
+    confirmed = await click(running, event, ACTION_CORRECT, AGENT, "confirm")
+    assert "recorded as the right route" in confirmed["text"]
+    feedback = await running.store.get_feedback(target.decision_id)
+    assert feedback is not None and feedback.verdict == "correct"
 
 
 async def test_a_re_route_that_cannot_be_answered_tells_the_agent_alone(

@@ -49,6 +49,8 @@ DIRECT_ESCALATION_HELP = (
     "to the bot* to let it answer their next reply there; until then, what they reply under the escalated "
     "message is sent on here."
 )
+# The block where an escalation's part for the agents (tags, guess, reasoning) begins.
+FOR_AGENTS_BLOCK = "escalation_for_agents"
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
@@ -200,8 +202,22 @@ def escalation_message(
     """
     agent_text = _agent_summary(decision, mentions)
     customer = escape(customer_text)
-    blocks = [*_sections(customer), *_sections(agent_text), _help(ESCALATION_HELP)]
+    first, *rest = _sections(agent_text)
+    # Marked, so that reading the thread back gives Claude what the customer was told, not the tags.
+    agents = [first | {"block_id": FOR_AGENTS_BLOCK}, *rest]
+    blocks = [*_sections(customer), *agents, _help(ESCALATION_HELP)]
     return f"{customer}\n{agent_text}", blocks
+
+
+def customer_part(message: dict[str, Any]) -> str | None:
+    """The mrkdwn of what an escalation of ours (a message read back from Slack) says to the customer,
+    without the agents' part; None for any other message."""
+    blocks = message.get("blocks") or []
+    ids = [block.get("block_id") for block in blocks]
+    if FOR_AGENTS_BLOCK not in ids:
+        return None
+    said = blocks[: ids.index(FOR_AGENTS_BLOCK)]
+    return "\n".join(str(b["text"]["text"]) for b in said if b.get("type") == "section")
 
 
 def _help(text: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.formatting import customer_part
 from bot.replies import REPLY_EVENT, reply_payload
 from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
@@ -116,7 +117,9 @@ async def thread_history(
     replaced = _replaced(earlier, msg.ts if rerouting else None)
     turns: list[Turn] = []
     for message in _paired(earlier):
-        text = plain_text(message.get("text") or "", bot_user_id)
+        # An escalation of ours: what the customer was told, not the agents' tags and the guess.
+        said = customer_part(message) if _from_us(message, bot_user_id) else None
+        text = plain_text(said if said is not None else message.get("text") or "", bot_user_id)
         if not text:
             continue
         user = message.get("user")

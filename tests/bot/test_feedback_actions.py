@@ -349,6 +349,9 @@ async def test_a_re_routed_escalation_is_answered_with_what_the_customer_added_m
     messages = answer["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
     assert messages[1]["content"].startswith(REPLACED)  # "a person will follow up" is not said again
+    # What the customer was told, not the agents' part (their tags, the guess and its reasoning).
+    assert "a person will follow up right here" in messages[1]["content"]
+    assert "Best guess" not in messages[1]["content"] and "unsure" not in messages[1]["content"]
     assert messages[2]["content"] == "it's order 1234, the charge went through twice"
     assert messages[3]["content"] == "[A support agent wrote:]\nChecking, one moment"
     assert messages[4]["content"].endswith("hmm, about that thing from before")

@@ -140,6 +140,10 @@ async def test_after_a_hand_back_the_agents_words_are_the_agents_not_the_custome
     said_by = {m["role"]: m["content"] for m in messages if "refunded you $20" in m["content"]}
     assert list(said_by) == ["assistant"]
     assert "[A support agent wrote:]\nI've refunded you $20" in said_by["assistant"]
+    # The escalation reads as what the customer was told: the agents' tags, guess and reasoning are not
+    # the bot's words to the customer.
+    assert "a person will follow up right here" in messages[1]["content"]
+    assert not any("Best guess" in m["content"] or "@U0AGENT" in m["content"] for m in messages)
 
 
 async def test_any_answered_thread_can_be_handed_back_after_an_agent_takes_it(

@@ -51,20 +51,17 @@ class Handler(Protocol):
 
 # What the answering model is told about turns that are not plainly the customer's or its own: an agent
 # speaks for the support side (what they said or did stands), anyone else is context on the customer's
-# side, and a reply an agent re-routed was the wrong kind of answer, not to be given again.
+# side, and a reply an agent's re-route replaced (a wrong answer, a hand-off) is not to be given again.
 _SPEAKER_NOTE = {
     "agent": "[A support agent wrote:]\n",
     "other": "[Someone else in the thread wrote:]\n",
-    "rerouted": (
-        "[An earlier reply of ours, which a support agent replaced as the wrong kind of answer: "
-        "do not repeat it.]\n"
-    ),
+    "rerouted": "[An earlier reply of ours, which a support agent has since replaced: do not repeat it.]\n",
 }
 _SUPPORT_SIDE = frozenset({"assistant", "rerouted", "agent"})
 # Before the message an agent re-routed, asked again at the end of the conversation as it now stands.
 REROUTE_REQUEST = (
-    "[A support agent has re-routed this message of the customer's to you, because the reply it had was "
-    "the wrong kind of answer. Answer it now, taking in everything the customer has said since:]\n"
+    "[A support agent has re-routed this message of the customer's to you, to answer in place of the "
+    "reply it had. Answer it now, taking in everything the customer has said since:]\n"
 )
 
 

@@ -292,7 +292,7 @@ async def test_agents_may_use_the_controls_while_slack_cannot_list_their_group(
     assert "Only support agents" in own["text"]
 
 
-REPLACED = "[An earlier reply of ours, which a support agent replaced as the wrong kind of answer"
+REPLACED = "[An earlier reply of ours, which a support agent has since replaced: do not repeat it.]"
 
 
 async def test_a_re_route_answers_the_conversation_as_it_stands_without_repeating_the_wrong_answer(

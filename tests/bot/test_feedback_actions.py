@@ -74,6 +74,18 @@ async def replies_count(running: RunningBot, event: dict[str, Any], count: int) 
     return replies
 
 
+async def answered_as(running: RunningBot, event: dict[str, Any], category: str) -> None:
+    """Wait until the re-routed answer as ``category`` is recorded (after it is posted): the click's work
+    is over, and the bot may stop."""
+    deadline = time.monotonic() + 10
+    while True:
+        target = await running.store.find_decision(running.slack.team_id, event["channel"], event["ts"])
+        if target is not None and target.answered_as == category:
+            return
+        assert time.monotonic() < deadline, f"the re-route to {category} was never recorded: {target}"
+        await asyncio.sleep(0.01)
+
+
 async def test_a_re_route_answers_again_with_the_new_handler_and_changes_the_stats(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
@@ -308,7 +320,7 @@ async def test_a_re_route_answers_the_conversation_as_it_stands_without_repeatin
 
     await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
     *_, rerouted = await replies_count(running, event, 3)
-    await running.idle()
+    await answered_as(running, event, "Technical Support")
     messages = anthropic_api.bodies("answer")[-1]["messages"]
     # The thread in its order, the customer's follow-up and its answer included; the replaced answer
     # marked; the re-routed message asked again last.
@@ -344,7 +356,7 @@ async def test_a_re_routed_escalation_is_answered_with_what_the_customer_added_m
     assert anthropic_api.bodies("answer") == []
     await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Refund Request")
     await replies_count(running, event, 2)
-    await running.idle()
+    await answered_as(running, event, "Refund Request")
     [answer] = anthropic_api.bodies("answer")
     messages = answer["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
@@ -367,15 +379,15 @@ async def test_two_agents_re_routing_to_different_categories_at_once_give_one_ne
         press(running, event, ACTION_REROUTE, AGENT, "a", "Technical Support"),
         press(running, event, ACTION_REROUTE, AGENT2, "b", "General Question"),
     )
-    await replies_count(running, event, 2)
-    await running.idle()
+    _first, new = await replies_count(running, event, 2)
+    category = new["metadata"]["event_payload"]["category"]
+    await answered_as(running, event, category)
     texts = [*(await told(running, "a", 1)), *(await told(running, "b", 1))]
     [overtaken] = [t for t in texts if "while you chose" in t]
+    assert f"re-routed this message to *{category}*" in overtaken
     assert len(running.replies(event)) == 2  # the first answer and one re-routed answer, not two
-    answered_as = running.replies(event)[1]["metadata"]["event_payload"]["category"]
-    assert f"re-routed this message to *{answered_as}*" in overtaken
     # The verdict on record is the one the customer's answer follows.
     target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
     assert target is not None
     feedback = await running.store.get_feedback(target.decision_id)
-    assert feedback is not None and feedback.category == answered_as
+    assert feedback is not None and feedback.category == category

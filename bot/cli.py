@@ -60,35 +60,79 @@ def _words(text: str) -> str:
     return text
 
 
+SETTINGS_EPILOG = (
+    "Settings come from the environment or a .env file in the working folder (README: Configuration); "
+    "DATABASE_URL defaults to sqlite:///routing.db in the working folder."
+)
+SERVE_EPILOG = (
+    "Needs SLACK_BOT_TOKEN (xoxb-…) and either SLACK_SIGNING_SECRET (HTTP on HOST:PORT, default "
+    "0.0.0.0:3000, Slack posting to /slack/events) or SLACK_APP_TOKEN (xapp-…: Socket Mode, no public URL; "
+    "it wins when both are set). Applies pending migrations first: on a large decision log that can take "
+    "minutes (README: Command line). " + SETTINGS_EPILOG
+)
+
+
+def _command(sub: Any, name: str, help: str, epilog: str = SETTINGS_EPILOG) -> argparse.ArgumentParser:
+    """A subcommand whose own --help says what it does (not only the list in the parent's) and where
+    its settings come from."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=epilog)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="support-router", description=__doc__)
+    parser = argparse.ArgumentParser(prog="support-router", description=__doc__, epilog=SETTINGS_EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("classify", help="classify one message and print category, confidence, reasoning")
+    p = _command(sub, "classify", "classify one message and print category, confidence, reasoning")
     p.add_argument("text", type=_words, help="the customer's message")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = sub.add_parser("eval", help="evaluate routing on a labelled JSONL or CSV file")
-    p.add_argument("file", type=Path)
+    p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file")
+    p.add_argument(
+        "file",
+        type=Path,
+        help="JSONL or CSV with text and label (HINT3, Banking77, CLINC150, Bitext read as is)",
+    )
     p.add_argument("--label-map", help=LABEL_MAP_HELP)
     _column_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = sub.add_parser("calibrate", help="pick the local-accept threshold (skip Claude) by cross-validation")
+    p = _command(sub, "calibrate", "pick the local-accept threshold (skip Claude) by cross-validation")
     p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
     p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
     p.add_argument("--label-map", help=LABEL_MAP_HELP)
     _column_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    sub.add_parser("demo", help="run the seed system's sample queries through the whole pipeline")
-    sub.add_parser(
-        "serve", help="apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+    _command(
+        sub,
+        "demo",
+        "run the seed system's sample queries through the whole pipeline and record them (channel demo)",
     )
-    sub.add_parser("chat", help="talk to the router in the terminal as a customer")
-    p = sub.add_parser("stats", help="the /routing-stats report: routing, escalations, time, cost, feedback")
+    _command(
+        sub,
+        "serve",
+        "apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)",
+        SERVE_EPILOG,
+    )
+    _command(sub, "chat", "talk to the router in the terminal as a customer (recorded under channel console)")
+    p = _command(sub, "stats", "the /routing-stats report: routing, escalations, time, cost, feedback")
     p.add_argument("period", nargs="?", help="24h, 7d (default), 30d, all or YYYY-MM-DD..YYYY-MM-DD")
-    p.add_argument("--channel", action="append", help="one channel id, e.g. C0123ABCD")
-    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument(
+        "--channel",
+        action="append",
+        help="one channel id, e.g. C0123ABCD; repeat for several (demo and console: the CLI's own records)",
+    )
+    p = _command(sub, "db", "database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply every migration up to the latest")
-    p = db.add_parser("purge", help="delete decisions, answered messages and threads older than an age")
+    _command(
+        db,
+        "upgrade",
+        "apply every migration up to the latest (serve does it too at start); may take minutes on a large "
+        "log, during which the running bot cannot record decisions",
+    )
+    p = _command(
+        db,
+        "purge",
+        "delete decisions, finished messages, quiet threads and learned examples older than an age "
+        "(never a pending message)",
+    )
     p.add_argument("--older-than", required=True, type=parse_duration, help="e.g. 90d, 12w, 36h")
     return parser
 

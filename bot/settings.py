@@ -206,13 +206,37 @@ class Settings(BaseSettings):
                 + "; ".join(missing)
                 + ". Set them in the environment or in .env (an empty value counts as unset)."
             )
-        if self.slack_app_token is not None and not self.slack_app_token.get_secret_value().startswith(
-            "xapp-"
-        ):
-            raise SettingsError(
-                "SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information → "
-                "App-Level Tokens, scope connections:write); unset it to serve over HTTP instead"
-            )
+        if problem := _misplaced_token(self.slack_bot_token, self.slack_app_token):
+            raise SettingsError(problem)
+
+
+# What each prefix is, for telling an operator which token was pasted where. A user token (xoxp-) would
+# pass auth.test and the bot would then post as the person who installed the app.
+_TOKEN_KINDS = {
+    "xoxb-": "a Bot User OAuth Token (xoxb-…), which belongs in SLACK_BOT_TOKEN",
+    "xoxp-": "a User OAuth Token (xoxp-…): the bot would post as that person",
+    "xapp-": "an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN",
+}
+
+
+def _misplaced_token(bot_token: SecretStr | None, app_token: SecretStr | None) -> str | None:
+    """What is wrong with the tokens' kinds (by prefix), or None: SLACK_BOT_TOKEN must be xoxb-…,
+    SLACK_APP_TOKEN xapp-…."""
+    for setting, token, prefix, where in (
+        ("SLACK_BOT_TOKEN", bot_token, "xoxb-", "the Bot User OAuth Token under OAuth & Permissions"),
+        (
+            "SLACK_APP_TOKEN",
+            app_token,
+            "xapp-",
+            "Basic Information → App-Level Tokens, scope connections:write; or unset it to serve over HTTP",
+        ),
+    ):
+        value = token.get_secret_value().strip() if token is not None else ""
+        if not value or value.startswith(prefix):
+            continue
+        kind = next((k for p, k in _TOKEN_KINDS.items() if value.startswith(p)), "not a Slack token")
+        return f"{setting} must start with {prefix} ({where}); the value given is {kind}"
+    return None
 
 
 def _text(value: str | SecretStr) -> str:

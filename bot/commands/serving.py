@@ -13,12 +13,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import SupportBot, slack_client
-from bot.clients import open_router
+from bot.clients import open_router, routes_from
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
-from bot.store.engine import require_existing_database, sqlite_file
+from bot.store.engine import async_database_url, require_existing_database, sqlite_file
 from bot.store.migrate import upgrade_async
 from bot.store.repository import Store
+from router.config import RoutesConfig
 
 try:
     import fcntl
@@ -47,6 +48,15 @@ async def open_store(settings: Settings, *, existing: bool = False) -> Store:
 async def serve(settings: Settings) -> None:
     """Apply the migrations, then serve Slack until SIGINT or SIGTERM."""
     settings.require_slack()
+    # What the operator wrote is checked before anything slow: a typo in the routes file or the database
+    # URL is told in a second, not after the Slack check and a migration that may take minutes.
+    routes = routes_from(settings)
+    async_database_url(settings.database_url)
+    if settings.socket_mode and settings.slack_signing_secret is not None:
+        logger.info(
+            "SLACK_APP_TOKEN is set: serving over Socket Mode; SLACK_SIGNING_SECRET, HOST and PORT are not "
+            "used (unset SLACK_APP_TOKEN to serve over HTTP)"
+        )
     if settings.offline:
         logger.warning(
             "No ANTHROPIC_API_KEY: running offline, the local model classifies and offline replies answer."
@@ -72,7 +82,7 @@ async def serve(settings: Settings) -> None:
     # nothing has been opened yet that would need closing.
     await check_slack(settings)
     with sole_server(settings.database_url), listening_socket(settings) as sock:
-        async with support_bot(settings) as bot:
+        async with support_bot(settings, routes) as bot:
             await _serve(bot, settings, sock)
 
 
@@ -136,7 +146,7 @@ def sole_server(database_url: str) -> Iterator[None]:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             raise SettingsError(
                 f"DATABASE_URL: another support-router (pid {holder}) is already serving {path}; stop "
-                "it first. Several replicas need PostgreSQL (see Deployment)"
+                "it first. Several replicas need one PostgreSQL database (DATABASE_URL=postgresql://…)"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -202,11 +212,12 @@ def _cannot_listen(settings: Settings, error: OSError) -> str:
 
 
 @asynccontextmanager
-async def support_bot(settings: Settings) -> AsyncIterator[SupportBot]:
-    """The bot on a migrated store and a router from settings; all of it closed on exit."""
+async def support_bot(settings: Settings, routes: RoutesConfig | None = None) -> AsyncIterator[SupportBot]:
+    """The bot on a migrated store and a router from settings (on ``routes`` when given, read already);
+    all of it closed on exit."""
     store = await open_store(settings)
     try:
-        async with open_router(settings) as router:
+        async with open_router(settings, routes) as router:
             bot = SupportBot(settings, router, store)
             try:
                 yield bot

@@ -6,13 +6,16 @@ The ``alembic`` command line finds the same folder through ``[tool.alembic]`` in
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import text
@@ -22,6 +25,8 @@ from sqlalchemy.pool import NullPool
 
 from bot.store.engine import async_database_url, make_engine
 from bot.store.errors import MigrationError
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Our revision ids: numbered in order (0001_initial.py is revision "0001"), never Alembic's random hex.
@@ -88,11 +93,26 @@ async def check_async(target: str | AsyncEngine) -> None:
 
 
 def _upgrade(connection: Connection, config: Config) -> None:
+    current = MigrationContext.configure(connection).get_current_revision()
+    connection.commit()  # that read began a transaction; env.py begins the migration's own
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if current != head:
+        # Otherwise `serve` and `db upgrade` would sit silent: 0008 takes about a minute per million
+        # recorded decisions, during which the tables it changes are locked (see the README's Upgrading).
+        logger.info(
+            "upgrading the database from revision %s to %s; on a large decision log this takes minutes, "
+            "and the decision log is locked until it is done",
+            current or "(empty)",
+            head,
+        )
     config.attributes["connection"] = connection
+    started = time.monotonic()
     try:
         command.upgrade(config, "head")
     except CommandError as e:
         raise MigrationError(_migration_problem(e)) from e
+    if current != head:
+        logger.info("the database is at revision %s (upgraded in %.1f s)", head, time.monotonic() - started)
 
 
 def _check(connection: Connection, config: Config) -> None:

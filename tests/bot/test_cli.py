@@ -395,3 +395,30 @@ def test_eval_counts_an_escalated_out_of_scope_message_as_right(tmp_path: Path) 
     scores = {s["label"]: s for s in report["per_class"]}
     assert scores["out_of_scope"]["support"] == 2 and scores["out_of_scope"]["recall"] == 1.0
     assert report["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["classify", "eval", "calibrate", "demo", "serve", "chat", "stats", "db", "db upgrade", "db purge"],
+)
+def test_each_commands_own_help_says_what_it_does_and_where_settings_come_from(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import build_parser
+
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([*command.split(), "--help"])
+    assert done.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    usage, _, described = shown.partition("] ")
+    assert usage.startswith(f"usage: support-router {command} [-h")
+    assert "options:" in shown and not described.startswith(("options:", "positional arguments:"))
+    assert "a .env file in the working folder" in shown
+    if command == "serve":
+        for needed in (
+            "SLACK_BOT_TOKEN (xoxb-…)",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_APP_TOKEN (xapp-…",
+            "minutes",
+        ):
+            assert needed in shown

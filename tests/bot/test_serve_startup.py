@@ -107,7 +107,8 @@ async def test_a_second_server_on_the_same_sqlite_file_stops_before_resuming_any
         line = one_line(*await serve(tmp_path, slack, PORT=str(port)))
     assert line == (
         f"support-router: DATABASE_URL: another support-router (pid {os.getpid()}) is already serving "
-        f"{tmp_path / 'serve.db'}; stop it first. Several replicas need PostgreSQL (see Deployment)"
+        f"{tmp_path / 'serve.db'}; stop it first. Several replicas need one PostgreSQL database "
+        "(DATABASE_URL=postgresql://…)"
     )
     assert not (tmp_path / "serve.db").exists()
     with sole_server(f"sqlite:///{tmp_path / 'serve.db'}"):  # freed with its holder
@@ -121,3 +122,22 @@ async def test_database_unreachable(tmp_path: Path, slack: FakeSlack) -> None:
         "support-router: DATABASE_URL: cannot connect to postgresql://bot:***@127.0.0.1:1/bot"
     )
     assert "s3cret" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "told"),
+    [
+        ({"ROUTES_FILE": "routes.yml"}, "support-router: routes.yml: not valid YAML at line 3"),
+        ({"DATABASE_URL": "mysql://bot@db/bot"}, "support-router: DATABASE_URL: unsupported database URL"),
+    ],
+    ids=["malformed-routes-file", "database-url-of-another-kind"],
+)
+async def test_what_the_operator_wrote_is_checked_before_slack_and_the_database(
+    tmp_path: Path, slack: FakeSlack, env: dict[str, str], told: str
+) -> None:
+    (tmp_path / "routes.yml").write_text("categories:\n  - name: [General Question\n")
+    line = one_line(*await serve(tmp_path, slack, **env))
+    assert line.startswith(told)
+    # Before Slack was asked and before a migration (minutes on a large log) ran: the typo is told at once.
+    assert slack.calls_to("auth.test") == []
+    assert not (tmp_path / "serve.db").exists()

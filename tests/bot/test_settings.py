@@ -166,8 +166,32 @@ def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None
 
 def test_socket_mode_needs_no_signing_secret_but_an_app_level_token() -> None:
     Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xapp-1").require_slack()
-    with pytest.raises(SettingsError, match="SLACK_APP_TOKEN must be an app-level token starting with xapp-"):
+    with pytest.raises(SettingsError) as raised:
         Settings(_env_file=None, slack_bot_token="xoxb-1", slack_app_token="xoxb-2").require_slack()
+    assert str(raised.value) == (
+        "SLACK_APP_TOKEN must start with xapp- (Basic Information → App-Level Tokens, scope "
+        "connections:write; or unset it to serve over HTTP); the value given is a Bot User OAuth Token "
+        "(xoxb-…), which belongs in SLACK_BOT_TOKEN"
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("xapp-1-A1-2", "an app-level token (xapp-…), which belongs in SLACK_APP_TOKEN"),
+        # A user token passes auth.test: without this check the bot would post as that person.
+        ("xoxp-1-2", "a User OAuth Token (xoxp-…): the bot would post as that person"),
+        ("Bearer xoxb-1", "not a Slack token"),
+    ],
+)
+def test_a_bot_token_of_another_kind_is_refused_naming_what_was_pasted(given: str, said: str) -> None:
+    settings = Settings(_env_file=None, slack_bot_token=given, slack_signing_secret="s")
+    with pytest.raises(SettingsError) as raised:
+        settings.require_slack()
+    assert str(raised.value) == (
+        "SLACK_BOT_TOKEN must start with xoxb- (the Bot User OAuth Token under OAuth & Permissions); "
+        f"the value given is {said}"
+    )
 
 
 @pytest.mark.parametrize("given", ["debug", "Debug", " warning ", "INFO"])

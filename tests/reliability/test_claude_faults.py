@@ -33,7 +33,7 @@ async def test_a_burst_with_thirty_percent_claude_faults_leaves_no_message_witho
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    anthropic_api.hang_seconds = 6.0  # a "timeout" fault outlasts the client's timeout below
+    anthropic_api.hang_seconds = 8.0  # a "timeout" fault outlasts the client's timeout below
     anthropic_api.set_fault_rate(0.3, FAULT_KINDS, seed=6)
     running = await make_bot(
         routes_file=claude_routes,
@@ -41,7 +41,7 @@ async def test_a_burst_with_thirty_percent_claude_faults_leaves_no_message_witho
         anthropic_max_retries=1,  # the SDK's own retry, honouring retry-after, is part of the test
         # Long enough that on a loaded machine only the "timeout" faults time out: which messages end
         # answered must not depend on how busy the machine is.
-        anthropic_timeout=2.5,
+        anthropic_timeout=5.0,
         max_concurrency=64,
     )
     events = await asyncio.gather(

@@ -7,6 +7,12 @@ come out right; Slack has no escapes, so a backslash-escaped mark (``\\*``) is f
 spaces instead.
 Slack's control characters ``& < >`` are escaped everywhere (a ``>`` that starts a quote is the only one
 left), and the result goes through :func:`bot.sanitize.sanitize`: the model can never write a live mention.
+
+Emphasis is written as tokens (:func:`markdown_to_marked`) until the text is final: a long answer is cut
+into several sections, each rendered on its own by Slack, and a span a cut falls inside is closed at the
+end of one section and opened again at the start of the next (:func:`carry_emphasis`); :func:`unmark`
+then writes Slack's marks. A span inside one of the same kind gets no marks of its own (Slack cannot nest
+them), so no more than three spans are ever open.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.sanitize import sanitize
@@ -45,18 +52,48 @@ _PROTECTED = re.compile(
 _RUN = re.compile(r"\*+|_+|~+")
 _NO_MARK = "\u200b"  # zero-width space
 _SLOT = "\x00"  # stands in for a protected piece during emphasis matching; stripped from the input
+# The tokens of emphasis (control characters, stripped from the input), and the mark each one becomes.
+OPENS = {"strong": "\x01", "em": "\x02", "strike": "\x03"}
+CLOSES = {"strong": "\x04", "em": "\x05", "strike": "\x06"}
+_MARK_OF = {"strong": "*", "em": "_", "strike": "~"}
+_UNMARK = str.maketrans({token: _MARK_OF[kind] for kind, token in [*OPENS.items(), *CLOSES.items()]})
+_NO_TOKENS = str.maketrans(dict.fromkeys([*OPENS.values(), *CLOSES.values()]))
+_NO_INPUT_TOKENS = str.maketrans(dict.fromkeys([_SLOT, *OPENS.values(), *CLOSES.values()]))
+_CLOSER_OF = {OPENS[kind]: CLOSES[kind] for kind in OPENS}
 _BULLETS = ("•", "◦", "▪")
 _INDENT = "    "
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters, escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters, escaped (and emphasis tokens, which are no text, left out)."""
+    return text.translate(_NO_TOKENS).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown_to_mrkdwn(markdown: str) -> str:
     """Claude's Markdown as Slack mrkdwn, with every mention defused; code is kept verbatim (escaped)."""
-    markdown = markdown.replace(_SLOT, "").replace("\r\n", "\n")
+    return unmark(markdown_to_marked(markdown))
+
+
+def unmark(marked: str) -> str:
+    """Text from :func:`markdown_to_marked` with its emphasis tokens written as Slack's marks."""
+    return marked.translate(_UNMARK)
+
+
+def carry_emphasis(before_cut: str) -> tuple[str, str]:
+    """The tokens that close the spans still open at the end of ``before_cut``, innermost first, and those
+    that open them again after the cut, outermost first."""
+    still_open: list[str] = []
+    for token in before_cut[before_cut.rfind("\n") + 1 :]:  # a span never crosses a line
+        if token in _CLOSER_OF:
+            still_open.append(token)
+        elif token in _CLOSER_OF.values() and still_open:
+            still_open.pop()
+    return "".join(_CLOSER_OF[token] for token in reversed(still_open)), "".join(still_open)
+
+
+def markdown_to_marked(markdown: str) -> str:
+    """:func:`markdown_to_mrkdwn` with emphasis still tokens (see :func:`unmark`, :func:`carry_emphasis`)."""
+    markdown = markdown.translate(_NO_INPUT_TOKENS).replace("\r\n", "\n")
     blocks, pos = _Blocks(), 0
     out: list[str] = []
     for fence in _FENCE.finditer(markdown):
@@ -149,7 +186,8 @@ class _Blocks:
 
 
 def _heading(text: str) -> str:
-    return f"*{_inline(text, strong='')}*" if text else ""
+    bold = Counter(["strong"])  # a heading is bold: bold inside it gets no marks of its own
+    return f"{OPENS['strong']}{_inline(text, bold)}{CLOSES['strong']}" if text else ""
 
 
 def _paragraph(line: str) -> bool:
@@ -214,22 +252,24 @@ def _table(lines: list[str]) -> str:
 # Inline ---------------------------------------------------------------------------------------------
 
 
-def _inline(text: str, strong: str = "*") -> str:
-    """One line's inline Markdown as mrkdwn; ``strong`` is what bold becomes (nothing, in a heading)."""
+def _inline(text: str, outer: Counter[str] | None = None) -> str:
+    """One line's inline Markdown as mrkdwn with emphasis tokens; ``outer`` counts the spans open around
+    the line (a heading's bold), whose kind gets no marks again inside it."""
     pieces: list[str] = []
 
     def protect(match: re.Match[str]) -> str:
-        pieces.append(_protected(match, strong))
+        pieces.append(_protected(match, outer))
         return _SLOT
 
     flat = _PROTECTED.sub(protect, text)
     nodes = _tokens(flat)
     _match_emphasis([node for node in nodes if isinstance(node, _Delim)])
-    parts = "".join(escape(n) if isinstance(n, str) else n.render(strong) for n in nodes).split(_SLOT)
+    opened = Counter(outer)
+    parts = "".join(escape(n) if isinstance(n, str) else n.render(opened) for n in nodes).split(_SLOT)
     return parts[0] + "".join(piece + part for piece, part in zip(pieces, parts[1:], strict=True))
 
 
-def _protected(match: re.Match[str], strong: str) -> str:
+def _protected(match: re.Match[str], outer: Counter[str] | None) -> str:
     if match["code"]:
         return escape(match["code"])
     if match["escaped"]:
@@ -239,7 +279,7 @@ def _protected(match: re.Match[str], strong: str) -> str:
         # as a space (nothing to open on).
         return f"{_NO_MARK}{char}{_NO_MARK}" if char in "*_~`" else escape(char)
     if match["label"]:
-        return f"<{_slack_url(match['url'])}|{_inline(match['label'], strong)}>"
+        return f"<{_slack_url(match['url'])}|{_inline(match['label'], outer)}>"
     if match["auto"]:
         return f"<{_slack_url(match['auto'])}>"
     return escape(match["bare"])
@@ -265,10 +305,20 @@ class _Delim:
     def __post_init__(self) -> None:
         self.count = self.length
 
-    def render(self, strong: str) -> str:
-        marks = {"strong": strong, "em": "_", "strike": "~"}
-        closes = "".join(marks[m] for m in _strong_outside(self.closes, first=False))
-        return closes + self.char * self.count + "".join(marks[m] for m in _strong_outside(self.opens))
+    def render(self, opened: Counter[str]) -> str:
+        """The run's closing and opening tokens around what is left of it as text; ``opened`` counts the
+        spans open before it, and a span inside one of its own kind is written without tokens."""
+        out: list[str] = []
+        for mark in _strong_outside(self.closes, first=False):
+            opened[mark] -= 1
+            if not opened[mark]:
+                out.append(CLOSES[mark])
+        out.append(self.char * self.count)
+        for mark in _strong_outside(self.opens):
+            if not opened[mark]:
+                out.append(OPENS[mark])
+            opened[mark] += 1
+        return "".join(out)
 
 
 def _strong_outside(marks: list[tuple[str, int]], first: bool = True) -> list[str]:

@@ -15,6 +15,8 @@ LIVE = re.compile(r"<!(channel|here|everyone)[|>]|<@[A-Z0-9]+[|>]|(?<![\w@\u2060
         pytest.param("***both***", "*_both_*", id="bold-italic"),
         pytest.param("**a *b* c** and *a **b** c*", "*a _b_ c* and _a *b* c_", id="nested-emphasis"),
         pytest.param("***a** b*", "_*a* b_", id="bold-inside-italic"),
+        # Slack cannot nest a mark in itself: "*a *b* c*" would show stray stars, so the inner one goes.
+        pytest.param("**a **b** c** and _x *y* z_", "*a b c* and _x y z_", id="same-kind-nested"),
         pytest.param("__bold__ and _italic_.", "*bold* and _italic_.", id="underscore-emphasis"),
         pytest.param(
             "Edit __init__.py, my_var_name and config_file_path.",

@@ -17,6 +17,7 @@ them), so no more than three spans are ever open.
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import unicodedata
@@ -37,8 +38,10 @@ _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[-*+])|(?P<number>\d{1,9})
 _TASK = re.compile(r"^\[([ xX])\][ \t]+")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
-_CELL_LINK = re.compile(r"!?\[([^\]\n]+)\]\(([^()\s]+(?:\([^()\s]*\))?[^()\s]*)\)")
-_CELL_MARKS = re.compile(r"\*\*|~~|`")
+# A line break Claude writes inside a table cell, which a code block cannot show.
+_CELL_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# An entity (``&amp;``, ``&#39;``) means its character in Markdown outside code; Slack would show it as is.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # A link's destination may hold balanced parentheses (…/Foo_(bar)), as CommonMark allows.
 _URL = r"(?:https?://|mailto:)(?:[^\s()<>]|\([^\s()<>]*\))+"
 # What inline parsing must not touch, leftmost first: code spans, backslash escapes, links, URLs.
@@ -47,6 +50,7 @@ _PROTECTED = re.compile(
     r"|\\(?P<escaped>[!-/:-@\[-`{-~])"
     r"|!?\[(?P<label>[^\[\]\n]+)\]\((?P<url>" + _URL + r")(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>(?:https?://|mailto:)[^\s<>]+)>"
+    r"|<(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>"
     r"|(?P<bare>https?://[^\s<>]*[^\s<>.,;:!?'\")\]*_~])"
 )
 _RUN = re.compile(r"\*+|_+|~+")
@@ -98,7 +102,7 @@ def markdown_to_marked(markdown: str) -> str:
     out: list[str] = []
     for fence in _FENCE.finditer(markdown):
         out.append(blocks.convert(markdown[pos : fence.start()], continued=_mid_line(markdown, pos)))
-        out.append(escape(_INFO_STRING.sub("```\n", fence.group(), count=1)))
+        out.append(escape(_code_block(fence.group(), _indent_before(markdown, fence.start()))))
         pos = fence.end()
     out.append(blocks.convert(markdown[pos:], continued=_mid_line(markdown, pos)))
     return sanitize("".join(out))
@@ -106,6 +110,22 @@ def markdown_to_marked(markdown: str) -> str:
 
 def _mid_line(text: str, pos: int) -> bool:
     return pos > 0 and text[pos - 1] != "\n"
+
+
+def _indent_before(text: str, pos: int) -> int:
+    """How far a code fence at ``pos`` is indented (under a list item), or 0 when text precedes it."""
+    line = text[text.rfind("\n", 0, pos) + 1 : pos]
+    return len(line) if line.strip(" ") == "" else 0
+
+
+def _code_block(fence: str, indent: int) -> str:
+    """A fenced code block without its language name, and without the indentation of the list item it was
+    written under (as CommonMark reads it): Slack shows a code block at the margin, with every space."""
+    fence = _INFO_STRING.sub("```\n", fence, count=1)
+    if not indent:
+        return fence
+    first, *rest = fence.split("\n")
+    return "\n".join([first, *(line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in rest)])
 
 
 # Blocks ---------------------------------------------------------------------------------------------
@@ -235,7 +255,7 @@ def _table(lines: list[str]) -> str:
     header, rule, *body = (_cells(line) for line in lines)
     columns = len(header)
     rows = [
-        [_CELL_MARKS.sub("", _CELL_LINK.sub(r"\1 (\2)", c)) for c in [*row, *[""] * columns][:columns]]
+        [_inline(_CELL_BREAK.sub(" ", c), plain=True) for c in [*row, *[""] * columns][:columns]]
         for row in [header, *body]
     ]
     widths = [max(_width(row[col]) for row in rows) for col in range(columns)]
@@ -252,21 +272,35 @@ def _table(lines: list[str]) -> str:
 # Inline ---------------------------------------------------------------------------------------------
 
 
-def _inline(text: str, outer: Counter[str] | None = None) -> str:
+def _inline(text: str, outer: Counter[str] | None = None, *, plain: bool = False) -> str:
     """One line's inline Markdown as mrkdwn with emphasis tokens; ``outer`` counts the spans open around
-    the line (a heading's bold), whose kind gets no marks again inside it."""
+    the line (a heading's bold), whose kind gets no marks again inside it. ``plain``: as plain text, for a
+    table's code block (no marks, links as "label (url)", code without its backticks, nothing escaped)."""
     pieces: list[str] = []
 
     def protect(match: re.Match[str]) -> str:
-        pieces.append(_protected(match, outer))
+        pieces.append(_plain(match) if plain else _protected(match, outer))
         return _SLOT
 
     flat = _PROTECTED.sub(protect, text)
     nodes = _tokens(flat)
     _match_emphasis([node for node in nodes if isinstance(node, _Delim)])
     opened = Counter(outer)
-    parts = "".join(escape(n) if isinstance(n, str) else n.render(opened) for n in nodes).split(_SLOT)
+    rendered = "".join(_text(n, plain) if isinstance(n, str) else n.render(opened) for n in nodes)
+    parts = rendered.translate(_NO_TOKENS).split(_SLOT) if plain else rendered.split(_SLOT)
     return parts[0] + "".join(piece + part for piece, part in zip(pieces, parts[1:], strict=True))
+
+
+def _text(text: str, plain: bool) -> str:
+    """Text between marks, its entities read as the characters they stand for (a mark among them stays a
+    character), escaped unless ``plain``."""
+
+    def character(entity: re.Match[str]) -> str:
+        char = html.unescape(entity.group())
+        return f"{_NO_MARK}{char}{_NO_MARK}" if char in "*_~`" and not plain else char
+
+    decoded = _ENTITY.sub(character, text)
+    return decoded if plain else escape(decoded)
 
 
 def _protected(match: re.Match[str], outer: Counter[str] | None) -> str:
@@ -282,11 +316,29 @@ def _protected(match: re.Match[str], outer: Counter[str] | None) -> str:
         return f"<{_slack_url(match['url'])}|{_inline(match['label'], outer)}>"
     if match["auto"]:
         return f"<{_slack_url(match['auto'])}>"
-    return escape(match["bare"])
+    if match["email"]:
+        return f"<mailto:{_slack_url(match['email'])}|{escape(match['email'])}>"
+    return escape(_characters(match["bare"]))
+
+
+def _characters(text: str) -> str:
+    """``text`` with its entities read as the characters they stand for."""
+    return _ENTITY.sub(lambda entity: html.unescape(entity.group()), text)
+
+
+def _plain(match: re.Match[str]) -> str:
+    """A protected piece as plain text (see :func:`_inline`)."""
+    if match["code"]:
+        ticks = len(match["ticks"])
+        return match["code"][ticks:-ticks].strip(" ") or match["code"][ticks:-ticks]
+    if match["label"]:
+        return f"{_inline(match['label'], plain=True)} ({_characters(match['url'])})"
+    return match["escaped"] or match["auto"] or match["email"] or match["bare"]
 
 
 def _slack_url(url: str) -> str:
-    return url.replace("&", "&amp;").replace("|", "%7C")
+    url = _characters(url)
+    return url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
 
 
 @dataclass

@@ -65,6 +65,8 @@ _NO_TOKENS = str.maketrans(dict.fromkeys([*OPENS.values(), *CLOSES.values()]))
 _NO_INPUT_TOKENS = str.maketrans(dict.fromkeys([_SLOT, *OPENS.values(), *CLOSES.values()]))
 _CLOSER_OF = {OPENS[kind]: CLOSES[kind] for kind in OPENS}
 _BULLETS = ("•", "◦", "▪")
+# The widest table kept as a code block: about what a thread's side pane shows of a line of code.
+TABLE_WIDTH = 60
 _INDENT = "    "
 
 
@@ -251,14 +253,16 @@ def _width(text: str) -> int:
 
 
 def _table(lines: list[str]) -> str:
-    """A table as an aligned code block: Slack has no tables, and its code font keeps columns straight."""
-    header, rule, *body = (_cells(line) for line in lines)
+    """A table as an aligned code block: Slack has no tables, and its code font keeps columns straight.
+    One too wide for a thread's pane (whose code blocks wrap, and a wrapped table cannot be read) is a
+    list instead, a row to an item: its first cell in bold, then each other column's name and value."""
+    header, rule, *body = (_cells(_CELL_BREAK.sub(" ", line)) for line in lines)
     columns = len(header)
-    rows = [
-        [_inline(_CELL_BREAK.sub(" ", c), plain=True) for c in [*row, *[""] * columns][:columns]]
-        for row in [header, *body]
-    ]
+    cells = [[*row, *[""] * columns][:columns] for row in [header, *body]]
+    rows = [[_inline(c, plain=True) for c in row] for row in cells]
     widths = [max(_width(row[col]) for row in rows) for col in range(columns)]
+    if sum(widths) + 3 * (columns - 1) > TABLE_WIDTH:
+        return "\n".join(_record(rows[0], row) for row in cells[1:])
     align = [("^" if c.startswith(":") else ">") if c.endswith(":") else "<" for c in rule]
 
     def line(row: list[str]) -> str:
@@ -267,6 +271,15 @@ def _table(lines: list[str]) -> str:
 
     text = [line(rows[0]), "-+-".join("-" * w for w in widths), *(line(row) for row in rows[1:])]
     return "```\n" + escape("\n".join(text)) + "\n```"
+
+
+def _record(names: list[str], row: list[str]) -> str:
+    """A table's row as a list item: ``• *first cell* — Column: value · Column: value``."""
+    first, *rest = row
+    title = f"{OPENS['strong']}{_inline(first, Counter(['strong']))}{CLOSES['strong']}" if first else ""
+    pairs = zip(names[1:], rest, strict=True)
+    fields = " · ".join(f"{escape(name)}: {_inline(cell)}" for name, cell in pairs if cell)
+    return f"{_BULLETS[0]} {' — '.join(part for part in (title, fields) if part)}"
 
 
 # Inline ---------------------------------------------------------------------------------------------

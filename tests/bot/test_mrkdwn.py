@@ -205,7 +205,10 @@ def test_an_email_in_angle_brackets_is_a_mail_link() -> None:
 
 
 def test_a_code_block_under_a_numbered_step_loses_the_steps_indentation() -> None:
-    markdown = "1. Install:\n   ```bash\n   npm install\n     --save x\n   ```\n2. Start:\n   ```\n   npm start\n   ```"
+    markdown = (
+        "1. Install:\n   ```bash\n   npm install\n     --save x\n   ```\n"
+        "2. Start:\n   ```\n   npm start\n   ```"
+    )
     assert markdown_to_mrkdwn(markdown) == (
         "1. Install:\n```\nnpm install\n  --save x\n```\n2. Start:\n```\nnpm start\n```"
     )
@@ -219,4 +222,18 @@ def test_table_cells_read_as_plain_text_in_the_code_block() -> None:
     assert markdown_to_mrkdwn(markdown) == (
         "```\nPlan | Notes\n-----+-------------------------------\n"
         "Pro  | CSV or JSON max 10\u00a0MB\nR&amp;D  | beta docs (https://x.io/a_(b))\n```"
+    )
+
+
+def test_a_table_too_wide_for_a_thread_is_a_list_of_its_rows() -> None:
+    markdown = (
+        "| Error | What it means | What to do |\n|---|:---|---|\n"
+        "| **E502** | The payment gateway timed out | Wait a minute and [retry](https://x.io/r) |\n"
+        "| E401 | Your card was declined<br>by the bank | |\n| | | Contact us & wait |"
+    )
+    assert markdown_to_mrkdwn(markdown) == (
+        "• *E502* — What it means: The payment gateway timed out · What to do: Wait a minute and "
+        "<https://x.io/r|retry>\n"
+        "• *E401* — What it means: Your card was declined by the bank\n"
+        "• What to do: Contact us &amp; wait"
     )

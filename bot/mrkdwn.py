@@ -64,6 +64,7 @@ _UNMARK = str.maketrans({token: _MARK_OF[kind] for kind, token in [*OPENS.items(
 _NO_TOKENS = str.maketrans(dict.fromkeys([*OPENS.values(), *CLOSES.values()]))
 _NO_INPUT_TOKENS = str.maketrans(dict.fromkeys([_SLOT, *OPENS.values(), *CLOSES.values()]))
 _CLOSER_OF = {OPENS[kind]: CLOSES[kind] for kind in OPENS}
+_TOKEN = re.compile(f"[{''.join(OPENS.values())}{''.join(CLOSES.values())}]")
 _BULLETS = ("•", "◦", "▪")
 # The widest table kept as a code block: about what a thread's side pane shows of a line of code.
 TABLE_WIDTH = 60
@@ -89,7 +90,7 @@ def carry_emphasis(before_cut: str) -> tuple[str, str]:
     """The tokens that close the spans still open at the end of ``before_cut``, innermost first, and those
     that open them again after the cut, outermost first."""
     still_open: list[str] = []
-    for token in before_cut[before_cut.rfind("\n") + 1 :]:  # a span never crosses a line
+    for token in _TOKEN.findall(before_cut, before_cut.rfind("\n") + 1):  # a span never crosses a line
         if token in _CLOSER_OF:
             still_open.append(token)
         elif token in _CLOSER_OF.values() and still_open:

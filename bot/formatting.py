@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.mrkdwn import escape, markdown_to_mrkdwn
+from bot.mrkdwn import CLOSES, OPENS, carry_emphasis, escape, markdown_to_marked, unmark
 from bot.sanitize import sanitize
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import truncate
@@ -38,6 +38,8 @@ QUOTE = "> "
 # What a section may not end inside: Slack would show each half as raw text.
 _UNCUTTABLE = re.compile(r"<[^<>]*>|&#?\w+;|```|^> ", re.MULTILINE)
 _SPACE = re.compile(r"[ \n]")
+_OPENERS = frozenset(OPENS.values())
+_EMPHASIS = re.compile(f"[{''.join(OPENS.values())}{''.join(CLOSES.values())}]")
 # Under every escalation, for the agents: what the bot does now, and what each control under it does.
 ESCALATION_HELP = (
     "The bot stays out of this thread now, even when the customer writes again. Reply here yourself; or "
@@ -57,9 +59,10 @@ ACTION_HAND_BACK = "hand_back"
 
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """``text`` cut into sections of at most ``limit`` characters, at a line's end where one is near, else
-    between words (see :func:`_cut`); a code block cut in two is closed at the end of one section and
-    opened again in the next, and a quoted line cut in two is quoted in both."""
+    """``text`` (mrkdwn, its emphasis still tokens: see :mod:`bot.mrkdwn`) cut into sections of at most
+    ``limit`` characters, at a line's end where one is near, else between words (see :func:`_cut`). Slack
+    renders each section on its own, so what a cut falls inside is closed at the end of one section and
+    opened again in the next: a code block, bold, italic or struck-through words, and a quoted line."""
     chunks = []
     room = limit - 2 * (len(FENCE) + 1)  # for closing and reopening a code block at the cut
     while len(text) > limit:
@@ -69,10 +72,13 @@ def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
         chunk, text = text[:cut], text[cut + 1 :] if text[cut] == " " else text[cut:].lstrip("\n")
         if chunk.count(FENCE) % 2:
             chunk, text = f"{chunk}\n{FENCE}", f"{FENCE}\n{text}"
-        elif mid_quote and text.strip():
-            text = QUOTE + text  # the rest of the line is still quoted: Slack quotes line by line
-        chunks.append(chunk)
-    return [*chunks, text] if text else chunks
+        else:
+            closing, reopening = carry_emphasis(chunk)
+            chunk += closing
+            if text.strip():
+                text = (QUOTE if mid_quote else "") + reopening + text
+        chunks.append(unmark(chunk))
+    return [*chunks, unmark(text)] if text else chunks
 
 
 def _cut(text: str, room: int) -> int:
@@ -86,6 +92,9 @@ def _cut(text: str, room: int) -> int:
             break
         for inside in range(atom.start() + 1, min(atom.end(), room + 1)):
             free[inside] = False
+    for mark in _EMPHASIS.finditer(text, 0, room + 1):  # a mark stays with the word it opens or closes
+        if (at := mark.end() if mark[0] in _OPENERS else mark.start()) <= room:
+            free[at] = False
 
     def last(separators: str, lowest: int) -> int | None:
         return next(
@@ -93,8 +102,9 @@ def _cut(text: str, room: int) -> int:
             None,
         )
 
-    # Past a reopened fence's length, so that every section takes more than the next one gets back.
-    progress = len(FENCE) + 1
+    # Past what is reopened (a fence, or a quote's mark and emphasis), so that every section takes more
+    # than the next one gets back.
+    progress = max(len(FENCE) + 1, len(QUOTE) + len(OPENS))
     half = max(room // 2, progress)
     cut = last("\n", half) or last(" ", half)
     if cut is not None:
@@ -165,8 +175,8 @@ def agent_controls(key: str, categories: Sequence[str], current: str | None) -> 
 
 def answer_message(answer_markdown: str, decision: RoutingDecision) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and blocks of a bot answer (the caller adds the agent controls)."""
-    mrkdwn = markdown_to_mrkdwn(answer_markdown)
-    return mrkdwn, [*_sections(mrkdwn), route_context(decision)]
+    marked = markdown_to_marked(answer_markdown)
+    return unmark(marked), [*_sections(marked), route_context(decision)]
 
 
 def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:

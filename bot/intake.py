@@ -46,7 +46,9 @@ def parse_event(
     direct = channel_type in DIRECT_CHANNEL_TYPES
     if not channel or (support_channels and not direct and channel not in support_channels):
         return None
-    text = plain_text(event.get("text") or "", bot_user_id)
+    text = "\n".join(
+        part for part in [plain_text(event.get("text") or "", bot_user_id), *forwarded(event)] if part
+    )
     files = event.get("files") or []
     if not text and not files:
         # A bare mention or blank text asks nothing. A file alone is kept: an agent sharing one in a
@@ -70,6 +72,24 @@ def parse_event(
         channel_type=channel_type,
         user_team_id=author_team if author_team and author_team != team else None,
     )
+
+
+def forwarded(event: Mapping[str, Any]) -> list[str]:
+    """The messages the customer forwarded with theirs, each with its author: Slack leaves them out of the
+    event's text (empty when the customer added no words of their own) and puts them in its attachments.
+    Link previews are not forwarded messages: the link is in the text already."""
+    shared = [
+        att
+        for att in event.get("attachments") or []
+        if isinstance(att, dict) and (att.get("is_share") or att.get("is_msg_unfurl"))
+    ]
+    notes = []
+    for att in shared[:MAX_ATTACHMENTS_NAMED]:
+        words = plain_text(str(att.get("text") or att.get("fallback") or ""))
+        author = " ".join(str(att.get("author_name") or att.get("author_subname") or "someone").split())
+        if words:
+            notes.append(f"[Forwarded, a message from {truncate(author, ATTACHMENT_NAME_CHARS)}:]\n{words}")
+    return notes
 
 
 def attachment_note(files: list[dict[str, Any]]) -> str:

@@ -7,13 +7,21 @@ come out right; Slack has no escapes, so a backslash-escaped mark (``\\*``) is f
 spaces instead.
 Slack's control characters ``& < >`` are escaped everywhere (a ``>`` that starts a quote is the only one
 left), and the result goes through :func:`bot.sanitize.sanitize`: the model can never write a live mention.
+
+Emphasis is written as tokens (:func:`markdown_to_marked`) until the text is final: a long answer is cut
+into several sections, each rendered on its own by Slack, and a span a cut falls inside is closed at the
+end of one section and opened again at the start of the next (:func:`carry_emphasis`); :func:`unmark`
+then writes Slack's marks. A span inside one of the same kind gets no marks of its own (Slack cannot nest
+them), so no more than three spans are ever open.
 """
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.sanitize import sanitize
@@ -30,8 +38,10 @@ _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[-*+])|(?P<number>\d{1,9})
 _TASK = re.compile(r"^\[([ xX])\][ \t]+")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
-_CELL_LINK = re.compile(r"!?\[([^\]\n]+)\]\(([^()\s]+(?:\([^()\s]*\))?[^()\s]*)\)")
-_CELL_MARKS = re.compile(r"\*\*|~~|`")
+# A line break Claude writes inside a table cell, which a code block cannot show.
+_CELL_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# An entity (``&amp;``, ``&#39;``) means its character in Markdown outside code; Slack would show it as is.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # A link's destination may hold balanced parentheses (…/Foo_(bar)), as CommonMark allows.
 _URL = r"(?:https?://|mailto:)(?:[^\s()<>]|\([^\s()<>]*\))+"
 # What inline parsing must not touch, leftmost first: code spans, backslash escapes, links, URLs.
@@ -40,28 +50,62 @@ _PROTECTED = re.compile(
     r"|\\(?P<escaped>[!-/:-@\[-`{-~])"
     r"|!?\[(?P<label>[^\[\]\n]+)\]\((?P<url>" + _URL + r")(?:[ \t]+\"[^\"\n]*\")?\)"
     r"|<(?P<auto>(?:https?://|mailto:)[^\s<>]+)>"
+    r"|<(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>"
     r"|(?P<bare>https?://[^\s<>]*[^\s<>.,;:!?'\")\]*_~])"
 )
 _RUN = re.compile(r"\*+|_+|~+")
 _NO_MARK = "\u200b"  # zero-width space
 _SLOT = "\x00"  # stands in for a protected piece during emphasis matching; stripped from the input
+# The tokens of emphasis (control characters, stripped from the input), and the mark each one becomes.
+OPENS = {"strong": "\x01", "em": "\x02", "strike": "\x03"}
+CLOSES = {"strong": "\x04", "em": "\x05", "strike": "\x06"}
+_MARK_OF = {"strong": "*", "em": "_", "strike": "~"}
+_UNMARK = str.maketrans({token: _MARK_OF[kind] for kind, token in [*OPENS.items(), *CLOSES.items()]})
+_NO_TOKENS = str.maketrans(dict.fromkeys([*OPENS.values(), *CLOSES.values()]))
+_NO_INPUT_TOKENS = str.maketrans(dict.fromkeys([_SLOT, *OPENS.values(), *CLOSES.values()]))
+_CLOSER_OF = {OPENS[kind]: CLOSES[kind] for kind in OPENS}
+_TOKEN = re.compile(f"[{''.join(OPENS.values())}{''.join(CLOSES.values())}]")
 _BULLETS = ("•", "◦", "▪")
+# The widest table kept as a code block: about what a thread's side pane shows of a line of code.
+TABLE_WIDTH = 60
 _INDENT = "    "
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters, escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters, escaped (and emphasis tokens, which are no text, left out)."""
+    return text.translate(_NO_TOKENS).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown_to_mrkdwn(markdown: str) -> str:
     """Claude's Markdown as Slack mrkdwn, with every mention defused; code is kept verbatim (escaped)."""
-    markdown = markdown.replace(_SLOT, "").replace("\r\n", "\n")
+    return unmark(markdown_to_marked(markdown))
+
+
+def unmark(marked: str) -> str:
+    """Text from :func:`markdown_to_marked` with its emphasis tokens written as Slack's marks."""
+    return marked.translate(_UNMARK)
+
+
+def carry_emphasis(before_cut: str) -> tuple[str, str]:
+    """The tokens that close the spans still open at the end of ``before_cut``, innermost first, and those
+    that open them again after the cut, outermost first."""
+    still_open: list[str] = []
+    for token in _TOKEN.findall(before_cut, before_cut.rfind("\n") + 1):  # a span never crosses a line
+        if token in _CLOSER_OF:
+            still_open.append(token)
+        elif token in _CLOSER_OF.values() and still_open:
+            still_open.pop()
+    return "".join(_CLOSER_OF[token] for token in reversed(still_open)), "".join(still_open)
+
+
+def markdown_to_marked(markdown: str) -> str:
+    """:func:`markdown_to_mrkdwn` with emphasis still tokens (see :func:`unmark`, :func:`carry_emphasis`)."""
+    markdown = markdown.translate(_NO_INPUT_TOKENS).replace("\r\n", "\n")
     blocks, pos = _Blocks(), 0
     out: list[str] = []
     for fence in _FENCE.finditer(markdown):
         out.append(blocks.convert(markdown[pos : fence.start()], continued=_mid_line(markdown, pos)))
-        out.append(escape(_INFO_STRING.sub("```\n", fence.group(), count=1)))
+        out.append(escape(_code_block(fence.group(), _indent_before(markdown, fence.start()))))
         pos = fence.end()
     out.append(blocks.convert(markdown[pos:], continued=_mid_line(markdown, pos)))
     return sanitize("".join(out))
@@ -69,6 +113,22 @@ def markdown_to_mrkdwn(markdown: str) -> str:
 
 def _mid_line(text: str, pos: int) -> bool:
     return pos > 0 and text[pos - 1] != "\n"
+
+
+def _indent_before(text: str, pos: int) -> int:
+    """How far a code fence at ``pos`` is indented (under a list item), or 0 when text precedes it."""
+    line = text[text.rfind("\n", 0, pos) + 1 : pos]
+    return len(line) if line.strip(" ") == "" else 0
+
+
+def _code_block(fence: str, indent: int) -> str:
+    """A fenced code block without its language name, and without the indentation of the list item it was
+    written under (as CommonMark reads it): Slack shows a code block at the margin, with every space."""
+    fence = _INFO_STRING.sub("```\n", fence, count=1)
+    if not indent:
+        return fence
+    first, *rest = fence.split("\n")
+    return "\n".join([first, *(line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in rest)])
 
 
 # Blocks ---------------------------------------------------------------------------------------------
@@ -149,7 +209,8 @@ class _Blocks:
 
 
 def _heading(text: str) -> str:
-    return f"*{_inline(text, strong='')}*" if text else ""
+    bold = Counter(["strong"])  # a heading is bold: bold inside it gets no marks of its own
+    return f"{OPENS['strong']}{_inline(text, bold)}{CLOSES['strong']}" if text else ""
 
 
 def _paragraph(line: str) -> bool:
@@ -193,14 +254,16 @@ def _width(text: str) -> int:
 
 
 def _table(lines: list[str]) -> str:
-    """A table as an aligned code block: Slack has no tables, and its code font keeps columns straight."""
-    header, rule, *body = (_cells(line) for line in lines)
+    """A table as an aligned code block: Slack has no tables, and its code font keeps columns straight.
+    One too wide for a thread's pane (whose code blocks wrap, and a wrapped table cannot be read) is a
+    list instead, a row to an item: its first cell in bold, then each other column's name and value."""
+    header, rule, *body = (_cells(_CELL_BREAK.sub(" ", line)) for line in lines)
     columns = len(header)
-    rows = [
-        [_CELL_MARKS.sub("", _CELL_LINK.sub(r"\1 (\2)", c)) for c in [*row, *[""] * columns][:columns]]
-        for row in [header, *body]
-    ]
+    cells = [[*row, *[""] * columns][:columns] for row in [header, *body]]
+    rows = [[_inline(c, plain=True) for c in row] for row in cells]
     widths = [max(_width(row[col]) for row in rows) for col in range(columns)]
+    if sum(widths) + 3 * (columns - 1) > TABLE_WIDTH:
+        return "\n".join(_record(rows[0], row) for row in cells[1:])
     align = [("^" if c.startswith(":") else ">") if c.endswith(":") else "<" for c in rule]
 
     def line(row: list[str]) -> str:
@@ -211,25 +274,50 @@ def _table(lines: list[str]) -> str:
     return "```\n" + escape("\n".join(text)) + "\n```"
 
 
+def _record(names: list[str], row: list[str]) -> str:
+    """A table's row as a list item: ``• *first cell* — Column: value · Column: value``."""
+    first, *rest = row
+    title = f"{OPENS['strong']}{_inline(first, Counter(['strong']))}{CLOSES['strong']}" if first else ""
+    pairs = zip(names[1:], rest, strict=True)
+    fields = " · ".join(f"{escape(name)}: {_inline(cell)}" for name, cell in pairs if cell)
+    return f"{_BULLETS[0]} {' — '.join(part for part in (title, fields) if part)}"
+
+
 # Inline ---------------------------------------------------------------------------------------------
 
 
-def _inline(text: str, strong: str = "*") -> str:
-    """One line's inline Markdown as mrkdwn; ``strong`` is what bold becomes (nothing, in a heading)."""
+def _inline(text: str, outer: Counter[str] | None = None, *, plain: bool = False) -> str:
+    """One line's inline Markdown as mrkdwn with emphasis tokens; ``outer`` counts the spans open around
+    the line (a heading's bold), whose kind gets no marks again inside it. ``plain``: as plain text, for a
+    table's code block (no marks, links as "label (url)", code without its backticks, nothing escaped)."""
     pieces: list[str] = []
 
     def protect(match: re.Match[str]) -> str:
-        pieces.append(_protected(match, strong))
+        pieces.append(_plain(match) if plain else _protected(match, outer))
         return _SLOT
 
     flat = _PROTECTED.sub(protect, text)
     nodes = _tokens(flat)
     _match_emphasis([node for node in nodes if isinstance(node, _Delim)])
-    parts = "".join(escape(n) if isinstance(n, str) else n.render(strong) for n in nodes).split(_SLOT)
+    opened = Counter(outer)
+    rendered = "".join(_text(n, plain) if isinstance(n, str) else n.render(opened) for n in nodes)
+    parts = rendered.translate(_NO_TOKENS).split(_SLOT) if plain else rendered.split(_SLOT)
     return parts[0] + "".join(piece + part for piece, part in zip(pieces, parts[1:], strict=True))
 
 
-def _protected(match: re.Match[str], strong: str) -> str:
+def _text(text: str, plain: bool) -> str:
+    """Text between marks, its entities read as the characters they stand for (a mark among them stays a
+    character), escaped unless ``plain``."""
+
+    def character(entity: re.Match[str]) -> str:
+        char = html.unescape(entity.group())
+        return f"{_NO_MARK}{char}{_NO_MARK}" if char in "*_~`" and not plain else char
+
+    decoded = _ENTITY.sub(character, text)
+    return decoded if plain else escape(decoded)
+
+
+def _protected(match: re.Match[str], outer: Counter[str] | None) -> str:
     if match["code"]:
         return escape(match["code"])
     if match["escaped"]:
@@ -239,14 +327,32 @@ def _protected(match: re.Match[str], strong: str) -> str:
         # as a space (nothing to open on).
         return f"{_NO_MARK}{char}{_NO_MARK}" if char in "*_~`" else escape(char)
     if match["label"]:
-        return f"<{_slack_url(match['url'])}|{_inline(match['label'], strong)}>"
+        return f"<{_slack_url(match['url'])}|{_inline(match['label'], outer)}>"
     if match["auto"]:
         return f"<{_slack_url(match['auto'])}>"
-    return escape(match["bare"])
+    if match["email"]:
+        return f"<mailto:{_slack_url(match['email'])}|{escape(match['email'])}>"
+    return escape(_characters(match["bare"]))
+
+
+def _characters(text: str) -> str:
+    """``text`` with its entities read as the characters they stand for."""
+    return _ENTITY.sub(lambda entity: html.unescape(entity.group()), text)
+
+
+def _plain(match: re.Match[str]) -> str:
+    """A protected piece as plain text (see :func:`_inline`)."""
+    if match["code"]:
+        ticks = len(match["ticks"])
+        return match["code"][ticks:-ticks].strip(" ") or match["code"][ticks:-ticks]
+    if match["label"]:
+        return f"{_inline(match['label'], plain=True)} ({_characters(match['url'])})"
+    return match["escaped"] or match["auto"] or match["email"] or match["bare"]
 
 
 def _slack_url(url: str) -> str:
-    return url.replace("&", "&amp;").replace("|", "%7C")
+    url = _characters(url)
+    return url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
 
 
 @dataclass
@@ -265,10 +371,20 @@ class _Delim:
     def __post_init__(self) -> None:
         self.count = self.length
 
-    def render(self, strong: str) -> str:
-        marks = {"strong": strong, "em": "_", "strike": "~"}
-        closes = "".join(marks[m] for m in _strong_outside(self.closes, first=False))
-        return closes + self.char * self.count + "".join(marks[m] for m in _strong_outside(self.opens))
+    def render(self, opened: Counter[str]) -> str:
+        """The run's closing and opening tokens around what is left of it as text; ``opened`` counts the
+        spans open before it, and a span inside one of its own kind is written without tokens."""
+        out: list[str] = []
+        for mark in _strong_outside(self.closes, first=False):
+            opened[mark] -= 1
+            if not opened[mark]:
+                out.append(CLOSES[mark])
+        out.append(self.char * self.count)
+        for mark in _strong_outside(self.opens):
+            if not opened[mark]:
+                out.append(OPENS[mark])
+            opened[mark] += 1
+        return "".join(out)
 
 
 def _strong_outside(marks: list[tuple[str, int]], first: bool = True) -> list[str]:

@@ -1,12 +1,20 @@
 """Which Slack events are customer messages, on real Events API payloads."""
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.intake import parse_event
+from bot.replies import reply_payload
 from bot.slack_text import plain_text
+from tests.bot.harness import RunningBot, start_bot, stop_bot
+from tests.fakes import FakeAnthropic, FakeSlack
+from tests.fakes.anthropic_content import customer_text
+from tests.fakes.slack_signing import event_callback, message_event
+from tests.fakes.slack_state import TEAM_ID
 
 EVENTS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "slack" / "events"
 pytestmark = pytest.mark.skipif(not EVENTS.is_dir(), reason="../shared/data/slack/events is not present")
@@ -114,3 +122,206 @@ def test_a_message_is_parsed_with_its_lines_and_without_slacks_escaping() -> Non
     body["event"]["text"] = "<@UBOT> the app says &lt;error&gt;\n\nsince 1.2 &amp; 1.3"
     msg = parse_event(body, "UBOT", [])
     assert msg is not None and msg.text == "the app says <error>\n\nsince 1.2 & 1.3"
+
+
+# Every Events API payload in the data, through the real app over HTTP ----------------------------------
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What the bot must do with one payload: answer ``text`` (what Claude reads) in ``thread_ts`` (the
+    message's own ts when None), or nothing when ``text`` is None.
+
+    ``bot`` is the bot's user id in that workspace: the user an app_mention payload mentions, else one of
+    its own, since bolt's test payloads often name their author in ``authed_users``; ``root`` delivers the
+    message that started the thread first, so that the payload is a follow-up in a thread the bot answered.
+    """
+
+    file: str
+    text: str | None
+    bot: str = "UBOT"
+    thread_ts: str | None = None
+    root: bool = False
+
+
+ANSWERED = [
+    Replay("test_events__valid_event_body.json", "Hi there!", bot="W111"),
+    Replay("test_events_shared_channels__valid_event_body.json", "Hi there!", bot="W111"),
+    Replay("test_message__message_body.json", "Hello World!"),
+    Replay("test_message__message_body2.json", "We've received 103 messages from you!"),
+    Replay(
+        "test_message__message_body3.json", "Please fix JIRA-1234, SCM-567 and BUG-169 as soon as you can!"
+    ),
+    Replay("test_message_bot__user_message_event_payload.json", "Hi there! Thanks for sharing the info!"),
+    Replay(
+        "test_message_file_share__event_payload.json",
+        "Hi there!\n[Attached, which the bot cannot open: file.png]",
+        bot="U222",
+    ),
+    Replay(
+        "test_events__message_file_share_body.json",
+        "Here is your file!\n[Attached, which the bot cannot open: test.png]",
+    ),
+    # A DM in the assistant container: a reply in a thread the bot has not seen, still to the bot.
+    *(
+        Replay(f"test_events_assistant__{name}.json", "When Slack was released?", "W111", "1726133698.626339")
+        for name in ("user_message_event_body", "user_message_event_body_with_assistant_thread")
+    ),
+    Replay(
+        "test_events_assistant__user_message_event_body_with_action_token.json",
+        "When Slack was released?",
+        "W111",
+        "1726133698.626339",
+    ),
+    # Follow-ups in a channel thread the bot answered, one of them also sent to the channel.
+    Replay(
+        "test_message_thread_broadcast__event_payload.json", "Hi there!", "W111", "1633663824.000500", True
+    ),
+    Replay(
+        "test_events_assistant__channel_user_message_event_body.json",
+        "When Slack was released?",
+        "W111",
+        "1726133698.626339",
+        True,
+    ),
+]
+IGNORED = [
+    # The bot's own file share, an edit, a deletion, other apps' and the bot's own bot messages.
+    Replay("test_events__message_file_share_body.json", None, bot="U111"),
+    Replay("test_message_changed__event_payload.json", None),
+    Replay("test_message_deleted__event_payload.json", None),
+    Replay("test_events_assistant__message_changed_event_body.json", None, bot="W111"),
+    Replay("test_events_assistant__channel_message_changed_event_body.json", None, bot="W111"),
+    Replay("test_message_bot__bot_message_event_payload.json", None),
+    Replay("test_message_bot__classic_bot_message_event_payload.json", None),
+    Replay("test_events_ignore_self__response_url_message_event.json", None),
+    Replay("test_events_ignore_self__different_app_response_url_message_event.json", None),
+    # A bare mention of the bot asks nothing.
+    Replay("test_events_org_apps__event_payload__4.json", None, bot="W222"),
+    # People talking in threads the bot has no part in, one reply also sent to the channel.
+    Replay("test_message_thread_broadcast__event_payload.json", None, bot="W111"),
+    Replay("test_events_assistant__channel_user_message_event_body.json", None, bot="W111"),
+]
+
+
+def _delivery(path: Path) -> dict[str, Any] | None:
+    """The JSON body of an Events API delivery (an event callback, a URL check), else None."""
+    body = json.loads(path.read_text())
+    return (
+        body
+        if isinstance(body, dict) and body.get("type") in {"event_callback", "url_verification"}
+        else None
+    )
+
+
+DELIVERIES = (
+    {path.name: body for path in sorted(EVENTS.glob("*.json")) if (body := _delivery(path))}
+    if EVENTS.is_dir()
+    else {}
+)
+NOT_MESSAGES = [
+    Replay(name, None)
+    for name, body in DELIVERIES.items()
+    if (body.get("event") or {}).get("type") not in {"message", "app_mention"}
+]
+
+
+def test_every_message_payload_in_the_data_is_judged() -> None:
+    judged = {replay.file for replay in [*ANSWERED, *IGNORED, *NOT_MESSAGES]}
+    assert judged == set(DELIVERIES)
+
+
+@pytest.mark.parametrize(
+    "replay",
+    [*ANSWERED, *IGNORED, *NOT_MESSAGES],
+    ids=lambda r: f"{r.file.removesuffix('.json')}-{'answered' if r.text else 'ignored'}",
+)
+async def test_a_real_payload_delivered_over_http_is_answered_or_ignored(
+    replay: Replay, anthropic_api: FakeAnthropic, bot_db_url: str
+) -> None:
+    body = DELIVERIES[replay.file]
+    event = body.get("event") or {}
+    channel, thread_ts = event.get("channel"), replay.thread_ts or event.get("ts")
+    async with FakeSlack(bot_user_id=replay.bot, team_id=body.get("team_id") or TEAM_ID) as slack:
+        running = await start_bot(slack, anthropic_api, bot_db_url)
+        try:
+            if replay.root:  # the customer's first message, which the bot answered
+                root = event.get("root") or {"text": "A question", "user": event.get("parent_user_id")}
+                slack.add_message(channel, thread_ts, root["user"], root["text"])
+                first = message_event(root["text"], channel, root["user"], thread_ts, team=body["team_id"])
+                await running.send(event_callback(first, body["team_id"], bot_user_id=replay.bot))
+                await running.idle()
+            if event.get("user") and event.get("ts"):
+                slack.add_message(
+                    channel,
+                    event["ts"],
+                    event["user"],
+                    event.get("text") or "",
+                    thread_ts=event.get("thread_ts"),
+                )
+            asked, calls = len(anthropic_api.requests), len(slack.calls)
+            status, response = await running.send(body)
+            await running.idle()
+        finally:
+            await stop_bot(running)
+    assert status == 200
+    if body["type"] == "url_verification":
+        assert body["challenge"] in response
+    posted = [c for c in slack.calls[calls:] if c.method.startswith("chat.")]
+    if replay.text is None:
+        assert len(anthropic_api.requests) == asked and posted == []
+        return
+    assert customer_text(anthropic_api.bodies("answer")[-1]) == replay.text
+    replies = [
+        m
+        for m in slack.thread_replies(channel, thread_ts)
+        if reply_payload(m).get("message_ts") == event["ts"]
+    ]
+    assert len(replies) == 1
+
+
+# As Slack delivers a message the customer forwarded (Forward, or Share message): its words are not in the
+# event's text, which holds only the customer's own (none here), but in an attachment.
+FORWARD = {
+    "ts": "1688651267.097029",
+    "author_id": "U0COLLEAGUE",
+    "channel_id": "C0OTHER",
+    "channel_name": "ops-alerts",
+    "is_msg_unfurl": True,
+    "is_share": True,
+    "author_name": "Dana Ops",
+    "fallback": "[July 6th, 2023 3:47 PM] dana: Checkout fails with &lt;error 502&gt;",
+    "text": "Checkout fails with &lt;error 502&gt; since the update",
+    "mrkdwn_in": ["text"],
+    "footer": "Posted in #ops-alerts",
+}
+LINK_PREVIEW = {
+    "from_url": "https://status.example.com",
+    "title": "Status",
+    "text": "All systems go",
+    "id": 2,
+}
+
+
+def test_a_forwarded_message_is_read_with_its_author_and_a_link_preview_is_not() -> None:
+    body = _body("test_message__message_body2.json")
+    body["event"] |= {"text": "", "attachments": [FORWARD, LINK_PREVIEW]}
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None
+    assert (
+        msg.text == "[Forwarded, a message from Dana Ops:]\nCheckout fails with <error 502> since the update"
+    )
+    body["event"]["text"] = "<@UBOT> can you help with this?"
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None and msg.text.startswith("can you help with this?\n[Forwarded, a message from Dana")
+    body["event"] |= {"text": "", "attachments": [LINK_PREVIEW]}
+    assert parse_event(body, "UBOT", []) is None  # nothing of the customer's own, nothing forwarded
+
+
+async def test_a_message_forwarded_without_words_of_the_customers_own_is_answered(
+    running: RunningBot, anthropic_api: FakeAnthropic
+) -> None:
+    event = await running.customer_says("", attachments=[FORWARD])
+    await running.idle()
+    assert "Checkout fails with <error 502>" in customer_text(anthropic_api.bodies("answer")[-1])
+    assert len(running.replies(event)) == 1

@@ -15,6 +15,8 @@ LIVE = re.compile(r"<!(channel|here|everyone)[|>]|<@[A-Z0-9]+[|>]|(?<![\w@\u2060
         pytest.param("***both***", "*_both_*", id="bold-italic"),
         pytest.param("**a *b* c** and *a **b** c*", "*a _b_ c* and _a *b* c_", id="nested-emphasis"),
         pytest.param("***a** b*", "_*a* b_", id="bold-inside-italic"),
+        # Slack cannot nest a mark in itself: "*a *b* c*" would show stray stars, so the inner one goes.
+        pytest.param("**a **b** c** and _x *y* z_", "*a b c* and _x y z_", id="same-kind-nested"),
         pytest.param("__bold__ and _italic_.", "*bold* and _italic_.", id="underscore-emphasis"),
         pytest.param(
             "Edit __init__.py, my_var_name and config_file_path.",
@@ -178,3 +180,60 @@ def test_slack_control_characters_are_escaped_and_mentions_defused() -> None:
 
 def test_escape() -> None:
     assert escape("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "slack"),
+    [
+        # Markdown's entities are the characters they name; Slack would show "&amp;" as it is written.
+        pytest.param("R&amp;D &lt;b&gt; &copy; &#39;q&#39;", "R&amp;D &lt;b&gt; © 'q'", id="entities"),
+        pytest.param("AT&T, &parameter=1, a & b", "AT&amp;T, &amp;parameter=1, a &amp; b", id="not-entities"),
+        pytest.param(
+            "`&amp;` and ```\n&lt;\n```", "`&amp;amp;` and ```\n&amp;lt;\n```", id="code-is-verbatim"
+        ),
+        pytest.param("&#42;not bold&#42;", "\u200b*\u200bnot bold\u200b*\u200b", id="entity-of-a-mark"),
+        pytest.param("[a](https://x.io/?a=1&amp;b=2)", "<https://x.io/?a=1&amp;b=2|a>", id="entity-in-a-url"),
+        pytest.param("&lt;!here&gt; &#64;channel", "&lt;!here&gt; @\u2060channel", id="entities-cannot-ping"),
+    ],
+)
+def test_html_entities_read_as_characters_outside_code(markdown: str, slack: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == slack
+
+
+def test_an_email_in_angle_brackets_is_a_mail_link() -> None:
+    assert markdown_to_mrkdwn("Write to <help@x.io>.") == "Write to <mailto:help@x.io|help@x.io>."
+
+
+def test_a_code_block_under_a_numbered_step_loses_the_steps_indentation() -> None:
+    markdown = (
+        "1. Install:\n   ```bash\n   npm install\n     --save x\n   ```\n"
+        "2. Start:\n   ```\n   npm start\n   ```"
+    )
+    assert markdown_to_mrkdwn(markdown) == (
+        "1. Install:\n```\nnpm install\n  --save x\n```\n2. Start:\n```\nnpm start\n```"
+    )
+
+
+def test_table_cells_read_as_plain_text_in_the_code_block() -> None:
+    markdown = (
+        "| Plan | Notes |\n|---|---|\n| *Pro* | `CSV` or _JSON_<br>max 10&nbsp;MB |\n"
+        "| R&amp;D | ~~beta~~ [docs](https://x.io/a_(b)) |"
+    )
+    assert markdown_to_mrkdwn(markdown) == (
+        "```\nPlan | Notes\n-----+-------------------------------\n"
+        "Pro  | CSV or JSON max 10\u00a0MB\nR&amp;D  | beta docs (https://x.io/a_(b))\n```"
+    )
+
+
+def test_a_table_too_wide_for_a_thread_is_a_list_of_its_rows() -> None:
+    markdown = (
+        "| Error | What it means | What to do |\n|---|:---|---|\n"
+        "| **E502** | The payment gateway timed out | Wait a minute and [retry](https://x.io/r) |\n"
+        "| E401 | Your card was declined<br>by the bank | |\n| | | Contact us & wait |"
+    )
+    assert markdown_to_mrkdwn(markdown) == (
+        "• *E502* — What it means: The payment gateway timed out · What to do: Wait a minute and "
+        "<https://x.io/r|retry>\n"
+        "• *E401* — What it means: Your card was declined by the bank\n"
+        "• What to do: Contact us &amp; wait"
+    )

@@ -1,5 +1,6 @@
-"""Property-based: whatever the model or a customer writes, the bot's messages ping only the agents;
-and /routing-stats reads back exactly the arguments it was given, in any order, or says how to fix them."""
+"""Property-based: whatever the model or a customer writes, the bot's messages ping only the agents; a
+long answer cut into sections reads as it would whole; and /routing-stats reads back exactly the arguments
+it was given, in any order, or says how to fix them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.formatting import agent_mentions, answer_message, escalation_message
+from bot.formatting import SECTION_LIMIT, _chunks, agent_mentions, answer_message, escalation_message
+from bot.mrkdwn import markdown_to_marked, markdown_to_mrkdwn, unmark
 from bot.sanitize import StreamSanitizer, sanitize
 from bot.stats import StatsUsageError, parse_arguments
 from bot.stats.period import RELATIVE, USAGE
@@ -141,6 +143,80 @@ def test_a_stream_never_reassembles_a_long_mention(text: str, sizes: list[int]) 
     closable = re.compile(r"<[!@](?!\u2060)[^>]*>")
     assert not LIVE.search(out) and not closable.search(out)
     assert not closable.search(sanitize(text))
+
+
+# Emphasis across the cuts between sections ---------------------------------------------------------------
+
+SLACK_STYLE = {"*": "bold", "_": "italic", "~": "strike"}
+MARKDOWN_MARK = {"bold": "**", "italic": "_", "strike": "~~"}
+plain_words = st.lists(st.from_regex(r"[a-z0-9]{1,9}", fullmatch=True), min_size=1, max_size=30).map(" ".join)
+
+
+@st.composite
+def emphasised(draw: st.DrawFn) -> str:
+    """Words in bold, italic or strike, some of them in one of the other two inside."""
+    mark, *others = draw(st.permutations(list(MARKDOWN_MARK.values())))
+    inner = st.tuples(st.sampled_from(others), plain_words).map(lambda t: f"{t[0]}{t[1]}{t[0]}")
+    words = draw(st.lists(st.one_of(plain_words, inner), min_size=1, max_size=4))
+    return f"{mark}{' '.join(words)}{mark}"
+
+
+paragraph = st.tuples(
+    st.sampled_from(["", "", "> ", "- ", "1. ", "## "]),
+    st.lists(st.one_of(plain_words, emphasised()), min_size=1, max_size=8).map(" ".join),
+).map("".join)
+
+
+def styled_characters(mrkdwn: str) -> list[tuple[str, frozenset[str]]]:
+    """Each word character of ``mrkdwn`` with the styles Slack shows it in, for text whose only ``*``, ``_``
+    and ``~`` are emphasis marks; fails on a mark Slack would show as a character instead: one left open at
+    the end of its line, an opener before a space or a closer after one."""
+    shown: list[tuple[str, frozenset[str]]] = []
+    for line in mrkdwn.split("\n"):
+        on: set[str] = set()
+        for i, char in enumerate(line):
+            style = SLACK_STYLE.get(char)
+            if style in on:
+                assert i and not line[i - 1].isspace(), f"closer after a space: {line!r}"
+                on.remove(style)
+            elif style:
+                assert line[i + 1 : i + 2].strip(), f"opener before a space or the end: {line!r}"
+                on.add(style)
+            elif char.isalnum():
+                shown.append((char, frozenset(on)))
+        assert not on, f"a mark left open at the end of a line: {line!r}"
+    return shown
+
+
+@given(st.lists(paragraph, min_size=1, max_size=6).map("\n".join), st.sampled_from([60, 120, 400]))
+def test_sections_show_the_same_bold_italic_and_struck_words_as_the_whole_answer(
+    markdown: str, limit: int
+) -> None:
+    # Long lines, which are cut between words.
+    markdown = " ".join([markdown] * (2 * limit // len(markdown_to_mrkdwn(markdown)) + 1))
+    whole = markdown_to_mrkdwn(markdown)
+    sections = _chunks(markdown_to_marked(markdown), limit)
+    assert len(sections) > 1 and all(len(s) <= limit for s in sections)
+    assert [c for s in sections for c in styled_characters(s)] == styled_characters(whole)
+
+
+@given(st.text(alphabet="abc *_~`<>&\n", max_size=400), st.sampled_from([60, 120, 400]))
+def test_any_text_cut_into_sections_loses_no_word_and_keeps_the_limit(markdown: str, limit: int) -> None:
+    marked = markdown_to_marked(markdown * (limit // max(1, len(markdown)) + 2))
+    sections = _chunks(marked, limit)
+    assert all(len(s) <= limit for s in sections)
+    letters = re.compile(r"[^abc]")
+    assert letters.sub("", "".join(sections)) == letters.sub("", unmark(marked))
+
+
+def test_an_answer_too_long_for_one_section_keeps_its_bold_words_bold_in_both() -> None:
+    answer = "Please **keep the receipt " + "and the box " * 400 + "until the refund arrives**, then reply."
+    text, blocks = answer_message(answer, _decision(answer, "r", False))
+    first, second = (b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert len(first) <= SECTION_LIMIT and len(second) <= SECTION_LIMIT
+    assert first.startswith("Please *keep the receipt") and first.endswith("box*")  # closed at the cut
+    assert second.startswith("*and the box") and second.endswith("arrives*, then reply.")  # and reopened
+    assert text == markdown_to_mrkdwn(answer)  # the notification text is the whole answer, marked once
 
 
 # /routing-stats -----------------------------------------------------------------------------------------

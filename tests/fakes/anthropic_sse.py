@@ -72,9 +72,22 @@ async def send_event(resp: web.StreamResponse, name: str, data: dict[str, Any]) 
 async def stream_reply(
     request: web.Request, reply: Reply, headers: dict[str, str], pacing: Pacing, fault: str | None
 ) -> web.StreamResponse:
-    """Streams ``reply``; ``stream_break`` ends it in an ``error`` event, ``stream_drop`` cuts the socket."""
+    """Streams ``reply``; ``stream_break`` ends it in an ``error`` event, ``stream_drop`` cuts the socket.
+
+    A client that hangs up first (its timeout) ends the stream quietly, as a real server takes it: aiohttp
+    ignores a disconnect while it writes a plain response, but one inside a handler is logged as an error.
+    """
     resp = web.StreamResponse(headers={"content-type": "text/event-stream; charset=utf-8", **headers})
     resp.headers["cache-control"] = "no-cache"
+    try:
+        return await _stream(request, resp, reply, pacing, fault)
+    except ConnectionError:
+        return resp
+
+
+async def _stream(
+    request: web.Request, resp: web.StreamResponse, reply: Reply, pacing: Pacing, fault: str | None
+) -> web.StreamResponse:
     await resp.prepare(request)
     message: dict[str, Any] = {
         "id": reply.id,

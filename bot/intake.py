@@ -152,7 +152,10 @@ class Intake:
     async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:
         """An agent writing in a bot thread: a configured agent or, when none are configured (or Slack
         cannot say who the agents are), anyone other than the customer: a wrong step aside is undone
-        with *Hand back*, an agent answered as a customer is not."""
+        with *Hand back*, an agent answered as a customer is not. The person who opened the thread is its
+        customer, agent or not: an agent asking the bot a question of their own keeps its answers coming."""
+        if msg.user_id == thread.customer_id:
+            return False
         if self._directory.agents_configured:
             status = await self._directory.agent_status(msg.user_id, wait=False)
             if status is not None:

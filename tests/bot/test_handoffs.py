@@ -85,6 +85,22 @@ async def test_an_agent_who_replies_before_the_first_answer_takes_the_thread_ove
     assert len(running.replies(event)) == 1  # the answer already under way; then the agent's thread
 
 
+async def test_an_agent_asking_the_bot_a_question_of_their_own_gets_their_follow_up_answered(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    text = f"<@{slack.bot_user_id}> what is our refund window for annual plans?"
+    event = await running.customer_says(text, user=AGENT)
+    await running.send(event_callback(app_mention_event(text, CHANNEL, AGENT, event["ts"])))
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    await running.customer_says("and for monthly plans?", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by is None  # their own thread, not one taken from the bot
+    assert len(running.replies(event)) == 2
+
+
 async def test_a_follow_up_before_the_first_answer_is_answered_too(
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:

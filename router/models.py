@@ -69,6 +69,9 @@ class Classification(BaseModel):
     source: Source
     model: str | None = None
     usage: Usage = Usage()
+    # The model ``usage`` was spent on when it is not ``model``: the Claude call that failed before this
+    # stand-in (a fallback) took its place, which Claude bills all the same.
+    usage_model: str | None = None
     # Set when this classification stands in for one that failed (source is FALLBACK).
     error: str | None = None
 

@@ -69,6 +69,8 @@ class Router:
                 confidence=0.0,
                 reasoning="The message could not be classified.",
                 source=Source.FALLBACK,
+                usage=e.usage,
+                usage_model=e.model,
                 error=str(e),
             )
 
@@ -128,6 +130,7 @@ class Router:
             )
             reason = None
         routing_ms = _ms(started)
+        priced_as = classification.usage_model or classification.model
         decision = RoutingDecision(
             query=query,
             category=classification.category,
@@ -141,7 +144,7 @@ class Router:
             handling_ms=0.0,
             total_ms=routing_ms,
             usage=classification.usage,
-            cost_usd=self.routes.cost(classification.model, classification.usage),
+            cost_usd=self.routes.cost(priced_as, classification.usage),
             error=classification.error,
             routes_version=self.routes.version,
         )
@@ -157,7 +160,7 @@ class Router:
         category = self.routes.category(decision.category)
         handling_started = time.perf_counter()
         stream = self._handler.stream(category, decision.query, history)
-        error: str | None = None
+        failure: RouterError | None = None
         try:
             async for chunk in stream:
                 if on_text is not None:
@@ -165,14 +168,17 @@ class Router:
             answer = stream.answer
         except RouterError as e:
             logger.warning("answering as %s failed: %s", category.name, e)
-            error = str(e)
+            failure = e
         update: dict[str, object] = {"handling_ms": _ms(handling_started), "total_ms": _ms(started)}
-        if error is not None:
+        if failure is not None:
+            # What the failed answer consumed is paid for: the decision's tokens and cost include it.
             update |= {
                 "escalated": True,
                 "escalation_reason": EscalationReason.HANDLER_ERROR,
                 "handler_model": category.handler.model,
-                "error": "; ".join(filter(None, [decision.error, error])),
+                "usage": decision.usage + failure.usage,
+                "cost_usd": decision.cost_usd + self.routes.cost(failure.model, failure.usage),
+                "error": "; ".join(filter(None, [decision.error, str(failure)])),
             }
             return decision.model_copy(update=update)
         usage: Usage = decision.usage + answer.usage

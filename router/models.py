@@ -120,3 +120,7 @@ class RoutingDecision(BaseModel):
     cost_usd: float = Field(default=0.0, ge=0.0)
     error: str | None = None
     routes_version: str
+    # False when the times and usage above are not known (stand-ins of 0): a reply found already posted
+    # after a restart, whose attempt's figures were lost, or a message given up on after every retry.
+    # Averages and percentiles of times and cost leave such decisions out.
+    measured: bool = True

@@ -163,16 +163,21 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     def total(rows: Sequence[Row[Any]], name: str) -> float:
         return sum(float(getattr(g, name) or 0) for g in rows)
 
-    answered_count = sum(int(g.decisions) for g in answered)
+    def measured(rows: Sequence[Row[Any]]) -> int:
+        """How many of the rows' decisions have the router's times (not stand-ins of 0)."""
+        return sum(int(g.decisions) - int(g.unmeasured or 0) for g in rows)
+
     averages = {
-        "routing": (count, total(classified, "routing_ms")),
-        "handling": (answered_count, total(answered, "handling_ms")),
-        "total": (count, total(classified, "total_ms")),
+        "routing": (measured(classified), total(classified, "routing_ms")),
+        "handling": (measured(answered), total(answered, "handling_ms")),
+        "total": (measured(classified), total(classified, "total_ms")),
         # Every customer's message, classified or not: a file alone or a give-up kept them waiting too.
         "reply": (int(total(customers, "replies")), total(customers, "reply_ms")),
     }
     figures = {
         "messages": messages,
+        "follow_ups": int(total(customers, "follow_ups")),
+        "unmeasured": int(total(customers, "unmeasured")),
         "no_text": unclassified["no_text"],
         "gave_up": unclassified["gave_up"],
         "categories": shares(dict(categories), count),

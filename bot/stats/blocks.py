@@ -388,9 +388,11 @@ def _cost(report: StatsReport) -> str:
         f"*${report.cost_usd:,.2f}* estimated"
     )
     if per_message is not None and tokens_per_message is not None:
-        text += (
-            f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}{per_message_note(report)}"
-        )
+        text += f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}"
+        text += per_message_note(report)
+    elif report.unmeasured:
+        unknown = f"{plural(report.unmeasured, 'message')} without tokens on record"
+        text += f"\n{unknown} ({unmeasured_kinds(report)}): the total lacks their cost"
     if report.reroutes_answered:
         answers = plural(report.reroutes_answered, "answer")
         text += f"\nIncludes {answers} given again after an agent's re-route."

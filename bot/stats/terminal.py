@@ -131,11 +131,11 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         # Only with messages: re-routes alone are paid for, but there is nothing to divide them by.
         per_message = f"{report.tokens_per_message:,.0f} tokens · ${report.cost_per_message:,.4f}"
         costs.add_row("per message", per_message)
-        if report.unmeasured:
-            costs.add_row(
-                "messages without tokens on record (left out)",
-                f"{report.unmeasured:,} ({unmeasured_kinds(report)})",
-            )
+    if report.unmeasured:
+        costs.add_row(
+            "messages without tokens on record (left out)",
+            f"{report.unmeasured:,} ({unmeasured_kinds(report)})",
+        )
     costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
     feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
     for column in ("category", "routed", "reviewed", "accuracy", "re-routed", "re-route rate"):

@@ -799,3 +799,15 @@ def test_a_period_without_messages_shows_no_rate_of_nothing() -> None:
     assert "0 messages routed · 0 escalated (–) · 0 threads taken over" in _terminal_text(report)
     files = StatsReport(period="24h", start=None, end=NOW, messages=1, no_text=1, escalations=1)
     assert "Confidence (average –)" in _terminal_text(files)  # not 0.00: nothing was classified
+
+
+def test_a_period_of_give_ups_alone_says_their_cost_is_unknown() -> None:
+    report = StatsReport(
+        period="24h", start=None, end=NOW, messages=1, escalations=1, gave_up=1, unmeasured=1
+    )
+    assert report.cost_per_message is None and report.tokens_per_message is None
+    _, blocks = report_blocks(report)
+    assert "1 message without tokens on record (1 given up after retries): the total lacks their cost" in (
+        _section(blocks, "*Tokens and cost*")
+    )
+    assert "messages without tokens on record (left out)" in _terminal_text(report)

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.formatting import REASON_TEXT
 from bot.mrkdwn import escape
-from bot.stats.report import NO_REASON, CategoryFeedback, Share, StatsReport
+from bot.stats.report import GAVE_UP_REASON, NO_REASON, CategoryFeedback, Share, StatsReport
 from router.models import Source
 
 BAR_WIDTH = 10
@@ -24,6 +24,7 @@ _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
 REASON_NAMES = {reason.value: text for reason, text in REASON_TEXT.items()}
 REASON_NAMES[NO_REASON] = "no reason recorded"
+REASON_NAMES[GAVE_UP_REASON] = "given up after retries"
 # Every fallback is escalated as a classifier error: counted in both, which the label says.
 FALLBACKS = "fallbacks to the local model (also counted as errors)"
 # Classifier sources in words where the bare value would puzzle a manager.

@@ -32,7 +32,15 @@ from bot.stats.queries import (
     split_period,
     undecided_statement,
 )
-from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, group_direct_messages, shares
+from bot.stats.report import (
+    GAVE_UP_REASON,
+    NO_REASON,
+    CategoryFeedback,
+    StatsReport,
+    Timing,
+    group_direct_messages,
+    shares,
+)
 from bot.store.database import Database
 from bot.store.records import not_classified
 from router.models import EscalationReason, Source
@@ -42,7 +50,11 @@ BUSIEST_CHANNELS = 5
 # the daily histograms (PostgreSQL's percentile_cont over a million decisions took 2 s).
 EXACT_LIMIT = 10_000
 NO_CHANNEL = "(none)"
-ERROR_REASONS = {EscalationReason.CLASSIFIER_ERROR.value, EscalationReason.HANDLER_ERROR.value}
+ERROR_REASONS = {
+    EscalationReason.CLASSIFIER_ERROR.value,
+    EscalationReason.HANDLER_ERROR.value,
+    GAVE_UP_REASON,
+}
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,8 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         n = int(g.decisions)
         channels[g.channel_id or NO_CHANNEL] += n
         if g.escalated:
-            reasons[g.escalation_reason or NO_REASON] += n
+            gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
+            reasons[GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON] += n
     for g in classified:
         n = int(g.decisions)
         categories[g.category] += n

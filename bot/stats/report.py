@@ -11,6 +11,9 @@ from bot.stats.period import CHANNEL_ID
 CONFIDENCE_BUCKETS = 10
 # The reason of an escalation recorded without one.
 NO_REASON = "unspecified"
+# The reason shown for a give-up, recorded as a handler error: what failed after every retry may have been
+# posting to Slack or recording, not Claude's answer, and a manager must not chase the wrong one.
+GAVE_UP_REASON = "gave_up"
 
 
 class Share(BaseModel):

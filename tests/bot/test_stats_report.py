@@ -620,7 +620,7 @@ async def test_files_alone_and_give_ups_are_counted_apart_from_the_classificatio
     ]
     assert {s.name: s.count for s in report.escalation_reasons} == {
         "classifier_error": 1,
-        "handler_error": 2,
+        "gave_up": 2,  # not "answering failed": posting or recording failed as likely as Claude
         "no_text": 2,
     }
     assert report.confidence_average == pytest.approx(0.8)
@@ -634,6 +634,8 @@ async def test_files_alone_and_give_ups_are_counted_apart_from_the_classificatio
     assert (total.routed, total.reviewed, total.correct, total.rerouted) == (3, 1, 1, 0)
 
     _, blocks = report_blocks(report)
+    reasons = [" ".join(row.split()) for row in _code_block(blocks, "*Escalations by reason*")]
+    assert "given up after retries ████░░░░░░ 40% 2" in reasons
     classified_by = _section(blocks, "*Classified by*")
     assert (
         "Not classified: 4 (2 files with no text, 2 given up after retries; escalated, and left out of "

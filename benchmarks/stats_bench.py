@@ -4,7 +4,8 @@ Seeds a SQLite file with decisions spread over 90 days (eight channels of unequa
 categories, local / Claude / fallback classification, escalations, agent feedback and hand-offs), the
 way an existing install would hold them at revision 0001, then upgrades it to head as the bot does at
 start: migration 0002 fills the daily rollups and builds the indexes, 0008 computes every decision's reply
-time from its message ts and adds it to them. Then it times the report.
+time from its message ts and adds it to them, 0009 marks the replies recovered after a restart (recorded
+without times or tokens) and the follow-ups (a third of the messages). Then it times the report.
 
     python -m benchmarks.stats_bench [--rows 1000000] [--db PATH] [--repeat 5] [--keep]
 """
@@ -38,6 +39,7 @@ ANSWER = (
     "the original payment method within five working days of the return reaching us."
 )
 REASONING = "The customer asks about an order they placed and wants to know what happens next with it."
+RECOVERED = "recovered after restart; timings and tokens of the original attempt were lost"
 QUERY = "Hi, I ordered a jacket last week and it still hasn't arrived, can you tell me where it is?"
 COLUMNS = (
     "team_id, channel_id, user_id, message_ts, thread_ts, query, category, confidence, reasoning, "
@@ -84,6 +86,12 @@ def seed(path: Path, rows: int, seed_value: int = 7) -> float:
     inputs = np.where(source == 0, 0, rng.integers(600, 1400, rows)) + np.where(escalated, 0, 900)
     outputs = np.where(source == 0, 0, 60) + np.where(escalated, 0, rng.integers(80, 400, rows))
     cost = inputs * 1e-6 + outputs * 5e-6
+    # 0.2% are replies found already posted after a restart, recorded without times or tokens.
+    recovered = rng.uniform(0, 1, rows) < 0.002
+    routing, handling = np.where(recovered, 0.0, routing), np.where(recovered, 0.0, handling)
+    inputs, outputs, cost = (np.where(recovered, 0, x) for x in (inputs, outputs, cost))
+    # A third of the messages follow up in their channel's latest thread (0009 marks them in the upgrade).
+    follows = rng.uniform(0, 1, rows) < 0.3
     names = np.array(["local", "claude", "fallback"])[source]
     # The customer's wait (migration 0008 computes reply_ms from it): the router's time, queueing and
     # posting, and for 2% a failed post retried after a back-off of 5 to 60 s.
@@ -92,15 +100,20 @@ def seed(path: Path, rows: int, seed_value: int = 7) -> float:
     posted = created_epoch - wait
 
     def records():
+        threads: dict[int, str] = {}
         for i in range(rows):
             esc = bool(escalated[i])
             ts = f"{posted[i]:.6f}"
+            thread = threads.get(channel[i], ts) if follows[i] else ts
+            threads[channel[i]] = thread
+            error = RECOVERED if recovered[i] else None
             yield (
-                "T0TEAM", CHANNELS[channel[i]], f"U{i % 5000:05d}", ts, ts, QUERY, CATEGORIES[category[i]],
+                "T0TEAM", CHANNELS[channel[i]], f"U{i % 5000:05d}", ts, thread, QUERY,
+                CATEGORIES[category[i]],
                 float(confidence[i]), REASONING, esc, str(reason[i]) if esc else None, str(names[i]),
                 "claude-haiku-5-5", None if esc else "claude-haiku-5-5", None if esc else ANSWER, False,
                 float(routing[i]), float(handling[i]), float(routing[i] + handling[i]), int(inputs[i]),
-                int(outputs[i]), 0, 0, float(cost[i]), None, "bench", None if esc else ts, str(created[i]),
+                int(outputs[i]), 0, 0, float(cost[i]), error, "bench", None if esc else ts, str(created[i]),
             )  # fmt: skip
 
     with sqlite3.connect(path) as db:
@@ -118,6 +131,8 @@ def _seed_threads_and_feedback(db: sqlite3.Connection, rng: np.random.Generator,
         " taken_over_by, taken_over_at, updated_at) SELECT team_id, channel_id, thread_ts, user_id, category,"
         " escalated, 1, CASE WHEN escalated AND id % 4 = 0 THEN 'U0AGENT' END,"
         " CASE WHEN escalated AND id % 4 = 0 THEN created_at END, created_at FROM routing_decisions"
+        # one per thread, from its first message
+        " WHERE id IN (SELECT min(id) FROM routing_decisions GROUP BY team_id, channel_id, thread_ts)"
     )
     reviewed = np.sort(rng.choice(np.arange(1, rows + 1), rows // 50, replace=False))
     db.execute("CREATE TEMP TABLE reviewed (id INTEGER PRIMARY KEY)")

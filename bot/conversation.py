@@ -300,6 +300,7 @@ class Conversations:
             total_ms=0.0,
             error="recovered after restart; timings and tokens of the original attempt were lost",
             routes_version=self._router.routes.version,
+            measured=False,
         )
         # The customer's wait ended when the reply was posted, not at this restart.
         await self._store.complete(msg, decision, posted.get("ts"), replied_at=slack_time(posted.get("ts")))
@@ -324,6 +325,8 @@ def gave_up_decision(query: str, error: str, routes: RoutesConfig) -> RoutingDec
         total_ms=0.0,
         error=error,
         routes_version=routes.version,
+        # The attempts' times and tokens went with them: none of the router's figures are known.
+        measured=False,
     )
 
 

@@ -1,8 +1,22 @@
 """The router's error hierarchy: one base class, SDK errors wrapped with ``raise ... from e``."""
 
+from __future__ import annotations
+
+from router.models import Usage
+
 
 class RouterError(Exception):
-    """Base class of every error the router raises on purpose."""
+    """Base class of every error the router raises on purpose.
+
+    ``usage`` is what a Claude call consumed before it failed, on ``model``: a refusal, a cut-off or an
+    unreadable output, and the input of a stream that broke off are billed all the same, so the decision
+    that records the failure carries them (an error response before any output costs nothing: zero).
+    """
+
+    def __init__(self, *args: object, usage: Usage | None = None, model: str | None = None) -> None:
+        super().__init__(*args)
+        self.usage = usage or Usage()
+        self.model = model
 
 
 class ConfigError(RouterError):

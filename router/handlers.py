@@ -138,16 +138,23 @@ class _ClaudeAnswer:
                         error = (event.get("error") or {}).get("type", "error")
                         raise HandlerUnavailable(f"anthropic stream error: {error}")
         except (anthropic.APIError, httpx2.HTTPError) as e:
-            raise HandlerUnavailable(describe_api_error(e)) from e
+            raise self._failed(describe_api_error(e), usage) from e
+        except HandlerUnavailable as e:
+            raise self._failed(str(e), usage) from e
         if stop_reason == "refusal":
-            raise HandlerUnavailable("the handler model refused to answer")
+            raise self._failed("the handler model refused to answer", usage)
         text = "".join(parts).strip()
         if not text:
-            raise HandlerUnavailable("the handler model returned an empty answer")
+            raise self._failed("the handler model returned an empty answer", usage)
         # A cut-off answer is still useful; the customer sees it and the log says why it is short.
         if stop_reason == "max_tokens":
             logger.info("answer for %s hit max_tokens", self._category.name)
         self._answer = Answer(text=text, model=handler.model, usage=Usage(**usage))
+
+    def _failed(self, reason: str, usage: dict[str, int]) -> HandlerUnavailable:
+        """The error for a failed answer, with the tokens Claude reported before it failed (a stream that
+        broke off has told its input, not its output): they are billed all the same."""
+        return HandlerUnavailable(reason, usage=Usage(**usage), model=self._category.handler.model)
 
 
 async def _paced(chunks: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:

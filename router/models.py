@@ -69,6 +69,9 @@ class Classification(BaseModel):
     source: Source
     model: str | None = None
     usage: Usage = Usage()
+    # The model ``usage`` was spent on when it is not ``model``: the Claude call that failed before this
+    # stand-in (a fallback) took its place, which Claude bills all the same.
+    usage_model: str | None = None
     # Set when this classification stands in for one that failed (source is FALLBACK).
     error: str | None = None
 
@@ -118,3 +121,7 @@ class RoutingDecision(BaseModel):
     cost_usd: float = Field(default=0.0, ge=0.0)
     error: str | None = None
     routes_version: str
+    # False when the times and usage above are not known (stand-ins of 0): a reply found already posted
+    # after a restart, whose attempt's figures were lost, or a message given up on after every retry.
+    # Averages and percentiles of times and cost leave such decisions out.
+    measured: bool = True

@@ -69,6 +69,8 @@ class Router:
                 confidence=0.0,
                 reasoning="The message could not be classified.",
                 source=Source.FALLBACK,
+                usage=e.usage,
+                usage_model=e.model,
                 error=str(e),
             )
 
@@ -129,6 +131,7 @@ class Router:
             )
             reason = None
         routing_ms = _ms(started)
+        priced_as = classification.usage_model or classification.model
         decision = RoutingDecision(
             query=query,
             category=classification.category,
@@ -142,7 +145,7 @@ class Router:
             handling_ms=0.0,
             total_ms=routing_ms,
             usage=classification.usage,
-            cost_usd=self.routes.cost(classification.model, classification.usage),
+            cost_usd=self.routes.cost(priced_as, classification.usage),
             error=classification.error,
             routes_version=self.routes.version,
         )
@@ -161,7 +164,7 @@ class Router:
         # message comes last, as the agent's request.
         query = rerouted_query(decision.query) if decision.source is Source.AGENT else decision.query
         stream = self._handler.stream(category, query, history)
-        error: str | None = None
+        failure: RouterError | None = None
         try:
             async for chunk in stream:
                 if on_text is not None:
@@ -169,14 +172,17 @@ class Router:
             answer = stream.answer
         except RouterError as e:
             logger.warning("answering as %s failed: %s", category.name, e)
-            error = str(e)
+            failure = e
         update: dict[str, object] = {"handling_ms": _ms(handling_started), "total_ms": _ms(started)}
-        if error is not None:
+        if failure is not None:
+            # What the failed answer consumed is paid for: the decision's tokens and cost include it.
             update |= {
                 "escalated": True,
                 "escalation_reason": EscalationReason.HANDLER_ERROR,
                 "handler_model": category.handler.model,
-                "error": "; ".join(filter(None, [decision.error, error])),
+                "usage": decision.usage + failure.usage,
+                "cost_usd": decision.cost_usd + self.routes.cost(failure.model, failure.usage),
+                "error": "; ".join(filter(None, [decision.error, str(failure)])),
             }
             return decision.model_copy(update=update)
         usage: Usage = decision.usage + answer.usage

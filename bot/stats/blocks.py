@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.formatting import REASON_TEXT
 from bot.mrkdwn import escape
-from bot.stats.report import NO_REASON, CategoryFeedback, Share, StatsReport
+from bot.stats.report import GAVE_UP_REASON, NO_REASON, CategoryFeedback, Share, StatsReport
 from router.models import Source
 
 BAR_WIDTH = 10
@@ -24,6 +24,7 @@ _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
 REASON_NAMES = {reason.value: text for reason, text in REASON_TEXT.items()}
 REASON_NAMES[NO_REASON] = "no reason recorded"
+REASON_NAMES[GAVE_UP_REASON] = "given up after retries"
 # Every fallback is escalated as a classifier error: counted in both, which the label says.
 FALLBACKS = "fallbacks to the local model (also counted as errors)"
 # Classifier sources in words where the bare value would puzzle a manager.
@@ -226,9 +227,9 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text and the blocks of the report."""
     title = f"Routing stats: {period_title(report)}"
     summary = (
-        f"*{report.messages:,}* {noun(report.messages, 'message')} routed · *{report.escalations:,}* "
-        f"escalated ({report.escalation_rate:.0%}) · *{report.handoffs:,}* {noun(report.handoffs, 'thread')} "
-        "taken over by agents"
+        f"*{report.messages:,}* {noun(report.messages, 'message')} routed{conversations_note(report, '*')} · "
+        f"*{report.escalations:,}* escalated ({_rate(report.escalation_rate)}) · *{report.handoffs:,}* "
+        f"{noun(report.handoffs, 'thread')} taken over by agents"
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
@@ -255,7 +256,11 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         ),
         *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
-        _section(f"*Time* ({TIME_SCOPE})\n" + _timings(report)),
+        _section(
+            f"*Time* ({TIME_SCOPE})\n"
+            + _timings(report)
+            + (f"\n_{untimed_note(report)}_" if report.recovered else "")
+        ),
         _section(
             "*Classified by*\n"
             + _code(_bar_lines(report.sources, SOURCE_NAMES))
@@ -292,6 +297,42 @@ def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape)
     if report.pending:
         lines.append(f"{plural(report.pending, 'message')} being answered or waiting for a retry")
     return lines
+
+
+def conversations_note(report: StatsReport, bold: str = "") -> str:
+    """E.g. " (9 new conversations, 3 follow-ups)": follow-ups are messages in a thread where the bot had
+    already replied, the others each start a conversation. Empty without messages."""
+    if not report.messages:
+        return ""
+    new = f"{bold}{report.conversations:,}{bold} new {noun(report.conversations, 'conversation')}"
+    return f" ({new}, {bold}{report.follow_ups:,}{bold} {noun(report.follow_ups, 'follow-up')})"
+
+
+def untimed_note(report: StatsReport) -> str:
+    """The classified messages the router's times leave out: their reply was found after a restart."""
+    return (
+        f"No router times on record for {plural(report.recovered, 'message')} whose reply was found already "
+        "posted after a restart: left out of routing, handling and total (not of reply)."
+    )
+
+
+def unmeasured_kinds(report: StatsReport) -> str:
+    """Why messages have no tokens on record, e.g. "1 found answered after a restart, 2 given up…"."""
+    kinds = [
+        f"{report.recovered:,} found answered after a restart" if report.recovered else "",
+        f"{report.gave_up:,} given up after retries" if report.gave_up else "",
+    ]
+    return ", ".join(filter(None, kinds))
+
+
+def per_message_note(report: StatsReport) -> str:
+    """What the per-message tokens and cost divide by, when some messages have no tokens on record."""
+    if not report.unmeasured:
+        return ""
+    return (
+        f" (over {plural(report.measured_messages, 'message')}: {report.unmeasured:,} without tokens on "
+        f"record, {unmeasured_kinds(report)}, are left out, and the total lacks their cost)"
+    )
 
 
 def not_classified_note(report: StatsReport) -> str:
@@ -349,6 +390,10 @@ def _cost(report: StatsReport) -> str:
     )
     if per_message is not None and tokens_per_message is not None:
         text += f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}"
+        text += per_message_note(report)
+    elif report.unmeasured:
+        unknown = f"{plural(report.unmeasured, 'message')} without tokens on record"
+        text += f"\n{unknown} ({unmeasured_kinds(report)}): the total lacks their cost"
     if report.reroutes_answered:
         answers = plural(report.reroutes_answered, "answer")
         text += f"\nIncludes {answers} given again after an agent's re-route."

@@ -32,7 +32,15 @@ from bot.stats.queries import (
     split_period,
     undecided_statement,
 )
-from bot.stats.report import NO_REASON, CategoryFeedback, StatsReport, Timing, group_direct_messages, shares
+from bot.stats.report import (
+    GAVE_UP_REASON,
+    NO_REASON,
+    CategoryFeedback,
+    StatsReport,
+    Timing,
+    group_direct_messages,
+    shares,
+)
 from bot.store.database import Database
 from bot.store.records import not_classified
 from router.models import EscalationReason, Source
@@ -42,7 +50,11 @@ BUSIEST_CHANNELS = 5
 # the daily histograms (PostgreSQL's percentile_cont over a million decisions took 2 s).
 EXACT_LIMIT = 10_000
 NO_CHANNEL = "(none)"
-ERROR_REASONS = {EscalationReason.CLASSIFIER_ERROR.value, EscalationReason.HANDLER_ERROR.value}
+ERROR_REASONS = {
+    EscalationReason.CLASSIFIER_ERROR.value,
+    EscalationReason.HANDLER_ERROR.value,
+    GAVE_UP_REASON,
+}
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,8 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         n = int(g.decisions)
         channels[g.channel_id or NO_CHANNEL] += n
         if g.escalated:
-            reasons[g.escalation_reason or NO_REASON] += n
+            gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
+            reasons[GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON] += n
     for g in classified:
         n = int(g.decisions)
         categories[g.category] += n
@@ -163,16 +176,21 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     def total(rows: Sequence[Row[Any]], name: str) -> float:
         return sum(float(getattr(g, name) or 0) for g in rows)
 
-    answered_count = sum(int(g.decisions) for g in answered)
+    def measured(rows: Sequence[Row[Any]]) -> int:
+        """How many of the rows' decisions have the router's times (not stand-ins of 0)."""
+        return sum(int(g.decisions) - int(g.unmeasured or 0) for g in rows)
+
     averages = {
-        "routing": (count, total(classified, "routing_ms")),
-        "handling": (answered_count, total(answered, "handling_ms")),
-        "total": (count, total(classified, "total_ms")),
+        "routing": (measured(classified), total(classified, "routing_ms")),
+        "handling": (measured(answered), total(answered, "handling_ms")),
+        "total": (measured(classified), total(classified, "total_ms")),
         # Every customer's message, classified or not: a file alone or a give-up kept them waiting too.
         "reply": (int(total(customers, "replies")), total(customers, "reply_ms")),
     }
     figures = {
         "messages": messages,
+        "follow_ups": int(total(customers, "follow_ups")),
+        "unmeasured": int(total(customers, "unmeasured")),
         "no_text": unclassified["no_text"],
         "gave_up": unclassified["gave_up"],
         "categories": shares(dict(categories), count),

@@ -42,8 +42,11 @@ KEY = ("channel_id", "category", "source", "escalated", "escalation_reason")
 CONF = tuple(f"conf_{i}" for i in range(10))
 SUMS: tuple[str, ...] = ("routing_ms", "handling_ms", "total_ms", "input_tokens", "output_tokens")
 SUMS += ("cache_read_tokens", "cache_creation_tokens", "cost_usd", "reply_ms")
-# ``replies``: the decisions with a reply time (routing_decisions.reply_ms), which ``reply_ms`` sums.
-VALUES = ("decisions", "confidence_sum", *CONF, *SUMS, "replies")
+# ``replies``: the decisions with a reply time (routing_decisions.reply_ms), which ``reply_ms`` sums;
+# ``unmeasured``: those whose router times and tokens are stand-ins (routing_decisions.measured false);
+# ``follow_ups``: customers' messages in a thread where the bot had already replied.
+COUNTS = ("replies", "unmeasured", "follow_ups")
+VALUES = ("decisions", "confidence_sum", *CONF, *SUMS, *COUNTS)
 # The router's times, and the customer's wait (``reply``: from their message to the bot's reply).
 METRICS = ("routing", "handling", "total", "reply")
 DAY = timedelta(days=1)
@@ -127,10 +130,13 @@ def _days_where(table: Any, span: Span) -> list[ColumnElement[bool]]:
     return [in_range(table.c.day, *span.days), *_channel_where(table.c.channel_id, span)]
 
 
+def _one_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return case((condition, literal_column("1")), else_=literal_column("0"))
+
+
 def _confidence_bucket(i: int) -> ColumnElement[Any]:
     c = routing_decisions.c.confidence
-    inside = c >= i / 10 if i == 9 else and_(c >= i / 10, c < (i + 1) / 10)
-    return case((inside, literal_column("1")), else_=literal_column("0"))
+    return _one_if(c >= i / 10 if i == 9 else and_(c >= i / 10, c < (i + 1) / 10))
 
 
 def grouped_statements(span: Span) -> list[Select[Any]]:
@@ -162,6 +168,8 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             *(func.sum(_confidence_bucket(i)).label(n) for i, n in enumerate(CONF)),
             *(func.sum(d.c[n]).label(n) for n in SUMS),
             func.count(d.c.reply_ms).label("replies"),
+            func.sum(_one_if(d.c.measured.is_(False))).label("unmeasured"),
+            func.sum(_one_if(d.c.follow_up.is_(True))).label("follow_ups"),
         ]
         statements.append(
             select(literal_column("1").label("part"), *raw_keys, *values)

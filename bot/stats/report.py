@@ -11,6 +11,9 @@ from bot.stats.period import CHANNEL_ID
 CONFIDENCE_BUCKETS = 10
 # The reason of an escalation recorded without one.
 NO_REASON = "unspecified"
+# The reason shown for a give-up, recorded as a handler error: what failed after every retry may have been
+# posting to Slack or recording, not Claude's answer, and a manager must not chase the wrong one.
+GAVE_UP_REASON = "gave_up"
 
 
 class Share(BaseModel):
@@ -84,6 +87,13 @@ class StatsReport(BaseModel):
     first_day_whole: bool = False
 
     messages: int = 0
+    # Of the messages, those written in a thread where the bot had already replied; the others started
+    # a conversation (:attr:`conversations`).
+    follow_ups: int = 0
+    # Of the messages, those recorded without the router's times and tokens (stand-ins of 0): replies
+    # found already posted after a restart (:attr:`recovered`) and give-ups. Left out of the times and of
+    # the per-message tokens and cost, whose true figures are unknown.
+    unmeasured: int = 0
     # Messages no classifier decided (escalated all the same): files alone, with no words to classify, and
     # messages given up on after every retry. Left out of categories, sources, confidence and times.
     no_text: int = 0
@@ -137,6 +147,21 @@ class StatsReport(BaseModel):
         return 0 if self.kept_messages is None else self.messages - self.kept_messages
 
     @property
+    def conversations(self) -> int:
+        """Messages that started a conversation (a thread) in the period: the messages less follow-ups."""
+        return self.messages - self.follow_ups
+
+    @property
+    def recovered(self) -> int:
+        """Replies found already posted after a restart, recorded without their times and tokens."""
+        return max(0, self.unmeasured - self.gave_up)
+
+    @property
+    def measured_messages(self) -> int:
+        """Messages whose tokens and cost are known: what the per-message figures divide by."""
+        return self.messages - self.unmeasured
+
+    @property
     def not_classified(self) -> int:
         """Messages routed without a classification (:attr:`no_text` and :attr:`gave_up`)."""
         return self.no_text + self.gave_up
@@ -147,8 +172,9 @@ class StatsReport(BaseModel):
         return self.undelivered + self.left_to_agents + self.pending
 
     @property
-    def escalation_rate(self) -> float:
-        return self.escalations / self.messages if self.messages else 0.0
+    def escalation_rate(self) -> float | None:
+        """Escalations per message; None without messages (not a rate of 0%)."""
+        return self.escalations / self.messages if self.messages else None
 
     def escalated_notes(self) -> list[str]:
         """For each of :attr:`categories`, e.g. "2 escalated (29%)": which routes need people most."""
@@ -164,11 +190,13 @@ class StatsReport(BaseModel):
 
     @property
     def tokens_per_message(self) -> float | None:
-        return self.tokens / self.messages if self.messages else None
+        """Tokens per message whose tokens are known (see :attr:`unmeasured`)."""
+        return self.tokens / self.measured_messages if self.measured_messages else None
 
     @property
     def cost_per_message(self) -> float | None:
-        return self.cost_usd / self.messages if self.messages else None
+        """Cost per message whose tokens are known (see :attr:`unmeasured`)."""
+        return self.cost_usd / self.measured_messages if self.measured_messages else None
 
 
 def shares(counts: dict[str, int], whole: int | None = None, limit: int | None = None) -> list[Share]:

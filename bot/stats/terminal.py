@@ -17,12 +17,15 @@ from bot.stats.blocks import (
     TIME_SCOPE,
     TIMING_ROWS,
     bar,
+    conversations_note,
     first_day_note,
     not_classified_note,
     noun,
     period_title,
     purge_note,
     undecided_lines,
+    unmeasured_kinds,
+    untimed_note,
     upcoming_note,
     when,
 )
@@ -34,6 +37,10 @@ LOCAL_LEFT_OUT = (
     + " or ".join(f"--channel {name}" for name in LOCAL_CHANNELS)
     + " shows them."
 )
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
 
 
 def _fmt_ms(value: float | None) -> str:
@@ -63,8 +70,9 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     """The report as rich renderables, in the order the Slack report shows them."""
     span = f"{when(report.start)} → " if report.start else "since the first decision → "
     summary = (
-        f"[bold]{report.messages:,}[/bold] {noun(report.messages, 'message')} routed · "
-        f"[bold]{report.escalations:,}[/bold] escalated ({report.escalation_rate:.1%}) · "
+        f"[bold]{report.messages:,}[/bold] {noun(report.messages, 'message')} routed"
+        f"{conversations_note(report)} · "
+        f"[bold]{report.escalations:,}[/bold] escalated ({_percent(report.escalation_rate)}) · "
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
         f"{span}{when(report.end)} UTC"
     )
@@ -81,8 +89,9 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         _shares("By category", report.categories, notes=report.escalated_notes()),
         _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
     ]
+    average = "–" if report.confidence_average is None else f"{report.confidence_average:.2f}"
     confidence = Table(
-        title=f"Confidence (average {report.confidence_average or 0:.2f})",
+        title=f"Confidence (average {average})",
         title_justify="left",
         show_edge=False,
     )
@@ -94,7 +103,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
     timing = Table(
         title=f"Time, ms{note}",
-        caption=TIME_SCOPE,
+        caption=TIME_SCOPE + (f"\n{untimed_note(report)}" if report.recovered else ""),
         caption_justify="left",
         title_justify="left",
         show_edge=False,
@@ -122,6 +131,11 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         # Only with messages: re-routes alone are paid for, but there is nothing to divide them by.
         per_message = f"{report.tokens_per_message:,.0f} tokens · ${report.cost_per_message:,.4f}"
         costs.add_row("per message", per_message)
+    if report.unmeasured:
+        costs.add_row(
+            "messages without tokens on record (left out)",
+            f"{report.unmeasured:,} ({unmeasured_kinds(report)})",
+        )
     costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
     feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
     for column in ("category", "routed", "reviewed", "accuracy", "re-routed", "re-route rate"):
@@ -131,9 +145,9 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
             escape(row.category),
             f"{row.routed:,}",
             f"{row.reviewed:,}",
-            "–" if row.accuracy is None else f"{row.accuracy:.1%}",
+            _percent(row.accuracy),
             f"{row.rerouted:,}",
-            "–" if row.reroute_rate is None else f"{row.reroute_rate:.1%}",
+            _percent(row.reroute_rate),
         )
     parts += [costs, feedback, _shares("Busiest channels", report.channels)]
     return parts

@@ -193,6 +193,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
 
         The decision's ``reply_ms`` is the customer's wait: from their message's ts to now (the reply is
         posted), or to ``replied_at`` when the reply was posted earlier (found in Slack after a restart).
+        It is a ``follow_up`` when the bot had already replied in the message's thread.
 
         Idempotent: completing the same message again records nothing new and returns the first id.
 
@@ -223,6 +224,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             values = self._decision_of(msg, decision, reply_ts, now) | {
                 "inbound_message_id": message_id,
                 "reply_ms": reply_ms(msg.ts, replied_at or now),
+                "follow_up": _bot_replied_in_thread(msg),
             }
             insert = (
                 self._insert(d)
@@ -447,6 +449,21 @@ def reply_ms(message_ts: str | None, replied_at: datetime) -> float | None:
     if posted is None:
         return None
     return max(0.0, (replied_at - posted).total_seconds() * 1000)
+
+
+def _bot_replied_in_thread(msg: InboundMessage) -> ColumnElement[bool]:
+    """SQL: the bot has posted in ``msg``'s thread before (``msg`` continues a conversation)."""
+    t = threads
+    return (
+        select(t.c.id)
+        .where(
+            t.c.team_id == msg.team_id,
+            t.c.channel_id == msg.channel_id,
+            t.c.thread_ts == msg.thread_ts,
+            t.c.bot_answered,
+        )
+        .exists()
+    )
 
 
 def _key(msg: InboundMessage) -> ColumnElement[bool]:

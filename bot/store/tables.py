@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy import (
@@ -54,6 +55,8 @@ STATS_COLUMNS = (
     "cache_creation_tokens",
     "cost_usd",
     "reply_ms",
+    "measured",
+    "follow_up",
 )
 
 # Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
@@ -169,6 +172,11 @@ class DecisionRow(Base):
     # The customer's wait: from their message's ts to this decision's record, after the reply was posted
     # (queueing, Slack and retries included). None for an agent's re-route, and without a Slack ts.
     reply_ms: Mapped[float | None] = mapped_column(Float)
+    # False when the router's times and the tokens are stand-ins of 0 (a reply recovered after a restart,
+    # a give-up): left out of the report's times and cost per message (0009).
+    measured: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # A customer's message in a thread where the bot had already replied (0009).
+    follow_up: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Feedback finds a message's decisions by its Slack key.
@@ -277,6 +285,9 @@ class DailyRollupRow(Base):
     # The customers' waits (routing_decisions.reply_ms) summed, and how many decisions had one (0008).
     reply_ms: Mapped[float] = mapped_column(Float, server_default=sql_text("0"))
     replies: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    # How many decisions were not measured (routing_decisions.measured), and were follow-ups (0009).
+    unmeasured: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    follow_ups: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
 
 
 # daily_latencies.channel_id of the rows that count every channel.

@@ -75,6 +75,9 @@ class ClaudeClassifier:
         self._client = client
         self._routes = routes
         self._verdict = verdict_model(routes.names)
+        # Structured outputs, validated here rather than by the SDK's messages.parse: that raises on an
+        # unreadable verdict and drops the response, whose tokens are billed all the same.
+        self._format: Any = {"type": "json_schema", "schema": anthropic.transform_schema(self._verdict)}
         # The system prompt is the same for every message: mark it cacheable.
         self._system: list[Any] = [
             {
@@ -95,25 +98,32 @@ class ClaudeClassifier:
             ClassifierUnavailable: the API failed after the SDK's retries, or the output was unusable.
         """
         try:
-            response = await self._client.messages.parse(
+            response = await self._client.messages.create(
                 model=self.model,
                 max_tokens=self._routes.classifier.max_tokens,
                 system=self._system,
                 messages=[{"role": "user", "content": classifier_user_prompt(text, history)}],
-                output_format=self._verdict,
+                output_config={"format": self._format},
             )
         except (anthropic.APIError, httpx2.HTTPError) as e:
             raise ClassifierUnavailable(describe_api_error(e)) from e
-        except (pydantic.ValidationError, ValueError) as e:
-            raise ClassifierUnavailable(f"invalid classifier output: {type(e).__name__}") from e
         usage = usage_of(response)
+
+        def failed(reason: str) -> ClassifierUnavailable:
+            # A refused, cut-off or unreadable verdict is billed: the fallback's decision records it.
+            return ClassifierUnavailable(reason, usage=usage, model=self.model)
+
         if response.stop_reason == "refusal":
-            raise ClassifierUnavailable("classifier refused the message")
+            raise failed("classifier refused the message")
         if response.stop_reason == "max_tokens":
-            raise ClassifierUnavailable("classifier output was cut off (max_tokens)")
-        verdict = response.parsed_output
-        if verdict is None:
-            raise ClassifierUnavailable("classifier returned no structured output")
+            raise failed("classifier output was cut off (max_tokens)")
+        output = "".join(block.text for block in response.content if block.type == "text")
+        if not output.strip():
+            raise failed("classifier returned no structured output")
+        try:
+            verdict = self._verdict.model_validate_json(output)
+        except pydantic.ValidationError as e:
+            raise failed(f"invalid classifier output: {type(e).__name__}") from e
         data = verdict.model_dump()
         return Classification(
             category=data["category"],

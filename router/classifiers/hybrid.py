@@ -39,4 +39,6 @@ class HybridClassifier:
             return await self._claude.classify(text, history)
         except ClassifierUnavailable as e:
             logger.warning("Claude classification unavailable, falling back to the local model: %s", e)
-            return local.model_copy(update={"source": Source.FALLBACK, "error": str(e)})
+            # The failed call's tokens (a refusal, an unreadable output) are billed: the stand-in keeps them.
+            update = {"source": Source.FALLBACK, "error": str(e), "usage": e.usage, "usage_model": e.model}
+            return local.model_copy(update=update)

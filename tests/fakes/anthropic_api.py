@@ -59,6 +59,8 @@ class FakeAnthropic(LocalServer):
         self.hang_seconds = hang_seconds
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
+        # What each request that got a message back (not an HTTP fault) was sent, with its token counts.
+        self.replies: list[Reply] = []
         self.counters: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -213,7 +215,7 @@ class FakeAnthropic(LocalServer):
             read, write = (prefix, 0) if cache_key in self._cache_keys else (0, prefix)
             self._cache_keys.add(cache_key)
         out = max(len(content.split_tokens(out_text)), content.estimate_tokens(out_text)) if out_text else 0
-        return Reply(
+        reply = Reply(
             id=content.new_id("msg"),
             model=str(body["model"]),
             blocks=blocks,
@@ -221,6 +223,8 @@ class FakeAnthropic(LocalServer):
             usage_start=content.usage(total, out, cache_read=read, cache_write=write, final=False),
             usage_final=content.usage(total, out, cache_read=read, cache_write=write),
         )
+        self.replies.append(reply)
+        return reply
 
 
 def _error(status: int, error_type: str, text: str, request_id: str) -> web.Response:

@@ -8,9 +8,10 @@ import anthropic
 import pytest
 
 from router.assemble import build_router
+from router.classifiers.claude import usage_fields
 from router.classifiers.local import LocalClassifier
 from router.config import RoutesConfig, load_routes
-from router.models import EscalationReason, Source, Turn
+from router.models import EscalationReason, Source, Turn, Usage
 from router.router import Router
 from tests.fakes import FakeAnthropic
 
@@ -91,6 +92,54 @@ async def test_answer_faults_escalate_with_the_error(router: Router, fake: FakeA
     decision = await router.route("How do I reset my password?")
     assert decision.escalated and decision.escalation_reason is EscalationReason.HANDLER_ERROR
     assert decision.error and decision.category == "Technical Support"
+
+
+def _billed(usage: dict) -> Usage:
+    """What the fake's usage object (as sent on the wire) counts, under our names."""
+    return Usage(**usage_fields(usage))
+
+
+@pytest.mark.parametrize("kind", ["malformed", "schema_violation", "refusal", "max_tokens"])
+async def test_a_failed_classification_still_records_the_tokens_claude_billed(
+    router: Router, fake: FakeAnthropic, kind: str
+) -> None:
+    """Claude answered, but not with a usable verdict: its tokens are paid for, so the fallback's decision
+    carries them, priced at the classifier's model (the stand-in's own model, the local one, is free)."""
+    fake.fail_next(kind, only="classify")
+    decision = await router.route("I was charged twice for my order")
+    assert decision.source is Source.FALLBACK and decision.error
+    [sent] = fake.replies
+    billed = _billed(sent.usage_final)
+    assert billed.input_tokens > 0 and decision.usage == billed
+    routes = router.routes
+    assert decision.cost_usd == pytest.approx(routes.cost(routes.classifier.model, billed))
+    assert decision.cost_usd > 0
+
+
+async def test_a_classifier_error_response_costs_nothing(router: Router, fake: FakeAnthropic) -> None:
+    fake.fail_next("500", count=2, only="classify")  # the SDK retries once; no message, no tokens
+    decision = await router.route("I was charged twice for my order")
+    assert decision.source is Source.FALLBACK and fake.replies == []
+    assert (decision.usage, decision.cost_usd) == (Usage(), 0.0)
+
+
+@pytest.mark.parametrize("kind", ["stream_break", "stream_drop", "refusal"])
+async def test_a_failed_answer_still_records_the_tokens_claude_billed(
+    router: Router, fake: FakeAnthropic, kind: str
+) -> None:
+    """A stream that broke off has told its input (message_start), a refusal its whole usage: the
+    escalated decision adds them to the classification's, each priced at its own model."""
+    fake.fail_next(kind, only="answer")
+    decision = await router.route("How do I reset my password?")
+    assert decision.escalation_reason is EscalationReason.HANDLER_ERROR
+    classified, answered = fake.replies
+    told = answered.usage_start if kind.startswith("stream") else answered.usage_final
+    assert _billed(told).input_tokens > 0
+    assert decision.usage == _billed(classified.usage_final) + _billed(told)
+    routes = router.routes
+    handler = routes.category("Technical Support").handler.model
+    classifying = routes.cost(routes.classifier.model, _billed(classified.usage_final))
+    assert decision.cost_usd == pytest.approx(classifying + routes.cost(handler, _billed(told)))
 
 
 async def test_a_message_with_no_words_goes_to_a_person_without_a_claude_call(

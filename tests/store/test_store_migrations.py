@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -197,5 +197,60 @@ def test_0008_fills_in_the_reply_times_of_the_decisions_in_the_log(database_url:
     assert _run(database_url, counted) == [True, False]  # a verdict on a file alone is not the classifier's
     command.downgrade(config, "0007")
     assert _run(database_url, routing_count) == 5
+    command.upgrade(config, "head")
+    command.check(config)
+
+
+def test_0009_marks_the_decisions_without_times_and_the_follow_ups_in_the_log(database_url: str) -> None:
+    """A reply recovered after a restart and a give-up are marked unmeasured (the recovered one leaves the
+    router's histograms, back on a downgrade); a customer's decision after another in its thread is a
+    follow-up; the rollups count both."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "0008")
+    minute = timedelta(minutes=1)
+
+    def row(channel: str, ts: str, thread: str, source: str, **extra: Any) -> dict[str, Any]:
+        fields = {"thread_ts": thread, "error": None, "created_at": T}
+        return _old_decision(channel, ts, source, **(fields | extra))
+
+    rows = [
+        row("C0X", "1.1", "1.1", "claude"),
+        row("C0X", "1.2", "1.1", "claude", created_at=T + minute),  # a follow-up
+        row("C0X", "1.1", "1.1", "agent", created_at=T + 2 * minute),  # a re-route: neither
+        row("C0X", "2.1", "2.1", "claude", routing_ms=0.0, handling_ms=0.0, total_ms=0.0,
+            error="recovered after restart; timings and tokens of the original attempt were lost"),
+        row("C0X", "3.1", "3.1", "fallback", escalated=True, escalation_reason="handler_error"),  # a give-up
+        row("C0Y", "1.1", "1.1", "claude"),  # the same ts in another channel: a thread of its own
+    ]  # fmt: skip
+
+    async def insert(conn: AsyncConnection) -> None:
+        await conn.execute(routing_decisions.insert(), rows)
+
+    def routing_count(conn: AsyncConnection) -> Awaitable[Any]:
+        h = daily_latencies
+        return conn.scalar(select(func.sum(h.c.routing)).where(h.c.channel_id == "*"))
+
+    async def read(conn: AsyncConnection) -> tuple[Any, ...]:
+        d, r = routing_decisions, daily_rollups
+        flags = (await conn.execute(select(d.c.measured, d.c.follow_up).order_by(d.c.id))).all()
+        counts = (await conn.execute(select(func.sum(r.c.unmeasured), func.sum(r.c.follow_ups)))).one()
+        return [tuple(f) for f in flags], tuple(counts)
+
+    _run(database_url, insert)
+    assert _run(database_url, routing_count) == 4  # 0008: the recovered reply's 0 ms among the times
+    command.upgrade(config, "head")
+    flags, counts = _run(database_url, read)
+    assert flags == [
+        (True, False),
+        (True, True),
+        (True, False),
+        (False, False),
+        (False, False),
+        (True, False),
+    ]
+    assert counts == (2, 1)
+    assert _run(database_url, routing_count) == 3
+    command.downgrade(config, "0008")
+    assert _run(database_url, routing_count) == 4
     command.upgrade(config, "head")
     command.check(config)

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from bot.conversation import Conversations
 from bot.intake import is_direct, is_thread_reply
@@ -63,7 +64,7 @@ class Worker:
         self._recovery_interval = recovery_interval
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._recovery: asyncio.Task[None] | None = None
         # Per conversation with messages in this worker: its lock, and the ts of those holding or awaiting it.
         self._turns: dict[tuple[str, str, str], tuple[asyncio.Lock, set[str]]] = {}
@@ -79,6 +80,15 @@ class Worker:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def keep_in_flight(self) -> None:
+        """Count the calling task as work in flight: a Slack listener's work after its ack (Bolt runs it in
+        a task of its own) is finished by :meth:`drain` as a message's is, not cut off by the shutdown
+        that closes the database under it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _run(self, msg: InboundMessage, recovered: bool) -> None:
         # The lease is renewed while the message waits too, so no recovery pass takes it meanwhile.

@@ -67,6 +67,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     @app.action(ACTION_HAND_BACK)
     async def hand_back(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        bot.worker.keep_in_flight()
         user = body["user"]["id"]
         allowed = await bot.may_use_controls(user)
         if allowed is False:
@@ -99,6 +100,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     @app.action(ACTION_CORRECT)
     async def route_correct(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        bot.worker.keep_in_flight()
         user = body["user"]["id"]
         target = await _judged(bot, body, respond, user, body["actions"][0].get("value"))
         if target is None:
@@ -126,6 +128,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     @app.action(ACTION_REROUTE)
     async def route_change(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        bot.worker.keep_in_flight()
         user = body["user"]["id"]
         action = body["actions"][0]
         category = (action.get("selected_option") or {}).get("value")

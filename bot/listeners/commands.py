@@ -41,6 +41,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
     async def routing_stats(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         # Acknowledge first: Slack gives three seconds, the report is then sent to the response_url.
         await ack()
+        bot.worker.keep_in_flight()
         try:
             request = parse_arguments(command.get("text") or "")
         except StatsUsageError as e:

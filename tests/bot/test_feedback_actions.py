@@ -391,3 +391,19 @@ async def test_two_agents_re_routing_to_different_categories_at_once_give_one_ne
     assert target is not None
     feedback = await running.store.get_feedback(target.decision_id)
     assert feedback is not None and feedback.category == category
+
+
+async def test_a_re_route_under_way_when_the_bot_stops_is_finished_first(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    anthropic_api.first_token_latency = 1.0  # the re-routed answer is still being written at the stop
+    await press(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    await asyncio.sleep(0.2)
+    await running.bot.stop()  # what serve does on SIGTERM: finish the work in flight, then close
+    replies = running.replies(event)
+    assert len(replies) == 2 and "metadata" in replies[1]
+    target = await running.store.find_decision(running.slack.team_id, event["channel"], event["ts"])
+    assert target is not None and target.answered_as == "Technical Support"

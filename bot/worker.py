@@ -77,8 +77,7 @@ class Worker:
         """
         work = self._run(msg, recovered)
         task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._track(task)
         return task
 
     def keep_in_flight(self) -> None:
@@ -87,8 +86,12 @@ class Worker:
         that closes the database under it."""
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(task)
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        """In flight until it ends: :attr:`in_flight` counts it and :meth:`drain` waits for it."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _run(self, msg: InboundMessage, recovered: bool) -> None:
         # The lease is renewed while the message waits too, so no recovery pass takes it meanwhile.

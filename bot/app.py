@@ -10,6 +10,7 @@ import logging
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -19,10 +20,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
 from bot.conversation import Conversations, Identity
+from bot.formatting import STEPPED_ASIDE
 from bot.intake import Intake
 from bot.learning import Learner
 from bot.listeners import actions, commands, messages
 from bot.settings import Settings, SettingsError
+from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.worker import Worker
 from router.router import Router
@@ -74,7 +77,7 @@ class SupportBot:
         self.directory = Directory(
             self.client, agent_users=settings.agent_users, agent_usergroup=settings.agent_usergroup
         )
-        self.intake = Intake(store, settings, self.directory)
+        self.intake = Intake(store, settings, self.directory, on_take_over=self._took_over)
         self.learner = Learner(
             router,
             store,
@@ -116,8 +119,6 @@ class SupportBot:
 
     async def start(self) -> None:
         """Check the token, learn who the bot is, and resume pending messages."""
-        from slack_sdk.errors import SlackApiError
-
         if self._owns_client and self.client.session is None:
             # One keep-alive session for every Web API call. Without it slack_sdk opens a new session and
             # TCP connection per call, about twice the CPU of a call (a streamed reply makes a dozen).
@@ -153,6 +154,23 @@ class SupportBot:
         if status is None:
             logger.warning("the agents' user group cannot be read: %s may use the controls", user_id)
         return status
+
+    def _took_over(self, msg: InboundMessage) -> None:
+        self.worker.run_aside(self._tell_stepped_aside(msg), name=f"take-over {msg.channel_id}/{msg.ts}")
+
+    async def _tell_stepped_aside(self, msg: InboundMessage) -> None:
+        """Tell the agent who just took a thread over, privately, that the bot is out of their way (it
+        says nothing in the thread: the customer is talking to a person now) and how to undo it."""
+        try:
+            await self.client.chat_postEphemeral(
+                channel=msg.channel_id,
+                user=msg.user_id,
+                thread_ts=msg.thread_ts,
+                text=STEPPED_ASIDE,
+            )
+        except (TimeoutError, SlackApiError, aiohttp.ClientError) as e:
+            # A courtesy: the take-over itself is recorded, and the bot stays silent either way.
+            logger.warning("could not tell %s that the bot stepped aside: %s", msg.user_id, e)
 
     async def _on_error(self, error: Exception) -> None:
         # Bolt answers a failed middleware (the claim) with 500, so Slack delivers the event again.

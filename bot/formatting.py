@@ -51,6 +51,13 @@ DIRECT_ESCALATION_HELP = (
     "to the bot* to let it answer their next reply there; until then, what they reply under the escalated "
     "message is sent on here."
 )
+# Told privately to the agent whose reply makes the bot step aside in a thread it had (after an escalation
+# its help above has said so already): the bot is out of their way, and how to undo it.
+STEPPED_ASIDE = (
+    "The bot stays out of this thread now that you have replied: it will not answer the customer here again "
+    "(an answer it was already writing still arrives). To let it answer their next message, press "
+    "*Hand back to the bot* under any of its replies."
+)
 # The block where an escalation's part for the agents (tags, guess, reasoning) begins.
 FOR_AGENTS_BLOCK = "escalation_for_agents"
 ACTION_CORRECT = "route_correct"

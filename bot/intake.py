@@ -8,7 +8,7 @@ read: there the customer's words are sent on to them (see :meth:`bot.conversatio
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from slack_bolt.request.internals import extract_actor_team_id, extract_team_id
@@ -125,10 +125,19 @@ class Intake:
     A message to answer is claimed in the store before :meth:`accept` returns.
     """
 
-    def __init__(self, store: Store, settings: Settings, directory: Directory) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        directory: Directory,
+        on_take_over: Callable[[InboundMessage], None] | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._directory = directory
+        # Called (it must not wait on Slack: the ack waits on the intake) when an agent's message makes
+        # the bot step aside in a thread that was in its hands (not escalated, not taken over).
+        self._on_take_over = on_take_over
 
     async def accept(self, body: Mapping[str, Any], bot_user_id: str | None) -> InboundMessage | None:
         """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn)."""
@@ -144,6 +153,8 @@ class Intake:
             return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
+            if not thread.bot_silent and self._on_take_over is not None:
+                self._on_take_over(msg)
             return None
         if thread is not None and thread.bot_silent and not is_direct(msg):
             return None  # a person's thread now; a DM's is not theirs to read, so it goes on to them

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from bot.conversation import Conversations
@@ -79,6 +79,11 @@ class Worker:
         task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
         self._track(task)
         return task
+
+    def run_aside(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` (a side task of the bot's: a note to an agent) in the background, in flight as a
+        message is: :meth:`drain` waits for it. It must handle its own errors."""
+        self._track(asyncio.create_task(work, name=name))
 
     def keep_in_flight(self) -> None:
         """Count the calling task as work in flight: a Slack listener's work after its ack (Bolt runs it in

@@ -184,6 +184,53 @@ async def test_any_answered_thread_can_be_handed_back_after_an_agent_takes_it(
     assert len(running.replies(event)) == 3
 
 
+async def test_the_agent_who_takes_a_thread_over_is_told_privately_once(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("How do I change my email address?")
+    await running.idle()
+    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
+    await running.customer_says("Which email is on the account now?", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    notes = slack.workspace.ephemerals
+    assert [(n["user"], n["channel"], n["thread_ts"]) for n in notes] == [(AGENT, CHANNEL, event["ts"])]
+    assert "stays out of this thread" in notes[0]["text"] and "*Hand back to the bot*" in notes[0]["text"]
+    assert len(running.replies(event)) == 1  # the customer sees none of it: their answer alone
+    await hand_back(running, event)
+    await running.customer_says("Actually, I'll finish this myself", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    assert len(slack.workspace.ephemerals) == 2  # taken over again, told again
+
+
+async def test_an_agent_answering_an_escalation_is_not_told_again_what_its_help_said(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    await running.customer_says("Hi! Which order is this about?", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    assert slack.workspace.ephemerals == []
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+
+
+async def test_a_take_over_note_slack_refuses_changes_nothing_else(
+    make_bot: BotFactory, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("How do I change my email address?")
+    await running.idle()
+    slack.fail_next("chat.postEphemeral", error="user_not_in_channel")
+    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
+    await running.customer_says("it still fails", thread_ts=event["ts"])
+    await running.idle()
+    assert slack.workspace.ephemerals == [] and len(running.replies(event)) == 1  # silent all the same
+    assert any("could not tell U0AGENT that the bot stepped aside" in r.getMessage() for r in caplog.records)
+
+
 # Escalated, and maybe an agent said "looking into it" before re-routing: either way the agent asked the
 # bot to answer, and the thread is the bot's again.
 @pytest.mark.parametrize("agent_spoke", [False, True], ids=["escalated", "escalated-and-an-agent-spoke"])

@@ -42,6 +42,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "auth_test": set(),
     "apps_connections_open": set(),
     "chat_postMessage": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
     "chat_delete": {"chat:write"},
     "chat_startStream": {"chat:write"},
     "chat_appendStream": {"chat:write"},

@@ -20,8 +20,9 @@ from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
 from router.router import truncate
 
-# Subtypes that are still a person writing: a reply also sent to the channel, a message with a file.
-ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
+# Subtypes that are still a person writing: a reply also sent to the channel, a message with a file, a
+# /me message ("/me can't log in since the update").
+ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 DIRECT_CHANNEL_TYPES = frozenset({"im"})
 MAX_ATTACHMENTS_NAMED = 5
 ATTACHMENT_NAME_CHARS = 80

@@ -68,6 +68,13 @@ def test_thread_broadcast_answers_in_its_thread() -> None:
     assert msg is not None and msg.thread_ts == "1633663824.000500"
 
 
+def test_a_me_message_is_a_customer_writing() -> None:
+    body = _body("test_message__message_body2.json")
+    body["event"] |= {"subtype": "me_message", "text": "can't log in since the update"}
+    msg = parse_event(body, "UBOT", [])
+    assert msg is not None and msg.text == "can't log in since the update"
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -22,6 +22,9 @@ HISTORY_TURNS = 20
 # last few messages of the last half hour, and the bot's reply to each.
 DIRECT_CONTEXT_SECONDS = 1800
 DIRECT_CONTEXT_MESSAGES = 3
+# conversations.replies errors that no retry mends: a scope is missing (a mention in a thread of a group DM:
+# manifest.yml asks for no mpim:history), the thread's root or the channel is gone, the bot was removed.
+UNREADABLE_THREAD = frozenset({"missing_scope", "channel_not_found", "thread_not_found", "not_in_channel"})
 
 
 async def thread_messages(client: AsyncWebClient, msg: InboundMessage) -> AsyncIterator[dict[str, Any]]:
@@ -109,11 +112,24 @@ async def thread_history(
     thread as it stands, ``msg`` and what was said after it included, and every reply of ours to ``msg``
     is one the new answer replaces.
     """
-    earlier = [
-        message
-        async for message in thread_messages(client, msg)
-        if rerouting or float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
-    ]
+    try:
+        earlier = [
+            message
+            async for message in thread_messages(client, msg)
+            if rerouting or float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
+        ]
+    except SlackApiError as e:
+        error = e.response.get("error")
+        if error not in UNREADABLE_THREAD:
+            raise  # rate limits and outages: the message is tried again, history and all
+        # No retry would read it: the message is answered without its thread rather than given up on.
+        needed = (
+            f" (needs {e.response.get('needed')}, a scope the app was not given)"
+            if error == "missing_scope"
+            else ""
+        )
+        logger.warning("thread %s/%s cannot be read: %s%s", msg.channel_id, msg.thread_ts, error, needed)
+        return []
     replaced = _replaced(earlier, msg.ts if rerouting else None)
     turns: list[Turn] = []
     for message in _paired(earlier):

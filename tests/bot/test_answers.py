@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import pytest
 
@@ -52,6 +54,41 @@ async def test_follow_up_in_the_thread_is_routed_with_its_history(
     assert turns[2] == ("user", follow["text"])
     # The follow-up was classified knowing the thread, too.
     assert "upload photos" in anthropic_api.bodies("classify")[-1]["messages"][0]["content"]
+
+
+async def test_a_thread_slack_will_not_let_the_bot_read_is_answered_without_its_history(
+    running: RunningBot, slack: FakeSlack, anthropic_api: FakeAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mention in a thread of a group DM under a manifest without mpim:history: no retry can read the
+    thread, so the message is answered at once without it, and the log says which scope to add."""
+    first = await running.customer_says("The app crashes when I upload photos")
+    await running.idle()
+    slack.fail_next(
+        "conversations.replies", error="missing_scope", needed="mpim:history", provided="chat:write"
+    )
+    await running.customer_says("It's version 4.2 on Android 14", thread_ts=first["ts"])
+    await running.idle()
+    assert len(running.replies(first)) == 2
+    assert len(slack.calls_to("conversations.replies")) == 1  # not tried again: answered on the first go
+    last = anthropic_api.bodies("answer")[-1]
+    assert [m["content"] for m in last["messages"]] == ["It's version 4.2 on Android 14"]
+    assert any("needs mpim:history" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_thread_slack_cannot_give_now_is_tried_again_with_its_history(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(retry_base_seconds=0.05)
+    first = await running.customer_says("The app crashes when I upload photos")
+    await running.idle()
+    slack.fail_next("conversations.replies", error="ratelimited")
+    await running.customer_says("It's version 4.2 on Android 14", thread_ts=first["ts"])
+    await running.idle()
+    deadline = time.monotonic() + 10
+    while len(running.replies(first)) < 2:  # the retry, after its delay
+        assert time.monotonic() < deadline, "the follow-up was never answered"
+        await asyncio.sleep(0.05)
+    assert len(anthropic_api.bodies("answer")[-1]["messages"]) == 3  # the thread, read the second time
 
 
 async def test_bots_edits_deletions_and_strangers_threads_get_nothing(

@@ -46,6 +46,7 @@ class _Fault:
     retry_after: int
     error: str | None
     remaining: int
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class FakeSlack(LocalServer):
@@ -124,14 +125,21 @@ class FakeSlack(LocalServer):
         return f"{self.root_url}/response/{name}"
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int = 1, count: int = 1, error: str | None = None
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        count: int = 1,
+        error: str | None = None,
+        **extra: Any,
     ) -> None:
         """Fails the next ``count`` calls to ``method`` (``"*"``: any method).
 
-        ``error="..."`` answers HTTP 200 ``{"ok": false, "error": ...}``; otherwise HTTP ``status``: 429 is
-        ``ratelimited`` with a ``Retry-After: retry_after`` header, 500/503 a server error.
+        ``error="..."`` answers HTTP 200 ``{"ok": false, "error": ..., **extra}`` (Slack's
+        ``missing_scope`` names the scope ``needed`` and those ``provided``); otherwise HTTP ``status``: 429
+        is ``ratelimited`` with a ``Retry-After: retry_after`` header, 500/503 a server error.
         """
-        self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, count))
+        self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, count, extra))
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delays every answer to ``method`` (``"*"``: any method) by ``seconds``."""
@@ -179,7 +187,7 @@ class FakeSlack(LocalServer):
             else:
                 call.response = {"ok": False, "error": "fatal_error"}
         elif fault is not None:
-            call.response = {"ok": False, "error": fault.error}
+            call.response = {"ok": False, "error": fault.error, **fault.extra}
         else:
             call.response = self._answer(method, params, request.headers.get("Authorization", ""))
         return web.json_response(call.response, status=call.status, headers=headers)

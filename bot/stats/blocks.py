@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.formatting import REASON_TEXT
 from bot.mrkdwn import escape
+from bot.stats.compare import comparison
 from bot.stats.report import GAVE_UP_REASON, NO_REASON, CategoryFeedback, Share, StatsReport
 from router.models import Source
 
@@ -236,6 +237,8 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _span(report)}]},
         _section(summary),
     ]
+    if (against := comparison(report)) is not None:
+        blocks.append(_section(against))
     if report.upcoming:
         blocks.append(_section(f"_{upcoming_note(report)}_"))
         return f"{title}: this period has not happened yet", blocks

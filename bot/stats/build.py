@@ -21,6 +21,7 @@ from bot.stats.period import StatsRequest
 from bot.stats.queries import (
     AGENT,
     CONF,
+    DAY,
     METRICS,
     Span,
     feedback_statement,
@@ -36,6 +37,7 @@ from bot.stats.report import (
     GAVE_UP_REASON,
     NO_REASON,
     CategoryFeedback,
+    Previous,
     StatsReport,
     Timing,
     group_direct_messages,
@@ -79,6 +81,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         figures, averages = _fold(groups)
         kept = await _kept(conn, span, request.up_to_now, figures["messages"])
         timings, exact = await _timings(conn, store, span, averages, whole=kept is None)
+        previous = await _previous(conn, request)
     routed = {s.name: s.count for s in figures["categories"]} if kept is None else kept.routed
     return StatsReport(
         period=request.period,
@@ -91,6 +94,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         percentiles_exact=exact,
         kept_messages=None if kept is None else kept.messages,
         kept_since=None if kept is None else kept.since,
+        previous=previous,
         **timings,
         **figures,
         **_feedback(verdicts, routed),
@@ -110,6 +114,38 @@ async def _from_the_first_days_start(conn: AsyncConnection, span: Span, up_to_no
         return None
     start = datetime.combine(span.start.date(), time.min, UTC)
     return split_period(start, span.end, span.channel_id, up_to_now=up_to_now)
+
+
+async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | None:
+    """The headline figures of the whole UTC days just before ``request``'s period, as many as it has
+    (24h: the day before it began; 7d: the 7 days before): read from the daily rollups alone, so the
+    comparison costs a few milliseconds. None before ``all`` and before a period yet to come."""
+    if request.start is None or request.start > datetime.now(UTC):
+        return None
+    days = max(1, round((request.end - request.start) / DAY))
+    end = datetime.combine(request.start.astimezone(UTC).date(), time.min, UTC)
+    try:
+        start = end - days * DAY
+    except OverflowError:
+        return None  # a period in year 1 has none before it
+    span = split_period(start, end, request.channel_id)
+    figures, averages = _fold(await _rows(conn, grouped_statements(span)))
+    verdicts = Counter[str]()
+    for row in (await conn.execute(feedback_statement(span))).all():
+        verdicts[row.verdict] += int(row.n)
+    replies, waited = averages["reply"]
+    return Previous(
+        start=start,
+        end=end,
+        messages=figures["messages"],
+        escalations=figures["escalations"],
+        confidence_average=figures["confidence_average"],
+        measured_messages=figures["messages"] - figures["unmeasured"],
+        cost_usd=figures["cost_usd"],
+        reply_average_ms=waited / replies if replies else None,
+        reviewed=verdicts["correct"] + verdicts["rerouted"],
+        correct=verdicts["correct"],
+    )
 
 
 async def _rows(conn: AsyncConnection, statements: Sequence[Any]) -> list[Row[Any]]:

@@ -62,6 +62,38 @@ class CategoryFeedback(BaseModel):
         return self.rerouted / self.routed if self.routed else None
 
 
+class Previous(BaseModel):
+    """The headline figures of the whole UTC days just before the report's period, as many days as it
+    has (same channel), to read the report's against: did escalations, accuracy, cost and the customers'
+    wait get better or worse."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    end: datetime
+    messages: int = Field(default=0, ge=0)
+    escalations: int = Field(default=0, ge=0)
+    confidence_average: float | None = None
+    # Messages whose tokens are known, and their cost (see :attr:`StatsReport.unmeasured`).
+    measured_messages: int = Field(default=0, ge=0)
+    cost_usd: float = 0.0
+    reply_average_ms: float | None = None
+    reviewed: int = Field(default=0, ge=0)
+    correct: int = Field(default=0, ge=0)
+
+    @property
+    def escalation_rate(self) -> float | None:
+        return self.escalations / self.messages if self.messages else None
+
+    @property
+    def cost_per_message(self) -> float | None:
+        return self.cost_usd / self.measured_messages if self.measured_messages else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.reviewed if self.reviewed else None
+
+
 class StatsReport(BaseModel):
     """Everything ``/routing-stats`` shows for one period (and, optionally, one channel).
 
@@ -140,6 +172,8 @@ class StatsReport(BaseModel):
     pending: int = 0
     kept_messages: int | None = None
     kept_since: datetime | None = None
+    # The whole days just before, as many as this period's (None for ``all`` and for a period to come).
+    previous: Previous | None = None
 
     @property
     def purged_messages(self) -> int:

@@ -29,6 +29,7 @@ from bot.stats.blocks import (
     upcoming_note,
     when,
 )
+from bot.stats.compare import comparison
 from bot.stats.period import LOCAL_CHANNELS
 from bot.stats.report import Share, StatsReport
 
@@ -76,6 +77,8 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
         f"{span}{when(report.end)} UTC"
     )
+    if (against := comparison(report, lambda text: f"[bold]{text}[/bold]")) is not None:
+        summary += f"\n{against}"
     parts: list[Renderable] = [Panel(summary, title=escape(f"Routing stats: {period_title(report)}"))]
     if report.upcoming:
         return [*parts, Text(upcoming_note(report))]

@@ -1,0 +1,115 @@
+"""The report against the whole days just before it: figures worked out by hand, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from rich.console import Console
+
+from bot.stats import build_report, parse_arguments
+from bot.stats.blocks import report_blocks
+from bot.stats.terminal import print_report
+from bot.store import Store
+from bot.store.feedback import Verdict
+from bot.store.tables import routing_decisions
+from tests.bot.test_stats_report import TEAM, decision
+
+BILLING = "C0BILLING"
+GENERAL = "C0GENERAL"
+
+
+async def _insert(
+    store: Store, when: datetime, channel: str, ts: str, *, escalated: bool, cost: float, reply_ms: float
+) -> None:
+    confidence = 0.6 if escalated else 0.9
+    flags = {"escalated": True, "escalation_reason": "low_confidence"} if escalated else {}
+    d = decision("Refund Request", confidence, "claude", 100, 0 if escalated else 900, cost_usd=cost, **flags)
+    values = d.model_dump(mode="json", exclude={"usage"}) | d.usage.model_dump()
+    values |= {"team_id": TEAM, "channel_id": channel, "message_ts": ts, "thread_ts": ts}
+    values |= {"created_at": when, "reply_ms": reply_ms}
+    async with store.engine.begin() as conn:
+        await conn.execute(routing_decisions.insert().values(values))
+
+
+async def _verdict(store: Store, channel: str, ts: str, verdict: Verdict) -> None:
+    target = await store.find_decision(TEAM, channel, ts)
+    assert target is not None
+    await store.add_feedback(
+        target, "U0AGENT", verdict, "General Question" if verdict is Verdict.REROUTED else None
+    )
+
+
+async def seed(store: Store) -> None:
+    """Ten days ago (the 7 days before a 7d report): four messages in billing, half escalated, costing
+    $0.002 each, the customers waiting 4 s on average, one verdict of two correct; and one in general.
+    An hour ago: two messages in billing, none escalated, $0.001 each, 2 s, one verdict, correct.
+    Twenty days ago: one more, in no 7d comparison."""
+    now = datetime.now(UTC)
+    before, recent = now - timedelta(days=10), now - timedelta(hours=1)
+    for i, escalated in enumerate([True, True, False, False]):
+        at = before + timedelta(minutes=i)
+        await _insert(
+            store, at, BILLING, f"1.{i}", escalated=escalated, cost=0.002, reply_ms=3000 + 2000 * (i % 2)
+        )
+    await _insert(store, before, GENERAL, "1.9", escalated=False, cost=0.002, reply_ms=4000)
+    await _insert(store, now - timedelta(days=20), BILLING, "0.1", escalated=True, cost=0.05, reply_ms=60_000)
+    for i in range(2):
+        at = recent + timedelta(minutes=i)
+        await _insert(store, at, BILLING, f"2.{i}", escalated=False, cost=0.001, reply_ms=2000)
+    await _verdict(store, BILLING, "1.2", Verdict.CORRECT)
+    await _verdict(store, BILLING, "1.3", Verdict.REROUTED)
+    await _verdict(store, BILLING, "2.0", Verdict.CORRECT)
+
+
+async def test_a_week_is_read_against_the_week_before(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments(f"7d <#{BILLING}|billing>"))
+    before = report.previous
+    assert before is not None and report.start is not None
+    # Whole UTC days, as many as the report's: the 7 that end at the midnight its first day began with.
+    assert before.end == datetime.combine(report.start.date(), time.min, UTC)
+    assert before.end - before.start == timedelta(days=7)
+    days = f"{before.start.date()} – {(before.end - timedelta(days=1)).date()}"
+    assert (before.messages, before.escalations, before.escalation_rate) == (4, 2, 0.5)
+    assert (before.cost_per_message, before.reply_average_ms) == (pytest.approx(0.002), pytest.approx(4000))
+    assert (before.reviewed, before.accuracy, before.confidence_average) == (2, 0.5, pytest.approx(0.75))
+    _, blocks = report_blocks(report)
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert texts[1] == (
+        f"*Against {days} (UTC)*: messages 4 → 2 (-50%) · escalated 50% → 0% · accuracy 50% → 100% · "
+        "average confidence 0.75 → 0.90 · cost per message $0.0020 → $0.0010 · "
+        "average wait for a reply 4.0 s → 2.0 s"
+    )
+    out = io.StringIO()
+    print_report(report, Console(file=out, width=200, color_system=None))
+    assert f"Against {days} (UTC): messages 4 → 2 (-50%) · escalated 50% → 0%" in out.getvalue()
+
+
+async def test_every_channel_and_a_day_and_a_date_range(store: Store) -> None:
+    await seed(store)
+    report = await build_report(store, parse_arguments("7d"))
+    assert report.previous is not None and report.previous.messages == 5  # the general channel's too
+    day = await build_report(store, parse_arguments("24h"))
+    assert day.previous is not None and day.previous.messages == 0
+    _, blocks = report_blocks(day)
+    day_before = (datetime.now(UTC) - timedelta(days=2)).date()  # the whole day before the last 24 hours
+    assert blocks[3]["text"]["text"] == f"*Against {day_before} (UTC)*: no messages were routed then."
+    start = (datetime.now(UTC) - timedelta(days=8)).date()
+    ranged = await build_report(store, parse_arguments(f"{start}..{start + timedelta(days=2)}"))
+    assert ranged.previous is not None and ranged.previous.end - ranged.previous.start == timedelta(days=3)
+    assert ranged.previous.messages == 5
+    label = f"*Against {start - timedelta(days=3)} – {start - timedelta(days=1)} (UTC)*"
+    assert label in str(report_blocks(ranged)[1])
+
+
+async def test_all_and_a_period_yet_to_come_have_nothing_before_them(store: Store) -> None:
+    await seed(store)
+    for period in (
+        "all",
+        f"{(datetime.now(UTC) + timedelta(days=3)).date()}..{datetime.now(UTC).date() + timedelta(days=4)}",
+    ):
+        report = await build_report(store, parse_arguments(period))
+        assert report.previous is None
+        assert "Against" not in str(report_blocks(report)[1])

@@ -24,6 +24,7 @@ from bot.formatting import STEPPED_ASIDE
 from bot.intake import Intake
 from bot.learning import Learner
 from bot.listeners import actions, commands, messages
+from bot.reminders import Reminders
 from bot.settings import Settings, SettingsError
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -102,6 +103,7 @@ class SupportBot:
             max_attempts=settings.retry_attempts,
             retry_base_seconds=settings.retry_base_seconds,
         )
+        self.reminders = Reminders(store, self.client, settings)
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         _drop_unused_token_warning()
         self.app = AsyncApp(
@@ -133,9 +135,11 @@ class SupportBot:
         await self.directory.warm()  # the intake never waits on Slack for it
         await self.learner.start()
         await self.worker.start(sole_worker=self.store.is_sqlite)
+        self.reminders.start()
 
     async def stop(self) -> None:
         """Finish the messages in flight."""
+        await self.reminders.stop()
         await self.worker.drain()
         await self.learner.stop()
 

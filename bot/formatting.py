@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from bot.mrkdwn import CLOSES, OPENS, carry_emphasis, escape, markdown_to_marked, unmark
@@ -191,6 +192,13 @@ def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:
     tags = [f"<!subteam^{usergroup}>"] if usergroup else []
     tags += [f"<@{user}>" for user in users]
     return " ".join(tags) or "Support team"
+
+
+def reminder_text(mentions: str, waited: timedelta) -> str:
+    """An escalation no agent has answered, brought up again in its thread: the customer reads it too."""
+    minutes = max(1, round(waited.total_seconds() / 60))
+    span = f"{minutes} minutes" if minutes < 120 else f"{minutes / 60:.0f} hours"
+    return f"{mentions}: still waiting for a person after {span}; no agent has replied in this thread yet."
 
 
 def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool = True) -> str:

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # Where agents are told of an escalated direct message (they cannot see the customer's DM with the bot),
     # with the customer's words; when unset, the first of SUPPORT_CHANNELS, without them (customers read it).
     escalation_channel: str | None = None
+    # An escalation in a channel that no agent has answered after this many minutes is brought up again
+    # in its thread, once, with the agents tagged; 0 turns the reminders off.
+    escalation_reminder_minutes: float = Field(default=30.0, ge=0.0)
     stats_users: CommaList = []
     stats_usergroup: str | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,6 +58,17 @@ class ThreadState(BaseModel):
     def bot_silent(self) -> bool:
         """Whether the bot must stay out of the thread: escalated, or an agent took it over."""
         return self.escalated or self.taken_over_by is not None
+
+
+class AwaitingEscalation(BaseModel):
+    """An escalated thread no agent has written in since (see ``ThreadStates.awaiting_agents``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    escalated_at: datetime
 
 
 # Decisions recorded for a customer's message that no classifier made: a file alone (source ``none``),

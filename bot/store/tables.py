@@ -186,6 +186,10 @@ class DecisionRow(Base):
     )
 
 
+# An escalation no agent has answered and the agents were not reminded of: ix_threads_awaiting_agent.
+AWAITING_AGENT = "escalated AND taken_over_by IS NULL AND reminded_at IS NULL AND escalated_at IS NOT NULL"
+
+
 class ThreadRow(Base):
     """What the bot knows about a Slack thread it answered: escalated or taken over means it stays silent."""
 
@@ -202,12 +206,21 @@ class ThreadRow(Base):
     bot_answered: Mapped[bool] = mapped_column(Boolean, default=False)
     taken_over_by: Mapped[str | None] = mapped_column(SlackId)
     taken_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the thread last went to a person, and when the agents were reminded that nobody answered (0010).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    # /routing-stats counts hand-offs by when they happened.
+    # /routing-stats counts hand-offs by when they happened; the reminders look for escalations waiting.
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "thread_ts"),
         Index("ix_threads_taken_over_at", "taken_over_at"),
+        Index(
+            "ix_threads_awaiting_agent",
+            "escalated_at",
+            sqlite_where=sql_text(AWAITING_AGENT),
+            postgresql_where=sql_text(AWAITING_AGENT),
+        ),
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, null, or_, select, text, update
 
 from bot.store.database import Database
-from bot.store.records import ThreadState
-from bot.store.tables import inbound_messages, threads, utcnow
+from bot.store.records import AwaitingEscalation, ThreadState
+from bot.store.tables import AWAITING_AGENT, inbound_messages, threads, utcnow
+
+# How many waiting escalations one look reminds the agents of (the rest wait for the next look).
+REMINDER_BATCH = 50
 
 
 class ThreadStates(Database):
@@ -53,6 +57,7 @@ class ThreadStates(Database):
         escalates too. The first ``customer_id`` noted is kept: the person the bot answers in this thread.
         """
         t = threads
+        now = utcnow()
         insert = self._insert(t).values(
             team_id=team_id,
             channel_id=channel_id,
@@ -60,18 +65,25 @@ class ThreadStates(Database):
             customer_id=customer_id,
             category=category,
             escalated=escalated,
+            escalated_at=now if escalated else None,
             bot_answered=True,
-            updated_at=utcnow(),
+            updated_at=now,
         )
         changes: dict[str, Any] = {
             "category": insert.excluded.category,
             "customer_id": func.coalesce(t.c.customer_id, insert.excluded.customer_id),
             "escalated": or_(t.c.escalated, insert.excluded.escalated),
+            # An escalation's clock (and its one reminder) runs from when the thread went to a person:
+            # kept while it stays escalated, started again by an escalation after a hand-back.
+            "escalated_at": case((t.c.escalated, t.c.escalated_at), else_=insert.excluded.escalated_at),
+            "reminded_at": case((t.c.escalated, t.c.reminded_at), else_=null()),
             "bot_answered": True,
             "updated_at": insert.excluded.updated_at,
         }
         if rerouted:
             changes["escalated"] = insert.excluded.escalated
+            changes["escalated_at"] = insert.excluded.escalated_at
+            changes["reminded_at"] = null()
             if not escalated:
                 changes["taken_over_by"] = None
         return _upsert(insert, changes)
@@ -114,6 +126,46 @@ class ThreadStates(Database):
             .where(or_(t.c.escalated, t.c.taken_over_by.is_not(None)))
             .values(escalated=False, taken_over_by=None, updated_at=utcnow())
         )
+        async with self._transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount)
+
+    def awaiting_agents_statement(self, escalated_before: datetime, limit: int = REMINDER_BATCH) -> Any:
+        """Escalations no agent has written in since, made before ``escalated_before`` and not reminded
+        of, oldest first; through ``ix_threads_awaiting_agent``, whose condition this repeats. DMs are
+        left out: agents cannot write in a customer's DM with the bot, so nothing there says they answered.
+        """
+        t = threads
+        return (
+            select(t.c.team_id, t.c.channel_id, t.c.thread_ts, t.c.escalated_at)
+            .where(text(AWAITING_AGENT), t.c.escalated_at <= escalated_before)
+            .where(t.c.channel_id.not_like("D%"))
+            .order_by(t.c.escalated_at)
+            .limit(limit)
+        )
+
+    async def awaiting_agents(self, escalated_before: datetime) -> list[AwaitingEscalation]:
+        """See :meth:`awaiting_agents_statement`."""
+        async with self.reading() as conn:
+            rows = (await conn.execute(self.awaiting_agents_statement(escalated_before))).all()
+        return [AwaitingEscalation.model_validate(row._asdict()) for row in rows]
+
+    async def claim_reminder(self, escalation: AwaitingEscalation, *, release: bool = False) -> bool:
+        """Take the one reminder of ``escalation`` (False when another replica took it, an agent wrote
+        in the thread meanwhile, or it was escalated anew); ``release`` gives it back when it could not
+        be posted, for the next look to try again."""
+        t = threads
+        key = (
+            t.c.team_id == escalation.team_id,
+            t.c.channel_id == escalation.channel_id,
+            t.c.thread_ts == escalation.thread_ts,
+        )
+        stmt = update(t).where(*key)
+        if release:
+            stmt = stmt.values(reminded_at=None)
+        else:
+            waiting = (t.c.escalated, t.c.taken_over_by.is_(None), t.c.reminded_at.is_(None))
+            same = t.c.escalated_at == escalation.escalated_at  # not escalated anew since it was read
+            stmt = stmt.where(*waiting, same).values(reminded_at=utcnow())
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
 

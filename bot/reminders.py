@@ -1,0 +1,93 @@
+"""Escalations nobody picked up: after ESCALATION_REMINDER_MINUTES with no agent's word in the thread, the
+agents are tagged there again, once, so a customer told "a person will follow up" is not forgotten.
+
+Any replica may look; each reminder is claimed in the store before it is posted (one per escalation), and
+given back if Slack refuses it, for the next look. An agent's reply in the thread (which takes it over),
+a hand-back and a re-route all end the wait. Escalated DMs are left out: agents cannot write in the
+customer's DM with the bot, so nothing there would show that one answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.formatting import agent_mentions, reminder_text
+from bot.settings import Settings
+from bot.store.records import AwaitingEscalation
+from bot.store.repository import Store
+
+logger = logging.getLogger(__name__)
+
+# How often the store is asked for escalations that have waited too long.
+LOOK_INTERVAL_SECONDS = 60.0
+
+
+class Reminders:
+    """Looks for escalations waiting longer than ``settings.escalation_reminder_minutes`` and tags the
+    agents in each one's thread."""
+
+    def __init__(self, store: Store, client: AsyncWebClient, settings: Settings) -> None:
+        self._store = store
+        self._client = client
+        self._settings = settings
+        self._wait = timedelta(minutes=settings.escalation_reminder_minutes)
+        self._loop: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self._wait > timedelta(0)
+
+    async def remind(self, now: datetime | None = None) -> int:
+        """Remind the agents of every escalation that has waited too long by ``now``; returns how many."""
+        now = now or datetime.now(UTC)
+        reminded = 0
+        for escalation in await self._store.awaiting_agents(now - self._wait):
+            if await self._store.claim_reminder(escalation):
+                reminded += await self._post(escalation, now)
+        return reminded
+
+    async def _post(self, escalation: AwaitingEscalation, now: datetime) -> int:
+        settings = self._settings
+        mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
+        waited = now - escalation.escalated_at
+        try:
+            await self._client.chat_postMessage(
+                channel=escalation.channel_id,
+                thread_ts=escalation.thread_ts,
+                text=reminder_text(mentions, waited),
+                unfurl_links=False,
+            )
+        except (TimeoutError, SlackApiError, aiohttp.ClientError) as e:
+            where = f"{escalation.channel_id}/{escalation.thread_ts}"
+            logger.warning("could not remind the agents of %s: %s", where, e)
+            await self._store.claim_reminder(escalation, release=True)
+            return 0
+        logger.info("reminded the agents of %s/%s", escalation.channel_id, escalation.thread_ts)
+        return 1
+
+    def start(self) -> None:
+        """Look every :data:`LOOK_INTERVAL_SECONDS` until :meth:`stop` (nothing when reminders are off)."""
+        if self.enabled and self._loop is None:
+            self._loop = asyncio.create_task(self._looking(), name="escalation reminders")
+
+    async def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+
+    async def _looking(self) -> None:
+        while True:
+            await asyncio.sleep(LOOK_INTERVAL_SECONDS)
+            try:
+                await self.remind()
+            except Exception:
+                logger.exception("the look for escalations waiting on an agent failed; trying again later")

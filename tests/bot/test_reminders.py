@@ -1,0 +1,116 @@
+"""Escalations no agent picked up are brought up again in their thread, once; an agent ends the wait."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.formatting import ACTION_HAND_BACK
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import RunningBot
+from tests.bot.test_feedback_actions import press
+from tests.bot.test_handoffs import AGENT, sure, unsure
+from tests.fakes import FakeAnthropic, FakeSlack
+from tests.store.plans import query_plan
+
+
+def later(minutes: float) -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=minutes)
+
+
+async def escalate(running: RunningBot, anthropic_api: FakeAnthropic) -> dict[str, Any]:
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    assert len(running.replies(event)) == 1  # the escalation
+    return event
+
+
+async def test_an_escalation_no_agent_answers_is_brought_up_again_once(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await escalate(running, anthropic_api)
+    reminders = running.bot.reminders
+    assert await reminders.remind(later(29)) == 0  # under ESCALATION_REMINDER_MINUTES (30)
+    assert await reminders.remind(later(31)) == 1
+    assert await reminders.remind(later(240)) == 0  # once per escalation
+    replies = running.replies(event)
+    assert len(replies) == 2 and replies[1]["thread_ts"] == event["ts"]
+    assert replies[1]["text"] == (
+        f"<@{AGENT}>: still waiting for a person after 31 minutes; no agent has replied in this thread yet."
+    )
+
+
+async def test_an_agents_reply_ends_the_wait(make_bot: BotFactory, anthropic_api: FakeAnthropic) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await escalate(running, anthropic_api)
+    await running.customer_says("Hi! Which order is this about?", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    assert await running.bot.reminders.remind(later(120)) == 0
+    assert len(running.replies(event)) == 1
+
+
+async def test_an_escalation_after_a_hand_back_has_a_wait_and_a_reminder_of_its_own(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await escalate(running, anthropic_api)
+    reminders = running.bot.reminders
+    assert await reminders.remind(later(31)) == 1
+    await running.customer_says("Sorted, thanks for waiting", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    await press(running, event, ACTION_HAND_BACK, AGENT, "hand back")
+    deadline = time.monotonic() + 10
+    while (
+        thread := await running.store.get_thread(running.slack.team_id, event["channel"], event["ts"])
+    ) and (thread.bot_silent):
+        assert time.monotonic() < deadline, "the hand-back never freed the thread"
+        await asyncio.sleep(0.01)
+    await running.customer_says("one more thing, about another order", thread_ts=event["ts"])
+    await running.idle()
+    assert await reminders.remind(later(20)) == 0  # the new escalation's wait starts now
+    assert await reminders.remind(later(31)) == 1
+
+
+async def test_answered_threads_and_escalated_dms_get_no_reminder(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = sure
+    answered = await running.customer_says("I was charged twice, I want my money back")
+    anthropic_api.classify_fn = unsure
+    dm = await running.customer_says("hmm, that thing", channel="D0DM", channel_type="im")
+    await running.idle()
+    assert await running.bot.reminders.remind(later(600)) == 0
+    assert len(running.replies(answered)) == 1 and len(running.replies(dm)) == 1
+
+
+async def test_a_reminder_slack_refuses_is_tried_again_at_the_next_look(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await escalate(running, anthropic_api)
+    slack.fail_next("chat.postMessage", error="not_in_channel")
+    with caplog.at_level(logging.WARNING):
+        assert await running.bot.reminders.remind(later(31)) == 0
+    assert any("could not remind the agents" in r.getMessage() for r in caplog.records)
+    assert await running.bot.reminders.remind(later(32)) == 1
+    assert len(running.replies(event)) == 2
+
+
+async def test_reminders_are_off_at_zero_minutes(make_bot: BotFactory, anthropic_api: FakeAnthropic) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_reminder_minutes=0)
+    assert not running.bot.reminders.enabled
+    assert all(task.get_name() != "escalation reminders" for task in asyncio.all_tasks())
+
+
+async def test_the_look_reads_only_the_escalations_waiting(make_bot: BotFactory) -> None:
+    running = await make_bot()
+    plan = await query_plan(running.store, running.store.awaiting_agents_statement(later(0)))
+    assert "ix_threads_awaiting_agent" in plan

@@ -10,6 +10,7 @@ from typing import Any
 from bot.formatting import REASON_TEXT
 from bot.mrkdwn import escape
 from bot.stats.compare import comparison
+from bot.stats.queries import PICKUP_NAMES
 from bot.stats.report import GAVE_UP_REASON, NO_REASON, CategoryFeedback, Share, StatsReport
 from router.models import Source
 
@@ -258,6 +259,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
             what="categories",
         ),
         *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
+        *([_section(pickups_text(report))] if report.channel_escalations else []),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         _section(
             f"*Time* ({TIME_SCOPE})\n"
@@ -281,6 +283,19 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         notes.append("p50 and p95 are read from daily histograms (two significant digits).")
     blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in notes]
     return f"{title}: {plural(report.messages, 'message')} routed", blocks[:MAX_BLOCKS]
+
+
+def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """How soon agents picked up the period's escalations in channels, as shares of them all (within 15
+    min, 1 h, 4 h), and how many still wait, since when the longest has."""
+    whole = report.channel_escalations
+    parts = [f"{report.picked_up:,} of {whole:,}"]
+    for name in PICKUP_NAMES:
+        parts.append(f"within {name} {report.picked_up_within.get(name, 0) / whole:.0%}")
+    if report.awaiting_agents:
+        since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
+        parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")
+    return f"{bold('Picked up by agents')} (escalations in channels): " + " · ".join(parts)
 
 
 def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape) -> list[str]:

@@ -205,6 +205,32 @@ def handoffs_statement(span: Span) -> Select[Any]:
     return select(func.count()).select_from(t).where(*where)
 
 
+# How soon agents picked up an escalation: the report counts those picked up within each time.
+PICKUP_BUCKETS = (("15 min", 15), ("1 h", 60), ("4 h", 240))
+PICKUP_NAMES = tuple(name for name, _ in PICKUP_BUCKETS)
+
+
+def pickups_statement(span: Span) -> Select[Any]:
+    """The period's escalations in channels (by when they were made; a thread's latest): how many, how
+    many an agent picked up, within each of PICKUP_BUCKETS (cumulative) and when the longest waiting
+    began, in one pass over ``ix_threads_escalations``. DMs are left out: agents cannot write in them, so
+    nothing there says when one took an escalation up."""
+    t = threads
+    waiting = t.c.pickup_seconds.is_(None)
+    where = [in_range(t.c.escalated_at, span.start, span.end), t.c.channel_id.not_like("D%")]
+    where += [t.c.channel_id == span.channel_id] if span.channel_id else []
+    columns: list[Any] = [
+        func.count().label("escalations"),
+        func.count(t.c.pickup_seconds).label("picked_up"),
+        *(
+            func.count().filter(t.c.pickup_seconds <= minutes * 60).label(f"within_{minutes}")
+            for _, minutes in PICKUP_BUCKETS
+        ),
+        func.min(t.c.escalated_at).filter(waiting).label("waiting_since"),
+    ]
+    return select(*columns).where(*where)
+
+
 # Claimed customer messages that end without a decision of their own (see ``Store.leave_to_agents``,
 # ``Store.abandon``), and those not finished yet.
 UNDECIDED_STATES = ("left", "failed", "pending")

@@ -172,8 +172,20 @@ class StatsReport(BaseModel):
     pending: int = 0
     kept_messages: int | None = None
     kept_since: datetime | None = None
+    # The period's escalations in channels (DMs left out: agents cannot write there), how many an agent
+    # picked up (wrote in the thread, re-routed, handed back), how many within each time ("15 min",
+    # "1 h", "4 h", cumulative), and when the longest of those no agent has picked up was escalated.
+    channel_escalations: int = 0
+    picked_up: int = 0
+    picked_up_within: dict[str, int] = {}
+    awaiting_since: datetime | None = None
     # The whole days just before, as many as this period's (None for ``all`` and for a period to come).
     previous: Previous | None = None
+
+    @property
+    def awaiting_agents(self) -> int:
+        """The period's escalations in channels that no agent has picked up yet."""
+        return self.channel_escalations - self.picked_up
 
     @property
     def purged_messages(self) -> int:

@@ -22,6 +22,7 @@ from bot.stats.blocks import (
     not_classified_note,
     noun,
     period_title,
+    pickups_text,
     purge_note,
     undecided_lines,
     unmeasured_kinds,
@@ -92,6 +93,8 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         _shares("By category", report.categories, notes=report.escalated_notes()),
         _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
     ]
+    if report.channel_escalations:
+        parts.append(Text.from_markup(pickups_text(report, lambda text: f"[bold]{text}[/bold]")))
     average = "–" if report.confidence_average is None else f"{report.confidence_average:.2f}"
     confidence = Table(
         title=f"Confidence (average {average})",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, null, or_, select, text, update
+from sqlalchemy import and_, case, func, literal, null, or_, select, text, update
 
 from bot.store.database import Database
 from bot.store.records import AwaitingEscalation, ThreadState
-from bot.store.tables import AWAITING_AGENT, inbound_messages, threads, utcnow
+from bot.store.tables import AWAITING_AGENT, UTCDateTime, inbound_messages, threads, utcnow
 
 # How many waiting escalations one look reminds the agents of (the rest wait for the next look).
 REMINDER_BATCH = 50
@@ -74,16 +74,22 @@ class ThreadStates(Database):
             "customer_id": func.coalesce(t.c.customer_id, insert.excluded.customer_id),
             "escalated": or_(t.c.escalated, insert.excluded.escalated),
             # An escalation's clock (and its one reminder) runs from when the thread went to a person:
-            # kept while it stays escalated, started again by an escalation after a hand-back.
-            "escalated_at": case((t.c.escalated, t.c.escalated_at), else_=insert.excluded.escalated_at),
-            "reminded_at": case((t.c.escalated, t.c.reminded_at), else_=null()),
+            # kept while it stays escalated, started again by an escalation after a hand-back, kept after
+            # it for /routing-stats.
+            "escalated_at": _on_escalation(insert, t.c.escalated_at, insert.excluded.escalated_at),
+            "pickup_seconds": _on_escalation(insert, t.c.pickup_seconds, null()),
+            "reminded_at": _on_escalation(insert, t.c.reminded_at, null()),
             "bot_answered": True,
             "updated_at": insert.excluded.updated_at,
         }
         if rerouted:
+            # An agent acted: the escalation is picked up, and one the re-route makes is theirs already.
             changes["escalated"] = insert.excluded.escalated
-            changes["escalated_at"] = insert.excluded.escalated_at
-            changes["reminded_at"] = null()
+            changes["pickup_seconds"] = case(
+                (t.c.escalated, func.coalesce(t.c.pickup_seconds, self._since_escalated(now))),
+                (insert.excluded.escalated, 0.0),
+                else_=t.c.pickup_seconds,
+            )
             if not escalated:
                 changes["taken_over_by"] = None
         return _upsert(insert, changes)
@@ -108,6 +114,7 @@ class ThreadStates(Database):
         changes = {
             "taken_over_by": func.coalesce(t.c.taken_over_by, insert.excluded.taken_over_by),
             "taken_over_at": func.coalesce(t.c.taken_over_at, insert.excluded.taken_over_at),
+            "pickup_seconds": self._picked_up(now),
             "updated_at": insert.excluded.updated_at,
         }
         async with self._transaction() as conn:
@@ -120,14 +127,30 @@ class ThreadStates(Database):
         ``taken_over_at`` stays: /routing-stats counts the thread among those taken over by agents.
         """
         t = threads
+        now = utcnow()
         stmt = (
             update(t)
             .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
             .where(or_(t.c.escalated, t.c.taken_over_by.is_not(None)))
-            .values(escalated=False, taken_over_by=None, updated_at=utcnow())
+            .values(escalated=False, taken_over_by=None, pickup_seconds=self._picked_up(now), updated_at=now)
         )
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
+
+    def _picked_up(self, now: datetime) -> Any:
+        """``pickup_seconds`` once an agent acts in the thread: the escalation's wait until ``now``, if it
+        is one nobody took up yet."""
+        t = threads
+        first = and_(t.c.escalated, t.c.pickup_seconds.is_(None))
+        return case((first, self._since_escalated(now)), else_=t.c.pickup_seconds)
+
+    def _since_escalated(self, now: datetime) -> Any:
+        """Seconds from the thread's ``escalated_at`` to ``now``, in the database's own date arithmetic
+        (None for an escalation older than migration 0010, which has no ``escalated_at``)."""
+        t = threads
+        if self._postgres:
+            return func.extract("epoch", _at(now) - t.c.escalated_at)
+        return (func.julianday(_at(now)) - func.julianday(t.c.escalated_at)) * 86400.0
 
     def awaiting_agents_statement(self, escalated_before: datetime, limit: int = REMINDER_BATCH) -> Any:
         """Escalations no agent has written in since, made before ``escalated_before`` and not reminded
@@ -163,11 +186,22 @@ class ThreadStates(Database):
         if release:
             stmt = stmt.values(reminded_at=None)
         else:
-            waiting = (t.c.escalated, t.c.taken_over_by.is_(None), t.c.reminded_at.is_(None))
+            waiting = (t.c.escalated, t.c.pickup_seconds.is_(None), t.c.reminded_at.is_(None))
             same = t.c.escalated_at == escalation.escalated_at  # not escalated anew since it was read
             stmt = stmt.where(*waiting, same).values(reminded_at=utcnow())
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
+
+
+def _on_escalation(insert: Any, column: Any, new: Any) -> Any:
+    """In the upsert ``insert`` noting a reply: ``column`` as it is while the thread stays escalated,
+    ``new`` when this reply escalates it anew, unchanged otherwise."""
+    return case((threads.c.escalated, column), (insert.excluded.escalated, new), else_=column)
+
+
+def _at(moment: datetime) -> Any:
+    """``moment`` as a bound value of the store's UTC timestamp type (a CASE would not know its type)."""
+    return literal(moment, UTCDateTime())
 
 
 def _upsert(insert: Any, changes: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.formatting import ACTION_HAND_BACK
+from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import RunningBot
 from tests.bot.test_feedback_actions import press
@@ -54,6 +55,8 @@ async def test_an_agents_reply_ends_the_wait(make_bot: BotFactory, anthropic_api
     await running.idle()
     assert await running.bot.reminders.remind(later(120)) == 0
     assert len(running.replies(event)) == 1
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0  # what managers read of it
 
 
 async def test_an_escalation_after_a_hand_back_has_a_wait_and_a_reminder_of_its_own(

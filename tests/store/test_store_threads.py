@@ -91,3 +91,44 @@ async def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
             assert await asyncio.wait_for(store.ping(), timeout=2)
     finally:
         await store.close()
+
+
+async def _escalation_times(store: Store) -> tuple[object, object, object]:
+    """The thread's escalated_at, pickup_seconds and reminded_at (None, or set)."""
+    async with store.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT escalated_at, pickup_seconds, reminded_at FROM threads WHERE thread_ts = :ts"),
+                {"ts": KEY[2]},
+            )
+        ).one()
+    return tuple(row)
+
+
+async def test_an_escalations_clock_runs_until_an_agent_picks_it_up_and_starts_again_after(
+    store: Store,
+) -> None:
+    await answer(store, "General Question", False)
+    assert await _escalation_times(store) == (None, None, None)
+    await answer(store, "Refund Request", True)
+    escalated_at, picked_up, _ = await _escalation_times(store)
+    assert escalated_at is not None and picked_up is None
+    await answer(store, "Refund Request", True)  # a follow-up escalated too: the same escalation
+    assert (await _escalation_times(store))[0] == escalated_at
+    await store.take_over(*KEY, agent_id="UAGENT1")
+    _, picked_up, _ = await _escalation_times(store)
+    assert picked_up is not None and 0 <= picked_up < 60  # seconds after the escalation
+    await store.hand_back(*KEY)
+    await answer(store, "General Question", False)  # answered again: the escalation stays on record
+    assert await _escalation_times(store) == (escalated_at, picked_up, None)
+    await asyncio.sleep(0.01)
+    await answer(store, "Refund Request", True)  # a new escalation: a new clock, not picked up
+    again, picked_up, _ = await _escalation_times(store)
+    assert again is not None and again > escalated_at and picked_up is None
+
+
+async def test_a_hand_back_picks_an_escalation_up(store: Store) -> None:
+    await answer(store, "Refund Request", True)
+    await store.hand_back(*KEY)
+    escalated_at, picked_up, _ = await _escalation_times(store)
+    assert escalated_at is not None and picked_up is not None

@@ -23,11 +23,24 @@ REPLY_EVENT = "support_router_reply"
 # The first words go to Slack at once; then appendStream at most once per interval, counted from the
 # end of the previous call, so a slow Slack (or a busy bot) gets fewer, larger appends, never more.
 APPEND_INTERVAL_S = 0.5
+# Slack's limit on markdown_text in each chat.startStream, appendStream and stopStream call. An append
+# after Slack kept the bot waiting (a 429's Retry-After) carries everything Claude wrote meanwhile, and
+# a long answer can be more than this: it goes as several calls.
+MARKDOWN_TEXT_LIMIT = 12_000
 
 
 def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     """Message metadata tying a reply to the customer message it answers."""
     return {"event_type": REPLY_EVENT, "event_payload": {"message_ts": msg.ts, **(payload or {})}}
+
+
+def markdown_pieces(text: str, limit: int = MARKDOWN_TEXT_LIMIT) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` characters, one per streaming call (none for "").
+
+    Cut anywhere: Slack renders a stream's text joined, as it must for the model's own chunks, which
+    split words and Markdown alike.
+    """
+    return [text[start : start + limit] for start in range(0, len(text), limit)]
 
 
 def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
@@ -72,9 +85,16 @@ class StreamedReply:
     async def _send(self) -> None:
         text, self._buffer = self._buffer, ""
         try:
-            await self._call(text)
+            await self._send_text(text)
         finally:
             self._last_send = time.monotonic()
+
+    async def _send_text(self, text: str) -> None:
+        """Start or append to the stream with ``text``, in as many calls as Slack's limit needs."""
+        for piece in markdown_pieces(text):
+            if self.refused:
+                return
+            await self._call(piece)
 
     async def _call(self, text: str) -> None:
         if self.ts is None:
@@ -103,13 +123,15 @@ class StreamedReply:
         self._buffer += self._sanitizer.flush()
         if self.refused or (self.ts is None and not self._buffer):
             return None
-        if self._buffer and self.ts is None:
-            await self._send()
+        text, self._buffer = self._buffer, ""
+        # The last piece goes with stopStream; a stream not started yet is started with all of it.
+        last = markdown_pieces(text)[-1] if self.ts is not None and text else ""
+        await self._send_text(text[: len(text) - len(last)])
         if self.ts is None:
             return None
         kwargs: dict[str, Any] = {"channel": self._msg.channel_id, "ts": self.ts, "metadata": metadata}
-        if self._buffer:
-            kwargs["markdown_text"], self._buffer = self._buffer, ""
+        if last:
+            kwargs["markdown_text"] = last
         if blocks:
             kwargs["blocks"] = blocks
         await self._client.chat_stopStream(**kwargs)

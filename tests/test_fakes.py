@@ -278,6 +278,15 @@ async def test_chat_stream_is_assembled(slack: FakeSlack, web_client: AsyncWebCl
     assert [len(slack.calls_to(m)) for m in methods] == [1, 2, 1]
     with pytest.raises(SlackApiError, match="missing_recipient_team_id"):
         await web_client.chat_startStream(channel="C1", thread_ts=root["ts"], markdown_text="x")
+    # Slack takes at most 12,000 characters of markdown_text in one streaming call.
+    with pytest.raises(SlackApiError, match="msg_too_long"):
+        await web_client.chat_startStream(
+            channel="C1",
+            thread_ts=root["ts"],
+            recipient_team_id=TEAM_ID,
+            recipient_user_id="U1",
+            markdown_text="x" * 12_001,
+        )
 
 
 async def test_other_methods(slack: FakeSlack, web_client: AsyncWebClient) -> None:

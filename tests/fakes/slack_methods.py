@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 Body = dict[str, Any]
 _MESSAGE_FIELDS = ("blocks", "attachments", "metadata", "username", "icon_emoji", "icon_url")
+# Slack's limit on markdown_text in each chat.startStream / appendStream / stopStream call. Its pages name
+# no error for a longer text; msg_too_long is what its chat methods answer for a text past their limit.
+MARKDOWN_TEXT_LIMIT = 12_000
 
 
 def _fail(error: str) -> Body:
@@ -93,10 +96,16 @@ def chat_delete(fake: FakeSlack, params: Body) -> Body:
     return {"ok": True, "channel": channel, "ts": ts}
 
 
+def _too_long(params: Body) -> bool:
+    return len(params.get("markdown_text") or "") > MARKDOWN_TEXT_LIMIT
+
+
 def chat_start_stream(fake: FakeSlack, params: Body) -> Body:
     channel, thread_ts = params.get("channel"), params.get("thread_ts")
     if not channel or not thread_ts:
         return _fail("invalid_arguments")
+    if _too_long(params):
+        return _fail("msg_too_long")
     if fake.require_stream_recipient and not str(channel).startswith("D"):
         if not params.get("recipient_team_id"):
             return _fail("missing_recipient_team_id")
@@ -115,6 +124,8 @@ def _streamed(fake: FakeSlack, params: Body) -> tuple[dict[str, Any] | None, Bod
         return None, _fail("message_not_found")
     if fake.workspace.streams.get((channel, ts)) != "in_progress":
         return None, _fail("message_not_in_streaming_state")
+    if _too_long(params):
+        return None, _fail("msg_too_long")
     message["text"] += (params.get("markdown_text") or "") + chunk_text(params.get("chunks"))
     return message, None
 

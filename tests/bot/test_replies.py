@@ -1,0 +1,82 @@
+"""A streamed reply reaches Slack whole, however much text waits to go in one call."""
+
+from __future__ import annotations
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import replies
+from bot.replies import MARKDOWN_TEXT_LIMIT, StreamedReply, markdown_pieces
+from bot.store.records import InboundMessage
+from tests.fakes import BOT_TOKEN, FakeSlack
+
+STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
+# Three calls' worth and more, numbered so that a piece lost or sent out of order shows.
+LONG = "".join(f"{n:05d} " for n in range(6_000))
+
+
+@pytest.fixture
+def customer_message(slack: FakeSlack) -> InboundMessage:
+    root = slack.add_message("C1", None, "U1", "help")
+    return InboundMessage(team_id=slack.team_id, channel_id="C1", ts=root["ts"], user_id="U1")
+
+
+def reply_for(slack: FakeSlack, msg: InboundMessage) -> StreamedReply:
+    return StreamedReply(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), msg, required=True)
+
+
+def sent_texts(slack: FakeSlack) -> list[str]:
+    return [
+        str(call.params.get("markdown_text") or "")
+        for method in STREAM_METHODS
+        for call in slack.calls_to(method)
+    ]
+
+
+def test_markdown_pieces_cut_at_the_limit_and_join_back() -> None:
+    assert markdown_pieces("") == []
+    assert markdown_pieces("abcdefg", limit=3) == ["abc", "def", "g"]
+    assert "".join(markdown_pieces(LONG)) == LONG
+    assert [len(p) for p in markdown_pieces("x" * (2 * MARKDOWN_TEXT_LIMIT))] == [MARKDOWN_TEXT_LIMIT] * 2
+
+
+async def test_a_long_first_chunk_starts_the_stream_and_appends_the_rest(
+    slack: FakeSlack, customer_message: InboundMessage
+) -> None:
+    reply = reply_for(slack, customer_message)
+    await reply.feed(LONG)
+    assert await reply.finish(None, {"event_type": "t", "event_payload": {}}) == reply.ts
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == LONG
+    assert max(len(text) for text in sent_texts(slack)) <= MARKDOWN_TEXT_LIMIT
+    assert [len(slack.calls_to(m)) for m in STREAM_METHODS] == [1, 2, 1]
+
+
+async def test_a_backlog_after_a_pause_goes_in_appends_each_slack_accepts(
+    slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every feed is sent at once, as the first one after a pause is: the whole backlog in one go.
+    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    reply = reply_for(slack, customer_message)
+    await reply.feed("Here is everything: ")
+    await reply.feed(LONG)
+    await reply.finish(None, {"event_type": "t", "event_payload": {}})
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == "Here is everything: " + LONG
+    assert max(len(text) for text in sent_texts(slack)) <= MARKDOWN_TEXT_LIMIT
+    assert slack.stream_state("C1", posted["ts"]) == "completed"
+
+
+async def test_the_end_of_a_long_answer_rides_on_stop_with_the_blocks(
+    slack: FakeSlack, customer_message: InboundMessage
+) -> None:
+    reply = reply_for(slack, customer_message)
+    await reply.feed("First words. ")
+    await reply.feed(LONG)  # within the append interval: it waits for the end of the answer
+    blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "General Question"}]}]
+    await reply.finish(blocks, {"event_type": "t", "event_payload": {}})
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == "First words. " + LONG
+    assert max(len(text) for text in sent_texts(slack)) <= MARKDOWN_TEXT_LIMIT
+    [stop] = slack.calls_to("chat.stopStream")
+    assert LONG.endswith(stop.params["markdown_text"]) and posted["blocks"] == blocks

@@ -6,6 +6,7 @@ bot can see in Slack itself whether that message was already answered, and never
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -72,6 +73,8 @@ class StreamedReply:
         self._sanitizer = StreamSanitizer()
         self._buffer = ""
         self._last_send = 0.0
+        # Slack rate-limited an append (slack_sdk's own retries spent): none before this moment.
+        self._resume_at = 0.0
         self.ts: str | None = None
 
     async def feed(self, chunk: str) -> None:
@@ -79,7 +82,8 @@ class StreamedReply:
         self._buffer += self._sanitizer.feed(chunk)
         if not self._buffer or self.refused:
             return
-        if self.ts is None or time.monotonic() - self._last_send >= APPEND_INTERVAL_S:
+        now = time.monotonic()
+        if self.ts is None or (now - self._last_send >= APPEND_INTERVAL_S and now >= self._resume_at):
             await self._send()
 
     async def _send(self) -> None:
@@ -90,11 +94,25 @@ class StreamedReply:
             self._last_send = time.monotonic()
 
     async def _send_text(self, text: str) -> None:
-        """Start or append to the stream with ``text``, in as many calls as Slack's limit needs."""
-        for piece in markdown_pieces(text):
+        """Start or append to the stream with ``text``, in as many calls as Slack's limit needs.
+
+        An append Slack rate-limits (after slack_sdk's retries) does not fail the answer: what it carried
+        goes back in front of the buffer, to go in a later, larger append once Slack's Retry-After has
+        passed, or with the stream's stop.
+        """
+        pieces = markdown_pieces(text)
+        for sent, piece in enumerate(pieces):
             if self.refused:
                 return
-            await self._call(piece)
+            try:
+                await self._call(piece)
+            except SlackApiError as e:
+                if self.ts is None or e.response.status_code != 429:
+                    raise
+                self._buffer = "".join(pieces[sent:]) + self._buffer
+                self._resume_at = time.monotonic() + _retry_after(e)
+                logger.info("Slack rate-limited a streamed append; the text waits for the next one")
+                return
 
     async def _call(self, text: str) -> None:
         if self.ts is None:
@@ -123,19 +141,37 @@ class StreamedReply:
         self._buffer += self._sanitizer.flush()
         if self.refused or (self.ts is None and not self._buffer):
             return None
-        text, self._buffer = self._buffer, ""
-        # The last piece goes with stopStream; a stream not started yet is started with all of it.
-        last = markdown_pieces(text)[-1] if self.ts is not None and text else ""
-        await self._send_text(text[: len(text) - len(last)])
         if self.ts is None:
-            return None
+            await self._send()  # a stream not started yet is started with all of it
+            if self.ts is None:
+                return None
+        # All but the last piece in appends, waiting out Slack's rate limit; the last goes with stopStream.
+        while len(self._buffer) > MARKDOWN_TEXT_LIMIT:
+            await self._after_rate_limit()
+            head, self._buffer = self._buffer[:MARKDOWN_TEXT_LIMIT], self._buffer[MARKDOWN_TEXT_LIMIT:]
+            await self._send_text(head)
+        await self._after_rate_limit()
         kwargs: dict[str, Any] = {"channel": self._msg.channel_id, "ts": self.ts, "metadata": metadata}
-        if last:
-            kwargs["markdown_text"] = last
+        if self._buffer:
+            kwargs["markdown_text"], self._buffer = self._buffer, ""
         if blocks:
             kwargs["blocks"] = blocks
         await self._client.chat_stopStream(**kwargs)
         return self.ts
+
+    async def _after_rate_limit(self) -> None:
+        await asyncio.sleep(max(0.0, self._resume_at - time.monotonic()))
+
+
+def _retry_after(error: SlackApiError) -> float:
+    """Seconds Slack asked to wait (its Retry-After header), 1 when it did not say."""
+    for name, value in (error.response.headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                break
+    return 1.0
 
 
 async def post_reply(

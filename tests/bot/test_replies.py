@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import replies
@@ -80,3 +81,33 @@ async def test_the_end_of_a_long_answer_rides_on_stop_with_the_blocks(
     assert max(len(text) for text in sent_texts(slack)) <= MARKDOWN_TEXT_LIMIT
     [stop] = slack.calls_to("chat.stopStream")
     assert LONG.endswith(stop.params["markdown_text"]) and posted["blocks"] == blocks
+
+
+async def test_appends_slack_rate_limits_go_later_in_one_and_the_answer_is_whole(
+    slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of answers can pass Slack's rate limit on chat.appendStream: the append it refuses (after
+    slack_sdk's retries) waits out Retry-After and goes with the next, instead of failing the answer."""
+    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    reply = reply_for(slack, customer_message)
+    await reply.feed("First words. ")
+    slack.fail_next("chat.appendStream", status=429, retry_after=1)
+    await reply.feed("More ")  # refused: kept
+    await reply.feed("and more.")  # within the Retry-After: not sent
+    assert [call.ok for call in slack.calls_to("chat.appendStream")] == [False]
+    assert await reply.finish(None, {"event_type": "t", "event_payload": {}}) == reply.ts
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == "First words. More and more."
+    [stop] = slack.calls_to("chat.stopStream")
+    assert stop.params["markdown_text"] == "More and more."
+    assert stop.time - slack.calls_to("chat.appendStream")[0].time >= 1.0  # Slack's Retry-After, waited
+
+
+async def test_a_refused_start_still_fails_the_stream(
+    slack: FakeSlack, customer_message: InboundMessage
+) -> None:
+    """Only appends wait: a stream Slack will not start yet is the message's to retry, whole."""
+    slack.fail_next("chat.startStream", status=429, retry_after=1)
+    reply = reply_for(slack, customer_message)
+    with pytest.raises(SlackApiError):
+        await reply.feed("First words.")

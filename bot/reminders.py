@@ -75,6 +75,11 @@ class Reminders:
     def start(self) -> None:
         """Look every :data:`LOOK_INTERVAL_SECONDS` until :meth:`stop` (nothing when reminders are off)."""
         if self.enabled and self._loop is None:
+            logger.info(
+                "an escalation no agent answers is brought up again after %g minutes "
+                "(ESCALATION_REMINDER_MINUTES; 0 turns this off)",
+                self._settings.escalation_reminder_minutes,
+            )
             self._loop = asyncio.create_task(self._looking(), name="escalation reminders")
 
     async def stop(self) -> None:

@@ -153,9 +153,10 @@ class ThreadStates(Database):
         return (func.julianday(_at(now)) - func.julianday(t.c.escalated_at)) * 86400.0
 
     def awaiting_agents_statement(self, escalated_before: datetime, limit: int = REMINDER_BATCH) -> Any:
-        """Escalations no agent has written in since, made before ``escalated_before`` and not reminded
-        of, oldest first; through ``ix_threads_awaiting_agent``, whose condition this repeats. DMs are
-        left out: agents cannot write in a customer's DM with the bot, so nothing there says they answered.
+        """Escalations no agent has picked up (written in the thread, re-routed, handed back), made before
+        ``escalated_before`` and not reminded of, oldest first; through ``ix_threads_awaiting_agent``,
+        whose condition this repeats. DMs are left out: agents cannot write in a customer's DM with the
+        bot, so nothing there says they answered.
         """
         t = threads
         return (

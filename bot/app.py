@@ -6,6 +6,7 @@ Nothing is built at import time; ``SupportBot`` is built by the CLI (or a test) 
 from __future__ import annotations
 
 import logging
+import time
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -48,6 +49,8 @@ def _drop_unused_token_warning() -> None:
 
 
 SLACK_RETRIES = 3
+# An agent who takes a thread over is told the bot steps aside at most this often.
+TAKE_OVER_NOTE_SECONDS = 24 * 3600.0
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -79,6 +82,8 @@ class SupportBot:
             self.client, agent_users=settings.agent_users, agent_usergroup=settings.agent_usergroup
         )
         self.intake = Intake(store, settings, self.directory, on_take_over=self._took_over)
+        # When each agent was last told that the bot steps aside in a thread they take over.
+        self._told_to_step_aside: dict[str, float] = {}
         self.learner = Learner(
             router,
             store,
@@ -160,6 +165,12 @@ class SupportBot:
         return status
 
     def _took_over(self, msg: InboundMessage) -> None:
+        # Once a day per agent: the rule is learnt at the first, and a note in every thread they answer
+        # would be the bot in their way. (Kept in memory: after a restart an agent may be told once more.)
+        now = time.monotonic()
+        if now - self._told_to_step_aside.get(msg.user_id, -TAKE_OVER_NOTE_SECONDS) < TAKE_OVER_NOTE_SECONDS:
+            return
+        self._told_to_step_aside[msg.user_id] = now
         self.worker.run_aside(self._tell_stepped_aside(msg), name=f"take-over {msg.channel_id}/{msg.ts}")
 
     async def _tell_stepped_aside(self, msg: InboundMessage) -> None:

@@ -12,6 +12,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import agents
+from bot import app as app_module
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.listeners.actions import NOTHING_TO_HAND_BACK
 from tests.bot.conftest import BotFactory
@@ -184,23 +185,33 @@ async def test_any_answered_thread_can_be_handed_back_after_an_agent_takes_it(
     assert len(running.replies(event)) == 3
 
 
-async def test_the_agent_who_takes_a_thread_over_is_told_privately_once(
-    make_bot: BotFactory, slack: FakeSlack
+async def test_an_agent_who_takes_a_thread_over_is_told_privately_once_a_day(
+    make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    running = await make_bot(agent_users=[AGENT])
-    event = await running.customer_says("How do I change my email address?")
-    await running.idle()
-    await running.customer_says("I'll take this one", user=AGENT, thread_ts=event["ts"])
-    await running.customer_says("Which email is on the account now?", user=AGENT, thread_ts=event["ts"])
+    now = [1000.0]
+    monkeypatch.setattr(app_module, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    running = await make_bot(agent_users=[AGENT, "U0AGENT2"])
+
+    async def taken_over_by(agent: str) -> dict[str, Any]:
+        event = await running.customer_says("How do I change my email address?")
+        await running.idle()
+        await running.customer_says("I'll take this one", user=agent, thread_ts=event["ts"])
+        await running.idle()
+        return event
+
+    first = await taken_over_by(AGENT)
+    await running.customer_says("Which email is on the account now?", user=AGENT, thread_ts=first["ts"])
     await running.idle()
     notes = slack.workspace.ephemerals
-    assert [(n["user"], n["channel"], n["thread_ts"]) for n in notes] == [(AGENT, CHANNEL, event["ts"])]
+    assert [(n["user"], n["channel"], n["thread_ts"]) for n in notes] == [(AGENT, CHANNEL, first["ts"])]
     assert "stays out of this thread" in notes[0]["text"] and "*Hand back to the bot*" in notes[0]["text"]
-    assert len(running.replies(event)) == 1  # the customer sees none of it: their answer alone
-    await hand_back(running, event)
-    await running.customer_says("Actually, I'll finish this myself", user=AGENT, thread_ts=event["ts"])
-    await running.idle()
-    assert len(slack.workspace.ephemerals) == 2  # taken over again, told again
+    assert len(running.replies(first)) == 1  # the customer sees none of it: their answer alone
+    await taken_over_by(AGENT)  # another thread the same day: the agent knows by now
+    await taken_over_by("U0AGENT2")
+    assert [n["user"] for n in slack.workspace.ephemerals] == [AGENT, "U0AGENT2"]
+    now[0] += 25 * 3600
+    await taken_over_by(AGENT)
+    assert [n["user"] for n in slack.workspace.ephemerals] == [AGENT, "U0AGENT2", AGENT]
 
 
 async def test_an_agent_answering_an_escalation_is_not_told_again_what_its_help_said(

@@ -39,6 +39,7 @@ class Reminders:
         self._settings = settings
         self._wait = timedelta(minutes=settings.escalation_reminder_minutes)
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def enabled(self) -> bool:
@@ -83,15 +84,18 @@ class Reminders:
             self._loop = asyncio.create_task(self._looking(), name="escalation reminders")
 
     async def stop(self) -> None:
+        """Stop looking, after the look under way if there is one: a reminder claimed is posted (or given
+        back), never cut off between the two."""
         if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            self._stopping.set()
+            await self._loop
             self._loop = None
 
     async def _looking(self) -> None:
         while True:
-            await asyncio.sleep(LOOK_INTERVAL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), LOOK_INTERVAL_SECONDS)
+                return
             try:
                 await self.remind()
             except Exception:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import reminders as reminders_module
 from bot.formatting import ACTION_HAND_BACK
 from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
@@ -117,3 +118,17 @@ async def test_the_look_reads_only_the_escalations_waiting(make_bot: BotFactory)
     running = await make_bot()
     plan = await query_plan(running.store, running.store.awaiting_agents_statement(later(0)))
     assert "ix_threads_awaiting_agent" in plan
+
+
+async def test_the_running_bot_looks_by_itself_and_stops_between_looks(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reminders_module, "LOOK_INTERVAL_SECONDS", 0.05)
+    running = await make_bot(agent_users=[AGENT], escalation_reminder_minutes=0.002)  # 0.12 s
+    event = await escalate(running, anthropic_api)
+    deadline = time.monotonic() + 10
+    while len(running.replies(event)) < 2:
+        assert time.monotonic() < deadline, "the bot never reminded the agents by itself"
+        await asyncio.sleep(0.02)
+    await asyncio.wait_for(running.bot.reminders.stop(), timeout=2)
+    assert all(task.get_name() != "escalation reminders" for task in asyncio.all_tasks())

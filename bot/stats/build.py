@@ -146,9 +146,7 @@ async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | 
         return None  # a period in year 1 has none before it
     span = split_period(start, end, request.channel_id)
     figures, averages = _fold(await _rows(conn, grouped_statements(span)))
-    verdicts = Counter[str]()
-    for row in (await conn.execute(feedback_statement(span))).all():
-        verdicts[row.verdict] += int(row.n)
+    reviews = _feedback((await conn.execute(feedback_statement(span))).all(), {})["feedback_total"]
     replies, waited = averages["reply"]
     return Previous(
         start=start,
@@ -159,8 +157,8 @@ async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | 
         measured_messages=figures["messages"] - figures["unmeasured"],
         cost_usd=figures["cost_usd"],
         reply_average_ms=waited / replies if replies else None,
-        reviewed=verdicts["correct"] + verdicts["rerouted"],
-        correct=verdicts["correct"],
+        reviewed=reviews.reviewed,
+        correct=reviews.correct,
     )
 
 
@@ -334,22 +332,14 @@ async def _read_pickups(store: Database, span: Span) -> dict[str, Any]:
     the span needs no first-day adjustment.)"""
     async with store.reading() as conn:
         row = (await conn.execute(pickups_statement(span))).one()
-    since = row.waiting_since
     return {
         "channel_escalations": int(row.escalations),
         "picked_up": int(row.picked_up),
         "picked_up_within": {
             name: int(getattr(row, f"within_{minutes}")) for name, minutes in PICKUP_BUCKETS
         },
-        "awaiting_since": None if since is None else _utc(since),
+        "awaiting_since": row.waiting_since,  # aware UTC: min() keeps the column's UTCDateTime
     }
-
-
-def _utc(moment: datetime | str) -> datetime:
-    """A timestamp read by a raw aggregate (SQLite gives its stored text, naive UTC) as aware UTC."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _feedback(verdicts: Sequence[Row[Any]], routed_counts: dict[str, int]) -> dict[str, Any]:

@@ -187,9 +187,8 @@ class ThreadStates(Database):
         if release:
             stmt = stmt.values(reminded_at=None)
         else:
-            waiting = (t.c.escalated, t.c.pickup_seconds.is_(None), t.c.reminded_at.is_(None))
             same = t.c.escalated_at == escalation.escalated_at  # not escalated anew since it was read
-            stmt = stmt.where(*waiting, same).values(reminded_at=utcnow())
+            stmt = stmt.where(text(AWAITING_AGENT), same).values(reminded_at=utcnow())
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
 

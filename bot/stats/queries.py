@@ -32,6 +32,7 @@ from bot.store.records import GAVE_UP, NO_TEXT
 from bot.store.tables import (
     daily_rollups,
     inbound_messages,
+    outside_direct_messages,
     route_feedback,
     routing_decisions,
     threads,
@@ -217,7 +218,7 @@ def pickups_statement(span: Span) -> Select[Any]:
     nothing there says when one took an escalation up."""
     t = threads
     waiting = t.c.pickup_seconds.is_(None)
-    where = [in_range(t.c.escalated_at, span.start, span.end), t.c.channel_id.not_like("D%")]
+    where = [in_range(t.c.escalated_at, span.start, span.end), outside_direct_messages(t.c.channel_id)]
     where += [t.c.channel_id == span.channel_id] if span.channel_id else []
     columns: list[Any] = [
         func.count().label("escalations"),

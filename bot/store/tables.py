@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -184,6 +184,12 @@ class DecisionRow(Base):
         # /routing-stats reads the hours not yet in daily_rollups from this index alone (no table rows).
         Index("ix_routing_decisions_stats", *STATS_COLUMNS),
     )
+
+
+def outside_direct_messages(channel_id: Any) -> Any:
+    """Threads in channels, not in a customer's DM with the bot, where agents cannot write (a thread keeps
+    no channel type; Slack's DM ids begin with D)."""
+    return channel_id.not_like("D%")
 
 
 # An escalation no agent has answered and the agents were not reminded of: ix_threads_awaiting_agent.

@@ -9,7 +9,14 @@ from sqlalchemy import and_, case, func, literal, null, or_, select, text, updat
 
 from bot.store.database import Database
 from bot.store.records import AwaitingEscalation, ThreadState
-from bot.store.tables import AWAITING_AGENT, UTCDateTime, inbound_messages, threads, utcnow
+from bot.store.tables import (
+    AWAITING_AGENT,
+    UTCDateTime,
+    inbound_messages,
+    outside_direct_messages,
+    threads,
+    utcnow,
+)
 
 # How many waiting escalations one look reminds the agents of (the rest wait for the next look).
 REMINDER_BATCH = 50
@@ -162,7 +169,7 @@ class ThreadStates(Database):
         return (
             select(t.c.team_id, t.c.channel_id, t.c.thread_ts, t.c.escalated_at)
             .where(text(AWAITING_AGENT), t.c.escalated_at <= escalated_before)
-            .where(t.c.channel_id.not_like("D%"))
+            .where(outside_direct_messages(t.c.channel_id))
             .order_by(t.c.escalated_at)
             .limit(limit)
         )

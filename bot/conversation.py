@@ -245,23 +245,45 @@ class Conversations:
         escalation = self._router.routes.escalation
         agents_channel = settings.direct_message_escalations
         if is_direct(msg) and agents_channel is not None:
-            # The agents' notice first: if the customer's note then fails, a retry repeats the notice
-            # (harmless) rather than leaving an escalation nobody was told of.
-            notice, blocks = direct_message_escalation(
-                decision,
-                mentions,
-                msg.user_id,
-                msg.text or "",
-                history,
-                quote=settings.quotes_direct_messages,
-            )
-            await self._client.chat_postMessage(
-                channel=agents_channel, text=notice, blocks=[*blocks, controls], unfurl_links=False
-            )
+            await self._announce(msg, decision, controls, history, agents_channel)
             text, blocks = note(escalation.customer_message_dm)
             return await post_reply(self._client, msg, text, blocks, metadata)
         text, blocks = escalation_message(decision, escalation.customer_message, mentions)
         return await post_reply(self._client, msg, text, [*blocks, controls], metadata)
+
+    async def _announce(
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        controls: dict[str, Any],
+        history: Sequence[Turn],
+        agents_channel: str,
+    ) -> None:
+        """Tell the agents of an escalated DM in their channel, before the customer is told: if that note
+        then fails, a retry repeats the notice (harmless) rather than leaving an escalation nobody was told
+        of. The DM's first notice starts a thread that the rest of it follows (what the customer adds
+        under the escalated message, a later escalation): the agents read the conversation in one place,
+        and whoever replied there, taking it up, is the one tagged."""
+        settings = self._settings
+        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+        notice_ts, taker = None, None
+        if thread is not None and thread.notice_channel_id == agents_channel:
+            notice_ts, taker = thread.notice_ts, thread.taken_over_by
+        mentions = f"<@{taker}>" if taker else agent_mentions(settings.agent_users, settings.agent_usergroup)
+        notice, blocks = direct_message_escalation(
+            decision, mentions, msg.user_id, msg.text or "", history, quote=settings.quotes_direct_messages
+        )
+        posted = await self._client.chat_postMessage(
+            channel=agents_channel,
+            thread_ts=notice_ts,
+            text=notice,
+            blocks=[*blocks, controls],
+            unfurl_links=False,
+        )
+        if notice_ts is None and posted.get("ts"):
+            await self._store.note_notice(
+                msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id, agents_channel, str(posted["ts"])
+            )
 
     async def give_up(self, msg: InboundMessage, error: str) -> None:
         """The message could not be handled after every retry: hand it to a person, and record why.

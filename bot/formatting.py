@@ -48,9 +48,10 @@ ESCALATION_HELP = (
     "to let it answer the customer's next message."
 )
 DIRECT_ESCALATION_HELP = (
-    "Choose a category in *Re-route to…* to have the bot answer them in the DM as it, or press *Hand back "
-    "to the bot* to let it answer their next reply there; until then, what they reply under the escalated "
-    "message is sent on here."
+    "Whoever writes to them, reply in this thread to say so: the others then know it is taken, and what "
+    "they add under the escalated message comes here to you. Or choose a category in *Re-route to…* to "
+    "have the bot answer them in the DM as it, or press *Hand back to the bot* to let it answer their next "
+    "reply there."
 )
 # Told privately to the agent whose reply makes the bot step aside in a thread it had (after an escalation
 # its help above has said so already): the bot is out of their way, and how to undo it.
@@ -194,10 +195,16 @@ def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:
     return " ".join(tags) or "Support team"
 
 
-def reminder_text(mentions: str, waited: timedelta) -> str:
-    """An escalation no agent has answered, brought up again in its thread: the customer reads it too."""
+def reminder_text(mentions: str, waited: timedelta, *, direct_message_from: str | None = None) -> str:
+    """An escalation no agent has answered, brought up again in its thread, where the customer reads it
+    too; or, for a DM (``direct_message_from`` the customer), under its notice in the agents' channel."""
     minutes = max(1, round(waited.total_seconds() / 60))
     span = f"{minutes} minutes" if minutes < 120 else f"{minutes / 60:.0f} hours"
+    if direct_message_from:
+        return (
+            f"{mentions}: <@{direct_message_from}> has been waiting for a person for {span}; nobody has "
+            "replied under this notice yet. Whoever writes to them, say so here."
+        )
     return f"{mentions}: still waiting for a person after {span}; no agent has replied in this thread yet."
 
 

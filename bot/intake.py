@@ -142,9 +142,16 @@ class Intake:
 
     async def accept(self, body: Mapping[str, Any], bot_user_id: str | None) -> InboundMessage | None:
         """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn)."""
-        msg = parse_event(body, bot_user_id, self._settings.support_channels)
+        settings = self._settings
+        notices = settings.direct_message_escalations
+        support = settings.support_channels
+        msg = parse_event(body, bot_user_id, [*support, notices] if support and notices else support)
         if msg is None:
             return None
+        if msg.channel_id == notices and is_thread_reply(msg) and await self._under_notice(msg):
+            return None
+        if msg.channel_id == settings.escalation_channel and msg.channel_id not in support:
+            return None  # the agents' own channel: no customer writes there
         thread = None
         if is_thread_reply(msg):
             thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
@@ -160,6 +167,17 @@ class Intake:
         if thread is not None and thread.bot_silent and not is_direct(msg):
             return None  # a person's thread now; a DM's is not theirs to read, so it goes on to them
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
+
+    async def _under_notice(self, msg: InboundMessage) -> bool:
+        """Whether ``msg`` replies under an escalated DM's notice in the agents' channel; an agent's reply
+        there takes the DM up (its pick-up, for /routing-stats and the reminders; what the customer adds
+        then goes to that agent)."""
+        dm = await self._store.noticed_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+        if dm is None:
+            return False
+        if await self._is_agent_turn(msg, dm.state):
+            await self._store.take_over(msg.team_id, dm.channel_id, dm.thread_ts, msg.user_id)
+        return True
 
     async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:
         """An agent writing in a bot thread: a configured agent or, when none are configured (or Slack

@@ -3,8 +3,9 @@ agents are tagged there again, once, so a customer told "a person will follow up
 
 Any replica may look; each reminder is claimed in the store before it is posted (one per escalation), and
 given back if Slack refuses it, for the next look. An agent's reply in the thread (which takes it over),
-a hand-back and a re-route all end the wait. Escalated DMs are left out: agents cannot write in the
-customer's DM with the bot, so nothing there would show that one answered.
+a hand-back and a re-route all end the wait. An escalated DM is brought up under its notice in the
+agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot); one
+never announced there is left out.
 """
 
 from __future__ import annotations
@@ -58,19 +59,21 @@ class Reminders:
         settings = self._settings
         mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
         waited = now - escalation.escalated_at
+        channel, thread_ts = escalation.reminder_thread
+        customer = escalation.customer_id if escalation.notice_ts else None
+        where = f"{escalation.channel_id}/{escalation.thread_ts}"
         try:
             await self._client.chat_postMessage(
-                channel=escalation.channel_id,
-                thread_ts=escalation.thread_ts,
-                text=reminder_text(mentions, waited),
+                channel=channel,
+                thread_ts=thread_ts,
+                text=reminder_text(mentions, waited, direct_message_from=customer),
                 unfurl_links=False,
             )
         except (TimeoutError, SlackApiError, aiohttp.ClientError) as e:
-            where = f"{escalation.channel_id}/{escalation.thread_ts}"
             logger.warning("could not remind the agents of %s: %s", where, e)
             await self._store.claim_reminder(escalation, release=True)
             return 0
-        logger.info("reminded the agents of %s/%s", escalation.channel_id, escalation.thread_ts)
+        logger.info("reminded the agents of %s", where)
         return 1
 
     def start(self) -> None:

@@ -259,7 +259,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
             what="categories",
         ),
         *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
-        *([_section(pickups_text(report))] if report.channel_escalations else []),
+        *([_section(pickups_text(report))] if report.escalations_to_pick_up else []),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         _section(
             f"*Time* ({TIME_SCOPE})\n"
@@ -286,16 +286,16 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
 
 
 def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
-    """How soon agents picked up the period's escalations in channels, as shares of them all (within 15
+    """How soon agents picked up the period's escalations, as shares of them all (within 15
     min, 1 h, 4 h), and how many still wait, since when the longest has."""
-    whole = report.channel_escalations
-    parts = [f"{report.picked_up:,} of {whole:,}"]
+    whole = report.escalations_to_pick_up
+    parts = [f"{report.picked_up:,} of {whole:,} escalations"]
     for name in PICKUP_NAMES:
         parts.append(f"within {name} {report.picked_up_within.get(name, 0) / whole:.0%}")
     if report.awaiting_agents:
         since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
         parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")
-    return f"{bold('Picked up by agents')} (escalations in channels): " + " · ".join(parts)
+    return f"{bold('Picked up by agents')}: " + " · ".join(parts)
 
 
 def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape) -> list[str]:

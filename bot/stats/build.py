@@ -327,13 +327,13 @@ def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
 
 
 async def _read_pickups(store: Database, span: Span) -> dict[str, Any]:
-    """The period's escalations in channels: how many agents picked up within each time (cumulative),
-    and how many wait still, since when the longest has. (A purge deletes threads with their decisions:
-    the span needs no first-day adjustment.)"""
+    """The period's escalations (see ``pickups_statement``): how many agents picked up within each time
+    (cumulative), and how many wait still, since when the longest has. (A purge deletes threads with their
+    decisions: the span needs no first-day adjustment.)"""
     async with store.reading() as conn:
         row = (await conn.execute(pickups_statement(span))).one()
     return {
-        "channel_escalations": int(row.escalations),
+        "escalations_to_pick_up": int(row.escalations),
         "picked_up": int(row.picked_up),
         "picked_up_within": {
             name: int(getattr(row, f"within_{minutes}")) for name, minutes in PICKUP_BUCKETS

@@ -32,9 +32,9 @@ from bot.store.records import GAVE_UP, NO_TEXT
 from bot.store.tables import (
     daily_rollups,
     inbound_messages,
-    outside_direct_messages,
     route_feedback,
     routing_decisions,
+    seen_by_agents,
     threads,
 )
 from router.models import Source
@@ -212,13 +212,13 @@ PICKUP_NAMES = tuple(name for name, _ in PICKUP_BUCKETS)
 
 
 def pickups_statement(span: Span) -> Select[Any]:
-    """The period's escalations in channels (by when they were made; a thread's latest): how many, how
-    many an agent picked up, within each of PICKUP_BUCKETS (cumulative) and when the longest waiting
-    began, in one pass over ``ix_threads_escalations``. DMs are left out: agents cannot write in them, so
-    nothing there says when one took an escalation up."""
+    """The period's escalations (by when they were made; a thread's latest): how many, how many an agent
+    picked up, within each of PICKUP_BUCKETS (cumulative) and when the longest waiting began, in one pass
+    over ``ix_threads_escalations``. Only those whose pick-up agents can be seen to make (``seen_by_agents``:
+    a DM never announced in their channel has nowhere to show it)."""
     t = threads
     waiting = t.c.pickup_seconds.is_(None)
-    where = [in_range(t.c.escalated_at, span.start, span.end), outside_direct_messages(t.c.channel_id)]
+    where = [in_range(t.c.escalated_at, span.start, span.end), seen_by_agents(t)]
     where += [t.c.channel_id == span.channel_id] if span.channel_id else []
     columns: list[Any] = [
         func.count().label("escalations"),

@@ -172,10 +172,11 @@ class StatsReport(BaseModel):
     pending: int = 0
     kept_messages: int | None = None
     kept_since: datetime | None = None
-    # The period's escalations in channels (DMs left out: agents cannot write there), how many an agent
-    # picked up (wrote in the thread, re-routed, handed back), how many within each time ("15 min",
+    # The period's escalations agents can be seen to pick up (``seen_by_agents``: not a DM never announced
+    # in their channel), how many an agent picked up (wrote in the thread or under the DM's notice,
+    # re-routed, handed back), how many within each time ("15 min",
     # "1 h", "4 h", cumulative), and when the longest of those no agent has picked up was escalated.
-    channel_escalations: int = 0
+    escalations_to_pick_up: int = 0
     picked_up: int = 0
     picked_up_within: dict[str, int] = {}
     awaiting_since: datetime | None = None
@@ -184,8 +185,8 @@ class StatsReport(BaseModel):
 
     @property
     def awaiting_agents(self) -> int:
-        """The period's escalations in channels that no agent has picked up yet."""
-        return self.channel_escalations - self.picked_up
+        """The period's escalations (those counted in ``escalations_to_pick_up``) no agent picked up yet."""
+        return self.escalations_to_pick_up - self.picked_up
 
     @property
     def purged_messages(self) -> int:

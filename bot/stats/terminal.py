@@ -93,7 +93,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         _shares("By category", report.categories, notes=report.escalated_notes()),
         _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
     ]
-    if report.channel_escalations:
+    if report.escalations_to_pick_up:
         parts.append(Text.from_markup(pickups_text(report, lambda text: f"[bold]{text}[/bold]")))
     average = "–" if report.confidence_average is None else f"{report.confidence_average:.2f}"
     confidence = Table(

@@ -53,6 +53,9 @@ class ThreadState(BaseModel):
     # The bot has posted in the thread (an answer or an escalation notice).
     bot_answered: bool = False
     taken_over_by: str | None = None
+    # A DM's escalation notice in the agents' channel (see ``ThreadStates.note_notice``).
+    notice_channel_id: str | None = None
+    notice_ts: str | None = None
 
     @property
     def bot_silent(self) -> bool:
@@ -69,6 +72,27 @@ class AwaitingEscalation(BaseModel):
     channel_id: str
     thread_ts: str
     escalated_at: datetime
+    customer_id: str | None = None
+    # Set for a DM: its notice in the agents' channel, where they are reminded (they cannot see the DM).
+    notice_channel_id: str | None = None
+    notice_ts: str | None = None
+
+    @property
+    def reminder_thread(self) -> tuple[str, str]:
+        """Where the agents are reminded of it: the thread itself, or a DM's notice."""
+        if self.notice_channel_id and self.notice_ts:
+            return self.notice_channel_id, self.notice_ts
+        return self.channel_id, self.thread_ts
+
+
+class NoticedThread(BaseModel):
+    """The escalated DM a notice in the agents' channel announced (see ``ThreadStates.noticed_thread``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: str
+    thread_ts: str
+    state: ThreadState
 
 
 # Decisions recorded for a customer's message that no classifier made: a file alone (source ``none``),

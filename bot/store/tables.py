@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    or_,
     true,
 )
 from sqlalchemy import (
@@ -186,14 +187,18 @@ class DecisionRow(Base):
     )
 
 
-def outside_direct_messages(channel_id: Any) -> Any:
-    """Threads in channels, not in a customer's DM with the bot, where agents cannot write (a thread keeps
-    no channel type; Slack's DM ids begin with D)."""
-    return channel_id.not_like("D%")
+def seen_by_agents(table: Any) -> Any:
+    """Threads whose pick-up agents can be seen to make: those in channels, where they write in the thread
+    itself, and the DMs announced to them in their channel (0011), where they reply under the notice. Not
+    a DM without a notice: agents cannot write in a customer's DM with the bot. (A thread keeps no channel
+    type; Slack's DM ids begin with D.)"""
+    return or_(table.c.channel_id.not_like("D%"), table.c.notice_ts.is_not(None))
 
 
 # An escalation no agent has answered and the agents were not reminded of: ix_threads_awaiting_agent.
 AWAITING_AGENT = "escalated AND pickup_seconds IS NULL AND reminded_at IS NULL AND escalated_at IS NOT NULL"
+# A DM's thread announced to the agents: ix_threads_notice.
+NOTICED = "notice_ts IS NOT NULL"
 
 
 class ThreadRow(Base):
@@ -219,6 +224,10 @@ class ThreadRow(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_seconds: Mapped[float | None] = mapped_column(Float)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A DM's: where its escalation was announced to the agents (the first notice; 0011). A reply under
+    # it is an agent's pick-up; the reminder and what the customer adds go there.
+    notice_channel_id: Mapped[str | None] = mapped_column(SlackId)
+    notice_ts: Mapped[str | None] = mapped_column(SlackId)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     # /routing-stats counts hand-offs and escalations by when they happened; the reminders look for
@@ -226,7 +235,17 @@ class ThreadRow(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "thread_ts"),
         Index("ix_threads_taken_over_at", "taken_over_at"),
-        Index("ix_threads_escalations", "escalated_at", "channel_id", "escalated", "pickup_seconds"),
+        Index(
+            "ix_threads_escalations", "escalated_at", "channel_id", "escalated", "pickup_seconds", "notice_ts"
+        ),
+        Index(
+            "ix_threads_notice",
+            "team_id",
+            "notice_channel_id",
+            "notice_ts",
+            sqlite_where=sql_text(NOTICED),
+            postgresql_where=sql_text(NOTICED),
+        ),
         Index(
             "ix_threads_awaiting_agent",
             "escalated_at",

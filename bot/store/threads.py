@@ -8,12 +8,13 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, null, or_, select, text, update
 
 from bot.store.database import Database
-from bot.store.records import AwaitingEscalation, ThreadState
+from bot.store.records import AwaitingEscalation, NoticedThread, ThreadState
 from bot.store.tables import (
     AWAITING_AGENT,
+    NOTICED,
     UTCDateTime,
     inbound_messages,
-    outside_direct_messages,
+    seen_by_agents,
     threads,
     utcnow,
 )
@@ -32,9 +33,9 @@ class ThreadStates(Database):
         posted: an agent who replies in the meantime takes it over, and a customer's follow-up is routed.
         """
         t, m = threads, inbound_messages
-        stmt = select(
-            t.c.customer_id, t.c.category, t.c.escalated, t.c.bot_answered, t.c.taken_over_by
-        ).where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
+        stmt = select(*_state_columns()).where(
+            t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts
+        )
         root = select(m.c.user_id).where(
             m.c.team_id == team_id, m.c.channel_id == channel_id, m.c.ts == thread_ts
         )
@@ -44,6 +45,61 @@ class ThreadStates(Database):
                 customer = (await conn.execute(root)).scalar()
                 return None if customer is None else ThreadState(customer_id=customer)
         return ThreadState.model_validate(row._asdict())
+
+    def noticed_thread_statement(self, team_id: str, channel_id: str, notice_ts: str) -> Any:
+        """See :meth:`noticed_thread`; through ``ix_threads_notice``, whose condition this repeats."""
+        t = threads
+        return (
+            select(t.c.channel_id, t.c.thread_ts, *_state_columns())
+            .where(text(NOTICED), t.c.team_id == team_id)
+            .where(t.c.notice_channel_id == channel_id, t.c.notice_ts == notice_ts)
+        )
+
+    async def noticed_thread(self, team_id: str, channel_id: str, notice_ts: str) -> NoticedThread | None:
+        """The DM whose escalation the message ``notice_ts`` in ``channel_id`` announced to the agents, or
+        None (every reply in the agents' channel asks, while Slack waits for its acknowledgement)."""
+        async with self.reading() as conn:
+            row = (await conn.execute(self.noticed_thread_statement(team_id, channel_id, notice_ts))).first()
+        if row is None:
+            return None
+        fields = row._asdict()
+        key = {"channel_id": fields.pop("channel_id"), "thread_ts": fields.pop("thread_ts")}
+        return NoticedThread(**key, state=ThreadState.model_validate(fields))
+
+    async def note_notice(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        customer_id: str,
+        notice_channel_id: str,
+        notice_ts: str,
+    ) -> None:
+        """Note where a DM's escalation was announced to the agents, as soon as it is (before the decision
+        is recorded: an agent may reply under it at once). The thread's first notice is kept (the one the
+        agents were tagged in, where what follows goes) unless it is in another channel: the agents' channel
+        was changed since."""
+        t = threads
+        insert = self._insert(t).values(
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            customer_id=customer_id,
+            escalated=False,
+            bot_answered=False,
+            notice_channel_id=notice_channel_id,
+            notice_ts=notice_ts,
+            updated_at=utcnow(),
+        )
+        first = or_(t.c.notice_ts.is_(None), t.c.notice_channel_id != insert.excluded.notice_channel_id)
+        changes = {
+            "notice_channel_id": case(
+                (first, insert.excluded.notice_channel_id), else_=t.c.notice_channel_id
+            ),
+            "notice_ts": case((first, insert.excluded.notice_ts), else_=t.c.notice_ts),
+        }
+        async with self._transaction() as conn:
+            await conn.execute(_upsert(insert, changes))
 
     def answered_statement(
         self,
@@ -160,16 +216,25 @@ class ThreadStates(Database):
         return (func.julianday(_at(now)) - func.julianday(t.c.escalated_at)) * 86400.0
 
     def awaiting_agents_statement(self, escalated_before: datetime, limit: int = REMINDER_BATCH) -> Any:
-        """Escalations no agent has picked up (written in the thread, re-routed, handed back), made before
-        ``escalated_before`` and not reminded of, oldest first; through ``ix_threads_awaiting_agent``,
-        whose condition this repeats. DMs are left out: agents cannot write in a customer's DM with the
-        bot, so nothing there says they answered.
+        """Escalations no agent has picked up (written in the thread or under a DM's notice, re-routed,
+        handed back), made before ``escalated_before`` and not reminded of, oldest first; through
+        ``ix_threads_awaiting_agent``, whose condition this repeats. A DM with no notice in the agents'
+        channel is left out: agents cannot write in a customer's DM with the bot, so nothing would show
+        that they answered (``seen_by_agents``).
         """
         t = threads
         return (
-            select(t.c.team_id, t.c.channel_id, t.c.thread_ts, t.c.escalated_at)
+            select(
+                t.c.team_id,
+                t.c.channel_id,
+                t.c.thread_ts,
+                t.c.escalated_at,
+                t.c.customer_id,
+                t.c.notice_channel_id,
+                t.c.notice_ts,
+            )
             .where(text(AWAITING_AGENT), t.c.escalated_at <= escalated_before)
-            .where(outside_direct_messages(t.c.channel_id))
+            .where(seen_by_agents(t))
             .order_by(t.c.escalated_at)
             .limit(limit)
         )
@@ -198,6 +263,20 @@ class ThreadStates(Database):
             stmt = stmt.where(text(AWAITING_AGENT), same).values(reminded_at=utcnow())
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
+
+
+def _state_columns() -> list[Any]:
+    """The columns of a :class:`ThreadState`."""
+    t = threads
+    return [
+        t.c.customer_id,
+        t.c.category,
+        t.c.escalated,
+        t.c.bot_answered,
+        t.c.taken_over_by,
+        t.c.notice_channel_id,
+        t.c.notice_ts,
+    ]
 
 
 def _on_escalation(insert: Any, column: Any, new: Any) -> Any:

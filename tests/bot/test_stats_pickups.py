@@ -15,7 +15,10 @@ from tests.store.plans import query_plan
 _ts = iter(range(1, 1000))
 
 
-async def escalation(store: Store, channel: str, at: datetime, picked_up_after: timedelta | None) -> None:
+async def escalation(
+    store: Store, channel: str, at: datetime, picked_up_after: timedelta | None, *, notice: bool = False
+) -> None:
+    """An escalated thread in ``channel``; ``notice``: a DM announced in the agents' channel."""
     values = {
         "team_id": TEAM,
         "channel_id": channel,
@@ -25,6 +28,8 @@ async def escalation(store: Store, channel: str, at: datetime, picked_up_after: 
         "escalated_at": at,
         "pickup_seconds": None if picked_up_after is None else picked_up_after.total_seconds(),
         "updated_at": at,
+        "notice_channel_id": "C0AGENTS" if notice else None,
+        "notice_ts": f"2.{next(_ts)}" if notice else None,
     }
     async with store.engine.begin() as conn:
         await conn.execute(threads.insert().values(values))
@@ -32,7 +37,8 @@ async def escalation(store: Store, channel: str, at: datetime, picked_up_after: 
 
 async def seed(store: Store) -> datetime:
     """In the last week: billing picked up after 5 min, 30 min and 3 h, and one waiting for 2 h; general
-    picked up after 20 h. Left out of a 7d report: a DM waiting, and billing's escalation of 10 days ago.
+    picked up after 20 h; a DM announced in the agents' channel picked up after 10 min. Left out of a 7d
+    report: a DM never announced there, waiting, and billing's escalation of 10 days ago.
     Returns when the waiting one was escalated."""
     now = datetime.now(UTC)
     for minutes in (5, 30, 180):
@@ -41,6 +47,7 @@ async def seed(store: Store) -> datetime:
     await escalation(store, "C0BILLING", waiting, None)
     await escalation(store, "C0GENERAL", now - timedelta(days=2), timedelta(hours=20))
     await escalation(store, "D0CUSTOMER", now - timedelta(hours=3), None)
+    await escalation(store, "D0OTHER", now - timedelta(hours=5), timedelta(minutes=10), notice=True)
     await escalation(store, "C0BILLING", now - timedelta(days=10), timedelta(minutes=2))
     # A decision, so that the report has messages to show (a real escalation is one).
     escalated = decision(
@@ -55,23 +62,23 @@ async def seed(store: Store) -> datetime:
 async def test_the_report_says_how_soon_agents_picked_up_escalations(store: Store) -> None:
     waiting = await seed(store)
     report = await build_report(store, parse_arguments("7d"))
-    assert report.picked_up_within == {"15 min": 1, "1 h": 2, "4 h": 3}  # and one after 20 h
-    assert (report.channel_escalations, report.picked_up, report.awaiting_agents) == (5, 4, 1)
+    assert report.picked_up_within == {"15 min": 2, "1 h": 3, "4 h": 4}  # and one after 20 h
+    assert (report.escalations_to_pick_up, report.picked_up, report.awaiting_agents) == (6, 5, 1)
     assert report.awaiting_since is not None and abs(report.awaiting_since - waiting) < timedelta(seconds=1)
     text = next(b["text"]["text"] for b in report_blocks(report)[1] if "Picked up" in str(b))
     assert text == (
-        "*Picked up by agents* (escalations in channels): 4 of 5 · within 15 min 20% · within 1 h 40% · "
-        f"within 4 h 60% · *1 still waiting*, the longest since {when(report.awaiting_since)} UTC"
+        "*Picked up by agents*: 5 of 6 escalations · within 15 min 33% · within 1 h 50% · "
+        f"within 4 h 67% · *1 still waiting*, the longest since {when(report.awaiting_since)} UTC"
     )
     billing = await build_report(store, parse_arguments("30d <#C0BILLING|billing>"))
     assert billing.picked_up_within == {"15 min": 2, "1 h": 3, "4 h": 4}
-    assert (billing.channel_escalations, billing.awaiting_agents) == (5, 1)
+    assert (billing.escalations_to_pick_up, billing.awaiting_agents) == (5, 1)
 
 
-async def test_a_period_without_escalations_in_channels_shows_no_line(store: Store) -> None:
+async def test_a_period_whose_escalations_agents_cannot_see_shows_no_line(store: Store) -> None:
     await seed(store)
     report = await build_report(store, parse_arguments("all <#D0CUSTOMER>"))
-    assert report.channel_escalations == 0
+    assert report.escalations_to_pick_up == 0
     assert "Picked up" not in str(report_blocks(report)[1])
 
 

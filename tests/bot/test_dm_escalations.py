@@ -1,0 +1,116 @@
+"""An escalated DM is the agents' to take up in their own channel: a reply under its notice picks it up,
+nobody's reply brings it up again there, and what the customer adds follows in that notice's thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.stats import build_report, parse_arguments
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
+from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
+from tests.bot.test_reminders import later
+from tests.fakes import FakeAnthropic, FakeSlack
+from tests.store.plans import query_plan
+
+OTHER_AGENT = "U0AGENT2"
+DM = "D0DM"
+
+
+def notices(slack: FakeSlack) -> list[dict[str, Any]]:
+    """The bot's messages in the agents' channel, in posting order (thread replies included)."""
+    return [m for m in slack.messages(AGENTS_CHANNEL) if m.get("user") == slack.bot_user_id]
+
+
+async def escalated_dm(running: RunningBot, anthropic_api: FakeAnthropic) -> tuple[dict[str, Any], str]:
+    """A DM the classifier is unsure of; returns its event and the ts of its notice to the agents."""
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before", channel=DM, channel_type="im")
+    await running.idle()
+    [notice] = notices(running.slack)
+    return event, notice["ts"]
+
+
+async def test_an_agents_reply_under_the_notice_takes_the_dm_up(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, notice_ts = await escalated_dm(running, anthropic_api)
+    first = notices(slack)[0]["text"]
+    assert f"<@{AGENT}>" in first and f"<@{OTHER_AGENT}>" in first
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=notice_ts)
+    await running.idle()
+    assert len(notices(slack)) == 1 and len(anthropic_api.bodies("classify")) == 1  # no answer to an agent
+    thread = await running.store.get_thread(slack.team_id, DM, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    assert await running.bot.reminders.remind(later(120)) == 0
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.picked_up_within["15 min"], report.awaiting_agents) == (1, 0)
+    # What the customer adds then goes to that agent alone, under the notice they answered.
+    anthropic_api.classify_fn = sure
+    await running.customer_says("it's order 1234", channel=DM, channel_type="im", thread_ts=event["ts"])
+    await running.idle()
+    first_notice, follow_up = notices(slack)
+    assert follow_up["thread_ts"] == notice_ts and "> it's order 1234" in follow_up["text"]
+    assert f"<@{AGENT}>" in follow_up["text"] and f"<@{OTHER_AGENT}>" not in follow_up["text"]
+    assert first_notice["ts"] == notice_ts
+
+
+async def test_a_dm_nobody_takes_up_is_brought_up_again_under_its_notice(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, notice_ts = await escalated_dm(running, anthropic_api)
+    # What the customer adds meanwhile follows the notice, to everyone: nobody has taken it up.
+    anthropic_api.classify_fn = sure
+    await running.customer_says("it's order 1234", channel=DM, channel_type="im", thread_ts=event["ts"])
+    await running.idle()
+    assert [m.get("thread_ts") or m["ts"] for m in notices(slack)] == [notice_ts, notice_ts]
+    reminders = running.bot.reminders
+    assert await reminders.remind(later(29)) == 0
+    assert await reminders.remind(later(31)) == 1
+    assert await reminders.remind(later(240)) == 0
+    reminder = notices(slack)[-1]
+    assert reminder["thread_ts"] == notice_ts
+    assert reminder["text"] == (
+        f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person for 31 minutes; nobody has replied under "
+        "this notice yet. Whoever writes to them, say so here."
+    )
+    assert all("waiting" not in m["text"] for m in running.replies(event))  # nothing of it in the DM
+
+
+async def test_a_notice_in_a_support_channel_is_taken_up_there_too(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # No agents' channel: the DM is announced (without its words) in the first support channel.
+    running = await make_bot(agent_users=[AGENT], support_channels=[CHANNEL])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("my account, privately", channel=DM, channel_type="im")
+    await running.idle()
+    [notice] = [m for m in slack.messages(CHANNEL) if m.get("user") == slack.bot_user_id]
+    await running.customer_says("on it", user=AGENT, channel=CHANNEL, thread_ts=notice["ts"])
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, DM, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    assert slack.thread_replies(CHANNEL, notice["ts"]) == []
+
+
+async def test_the_agents_channel_is_no_support_channel(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # Every channel the bot is in is a support channel (no SUPPORT_CHANNELS), but for the agents' own.
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    event = await running.customer_says("How do refunds work for annual plans?", channel=AGENTS_CHANNEL)
+    await running.idle()
+    assert running.replies(event) == [] and anthropic_api.bodies("classify") == []
+    # Listed in SUPPORT_CHANNELS, it is one.
+    listed = await make_bot(support_channels=[AGENTS_CHANNEL], escalation_channel=AGENTS_CHANNEL)
+    event = await listed.customer_says("How do refunds work for annual plans?", channel=AGENTS_CHANNEL)
+    await listed.idle()
+    assert len(listed.replies(event)) == 1
+
+
+async def test_the_notice_of_a_reply_is_found_through_its_index(make_bot: BotFactory) -> None:
+    running = await make_bot()
+    statement = running.store.noticed_thread_statement("T1", AGENTS_CHANNEL, "1.2")
+    assert "ix_threads_notice" in await query_plan(running.store, statement)

@@ -125,9 +125,14 @@ class StreamedReply:
                     recipient_user_id=self._msg.user_id,
                 )
             except SlackApiError as e:
-                if self._required or e.response.status_code >= 500 or e.response.status_code == 429:
+                # Refused (a channel type, a workspace without streaming) or rate-limited still after
+                # slack_sdk's retries (starting a stream has a lower limit than posting): the answer is
+                # posted whole when Claude has written it. Failing the attempt instead would have the
+                # retry ask Claude for the answer again, and the customer wait for it again.
+                if self._required or e.response.status_code >= 500:
                     raise
-                logger.info("Slack refused a streamed reply (%s); posting it whole", e.response.get("error"))
+                why = "rate-limited" if e.response.status_code == 429 else "refused"
+                logger.info("Slack %s a streamed reply (%s); posting it whole", why, e.response.get("error"))
                 self.refused = True
                 return
             self.ts = response["ts"]

@@ -22,8 +22,9 @@ def customer_message(slack: FakeSlack) -> InboundMessage:
     return InboundMessage(team_id=slack.team_id, channel_id="C1", ts=root["ts"], user_id="U1")
 
 
-def reply_for(slack: FakeSlack, msg: InboundMessage) -> StreamedReply:
-    return StreamedReply(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), msg, required=True)
+def reply_for(slack: FakeSlack, msg: InboundMessage, *, required: bool = True) -> StreamedReply:
+    """A reply through a client without retries: each fault the fake Slack is told of is seen."""
+    return StreamedReply(AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url), msg, required=required)
 
 
 def sent_texts(slack: FakeSlack) -> list[str]:
@@ -103,11 +104,18 @@ async def test_appends_slack_rate_limits_go_later_in_one_and_the_answer_is_whole
     assert stop.time - slack.calls_to("chat.appendStream")[0].time >= 1.0  # Slack's Retry-After, waited
 
 
-async def test_a_refused_start_still_fails_the_stream(
+async def test_a_stream_slack_will_not_start_yet_is_posted_whole(
     slack: FakeSlack, customer_message: InboundMessage
 ) -> None:
-    """Only appends wait: a stream Slack will not start yet is the message's to retry, whole."""
+    """Rate-limited still after slack_sdk's retries, the start gives way to one message when the answer
+    is written (the retry of a failed attempt would ask Claude for it again); with SLACK_STREAMING=on,
+    where streaming is required, it fails the attempt."""
     slack.fail_next("chat.startStream", status=429, retry_after=1)
-    reply = reply_for(slack, customer_message)
+    reply = reply_for(slack, customer_message, required=False)
+    await reply.feed("First words.")
+    await reply.feed(" And the rest.")
+    assert reply.refused and await reply.finish(None, {"event_type": "t", "event_payload": {}}) is None
+    assert [len(slack.calls_to(m)) for m in STREAM_METHODS] == [1, 0, 0]
+    slack.fail_next("chat.startStream", status=429, retry_after=1)
     with pytest.raises(SlackApiError):
-        await reply.feed("First words.")
+        await reply_for(slack, customer_message).feed("First words.")

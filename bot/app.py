@@ -26,6 +26,7 @@ from bot.intake import Intake
 from bot.learning import Learner
 from bot.listeners import actions, commands, messages
 from bot.reminders import Reminders
+from bot.replies import SLACK_ERRORS
 from bot.settings import Settings, SettingsError
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -183,7 +184,7 @@ class SupportBot:
                 thread_ts=msg.thread_ts,
                 text=STEPPED_ASIDE,
             )
-        except (TimeoutError, SlackApiError, aiohttp.ClientError) as e:
+        except SLACK_ERRORS as e:
             # A courtesy: the take-over itself is recorded, and the bot stays silent either way.
             logger.warning("could not tell %s that the bot stepped aside: %s", msg.user_id, e)
 

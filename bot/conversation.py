@@ -116,7 +116,12 @@ class Conversations:
                 escalate = EscalationReason.WITH_A_PERSON
         elif (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
             return None
-        decision, reply_ts = await self._answer(msg, None, escalate)
+        kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
+        if kept is not None:
+            # An earlier attempt made this decision and could not post it: post it, not ask Claude again.
+            decision, reply_ts = kept, await self._post_kept(msg, kept)
+        else:
+            decision, reply_ts = await self._answer(msg, None, escalate)
         await self._store.complete(msg, decision, reply_ts)
         if self._learner is not None:
             await self._learner.note_decision(decision)
@@ -173,16 +178,11 @@ class Conversations:
     ) -> tuple[RoutingDecision, str | None]:
         """Route ``msg`` (as ``category`` when given; to a person for ``escalate`` unless it only thanks)
         with its thread's history (all of it, for a re-route: ``rerouting``) and post the reply; its ts,
-        or None for a re-route that failed."""
-        history: list[Turn] = []
-        if is_direct(msg) and not is_thread_reply(msg):
-            history = await direct_message_history(self._client, msg, self.identity.user_id)
-        # A message that starts its own thread (the common case) has no history there: no lookup for it.
-        # A re-route's thread always has some: the reply it replaces, at least.
-        if is_thread_reply(msg) or rerouting:
-            history += await thread_history(
-                self._client, msg, self.identity.user_id, self._directory.is_agent, rerouting=rerouting
-            )
+        or None for a re-route that failed.
+
+        A decision made whose reply Slack would not take is kept in the store before the error goes on
+        (the attempt fails): the next attempt posts it (:meth:`_post_kept`)."""
+        history = await self._history(msg, rerouting=rerouting)
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"
@@ -199,7 +199,39 @@ class Conversations:
             category=category,
             escalate=escalate,
         )
-        return decision, await self._post(msg, decision, streamed, history)
+        try:
+            return decision, await self._post(msg, decision, streamed, history)
+        except Exception:
+            if not rerouting:
+                await self._keep(msg, decision)
+            raise
+
+    async def _keep(self, msg: InboundMessage, decision: RoutingDecision) -> None:
+        """Keep ``decision`` for the next attempt at ``msg``; if even that fails, the next attempt routes
+        the message again (the attempt's own error is the one that counts)."""
+        try:
+            await self._store.keep_decision(msg, decision)
+        except Exception as e:
+            logger.warning("could not keep the decision on %s/%s for a retry: %s", msg.channel_id, msg.ts, e)
+
+    async def _post_kept(self, msg: InboundMessage, decision: RoutingDecision) -> str | None:
+        """Post the decision an earlier attempt made (whole: Claude wrote it all then); its ts."""
+        history = await self._history(msg) if decision.escalated and is_direct(msg) else []
+        return await self._post(msg, decision, None, history)  # failing, it stays kept for the next
+
+    async def _history(self, msg: InboundMessage, *, rerouting: bool = False) -> list[Turn]:
+        """The conversation before ``msg``: the DM's earlier messages, the thread's earlier turns (all of
+        them, for a re-route: ``rerouting``)."""
+        history: list[Turn] = []
+        if is_direct(msg) and not is_thread_reply(msg):
+            history = await direct_message_history(self._client, msg, self.identity.user_id)
+        # A message that starts its own thread (the common case) has no history there: no lookup for it.
+        # A re-route's thread always has some: the reply it replaces, at least.
+        if is_thread_reply(msg) or rerouting:
+            history += await thread_history(
+                self._client, msg, self.identity.user_id, self._directory.is_agent, rerouting=rerouting
+            )
+        return history
 
     async def _post(
         self,

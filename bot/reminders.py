@@ -15,11 +15,10 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import agent_mentions, reminder_text
+from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
 from bot.store.records import AwaitingEscalation
 from bot.store.repository import Store
@@ -69,7 +68,7 @@ class Reminders:
                 text=reminder_text(mentions, waited, direct_message_from=customer),
                 unfurl_links=False,
             )
-        except (TimeoutError, SlackApiError, aiohttp.ClientError) as e:
+        except SLACK_ERRORS as e:
             logger.warning("could not remind the agents of %s: %s", where, e)
             await self._store.claim_reminder(escalation, release=True)
             return 0

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,6 +22,9 @@ from bot.store.records import InboundMessage
 logger = logging.getLogger(__name__)
 
 REPLY_EVENT = "support_router_reply"
+# What a Web API call raises once slack_sdk's own retries are spent: Slack's refusal, a connection that
+# failed, or a call that took too long.
+SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
 # The first words go to Slack at once; then appendStream at most once per interval, counted from the
 # end of the previous call, so a slow Slack (or a busy bot) gets fewer, larger appends, never more.
 APPEND_INTERVAL_S = 0.5
@@ -53,6 +57,11 @@ class StreamedReply:
     """A reply streamed into a thread with chat.startStream / appendStream / stopStream.
 
     Started lazily by the first words, so nothing is posted for a message that ends up escalated.
+
+    Once started, a call Slack will not take (after slack_sdk's retries; a rate limit aside, see
+    :meth:`_send_text`) stops the streaming but not the answer: Claude goes on writing it, and
+    :meth:`finish` raises that error, so that the attempt fails with its decision made, kept for the next
+    attempt to post (``bot.conversation``) instead of asking Claude again.
     """
 
     def __init__(
@@ -75,12 +84,14 @@ class StreamedReply:
         self._last_send = 0.0
         # Slack rate-limited an append (slack_sdk's own retries spent): none before this moment.
         self._resume_at = 0.0
+        # The error that stopped a started stream, raised by finish.
+        self._broken: BaseException | None = None
         self.ts: str | None = None
 
     async def feed(self, chunk: str) -> None:
         """Add model text; it reaches Slack at once for the first words, then in batches."""
         self._buffer += self._sanitizer.feed(chunk)
-        if not self._buffer or self.refused:
+        if not self._buffer or self.refused or self._broken is not None:
             return
         now = time.monotonic()
         if self.ts is None or (now - self._last_send >= APPEND_INTERVAL_S and now >= self._resume_at):
@@ -90,6 +101,11 @@ class StreamedReply:
         text, self._buffer = self._buffer, ""
         try:
             await self._send_text(text)
+        except SLACK_ERRORS as e:
+            if self.ts is None:
+                raise  # a start SLACK_STREAMING=on requires (see _call)
+            logger.warning("Slack stopped taking a streamed reply (%s); its answer goes on being written", e)
+            self._broken = e
         finally:
             self._last_send = time.monotonic()
 
@@ -124,15 +140,14 @@ class StreamedReply:
                     recipient_team_id=self._msg.user_team_id or self._msg.team_id,
                     recipient_user_id=self._msg.user_id,
                 )
-            except SlackApiError as e:
-                # Refused (a channel type, a workspace without streaming) or rate-limited still after
-                # slack_sdk's retries (starting a stream has a lower limit than posting): the answer is
-                # posted whole when Claude has written it. Failing the attempt instead would have the
-                # retry ask Claude for the answer again, and the customer wait for it again.
-                if self._required or e.response.status_code >= 500:
+            except SLACK_ERRORS as e:
+                # Refused (a channel type, a workspace without streaming), rate-limited or failing still
+                # after slack_sdk's retries (starting a stream has a lower limit than posting): the answer
+                # is posted whole when Claude has written it (or, if that fails too, kept for the next
+                # attempt). Failing the attempt now would have the retry ask Claude for it again.
+                if self._required:
                     raise
-                why = "rate-limited" if e.response.status_code == 429 else "refused"
-                logger.info("Slack %s a streamed reply (%s); posting it whole", why, e.response.get("error"))
+                logger.info("Slack would not start a streamed reply (%s); posting it whole", _why(e))
                 self.refused = True
                 return
             self.ts = response["ts"]
@@ -142,8 +157,14 @@ class StreamedReply:
             await self._client.chat_appendStream(channel=self._msg.channel_id, ts=self.ts, markdown_text=text)
 
     async def finish(self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any]) -> str | None:
-        """Send what is left and stop the stream, attaching ``blocks`` (context, agent controls)."""
+        """Send what is left and stop the stream, attaching ``blocks`` (context, agent controls).
+
+        Raises:
+            the error that stopped the stream part-way (see the class), or that stopping it met.
+        """
         self._buffer += self._sanitizer.flush()
+        if self._broken is not None:
+            raise self._broken
         if self.refused or (self.ts is None and not self._buffer):
             return None
         if self.ts is None:
@@ -166,6 +187,13 @@ class StreamedReply:
 
     async def _after_rate_limit(self) -> None:
         await asyncio.sleep(max(0.0, self._resume_at - time.monotonic()))
+
+
+def _why(error: BaseException) -> str:
+    """Slack's error code for a refused call, else the exception."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or error.response.status_code)
+    return f"{type(error).__name__}: {error}"
 
 
 def _retry_after(error: SlackApiError) -> float:

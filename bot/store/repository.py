@@ -214,6 +214,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
                 completed_at=func.coalesce(m.c.completed_at, type_coerce(now, UTCDateTime)),
                 # Kept in full while pending (a restart must answer it); trimmed to policy once done.
                 text=_storable_text(kept_text(msg.text, self.message_text)),
+                kept_decision=None,
             )
             .returning(m.c.id)
         )
@@ -298,6 +299,30 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         )
         await self._update_claimed(msg, stmt)
 
+    async def keep_decision(self, msg: InboundMessage, decision: RoutingDecision) -> None:
+        """Keep the decision of an attempt whose reply could not be posted, for the next attempt to post
+        (:meth:`kept_decision`) instead of routing the message again. Kept whole, as the message's text
+        is, while the message is pending; :meth:`complete` and the other ends clear it.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        m = inbound_messages
+        stmt = (
+            update(m)
+            .where(_key(msg), m.c.state == "pending")
+            .values(kept_decision=decision.model_dump_json())
+        )
+        await self._update_claimed(msg, stmt)
+
+    async def kept_decision(self, msg: InboundMessage) -> RoutingDecision | None:
+        """The decision an earlier attempt at ``msg`` made but could not post (see :meth:`keep_decision`)."""
+        m = inbound_messages
+        stmt = select(m.c.kept_decision).where(_key(msg), m.c.state == "pending")
+        async with self.reading() as conn:
+            kept = (await conn.execute(stmt)).scalar()
+        return None if kept is None else RoutingDecision.model_validate_json(kept)
+
     async def leave_to_agents(self, msg: InboundMessage) -> None:
         """Close a claimed message the bot must not answer (state 'left'): its thread was escalated or
         taken over by an agent while it waited its turn. No decision is recorded, as for a message that
@@ -327,6 +352,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
                 lease_until=None,
                 completed_at=utcnow(),
                 text=_storable_text(kept_text(msg.text, self.message_text)),
+                kept_decision=None,
                 **values,
             )
         )

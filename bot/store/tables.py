@@ -125,6 +125,9 @@ class InboundMessageRow(Base):
     text: Mapped[str | None] = mapped_column(Text)
     # The ts of a streamed reply once it has started: after a crash, the half-written reply to remove.
     reply_ts: Mapped[str | None] = mapped_column(SlackId)
+    # The decision (JSON) of an attempt whose reply Slack would not take, for the next attempt to post
+    # instead of asking Claude again; kept while pending, like the text (0012).
+    kept_decision: Mapped[str | None] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

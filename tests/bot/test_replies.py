@@ -104,13 +104,14 @@ async def test_appends_slack_rate_limits_go_later_in_one_and_the_answer_is_whole
     assert stop.time - slack.calls_to("chat.appendStream")[0].time >= 1.0  # Slack's Retry-After, waited
 
 
+@pytest.mark.parametrize("status", [429, 500])
 async def test_a_stream_slack_will_not_start_yet_is_posted_whole(
-    slack: FakeSlack, customer_message: InboundMessage
+    slack: FakeSlack, customer_message: InboundMessage, status: int
 ) -> None:
-    """Rate-limited still after slack_sdk's retries, the start gives way to one message when the answer
-    is written (the retry of a failed attempt would ask Claude for it again); with SLACK_STREAMING=on,
-    where streaming is required, it fails the attempt."""
-    slack.fail_next("chat.startStream", status=429, retry_after=1)
+    """Rate-limited or failing still after slack_sdk's retries, the start gives way to one message when
+    the answer is written (the retry of a failed attempt would ask Claude for it again); with
+    SLACK_STREAMING=on, where streaming is required, it fails the attempt."""
+    slack.fail_next("chat.startStream", status=status, retry_after=1)
     reply = reply_for(slack, customer_message, required=False)
     await reply.feed("First words.")
     await reply.feed(" And the rest.")
@@ -119,3 +120,21 @@ async def test_a_stream_slack_will_not_start_yet_is_posted_whole(
     slack.fail_next("chat.startStream", status=429, retry_after=1)
     with pytest.raises(SlackApiError):
         await reply_for(slack, customer_message).feed("First words.")
+
+
+async def test_a_stream_slack_stops_taking_goes_on_to_the_end_and_then_fails(
+    slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append Slack fails (after slack_sdk's retries) does not cut Claude off mid-answer (the attempt
+    would end with no decision, and its retry ask Claude again): the rest is not sent, and finishing
+    raises, for the attempt to fail with its answer made (kept for the next one)."""
+    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    reply = reply_for(slack, customer_message)
+    await reply.feed("First words. ")
+    slack.fail_next("chat.appendStream", status=500)
+    await reply.feed("More ")
+    await reply.feed("and more.")
+    assert [call.ok for call in slack.calls_to("chat.appendStream")] == [False]
+    with pytest.raises(SlackApiError):
+        await reply.finish(None, {"event_type": "t", "event_payload": {}})
+    assert slack.calls_to("chat.stopStream") == []

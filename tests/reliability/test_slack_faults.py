@@ -6,7 +6,7 @@ import pytest
 
 from bot.store.tables import inbound_messages
 from tests.bot.harness import CHANNEL
-from tests.fakes import FakeSlack
+from tests.fakes import FakeAnthropic, FakeSlack
 from tests.reliability.helpers import eventually, outcomes, pending_count, rows
 
 
@@ -29,7 +29,7 @@ async def test_a_rate_limited_or_failing_post_is_retried_and_delivered_once(
 
 
 async def test_a_reply_that_cannot_be_posted_stays_pending_and_is_finished_later(
-    make_bot, slack: FakeSlack
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
     running = await make_bot(slack_streaming="off", retry_base_seconds=0.2)
     # One call and slack_sdk's three retries all fail: the message is left pending for a later attempt.
@@ -47,6 +47,30 @@ async def test_a_reply_that_cannot_be_posted_stays_pending_and_is_finished_later
     assert message["state"] == "done" and message["attempts"] == 1 and "503" in message["last_error"]
     [decision] = await rows(running.store)
     assert decision["message_ts"] == event["ts"] and not decision["escalated"]
+    # The later attempt posted the answer the first one had from Claude: Claude was asked once, and
+    # what it cost is on record.
+    assert len(anthropic_api.bodies("answer")) == 1 and decision["output_tokens"] > 0
+    assert message["kept_decision"] is None
+
+
+async def test_a_stream_slack_stops_taking_is_answered_whole_later_without_asking_claude_again(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(slack_streaming="auto", retry_base_seconds=0.2)
+    # Closing the stream fails, and slack_sdk's three retries with it: the attempt fails, its answer kept.
+    slack.fail_next("chat.stopStream", status=500, retry_after=0, count=4)
+    event = await running.customer_says("How do I reset my password?")
+
+    async def finished() -> bool:
+        return bool(outcomes(slack, CHANNEL, event["ts"])) and await pending_count(running.store) == 0
+
+    await eventually(finished, "the answer, on a later attempt")
+    await running.idle()
+    [answer] = slack.thread_replies(CHANNEL, event["ts"])  # the unfinished stream was removed
+    assert "*Answer* from" in answer["text"] and len(slack.calls_to("chat.delete")) == 1
+    assert len(anthropic_api.bodies("answer")) == 1
+    [decision] = await rows(running.store)
+    assert decision["reply_ts"] == answer["ts"] and decision["output_tokens"] > 0
 
 
 async def test_a_stream_rate_limited_mid_answer_still_ends_in_one_answer(make_bot, slack: FakeSlack) -> None:

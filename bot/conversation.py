@@ -295,11 +295,14 @@ class Conversations:
         then fails, a retry repeats the notice (harmless) rather than leaving an escalation nobody was told
         of. The DM's first notice starts a thread that the rest of it follows (what the customer adds
         under the escalated message, a later escalation): the agents read the conversation in one place,
-        and whoever replied there, taking it up, is the one tagged."""
+        and whoever replied there, taking it up, is the one tagged. The retry of a message whose first
+        attempt announced it (and then failed to tell the customer) does not announce it again."""
         settings = self._settings
         thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         notice_ts, taker = None, None
         if thread is not None and thread.notice_channel_id == agents_channel:
+            if not thread.bot_answered and not is_thread_reply(msg):
+                return  # announced by this message's earlier attempt: its notice alone is in the thread
             notice_ts, taker = thread.notice_ts, thread.taken_over_by
         mentions = f"<@{taker}>" if taker else agent_mentions(settings.agent_users, settings.agent_usergroup)
         notice, blocks = direct_message_escalation(

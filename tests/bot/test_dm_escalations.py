@@ -11,6 +11,7 @@ from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
 from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
+from tests.reliability.helpers import eventually, pending_count
 from tests.store.plans import query_plan
 
 OTHER_AGENT = "U0AGENT2"
@@ -114,3 +115,22 @@ async def test_the_notice_of_a_reply_is_found_through_its_index(make_bot: BotFac
     running = await make_bot()
     statement = running.store.noticed_thread_statement("T1", AGENTS_CHANNEL, "1.2")
     assert "ix_threads_notice" in await query_plan(running.store, statement)
+
+
+async def test_a_dm_escalation_whose_note_to_the_customer_failed_is_announced_once(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(
+        agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL, retry_base_seconds=0.05, slack_streaming="off"
+    )
+    anthropic_api.classify_fn = unsure
+    # The customer's note fails (its retries too): the attempt fails after the notice went out.
+    slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4, channel=DM)
+    event = await running.customer_says("hmm, about that thing", channel=DM, channel_type="im")
+
+    async def told() -> bool:
+        return bool(running.replies(event)) and await pending_count(running.store) == 0
+
+    await eventually(told, "the customer told, on a later attempt")
+    await running.idle()
+    assert len(notices(slack)) == 1 and len(anthropic_api.bodies("classify")) == 1

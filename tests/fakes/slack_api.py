@@ -47,6 +47,8 @@ class _Fault:
     error: str | None
     remaining: int
     extra: dict[str, Any] = field(default_factory=dict)
+    # Only calls naming this channel fail (None: any).
+    channel: str | None = None
 
 
 class FakeSlack(LocalServer):
@@ -131,15 +133,18 @@ class FakeSlack(LocalServer):
         retry_after: int = 1,
         count: int = 1,
         error: str | None = None,
+        *,
+        channel: str | None = None,
         **extra: Any,
     ) -> None:
-        """Fails the next ``count`` calls to ``method`` (``"*"``: any method).
+        """Fails the next ``count`` calls to ``method`` (``"*"``: any method), those naming ``channel``
+        alone when it is given.
 
         ``error="..."`` answers HTTP 200 ``{"ok": false, "error": ..., **extra}`` (Slack's
         ``missing_scope`` names the scope ``needed`` and those ``provided``); otherwise HTTP ``status``: 429
         is ``ratelimited`` with a ``Retry-After: retry_after`` header, 500/503 a server error.
         """
-        self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, count, extra))
+        self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, count, extra, channel))
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delays every answer to ``method`` (``"*"``: any method) by ``seconds``."""
@@ -177,7 +182,7 @@ class FakeSlack(LocalServer):
         call = SlackCall(method, params, time.monotonic(), headers=dict(request.headers))
         self.calls.append(call)
         await self.sleep(self.latency.get(method, self.latency.get("*", 0.0)))
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params.get("channel"))
         headers: dict[str, str] = {}
         if fault is not None and fault.error is None:
             call.status = fault.status
@@ -192,14 +197,14 @@ class FakeSlack(LocalServer):
             call.response = self._answer(method, params, request.headers.get("Authorization", ""))
         return web.json_response(call.response, status=call.status, headers=headers)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, channel: str | None) -> _Fault | None:
         for key in (method, "*"):
-            queue = self._faults.get(key)
-            if queue:
-                fault = queue[0]
+            queue = self._faults.get(key) or []
+            fault = next((f for f in queue if f.channel in (None, channel)), None)
+            if fault is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
-                    queue.pop(0)
+                    queue.remove(fault)
                 return fault
         return None
 

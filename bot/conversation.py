@@ -292,11 +292,10 @@ class Conversations:
         agents_channel: str,
     ) -> None:
         """Tell the agents of an escalated DM in their channel, before the customer is told: if that note
-        then fails, a retry repeats the notice (harmless) rather than leaving an escalation nobody was told
-        of. The DM's first notice starts a thread that the rest of it follows (what the customer adds
-        under the escalated message, a later escalation): the agents read the conversation in one place,
-        and whoever replied there, taking it up, is the one tagged. The retry of a message whose first
-        attempt announced it (and then failed to tell the customer) does not announce it again."""
+        then fails, the escalation is not one nobody was told of, and the retry, finding the notice noted,
+        does not announce it again. The DM's first notice starts a thread that the rest of it follows
+        (what the customer adds under the escalated message, a later escalation): the agents read the
+        conversation in one place, and whoever replied there, taking it up, is the one tagged."""
         settings = self._settings
         thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         notice_ts, taker = None, None

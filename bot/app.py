@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
+from bot.catch_up import CatchUp
 from bot.conversation import Conversations, Identity
 from bot.formatting import STEPPED_ASIDE
 from bot.intake import Intake
@@ -110,6 +111,7 @@ class SupportBot:
             retry_base_seconds=settings.retry_base_seconds,
         )
         self.reminders = Reminders(store, self.client, settings)
+        self.catch_up = CatchUp(store, self.client, self.intake, settings, self.worker.submit)
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         _drop_unused_token_warning()
         self.app = AsyncApp(
@@ -142,6 +144,15 @@ class SupportBot:
         await self.learner.start()
         await self.worker.start(sole_worker=self.store.is_sqlite)
         self.reminders.start()
+        self.worker.run_aside(self._catch_up(), name="catch-up")
+
+    async def _catch_up(self) -> None:
+        """Answer what customers wrote while the bot was away (see :mod:`bot.catch_up`), beside the new
+        messages the bot takes meanwhile."""
+        try:
+            await self.catch_up.run(self.conversations.identity.user_id)
+        except Exception:
+            logger.exception("catching up on the messages written while the bot was away failed")
 
     async def stop(self) -> None:
         """Finish the messages in flight."""

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # An escalation in a channel that no agent has answered after this many minutes is brought up again
     # in its thread, once, with the agents tagged; 0 turns the reminders off.
     escalation_reminder_minutes: float = Field(default=30.0, ge=0.0)
+    # At start, customer messages of the last this many hours that no event brought (the bot was away
+    # for longer than Slack retries an event) are found in the channels' history and answered; 0: off.
+    catch_up_hours: float = Field(default=24.0, ge=0.0)
     stats_users: CommaList = []
     stats_usergroup: str | None = None
 

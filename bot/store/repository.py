@@ -57,6 +57,14 @@ class Purged(NamedTuple):
     examples: int
 
 
+class LastSeen(NamedTuple):
+    """A channel customers wrote in lately, and the ts of the last of their messages the bot took there."""
+
+    team_id: str
+    channel_id: str
+    ts: str
+
+
 class Store(ThreadStates, RouteFeedback, LearnedExamples):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
@@ -157,6 +165,29 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         async with self.reading() as conn:
             stmt = earlier_pending_statement(msg, whole_channel=whole_channel, besides=besides)
             return (await conn.execute(stmt)).first() is not None
+
+    def last_seen_statement(self, since: datetime) -> Select[Any]:
+        """See :meth:`last_seen`: the claims since ``since``, in order, from ``ix_inbound_messages_received``
+        alone. (Grouped by channel in SQL, SQLite read the whole table along the unique key instead.)"""
+        m = inbound_messages
+        return (
+            select(m.c.team_id, m.c.channel_id, m.c.ts)
+            .where(m.c.received_at >= since)
+            .order_by(m.c.received_at)
+        )
+
+    async def last_seen(self, since: datetime, limit: int) -> list[LastSeen]:
+        """The channels (and DMs) where the bot took a customer message since ``since``, the most recently
+        active first, at most ``limit``: each with the ts of the last message it took there."""
+        latest: dict[tuple[str, str], str] = {}
+        async with self.reading() as conn:
+            async for team, channel, ts in await conn.stream(self.last_seen_statement(since)):
+                key = (team, channel)
+                # Re-inserted, so the dict ends in order of each channel's latest claim.
+                previous = latest.pop(key, ts)
+                latest[key] = max(previous, ts, key=float)
+        recent = list(latest.items())[::-1][:limit]
+        return [LastSeen(team, channel, ts) for (team, channel), ts in recent]
 
     async def extend_lease(self, msg: InboundMessage, lease_seconds: float = 300) -> None:
         """Renew the lease of a message still being worked on (a heartbeat): until now + ``lease_seconds``.

@@ -167,25 +167,26 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             return (await conn.execute(stmt)).first() is not None
 
     def last_seen_statement(self, since: datetime) -> Select[Any]:
-        """See :meth:`last_seen`: the claims since ``since``, in order, from ``ix_inbound_messages_received``
-        alone. (Grouped by channel in SQL, SQLite read the whole table along the unique key instead.)"""
+        """See :meth:`last_seen`: the messages posted since ``since``, in order, from
+        ``ix_inbound_messages_ts`` alone. (Grouped by channel in SQL, SQLite read the whole table along the
+        unique key instead.)"""
         m = inbound_messages
+        # Slack's ts strings are fixed-width ("1712345678.000100"): they sort as they were sent.
         return (
             select(m.c.team_id, m.c.channel_id, m.c.ts)
-            .where(m.c.received_at >= since)
-            .order_by(m.c.received_at)
+            .where(m.c.ts >= f"{since.timestamp():.6f}")
+            .order_by(m.c.ts)
         )
 
     async def last_seen(self, since: datetime, limit: int) -> list[LastSeen]:
-        """The channels (and DMs) where the bot took a customer message since ``since``, the most recently
-        active first, at most ``limit``: each with the ts of the last message it took there."""
+        """The channels (and DMs) where the bot took a customer message posted since ``since``, the most
+        recently active first, at most ``limit``: each with the ts of the last message it took there."""
         latest: dict[tuple[str, str], str] = {}
         async with self.reading() as conn:
             async for team, channel, ts in await conn.stream(self.last_seen_statement(since)):
-                key = (team, channel)
-                # Re-inserted, so the dict ends in order of each channel's latest claim.
-                previous = latest.pop(key, ts)
-                latest[key] = max(previous, ts, key=float)
+                # In ts order, re-inserted: the dict ends in the order of each channel's last message.
+                latest.pop((team, channel), None)
+                latest[(team, channel)] = ts
         recent = list(latest.items())[::-1][:limit]
         return [LastSeen(team, channel, ts) for (team, channel), ts in recent]
 

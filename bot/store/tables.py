@@ -109,8 +109,8 @@ class InboundMessageRow(Base):
         Index("ix_inbound_messages_state_lease_until", "state", "lease_until"),
         # Store.earlier_pending: a thread's unfinished messages, without scanning the channel's history.
         Index("ix_inbound_messages_state_thread", "state", "team_id", "channel_id", "thread_ts", "ts"),
-        # Store.last_seen: the channels customers wrote in lately, and the last message seen in each.
-        Index("ix_inbound_messages_received", "received_at", "team_id", "channel_id", "ts"),
+        # Store.last_seen: the channels customers wrote in lately (a Slack ts is when), the last in each.
+        Index("ix_inbound_messages_ts", "ts", "team_id", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

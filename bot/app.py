@@ -5,6 +5,8 @@ Nothing is built at import time; ``SupportBot`` is built by the CLI (or a test) 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 
@@ -112,6 +114,7 @@ class SupportBot:
         )
         self.reminders = Reminders(store, self.client, settings)
         self.catch_up = CatchUp(store, self.client, self.intake, settings, self.worker.submit)
+        self._catching_up: asyncio.Task[None] | None = None
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         _drop_unused_token_warning()
         self.app = AsyncApp(
@@ -144,7 +147,9 @@ class SupportBot:
         await self.learner.start()
         await self.worker.start(sole_worker=self.store.is_sqlite)
         self.reminders.start()
-        self.worker.run_aside(self._catch_up(), name="catch-up")
+        # Not in flight as a message is: stopping cancels it (what it claimed and did not start yet is
+        # pending, resumed by the next start), rather than wait out its paced reads.
+        self._catching_up = asyncio.create_task(self._catch_up(), name="catch-up")
 
     async def _catch_up(self) -> None:
         """Answer what customers wrote while the bot was away (see :mod:`bot.catch_up`), beside the new
@@ -154,8 +159,17 @@ class SupportBot:
         except Exception:
             logger.exception("catching up on the messages written while the bot was away failed")
 
+    async def caught_up(self) -> None:
+        """Wait until the catch-up begun at start has looked at every channel."""
+        if self._catching_up is not None:
+            await asyncio.shield(self._catching_up)
+
     async def stop(self) -> None:
         """Finish the messages in flight."""
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catching_up
         await self.reminders.stop()
         await self.worker.drain()
         await self.learner.stop()

@@ -16,6 +16,7 @@ past.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,9 @@ MAX_CHANNELS = 200
 # Messages read from one channel at most (a page is as many as Slack gives at once).
 MAX_MESSAGES_PER_CHANNEL = 1000
 PAGE_SIZE = 200
+# Between two history reads: about half of Slack's quota for conversations.history (Tier 3, 50 a minute),
+# the other half left to the DM answers that read a customer's earlier messages with it meanwhile.
+READ_INTERVAL_SECONDS = 2.4
 
 
 class CatchUp:
@@ -63,7 +67,9 @@ class CatchUp:
         now = now or datetime.now(UTC)
         earliest = (now - timedelta(hours=self._hours)).timestamp()
         taken = 0
-        for seen in await self._store.last_seen(now - CHANNELS_WINDOW, MAX_CHANNELS):
+        for n, seen in enumerate(await self._store.last_seen(now - CHANNELS_WINDOW, MAX_CHANNELS)):
+            if n:
+                await asyncio.sleep(READ_INTERVAL_SECONDS)
             oldest = max(seen.ts, f"{earliest:.6f}", key=float)
             try:
                 messages = await self._history(seen.channel_id, oldest)
@@ -87,6 +93,8 @@ class CatchUp:
         messages: list[dict[str, Any]] = []
         cursor = None
         while len(messages) < MAX_MESSAGES_PER_CHANNEL:
+            if cursor:
+                await asyncio.sleep(READ_INTERVAL_SECONDS)
             response = await self._client.conversations_history(
                 channel=channel, oldest=oldest, limit=PAGE_SIZE, cursor=cursor
             )

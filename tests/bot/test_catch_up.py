@@ -6,6 +6,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
+
+from bot import catch_up
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
 from tests.bot.test_handoffs import AGENT
@@ -24,6 +27,12 @@ async def started(make_bot: BotFactory, **settings: object) -> RunningBot:
     running = await make_bot(**settings)
     running._ts = time.time() - 3600  # its messages posted an hour ago on
     return running
+
+
+async def settled(running: RunningBot) -> None:
+    """The catch-up at start is over, and what it took is answered."""
+    await running.bot.caught_up()
+    await running.idle()
 
 
 async def away(running: RunningBot) -> None:
@@ -48,15 +57,14 @@ async def test_a_message_written_while_the_bot_was_away_is_answered_at_its_start
     slack.add_message(CHANNEL, ago(560), AGENT, "Looking now", thread_ts=helped["ts"])
     asked = len(anthropic_api.bodies("answer"))
     second = await started(make_bot, agent_users=[AGENT])
-    await eventually(lambda: bool(second.replies(missed)), "the missed message answered")
-    await second.idle()
+    await settled(second)
     assert len(second.replies(missed)) == 1 and len(second.replies(before)) == 1
     assert second.replies(helped) == []  # an agent answered it meanwhile: theirs
     assert len(anthropic_api.bodies("answer")) == asked + 1  # the agent's and the bot's posts asked nothing
     # Started again, nothing is answered twice, and the channel is read from the last message seen on.
     await away(second)
     third = await started(make_bot, agent_users=[AGENT])
-    await third.idle()
+    await settled(third)
     assert len(third.replies(missed)) == 1 and len(anthropic_api.bodies("answer")) == asked + 1
     assert slack.calls_to("conversations.history")[-1].params["oldest"] == missed["ts"]  # the last taken
 
@@ -71,7 +79,7 @@ async def test_only_channels_the_bot_answered_in_and_only_the_last_hours_are_rea
     await away(first)
     missed = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(5), CUSTOMER, "hello?")
     second = await started(make_bot, catch_up_hours=0.0001)
-    await second.idle()
+    await settled(second)
     assert second.replies(missed) == []  # five seconds old: older than CATCH_UP_HOURS
     [look] = slack.calls_to("conversations.history")
     assert look.params["channel"] == CHANNEL and float(look.params["oldest"]) > float(missed["ts"])
@@ -82,7 +90,7 @@ async def test_catching_up_is_off_at_zero_hours(make_bot: BotFactory, slack: Fak
     await first.customer_says("How do I reset my password?")
     await away(first)
     second = await started(make_bot, catch_up_hours=0)
-    await second.idle()
+    await settled(second)
     assert slack.calls_to("conversations.history") == []
 
 
@@ -90,3 +98,18 @@ async def test_the_channels_are_read_from_their_index(make_bot: BotFactory) -> N
     running = await make_bot()
     statement = running.store.last_seen_statement(datetime.now(UTC))
     assert "ix_inbound_messages_ts" in await query_plan(running.store, statement)
+
+
+async def test_the_reads_are_paced_and_stopping_does_not_wait_for_them(
+    make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catch_up, "READ_INTERVAL_SECONDS", 30.0)
+    first = await started(make_bot)
+    await first.customer_says("How do I reset my password?")
+    await first.customer_says("My app crashes on start", channel="C0OTHER")
+    await away(first)
+    second = await started(make_bot)
+    await eventually(lambda: bool(slack.calls_to("conversations.history")), "the first channel read")
+    began = time.monotonic()
+    await stop_bot(second)  # the second read is 30 s away: the look is cancelled, not waited for
+    assert time.monotonic() - began < 10 and len(slack.calls_to("conversations.history")) == 1

@@ -198,19 +198,11 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         Raises:
             UnknownMessage: the message was never claimed.
         """
-        m = inbound_messages
-        stmt = (
-            update(m)
-            .where(_key(msg), m.c.state == "pending")
-            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-        )
-        await self._update_claimed(msg, stmt)
+        await self._update_pending(msg, lease_until=utcnow() + timedelta(seconds=lease_seconds))
 
     async def note_reply_started(self, msg: InboundMessage, reply_ts: str) -> None:
         """Remember the streamed reply being written for ``msg``, so a restart can remove it if unfinished."""
-        m = inbound_messages
-        stmt = update(m).where(_key(msg), m.c.state == "pending").values(reply_ts=reply_ts)
-        await self._update_claimed(msg, stmt)
+        await self._update_pending(msg, reply_ts=reply_ts)
 
     async def complete(
         self,
@@ -319,17 +311,12 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         Raises:
             UnknownMessage: the message was never claimed.
         """
-        m = inbound_messages
-        stmt = (
-            update(m)
-            .where(_key(msg), m.c.state == "pending")
-            .values(
-                attempts=m.c.attempts + 1,
-                lease_until=utcnow() + timedelta(seconds=retry_in_seconds),
-                last_error=error[:MAX_ERROR_CHARS],
-            )
+        await self._update_pending(
+            msg,
+            attempts=inbound_messages.c.attempts + 1,
+            lease_until=utcnow() + timedelta(seconds=retry_in_seconds),
+            last_error=error[:MAX_ERROR_CHARS],
         )
-        await self._update_claimed(msg, stmt)
 
     async def keep_decision(self, msg: InboundMessage, decision: RoutingDecision) -> None:
         """Keep the decision of an attempt whose reply could not be posted, for the next attempt to post
@@ -339,13 +326,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         Raises:
             UnknownMessage: the message was never claimed.
         """
-        m = inbound_messages
-        stmt = (
-            update(m)
-            .where(_key(msg), m.c.state == "pending")
-            .values(kept_decision=decision.model_dump_json())
-        )
-        await self._update_claimed(msg, stmt)
+        await self._update_pending(msg, kept_decision=decision.model_dump_json())
 
     async def kept_decision(self, msg: InboundMessage) -> RoutingDecision | None:
         """The decision an earlier attempt at ``msg`` made but could not post (see :meth:`keep_decision`)."""
@@ -375,20 +356,15 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
 
     async def _close(self, msg: InboundMessage, state: str, **values: Any) -> None:
         """Finish a pending message without a decision: ``state``, no lease, the text trimmed to policy."""
-        m = inbound_messages
-        stmt = (
-            update(m)
-            .where(_key(msg), m.c.state == "pending")
-            .values(
-                state=state,
-                lease_until=None,
-                completed_at=utcnow(),
-                text=_storable_text(kept_text(msg.text, self.message_text)),
-                kept_decision=None,
-                **values,
-            )
+        await self._update_pending(
+            msg,
+            state=state,
+            lease_until=None,
+            completed_at=utcnow(),
+            text=_storable_text(kept_text(msg.text, self.message_text)),
+            kept_decision=None,
+            **values,
         )
-        await self._update_claimed(msg, stmt)
 
     # Decisions ----------------------------------------------------------------------------------------
 
@@ -465,7 +441,15 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             if count < PURGE_BATCH:
                 return deleted
 
-    async def _update_claimed(self, msg: InboundMessage, stmt: Any) -> None:
+    async def _update_pending(self, msg: InboundMessage, **values: Any) -> None:
+        """Set ``values`` on ``msg``'s row while it is pending; a message already done, left or given up
+        on is left as it is.
+
+        Raises:
+            UnknownMessage: the message was never claimed.
+        """
+        m = inbound_messages
+        stmt = update(m).where(_key(msg), m.c.state == "pending").values(**values)
         async with self._transaction() as conn:
             if (await conn.execute(stmt)).rowcount == 0:
                 exists = select(inbound_messages.c.id).where(_key(msg))

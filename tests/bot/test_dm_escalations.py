@@ -11,7 +11,7 @@ from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
 from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
-from tests.reliability.helpers import eventually, pending_count
+from tests.reliability.helpers import answered_later
 from tests.store.plans import query_plan
 
 OTHER_AGENT = "U0AGENT2"
@@ -127,10 +127,5 @@ async def test_a_dm_escalation_whose_note_to_the_customer_failed_is_announced_on
     # The customer's note fails (its retries too): the attempt fails after the notice went out.
     slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4, channel=DM)
     event = await running.customer_says("hmm, about that thing", channel=DM, channel_type="im")
-
-    async def told() -> bool:
-        return bool(running.replies(event)) and await pending_count(running.store) == 0
-
-    await eventually(told, "the customer told, on a later attempt")
-    await running.idle()
+    await answered_later(running, event, "the customer told, on a later attempt")
     assert len(notices(slack)) == 1 and len(anthropic_api.bodies("classify")) == 1

@@ -7,7 +7,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import Table, select
@@ -15,6 +15,9 @@ from sqlalchemy import Table, select
 from bot.store.repository import Store
 from bot.store.tables import inbound_messages, routing_decisions
 from tests.fakes import FakeSlack
+
+if TYPE_CHECKING:
+    from tests.bot.harness import RunningBot
 
 # Generous: the suite runs on a shared, noisy 2-core machine. Only a real hang waits this long.
 PATIENCE_SECONDS = 90.0
@@ -53,6 +56,19 @@ def outcomes(slack: FakeSlack, channel: str, ts: str) -> list[dict[str, Any]]:
         if payload.get("message_ts") == ts and not payload.get("partial"):
             found.append(reply)
     return found
+
+
+async def answered_later(running: RunningBot, event: dict[str, Any], what: str) -> None:
+    """Wait until ``event``'s message has its answer (or escalation) in its thread and nothing is pending:
+    what a failed attempt leaves for a later one to finish."""
+
+    async def finished() -> bool:
+        return bool(outcomes(running.slack, event["channel"], event["ts"])) and not await pending_count(
+            running.store
+        )
+
+    await eventually(finished, what)
+    await running.idle()
 
 
 def unhandled_errors(caplog: pytest.LogCaptureFixture) -> list[str]:

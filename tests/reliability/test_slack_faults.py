@@ -7,7 +7,7 @@ import pytest
 from bot.store.tables import inbound_messages
 from tests.bot.harness import CHANNEL
 from tests.fakes import FakeAnthropic, FakeSlack
-from tests.reliability.helpers import eventually, outcomes, pending_count, rows
+from tests.reliability.helpers import answered_later, eventually, outcomes, rows
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -35,12 +35,7 @@ async def test_a_reply_that_cannot_be_posted_stays_pending_and_is_finished_later
     # One call and slack_sdk's three retries all fail: the message is left pending for a later attempt.
     slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4)
     event = await running.customer_says("How do I reset my password?")
-
-    async def finished() -> bool:
-        return bool(outcomes(slack, CHANNEL, event["ts"])) and await pending_count(running.store) == 0
-
-    await eventually(finished, "the answer, on a later attempt")
-    await running.idle()
+    await answered_later(running, event, "the answer, on a later attempt")
     assert len(outcomes(slack, CHANNEL, event["ts"])) == 1
     assert [call.status for call in slack.calls_to("chat.postMessage")] == [503] * 4 + [200]
     [message] = await rows(running.store, inbound_messages)
@@ -60,12 +55,7 @@ async def test_a_stream_slack_stops_taking_is_answered_whole_later_without_askin
     # Closing the stream fails, and slack_sdk's three retries with it: the attempt fails, its answer kept.
     slack.fail_next("chat.stopStream", status=500, retry_after=0, count=4)
     event = await running.customer_says("How do I reset my password?")
-
-    async def finished() -> bool:
-        return bool(outcomes(slack, CHANNEL, event["ts"])) and await pending_count(running.store) == 0
-
-    await eventually(finished, "the answer, on a later attempt")
-    await running.idle()
+    await answered_later(running, event, "the answer, on a later attempt")
     [answer] = slack.thread_replies(CHANNEL, event["ts"])  # the unfinished stream was removed
     assert "*Answer* from" in answer["text"] and len(slack.calls_to("chat.delete")) == 1
     assert len(anthropic_api.bodies("answer")) == 1

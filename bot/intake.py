@@ -135,6 +135,11 @@ class Intake:
     ) -> None:
         self._store = store
         self._settings = settings
+        # Where escalated DMs are announced: replies under a notice there are agents taking a DM up, so
+        # its events are read even when SUPPORT_CHANNELS leaves it out.
+        self._notices = settings.direct_message_escalations
+        support = settings.support_channels
+        self._channels = [*support, self._notices] if support and self._notices else support
         self._directory = directory
         # Called (it must not wait on Slack: the ack waits on the intake) when an agent's message makes
         # the bot step aside in a thread that was in its hands (not escalated, not taken over).
@@ -143,14 +148,12 @@ class Intake:
     async def accept(self, body: Mapping[str, Any], bot_user_id: str | None) -> InboundMessage | None:
         """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn)."""
         settings = self._settings
-        notices = settings.direct_message_escalations
-        support = settings.support_channels
-        msg = parse_event(body, bot_user_id, [*support, notices] if support and notices else support)
+        msg = parse_event(body, bot_user_id, self._channels)
         if msg is None:
             return None
-        if msg.channel_id == notices and is_thread_reply(msg) and await self._under_notice(msg):
+        if msg.channel_id == self._notices and is_thread_reply(msg) and await self._under_notice(msg):
             return None
-        if msg.channel_id == settings.escalation_channel and msg.channel_id not in support:
+        if msg.channel_id == settings.escalation_channel and msg.channel_id not in settings.support_channels:
             return None  # the agents' own channel: no customer writes there
         thread = None
         if is_thread_reply(msg):

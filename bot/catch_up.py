@@ -8,10 +8,16 @@ its event would have been: the same rules (agents' posts, bots, subtypes, channe
 so a message whose event does arrive after all, or that another replica catches up at the same time, is
 answered once. A message someone else already replied to in its thread is left to them.
 
-Only messages at the top of a channel or DM are read (Slack's history of a channel holds no thread
-replies): a follow-up written in a thread while the bot was away is not caught up. A channel where the bot
-never took a message is not read at all: a bot newly invited into a busy channel does not answer its
-past.
+Slack's history of a channel holds no thread replies, but it shows, on each thread's root, when the thread
+last had one. The channel's history is read back to the oldest root of the threads the bot still has a
+part in where a customer wrote within ``CATCH_UP_HOURS``; a thread whose latest reply came after the
+bot's last recorded decision had someone write in it while the bot was away, and only those threads are
+read in full: the follow-ups in them go through the intake too, and an agent's reply there is their
+taking the thread over, as its event would have made it.
+
+The thread of a message caught up at the top is read too when its author added to it. A channel where the
+bot never took a message is not read at all: a bot newly invited into a busy channel does not answer its
+past; nor is a DM whose customer never wrote to the bot before.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from bot.intake import Intake
 from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
 from bot.store.records import InboundMessage
-from bot.store.repository import LastSeen, Store
+from bot.store.repository import LastSeen, SeenThread, Store
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +44,14 @@ MAX_CHANNELS = 200
 # Messages read from one channel at most (a page is as many as Slack gives at once).
 MAX_MESSAGES_PER_CHANNEL = 1000
 PAGE_SIZE = 200
-# Between two history reads: about half of Slack's quota for conversations.history (Tier 3, 50 a minute),
-# the other half left to the DM answers that read a customer's earlier messages with it meanwhile.
+# Threads read in full in one channel at most: those whose latest reply is the most recent.
+MAX_THREADS_PER_CHANNEL = 100
+# Between two reads (a channel's history, a thread): about half of Slack's quota for each of
+# conversations.history and conversations.replies (Tier 3, 50 a minute), the other half left to the
+# answers that read a thread's or a DM's earlier messages with them meanwhile.
 READ_INTERVAL_SECONDS = 2.4
+# How far this host's clock and Slack's may differ, at most.
+CLOCK_MARGIN = timedelta(minutes=1)
 
 
 class CatchUp:
@@ -59,45 +70,86 @@ class CatchUp:
         self._intake = intake
         self._hours = settings.catch_up_hours
         self._submit = submit
+        self._reads = 0  # made so far by this run: all but the first wait READ_INTERVAL_SECONDS
 
     async def run(self, bot_user_id: str | None, now: datetime | None = None) -> int:
-        """Take every message written since the last one seen in each channel; returns how many."""
+        """Take every message written since the last one seen in each channel and in each of its threads
+        still the bot's; returns how many."""
         if self._hours <= 0:
             return 0
         now = now or datetime.now(UTC)
-        earliest = (now - timedelta(hours=self._hours)).timestamp()
+        earliest = now - timedelta(hours=self._hours)
+        # Every reply the bot recorded was posted by then; a minute's margin for the clocks of Slack and
+        # of this host (a thread read for nothing costs one call).
+        decided = await self._store.last_decided()
+        away_since = (decided - CLOCK_MARGIN).timestamp() if decided else 0.0
+        self._reads = 0
         taken = 0
-        for n, seen in enumerate(await self._store.last_seen(now - CHANNELS_WINDOW, MAX_CHANNELS)):
-            if n:
-                await asyncio.sleep(READ_INTERVAL_SECONDS)
-            oldest = max(seen.ts, f"{earliest:.6f}", key=float)
+        seen_channels = await self._store.last_seen(
+            now - CHANNELS_WINDOW, MAX_CHANNELS, threads_since=earliest
+        )
+        for seen in seen_channels:
             try:
-                messages = await self._history(seen.channel_id, oldest)
+                taken += await self._channel(seen, f"{earliest.timestamp():.6f}", away_since, bot_user_id)
             except SLACK_ERRORS as e:
                 # Left the channel since, the channel deleted: nothing to catch up there.
                 logger.warning("could not read %s to catch up on it: %s", seen.channel_id, e)
-                continue
-            for message in messages:
-                if _answered_by_someone(message):
-                    continue  # a person replied in its thread meanwhile: theirs, as after a take-over
-                msg = await self._intake.accept(_event_body(seen, message), bot_user_id)
-                if msg is not None:
-                    self._submit(msg)
-                    taken += 1
         if taken:
             logger.info("answering %d message(s) written while the bot was away", taken)
         return taken
 
-    async def _history(self, channel: str, oldest: str) -> list[dict[str, Any]]:
-        """The channel's top-level messages after ``oldest``, oldest first."""
+    async def _channel(
+        self, seen: LastSeen, earliest: str, away_since: float, bot_user_id: str | None
+    ) -> int:
+        """Takes the new messages at the top of ``seen``'s channel, then in its threads; returns how many."""
+        oldest = max(seen.ts, earliest, key=float)
+        threads = {thread.thread_ts: thread for thread in seen.threads}
+        start = min([oldest, *threads], key=float)
+        history = await self._read(
+            "conversations_history", channel=seen.channel_id, oldest=start, inclusive=True
+        )
+        # A message a person replied to in its thread meanwhile is theirs, as after a take-over.
+        fresh = [m for m in history if float(m["ts"]) > float(oldest) and not _answered_by_someone(m)]
+        taken = await self._take(seen, fresh, bot_user_id)
+        active = [
+            threads[m["ts"]]
+            for m in history
+            if m["ts"] in threads and float(m.get("latest_reply") or 0) > away_since
+        ]
+        # A customer who added to their own message's thread while the bot was away: read it too.
+        active += [SeenThread(m["ts"], m["ts"], m.get("user")) for m in fresh if m.get("reply_count")]
+        for thread in active[max(0, len(active) - MAX_THREADS_PER_CHANNEL) :]:
+            try:
+                replies = await self._read(
+                    "conversations_replies", channel=seen.channel_id, ts=thread.thread_ts, oldest=thread.ts
+                )
+            except SLACK_ERRORS as e:
+                logger.warning("could not read a thread of %s to catch up on it: %s", seen.channel_id, e)
+                continue
+            later = [m for m in replies if float(m["ts"]) > float(thread.ts) and m["ts"] != thread.thread_ts]
+            taken += await self._take(seen, _left_to_the_bot(later, thread.customer_id), bot_user_id)
+        return taken
+
+    async def _take(self, seen: LastSeen, messages: list[dict[str, Any]], bot_user_id: str | None) -> int:
+        """Puts ``messages`` of ``seen``'s channel through the intake, in order; returns how many it took."""
+        taken = 0
+        for message in messages:
+            msg = await self._intake.accept(_event_body(seen, message), bot_user_id)
+            if msg is not None:
+                self._submit(msg)
+                taken += 1
+        return taken
+
+    async def _read(self, method: str, **params: Any) -> list[dict[str, Any]]:
+        """Every page of a conversations.* read, oldest first, at most :data:`MAX_MESSAGES_PER_CHANNEL`
+        (the newest: Slack gives a channel's history newest first); each read paced."""
         messages: list[dict[str, Any]] = []
         cursor = None
         while len(messages) < MAX_MESSAGES_PER_CHANNEL:
-            if cursor:
+            if self._reads:
                 await asyncio.sleep(READ_INTERVAL_SECONDS)
-            response = await self._client.conversations_history(
-                channel=channel, oldest=oldest, limit=PAGE_SIZE, cursor=cursor
-            )
+            self._reads += 1
+            response = await getattr(self._client, method)(**params, limit=PAGE_SIZE, cursor=cursor)
             messages += response.get("messages") or []
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -108,6 +160,19 @@ class CatchUp:
 def _answered_by_someone(message: dict[str, Any]) -> bool:
     """Whether someone other than its author replied in ``message``'s thread (Slack lists who did)."""
     return any(user != message.get("user") for user in message.get("reply_users") or [])
+
+
+def _left_to_the_bot(replies: list[dict[str, Any]], customer: str | None) -> list[dict[str, Any]]:
+    """``replies`` (oldest first) without the customer's messages that a person answered after them: theirs,
+    as after a take-over. Everyone else's stay: through the intake, an agent's reply takes the thread over."""
+    kept = []
+    answered = False  # someone other than the customer wrote after this message
+    for message in reversed(replies):
+        if message.get("user") != customer or not answered:
+            kept.append(message)
+        if message.get("user") not in (None, customer) and not message.get("bot_id"):
+            answered = True
+    return kept[::-1]
 
 
 def _event_body(seen: LastSeen, message: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import pytest
 from bot import catch_up
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
-from tests.bot.test_handoffs import AGENT
+from tests.bot.test_dm_escalations import DM, escalated_dm, notices
+from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.reliability.helpers import eventually
 from tests.store.plans import query_plan
@@ -66,7 +67,98 @@ async def test_a_message_written_while_the_bot_was_away_is_answered_at_its_start
     third = await started(make_bot, agent_users=[AGENT])
     await settled(third)
     assert len(third.replies(missed)) == 1 and len(anthropic_api.bodies("answer")) == asked + 1
-    assert slack.calls_to("conversations.history")[-1].params["oldest"] == missed["ts"]  # the last taken
+    # Read back to the oldest thread still the bot's (for their latest replies), and no thread in full:
+    # nobody wrote in them while it was away.
+    assert slack.calls_to("conversations.history")[-1].params["oldest"] == before["ts"]
+    assert thread_reads(slack) == []
+
+
+def thread_reads(slack: FakeSlack) -> list[str]:
+    """The threads the catch-up read in full (answering a follow-up reads its thread too, from the start)."""
+    return [c.params["ts"] for c in slack.calls_to("conversations.replies") if "oldest" in c.params]
+
+
+async def test_a_follow_up_written_in_a_thread_while_the_bot_was_away_is_answered_there_once(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    first = await started(make_bot, agent_users=[AGENT])
+    asked = await first.customer_says("How do I reset my password?")
+    await first.customer_says("My app crashes on start")
+    await away(first)
+    slack.add_message(CHANNEL, ago(0), CUSTOMER, "The reset email never arrives", thread_ts=asked["ts"])
+    answers = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot, agent_users=[AGENT])
+    await settled(second)
+    assert len(second.replies(asked)) == 2  # the first answer, then the follow-up's in the same thread
+    [answer] = anthropic_api.bodies("answer")[answers:]
+    assert "How do I reset my password?" in str(answer["messages"])  # with the thread's earlier turns
+    assert thread_reads(slack) == [asked["ts"]]  # the thread someone wrote in; not the quiet one
+    await away(second)
+    third = await started(make_bot, agent_users=[AGENT])
+    await settled(third)
+    assert len(third.replies(asked)) == 2 and len(anthropic_api.bodies("answer")) == answers + 1
+
+
+async def test_a_customer_who_added_to_their_own_message_while_the_bot_was_away_is_answered_in_order(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    first = await started(make_bot)
+    await first.customer_says("How do I reset my password?")
+    await away(first)
+    missed = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(2), CUSTOMER, "My app crashes on start")
+    slack.add_message(CHANNEL, ago(1), CUSTOMER, "version 4.2 on Android 14", thread_ts=missed["ts"])
+    answers = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot)
+    await settled(second)
+    assert len(second.replies(missed)) == 2
+    root, follow_up = anthropic_api.bodies("answer")[answers:]
+    assert "version 4.2" not in str(root["messages"]) and "My app crashes" in str(follow_up["messages"])
+
+
+async def test_an_agent_who_wrote_in_a_thread_while_the_bot_was_away_has_taken_it_over(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    first = await started(make_bot, agent_users=[AGENT])
+    asked = await first.customer_says("How do I reset my password?")
+    await away(first)
+    for n, (who, text) in enumerate([(CUSTOMER, "still stuck"), (AGENT, "On it"), (CUSTOMER, "thanks!")]):
+        slack.add_message(CHANNEL, ago(3 - n), who, text, thread_ts=asked["ts"])
+    answers = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot, agent_users=[AGENT])
+    await settled(second)
+    thread = await second.store.get_thread(slack.team_id, CHANNEL, asked["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    # Neither what the agent answered nor what the customer said to them afterwards is the bot's.
+    assert len(anthropic_api.bodies("answer")) == answers
+    assert not any("still stuck" in str(body) or "thanks!" in str(body) for body in anthropic_api.bodies())
+
+
+async def test_what_a_customer_added_to_an_escalated_dm_while_the_bot_was_away_goes_on_to_the_agents(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    first = await started(make_bot, agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, notice_ts = await escalated_dm(first, anthropic_api)
+    await away(first)
+    slack.add_message(DM, ago(0), CUSTOMER, "it's order 1234", thread_ts=event["ts"])
+    anthropic_api.classify_fn = sure
+    second = await started(make_bot, agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    await settled(second)
+    [_, follow_up] = notices(slack)
+    assert follow_up["thread_ts"] == notice_ts and "> it's order 1234" in follow_up["text"]
+
+
+async def test_a_thread_that_cannot_be_read_leaves_the_rest_of_its_channel_caught_up(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    first = await started(make_bot)
+    asked = await first.customer_says("How do I reset my password?")
+    await away(first)
+    slack.add_message(CHANNEL, ago(1), CUSTOMER, "still stuck", thread_ts=asked["ts"])
+    missed = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(0), CUSTOMER, "Is the API down?")
+    slack.fail_next("conversations.replies", error="thread_not_found")  # its root deleted meanwhile
+    second = await started(make_bot)
+    await settled(second)
+    assert thread_reads(slack) == [asked["ts"]] and len(second.replies(missed)) == 1
 
 
 async def test_only_channels_the_bot_answered_in_and_only_the_last_hours_are_read(

@@ -172,15 +172,13 @@ def conversations_replies(fake: FakeSlack, params: Body) -> Body:
     thread = fake.workspace.thread(str(channel), str(ts))
     if not thread:
         return _fail("thread_not_found")
-    return _page(thread, params, default_limit=1000)
+    # The parent comes first whatever the range, as Slack gives it; the replies between the bounds.
+    inside = _between(params)
+    return _page(thread[:1] + [m for m in thread[1:] if inside(m)], params, default_limit=1000)
 
 
-def conversations_history(fake: FakeSlack, params: Body) -> Body:
-    """A channel's top-level messages (and thread broadcasts), newest first, between ``oldest`` and
-    ``latest`` (both exclusive unless ``inclusive``)."""
-    channel = params.get("channel")
-    if not channel:
-        return _fail("channel_not_found")
+def _between(params: Body) -> Callable[[Body], bool]:
+    """Whether a message is between ``oldest`` and ``latest`` (both exclusive unless ``inclusive``)."""
     inclusive = _truthy(params.get("inclusive"))
     latest = ts_key(str(params["latest"])) if params.get("latest") else None
     oldest = ts_key(str(params["oldest"])) if params.get("oldest") else None
@@ -191,6 +189,16 @@ def conversations_history(fake: FakeSlack, params: Body) -> Body:
             return False
         return oldest is None or key > oldest or (key == oldest and inclusive)
 
+    return inside
+
+
+def conversations_history(fake: FakeSlack, params: Body) -> Body:
+    """A channel's top-level messages (and thread broadcasts), newest first, between ``oldest`` and
+    ``latest`` (both exclusive unless ``inclusive``)."""
+    channel = params.get("channel")
+    if not channel:
+        return _fail("channel_not_found")
+    inside = _between(params)
     top = [
         m
         for m in fake.workspace.messages.get(str(channel), [])

@@ -91,7 +91,7 @@ class Workspace:
         if parent is not None:
             parent["thread_ts"] = parent["ts"]
             parent["reply_count"] = parent.get("reply_count", 0) + 1
-            parent["latest_reply"] = message["ts"]
+            parent["latest_reply"] = max(message["ts"], parent.get("latest_reply", "0"), key=ts_key)
             users = parent.setdefault("reply_users", [])
             if message.get("user") and message["user"] not in users:
                 users.append(message["user"])

@@ -327,7 +327,8 @@ class Conversations:
         """
         if await self._recover_posted(msg) or await self._left_to_a_person(msg):
             return
-        decision = gave_up_decision(msg.text or "", error, self._router.routes)
+        spent = await self._store.kept_decision(msg)
+        decision = gave_up_decision(msg.text or "", error, self._router.routes, spent=spent)
         reply_ts = await self._post_escalation(msg, decision, reply_metadata(msg, decision_payload(decision)))
         await self._store.complete(msg, decision, reply_ts)
 
@@ -364,15 +365,35 @@ class Conversations:
         return True
 
 
-def gave_up_decision(query: str, error: str, routes: RoutesConfig) -> RoutingDecision:
-    """The decision recorded for a message given up on after every retry: no classifier made it (the
-    first category and confidence 0 are stand-ins; /routing-stats tells it by its source and reason,
-    ``bot.store.records.GAVE_UP``), and it goes to a person."""
+GAVE_UP_REASONING = "The message could not be handled after repeated attempts."
+
+
+def gave_up_decision(
+    query: str, error: str, routes: RoutesConfig, *, spent: RoutingDecision | None = None
+) -> RoutingDecision:
+    """The decision recorded for a message given up on after every retry: it goes to a person, and
+    /routing-stats tells it by its source and reason (``bot.store.records.GAVE_UP``).
+
+    With ``spent``, the decision an attempt made and could not post (``Store.kept_decision``), what is
+    known of it stays on record: its category guess and confidence, its models, times, tokens and cost
+    (Claude bills them all the same). Without, the first category and confidence 0 are stand-ins, and
+    none of the router's figures are known."""
+    if spent is not None:
+        return spent.model_copy(
+            update={
+                "reasoning": f"{GAVE_UP_REASONING} Classified by {spent.source.value}: {spent.reasoning}",
+                "escalated": True,
+                "escalation_reason": EscalationReason.HANDLER_ERROR,
+                "source": Source.FALLBACK,
+                "answer": None,
+                "error": error,
+            }
+        )
     return RoutingDecision(
         query=query,
         category=routes.names[0],
         confidence=0.0,
-        reasoning="The message could not be handled after repeated attempts.",
+        reasoning=GAVE_UP_REASONING,
         escalated=True,
         escalation_reason=EscalationReason.HANDLER_ERROR,
         source=Source.FALLBACK,

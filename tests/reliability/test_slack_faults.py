@@ -71,3 +71,23 @@ async def test_a_stream_rate_limited_mid_answer_still_ends_in_one_answer(make_bo
     await running.idle()
     assert len(outcomes(slack, CHANNEL, event["ts"])) == 1
     assert len(await rows(running.store)) == 1
+
+
+async def test_a_message_given_up_on_after_claude_answered_keeps_what_claude_cost_on_record(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(slack_streaming="off", retry_base_seconds=0.1, retry_attempts=2)
+    # Both attempts' posts fail, with slack_sdk's retries: the second attempt gives up, to a person.
+    slack.fail_next("chat.postMessage", status=503, retry_after=0, count=8)
+    event = await running.customer_says("How do I reset my password?")
+    await answered_later(running, event, "the escalation, after the last attempt")
+    [escalation] = outcomes(slack, CHANNEL, event["ts"])
+    # The agents see the guess the attempt made, and whose it was.
+    assert "*Best guess:* Technical Support" in escalation["text"]
+    assert "repeated attempts. Classified by local: Closest to the Technical Support" in escalation["text"]
+    [decision] = await rows(running.store)
+    assert (decision["source"], decision["escalation_reason"]) == ("fallback", "handler_error")
+    # Claude was asked once, by the first attempt, and what that cost is the decision's.
+    assert len(anthropic_api.bodies("answer")) == 1
+    assert decision["measured"] and decision["output_tokens"] > 0 and decision["cost_usd"] > 0
+    assert decision["category"] == "Technical Support" and decision["confidence"] > 0

@@ -25,12 +25,25 @@ from bot.formatting import (
 )
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
-from bot.replies import StreamedReply, post_reply, remove_unfinished, reply_metadata, reply_payload
+from bot.replies import (
+    StreamedReply,
+    notice_metadata,
+    post_reply,
+    remove_unfinished,
+    reply_metadata,
+    reply_payload,
+)
 from bot.settings import Settings
 from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
-from bot.threads import direct_message_history, find_posted_reply, thread_history, thread_messages
+from bot.threads import (
+    direct_message_history,
+    find_posted_reply,
+    noticed,
+    thread_history,
+    thread_messages,
+)
 from router.config import RoutesConfig
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
@@ -158,7 +171,7 @@ class Conversations:
         returned decision says it escalated and why, for the agent who asked, and the thread, the
         customer and the other agents see nothing of it (a half-streamed answer is deleted).
         """
-        async for message in thread_messages(self._client, msg):
+        async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
             if message.get("ts") == msg.ts and message.get("text"):
                 msg = msg.model_copy(update={"text": plain_text(message["text"], self.identity.user_id)})
                 break
@@ -303,6 +316,8 @@ class Conversations:
             if not thread.bot_answered and not is_thread_reply(msg):
                 return  # announced by this message's earlier attempt: its notice alone is in the thread
             notice_ts, taker = thread.notice_ts, thread.taken_over_by
+            if notice_ts is not None and await noticed(self._client, agents_channel, notice_ts, msg):
+                return  # this message's earlier attempt told them, then failed to tell the customer
         mentions = f"<@{taker}>" if taker else agent_mentions(settings.agent_users, settings.agent_usergroup)
         notice, blocks = direct_message_escalation(
             decision, mentions, msg.user_id, msg.text or "", history, quote=settings.quotes_direct_messages
@@ -313,6 +328,7 @@ class Conversations:
             text=notice,
             blocks=[*blocks, controls],
             unfurl_links=False,
+            metadata=notice_metadata(msg),
         )
         if notice_ts is None and posted.get("ts"):
             await self._store.note_notice(

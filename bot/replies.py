@@ -22,6 +22,8 @@ from bot.store.records import InboundMessage
 logger = logging.getLogger(__name__)
 
 REPLY_EVENT = "support_router_reply"
+# On a notice of an escalated DM in the agents' channel: the customer message it tells them of.
+NOTICE_EVENT = "support_router_notice"
 # What a Web API call raises once slack_sdk's own retries are spent: Slack's refusal, a connection that
 # failed, or a call that took too long.
 SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
@@ -46,6 +48,11 @@ def markdown_pieces(text: str, limit: int = MARKDOWN_TEXT_LIMIT) -> list[str]:
     split words and Markdown alike.
     """
     return [text[start : start + limit] for start in range(0, len(text), limit)]
+
+
+def notice_metadata(msg: InboundMessage) -> dict[str, Any]:
+    """Message metadata tying a notice in the agents' channel to the DM message it tells them of."""
+    return {"event_type": NOTICE_EVENT, "event_payload": {"channel": msg.channel_id, "message_ts": msg.ts}}
 
 
 def reply_payload(message: dict[str, Any]) -> dict[str, Any]:

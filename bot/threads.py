@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import customer_part
-from bot.replies import REPLY_EVENT, reply_payload
+from bot.replies import NOTICE_EVENT, REPLY_EVENT, reply_payload
 from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
@@ -27,12 +27,14 @@ DIRECT_CONTEXT_MESSAGES = 3
 UNREADABLE_THREAD = frozenset({"missing_scope", "channel_not_found", "thread_not_found", "not_in_channel"})
 
 
-async def thread_messages(client: AsyncWebClient, msg: InboundMessage) -> AsyncIterator[dict[str, Any]]:
-    """Every message of ``msg``'s thread, oldest first, with metadata."""
+async def thread_messages(
+    client: AsyncWebClient, channel: str, thread_ts: str
+) -> AsyncIterator[dict[str, Any]]:
+    """Every message of the thread ``thread_ts`` in ``channel``, oldest first, with metadata."""
     cursor = None
     while True:
         response = await client.conversations_replies(
-            channel=msg.channel_id, ts=msg.thread_ts, include_all_metadata=True, limit=200, cursor=cursor
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
         )
         for message in response.get("messages") or []:
             yield dict(message)
@@ -73,7 +75,7 @@ async def find_posted_reply(
     posted = None
     unfinished: list[str] = []
     others_spoke = False
-    async for message in thread_messages(client, msg):
+    async for message in thread_messages(client, msg.channel_id, msg.thread_ts):
         if float(message.get("ts", 0)) <= float(msg.ts):
             continue
         if _is_reply_to(message, msg):
@@ -89,6 +91,19 @@ async def find_posted_reply(
         elif not _is_reply(message):
             others_spoke = True  # the customer (or someone) wrote again: what follows may answer that
     return posted, unfinished
+
+
+async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: InboundMessage) -> bool:
+    """Whether the thread of the notice ``notice_ts`` in the agents' ``channel`` tells them of ``msg``
+    already (an earlier attempt at it posted there, then failed)."""
+    async for message in thread_messages(client, channel, notice_ts):
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == NOTICE_EVENT and reply_payload(message) == {
+            "channel": msg.channel_id,
+            "message_ts": msg.ts,
+        }:
+            return True
+    return False
 
 
 async def thread_history(
@@ -115,7 +130,7 @@ async def thread_history(
     try:
         earlier = [
             message
-            async for message in thread_messages(client, msg)
+            async for message in thread_messages(client, msg.channel_id, msg.thread_ts)
             if rerouting or float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
         ]
     except SlackApiError as e:

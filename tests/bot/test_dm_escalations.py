@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.replies import reply_payload
 from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
 from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
-from tests.reliability.helpers import answered_later
+from tests.reliability.helpers import answered_later, eventually
 from tests.store.plans import query_plan
 
 OTHER_AGENT = "U0AGENT2"
@@ -129,3 +130,28 @@ async def test_a_dm_escalation_whose_note_to_the_customer_failed_is_announced_on
     event = await running.customer_says("hmm, about that thing", channel=DM, channel_type="im")
     await answered_later(running, event, "the customer told, on a later attempt")
     assert len(notices(slack)) == 1 and len(anthropic_api.bodies("classify")) == 1
+
+
+async def test_a_follow_up_whose_dm_reply_fails_is_told_to_the_agents_once(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(
+        agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL, slack_streaming="off", retry_base_seconds=0.1
+    )
+    event, notice_ts = await escalated_dm(running, anthropic_api)
+    # The notice of what the customer adds goes out; the customer's note in the DM does not (with
+    # slack_sdk's retries): the next attempt tells the customer, and the agents not again.
+    slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4, channel=DM)
+    anthropic_api.classify_fn = sure
+    added = await running.customer_says(
+        "it's order 1234", channel=DM, channel_type="im", thread_ts=event["ts"]
+    )
+
+    def told() -> list[dict[str, Any]]:
+        return [m for m in running.replies(event) if reply_payload(m).get("message_ts") == added["ts"]]
+
+    await eventually(told, "the note to the customer, on a later attempt")
+    await running.idle()
+    assert len(told()) == 1 and len(slack.calls_to("chat.postMessage")) >= 6  # failed, then posted
+    [_, follow_up] = notices(slack)
+    assert follow_up["thread_ts"] == notice_ts and follow_up["text"].count("it's order 1234") == 1

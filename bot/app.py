@@ -14,15 +14,11 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
 from bot.catch_up import CatchUp
+from bot.clients import slack_client
 from bot.conversation import Conversations, Identity
 from bot.formatting import STEPPED_ASIDE
 from bot.intake import Intake
@@ -52,23 +48,8 @@ def _drop_unused_token_warning() -> None:
         bolt.addFilter(_UnusedTokenWarning())
 
 
-SLACK_RETRIES = 3
 # An agent who takes a thread over is told the bot steps aside at most this often.
 TAKE_OVER_NOTE_SECONDS = 24 * 3600.0
-
-
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client, retrying connection errors, 5xx and 429 (honouring Retry-After)."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=SLACK_RETRIES),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RETRIES),
-            AsyncServerErrorRetryHandler(max_retry_count=SLACK_RETRIES),
-        ],
-    )
 
 
 class SupportBot:

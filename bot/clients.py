@@ -9,11 +9,48 @@ from typing import Any
 import aiohttp
 import anthropic
 import httpx2
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from router.assemble import build_router
 from router.config import RoutesConfig, load_routes
 from router.router import Router
+
+SLACK_RETRIES = 3
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client, retrying connection errors, 5xx and 429 (honouring Retry-After)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+        ],
+    )
+
+
+def without_rate_limit_waits(client: AsyncWebClient) -> AsyncWebClient:
+    """``client``'s twin (same token, address, session and other retries) that does not wait out a rate
+    limit: its caller has something better to do than wait (see ``bot.replies.StreamedReply``)."""
+    return AsyncWebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        session=client.session,
+        logger=client.logger,
+        retry_handlers=[
+            h for h in client.retry_handlers if not isinstance(h, AsyncRateLimitErrorRetryHandler)
+        ],
+    )
 
 
 def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:

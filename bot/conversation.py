@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
+from bot.clients import without_rate_limit_waits
 from bot.formatting import (
     agent_controls,
     agent_mentions,
@@ -95,6 +97,12 @@ class Conversations:
         self._client = client
         # Learnt from auth.test when the bot starts.
         self.identity = identity
+
+    @cached_property
+    def _quick_client(self) -> AsyncWebClient:
+        """The client's twin that does not wait out rate limits, for streaming; built at the first answer,
+        when the bot's start has given the client its session, which they share."""
+        return without_rate_limit_waits(self._client)
 
     @property
     def streaming(self) -> bool:
@@ -204,6 +212,7 @@ class Conversations:
                 msg,
                 required=required,
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
+                quick_client=self._quick_client,
             )
         decision = await self._router.route(
             msg.text or "",

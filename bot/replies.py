@@ -65,8 +65,11 @@ class StreamedReply:
 
     Started lazily by the first words, so nothing is posted for a message that ends up escalated.
 
-    Once started, a call Slack will not take (after slack_sdk's retries; a rate limit aside, see
-    :meth:`_send_text`) stops the streaming but not the answer: Claude goes on writing it, and
+    Starting and appending go through ``quick_client``, which does not wait out Slack's rate limits
+    (slack_sdk's handler sleeps Retry-After, up to three times, while Claude's words wait unread): a start
+    rate-limited in "auto" mode posts the answer whole instead, an append rate-limited waits for the next
+    (see :meth:`_send_text`). Once started, any other call Slack will not take (after slack_sdk's
+    retries) stops the streaming but not the answer: Claude goes on writing it, and
     :meth:`finish` raises that error, so that the attempt fails with its decision made, kept for the next
     attempt to post (``bot.conversation``) instead of asking Claude again.
     """
@@ -78,8 +81,10 @@ class StreamedReply:
         *,
         required: bool = False,
         on_started: Callable[[str], Awaitable[None]] | None = None,
+        quick_client: AsyncWebClient | None = None,
     ) -> None:
         self._client = client
+        self._quick = quick_client or client
         # Told the stream's ts as soon as it exists, so a restart can find a half-written reply.
         self._on_started = on_started
         # In "auto" mode a channel where Slack refuses streaming gets one ordinary message instead.
@@ -119,7 +124,7 @@ class StreamedReply:
     async def _send_text(self, text: str) -> None:
         """Start or append to the stream with ``text``, in as many calls as Slack's limit needs.
 
-        An append Slack rate-limits (after slack_sdk's retries) does not fail the answer: what it carried
+        An append Slack rate-limits does not fail the answer: what it carried
         goes back in front of the buffer, to go in a later, larger append once Slack's Retry-After has
         passed, or with the stream's stop.
         """
@@ -140,7 +145,9 @@ class StreamedReply:
     async def _call(self, text: str) -> None:
         if self.ts is None:
             try:
-                response = await self._client.chat_startStream(
+                # SLACK_STREAMING=on has no other way to answer: there a rate limit is waited out.
+                starter = self._client if self._required else self._quick
+                response = await starter.chat_startStream(
                     channel=self._msg.channel_id,
                     thread_ts=self._msg.thread_ts,
                     markdown_text=text,
@@ -148,8 +155,8 @@ class StreamedReply:
                     recipient_user_id=self._msg.user_id,
                 )
             except SLACK_ERRORS as e:
-                # Refused (a channel type, a workspace without streaming), rate-limited or failing still
-                # after slack_sdk's retries (starting a stream has a lower limit than posting): the answer
+                # Refused (a channel type, a workspace without streaming), rate-limited (starting a stream
+                # has a lower limit than posting) or failing still after slack_sdk's retries: the answer
                 # is posted whole when Claude has written it (or, if that fails too, kept for the next
                 # attempt). Failing the attempt now would have the retry ask Claude for it again.
                 if self._required:
@@ -161,7 +168,7 @@ class StreamedReply:
             if self._on_started is not None:
                 await self._on_started(str(self.ts))
         else:
-            await self._client.chat_appendStream(channel=self._msg.channel_id, ts=self.ts, markdown_text=text)
+            await self._quick.chat_appendStream(channel=self._msg.channel_id, ts=self.ts, markdown_text=text)
 
     async def finish(self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any]) -> str | None:
         """Send what is left and stop the stream, attaching ``blocks`` (context, agent controls).

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager, contextmanager
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.app import SupportBot, slack_client
-from bot.clients import open_router, routes_from
+from bot.app import SupportBot
+from bot.clients import open_router, routes_from, slack_client
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file

@@ -7,7 +7,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import replies
+from bot.clients import slack_client, without_rate_limit_waits
 from bot.replies import MARKDOWN_TEXT_LIMIT, StreamedReply, markdown_pieces
+from bot.settings import Settings
 from bot.store.records import InboundMessage
 from tests.fakes import BOT_TOKEN, FakeSlack
 
@@ -102,6 +104,23 @@ async def test_appends_slack_rate_limits_go_later_in_one_and_the_answer_is_whole
     [stop] = slack.calls_to("chat.stopStream")
     assert stop.params["markdown_text"] == "More and more."
     assert stop.time - slack.calls_to("chat.appendStream")[0].time >= 1.0  # Slack's Retry-After, waited
+
+
+async def test_the_bots_client_leaves_a_rate_limited_append_to_the_reply_not_to_slack_sdk(
+    slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """slack_sdk's rate-limit handler would sleep out Retry-After with Claude's words waiting unread; the
+    twin client the reply streams through fails at once, and the text goes with a later call."""
+    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    client = slack_client(Settings(slack_api_url=slack.base_url, slack_bot_token=BOT_TOKEN, _env_file=None))
+    reply = StreamedReply(client, customer_message, quick_client=without_rate_limit_waits(client))
+    await reply.feed("First words. ")
+    slack.fail_next("chat.appendStream", status=429, retry_after=1)
+    await reply.feed("More.")
+    assert [call.ok for call in slack.calls_to("chat.appendStream")] == [False]  # not retried meanwhile
+    await reply.finish(None, {"event_type": "t", "event_payload": {}})
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == "First words. More."
 
 
 @pytest.mark.parametrize("status", [429, 500])

@@ -170,6 +170,30 @@ async def test_auto_streaming_falls_back_when_slack_refuses_it(make_bot, slack: 
     assert len(slack.calls_to("chat.postMessage")) == 1
 
 
+async def test_auto_streaming_does_not_wait_out_a_rate_limit_on_starting_a_stream(
+    make_bot, slack: FakeSlack
+) -> None:
+    """Starting streams has a lower limit than posting: rate-limited, the answer is posted whole when
+    Claude has written it, not after Slack's Retry-After (a minute here) waited out three times."""
+    running = await make_bot(slack_streaming="auto")
+    slack.fail_next("chat.startStream", status=429, retry_after=60)
+    event = await running.customer_says("How do I reset my password?")
+    await running.idle()
+    [reply] = running.replies(event)
+    assert reply["text"].startswith("*Answer*") and len(slack.calls_to("chat.startStream")) == 1
+
+
+async def test_with_streaming_required_a_rate_limit_on_starting_a_stream_is_waited_out(
+    make_bot, slack: FakeSlack
+) -> None:
+    running = await make_bot(slack_streaming="on")
+    slack.fail_next("chat.startStream", status=429, retry_after=0)
+    event = await running.customer_says("My app crashes on start")
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    assert [call.ok for call in slack.calls_to("chat.startStream")] == [False, True]
+
+
 async def test_a_message_that_keeps_failing_is_retried_then_escalated_to_a_person(
     make_bot, slack: FakeSlack
 ) -> None:

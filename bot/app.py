@@ -136,7 +136,8 @@ class SupportBot:
         """Answer what customers wrote while the bot was away (see :mod:`bot.catch_up`), beside the new
         messages the bot takes meanwhile."""
         try:
-            await self.catch_up.run(self.conversations.identity.user_id)
+            identity = self.conversations.identity
+            await self.catch_up.run(identity.user_id, identity.team_id)
         except Exception:
             logger.exception("catching up on the messages written while the bot was away failed")
 

@@ -15,19 +15,21 @@ bot's last recorded decision had someone write in it while the bot was away, and
 read in full: the follow-ups in them go through the intake too, and an agent's reply there is their
 taking the thread over, as its event would have made it.
 
-The thread of a message caught up at the top is read too when its author added to it. A channel where the
-bot never took a message is not read at all: a bot newly invited into a busy channel does not answer its
-past; nor is a DM whose customer never wrote to the bot before.
+The thread of a message caught up at the top is read too when its author added to it. A customer's first
+DM is found in the DMs opened with the bot within ``CATCH_UP_HOURS`` (Slack lists them with when each was
+opened; this needs the ``im:read`` scope). A channel where the bot never took a message is not read at
+all: a bot newly invited into a busy channel does not answer its past.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.intake import Intake
@@ -44,6 +46,10 @@ MAX_CHANNELS = 200
 # Messages read from one channel at most (a page is as many as Slack gives at once).
 MAX_MESSAGES_PER_CHANNEL = 1000
 PAGE_SIZE = 200
+# conversations.list pages of the bot's DMs read at most (1,000 each), one every this many seconds: half of
+# Slack's quota for it (Tier 2, 20 a minute).
+MAX_DIRECT_MESSAGE_PAGES = 20
+LIST_INTERVAL_SECONDS = 6.0
 # Threads read in full in one channel at most: those whose latest reply is the most recent.
 MAX_THREADS_PER_CHANNEL = 100
 # Between two reads (a channel's history, a thread): about half of Slack's quota for each of
@@ -72,9 +78,12 @@ class CatchUp:
         self._submit = submit
         self._reads = 0  # made so far by this run: all but the first wait READ_INTERVAL_SECONDS
 
-    async def run(self, bot_user_id: str | None, now: datetime | None = None) -> int:
+    async def run(
+        self, bot_user_id: str | None, team_id: str | None = None, now: datetime | None = None
+    ) -> int:
         """Take every message written since the last one seen in each channel and in each of its threads
-        still the bot's; returns how many."""
+        still the bot's, and in the DMs opened with the bot since (in workspace ``team_id``); returns
+        how many."""
         if self._hours <= 0:
             return 0
         now = now or datetime.now(UTC)
@@ -88,6 +97,9 @@ class CatchUp:
         seen_channels = await self._store.last_seen(
             now - CHANNELS_WINDOW, MAX_CHANNELS, threads_since=earliest
         )
+        if team_id:
+            known = {seen.channel_id for seen in seen_channels}
+            seen_channels = [*await self._opened_direct_messages(team_id, known, earliest), *seen_channels]
         for seen in seen_channels:
             try:
                 taken += await self._channel(seen, f"{earliest.timestamp():.6f}", away_since, bot_user_id)
@@ -98,6 +110,41 @@ class CatchUp:
             logger.info("answering %d message(s) written while the bot was away", taken)
         return taken
 
+    async def _opened_direct_messages(
+        self, team_id: str, known: set[str], earliest: datetime
+    ) -> list[LastSeen]:
+        """The DMs opened with the bot since ``earliest`` where it took no message: where a customer's
+        first words to it are, if they wrote them while it was away. The most recently opened first."""
+        opened: list[tuple[float, str]] = []
+        cursor = None
+        try:
+            for page in range(MAX_DIRECT_MESSAGE_PAGES):
+                if page:
+                    await asyncio.sleep(LIST_INTERVAL_SECONDS)
+                response = await self._client.conversations_list(
+                    types="im", exclude_archived=True, limit=1000, cursor=cursor
+                )
+                for dm in response.get("channels") or []:
+                    created = float(dm.get("created") or 0)
+                    if (
+                        created >= earliest.timestamp()
+                        and dm.get("id") not in known
+                        and not dm.get("is_user_deleted")
+                    ):
+                        opened.append((created, str(dm["id"])))
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SLACK_ERRORS as e:
+            needed = isinstance(e, SlackApiError) and e.response.get("error") == "missing_scope"
+            hint = ": the app lacks im:read, reinstall it from manifest.yml" if needed else f": {e}"
+            logger.warning("could not look for DMs opened while the bot was away%s", hint)
+        opened.sort(reverse=True)
+        # A second before the DM was opened: Slack's "created" is whole seconds, its first message's ts not.
+        return [
+            LastSeen(team_id, channel, f"{created - 1:.6f}") for created, channel in opened[:MAX_CHANNELS]
+        ]
+
     async def _channel(
         self, seen: LastSeen, earliest: str, away_since: float, bot_user_id: str | None
     ) -> int:
@@ -106,7 +153,7 @@ class CatchUp:
         threads = {thread.thread_ts: thread for thread in seen.threads}
         start = min([oldest, *threads], key=float)
         history = await self._read(
-            "conversations_history", channel=seen.channel_id, oldest=start, inclusive=True
+            self._client.conversations_history, channel=seen.channel_id, oldest=start, inclusive=True
         )
         # A message a person replied to in its thread meanwhile is theirs, as after a take-over.
         fresh = [m for m in history if float(m["ts"]) > float(oldest) and not _answered_by_someone(m)]
@@ -121,7 +168,10 @@ class CatchUp:
         for thread in active[max(0, len(active) - MAX_THREADS_PER_CHANNEL) :]:
             try:
                 replies = await self._read(
-                    "conversations_replies", channel=seen.channel_id, ts=thread.thread_ts, oldest=thread.ts
+                    self._client.conversations_replies,
+                    channel=seen.channel_id,
+                    ts=thread.thread_ts,
+                    oldest=thread.ts,
                 )
             except SLACK_ERRORS as e:
                 logger.warning("could not read a thread of %s to catch up on it: %s", seen.channel_id, e)
@@ -140,7 +190,7 @@ class CatchUp:
                 taken += 1
         return taken
 
-    async def _read(self, method: str, **params: Any) -> list[dict[str, Any]]:
+    async def _read(self, method: Callable[..., Awaitable[Any]], **params: Any) -> list[dict[str, Any]]:
         """Every page of a conversations.* read, oldest first, at most :data:`MAX_MESSAGES_PER_CHANNEL`
         (the newest: Slack gives a channel's history newest first); each read paced."""
         messages: list[dict[str, Any]] = []
@@ -149,7 +199,7 @@ class CatchUp:
             if self._reads:
                 await asyncio.sleep(READ_INTERVAL_SECONDS)
             self._reads += 1
-            response = await getattr(self._client, method)(**params, limit=PAGE_SIZE, cursor=cursor)
+            response = await method(**params, limit=PAGE_SIZE, cursor=cursor)
             messages += response.get("messages") or []
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:

@@ -49,6 +49,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_stopStream": {"chat:write"},
     "conversations_replies": HISTORY,
     "conversations_history": HISTORY,
+    # The catch-up at start lists the bot's DMs alone (types=im).
+    "conversations_list": {"im:read"},
     "users_info": {"users:read"},
     "usergroups_users_list": {"usergroups:read"},
 }

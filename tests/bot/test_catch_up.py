@@ -205,3 +205,29 @@ async def test_the_reads_are_paced_and_stopping_does_not_wait_for_them(
     began = time.monotonic()
     await stop_bot(second)  # the second read is 30 s away: the look is cancelled, not waited for
     assert time.monotonic() - began < 10 and len(slack.calls_to("conversations.history")) == 1
+
+
+async def test_a_customers_first_dm_written_while_the_bot_was_away_is_answered(
+    make_bot: BotFactory, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = await started(make_bot)
+    await first.customer_says("How do I reset my password?")
+    await away(first)
+    # Opened and written to while the bot was away: no message of this DM was ever taken.
+    slack.open_direct_message("D0NEW", "U0NEWCUSTOMER", created=time.time() - 300)
+    hello = {"channel": "D0NEW"} | slack.add_message("D0NEW", ago(299), "U0NEWCUSTOMER", "My app crashes")
+    # Opened long ago, and quiet since (its past is not the bot's to answer).
+    slack.open_direct_message("D0OLD", "U0OTHER", created=time.time() - 30 * 86400)
+    slack.add_message("D0OLD", ago(30 * 86400 - 60), "U0OTHER", "hi")
+    second = await started(make_bot)
+    await settled(second)
+    assert len(second.replies(hello)) == 1
+    assert {c.params["channel"] for c in slack.calls_to("conversations.history")} == {CHANNEL, "D0NEW"}
+    # Without the im:read scope (an app installed before it was asked for), the rest is still caught up.
+    await away(second)
+    missed = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(0), CUSTOMER, "Is the API down?")
+    slack.fail_next("conversations.list", error="missing_scope", needed="im:read", provided="chat:write")
+    third = await started(make_bot)
+    await settled(third)
+    assert len(third.replies(missed)) == 1
+    assert "the app lacks im:read, reinstall it from manifest.yml" in caplog.text

@@ -101,6 +101,12 @@ class FakeSlack(LocalServer):
         """Adds a user: ``name``, ``real_name``, ``is_admin``, ``is_owner``, ``is_bot``, ``team_id``, ..."""
         return self.workspace.add_user(user_id, **fields)
 
+    def open_direct_message(self, channel: str, user: str, created: float) -> None:
+        """A DM channel between ``user`` and the bot, opened at ``created`` (epoch seconds)."""
+        self.workspace.direct_messages.append(
+            {"id": channel, "is_im": True, "user": user, "created": int(created), "is_user_deleted": False}
+        )
+
     def add_usergroup(self, usergroup_id: str, user_ids: list[str]) -> None:
         """Defines a user group (``S...``) and its members for ``usergroups.users.list``."""
         self.workspace.usergroups[usergroup_id] = list(user_ids)

@@ -208,6 +208,19 @@ def conversations_history(fake: FakeSlack, params: Body) -> Body:
     return _page(top, params, default_limit=100)
 
 
+def conversations_list(fake: FakeSlack, params: Body) -> Body:
+    """The bot's conversations of ``types``: only DMs (``im``) are kept here; cursor = offset."""
+    types = str(params.get("types") or "public_channel").split(",")
+    found = list(fake.workspace.direct_messages) if "im" in types else []
+    start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+    more = start + limit < len(found)
+    return {
+        "ok": True,
+        "channels": [dict(c) for c in found[start : start + limit]],
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
+
+
 def users_info(fake: FakeSlack, params: Body) -> Body:
     user = fake.workspace.user(str(params.get("user", "")))
     return {"ok": True, "user": dict(user)} if user else _fail("user_not_found")
@@ -236,6 +249,7 @@ HANDLERS: dict[str, Callable[[FakeSlack, Body], Body]] = {
     "chat.stopStream": chat_stop_stream,
     "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
+    "conversations.list": conversations_list,
     "users.info": users_info,
     "usergroups.users.list": usergroups_users_list,
 }

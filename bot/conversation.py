@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -204,6 +205,8 @@ class Conversations:
         A decision made whose reply Slack would not take is kept in the store before the error goes on
         (the attempt fails): the next attempt posts it (:meth:`_post_kept`)."""
         history = await self._history(msg, rerouting=rerouting)
+        # An agent's re-route answers again what the bot answered already: not the customer's wait.
+        preface = None if rerouting else self._late(msg)
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"
@@ -213,6 +216,7 @@ class Conversations:
                 required=required,
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
                 quick_client=self._quick_client,
+                preface=preface,
             )
         decision = await self._router.route(
             msg.text or "",
@@ -222,7 +226,7 @@ class Conversations:
             escalate=escalate,
         )
         try:
-            return decision, await self._post(msg, decision, streamed, history)
+            return decision, await self._post(msg, decision, streamed, history, preface)
         except Exception:
             if not rerouting:
                 await self._keep(msg, decision)
@@ -239,7 +243,17 @@ class Conversations:
     async def _post_kept(self, msg: InboundMessage, decision: RoutingDecision) -> str | None:
         """Post the decision an earlier attempt made (whole: Claude wrote it all then); its ts."""
         history = await self._history(msg) if decision.escalated and is_direct(msg) else []
-        return await self._post(msg, decision, None, history)  # failing, it stays kept for the next
+        # Failing, it stays kept for the next.
+        return await self._post(msg, decision, None, history, self._late(msg))
+
+    def _late(self, msg: InboundMessage) -> str | None:
+        """The apology a reply to ``msg`` begins with when it comes LATE_REPLY_MINUTES or more after the
+        customer wrote (the bot was away, Claude or Slack down for a while); None otherwise."""
+        minutes = self._settings.late_reply_minutes
+        written = slack_time(msg.ts)
+        if not minutes or written is None or datetime.now(UTC) - written < timedelta(minutes=minutes):
+            return None
+        return self._router.routes.late_reply_note
 
     async def _history(self, msg: InboundMessage, *, rerouting: bool = False) -> list[Turn]:
         """The conversation before ``msg``: the DM's earlier messages, the thread's earlier turns (all of
@@ -261,7 +275,10 @@ class Conversations:
         decision: RoutingDecision,
         streamed: StreamedReply | None,
         history: Sequence[Turn],
+        preface: str | None = None,
     ) -> str | None:
+        """Post ``decision``'s reply (the end of its stream, when one started), ``preface`` first (in the
+        stream, when one started: it went with its first words); its ts."""
         metadata = reply_metadata(msg, decision_payload(decision))
         names = self._router.routes.names
         if decision.escalated and decision.source is Source.AGENT:
@@ -275,7 +292,8 @@ class Conversations:
                 # stop mid-sentence, mid-instruction), close it, then escalate.
                 await streamed.feed(INTERRUPTED)
                 await streamed.finish(None, reply_metadata(msg, {"partial": True}))
-            return await self._post_escalation(msg, decision, metadata, history)
+                preface = None  # the customer has read it already
+            return await self._post_escalation(msg, decision, metadata, history, preface)
         # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
         controls = [] if is_direct(msg) else [agent_controls_for(msg, names, decision.category)]
         if streamed is not None and streamed.ts is not None:
@@ -283,7 +301,7 @@ class Conversations:
             if ts is not None:
                 return ts
         text, blocks = answer_message(decision.answer or "", decision)
-        return await post_reply(self._client, msg, text, [*blocks, *controls], metadata)
+        return await post_reply(self._client, msg, text, [*blocks, *controls], metadata, preface=preface)
 
     async def _post_escalation(
         self,
@@ -291,6 +309,7 @@ class Conversations:
         decision: RoutingDecision,
         metadata: dict[str, Any],
         history: Sequence[Turn] = (),
+        preface: str | None = None,
     ) -> str:
         settings = self._settings
         mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
@@ -301,9 +320,9 @@ class Conversations:
         if is_direct(msg) and agents_channel is not None:
             await self._announce(msg, decision, controls, history, agents_channel)
             text, blocks = note(escalation.customer_message_dm)
-            return await post_reply(self._client, msg, text, blocks, metadata)
+            return await post_reply(self._client, msg, text, blocks, metadata, preface=preface)
         text, blocks = escalation_message(decision, escalation.customer_message, mentions)
-        return await post_reply(self._client, msg, text, [*blocks, controls], metadata)
+        return await post_reply(self._client, msg, text, [*blocks, controls], metadata, preface=preface)
 
     async def _announce(
         self,
@@ -354,7 +373,8 @@ class Conversations:
             return
         spent = await self._store.kept_decision(msg)
         decision = gave_up_decision(msg.text or "", error, self._router.routes, spent=spent)
-        reply_ts = await self._post_escalation(msg, decision, reply_metadata(msg, decision_payload(decision)))
+        metadata = reply_metadata(msg, decision_payload(decision))
+        reply_ts = await self._post_escalation(msg, decision, metadata, preface=self._late(msg))
         await self._store.complete(msg, decision, reply_ts)
 
     async def _recover_posted(self, msg: InboundMessage) -> bool:

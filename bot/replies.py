@@ -16,6 +16,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.formatting import note
 from bot.sanitize import StreamSanitizer
 from bot.store.records import InboundMessage
 
@@ -82,9 +83,12 @@ class StreamedReply:
         required: bool = False,
         on_started: Callable[[str], Awaitable[None]] | None = None,
         quick_client: AsyncWebClient | None = None,
+        preface: str | None = None,
     ) -> None:
         self._client = client
         self._quick = quick_client or client
+        # Goes first, with the answer's first words (the apology of a late reply).
+        self._preface = preface
         # Told the stream's ts as soon as it exists, so a restart can find a half-written reply.
         self._on_started = on_started
         # In "auto" mode a channel where Slack refuses streaming gets one ordinary message instead.
@@ -111,6 +115,8 @@ class StreamedReply:
 
     async def _send(self) -> None:
         text, self._buffer = self._buffer, ""
+        if self.ts is None and self._preface:
+            text = f"{self._preface}\n\n{text}"
         try:
             await self._send_text(text)
         except SLACK_ERRORS as e:
@@ -227,8 +233,13 @@ async def post_reply(
     text: str,
     blocks: list[dict[str, Any]],
     metadata: dict[str, Any],
+    *,
+    preface: str | None = None,
 ) -> str:
-    """Post one message in the customer's thread; returns its ts."""
+    """Post one message in the customer's thread, ``preface`` (plain text of ours) first; returns its ts."""
+    if preface:
+        lead, lead_blocks = note(preface)
+        text, blocks = f"{lead}\n\n{text}", [*lead_blocks, *blocks]
     response = await client.chat_postMessage(
         channel=msg.channel_id,
         thread_ts=msg.thread_ts,

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # At start, customer messages of the last this many hours that no event brought (the bot was away
     # for longer than Slack retries an event) are found in the channels' history and answered; 0: off.
     catch_up_hours: float = Field(default=24.0, ge=0.0)
+    # A reply posted this many minutes or more after the customer's message begins with the routes
+    # file's late_reply_note (an apology); 0: never.
+    late_reply_minutes: float = Field(default=10.0, ge=0.0)
     stats_users: CommaList = []
     stats_usergroup: str | None = None
 

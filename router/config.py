@@ -181,6 +181,9 @@ class RoutesConfig(_Strict):
     prices: dict[str, ModelPrice] = {}
     # The bot's reply to a customer who only thanks it or says goodbye after an answer.
     acknowledgement_reply: NonEmpty = "You're welcome! If anything else comes up, just write here."
+    # Put before a reply that comes late (the bot was away, Claude down for a while): see the bot's
+    # LATE_REPLY_MINUTES setting.
+    late_reply_note: NonEmpty = "Sorry for the slow reply."
     # Filled in by load_routes: a short hash of the file's bytes, recorded with every decision.
     version: str = "unversioned"
 

@@ -12,7 +12,7 @@ from bot import catch_up
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
 from tests.bot.test_dm_escalations import DM, escalated_dm, notices
-from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure
+from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.reliability.helpers import eventually
 from tests.store.plans import query_plan
@@ -231,3 +231,23 @@ async def test_a_customers_first_dm_written_while_the_bot_was_away_is_answered(
     await settled(third)
     assert len(third.replies(missed)) == 1
     assert "the app lacks im:read, reinstall it from manifest.yml" in caplog.text
+
+
+@pytest.mark.parametrize("streaming", ["on", "off"])
+async def test_a_reply_that_comes_late_begins_with_an_apology_and_one_on_time_does_not(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic, streaming: str
+) -> None:
+    running = await started(make_bot, late_reply_minutes=10, slack_streaming=streaming)
+    late = await running.customer_says("How do I reset my password?")  # written an hour ago
+    anthropic_api.classify_fn = unsure
+    late_escalation = await running.customer_says("hmm, about that thing from before")
+    anthropic_api.classify_fn = sure
+    running._ts = time.time()
+    on_time = await running.customer_says("My app crashes on start")
+    await running.idle()
+    note = "Sorry for the slow reply."
+    [answer], [escalation], [prompt] = (running.replies(e) for e in (late, late_escalation, on_time))
+    assert answer["text"].startswith(f"{note}\n\n") and escalation["text"].startswith(f"{note}\n\n")
+    if streaming == "off":  # posted whole: in what Slack shows, not only in the notification's text
+        assert answer["blocks"][0]["text"]["text"] == note
+    assert not prompt["text"].startswith(note) and note not in str(prompt["blocks"])

@@ -127,7 +127,6 @@ class SupportBot:
         await self.directory.warm()  # the intake never waits on Slack for it
         await self.learner.start()
         await self.worker.start(sole_worker=self.store.is_sqlite)
-        self.reminders.start()
         # Not in flight as a message is: stopping cancels it (what it claimed and did not start yet is
         # pending, resumed by the next start), rather than wait out its paced reads.
         self._catching_up = asyncio.create_task(self._catch_up(), name="catch-up")
@@ -140,6 +139,9 @@ class SupportBot:
             await self.catch_up.run(identity.user_id, identity.team_id)
         except Exception:
             logger.exception("catching up on the messages written while the bot was away failed")
+        # Reminders from then on: the catch-up finds the agents' replies written while the bot was away,
+        # and a reminder before that would tag them all for a customer one of them has answered.
+        self.reminders.start()
 
     async def caught_up(self) -> None:
         """Wait until the catch-up begun at start has looked at every channel."""

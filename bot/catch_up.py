@@ -17,8 +17,9 @@ taking the thread over, as its event would have made it.
 
 The thread of a message caught up at the top is read too when its author added to it. A customer's first
 DM is found in the DMs opened with the bot within ``CATCH_UP_HOURS`` (Slack lists them with when each was
-opened; this needs the ``im:read`` scope). A channel where the bot never took a message is not read at
-all: a bot newly invited into a busy channel does not answer its past.
+opened; this needs the ``im:read`` scope). The agents' replies under the notices of escalated DMs no agent
+had picked up are read too: each takes its DM up, as its event would have. A channel where the bot never
+took a message is not read at all: a bot newly invited into a busy channel does not answer its past.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class CatchUp:
         if team_id:
             known = {seen.channel_id for seen in seen_channels}
             seen_channels = [*await self._opened_direct_messages(team_id, known, earliest), *seen_channels]
+        await self._notices(now, away_since, bot_user_id)
         for seen in seen_channels:
             try:
                 taken += await self._channel(seen, f"{earliest.timestamp():.6f}", away_since, bot_user_id)
@@ -109,6 +111,28 @@ class CatchUp:
         if taken:
             logger.info("answering %d message(s) written while the bot was away", taken)
         return taken
+
+    async def _notices(self, now: datetime, away_since: float, bot_user_id: str | None) -> None:
+        """Read the replies written while the bot was away under the notices of escalated DMs no agent had
+        picked up: through the intake, an agent's is their taking the DM up (its pick-up in the stats; no
+        reminder then tags the agents for a customer one of them has written to)."""
+        for team, channel, notice_ts in await self._store.noticed_awaiting(
+            now - CHANNELS_WINDOW, MAX_CHANNELS
+        ):
+            seen = LastSeen(team, channel, notice_ts)
+            try:
+                replies = await self._read(
+                    self._client.conversations_replies,
+                    channel=channel,
+                    ts=notice_ts,
+                    oldest=f"{away_since:.6f}",
+                )
+            except SLACK_ERRORS as e:
+                logger.warning("could not read a notice in %s to catch up on it: %s", channel, e)
+                continue
+            await self._take(
+                seen, [m for m in replies if float(m["ts"]) > max(away_since, float(notice_ts))], bot_user_id
+            )
 
     async def _opened_direct_messages(
         self, team_id: str, known: set[str], earliest: datetime

@@ -239,6 +239,25 @@ class ThreadStates(Database):
             .limit(limit)
         )
 
+    def noticed_awaiting_statement(self, since: datetime, limit: int) -> Any:
+        """See :meth:`noticed_awaiting`; through ``ix_threads_escalations``."""
+        t = threads
+        return (
+            select(t.c.team_id, t.c.notice_channel_id, t.c.notice_ts)
+            .where(t.c.escalated_at >= since, t.c.escalated.is_(True), t.c.pickup_seconds.is_(None))
+            .where(t.c.notice_ts.is_not(None), t.c.notice_channel_id.is_not(None))
+            .order_by(t.c.escalated_at.desc())
+            .limit(limit)
+        )
+
+    async def noticed_awaiting(self, since: datetime, limit: int) -> list[tuple[str, str, str]]:
+        """The notices in the agents' channel of the DMs escalated since ``since`` that no agent has picked
+        up yet (reminded of or not), the most recent first, at most ``limit``: (team, channel, notice ts)
+        each, for the catch-up at start to read the replies agents wrote under them meanwhile."""
+        async with self.reading() as conn:
+            rows = (await conn.execute(self.noticed_awaiting_statement(since, limit))).all()
+        return [(str(team), str(channel), str(ts)) for team, channel, ts in rows]
+
     async def awaiting_agents(self, escalated_before: datetime) -> list[AwaitingEscalation]:
         """See :meth:`awaiting_agents_statement`."""
         async with self.reading() as conn:

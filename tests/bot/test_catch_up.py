@@ -13,6 +13,7 @@ from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
 from tests.bot.test_dm_escalations import DM, escalated_dm, notices
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
+from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.reliability.helpers import eventually
 from tests.store.plans import query_plan
@@ -186,10 +187,12 @@ async def test_catching_up_is_off_at_zero_hours(make_bot: BotFactory, slack: Fak
     assert slack.calls_to("conversations.history") == []
 
 
-async def test_the_channels_are_read_from_their_index(make_bot: BotFactory) -> None:
+async def test_the_channels_and_the_notices_are_read_from_their_index(make_bot: BotFactory) -> None:
     running = await make_bot()
     statement = running.store.last_seen_statement(datetime.now(UTC))
     assert "ix_inbound_messages_ts" in await query_plan(running.store, statement)
+    statement = running.store.noticed_awaiting_statement(datetime.now(UTC), 200)
+    assert "ix_threads_escalations" in await query_plan(running.store, statement)
 
 
 async def test_the_reads_are_paced_and_stopping_does_not_wait_for_them(
@@ -251,3 +254,18 @@ async def test_a_reply_that_comes_late_begins_with_an_apology_and_one_on_time_do
     if streaming == "off":  # posted whole: in what Slack shows, not only in the notification's text
         assert answer["blocks"][0]["text"]["text"] == note
     assert not prompt["text"].startswith(note) and note not in str(prompt["blocks"])
+
+
+async def test_an_agent_who_took_up_an_escalated_dm_while_the_bot_was_away_is_not_reminded_of_it(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    settings = {"agent_users": [AGENT], "escalation_channel": AGENTS_CHANNEL}
+    first = await started(make_bot, **settings)
+    event, notice_ts = await escalated_dm(first, anthropic_api)
+    await away(first)
+    slack.add_message(AGENTS_CHANNEL, ago(0), AGENT, "I'll DM them", thread_ts=notice_ts)
+    second = await started(make_bot, **settings)
+    await settled(second)
+    thread = await second.store.get_thread(slack.team_id, DM, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT  # their pick-up
+    assert await second.bot.reminders.remind(later(120)) == 0

@@ -119,20 +119,8 @@ class CatchUp:
         for team, channel, notice_ts in await self._store.noticed_awaiting(
             now - CHANNELS_WINDOW, MAX_CHANNELS
         ):
-            seen = LastSeen(team, channel, notice_ts)
-            try:
-                replies = await self._read(
-                    self._client.conversations_replies,
-                    channel=channel,
-                    ts=notice_ts,
-                    oldest=f"{away_since:.6f}",
-                )
-            except SLACK_ERRORS as e:
-                logger.warning("could not read a notice in %s to catch up on it: %s", channel, e)
-                continue
-            await self._take(
-                seen, [m for m in replies if float(m["ts"]) > max(away_since, float(notice_ts))], bot_user_id
-            )
+            after = max(f"{away_since:.6f}", notice_ts, key=float)
+            await self._thread(LastSeen(team, channel, notice_ts), notice_ts, after, None, bot_user_id)
 
     async def _opened_direct_messages(
         self, team_id: str, known: set[str], earliest: datetime
@@ -140,6 +128,7 @@ class CatchUp:
         """The DMs opened with the bot since ``earliest`` where it took no message: where a customer's
         first words to it are, if they wrote them while it was away. The most recently opened first."""
         opened: list[tuple[float, str]] = []
+        since = earliest.timestamp()
         cursor = None
         try:
             for page in range(MAX_DIRECT_MESSAGE_PAGES):
@@ -150,11 +139,7 @@ class CatchUp:
                 )
                 for dm in response.get("channels") or []:
                     created = float(dm.get("created") or 0)
-                    if (
-                        created >= earliest.timestamp()
-                        and dm.get("id") not in known
-                        and not dm.get("is_user_deleted")
-                    ):
+                    if created >= since and dm.get("id") not in known and not dm.get("is_user_deleted"):
                         opened.append((created, str(dm["id"])))
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
@@ -190,19 +175,23 @@ class CatchUp:
         # A customer who added to their own message's thread while the bot was away: read it too.
         active += [SeenThread(m["ts"], m["ts"], m.get("user")) for m in fresh if m.get("reply_count")]
         for thread in active[max(0, len(active) - MAX_THREADS_PER_CHANNEL) :]:
-            try:
-                replies = await self._read(
-                    self._client.conversations_replies,
-                    channel=seen.channel_id,
-                    ts=thread.thread_ts,
-                    oldest=thread.ts,
-                )
-            except SLACK_ERRORS as e:
-                logger.warning("could not read a thread of %s to catch up on it: %s", seen.channel_id, e)
-                continue
-            later = [m for m in replies if float(m["ts"]) > float(thread.ts) and m["ts"] != thread.thread_ts]
-            taken += await self._take(seen, _left_to_the_bot(later, thread.customer_id), bot_user_id)
+            taken += await self._thread(seen, thread.thread_ts, thread.ts, thread.customer_id, bot_user_id)
         return taken
+
+    async def _thread(
+        self, seen: LastSeen, root: str, after: str, customer: str | None, bot_user_id: str | None
+    ) -> int:
+        """Takes the messages written after ``after`` in the thread of ``root`` in ``seen``'s channel, but
+        those of ``customer`` a person answered (see :func:`_left_to_the_bot`); returns how many."""
+        try:
+            replies = await self._read(
+                self._client.conversations_replies, channel=seen.channel_id, ts=root, oldest=after
+            )
+        except SLACK_ERRORS as e:
+            logger.warning("could not read a thread of %s to catch up on it: %s", seen.channel_id, e)
+            return 0
+        later = [m for m in replies if float(m["ts"]) > float(after) and m["ts"] != root]
+        return await self._take(seen, _left_to_the_bot(later, customer), bot_user_id)
 
     async def _take(self, seen: LastSeen, messages: list[dict[str, Any]], bot_user_id: str | None) -> int:
         """Puts ``messages`` of ``seen``'s channel through the intake, in order; returns how many it took."""

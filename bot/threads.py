@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import customer_part
-from bot.replies import NOTICE_EVENT, REPLY_EVENT, reply_payload
+from bot.replies import REPLY_EVENT, notice_metadata, reply_payload
 from bot.slack_text import plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
@@ -96,12 +96,13 @@ async def find_posted_reply(
 async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: InboundMessage) -> bool:
     """Whether the thread of the notice ``notice_ts`` in the agents' ``channel`` tells them of ``msg``
     already (an earlier attempt at it posted there, then failed)."""
+    expected = notice_metadata(msg)
     async for message in thread_messages(client, channel, notice_ts):
         metadata = message.get("metadata") or {}
-        if metadata.get("event_type") == NOTICE_EVENT and reply_payload(message) == {
-            "channel": msg.channel_id,
-            "message_ts": msg.ts,
-        }:
+        if (
+            metadata.get("event_type") == expected["event_type"]
+            and reply_payload(message) == expected["event_payload"]
+        ):
             return True
     return False
 

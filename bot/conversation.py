@@ -310,7 +310,14 @@ class Conversations:
         metadata: dict[str, Any],
         history: Sequence[Turn] = (),
         preface: str | None = None,
-    ) -> str:
+    ) -> str | None:
+        """Post the escalation of ``msg``: in its thread, the agents tagged; for a DM, the notice in the
+        agents' channel and a word to the customer. None, nothing posted, when an agent wrote in the
+        channel thread while the message was being routed: they are there already, and tagging them all
+        would call them to a customer one of them is talking to."""
+        if not is_direct(msg) and await self._silent(msg):
+            logger.info("escalation of %s/%s not posted: an agent is in its thread", msg.channel_id, msg.ts)
+            return None
         settings = self._settings
         mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
         # Every category on offer, the guess too: an agent who agrees with it has the bot answer so.

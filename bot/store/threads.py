@@ -140,7 +140,12 @@ class ThreadStates(Database):
             # kept while it stays escalated, started again by an escalation after a hand-back, kept after
             # it for /routing-stats.
             "escalated_at": _on_escalation(insert, t.c.escalated_at, insert.excluded.escalated_at),
-            "pickup_seconds": _on_escalation(insert, t.c.pickup_seconds, null()),
+            # An agent who wrote in the thread before this escalation was recorded (while it was being
+            # classified, or its post retried) picked it up at once: no reminder, not left waiting in
+            # /routing-stats.
+            "pickup_seconds": _on_escalation(
+                insert, t.c.pickup_seconds, case((t.c.taken_over_by.is_not(None), 0.0), else_=null())
+            ),
             "reminded_at": _on_escalation(insert, t.c.reminded_at, null()),
             "bot_answered": True,
             "updated_at": insert.excluded.updated_at,

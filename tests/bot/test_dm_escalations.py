@@ -132,6 +132,27 @@ async def test_a_dm_escalation_whose_note_to_the_customer_failed_is_announced_on
     assert len(notices(slack)) == 1 and len(anthropic_api.bodies("classify")) == 1
 
 
+async def test_an_agent_who_answers_a_dms_notice_while_the_customer_is_told_ends_the_wait(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(
+        agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL, retry_base_seconds=1.0, slack_streaming="off"
+    )
+    anthropic_api.classify_fn = unsure
+    # The notice goes up; the word to the customer in the DM fails, and is retried a second later.
+    slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4, channel=DM)
+    event = await running.customer_says("hmm, about that thing", channel=DM, channel_type="im")
+    await eventually(lambda: bool(notices(slack)), "the notice to the agents")
+    [notice] = notices(slack)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=notice["ts"])
+    await answered_later(running, event, "the customer is told once Slack takes it")
+    await running.idle()
+    assert await running.bot.reminders.remind(later(120)) == 0
+    assert len(notices(slack)) == 1
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0
+
+
 async def test_a_follow_up_whose_dm_reply_fails_is_told_to_the_agents_once(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -60,6 +60,23 @@ async def test_an_agents_reply_ends_the_wait(make_bot: BotFactory, anthropic_api
     assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0  # what managers read of it
 
 
+async def test_an_agent_who_writes_while_the_message_is_classified_is_not_called_to_it(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    anthropic_api.classify_latency = 1.0
+    event = await running.customer_says("hmm, about that thing from before")
+    await asyncio.sleep(0.2)  # Claude is still classifying it
+    await running.customer_says("I'm on it", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    assert running.replies(event) == []  # no "a person will follow up", no tag: the agent is there
+    assert await running.bot.reminders.remind(later(120)) == 0
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert report.escalations == 1
+    assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0
+
+
 async def test_an_escalation_after_a_hand_back_has_a_wait_and_a_reminder_of_its_own(
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:

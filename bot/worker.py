@@ -30,6 +30,8 @@ MAX_RETRY_DELAY_SECONDS = 300.0
 # replica answering it, or waiting for a retry), polled every ORDER_POLL_SECONDS, before going ahead.
 ORDER_WAIT_SECONDS = 30.0
 ORDER_POLL_SECONDS = 0.2
+# How long an agent's re-route waits, in claim leases, for another replica's re-route of the same message.
+AGENT_WAIT_LEASES = 10
 
 
 def conversation_key(msg: InboundMessage) -> tuple[str, str, str]:
@@ -140,10 +142,40 @@ class Worker:
             await asyncio.sleep(ORDER_POLL_SECONDS)
         return waited
 
-    def agent_turn(self, msg: InboundMessage) -> contextlib.AbstractAsyncContextManager[bool]:
+    @contextlib.asynccontextmanager
+    async def agent_turn(self, msg: InboundMessage) -> AsyncIterator[bool]:
         """Held while an agent's re-route of ``msg`` is answered: after the conversation's messages in
-        flight, and one re-route at a time (two agents choosing at once get one answer, not two)."""
-        return self._turn(msg, token=f"agent {msg.ts} {next(self._agent_turns)}")
+        flight, and one re-route of it at a time, in this replica and across replicas (a hold in the
+        store): two agents choosing at once get one answer, not two. Yields whether it waited."""
+        async with self._turn(msg, token=f"agent {msg.ts} {next(self._agent_turns)}") as waited:
+            waited = await self._hold_answered(msg) or waited
+            heartbeat = asyncio.create_task(self._heartbeat(msg, held=True))
+            try:
+                yield waited
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+                try:
+                    await self._store.release_answered(msg)
+                except Exception as e:  # the hold runs out by itself
+                    logger.warning("could not release the re-route of %s/%s: %s", msg.channel_id, msg.ts, e)
+
+    async def _hold_answered(self, msg: InboundMessage) -> bool:
+        """Wait until no other replica is answering a re-route of ``msg``, then hold it; returns whether it
+        waited. A holder that died lets go when its lease runs out; a hold that never ends (a bug) is
+        waited out for :data:`AGENT_WAIT_LEASES` leases at most."""
+        deadline = asyncio.get_running_loop().time() + AGENT_WAIT_LEASES * self._lease
+        waited = False
+        while not await self._store.hold_answered(msg, self._lease):
+            if asyncio.get_running_loop().time() >= deadline:
+                logger.warning(
+                    "re-route of %s/%s goes ahead of another one still held", msg.channel_id, msg.ts
+                )
+                break
+            waited = True
+            await asyncio.sleep(ORDER_POLL_SECONDS)
+        return waited
 
     @contextlib.asynccontextmanager
     async def _turn(self, msg: InboundMessage, token: str | None = None) -> AsyncIterator[bool]:
@@ -162,11 +194,15 @@ class Worker:
             if not queued:
                 del self._turns[key]
 
-    async def _heartbeat(self, msg: InboundMessage) -> None:
+    async def _heartbeat(self, msg: InboundMessage, *, held: bool = False) -> None:
+        """Renew ``msg``'s lease while it is worked on (``held``: the hold of an agent's re-route of it)."""
         while True:
             await asyncio.sleep(self._lease / 3)
             try:
-                await self._store.extend_lease(msg, self._lease)
+                if held:
+                    await self._store.hold_answered(msg, self._lease, renew=True)
+                else:
+                    await self._store.extend_lease(msg, self._lease)
             except Exception as e:
                 logger.warning("could not renew the lease of %s/%s: %s", msg.channel_id, msg.ts, e)
 

@@ -248,6 +248,27 @@ async def test_re_routing_back_to_the_first_category_answers_again_but_never_twi
     assert replies[2]["metadata"]["event_payload"]["category"] == "Refund Request"
 
 
+async def test_two_agents_re_routing_at_once_on_two_replicas_give_one_answer(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    # Two replicas behind a load balancer, one database: each agent's click reaches another one.
+    first = await make_bot(agent_users=[AGENT, AGENT2])
+    second = await make_bot(agent_users=[AGENT, AGENT2])
+    event = await first.customer_says("I was charged twice for my order, I want my money back")
+    await first.idle()
+    anthropic_api.first_token_latency = 0.5  # both clicks land while the first re-route is answered
+    await asyncio.gather(
+        press(first, event, ACTION_REROUTE, AGENT, "a", "Technical Support"),
+        press(second, event, ACTION_REROUTE, AGENT2, "b", "Technical Support"),
+    )
+    texts = sorted([(await told(first, "a", 1))[0], (await told(second, "b", 1))[0]])
+    assert texts[0].startswith("Re-routed to *Technical Support*: its answer follows")
+    assert texts[1] == "Recorded *Technical Support* as the right route; the customer has its answer already."
+    await first.idle()
+    await second.idle()
+    assert len(first.replies(event)) == 2
+
+
 async def test_a_re_route_in_a_thread_another_agent_handles_is_recorded_without_an_answer(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -88,17 +88,35 @@ _ACK_PHRASES = (
     r"very\s+much",
     r"much",
 )
+# Words that agree and no more: after the bot's question they are its answer, not a closing.
+_AGREEMENT = re.compile(
+    r"(?:(?:yes|yep|yeah|yup|ok(?:ay)?|kk?|sure|alright|all\s+right|fine|oh|ah|so|and)(?:[\s,.!]+|$))+",
+    re.IGNORECASE,
+)
 _ACKNOWLEDGEMENT = re.compile(r"(?:(?:" + "|".join(_ACK_PHRASES) + r")(?:[\s,.!]+|$))+", re.IGNORECASE)
 _NOT_WORDS = re.compile(r"[^\w\s,.!']+")
 
 
-def acknowledges(text: str) -> bool:
+def acknowledges(text: str, *, after_question: bool = False) -> bool:
     """True when the whole message only thanks, agrees or says goodbye (emoji and punctuation aside): no
-    question mark, no "but", nothing left over."""
+    question mark, no "but", nothing left over.
+
+    ``after_question``: the bot's last words asked the customer something ("Are you on the latest
+    version?"), so a bare "yes" or "ok" answers it and closes nothing; thanks and goodbyes still do.
+    """
     if "?" in text:
         return False
     words = " ".join(_NOT_WORDS.sub(" ", text).split()).strip(" ,.!")
+    if after_question and _AGREEMENT.fullmatch(words + " "):
+        return False
     return bool(words) and len(words.split()) <= 12 and bool(_ACKNOWLEDGEMENT.fullmatch(words + " "))
+
+
+def asks(text: str) -> bool:
+    """True when ``text`` (a reply of the bot's) ends by asking something: its last line has a question
+    mark ("Which browser are you using?", "Could you send the order number? Then I can check.")."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return bool(lines) and "?" in lines[-1]
 
 
 def asks_for_person(text: str) -> bool:

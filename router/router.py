@@ -16,7 +16,7 @@ from router.config import RoutesConfig
 from router.errors import RouterError
 from router.handlers import Handler, rerouted_query
 from router.models import Classification, EscalationReason, RoutingDecision, Source, Turn, Usage
-from router.policy import acknowledges, escalation_reason
+from router.policy import acknowledges, asks, escalation_reason
 
 if TYPE_CHECKING:
     from router.classifiers.local import LocalClassifier
@@ -86,7 +86,8 @@ class Router:
         """Classify and answer ``query``, streaming the answer's text into ``on_text``.
 
         After an answer in the conversation (an ``assistant`` turn in ``history``), a message that only
-        thanks or says goodbye gets the routes' ``acknowledgement_reply`` instead of an escalation for
+        thanks or says goodbye (or agrees, unless that answer ended on a question, which a "yes" answers)
+        gets the routes' ``acknowledgement_reply`` instead of an escalation for
         fitting no category (or of a forced one: a thank-you pages no one); and offline, any other
         message goes to a person: the offline reply it follows promised one, and would only be served
         again.
@@ -117,8 +118,11 @@ class Router:
         elif category is None:
             classification = await self.classify(query, history)
             reason = escalation_reason(classification, self.routes, query)
-            answered = any(turn.role == "assistant" for turn in history)
-            if answered and acknowledges(query) and reason is not EscalationReason.ASKED_FOR_HUMAN:
+            said = [turn.text for turn in history if turn.role == "assistant"]
+            answered = bool(said)
+            # "yes" to the bot's own question is the customer's answer to it, not a goodbye.
+            closes = answered and acknowledges(query, after_question=asks(said[-1]))
+            if closes and reason is not EscalationReason.ASKED_FOR_HUMAN:
                 reason = None
                 closing = self.routes.acknowledgement_reply
             elif escalate is not None:

@@ -240,6 +240,18 @@ async def test_thanks_after_an_answer_is_acknowledged_not_escalated_nor_answered
     assert (await router.route(thanks)).escalation_reason is EscalationReason.LOW_CONFIDENCE
 
 
+async def test_yes_to_the_bots_question_is_answered_not_thanked(router: Router, fake: FakeAnthropic) -> None:
+    asked = [
+        Turn(role="customer", text="The app crashes on upload"),
+        Turn(role="assistant", text="Try clearing the cache first.\n\nAre you on the latest version?"),
+    ]
+    decision = await router.route("yes", asked)
+    assert decision.answer != router.routes.acknowledgement_reply
+    assert len(fake.bodies("answer")) == 1  # Claude answers it, knowing what it asked
+    closing = await router.route("yes thanks, all sorted now", asked)
+    assert closing.answer == router.routes.acknowledgement_reply
+
+
 @pytest.mark.parametrize("text", ["thanks but it still crashes", "ok, how do I get a refund?"])
 async def test_more_than_thanks_is_routed(router: Router, fake: FakeAnthropic, text: str) -> None:
     decision = await router.route(text, ANSWERED)

@@ -4,7 +4,7 @@ import pytest
 
 from router.config import load_routes
 from router.models import Classification, EscalationReason, Source
-from router.policy import acknowledges, asks_for_person, escalation_reason, mentions_person
+from router.policy import acknowledges, asks, asks_for_person, escalation_reason, mentions_person
 
 
 def _c(category: str, confidence: float, **kw) -> Classification:
@@ -129,3 +129,21 @@ def test_a_thank_you_or_goodbye_is_an_acknowledgement(text: str) -> None:
 )
 def test_anything_more_than_thanks_is_not(text: str) -> None:
     assert not acknowledges(text)
+
+
+@pytest.mark.parametrize("text", ["yes", "Yeah.", "ok", "yep!", "ok yes", "alright"])
+def test_agreeing_answers_the_bots_question_and_closes_nothing(text: str) -> None:
+    assert acknowledges(text)  # after an answer that asked nothing: "ok" ends it
+    assert not acknowledges(text, after_question=True)
+
+
+@pytest.mark.parametrize("text", ["yes thanks, all sorted", "Thanks!", "ok bye", "that worked, cheers"])
+def test_thanks_after_the_bots_question_still_closes(text: str) -> None:
+    assert acknowledges(text, after_question=True)
+
+
+def test_a_reply_that_ends_on_a_question_asks() -> None:
+    assert asks("Try clearing the cache.\n\nAre you on the latest version?")
+    assert asks("Could you send the order number? Then I can check.")
+    assert not asks("Are you on Wi-Fi? If so, restart the router.\n\nLet me know how it goes!")
+    assert not asks("")

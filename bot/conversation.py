@@ -37,7 +37,7 @@ from bot.replies import (
     reply_payload,
 )
 from bot.settings import Settings
-from bot.slack_text import plain_text
+from bot.slack_text import message_words
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.threads import (
@@ -181,8 +181,8 @@ class Conversations:
         customer and the other agents see nothing of it (a half-streamed answer is deleted).
         """
         async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
-            if message.get("ts") == msg.ts and message.get("text"):
-                msg = msg.model_copy(update={"text": plain_text(message["text"], self.identity.user_id)})
+            if message.get("ts") == msg.ts and (words := message_words(message, self.identity.user_id)):
+                msg = msg.model_copy(update={"text": words})
                 break
         decision, reply_ts = await self._answer(msg, category, rerouting=True)
         if reply_ts is not None:

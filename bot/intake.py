@@ -15,17 +15,14 @@ from slack_bolt.request.internals import extract_actor_team_id, extract_team_id
 
 from bot.agents import Directory
 from bot.settings import Settings
-from bot.slack_text import plain_text
+from bot.slack_text import message_words
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
-from router.router import truncate
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file, a
 # /me message ("/me can't log in since the update").
 ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 DIRECT_CHANNEL_TYPES = frozenset({"im"})
-MAX_ATTACHMENTS_NAMED = 5
-ATTACHMENT_NAME_CHARS = 80
 
 
 def parse_event(
@@ -47,16 +44,11 @@ def parse_event(
     direct = channel_type in DIRECT_CHANNEL_TYPES
     if not channel or (support_channels and not direct and channel not in support_channels):
         return None
-    text = "\n".join(
-        part for part in [plain_text(event.get("text") or "", bot_user_id), *forwarded(event)] if part
-    )
-    files = event.get("files") or []
-    if not text and not files:
+    text = message_words(event, bot_user_id)
+    if not text and not event.get("files"):
         # A bare mention or blank text asks nothing. A file alone is kept: an agent sharing one in a
         # bot thread takes it over, and a customer's goes to a person (the router cannot read files).
         return None
-    if text and files:
-        text = f"{text}\n{attachment_note(files)}"
     # The installing workspace, as Bolt reads it (authorizations first): in a channel shared with
     # another organisation, the body's team_id is the workspace the message came from, while agents'
     # replies and clicks come from ours, and the thread must be found by both.
@@ -73,36 +65,6 @@ def parse_event(
         channel_type=channel_type,
         user_team_id=author_team if author_team and author_team != team else None,
     )
-
-
-def forwarded(event: Mapping[str, Any]) -> list[str]:
-    """The messages the customer forwarded with theirs, each with its author: Slack leaves them out of the
-    event's text (empty when the customer added no words of their own) and puts them in its attachments.
-    Link previews are not forwarded messages: the link is in the text already."""
-    shared = [
-        att
-        for att in event.get("attachments") or []
-        if isinstance(att, dict) and (att.get("is_share") or att.get("is_msg_unfurl"))
-    ]
-    notes = []
-    for att in shared[:MAX_ATTACHMENTS_NAMED]:
-        words = plain_text(str(att.get("text") or att.get("fallback") or ""))
-        author = " ".join(str(att.get("author_name") or att.get("author_subname") or "someone").split())
-        if words:
-            notes.append(f"[Forwarded, a message from {truncate(author, ATTACHMENT_NAME_CHARS)}:]\n{words}")
-    return notes
-
-
-def attachment_note(files: list[dict[str, Any]]) -> str:
-    """A line saying what the customer attached, kept with their words: Claude is told there is a
-    screenshot it cannot see (instead of asking for the error the customer just sent), and so are the
-    agents an escalation quotes it to."""
-    names = [
-        truncate(" ".join(str(f.get("name") or f.get("title") or "a file").split()), ATTACHMENT_NAME_CHARS)
-        for f in files[:MAX_ATTACHMENTS_NAMED]
-    ]
-    more = f" and {len(files) - MAX_ATTACHMENTS_NAMED} more" if len(files) > MAX_ATTACHMENTS_NAMED else ""
-    return f"[Attached, which the bot cannot open: {', '.join(names)}{more}]"
 
 
 def is_thread_reply(msg: InboundMessage) -> bool:

@@ -8,9 +8,27 @@ customer typed, and whatever quotes it back to Slack escapes it once, on the way
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
+
+from router.router import truncate
+
+MAX_ATTACHMENTS_NAMED = 5
+ATTACHMENT_NAME_CHARS = 80
 
 _MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _BROADCASTS = frozenset({"here", "channel", "everyone"})
+
+
+def message_words(message: Mapping[str, Any], bot_user_id: str | None = None) -> str:
+    """What a person's Slack message (an event, or one read back from a conversation) says, as Claude and
+    the agents read it: its text (see :func:`plain_text`), the messages it forwards, and, when it has
+    words, a line naming the files it carries. Empty for a file alone or a bare mention."""
+    text = "\n".join(
+        part for part in [plain_text(message.get("text") or "", bot_user_id), *forwarded(message)] if part
+    )
+    files = message.get("files") or []
+    return f"{text}\n{attachment_note(files)}" if text and files else text
 
 
 def plain_text(text: str, bot_user_id: str | None = None) -> str:
@@ -38,3 +56,33 @@ def _readable(markup: re.Match[str]) -> str:
         return label or target[1:]  # <!date^…|fallback text>
     address = target.removeprefix("mailto:")
     return address if not label or label == address else f"{label} ({address})"
+
+
+def forwarded(event: Mapping[str, Any]) -> list[str]:
+    """The messages the customer forwarded with theirs, each with its author: Slack leaves them out of the
+    event's text (empty when the customer added no words of their own) and puts them in its attachments.
+    Link previews are not forwarded messages: the link is in the text already."""
+    shared = [
+        att
+        for att in event.get("attachments") or []
+        if isinstance(att, dict) and (att.get("is_share") or att.get("is_msg_unfurl"))
+    ]
+    notes = []
+    for att in shared[:MAX_ATTACHMENTS_NAMED]:
+        words = plain_text(str(att.get("text") or att.get("fallback") or ""))
+        author = " ".join(str(att.get("author_name") or att.get("author_subname") or "someone").split())
+        if words:
+            notes.append(f"[Forwarded, a message from {truncate(author, ATTACHMENT_NAME_CHARS)}:]\n{words}")
+    return notes
+
+
+def attachment_note(files: list[dict[str, Any]]) -> str:
+    """A line saying what the customer attached, kept with their words: Claude is told there is a
+    screenshot it cannot see (instead of asking for the error the customer just sent), and so are the
+    agents an escalation quotes it to."""
+    names = [
+        truncate(" ".join(str(f.get("name") or f.get("title") or "a file").split()), ATTACHMENT_NAME_CHARS)
+        for f in files[:MAX_ATTACHMENTS_NAMED]
+    ]
+    more = f" and {len(files) - MAX_ATTACHMENTS_NAMED} more" if len(files) > MAX_ATTACHMENTS_NAMED else ""
+    return f"[Attached, which the bot cannot open: {', '.join(names)}{more}]"

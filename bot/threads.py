@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import customer_part
 from bot.replies import REPLY_EVENT, notice_metadata, reply_payload
-from bot.slack_text import plain_text
+from bot.slack_text import message_words, plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
 
@@ -54,6 +54,16 @@ def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
 
 def _is_reply(message: dict[str, Any]) -> bool:
     return (message.get("metadata") or {}).get("event_type") == REPLY_EVENT
+
+
+def _words(message: dict[str, Any], bot_user_id: str | None) -> str:
+    """What ``message``, read back from a conversation, said to the customer: a person's words with what
+    they forwarded and attached (as their event was read), and of an escalation of ours what the
+    customer was told, not the agents' tags and the guess."""
+    if not _from_us(message, bot_user_id):
+        return message_words(message, bot_user_id)
+    said = customer_part(message)
+    return plain_text(said if said is not None else message.get("text") or "", bot_user_id)
 
 
 def _from_us(message: dict[str, Any], bot_user_id: str | None) -> bool:
@@ -149,9 +159,7 @@ async def thread_history(
     replaced = _replaced(earlier, msg.ts if rerouting else None)
     turns: list[Turn] = []
     for message in _paired(earlier):
-        # An escalation of ours: what the customer was told, not the agents' tags and the guess.
-        said = customer_part(message) if _from_us(message, bot_user_id) else None
-        text = plain_text(said if said is not None else message.get("text") or "", bot_user_id)
+        text = _words(message, bot_user_id)
         if not text:
             continue
         user = message.get("user")
@@ -232,14 +240,14 @@ async def direct_message_history(
         )
         turns: list[Turn] = []
         for message in reversed(response.get("messages") or []):
-            text = plain_text(message.get("text") or "", bot_user_id)
+            text = message_words(message, bot_user_id)
             if message.get("user") != msg.user_id or not text:
                 continue
             turns.append(Turn(role="customer", text=text))
             if message.get("reply_count"):
                 earlier = msg.model_copy(update={"ts": message["ts"], "thread_ts": message["ts"]})
                 reply, _ = await find_posted_reply(client, earlier, bot_user_id)
-                if reply is not None and (answer := plain_text(reply.get("text") or "")):
+                if reply is not None and (answer := _words(reply, bot_user_id)):
                     turns.append(Turn(role="assistant", text=answer))
         return turns
     except SlackApiError as e:

@@ -106,9 +106,10 @@ class RunningBot:
         channel_type: str = "channel",
         **extra: Any,
     ) -> dict[str, Any]:
-        """Put a customer message in the fake Slack and deliver its event; returns the event."""
+        """Put a customer message in the fake Slack and deliver its event; returns the event. ``extra``
+        fields (files, attachments, a subtype) are in both, as Slack keeps them in what it gives back."""
         ts = self.next_ts()
-        self.slack.add_message(channel, ts, user, text, thread_ts=thread_ts)
+        self.slack.add_message(channel, ts, user, text, thread_ts=thread_ts, **extra)
         event = message_event(
             text, channel, user, ts, thread_ts=thread_ts, channel_type=channel_type, **extra
         )

@@ -10,6 +10,7 @@ from bot.formatting import ACTION_CORRECT, ACTION_REROUTE
 from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import RunningBot
+from tests.bot.test_intake import FORWARD
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import block_actions_form, block_actions_payload
 
@@ -267,6 +268,18 @@ async def test_two_agents_re_routing_at_once_on_two_replicas_give_one_answer(
     await first.idle()
     await second.idle()
     assert len(first.replies(event)) == 2
+
+
+async def test_a_re_route_is_answered_knowing_what_the_customer_forwarded(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says("can you help with this?", attachments=[FORWARD])
+    await running.idle()
+    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "General Question")
+    await answered_as(running, event, "General Question")
+    rerouted = anthropic_api.bodies("answer")[-1]["messages"]
+    assert "can you help with this?" in str(rerouted) and "Checkout fails with <error 502>" in str(rerouted)
 
 
 async def test_a_re_route_in_a_thread_another_agent_handles_is_recorded_without_an_answer(

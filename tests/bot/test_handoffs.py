@@ -452,6 +452,26 @@ async def test_without_an_agents_channel_a_dm_escalation_stays_in_the_dm(
     assert {c.params["channel"] for c in slack.calls_to("chat.postMessage")} == {"D0DM"}
 
 
+async def test_the_next_dm_is_answered_knowing_what_the_customer_was_told_not_what_the_agents_were(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])  # no agents' channel: the escalation is in the DM
+    anthropic_api.classify_fn = lambda text, categories: {
+        "category": "Refund Request",
+        "confidence": 0.4,
+        "reasoning": "An internal guess about the order",
+        "wants_human": False,
+    }
+    await running.customer_says("about my order", channel="D0DM", channel_type="im")
+    await running.idle()
+    anthropic_api.classify_fn = sure
+    await running.customer_says("How do I reset my password?", channel="D0DM", channel_type="im")
+    await running.idle()
+    history = str(anthropic_api.bodies("answer")[-1]["messages"])
+    assert "a person" in history  # what the customer read: someone will follow up
+    assert "internal guess" not in history and AGENT not in history
+
+
 async def test_a_half_answer_says_it_was_interrupted_above_the_escalation(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -332,3 +332,21 @@ async def test_a_message_forwarded_without_words_of_the_customers_own_is_answere
     await running.idle()
     assert "Checkout fails with <error 502>" in customer_text(anthropic_api.bodies("answer")[-1])
     assert len(running.replies(event)) == 1
+
+
+async def test_a_follow_up_is_answered_knowing_what_was_forwarded_and_attached_before_it(
+    running: RunningBot, anthropic_api: FakeAnthropic
+) -> None:
+    forwarded = await running.customer_says("", attachments=[FORWARD])
+    attached = await running.customer_says(
+        "the app shows this error", subtype="file_share", files=[{"id": "F0SHOT", "name": "error.png"}]
+    )
+    await running.idle()
+    await running.customer_says("still happening after I cleared the cache", thread_ts=forwarded["ts"])
+    await running.customer_says("any idea?", thread_ts=attached["ts"])
+    await running.idle()
+    histories = [str(body["messages"]) for body in anthropic_api.bodies("answer")[-2:]]
+    # The question, then the bot's answer to it, then the follow-up: the first turn is not lost.
+    assert any("Checkout fails with <error 502>" in history for history in histories)
+    assert any("[Attached, which the bot cannot open: error.png]" in history for history in histories)
+    assert all(len(body["messages"]) == 3 for body in anthropic_api.bodies("answer")[-2:])

@@ -58,6 +58,7 @@ _SPEAKER_NOTE = {
     "rerouted": "[An earlier reply of ours, which a support agent has since replaced: do not repeat it.]\n",
 }
 _SUPPORT_SIDE = frozenset({"assistant", "rerouted", "agent"})
+_EARLIER_REPLY = "[An earlier reply of ours in this thread:]\n"
 # Before the message an agent re-routed, asked again at the end of the conversation as it now stands.
 REROUTE_REQUEST = (
     "[A support agent has re-routed this message of the customer's to you, to answer in place of the "
@@ -72,7 +73,8 @@ def rerouted_query(query: str) -> str:
 
 
 def conversation(query: str, history: Sequence[Turn]) -> list[dict[str, str]]:
-    """Messages API turns: history then the query, strictly alternating and starting with the user.
+    """Messages API turns: history then the query, strictly alternating and starting with the user (the
+    support side's turns before the first of the customer's are read as context in it).
 
     For an agent's re-route the history is the thread as it stands, the query's own message and what
     followed it included, and the query is :func:`rerouted_query`'s.
@@ -82,7 +84,10 @@ def conversation(query: str, history: Sequence[Turn]) -> list[dict[str, str]]:
         role = "assistant" if turn.role in _SUPPORT_SIDE else "user"
         text = _SPEAKER_NOTE.get(turn.role, "") + turn.text
         if not turns and role == "assistant":
-            continue
+            # The Messages API starts with the user: what the support side said first (an agent's post
+            # the customer asks under, our reply where a long thread's kept turns begin) is context there.
+            role = "user"
+            text = (_SPEAKER_NOTE.get(turn.role) or _EARLIER_REPLY) + turn.text
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"] += "\n\n" + text
         else:

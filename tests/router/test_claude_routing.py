@@ -73,6 +73,18 @@ async def test_follow_ups_send_the_thread_to_the_handler(router: Router, fake: F
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
 
 
+async def test_what_support_said_before_the_customer_wrote_reaches_the_handler(
+    router: Router, fake: FakeAnthropic
+) -> None:
+    # An agent's announcement, and a customer asking the bot under it.
+    history = [Turn(role="agent", text="Heads up: exports are paused 2-4pm UTC today")]
+    await router.route("Will my scheduled export still run?", history)
+    [message] = fake.bodies("answer")[0]["messages"]
+    assert message["role"] == "user"
+    assert message["content"].startswith("[A support agent wrote:]\nHeads up: exports are paused")
+    assert message["content"].endswith("Will my scheduled export still run?")
+
+
 @pytest.mark.parametrize("kind", ["429", "529", "500", "timeout", "malformed", "schema_violation", "refusal"])
 async def test_classifier_faults_fall_back_locally_and_escalate_with_the_error(
     router: Router, fake: FakeAnthropic, kind: str

@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 
 from bot.sanitize import sanitize
 
-_FENCE = re.compile(r"```.*?```", re.DOTALL)
+# A code block: fenced by backticks (on a line of its own, or mid-line: "Run ```ls```"), or by tildes opening
+# a line; unclosed, it runs to the end (an answer cut off at max_tokens inside it is code all the same).
+_FENCE = re.compile(
+    r"```.*?```|```[^\n`]*\n.*\S.*\Z"
+    r"|(?<![^\n \t])(?P<tildes>~{3,})[^\n~]*\n.*?(?:^[ \t]*(?P=tildes)~*[ \t]*$|\Z)",
+    re.DOTALL | re.MULTILINE,
+)
+_TILDES = re.compile(r"\A~{3,}|~{3,}[ \t]*\Z")
 # A fence's language name ("```python"): Slack has no highlighting and would show it as the first line.
 _INFO_STRING = re.compile(r"\A```[\w+#.-]+[ \t]*\n")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
@@ -124,6 +131,9 @@ def _indent_before(text: str, pos: int) -> int:
 def _code_block(fence: str, indent: int) -> str:
     """A fenced code block without its language name, and without the indentation of the list item it was
     written under (as CommonMark reads it): Slack shows a code block at the margin, with every space."""
+    fence = _TILDES.sub("```", fence)
+    if len(fence) < 6 or not fence.endswith("```"):
+        fence = f"{fence.rstrip()}\n```"  # cut off before its closing fence
     fence = _INFO_STRING.sub("```\n", fence, count=1)
     if not indent:
         return fence

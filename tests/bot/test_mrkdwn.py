@@ -163,6 +163,17 @@ def test_pipes_without_a_delimiter_row_are_plain_text() -> None:
             id="fenced-block-verbatim-without-its-language-name",
         ),
         pytest.param("```\nls -la\n```", "```\nls -la\n```", id="fenced-block-without-a-language"),
+        pytest.param(
+            "Install it:\n\n```bash\n# the deps\npip install x\nrun(**kw)\n- not a list",
+            "Install it:\n\n```\n# the deps\npip install x\nrun(**kw)\n- not a list\n```",
+            id="answer-cut-off-inside-a-code-block-stays-code-and-is-closed",
+        ),
+        pytest.param(
+            "~~~python\n# note\nx = a**b**c\n~~~\nthen *run* it",
+            "```\n# note\nx = a**b**c\n```\nthen _run_ it",
+            id="tilde-fence-is-code",
+        ),
+        pytest.param("~~gone~~ and ~~~ odd", "~gone~ and ~~~ odd", id="tildes-mid-line-are-no-fence"),
         pytest.param("## Use `x_y_z`", "*Use `x_y_z`*", id="code-in-heading"),
         pytest.param("- `*` is *glob*", "• `*` is _glob_", id="code-in-a-bullet"),
         pytest.param("Run ```ls``` - then *go*", "Run ```ls``` - then _go_", id="fence-mid-line"),

@@ -28,6 +28,9 @@ def ago(seconds: float) -> str:
 async def started(make_bot: BotFactory, **settings: object) -> RunningBot:
     running = await make_bot(**settings)
     running._ts = time.time() - 3600  # its messages posted an hour ago on
+    # Its own look at start is over before a message comes: on a busy machine it could otherwise run
+    # after the test's first message was claimed, and read that channel's history.
+    await running.bot.caught_up()
     return running
 
 

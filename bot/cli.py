@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--channel",
         action="append",
-        help="one channel id, e.g. C0123ABCD; repeat for several (demo and console: the CLI's own records)",
+        help="one channel id, e.g. C0123ABCD (demo and console: the CLI's own records); default: all",
     )
     p = _command(sub, "db", "database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)

@@ -54,6 +54,9 @@ async def _converse(settings: Settings, router: Router, console: Console, read: 
             if started:
                 sys.stdout.write("\n")
                 sys.stdout.flush()
+            elif decision.answer and not decision.escalated:
+                # Not streamed: the reply to a thank-you, written by no handler.
+                console.print(f"bot> {decision.answer}", markup=False)
             await store.record(decision, channel_id="console", user_id="console")
             if decision.escalated:
                 console.print(f"bot> {router.routes.escalation.customer_message.strip()}", markup=False)

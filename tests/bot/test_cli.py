@@ -381,6 +381,12 @@ def test_chat_answers_until_a_message_is_escalated_then_says_why_it_ends(tmp_pat
     assert rows == [("console", 0), ("console", 1)]
 
 
+def test_chat_shows_the_reply_to_a_thank_you(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "chat", stdin="How do I reset my password?\nthanks that worked\n\n")
+    assert result.returncode == 0, result.stderr
+    assert "you> bot> You're welcome!" in result.stdout
+
+
 def test_eval_counts_an_escalated_out_of_scope_message_as_right(tmp_path: Path) -> None:
     rows = [
         {"text": "I was charged twice for my order, I want my money back", "label": "Refund Request"},

@@ -5,11 +5,13 @@ Built once in the CLI and passed down; nothing else reads the environment.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -258,8 +260,9 @@ def _is_set(value: SecretStr | None) -> bool:
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, with a readable error instead of a traceback."""
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         problems = "; ".join(
             # Our validators' text says it all: "Value error, " adds nothing.
@@ -271,5 +274,24 @@ def load_settings(**overrides: object) -> Settings:
         # Only the .env file is decoded here (the environment is text already).
         from router.config import not_utf8
 
-        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
         raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e
+    if env_file and (misspelt := _misspelt_in(Path(str(env_file)))):
+        raise SettingsError(misspelt)
+    return settings
+
+
+def _misspelt_in(env_file: Path) -> str | None:
+    """A name in ``env_file`` that is no setting but nearly one (``STORE_MESSAGE_TXT``), said with the
+    setting meant; None when there is none. Such a line would be ignored, leaving the default in force
+    (full message text kept, where ``none`` was asked for). Names far from every setting are other
+    tools' and left alone."""
+    if not env_file.is_file():
+        return None
+    names = [name.upper() for name in Settings.model_fields]
+    for key in dotenv_values(env_file, encoding="utf-8"):
+        if key.upper() in names:
+            continue
+        close = difflib.get_close_matches(key.upper(), names, n=1, cutoff=0.8)
+        if close:
+            return f"{env_file.absolute()}: {key} is no setting; did you mean {close[0]}?"
+    return None

@@ -322,6 +322,11 @@ def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
             "(U…, from the profile's ⋮ menu → Copy member ID)",
         ),
         (
+            # Ignored, it would leave the default in force: every customer's text kept in full.
+            b"POSTGRES_PASSWORD=x\nSTORE_MESSAGE_TXT=none\n",
+            "support-router: {env}: STORE_MESSAGE_TXT is no setting; did you mean STORE_MESSAGE_TEXT?",
+        ),
+        (
             "PORT=\n# agents: Renée\n".encode("latin-1"),
             "support-router: {env}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; save it as UTF-8",
         ),

@@ -338,7 +338,7 @@ def unmeasured_kinds(report: StatsReport) -> str:
     """Why messages have no tokens on record, e.g. "1 found answered after a restart, 2 given up…"."""
     kinds = [
         f"{report.recovered:,} found answered after a restart" if report.recovered else "",
-        f"{report.gave_up:,} given up after retries" if report.gave_up else "",
+        f"{report.gave_up_unmeasured:,} given up after retries" if report.gave_up_unmeasured else "",
     ]
     return ", ".join(filter(None, kinds))
 

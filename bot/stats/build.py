@@ -243,6 +243,12 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "unmeasured": int(total(customers, "unmeasured")),
         "no_text": unclassified["no_text"],
         "gave_up": unclassified["gave_up"],
+        "gave_up_unmeasured": int(
+            total(
+                [g for g in customers if not_classified(g.source, g.escalation_reason) == "gave_up"],
+                "unmeasured",
+            )
+        ),
         "categories": shares(dict(categories), count),
         "category_escalations": dict(escalated),
         "escalations": escalations,

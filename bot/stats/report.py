@@ -123,13 +123,16 @@ class StatsReport(BaseModel):
     # a conversation (:attr:`conversations`).
     follow_ups: int = 0
     # Of the messages, those recorded without the router's times and tokens (stand-ins of 0): replies
-    # found already posted after a restart (:attr:`recovered`) and give-ups. Left out of the times and of
+    # found already posted after a restart (:attr:`recovered`) and most give-ups. Left out of the times and of
     # the per-message tokens and cost, whose true figures are unknown.
     unmeasured: int = 0
     # Messages no classifier decided (escalated all the same): files alone, with no words to classify, and
     # messages given up on after every retry. Left out of categories, sources, confidence and times.
     no_text: int = 0
     gave_up: int = 0
+    # Of those given up on, the ones with no tokens on record (a give-up after a decision Slack would not
+    # take keeps that decision's figures).
+    gave_up_unmeasured: int = 0
     # The classified messages per category (their shares are of the classified messages).
     categories: list[Share] = []
     # Per category, how many of its messages went to a person (categories with none are left out).
@@ -201,7 +204,7 @@ class StatsReport(BaseModel):
     @property
     def recovered(self) -> int:
         """Replies found already posted after a restart, recorded without their times and tokens."""
-        return max(0, self.unmeasured - self.gave_up)
+        return max(0, self.unmeasured - self.gave_up_unmeasured)
 
     @property
     def measured_messages(self) -> int:

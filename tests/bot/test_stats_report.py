@@ -583,6 +583,26 @@ def _gave_up() -> RoutingDecision:
     return gave_up_decision("q", "SlackApiError", ROUTES)
 
 
+async def test_a_give_up_that_kept_its_tokens_leaves_a_recovered_reply_named_as_such(store: Store) -> None:
+    """A give-up after a decision Slack would not take keeps its tokens; a reply found after a restart
+    has none: the notes say which message lacks what."""
+    spent = gave_up_decision(
+        "q", "SlackApiError", ROUTES, spent=decision("Refund Request", 0.9, "claude", 400, 900)
+    )
+    recovered = decision("Technical Support", 0.8, "claude", 0, 0).model_copy(update={"measured": False})
+    for ts, d in (
+        ("1.1", spent),
+        ("1.2", recovered),
+        ("1.3", decision("Refund Request", 0.9, "claude", 400, 900)),
+    ):
+        await store.record(d, team_id=TEAM, channel_id="C0SUPPORT", user_id="U1", message_ts=ts, thread_ts=ts)
+    report = await build_report(store, parse_arguments("24h"))
+    assert (report.gave_up, report.unmeasured, report.recovered) == (1, 1, 1)
+    _, blocks = report_blocks(report)
+    assert "No router times on record for 1 message whose reply was found already posted" in str(blocks)
+    assert "1 without tokens on record, 1 found answered after a restart, are left out" in str(blocks)
+
+
 def _file_alone() -> RoutingDecision:
     """What ``Router.route`` records for a message with no words (a file alone)."""
     return decision("General Question", 0.0, "none", 0.01, 0, escalated=True, escalation_reason="no_text")
@@ -805,7 +825,14 @@ def test_a_period_without_messages_shows_no_rate_of_nothing() -> None:
 
 def test_a_period_of_give_ups_alone_says_their_cost_is_unknown() -> None:
     report = StatsReport(
-        period="24h", start=None, end=NOW, messages=1, escalations=1, gave_up=1, unmeasured=1
+        period="24h",
+        start=None,
+        end=NOW,
+        messages=1,
+        escalations=1,
+        gave_up=1,
+        gave_up_unmeasured=1,
+        unmeasured=1,
     )
     assert report.cost_per_message is None and report.tokens_per_message is None
     _, blocks = report_blocks(report)

@@ -202,11 +202,22 @@ class RoutesConfig(_Strict):
     def _models_priced(self) -> RoutesConfig:
         if not self.prices:
             return self
-        models = {self.classifier.model} | {c.handler.model for c in self.categories}
-        missing = sorted(models - set(self.prices))
+        missing = sorted(set(self.models) - set(self.prices))
         if missing:
-            raise ValueError(f"prices has no entry for model(s) {', '.join(missing)}; add one per model used")
+            used = "; ".join(f"{model} in {', '.join(self.models[model])}" for model in missing)
+            raise ValueError(
+                f"prices has no entry for model(s) {', '.join(missing)} ({used}); add one per model used, "
+                "or correct the model id there"
+            )
         return self
+
+    @property
+    def models(self) -> dict[str, list[str]]:
+        """Each Claude model the file names, with the fields naming it (``categories[1].handler.model``)."""
+        used: dict[str, list[str]] = {self.classifier.model: ["classifier.model"]}
+        for i, category in enumerate(self.categories):
+            used.setdefault(category.handler.model, []).append(f"categories[{i}].handler.model")
+        return used
 
     @property
     def names(self) -> list[str]:

@@ -13,7 +13,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import SupportBot
-from bot.clients import open_router, routes_from, slack_client
+from bot.clients import anthropic_client, open_router, routes_from, slack_client
+from bot.commands.claude_check import check_claude
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file
@@ -29,6 +30,8 @@ except ImportError:  # Windows
 logger = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 1024
+# Seconds the start waits on Anthropic for each model's check.
+CHECK_TIMEOUT = 10.0
 
 
 async def open_store(settings: Settings, *, existing: bool = False) -> Store:
@@ -81,6 +84,7 @@ async def serve(settings: Settings) -> None:
     # Before the migrations and the model load: a wrong token or no way to Slack is told in seconds, and
     # nothing has been opened yet that would need closing.
     await check_slack(settings)
+    await check_claude_at_start(settings, routes)
     with sole_server(settings.database_url), listening_socket(settings) as sock:
         async with support_bot(settings, routes) as bot:
             await _serve(bot, settings, sock)
@@ -153,6 +157,19 @@ def sole_server(database_url: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # frees the lock
+
+
+async def check_claude_at_start(settings: Settings, routes: RoutesConfig) -> None:
+    """:func:`check_claude` once, quickly: no retries, a short timeout (Anthropic down does not hold the
+    start up for minutes; the bot falls back to the local model meanwhile)."""
+    client = anthropic_client(settings)
+    if client is None:
+        return
+    try:
+        quick = client.with_options(max_retries=0, timeout=min(settings.anthropic_timeout, CHECK_TIMEOUT))
+        await check_claude(quick, routes, settings.routes_file)
+    finally:
+        await client.close()
 
 
 async def check_slack(settings: Settings) -> None:

@@ -66,7 +66,10 @@ class FakeAnthropic(LocalServer):
         self.max_in_flight = 0
         self._faults = FaultPlan()
         self._cache_keys: set[str] = set()
+        # Model ids the Models API answers 404 for (besides any not starting with "claude-").
+        self.unknown_models: set[str] = set()
         self.app.router.add_post("/v1/messages", self._messages)
+        self.app.router.add_get("/v1/models/{model_id}", self._model)
 
     @property
     def base_url(self) -> str:
@@ -130,8 +133,29 @@ class FakeAnthropic(LocalServer):
         finally:
             self.in_flight -= 1
 
+    async def _model(self, request: web.Request) -> web.Response:
+        """``GET /v1/models/{model_id}``: the model, as the Models API describes it, or its 404."""
+        request_id = content.new_id("req")
+        if not self._authorised(request):
+            return _error(401, "authentication_error", "invalid x-api-key", request_id)
+        model = request.match_info["model_id"]
+        self.counters["models"] += 1
+        if model in self.unknown_models or not model.startswith("claude-"):
+            return _error(404, "not_found_error", f"model: {model}", request_id)
+        name = " ".join(part.capitalize() for part in model.split("-"))
+        body = {"type": "model", "id": model, "display_name": name, "created_at": "2026-01-01T00:00:00Z"}
+        return web.json_response(body, headers={"request-id": request_id})
+
+    def _authorised(self, request: web.Request) -> bool:
+        """Whether the request carries ``api_key`` (when one is set): as ``x-api-key``, or as the bearer
+        token the SDK sends it as since its 2.x releases."""
+        if self.api_key is None:
+            return True
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return self.api_key in (request.headers.get("x-api-key"), bearer)
+
     def _invalid(self, request: web.Request, body: Any) -> tuple[int, str, str] | None:
-        if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
+        if not self._authorised(request):
             return 401, "authentication_error", "invalid x-api-key"
         if not isinstance(body, dict):
             return 400, "invalid_request_error", "Request body must be an object."

@@ -1,0 +1,91 @@
+"""``serve``'s look at Claude before it starts: the key and every model the routes file names.
+
+A refused key or a misspelt model id would not stop the bot otherwise: every message would fall back
+to the local model and be escalated, and the log would name neither the setting nor the model. Anthropic
+being down or slow does not stop the start (the bot works on without Claude, and says so); a model the
+SDK lists as deprecated is warned about with its retirement date.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anthropic
+
+from bot.settings import SettingsError
+from router.config import RoutesConfig, default_routes_path
+
+logger = logging.getLogger(__name__)
+
+MODELS_PAGE = "https://docs.claude.com/en/docs/about-claude/models/overview"
+
+
+async def check_claude(
+    client: anthropic.AsyncAnthropic | None, routes: RoutesConfig, routes_file: Path | None
+) -> None:
+    """Ask Anthropic for each model the routes name (``models.retrieve``, which needs the key too).
+
+    Raises:
+        SettingsError: the key was refused, or a model id is not one Anthropic serves: one line naming
+            the setting or the routes file's field, and what to do.
+    """
+    if client is None:
+        return  # offline: said already
+    where = routes_file or default_routes_path()
+    for model, fields in routes.models.items():
+        try:
+            await client.models.retrieve(model)
+        except anthropic.AuthenticationError as e:
+            raise SettingsError(
+                f"ANTHROPIC_API_KEY was refused by Anthropic ({_error_type(e)}): create a key in the "
+                "Claude Console (Settings → API keys), or unset it to run offline"
+            ) from e
+        except anthropic.PermissionDeniedError as e:
+            raise SettingsError(
+                f"ANTHROPIC_API_KEY may not use {model} ({_error_type(e)}): check the key's workspace "
+                "and its model access in the Claude Console"
+            ) from e
+        except anthropic.NotFoundError as e:
+            raise SettingsError(
+                f"{where}: {', '.join(fields)}: {model!r} is not a model Anthropic serves "
+                f"({_error_type(e)}); use a current model id ({MODELS_PAGE})"
+            ) from e
+        except anthropic.APIError as e:
+            # Down, overloaded, rate limited, unreachable: the bot still starts, and falls back locally.
+            logger.warning(
+                "Could not check the Claude models at start (%s: %s); check ANTHROPIC_BASE_URL and the "
+                "network if this lasts. Until Claude answers, the local model classifies and messages that "
+                "need an answer go to a person.",
+                type(e).__name__,
+                e,
+            )
+            return
+        _warn_if_deprecated(model, where, fields)
+
+
+def _warn_if_deprecated(model: str, where: Path, fields: list[str]) -> None:
+    """Warn of a model the SDK lists as deprecated, with the date Anthropic retires it."""
+    try:
+        from anthropic._data.deprecated_models import DEPRECATED_MODELS
+    except ImportError:  # a private table of the SDK's: gone in another version, nothing to say
+        return
+    retires = DEPRECATED_MODELS.get(model)
+    if retires:
+        logger.warning(
+            "%s: %s: %s is deprecated and retires on %s; after that its requests fail. Move to a "
+            "current model (%s).",
+            where,
+            ", ".join(fields),
+            model,
+            retires,
+            MODELS_PAGE,
+        )
+
+
+def _error_type(error: anthropic.APIStatusError) -> str:
+    """The ``error.type`` of Anthropic's error body (``authentication_error``), or the HTTP status."""
+    body = error.body
+    detail = body.get("error") if isinstance(body, dict) else None
+    kind = detail.get("type") if isinstance(detail, dict) else None
+    return str(kind or f"HTTP {error.status_code}")

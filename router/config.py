@@ -64,6 +64,17 @@ class CategoryEscalation(_Strict):
     # Overrides the classifier's confidence threshold for this category only.
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """``escalation: always`` (a rule alone) or ``escalation: 0.8`` (a threshold alone), as one would
+        write it after reading the rules' names."""
+        if isinstance(data, str):
+            return {"rule": data}
+        if isinstance(data, int | float) and not isinstance(data, bool):
+            return {"rule": EscalationRule.THRESHOLD, "threshold": data}
+        return data
+
 
 class Category(_Strict):
     name: NonEmpty

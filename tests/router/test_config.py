@@ -115,6 +115,22 @@ def test_unpriced_model_and_bad_rule(tmp_path: Path) -> None:
     assert "escalation.rule" in message
 
 
+def test_an_escalation_may_be_written_as_its_rule_or_its_threshold_alone(tmp_path: Path) -> None:
+    data = yaml.safe_load(default_routes_path().read_text())
+    data["categories"][1]["escalation"] = "always"
+    data["categories"][2]["escalation"] = 0.8
+    path = tmp_path / "routes.yml"
+    path.write_text(yaml.safe_dump(data))
+    routes = load_routes(path)
+    assert routes.categories[1].escalation.rule == "always"
+    assert (routes.categories[2].escalation.rule, routes.categories[2].escalation.threshold) == (
+        "threshold",
+        0.8,
+    )
+    message = _broken(tmp_path, lambda d: d["categories"][0].update(escalation="sometimes"))
+    assert "categories[0] (General Question).escalation.rule" in message
+
+
 def test_local_model_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
     # Only the weights inside wordllama's wheel can load (nothing is downloaded): a width it does not
     # ship would otherwise end the start in a traceback from deep inside wordllama.

@@ -85,8 +85,15 @@ def async_database_url(url: str) -> str:
         raise DatabaseURLError(
             f"DATABASE_URL: unsupported database URL scheme {scheme!r}; accepted: {_ACCEPTED}"
         )
+    rest = url.partition("://")[2]
+    if driver.startswith("sqlite") and rest and not rest.startswith("/"):
+        # SQLAlchemy reads "sqlite://routing.db" as a host named routing.db, and says only "Invalid".
+        raise DatabaseURLError(
+            f"DATABASE_URL: {url!r} names no file path: write sqlite:///{rest} (three slashes) for a file in "
+            f"the working folder, or sqlite:////var/lib/support-router/{rest} (four) for an absolute path"
+        )
     # Swap the scheme as text: re-rendering a parsed URL would re-encode the path and the password.
-    result = f"{driver}://{url.partition('://')[2]}"
+    result = f"{driver}://{rest}"
     if driver == "postgresql+asyncpg":
         result = re.sub(r"([?&])sslmode=", r"\1ssl=", result)
     try:

@@ -38,6 +38,14 @@ def test_unsupported_urls_are_refused_naming_the_setting(given: str) -> None:
     assert "postgresql://" in str(raised.value)
 
 
+def test_a_sqlite_url_with_two_slashes_says_to_write_three() -> None:
+    with pytest.raises(ValueError) as raised:
+        async_database_url("sqlite://routing.db")
+    assert str(raised.value).startswith(
+        "DATABASE_URL: 'sqlite://routing.db' names no file path: write sqlite:///routing.db (three slashes)"
+    )
+
+
 async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     try:

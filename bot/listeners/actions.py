@@ -91,11 +91,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
             await _say(respond, NOTHING_TO_HAND_BACK)
             return
-        await bot.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=f"<@{user}> handed this thread back to the bot; it will answer the next message.",
-        )
+        await _tell_handed_back(bot, body, user, channel, thread_ts)
 
     @app.action(ACTION_CORRECT)
     async def route_correct(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -156,6 +152,25 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
                 await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
             await bot.learner.note_feedback(category, current.message.text or "")
             await _answer_as(bot, respond, user, key, current, category)
+
+
+async def _tell_handed_back(
+    bot: SupportBot, body: dict[str, Any], user: str, channel: str, thread_ts: str
+) -> None:
+    """Say in the thread handed back that the bot answers again; and, when the button was pressed
+    elsewhere (under a DM's notice in the agents' channel), there too: the other agents read that one."""
+    text = f"<@{user}> handed this thread back to the bot; it will answer the next message."
+    await bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    pressed_in = str((body.get("channel") or {}).get("id") or "")
+    message = body.get("message") or {}
+    notice_ts = str(message.get("thread_ts") or message.get("ts") or "")
+    if pressed_in and pressed_in != channel and notice_ts:
+        await bot.client.chat_postMessage(
+            channel=pressed_in,
+            thread_ts=notice_ts,
+            text=f"<@{user}> handed this conversation back to the bot; it will answer the customer's next "
+            "message.",
+        )
 
 
 async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> str:

@@ -368,23 +368,31 @@ async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
     assert "answer them in the DM" in guide and "*Hand back to the bot*" in guide
     # The notice's controls act on the DM: hand back from the agents' channel frees the DM thread.
     key = f"D0DM:{event['ts']}"
+    [posted] = [m for m in slack.messages(AGENTS_CHANNEL) if m.get("user") == slack.bot_user_id]
     payload = block_actions_payload(
         ACTION_HAND_BACK,
         key,
         AGENT,
         AGENTS_CHANNEL,
-        running.next_ts(),
+        posted["ts"],
         slack.response_url("hb"),
         block_id=f"agent_controls:{key}",
+        message=posted,
     )
     status, _ = await running.send_form(block_actions_form(payload))
     assert status == 200
     deadline = time.monotonic() + 10
-    while len(running.replies(event)) < 2:
-        assert time.monotonic() < deadline, "the hand-back note never reached the DM"
+    while len(running.replies(event)) < 2 or not slack.thread_replies(AGENTS_CHANNEL, posted["ts"]):
+        assert time.monotonic() < deadline, "the hand-back note never reached the DM and the agents"
         await asyncio.sleep(0.01)
     thread = await running.store.get_thread(slack.team_id, "D0DM", event["ts"])
     assert thread is not None and not thread.bot_silent
+    # The other agents read it where they were told of the DM: under its notice.
+    told = slack.thread_replies(AGENTS_CHANNEL, posted["ts"])[-1]["text"]
+    assert (
+        told
+        == f"<@{AGENT}> handed this conversation back to the bot; it will answer the customer's next message."
+    )
 
 
 async def test_what_a_customer_adds_under_an_escalated_dm_reaches_the_agents_with_the_conversation(

@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 from rich.console import Console
 
 from bot.commands.database import parse_duration
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, dotenv_near_misses, load_settings
 from router.datasets import LabelMapping, load_label_mapping, parse_label_mapping
 from router.errors import RouterError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 LABEL_MAP_HELP = (
     "a JSON object mapping the file's labels to categories, or a JSON file holding one (either a plain "
@@ -254,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
+        for warning in dotenv_near_misses():
+            logger.warning(warning)
         run(args, settings, console)
     except (SettingsError, RouterError) as e:
         print(f"support-router: {e}", file=sys.stderr)

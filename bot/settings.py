@@ -275,23 +275,34 @@ def load_settings(**overrides: object) -> Settings:
         from router.config import not_utf8
 
         raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e
-    if env_file and (misspelt := _misspelt_in(Path(str(env_file)))):
-        raise SettingsError(misspelt)
     return settings
 
 
-def _misspelt_in(env_file: Path) -> str | None:
-    """A name in ``env_file`` that is no setting but nearly one (``STORE_MESSAGE_TXT``), said with the
-    setting meant; None when there is none. Such a line would be ignored, leaving the default in force
-    (full message text kept, where ``none`` was asked for). Names far from every setting are other
-    tools' and left alone."""
+def dotenv_near_misses(env_file: Path = Path(".env")) -> list[str]:
+    """What to warn of in ``env_file``: each name that is no setting but nearly one, with the setting
+    meant (``STORE_MESSAGE_TXT``: did you mean STORE_MESSAGE_TEXT?). Such a line is ignored, leaving the
+    default in force (every customer's text kept, where ``none`` was asked for). A warning, not a refusal:
+    other tools' names share the file (``TEST_DATABASE_URL``, ``PGHOST``, ``WEB_CONCURRENCY``), and only
+    one that begins as a setting does and holds none whole is taken for a slip."""
     if not env_file.is_file():
-        return None
+        return []
     names = [name.upper() for name in Settings.model_fields]
-    for key in dotenv_values(env_file, encoding="utf-8"):
-        if key.upper() in names:
+    warnings = []
+    try:
+        keys = list(dotenv_values(env_file, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []  # the settings' own reading of it said so already
+    for key in keys:
+        upper = key.upper()
+        if upper in names or any(name in upper for name in names):
             continue
-        close = difflib.get_close_matches(key.upper(), names, n=1, cutoff=0.8)
+        close = [
+            name
+            for name in difflib.get_close_matches(upper, names, n=3, cutoff=0.8)
+            if name.split("_")[0] == upper.split("_")[0]
+        ]
         if close:
-            return f"{env_file.absolute()}: {key} is no setting; did you mean {close[0]}?"
-    return None
+            warnings.append(
+                f"{env_file.absolute()}: {key} is no setting and is ignored; did you mean {close[0]}?"
+            )
+    return warnings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -322,11 +323,6 @@ def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
             "(U…, from the profile's ⋮ menu → Copy member ID)",
         ),
         (
-            # Ignored, it would leave the default in force: every customer's text kept in full.
-            b"POSTGRES_PASSWORD=x\nSTORE_MESSAGE_TXT=none\n",
-            "support-router: {env}: STORE_MESSAGE_TXT is no setting; did you mean STORE_MESSAGE_TEXT?",
-        ),
-        (
             "PORT=\n# agents: Renée\n".encode("latin-1"),
             "support-router: {env}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; save it as UTF-8",
         ),
@@ -349,6 +345,28 @@ def test_a_dotenv_an_operator_got_wrong_ends_in_one_line_saying_what_to_change(
     assert cli.main(["stats"]) == 2
     assert capsys.readouterr().err.splitlines() == [expected.format(env=tmp_path / ".env")]
     assert not (tmp_path / "routing.db").exists()  # stopped before anything was created
+
+
+def test_a_misspelt_setting_in_dotenv_is_warned_of_and_other_tools_names_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot import cli
+    from bot.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    # Ignored, STORE_MESSAGE_TXT would leave the default in force: every customer's text kept in full.
+    others = "TEST_DATABASE_URL=x\nPGHOST=db\nWEB_CONCURRENCY=2\nPOSTGRES_PASSWORD=x\n"
+    (tmp_path / ".env").write_text(f"{others}STORE_MESSAGE_TXT=none\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "run", lambda *_: None)
+    with caplog.at_level(logging.WARNING):
+        assert cli.main(["stats"]) == 0
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        f"{tmp_path / '.env'}: STORE_MESSAGE_TXT is no setting and is ignored; "
+        "did you mean STORE_MESSAGE_TEXT?"
+    )
 
 
 def test_a_database_error_the_store_does_not_wrap_still_ends_in_one_line(

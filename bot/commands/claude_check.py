@@ -47,21 +47,39 @@ async def check_claude(
                 "and its model access in the Claude Console"
             ) from e
         except anthropic.NotFoundError as e:
+            if not _names_model(e, model):
+                # A gateway behind ANTHROPIC_BASE_URL that serves /v1/messages alone: nothing to learn.
+                _cannot_check(e)
+                return
             raise SettingsError(
                 f"{where}: {', '.join(fields)}: {model!r} is not a model Anthropic serves "
                 f"({_error_type(e)}); use a current model id ({MODELS_PAGE})"
             ) from e
         except anthropic.APIError as e:
             # Down, overloaded, rate limited, unreachable: the bot still starts, and falls back locally.
-            logger.warning(
-                "Could not check the Claude models at start (%s: %s); check ANTHROPIC_BASE_URL and the "
-                "network if this lasts. Until Claude answers, the local model classifies and messages that "
-                "need an answer go to a person.",
-                type(e).__name__,
-                e,
-            )
+            _cannot_check(e)
             return
         _warn_if_deprecated(model, where, fields)
+
+
+def _cannot_check(error: anthropic.APIError) -> None:
+    logger.warning(
+        "Could not check the Claude models at start (%s: %s); check ANTHROPIC_BASE_URL and the network if "
+        "Claude's answers fail too. Until Claude answers, the local model classifies and messages that need "
+        "an answer go to a person.",
+        type(error).__name__,
+        error,
+    )
+
+
+def _names_model(error: anthropic.APIStatusError, model: str) -> bool:
+    """Whether a 404 is Anthropic's about ``model`` (``not_found_error``, "model: claude-…"), not a proxy's
+    for a path it does not serve."""
+    body = error.body
+    detail = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(detail, dict) or detail.get("type") != "not_found_error":
+        return False
+    return model in str(detail.get("message") or "")
 
 
 def _warn_if_deprecated(model: str, where: Path, fields: list[str]) -> None:

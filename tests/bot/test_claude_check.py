@@ -15,6 +15,7 @@ from bot.settings import SettingsError
 from router.config import default_routes_path, load_routes
 from tests.bot.test_serve_startup import one_line, serve
 from tests.fakes import FakeAnthropic, FakeSlack
+from tests.fakes.server import LocalServer
 
 KEY = "sk-ant-test-right"
 
@@ -64,6 +65,17 @@ async def test_a_model_anthropic_does_not_serve_names_the_routes_field(
         f"{path}: classifier.model, categories[0].handler.model: 'claude-haiku-5-55' is not a model "
         "Anthropic serves (not_found_error)"
     )
+
+
+async def test_a_gateway_that_serves_no_models_api_does_not_stop_the_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A proxy behind ANTHROPIC_BASE_URL with /v1/messages alone: a plain 404, not Anthropic's about a model.
+    async with LocalServer() as gateway:
+        with caplog.at_level(logging.WARNING):
+            async with anthropic.AsyncAnthropic(api_key=KEY, base_url=gateway.root_url, max_retries=0) as c:
+                await check_claude(c, load_routes(), None)
+    assert "Could not check the Claude models at start (NotFoundError" in caplog.text
 
 
 async def test_anthropic_down_does_not_stop_the_start(

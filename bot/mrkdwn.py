@@ -26,11 +26,14 @@ from dataclasses import dataclass, field
 
 from bot.sanitize import sanitize
 
-# A code block: fenced by backticks (on a line of its own, or mid-line: "Run ```ls```"), or by tildes opening
-# a line; unclosed, it runs to the end (an answer cut off at max_tokens inside it is code all the same).
+# At the start of a line, after up to three spaces (as CommonMark opens a fence).
+_LINE_START = r"(?:(?<![^\n])|(?<=(?<![^\n]) )|(?<=(?<![^\n])  )|(?<=(?<![^\n])   ))"
+# A code block: fenced by backticks (on a line of its own, or mid-line: "Run ```ls```"), or by tildes; one
+# opened at the start of a line and never closed runs to the end (an answer cut off at max_tokens inside
+# it is code all the same). Mid-line, "~~~" and a lone "```" are text.
 _FENCE = re.compile(
-    r"```.*?```|```[^\n`]*\n.*\S.*\Z"
-    r"|(?<![^\n \t])(?P<tildes>~{3,})[^\n~]*\n.*?(?:^[ \t]*(?P=tildes)~*[ \t]*$|\Z)",
+    rf"```.*?```|{_LINE_START}```[^\n`]*\n.*\S.*\Z"
+    rf"|{_LINE_START}(?P<tildes>~{{3,}})[^\n~]*\n.*?(?:^[ \t]*(?P=tildes)~*[ \t]*$|\Z)",
     re.DOTALL | re.MULTILINE,
 )
 _TILDES = re.compile(r"\A~{3,}|~{3,}[ \t]*\Z")

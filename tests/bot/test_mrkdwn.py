@@ -173,7 +173,16 @@ def test_pipes_without_a_delimiter_row_are_plain_text() -> None:
             "```\n# note\nx = a**b**c\n```\nthen _run_ it",
             id="tilde-fence-is-code",
         ),
-        pytest.param("~~gone~~ and ~~~ odd", "~gone~ and ~~~ odd", id="tildes-mid-line-are-no-fence"),
+        pytest.param(
+            "Speeds of 10 ~~~ 20 MB/s\n\n## Next\n- **Restart**",
+            "Speeds of 10 ~~~ 20 MB/s\n\n*Next*\n• *Restart*",
+            id="tildes-mid-line-are-no-fence",
+        ),
+        pytest.param(
+            "Paste it like ``` then save.\n\n## Next\n- *go*",
+            "Paste it like ``` then save.\n\n*Next*\n• _go_",
+            id="a-lone-fence-mid-line-is-text",
+        ),
         pytest.param("## Use `x_y_z`", "*Use `x_y_z`*", id="code-in-heading"),
         pytest.param("- `*` is *glob*", "• `*` is _glob_", id="code-in-a-bullet"),
         pytest.param("Run ```ls``` - then *go*", "Run ```ls``` - then _go_", id="fence-mid-line"),

@@ -93,6 +93,21 @@ _AGREEMENT = re.compile(
     r"(?:(?:yes|yep|yeah|yup|ok(?:ay)?|kk?|sure|alright|all\s+right|fine|oh|ah|so|and)(?:[\s,.!]+|$))+",
     re.IGNORECASE,
 )
+# A question, as the sentence that ends with its question mark.
+_QUESTION = re.compile(r"[^.!?]*\?")
+_URL_IN_TEXT = re.compile(r"\S+://\S+")
+# A question that only checks in at the end of an answer: a "yes" or "ok" to it closes the conversation.
+_CHECK_IN = re.compile(
+    r"(?:so,?\s+|and\s+)?(?:"
+    r"(?:does|did|do|has|have|would|will|is|was)\s+(?:that|this|it|these|those)(?:\s+\w+)?\s+"
+    r"(?:help|helped|fix|fixed|work|worked|solve|solved|resolve|resolved|answer|answered|clear|make\s+sense)"
+    r"|(?:is\s+there\s+|are\s+there\s+)?anything\s+else"
+    r"|(?:can|may|could)\s+i\s+help(?:\s+you)?\s+with\s+anything"
+    r"|(?:do\s+you\s+have\s+)?any\s+(?:other|more|further)\s+questions"
+    r"|how\s+does\s+that\s+sound|makes?\s+sense"
+    r")\b",
+    re.IGNORECASE,
+)
 _ACKNOWLEDGEMENT = re.compile(r"(?:(?:" + "|".join(_ACK_PHRASES) + r")(?:[\s,.!]+|$))+", re.IGNORECASE)
 _NOT_WORDS = re.compile(r"[^\w\s,.!']+")
 
@@ -113,10 +128,14 @@ def acknowledges(text: str, *, after_question: bool = False) -> bool:
 
 
 def asks(text: str) -> bool:
-    """True when ``text`` (a reply of the bot's) ends by asking something: its last line has a question
-    mark ("Which browser are you using?", "Could you send the order number? Then I can check.")."""
+    """True when ``text`` (a reply of the bot's) ends by asking something: its last line holds a question
+    ("Which browser are you using?", "Could you send the order number? Then I can check.") other than a
+    check-in ("Does that help?", "Is there anything else I can help with?"), which a "yes" closes."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return bool(lines) and "?" in lines[-1]
+    if not lines:
+        return False
+    questions = [q for q in _QUESTION.findall(_URL_IN_TEXT.sub("", lines[-1])) if q.strip()]
+    return any(not _CHECK_IN.match(q.strip()) for q in questions)
 
 
 def asks_for_person(text: str) -> bool:

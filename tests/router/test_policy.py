@@ -145,5 +145,23 @@ def test_thanks_after_the_bots_question_still_closes(text: str) -> None:
 def test_a_reply_that_ends_on_a_question_asks() -> None:
     assert asks("Try clearing the cache.\n\nAre you on the latest version?")
     assert asks("Could you send the order number? Then I can check.")
+    assert asks("Does that help? If not, which browser are you using?")
     assert not asks("Are you on Wi-Fi? If so, restart the router.\n\nLet me know how it goes!")
+    assert not asks("Details: https://help.example.com/reset?lang=en")
     assert not asks("")
+
+
+@pytest.mark.parametrize(
+    "check_in",
+    [
+        "Does that help?",
+        "Did that fix it?",
+        "Did these steps work?",
+        "Is there anything else I can help you with?",
+        "Anything else?",
+        "Do you have any other questions?",
+        "So, does this make sense?",
+    ],
+)
+def test_a_check_in_at_the_end_is_no_question_a_yes_answers(check_in: str) -> None:
+    assert not asks(f"Restart the app and try again.\n\n{check_in}")

@@ -6,7 +6,8 @@ and DM where the bot took a customer message in the last :data:`CHANNELS_WINDOW`
 message it took there (back at most ``CATCH_UP_HOURS``), and each message is put through the intake as
 its event would have been: the same rules (agents' posts, bots, subtypes, channels) and the same claim,
 so a message whose event does arrive after all, or that another replica catches up at the same time, is
-answered once. A message someone else already replied to in its thread is left to them.
+answered once. A message a person already replied to in its thread is left to them (another app's reply,
+a ticket number, is no answer: such a thread is read to tell).
 
 Slack's history of a channel holds no thread replies, but it shows, on each thread's root, when the thread
 last had one. The channel's history is read back to the oldest root of the threads the bot still has a
@@ -164,9 +165,10 @@ class CatchUp:
         history = await self._read(
             self._client.conversations_history, channel=seen.channel_id, oldest=start, inclusive=True
         )
-        # A message a person replied to in its thread meanwhile is theirs, as after a take-over.
-        fresh = [m for m in history if float(m["ts"]) > float(oldest) and not _answered_by_someone(m)]
-        taken = await self._take(seen, fresh, bot_user_id)
+        fresh = [m for m in history if float(m["ts"]) > float(oldest)]
+        # One someone else replied to in its thread is read with its thread (below): a person's reply
+        # makes it theirs, as after a take-over; another app's (a ticket number) does not.
+        taken = await self._take(seen, [m for m in fresh if not _replied_by_others(m)], bot_user_id)
         active = [
             threads[m["ts"]]
             for m in history
@@ -174,15 +176,25 @@ class CatchUp:
         ]
         # A customer who added to their own message's thread while the bot was away: read it too.
         active += [SeenThread(m["ts"], m["ts"], m.get("user")) for m in fresh if m.get("reply_count")]
+        replied = {m["ts"] for m in fresh if _replied_by_others(m)}
         for thread in active[max(0, len(active) - MAX_THREADS_PER_CHANNEL) :]:
-            taken += await self._thread(seen, thread.thread_ts, thread.ts, thread.customer_id, bot_user_id)
+            taken += await self._thread(
+                seen, thread.thread_ts, thread.ts, thread.customer_id, bot_user_id, thread.ts in replied
+            )
         return taken
 
     async def _thread(
-        self, seen: LastSeen, root: str, after: str, customer: str | None, bot_user_id: str | None
+        self,
+        seen: LastSeen,
+        root: str,
+        after: str,
+        customer: str | None,
+        bot_user_id: str | None,
+        with_root: bool = False,
     ) -> int:
-        """Takes the messages written after ``after`` in the thread of ``root`` in ``seen``'s channel, but
-        those of ``customer`` a person answered (see :func:`_left_to_the_bot`); returns how many."""
+        """Takes the messages written after ``after`` in the thread of ``root`` in ``seen``'s channel (and
+        the root itself, ``with_root``), but those of ``customer`` a person answered (see
+        :func:`_left_to_the_bot`); returns how many."""
         try:
             replies = await self._read(
                 self._client.conversations_replies, channel=seen.channel_id, ts=root, oldest=after
@@ -190,7 +202,11 @@ class CatchUp:
         except SLACK_ERRORS as e:
             logger.warning("could not read a thread of %s to catch up on it: %s", seen.channel_id, e)
             return 0
-        later = [m for m in replies if float(m["ts"]) > float(after) and m["ts"] != root]
+        later = [
+            m
+            for m in replies
+            if (m["ts"] == root and with_root) or (float(m["ts"]) > float(after) and m["ts"] != root)
+        ]
         return await self._take(seen, _left_to_the_bot(later, customer), bot_user_id)
 
     async def _take(self, seen: LastSeen, messages: list[dict[str, Any]], bot_user_id: str | None) -> int:
@@ -220,8 +236,9 @@ class CatchUp:
         return sorted(messages[:MAX_MESSAGES_PER_CHANNEL], key=lambda m: float(m["ts"]))
 
 
-def _answered_by_someone(message: dict[str, Any]) -> bool:
-    """Whether someone other than its author replied in ``message``'s thread (Slack lists who did)."""
+def _replied_by_others(message: dict[str, Any]) -> bool:
+    """Whether someone other than its author replied in ``message``'s thread: Slack lists who did, people
+    and apps alike (whether a person did is read from the thread itself)."""
     return any(user != message.get("user") for user in message.get("reply_users") or [])
 
 

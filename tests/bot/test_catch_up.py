@@ -71,10 +71,27 @@ async def test_a_message_written_while_the_bot_was_away_is_answered_at_its_start
     third = await started(make_bot, agent_users=[AGENT])
     await settled(third)
     assert len(third.replies(missed)) == 1 and len(anthropic_api.bodies("answer")) == asked + 1
-    # Read back to the oldest thread still the bot's (for their latest replies), and no thread in full:
-    # nobody wrote in them while it was away.
+    # Read back to the oldest thread still the bot's (for their latest replies); no thread of its own in
+    # full (nobody wrote in them while it was away), only the one someone else replied to, to tell who.
     assert slack.calls_to("conversations.history")[-1].params["oldest"] == before["ts"]
-    assert thread_reads(slack) == []
+    assert set(thread_reads(slack)) == {helped["ts"]}
+
+
+async def test_a_message_another_app_replied_to_while_the_bot_was_away_is_still_answered(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    first = await started(make_bot, agent_users=[AGENT])
+    await first.customer_says("How do I reset my password?")
+    await away(first)
+    missed = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(600), CUSTOMER, "Is the API down?")
+    # A ticketing app numbers every new message in its thread: no person has answered it.
+    slack.add_message(
+        CHANNEL, ago(599), "U0TICKETS", "Ticket #4521 opened", thread_ts=missed["ts"], bot_id="B0TICKETS"
+    )
+    second = await started(make_bot, agent_users=[AGENT])
+    await settled(second)
+    assert len(second.replies(missed)) == 1
+    assert thread_reads(slack) == [missed["ts"]]  # read to tell who replied
 
 
 def thread_reads(slack: FakeSlack) -> list[str]:
@@ -206,7 +223,7 @@ async def test_the_reads_are_paced_and_stopping_does_not_wait_for_them(
     await first.customer_says("How do I reset my password?")
     await first.customer_says("My app crashes on start", channel="C0OTHER")
     await away(first)
-    second = await started(make_bot)
+    second = await make_bot()  # not started(): that waits for the whole look
     await eventually(lambda: bool(slack.calls_to("conversations.history")), "the first channel read")
     began = time.monotonic()
     await stop_bot(second)  # the second read is 30 s away: the look is cancelled, not waited for

@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Coroutine
+from datetime import datetime
 from typing import Any
 
 from bot.conversation import Conversations
@@ -144,30 +145,35 @@ class Worker:
 
     @contextlib.asynccontextmanager
     async def agent_turn(self, msg: InboundMessage) -> AsyncIterator[bool]:
-        """Held while an agent's re-route of ``msg`` is answered: after the conversation's messages in
-        flight, and one re-route of it at a time, in this replica and across replicas (a hold in the
-        store): two agents choosing at once get one answer, not two. Yields whether it waited."""
-        async with self._turn(msg, token=f"agent {msg.ts} {next(self._agent_turns)}") as waited:
-            waited = await self._hold_answered(msg) or waited
-            heartbeat = asyncio.create_task(self._heartbeat(msg, held=True))
-            try:
-                yield waited
-            finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+        """Held while an agent's re-route of ``msg`` is answered: one re-route of it at a time, in this
+        replica and across replicas (a hold in the store), so two agents choosing at once get one answer,
+        not two; then after the conversation's messages in flight here. Yields whether it waited.
+
+        The hold is taken first, holding nothing here: a customer's next message in the thread does not
+        wait behind a click that waits for another replica."""
+        holding, waited = await self._hold_answered(msg)
+        hold = [holding]
+        heartbeat = asyncio.create_task(self._keep_holding(msg, hold))
+        try:
+            async with self._turn(msg, token=f"agent {msg.ts} {next(self._agent_turns)}") as waited_turn:
+                yield waited or waited_turn
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            if hold[0] is not None:
                 try:
-                    await self._store.release_answered(msg)
+                    await self._store.release_answered(msg, hold[0])
                 except Exception as e:  # the hold runs out by itself
                     logger.warning("could not release the re-route of %s/%s: %s", msg.channel_id, msg.ts, e)
 
-    async def _hold_answered(self, msg: InboundMessage) -> bool:
-        """Wait until no other replica is answering a re-route of ``msg``, then hold it; returns whether it
-        waited. A holder that died lets go when its lease runs out; a hold that never ends (a bug) is
-        waited out for :data:`AGENT_WAIT_LEASES` leases at most."""
+    async def _hold_answered(self, msg: InboundMessage) -> tuple[datetime | None, bool]:
+        """Wait until no other re-route of ``msg`` is being answered, then hold it: the hold's end (None:
+        none taken) and whether it waited. A holder that died lets go when its lease runs out; a hold that
+        never ends (a bug) is waited out for :data:`AGENT_WAIT_LEASES` leases at most."""
         deadline = asyncio.get_running_loop().time() + AGENT_WAIT_LEASES * self._lease
         waited = False
-        while not await self._store.hold_answered(msg, self._lease):
+        while (holding := await self._store.hold_answered(msg, self._lease)) is None:
             if asyncio.get_running_loop().time() >= deadline:
                 logger.warning(
                     "re-route of %s/%s goes ahead of another one still held", msg.channel_id, msg.ts
@@ -175,7 +181,19 @@ class Worker:
                 break
             waited = True
             await asyncio.sleep(ORDER_POLL_SECONDS)
-        return waited
+        return holding, waited
+
+    async def _keep_holding(self, msg: InboundMessage, hold: list[datetime | None]) -> None:
+        """Renew the re-route's hold on ``msg`` (``hold[0]``, its end) while it is answered."""
+        while hold[0] is not None:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                hold[0] = await self._store.hold_answered(msg, self._lease, holding=hold[0])
+            except Exception as e:
+                logger.warning("could not renew the re-route of %s/%s: %s", msg.channel_id, msg.ts, e)
+                continue
+            if hold[0] is None:
+                logger.warning("the re-route of %s/%s outlasted its hold", msg.channel_id, msg.ts)
 
     @contextlib.asynccontextmanager
     async def _turn(self, msg: InboundMessage, token: str | None = None) -> AsyncIterator[bool]:
@@ -194,15 +212,11 @@ class Worker:
             if not queued:
                 del self._turns[key]
 
-    async def _heartbeat(self, msg: InboundMessage, *, held: bool = False) -> None:
-        """Renew ``msg``'s lease while it is worked on (``held``: the hold of an agent's re-route of it)."""
+    async def _heartbeat(self, msg: InboundMessage) -> None:
         while True:
             await asyncio.sleep(self._lease / 3)
             try:
-                if held:
-                    await self._store.hold_answered(msg, self._lease, renew=True)
-                else:
-                    await self._store.extend_lease(msg, self._lease)
+                await self._store.extend_lease(msg, self._lease)
             except Exception as e:
                 logger.warning("could not renew the lease of %s/%s: %s", msg.channel_id, msg.ts, e)
 

@@ -246,32 +246,40 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         async with self.reading() as conn:
             return (await conn.execute(select(func.max(routing_decisions.c.created_at)))).scalar()
 
-    async def hold_answered(self, msg: InboundMessage, lease_seconds: float, *, renew: bool = False) -> bool:
+    async def hold_answered(
+        self, msg: InboundMessage, lease_seconds: float, *, holding: datetime | None = None
+    ) -> datetime | None:
         """Hold ``msg``, answered already, for ``lease_seconds`` while an agent's re-route of it is
         answered, in whichever replica: the lease of a message, unused once it is done, says who is at it.
-        False while another re-route holds it; ``renew`` extends this caller's own hold instead.
 
-        True, with nothing held, for a message never claimed (a decision of the demo's): no one else
-        can re-route it in Slack.
+        Returns when the hold ends: the caller's proof of holding it, given back as ``holding`` to renew
+        it, and to :meth:`release_answered`. None while another re-route holds it (renewing: once this
+        one's ran out and another took it). A message never claimed (a decision of the demo's) holds
+        nothing, and no one else can re-route it in Slack: its end is returned all the same.
         """
         now = utcnow()
+        until = now + timedelta(seconds=lease_seconds)
         m = inbound_messages
         free = or_(m.c.lease_until.is_(None), m.c.lease_until <= now)
+        ours = free if holding is None else m.c.lease_until == holding
+        stmt = update(m).where(_key(msg), m.c.state == "done", ours).values(lease_until=until)
+        async with self._transaction() as conn:
+            if (await conn.execute(stmt)).rowcount:
+                return until
+            if holding is not None:
+                return None
+            held = select(m.c.id).where(_key(msg), m.c.state == "done", ~free)
+            return None if (await conn.execute(held)).first() is not None else until
+
+    async def release_answered(self, msg: InboundMessage, holding: datetime) -> None:
+        """End the hold :meth:`hold_answered` gave (``holding``, its end), if it is still the caller's: the
+        next agent's re-route of ``msg`` may go ahead."""
+        m = inbound_messages
         stmt = (
             update(m)
-            .where(_key(msg), m.c.state == "done", m.c.lease_until.is_not(None) if renew else free)
-            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .where(_key(msg), m.c.state == "done", m.c.lease_until == holding)
+            .values(lease_until=None)
         )
-        async with self._transaction() as conn:
-            if (await conn.execute(stmt)).rowcount or renew:
-                return True
-            held = select(m.c.id).where(_key(msg), m.c.state == "done", ~free)
-            return (await conn.execute(held)).first() is None
-
-    async def release_answered(self, msg: InboundMessage) -> None:
-        """End the hold :meth:`hold_answered` took: the next agent's re-route of ``msg`` may go ahead."""
-        m = inbound_messages
-        stmt = update(m).where(_key(msg), m.c.state == "done").values(lease_until=None)
         async with self._transaction() as conn:
             await conn.execute(stmt)
 

@@ -282,6 +282,26 @@ async def test_a_re_route_is_answered_knowing_what_the_customer_forwarded(
     assert "can you help with this?" in str(rerouted) and "Checkout fails with <error 502>" in str(rerouted)
 
 
+async def test_a_follow_up_does_not_wait_behind_a_re_route_waiting_for_another_replica(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    running = await make_bot(agent_users=[AGENT], claim_lease_seconds=8.0)
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
+    assert target is not None
+    # A replica that died answering its own re-route of the message: its hold runs out in 8 s.
+    assert await running.store.hold_answered(target.message, 8.0) is not None
+    await press(running, event, ACTION_REROUTE, AGENT, "a", "Technical Support")
+    await asyncio.sleep(0.3)  # the click waits for that hold
+    began = time.monotonic()
+    await running.customer_says("also, do you ship to Canada?", thread_ts=event["ts"])
+    await replies_count(running, event, 2)
+    assert time.monotonic() - began < 5  # answered at once, not after the hold ran out
+    await running.idle(20)
+    assert len(running.replies(event)) == 3  # then the re-route, once it was free
+
+
 async def test_a_re_route_in_a_thread_another_agent_handles_is_recorded_without_an_answer(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -269,3 +269,25 @@ async def test_completing_a_message_notes_its_thread_in_the_same_step(store: Sto
     free = await store.get_thread(answered.team_id, answered.channel_id, answered.thread_ts)
     assert silent is not None and silent.bot_silent and silent.customer_id == escalated.user_id
     assert free is not None and not free.bot_silent and free.bot_answered
+
+
+async def test_a_re_route_hold_is_one_holders_until_it_runs_out(store: Store) -> None:
+    msg = message()
+    assert await store.claim(msg)
+    await store.complete(msg, decision(), "1.1")
+    first = await store.hold_answered(msg, 60)
+    assert first is not None
+    assert await store.hold_answered(msg, 60) is None  # another agent's re-route waits
+    renewed = await store.hold_answered(msg, 60, holding=first)
+    assert renewed is not None and renewed > first
+    await store.release_answered(msg, first)  # a stale proof releases nothing
+    assert await store.hold_answered(msg, 60) is None
+    await store.release_answered(msg, renewed)
+    lapsed = await store.hold_answered(msg, -1)  # held, and run out at once (its holder died)
+    assert lapsed is not None
+    taken = await store.hold_answered(msg, 60)
+    assert taken is not None  # the next re-route takes it over
+    assert await store.hold_answered(msg, 60, holding=lapsed) is None  # the first holder lost it
+    await store.release_answered(msg, lapsed)
+    assert await store.hold_answered(msg, 60) is None  # and could not free the new holder's
+    assert await store.hold_answered(message(ts="9.9"), 60) is not None  # never claimed: nothing to hold

@@ -32,6 +32,7 @@ from bot.stats.queries import (
     grouped_statements,
     handoffs_statement,
     kept_since_statement,
+    last_cutoff_statement,
     pickups_statement,
     purged_statements,
     split_period,
@@ -119,15 +120,19 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
 
 
 async def _from_the_first_days_start(conn: AsyncConnection, span: Span, up_to_now: bool) -> Span | None:
-    """The period from 00:00 UTC of its first day when ``db purge`` deleted decisions of that day: the
-    part of it in the period can no longer be counted from the decisions, and the daily totals kept
-    cannot be split by the hour, so the whole day is read from them. None otherwise."""
+    """The period from 00:00 UTC of its first day when ``db purge`` deleted decisions of that day from
+    the period's start on (a daily purge as long as the report, run earlier that day, takes only hours
+    before it): the part of it in the period can no longer be counted from the decisions, and the daily
+    totals kept cannot be split by the hour, so the whole day is read from them. None otherwise."""
     statements = first_day_statements(span)
     if statements is None or span.start is None:
         return None
     rolled, present = [int((await conn.execute(s)).scalar_one()) for s in statements]
     if rolled <= present:
         return None
+    cutoff = (await conn.execute(last_cutoff_statement())).scalar()
+    if cutoff is not None and cutoff <= span.start:
+        return None  # the purge took only that day's hours before the period: all of it is still there
     start = datetime.combine(span.start.date(), time.min, UTC)
     return split_period(start, span.end, span.channel_id, up_to_now=up_to_now)
 

@@ -32,6 +32,7 @@ from bot.store.records import GAVE_UP, NO_TEXT
 from bot.store.tables import (
     daily_rollups,
     inbound_messages,
+    purges,
     route_feedback,
     routing_decisions,
     seen_by_agents,
@@ -270,6 +271,12 @@ def first_day_statements(span: Span) -> tuple[Select[Any], Select[Any]] | None:
     )
     present = select(func.count()).select_from(d).where(*raw_where(span, low, low + DAY))
     return rolled, present
+
+
+def last_cutoff_statement() -> Select[Any]:
+    """How far back the latest ``db purge`` deleted decisions (None: no purge recorded, or only purges
+    made before migration 0014, which recorded none)."""
+    return select(func.max(purges.c.cutoff))
 
 
 def kept_since_statement() -> Select[Any]:

@@ -32,6 +32,7 @@ from bot.store.tables import (
     UTCDateTime,
     inbound_messages,
     learned_examples,
+    purges,
     routing_decisions,
     threads,
     utcnow,
@@ -517,8 +518,12 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         cutoff = utcnow() - older_than
         m, d, t, e = inbound_messages, routing_decisions, threads, learned_examples
         finished = and_(m.c.state != "pending", func.coalesce(m.c.completed_at, m.c.received_at) < cutoff)
+        decisions = await self._delete_in_batches(d, d.c.created_at < cutoff)
+        # Noted once the decisions are gone: /routing-stats reads how far the purge reached.
+        async with self._transaction() as conn:
+            await conn.execute(purges.insert().values(cutoff=cutoff, purged_at=utcnow(), decisions=decisions))
         return Purged(
-            await self._delete_in_batches(d, d.c.created_at < cutoff),
+            decisions,
             await self._delete_in_batches(m, finished),
             await self._delete_in_batches(t, t.c.updated_at < cutoff),
             await self._delete_in_batches(e, e.c.created_at < cutoff),

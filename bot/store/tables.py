@@ -395,3 +395,18 @@ class LearnedExampleRow(Base):
 
 
 learned_examples = cast(Table, LearnedExampleRow.__table__)
+
+
+class PurgeRow(Base):
+    """One run of ``db purge``: every decision made before ``cutoff`` was deleted then (the daily rollups
+    stay). /routing-stats reads the latest cutoff to know whether a purge reached into a period."""
+
+    __tablename__ = "purges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decisions: Mapped[int] = mapped_column(Integer)
+
+
+purges = cast(Table, PurgeRow.__table__)

@@ -179,3 +179,21 @@ async def test_a_purge_into_the_periods_first_day_counts_that_day_whole_and_says
     notes = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     assert any("counted from 00:00 UTC of its first day" in n for n in notes)
     assert any("were deleted" in n for n in notes)  # the purge note
+
+
+async def test_a_purge_of_the_hours_before_the_period_on_its_first_day_changes_nothing(store: Store) -> None:
+    """A daily db purge --older-than 7d run in the morning, /routing-stats 7d in the afternoon: the purge
+    took only hours before the period, so the report stays exact, from the period's start."""
+    request = parse_arguments("7d")
+    assert request.start is not None
+    midnight = datetime.combine(request.start.date(), datetime.min.time(), UTC)
+    await _insert(store, midnight + (request.start - midnight) / 4, NEW, "1.1", "Refund Request", 10)
+    in_period = request.start + (midnight + timedelta(days=1) - request.start) / 2
+    await _insert(store, in_period, NEW, "1.2", "Refund Request", 20)
+    await _insert(store, datetime.now(UTC) - timedelta(days=2), NEW, "1.3", "General Question", 30)
+    cutoff = midnight + (request.start - midnight) / 2  # after 1.1, before the period's start
+    await store.purge(datetime.now(UTC) - cutoff)
+    after = await build_report(store, parse_arguments("7d"))
+    assert (after.messages, after.first_day_whole) == (2, False)
+    assert after.start is not None and after.start >= request.start  # not widened to midnight
+    assert after.kept_messages is None and after.percentiles_exact

@@ -256,8 +256,14 @@ def _left_to_the_bot(replies: list[dict[str, Any]], customer: str | None) -> lis
 
 
 def _event_body(seen: LastSeen, message: dict[str, Any]) -> dict[str, Any]:
-    """The Events API body that would have brought ``message`` (read from the channel's history)."""
+    """The Events API body that would have brought ``message`` (read from the channel's history): from
+    another organisation's member in a Slack Connect channel, marked shared as Slack marks it, so that
+    the answer streamed to them names their workspace (Slack's ``recipient_team_id``), not ours."""
     channel = seen.channel_id
     kind = {"D": "im", "G": "group"}.get(channel[:1], "channel")
     event = {**message, "type": "message", "channel": channel, "channel_type": kind}
-    return {"type": "event_callback", "team_id": seen.team_id, "event": event}
+    body: dict[str, Any] = {"type": "event_callback", "team_id": seen.team_id, "event": event}
+    author_team = message.get("user_team") or message.get("team")
+    if author_team and author_team != seen.team_id:
+        body["is_ext_shared_channel"] = True
+    return body

@@ -94,6 +94,22 @@ async def test_a_message_another_app_replied_to_while_the_bot_was_away_is_still_
     assert thread_reads(slack) == [missed["ts"]]  # read to tell who replied
 
 
+async def test_a_slack_connect_customer_caught_up_gets_the_stream_as_a_member_of_their_workspace(
+    make_bot: BotFactory, slack: FakeSlack
+) -> None:
+    first = await started(make_bot, slack_streaming="on")
+    await first.customer_says("How do I reset my password?")
+    await away(first)
+    missed = {"channel": CHANNEL} | slack.add_message(
+        CHANNEL, ago(600), "U0EXTERNAL", "Is the API down?", team="T0THEIRS", user_team="T0THEIRS"
+    )
+    second = await started(make_bot, slack_streaming="on")
+    await settled(second)
+    assert len(second.replies(missed)) == 1
+    start = slack.calls_to("chat.startStream")[-1].params
+    assert (start["recipient_user_id"], start["recipient_team_id"]) == ("U0EXTERNAL", "T0THEIRS")
+
+
 def thread_reads(slack: FakeSlack) -> list[str]:
     """The threads the catch-up read in full (answering a follow-up reads its thread too, from the start)."""
     return [c.params["ts"] for c in slack.calls_to("conversations.replies") if "oldest" in c.params]

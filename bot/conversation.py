@@ -29,6 +29,7 @@ from bot.formatting import (
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.replies import (
+    SLACK_ERRORS,
     StreamedReply,
     notice_metadata,
     post_reply,
@@ -381,8 +382,20 @@ class Conversations:
         spent = await self._store.kept_decision(msg)
         decision = gave_up_decision(msg.text or "", error, self._router.routes, spent=spent)
         metadata = reply_metadata(msg, decision_payload(decision))
-        reply_ts = await self._post_escalation(msg, decision, metadata, preface=self._late(msg))
+        history = await self._dm_history_if_readable(msg)
+        reply_ts = await self._post_escalation(msg, decision, metadata, history, self._late(msg))
         await self._store.complete(msg, decision, reply_ts)
+
+    async def _dm_history_if_readable(self, msg: InboundMessage) -> list[Turn]:
+        """For a DM given up on, the conversation its notice shows the agents (they cannot read the DM);
+        none when Slack will not give it, which may be why the message was given up on."""
+        if not is_direct(msg):
+            return []
+        try:
+            return await self._history(msg)
+        except SLACK_ERRORS as e:
+            logger.warning("the notice of %s/%s goes without its conversation: %s", msg.channel_id, msg.ts, e)
+            return []
 
     async def _recover_posted(self, msg: InboundMessage) -> bool:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""

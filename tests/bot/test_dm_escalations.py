@@ -153,6 +153,28 @@ async def test_an_agent_who_answers_a_dms_notice_while_the_customer_is_told_ends
     assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0
 
 
+async def test_a_dm_given_up_on_reaches_the_agents_with_the_conversation_so_far(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(
+        agent_users=[AGENT],
+        escalation_channel=AGENTS_CHANNEL,
+        slack_streaming="off",
+        retry_attempts=2,
+        retry_base_seconds=0.05,
+    )
+    anthropic_api.classify_fn = sure
+    await running.customer_says("The app crashes when I upload photos", channel=DM, channel_type="im")
+    await running.idle()
+    # The next message's answer cannot be posted in the DM, twice: it is given up on, to the agents.
+    slack.fail_next("chat.postMessage", error="fatal_error", count=2, channel=DM)
+    event = await running.customer_says("It's version 4.2 on Android 14", channel=DM, channel_type="im")
+    await answered_later(running, event, "the give-up, after the last attempt")
+    [notice] = notices(slack)
+    assert "Earlier in the conversation" in notice["text"] and "upload photos" in notice["text"]
+    assert "version 4.2" in notice["text"]
+
+
 async def test_a_follow_up_whose_dm_reply_fails_is_told_to_the_agents_once(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

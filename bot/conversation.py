@@ -177,18 +177,18 @@ class Conversations:
         ``msg`` and the replies to them, and the reply (or escalation) it replaces, marked as such so that
         Claude does not repeat it (see :func:`bot.threads.thread_history`).
 
-        An answer that fails (Claude down, a message with no words) is neither posted nor recorded: the
-        returned decision says it escalated and why, for the agent who asked, and the thread, the
-        customer and the other agents see nothing of it (a half-streamed answer is deleted).
+        An answer that fails (Claude down, a message with no words) is not posted, and recorded for its
+        cost alone: the returned decision says it escalated and why, for the agent who asked, and the
+        thread, the customer and the other agents see nothing of it (a half-streamed answer is deleted).
         """
         async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
             if message.get("ts") == msg.ts and (words := message_words(message, self.identity.user_id)):
                 msg = msg.model_copy(update={"text": words})
                 break
         decision, reply_ts = await self._answer(msg, category, rerouting=True)
-        if reply_ts is not None:
-            # The agent asked the bot to answer: the thread is the bot's again.
-            await self._store.record_reroute(msg, decision, reply_ts)
+        # Answered, the thread is the bot's again (the agent asked it to answer); not answered, what it
+        # cost is on record all the same.
+        await self._store.record_reroute(msg, decision, reply_ts)
         return decision
 
     async def _answer(

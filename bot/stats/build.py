@@ -263,7 +263,8 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "sources": shares(dict(sources), count),
         "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS),
         "fallbacks": sources[Source.FALLBACK.value],
-        "reroutes_answered": sum(int(g.decisions) for g in groups if g.source == AGENT),
+        # Re-routes that could not be answered count in tokens and cost alone.
+        "reroutes_answered": sum(int(g.decisions) for g in groups if g.source == AGENT and not g.escalated),
         "channels": shares(group_direct_messages(dict(channels)), messages, BUSIEST_CHANNELS),
         "input_tokens": int(total(groups, "input_tokens")),
         "output_tokens": int(total(groups, "output_tokens")),

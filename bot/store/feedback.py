@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from bot.store.database import Database
 from bot.store.records import InboundMessage, not_classified
@@ -84,9 +84,12 @@ class RouteFeedback(Database):
             .order_by(d.c.id)
             .limit(1)
         )
+        # The last reply the customer has: a re-route that could not be answered posted none.
+        failed_reroute = and_(d.c.source == Source.AGENT.value, d.c.escalated)
         latest = (
             select(d.c.category, d.c.escalated)
             .where(d.c.channel_id == channel_id, d.c.message_ts == message_ts, d.c.team_id == team_id)
+            .where(~failed_reroute)
             .order_by(d.c.id.desc())
             .limit(1)
         )

@@ -359,16 +359,22 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
                 await conn.execute(self._answered(msg, decision))
         return int(decision_id)
 
-    async def record_reroute(self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str) -> int:
+    async def record_reroute(
+        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None
+    ) -> int:
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
         It has no ``reply_ms``: no customer waited for it (their message has its own decision).
-        Returns the new decision's id."""
+
+        A re-route that could not be answered (``reply_ts`` None: nothing was posted) is recorded for what
+        it cost, and changes nothing else: the thread stays as it was, and the customer's answer is still
+        the one before it (see :meth:`find_decision`). Returns the new decision's id."""
         values = self._decision_of(msg, decision, reply_ts, utcnow())
         stmt = routing_decisions.insert().values(values).returning(routing_decisions.c.id)
         async with self._transaction() as conn:
             decision_id = int((await conn.execute(stmt)).scalar_one())
-            await conn.execute(self._answered(msg, decision, rerouted=True))
+            if reply_ts is not None:
+                await conn.execute(self._answered(msg, decision, rerouted=True))
         return decision_id
 
     def _decision_of(

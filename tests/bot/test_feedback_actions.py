@@ -333,6 +333,7 @@ async def test_a_re_route_that_cannot_be_answered_tells_the_agent_alone(
     running = await make_bot(agent_users=[AGENT])
     event = await running.customer_says("I was charged twice for my order, I want my money back")
     await running.idle()
+    before = await build_report(running.store, parse_arguments("24h"))
     anthropic_api.fail_next("stream_break", only="answer")
     await press(running, event, ACTION_REROUTE, AGENT, "rr", "Technical Support")
     texts = await told(running, "rr", 2)
@@ -341,6 +342,12 @@ async def test_a_re_route_that_cannot_be_answered_tells_the_agent_alone(
     assert len(running.replies(event)) == 1  # no half answer, no second tag of the whole team
     thread = await running.store.get_thread(slack.team_id, event["channel"], event["ts"])
     assert thread is not None and not thread.bot_silent
+    # What the failed answer cost is on record; it is no answer, and the customer's is still the first.
+    after = await build_report(running.store, parse_arguments("24h"))
+    assert after.input_tokens > before.input_tokens and after.reroutes_answered == 0
+    assert after.messages == before.messages == 1
+    target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
+    assert target is not None and target.answered_as == "Refund Request"
 
 
 async def test_agents_may_use_the_controls_while_slack_cannot_list_their_group(

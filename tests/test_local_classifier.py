@@ -131,7 +131,11 @@ def test_learning_changes_predictions() -> None:
     local = LocalClassifier(EXAMPLES, LocalModelConfig())
     text = "my parcel from the warehouse is late"
     local.add_examples("Technical Support", ["my parcel is late", "the warehouse parcel is late"] * 5)
-    assert local.predict(text).category == "Technical Support"
+    learnt = local.predict(text)
+    assert learnt.category == "Technical Support"
+    # A learned example is another customer's words: the reasoning (shown in escalations) never quotes it.
+    assert learnt.reasoning.startswith("Closest to a message routed to Technical Support before")
+    assert "parcel" not in learnt.reasoning
 
 
 def test_from_routes_uses_every_category() -> None:

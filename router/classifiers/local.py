@@ -64,6 +64,8 @@ class LocalClassifier:
         self.model_name = f"wordllama:{config.embedding}-{config.dim}"
         self._head: LinearHead | None = None
         self._texts: list[str] = []
+        # Per example: whether the reasoning may quote it (the routes file's, not a customer's words).
+        self._quotable: list[bool] = []
         self._confidence = DEFAULT_CONFIDENCE
         self._cross_validated: CrossValidated | None = None
 
@@ -104,11 +106,12 @@ class LocalClassifier:
 
     def _fitted(self) -> LinearHead:
         if self._head is None:
-            texts, labels = [], []
+            texts, labels, quotable = [], [], []
             for index, label in enumerate(self._seed):
                 examples = self.examples(label)
                 texts.extend(examples)
                 labels.extend([index] * len(examples))
+                quotable.extend([True] * len(self._seed[label]) + [False] * len(self._learned[label]))
             outside = self._out_of_scope
             vectoriser = Vectoriser(texts)
             grams = vectoriser.matrix([*texts, *outside])
@@ -116,6 +119,7 @@ class LocalClassifier:
             inside = len(texts)
             self._head = fit_head(vectoriser, grams[:inside], np.array(labels), vectors[:inside], self.config)
             self._texts = texts
+            self._quotable = quotable
             every = np.r_[labels, np.full(len(outside), -1)].astype(int)
             self._confidence, self._cross_validated = fit_from_folds(
                 vectoriser, grams, every, vectors, self.config
@@ -153,9 +157,15 @@ class LocalClassifier:
             return self._make(category, uniform, "The message is empty, so there is nothing to go on.")
         if features[2] < 0:  # the winning class has no example (the filler class of a single category)
             return self._make(category, float(confidence), "No example of any category resembles it.")
+        similarity = f"similarity {float(features[2]):.2f}"
+        if not self._quotable[int(nearest)]:
+            # A learned example is another customer's words: the reasoning is shown in escalations,
+            # in threads the whole channel reads.
+            reason = f"Closest to a message routed to {category} before ({similarity})."
+            return self._make(category, float(confidence), reason)
         example = self._texts[int(nearest)]
         shown = example if len(example) <= 60 else example[:57] + "..."
-        reason = f'Closest to the {category} example "{shown}" (similarity {float(features[2]):.2f}).'
+        reason = f'Closest to the {category} example "{shown}" ({similarity}).'
         return self._make(category, float(confidence), reason)
 
     def _make(self, category: str, confidence: float, reasoning: str) -> Classification:

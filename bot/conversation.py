@@ -140,13 +140,15 @@ class Conversations:
         elif (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
             return None
         kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
+        # Read with no conversation before it: only then does its text alone show its category.
+        alone = False
         if kept is not None:
             # An earlier attempt made this decision and could not post it: post it, not ask Claude again.
             decision, reply_ts = kept, await self._post_kept(msg, kept)
         else:
-            decision, reply_ts = await self._answer(msg, None, escalate)
+            decision, reply_ts, alone = await self._answer(msg, None, escalate)
         await self._store.complete(msg, decision, reply_ts)
-        if self._learner is not None:
+        if self._learner is not None and alone:
             await self._learner.note_decision(decision)
         return decision
 
@@ -185,7 +187,7 @@ class Conversations:
             if message.get("ts") == msg.ts and (words := message_words(message, self.identity.user_id)):
                 msg = msg.model_copy(update={"text": words})
                 break
-        decision, reply_ts = await self._answer(msg, category, rerouting=True)
+        decision, reply_ts, _ = await self._answer(msg, category, rerouting=True)
         # Answered, the thread is the bot's again (the agent asked it to answer); not answered, what it
         # cost is on record all the same.
         await self._store.record_reroute(msg, decision, reply_ts)
@@ -198,10 +200,11 @@ class Conversations:
         escalate: EscalationReason | None = None,
         *,
         rerouting: bool = False,
-    ) -> tuple[RoutingDecision, str | None]:
+    ) -> tuple[RoutingDecision, str | None, bool]:
         """Route ``msg`` (as ``category`` when given; to a person for ``escalate`` unless it only thanks)
         with its thread's history (all of it, for a re-route: ``rerouting``) and post the reply; its ts,
-        or None for a re-route that failed.
+        or None for a re-route that failed; and whether it was routed alone, with no history (a
+        follow-up's "yes please" is the category of its thread, not of its words).
 
         A decision made whose reply Slack would not take is kept in the store before the error goes on
         (the attempt fails): the next attempt posts it (:meth:`_post_kept`)."""
@@ -227,7 +230,7 @@ class Conversations:
             escalate=escalate,
         )
         try:
-            return decision, await self._post(msg, decision, streamed, history, preface)
+            return decision, await self._post(msg, decision, streamed, history, preface), not history
         except Exception:
             if not rerouting:
                 await self._keep(msg, decision)

@@ -62,7 +62,8 @@ class Learner:
             self._schedule()
 
     async def note_decision(self, decision: RoutingDecision) -> None:
-        """Keep Claude's confident, unescalated decisions as examples."""
+        """Keep Claude's confident, unescalated decisions as examples (of messages routed alone: a
+        follow-up's words take their category from its thread, see Conversations.handle)."""
         trusted = decision.source is Source.CLAUDE and not decision.escalated
         if trusted and decision.confidence >= self._min_confidence:
             await self._add(decision.category, decision.query, "claude")

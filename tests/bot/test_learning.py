@@ -97,3 +97,21 @@ async def test_claudes_confident_answers_teach_the_local_model(
     await _settle(running.bot.learner)
     assert ODD in router.local.current.examples("Technical Support")
     assert router.local.current.predict(ODD).category == "Technical Support"
+
+
+async def test_a_follow_up_teaches_nothing_its_words_take_their_category_from_the_thread(
+    running: RunningBot, anthropic_api: FakeAnthropic
+) -> None:
+    anthropic_api.classify_fn = lambda text, categories: {
+        "category": "Technical Support",
+        "confidence": 0.96,
+        "reasoning": "The thread is about a device fault.",
+        "wants_human": False,
+    }
+    event = await running.customer_says(ODD)
+    await running.idle()
+    await running.customer_says("yes please", thread_ts=event["ts"])
+    await running.idle()
+    await _settle(running.bot.learner)
+    learned = await running.bot.store.learned()
+    assert learned.get("Technical Support") == [ODD]  # not "yes please"

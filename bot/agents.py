@@ -49,6 +49,14 @@ class Directory:
     def agents_configured(self) -> bool:
         return bool(self._agent_users or self._agent_usergroup)
 
+    @property
+    def agents_unknown(self) -> bool:
+        """Whether the agents' user group was never read (Slack failed): who is an agent is not known."""
+        if not self._agent_usergroup:
+            return False
+        cached = self._groups.get(self._agent_usergroup)
+        return cached is None or cached[1] is None
+
     async def is_agent(self, user_id: str, *, wait: bool = True) -> bool:
         """A configured agent; with none configured, nobody is known to be one. False too when the agents'
         user group cannot be read (see :meth:`agent_status` to tell that apart)."""

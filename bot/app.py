@@ -165,14 +165,18 @@ class SupportBot:
 
     async def may_use_controls(self, user_id: str) -> bool | None:
         """May ``user_id`` use the agent controls? True for an agent, False for anyone else, and None for
-        "anyone but the customer of the message": with no agents configured, or while Slack cannot list
-        the agents' user group (as the intake guesses then; agents are not locked out by Slack's fault)."""
+        "anyone but the customer of the message" when no agents are configured.
+
+        While Slack has never listed the agents' user group, only AGENT_USERS may: anyone else's click
+        would re-route a customer's thread or count as an agent's verdict in the accuracy and the local
+        model's examples (in a Slack Connect channel, another customer's). The intake's guess for whose
+        words in a thread are an agent's stays kinder: a person is not answered over by the bot."""
         if not self.directory.agents_configured:
             return None
         status = await self.directory.agent_status(user_id)
         if status is None:
-            logger.warning("the agents' user group cannot be read: %s may use the controls", user_id)
-        return status
+            logger.warning("the agents' user group cannot be read: controls refused to %s for now", user_id)
+        return bool(status)
 
     def _took_over(self, msg: InboundMessage) -> None:
         # Once a day per agent: the rule is learnt at the first, and a note in every thread they answer

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 NOT_AN_AGENT = "Only support agents can use these controls."
+AGENTS_UNKNOWN = (
+    "Slack cannot say right now who is in the agents' group, so these controls wait until it can: try "
+    "again in a minute."
+)
 NOT_FOUND = "I can't find the routing decision for that message any more."
 NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
 CONTROLS_BLOCK = "agent_controls:"
@@ -39,6 +43,11 @@ async def _target(bot: SupportBot, body: dict[str, Any], key: str | None) -> Fee
     return await bot.store.find_decision(body["team"]["id"], channel, ts)
 
 
+def _refusal(bot: SupportBot) -> str:
+    """Why the controls were refused: not an agent, or not known to be one while Slack cannot list them."""
+    return AGENTS_UNKNOWN if bot.directory.agents_unknown else NOT_AN_AGENT
+
+
 def _own_message(allowed: bool | None, user: str, target: FeedbackTarget) -> bool:
     """When anyone but the customer may use the controls (``allowed`` None, see
     :meth:`SupportBot.may_use_controls`), not on their own message: a customer does not judge, re-route
@@ -52,7 +61,7 @@ async def _judged(
     """The decision an agent's verdict is about, or None once the user has been told why not."""
     allowed = await bot.may_use_controls(user)
     if allowed is False:
-        await _say(respond, NOT_AN_AGENT)
+        await _say(respond, _refusal(bot))
         return None
     target = await _target(bot, body, key)
     if target is None:
@@ -71,7 +80,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         user = body["user"]["id"]
         allowed = await bot.may_use_controls(user)
         if allowed is False:
-            await _say(respond, NOT_AN_AGENT)
+            await _say(respond, _refusal(bot))
             return
         # The button names the customer message: its thread may be elsewhere (a DM's escalation is
         # shown to agents in the escalation channel). Older buttons name nothing: their own thread.

@@ -171,5 +171,8 @@ async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision
         results_table("Test queries (confidence-based routing)", [(d, None) for d in tests]),
         summary_table("Test queries: routing metrics", tests),
     )
-    console.print(f"Recorded {len(labelled) + len(tests)} decisions in {settings.database_url}.")
+    from bot.store.engine import shown_database_url  # the store is loaded already: it recorded them
+
+    where = shown_database_url(settings.database_url)
+    console.print(f"Recorded {len(labelled) + len(tests)} decisions in {where}.")
     return decisions + tests

@@ -11,12 +11,11 @@ from typing import Any, Self
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.redaction import TextMode
-from bot.store.engine import make_engine
+from bot.store.engine import make_engine, shown_database_url
 from bot.store.errors import DatabaseError
 
 logger = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ class Database:
                 await conn.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError) as e:
             await engine.dispose()
-            shown = make_url(url).render_as_string(hide_password=True)
+            shown = shown_database_url(url)
             raise DatabaseError(f"DATABASE_URL: cannot connect to {shown}: {type(e).__name__}: {e}") from e
         return cls(engine, message_text=message_text)
 

@@ -88,9 +88,11 @@ def async_database_url(url: str) -> str:
     rest = url.partition("://")[2]
     if driver.startswith("sqlite") and rest and not rest.startswith("/"):
         # SQLAlchemy reads "sqlite://routing.db" as a host named routing.db, and says only "Invalid".
+        shown = shown_database_url(url)
+        name = shown.partition("://")[2]
         raise DatabaseURLError(
-            f"DATABASE_URL: {url!r} names no file path: write sqlite:///{rest} (three slashes) for a file in "
-            f"the working folder, or sqlite:////var/lib/support-router/{rest} (four) for an absolute path"
+            f"DATABASE_URL: {shown!r} names no file path: write sqlite:///{name} (three slashes) for a file "
+            f"in the working folder, or sqlite:////var/lib/support-router/{name} (four) for an absolute path"
         )
     # Swap the scheme as text: re-rendering a parsed URL would re-encode the path and the password.
     result = f"{driver}://{rest}"
@@ -103,6 +105,23 @@ def async_database_url(url: str) -> str:
             f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}"
         ) from e
     return result
+
+
+_SECRET_PARAM = re.compile(r"([?&](?:password|passwd|pass|sslpassword)=)[^&]*", re.IGNORECASE)
+
+
+def shown_database_url(url: str) -> str:
+    """DATABASE_URL as it may be printed or logged: the password (in the user part, even one with an
+    unescaped ``@``, or in the query string) replaced by ``***``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _no_scheme(url)
+    netloc, slash, tail = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+    tail = _SECRET_PARAM.sub(r"\1***", tail)
+    return f"{scheme}://{netloc}{slash}{tail}"
 
 
 def _no_scheme(url: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.store import Store, async_database_url, make_engine
+from bot.store.engine import shown_database_url
 
 
 @pytest.mark.parametrize(
@@ -44,6 +45,30 @@ def test_a_sqlite_url_with_two_slashes_says_to_write_three() -> None:
     assert str(raised.value).startswith(
         "DATABASE_URL: 'sqlite://routing.db' names no file path: write sqlite:///routing.db (three slashes)"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("postgresql://bot:s3cret@db:5432/bot", "postgresql://bot:***@db:5432/bot"),
+        (
+            "postgresql://db/bot?user=bot&password=s3cret&ssl=require",
+            "postgresql://db/bot?user=bot&password=***&ssl=require",
+        ),
+        ("postgresql://bot:s3c@ret@db/bot", "postgresql://bot:***@db/bot"),  # an unescaped @ in it
+        ("sqlite:///routing.db", "sqlite:///routing.db"),
+    ],
+)
+def test_a_database_url_is_shown_without_its_password(given: str, shown: str) -> None:
+    assert shown_database_url(given) == shown
+
+
+async def test_connect_refuses_without_showing_a_password_in_the_query_string() -> None:
+    from bot.store import DatabaseError
+
+    with pytest.raises(DatabaseError) as raised:
+        await Store.connect("postgresql://127.0.0.1:1/bot?user=bot&password=s3cret")
+    assert "s3cret" not in str(raised.value) and "password=***" in str(raised.value)
 
 
 async def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:

@@ -35,7 +35,9 @@ _ASKS_FOR_PERSON = re.compile(
 # customer wants a person, reads it.
 _MENTIONS_PERSON = re.compile(
     r"\b(?:" + _PERSON_WORDS + r"|people|anyone|anybody|team\s+member|customer\s+(?:service|care|support)"
-    r"|escalat\w*|call\s+(?:me|back)|phone\s+me|ring\s+me|complain\w*)\b",
+    r"|escalat\w*|call\s+(?:me|back)|phone\s+me|ring\s+me|complain\w*"
+    # "not a bot please", "I don't want to talk to a bot", "transfer me to billing", "a real employee"
+    r"|bot|robot|automated|employee|department|transfer\s+me|(?:talk|speak)\s+(?:to|with))\b",
     re.IGNORECASE,
 )
 

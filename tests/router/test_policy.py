@@ -84,7 +84,17 @@ def test_not_asking_for_person(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Can someone help with my account?", "my travel agent booked it", "escalated?"]
+    "text",
+    [
+        "Can someone help with my account?",
+        "my travel agent booked it",
+        "escalated?",
+        "I was charged twice and I don't want to talk to a bot",
+        "Refund my order. Not a bot please.",
+        "charged twice, transfer me to billing",
+        "I need to speak with your billing department",
+        "I want to discuss this with a real employee",
+    ],
 )
 def test_maybe_asking_for_a_person_is_left_to_claude_not_decided_here(text: str) -> None:
     assert mentions_person(text) and not asks_for_person(text)

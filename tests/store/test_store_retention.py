@@ -125,7 +125,8 @@ async def test_purge_goes_in_batches_so_the_bot_is_never_locked_out_for_long(
     monkeypatch.setattr(store, "_transaction", counted)
     purged = await store.purge(timedelta(days=90))
     assert (purged.decisions, purged.messages, purged.threads) == (10, 10, 10)
-    # 10 rows in batches of 3: four transactions each for decisions, messages and threads, one for none.
-    assert len(transactions) == 4 + 4 + 4 + 1
+    # 10 rows in batches of 3: four transactions each for decisions, messages and threads, one for none;
+    # and one noting the purge's cutoff for /routing-stats.
+    assert len(transactions) == 4 + 4 + 4 + 1 + 1
     messages, decisions = await _rows(store)
     assert messages == [] and decisions == []

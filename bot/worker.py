@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.conversation import Conversations
 from bot.intake import is_direct, is_thread_reply
@@ -25,6 +25,7 @@ from bot.store.records import InboundMessage
 from bot.store.repository import Store
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_RETRY_DELAY_SECONDS = 300.0
 # How long a message waits for an earlier one of its conversation still pending in the store (another
@@ -44,6 +45,19 @@ def conversation_key(msg: InboundMessage) -> tuple[str, str, str]:
 def retry_delay(attempts: int, base_seconds: float) -> float:
     """Seconds before a failed message is tried again: base, 2×base, 4×base … capped at 5 minutes."""
     return float(min(MAX_RETRY_DELAY_SECONDS, base_seconds * 2**attempts))
+
+
+async def _poll(attempt: Callable[[], Awaitable[T | None]], seconds: float) -> tuple[T | None, bool]:
+    """Call ``attempt`` every :data:`ORDER_POLL_SECONDS` until it gives a value, for ``seconds`` at most:
+    that value (None when the time ran out) and whether it had to wait for it."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    waited = False
+    while (result := await attempt()) is None:
+        if asyncio.get_running_loop().time() >= deadline:
+            return None, waited
+        waited = True
+        await asyncio.sleep(ORDER_POLL_SECONDS)
+    return result, waited
 
 
 class Worker:
@@ -129,18 +143,16 @@ class Worker:
         if not (direct or is_thread_reply(msg)):
             return False
         key = conversation_key(msg)
-        deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
-        waited = False
-        while await self._store.earlier_pending(
-            msg, whole_channel=direct, besides=self._turns.get(key, (None, set()))[1]
-        ):
-            if asyncio.get_running_loop().time() >= deadline:
-                logger.warning(
-                    "message %s/%s goes ahead of an earlier one still pending", msg.channel_id, msg.ts
-                )
-                break
-            waited = True
-            await asyncio.sleep(ORDER_POLL_SECONDS)
+
+        async def clear() -> bool | None:
+            """True once no earlier message is pending (None: one still is)."""
+            besides = self._turns.get(key, (None, set()))[1]
+            pending = await self._store.earlier_pending(msg, whole_channel=direct, besides=besides)
+            return None if pending else True
+
+        done, waited = await _poll(clear, ORDER_WAIT_SECONDS)
+        if done is None:
+            logger.warning("message %s/%s goes ahead of an earlier one still pending", msg.channel_id, msg.ts)
         return waited
 
     @contextlib.asynccontextmanager
@@ -171,16 +183,11 @@ class Worker:
         """Wait until no other re-route of ``msg`` is being answered, then hold it: the hold's end (None:
         none taken) and whether it waited. A holder that died lets go when its lease runs out; a hold that
         never ends (a bug) is waited out for :data:`AGENT_WAIT_LEASES` leases at most."""
-        deadline = asyncio.get_running_loop().time() + AGENT_WAIT_LEASES * self._lease
-        waited = False
-        while (holding := await self._store.hold_answered(msg, self._lease)) is None:
-            if asyncio.get_running_loop().time() >= deadline:
-                logger.warning(
-                    "re-route of %s/%s goes ahead of another one still held", msg.channel_id, msg.ts
-                )
-                break
-            waited = True
-            await asyncio.sleep(ORDER_POLL_SECONDS)
+        holding, waited = await _poll(
+            lambda: self._store.hold_answered(msg, self._lease), AGENT_WAIT_LEASES * self._lease
+        )
+        if holding is None:
+            logger.warning("re-route of %s/%s goes ahead of another one still held", msg.channel_id, msg.ts)
         return holding, waited
 
     async def _keep_holding(self, msg: InboundMessage, hold: list[datetime | None]) -> None:

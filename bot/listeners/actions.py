@@ -91,11 +91,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
                 return
             channel, thread_ts = target.message.channel_id, target.message.thread_ts
         else:
-            message = body.get("message") or {}
-            channel = str(
-                (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
-            )
-            thread_ts = str(message.get("thread_ts") or message.get("ts"))
+            channel, thread_ts = _pressed_in(body)
         # Only the click that frees the thread tells it: two agents pressing at once leave one note.
         if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
             await _say(respond, NOTHING_TO_HAND_BACK)
@@ -163,6 +159,13 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
             await _answer_as(bot, respond, user, key, current, category)
 
 
+def _pressed_in(body: dict[str, Any]) -> tuple[str, str]:
+    """The channel and thread of the message whose button was pressed ("" for what the payload lacks)."""
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return str(channel or ""), str(message.get("thread_ts") or message.get("ts") or "")
+
+
 async def _tell_handed_back(
     bot: SupportBot, body: dict[str, Any], user: str, channel: str, thread_ts: str
 ) -> None:
@@ -170,9 +173,7 @@ async def _tell_handed_back(
     elsewhere (under a DM's notice in the agents' channel), there too: the other agents read that one."""
     text = f"<@{user}> handed this thread back to the bot; it will answer the next message."
     await bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-    pressed_in = str((body.get("channel") or {}).get("id") or "")
-    message = body.get("message") or {}
-    notice_ts = str(message.get("thread_ts") or message.get("ts") or "")
+    pressed_in, notice_ts = _pressed_in(body)
     if pressed_in and pressed_in != channel and notice_ts:
         await bot.client.chat_postMessage(
             channel=pressed_in,

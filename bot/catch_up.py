@@ -168,7 +168,8 @@ class CatchUp:
         fresh = [m for m in history if float(m["ts"]) > float(oldest)]
         # One someone else replied to in its thread is read with its thread (below): a person's reply
         # makes it theirs, as after a take-over; another app's (a ticket number) does not.
-        taken = await self._take(seen, [m for m in fresh if not _replied_by_others(m)], bot_user_id)
+        replied = {m["ts"] for m in fresh if _replied_by_others(m)}
+        taken = await self._take(seen, [m for m in fresh if m["ts"] not in replied], bot_user_id)
         active = [
             threads[m["ts"]]
             for m in history
@@ -176,7 +177,6 @@ class CatchUp:
         ]
         # A customer who added to their own message's thread while the bot was away: read it too.
         active += [SeenThread(m["ts"], m["ts"], m.get("user")) for m in fresh if m.get("reply_count")]
-        replied = {m["ts"] for m in fresh if _replied_by_others(m)}
         for thread in active[max(0, len(active) - MAX_THREADS_PER_CHANNEL) :]:
             taken += await self._thread(
                 seen, thread.thread_ts, thread.ts, thread.customer_id, bot_user_id, thread.ts in replied

@@ -213,9 +213,10 @@ class RoutesConfig(_Strict):
     def _models_priced(self) -> RoutesConfig:
         if not self.prices:
             return self
-        missing = sorted(set(self.models) - set(self.prices))
+        models = self.models
+        missing = sorted(set(models) - set(self.prices))
         if missing:
-            used = "; ".join(f"{model} in {', '.join(self.models[model])}" for model in missing)
+            used = "; ".join(f"{model} in {', '.join(models[model])}" for model in missing)
             raise ValueError(
                 f"prices has no entry for model(s) {', '.join(missing)} ({used}); add one per model used, "
                 "or correct the model id there"

@@ -203,8 +203,11 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     """
     customers = [g for g in groups if g.source != AGENT]
     unclassified: Counter[str] = Counter()
+    unclassified_unmeasured: Counter[str] = Counter()  # of those, with no tokens on record
     for g in customers:
-        unclassified[not_classified(g.source, g.escalation_reason) or ""] += int(g.decisions)
+        kind = not_classified(g.source, g.escalation_reason) or ""
+        unclassified[kind] += int(g.decisions)
+        unclassified_unmeasured[kind] += int(g.unmeasured or 0)
     classified = [g for g in customers if not not_classified(g.source, g.escalation_reason)]
     answered = [g for g in classified if not g.escalated]
     messages = sum(int(g.decisions) for g in customers)
@@ -248,12 +251,7 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "unmeasured": int(total(customers, "unmeasured")),
         "no_text": unclassified["no_text"],
         "gave_up": unclassified["gave_up"],
-        "gave_up_unmeasured": int(
-            total(
-                [g for g in customers if not_classified(g.source, g.escalation_reason) == "gave_up"],
-                "unmeasured",
-            )
-        ),
+        "gave_up_unmeasured": unclassified_unmeasured["gave_up"],
         "categories": shares(dict(categories), count),
         "category_escalations": dict(escalated),
         "escalations": escalations,

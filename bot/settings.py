@@ -260,9 +260,8 @@ def _is_set(value: SecretStr | None) -> bool:
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, with a readable error instead of a traceback."""
-    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         problems = "; ".join(
             # Our validators' text says it all: "Value error, " adds nothing.
@@ -274,8 +273,8 @@ def load_settings(**overrides: object) -> Settings:
         # Only the .env file is decoded here (the environment is text already).
         from router.config import not_utf8
 
+        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
         raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e
-    return settings
 
 
 def dotenv_near_misses(env_file: Path = Path(".env")) -> list[str]:

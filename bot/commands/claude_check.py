@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import anthropic
 
@@ -75,11 +76,8 @@ def _cannot_check(error: anthropic.APIError) -> None:
 def _names_model(error: anthropic.APIStatusError, model: str) -> bool:
     """Whether a 404 is Anthropic's about ``model`` (``not_found_error``, "model: claude-…"), not a proxy's
     for a path it does not serve."""
-    body = error.body
-    detail = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(detail, dict) or detail.get("type") != "not_found_error":
-        return False
-    return model in str(detail.get("message") or "")
+    detail = _error_detail(error)
+    return detail.get("type") == "not_found_error" and model in str(detail.get("message") or "")
 
 
 def _warn_if_deprecated(model: str, where: Path, fields: list[str]) -> None:
@@ -103,7 +101,11 @@ def _warn_if_deprecated(model: str, where: Path, fields: list[str]) -> None:
 
 def _error_type(error: anthropic.APIStatusError) -> str:
     """The ``error.type`` of Anthropic's error body (``authentication_error``), or the HTTP status."""
+    return str(_error_detail(error).get("type") or f"HTTP {error.status_code}")
+
+
+def _error_detail(error: anthropic.APIStatusError) -> dict[str, Any]:
+    """The ``error`` object of Anthropic's error body; empty for a body of another shape (a proxy's)."""
     body = error.body
     detail = body.get("error") if isinstance(body, dict) else None
-    kind = detail.get("type") if isinstance(detail, dict) else None
-    return str(kind or f"HTTP {error.status_code}")
+    return detail if isinstance(detail, dict) else {}

@@ -221,6 +221,7 @@ class Conversations:
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
                 quick_client=self._quick_client,
                 preface=preface,
+                may_start=None if rerouting or is_direct(msg) else lambda: self._still_ours(msg),
             )
         decision = await self._router.route(
             msg.text or "",
@@ -229,12 +230,30 @@ class Conversations:
             category=category,
             escalate=escalate,
         )
+        if not rerouting and await self._beaten_by_an_agent(msg, decision, streamed):
+            return beaten_decision(decision), None, not history
         try:
             return decision, await self._post(msg, decision, streamed, history, preface), not history
         except Exception:
             if not rerouting:
                 await self._keep(msg, decision)
             raise
+
+    async def _still_ours(self, msg: InboundMessage) -> bool:
+        return not await self._silent(msg)
+
+    async def _beaten_by_an_agent(
+        self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None
+    ) -> bool:
+        """Whether an agent took ``msg``'s channel thread over while its answer was written and before
+        the customer saw any of it: the answer is then not posted under the agent's words (the bot stepped
+        aside, and said so to them). An answer already streaming is finished: the customer is reading it.
+        Escalations have their own check (:meth:`_post_escalation`); a DM's thread is not the agents'."""
+        if decision.escalated or is_direct(msg):
+            return False
+        if streamed is not None and (streamed.withheld or streamed.ts is not None):
+            return streamed.withheld
+        return await self._silent(msg)
 
     async def _keep(self, msg: InboundMessage, decision: RoutingDecision) -> None:
         """Keep ``decision`` for the next attempt at ``msg``; if even that fails, the next attempt routes
@@ -473,6 +492,12 @@ def gave_up_decision(
         # The attempts' times and tokens went with them: none of the router's figures are known.
         measured=False,
     )
+
+
+def beaten_decision(decision: RoutingDecision) -> RoutingDecision:
+    """The decision of an answer an agent beat (see ``Conversations._beaten_by_an_agent``): the message
+    went to a person, who was there first; what the unposted answer cost stays on record."""
+    return decision.model_copy(update={"escalated": True, "escalation_reason": EscalationReason.AGENT_FIRST})
 
 
 def agent_controls_for(msg: InboundMessage, names: list[str], current: str | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ REASON_TEXT = {
     EscalationReason.NO_TEXT: "a file with no text, which the bot cannot read",
     EscalationReason.WITH_A_PERSON: "the customer wrote again in a conversation already with a person",
     EscalationReason.OFFLINE_FOLLOW_UP: "the customer replied to the bot's offline answer",
+    EscalationReason.AGENT_FIRST: "an agent replied before the bot's answer was ready",
 }
 # Quoted for agents when a DM held only a file: they cannot open the bot's DM to see it.
 NO_WORDS_IN_DM = "_(no words, only a file, which agents cannot see in the bot's DM: ask them for it)_"

@@ -64,7 +64,8 @@ def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
 class StreamedReply:
     """A reply streamed into a thread with chat.startStream / appendStream / stopStream.
 
-    Started lazily by the first words, so nothing is posted for a message that ends up escalated.
+    Started lazily by the first words, so nothing is posted for a message that ends up escalated, nor
+    (``may_start``) under an agent who took the thread over while the answer was on its way.
 
     Starting and appending go through ``quick_client``, which does not wait out Slack's rate limits
     (slack_sdk's handler sleeps Retry-After, up to three times, while Claude's words wait unread): a start
@@ -84,9 +85,13 @@ class StreamedReply:
         on_started: Callable[[str], Awaitable[None]] | None = None,
         quick_client: AsyncWebClient | None = None,
         preface: str | None = None,
+        may_start: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._client = client
         self._quick = quick_client or client
+        # Asked once, at the first words: False withholds the whole answer (an agent took the thread).
+        self._may_start = may_start
+        self.withheld = False
         # Goes first, with the answer's first words (the apology of a late reply).
         self._preface = preface
         # Told the stream's ts as soon as it exists, so a restart can find a half-written reply.
@@ -107,13 +112,16 @@ class StreamedReply:
     async def feed(self, chunk: str) -> None:
         """Add model text; it reaches Slack at once for the first words, then in batches."""
         self._buffer += self._sanitizer.feed(chunk)
-        if not self._buffer or self.refused or self._broken is not None:
+        if not self._buffer or self.refused or self.withheld or self._broken is not None:
             return
         now = time.monotonic()
         if self.ts is None or (now - self._last_send >= APPEND_INTERVAL_S and now >= self._resume_at):
             await self._send()
 
     async def _send(self) -> None:
+        if self.ts is None and self._may_start is not None and not await self._may_start():
+            self.withheld, self._buffer = True, ""
+            return
         text, self._buffer = self._buffer, ""
         if self.ts is None and self._preface:
             text = f"{self._preface}\n\n{text}"
@@ -185,7 +193,7 @@ class StreamedReply:
         self._buffer += self._sanitizer.flush()
         if self._broken is not None:
             raise self._broken
-        if self.refused or (self.ts is None and not self._buffer):
+        if self.refused or self.withheld or (self.ts is None and not self._buffer):
             return None
         if self.ts is None:
             await self._send()  # a stream not started yet is started with all of it

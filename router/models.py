@@ -36,6 +36,9 @@ class EscalationReason(StrEnum):
     WITH_A_PERSON = "with_a_person"
     # The bot is offline and the customer wrote again after its offline reply, which promised a person.
     OFFLINE_FOLLOW_UP = "offline_follow_up"
+    # An agent wrote in the thread while the bot was still writing its answer (not yet shown): the
+    # answer is not posted under theirs; the message is theirs.
+    AGENT_FIRST = "agent_first"
 
 
 class Usage(BaseModel):

@@ -15,6 +15,7 @@ from bot import agents
 from bot import app as app_module
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.listeners.actions import NOTHING_TO_HAND_BACK
+from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_feedback_actions import click, press, replies_count
@@ -26,6 +27,7 @@ from tests.fakes.slack_signing import (
     event_callback,
     message_event,
 )
+from tests.reliability.helpers import eventually, rows
 
 AGENT = "U0AGENT"
 AGENTS_CHANNEL = "C0AGENTS"
@@ -83,7 +85,42 @@ async def test_an_agent_who_replies_before_the_first_answer_takes_the_thread_ove
     await running.idle()
     thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
     assert thread is not None and thread.taken_over_by == AGENT
-    assert len(running.replies(event)) == 1  # the answer already under way; then the agent's thread
+    # The answer Claude was still writing is not posted under the agent's words: the thread is theirs.
+    assert running.replies(event) == []
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert report.escalations == 1 and {s.name: s.count for s in report.escalation_reasons} == {
+        "agent_first": 1
+    }
+    assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0
+
+
+async def test_an_answer_the_agent_beat_is_not_posted_when_slack_does_not_stream(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], slack_streaming="off")
+    anthropic_api.first_token_latency = 1.0
+    event = await running.customer_says("How do I change my email address?")
+    await asyncio.sleep(0.2)
+    await running.customer_says("I'm on it", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    assert running.replies(event) == []
+    [decision] = await rows(running.store)
+    assert decision["escalated"] and decision["escalation_reason"] == "agent_first"
+    assert decision["reply_ts"] is None and decision["output_tokens"] > 0  # its cost is on record
+
+
+async def test_an_answer_the_customer_is_already_reading_is_finished_when_an_agent_writes(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.tokens_per_second = 20  # the answer takes seconds to write
+    event = await running.customer_says("How do I change my email address?")
+    await eventually(lambda: bool(running.replies(event)), "the answer's first words")
+    await running.customer_says("I'm on it", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    [reply] = running.replies(event)  # not cut off mid-sentence, and not escalated on top
+    [decision] = await rows(running.store)
+    assert not decision["escalated"] and decision["reply_ts"] == reply["ts"]
 
 
 async def test_an_agent_asking_the_bot_a_question_of_their_own_gets_their_follow_up_answered(

@@ -14,6 +14,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
@@ -22,18 +25,60 @@ from router.config import RoutesConfig, load_routes
 from router.router import Router
 
 SLACK_RETRIES = 3
+# The Web API methods that put words in front of a customer. A 5xx or a connection dropped mid-call does
+# not say whether Slack did it: sent again blind, the answer (or a stream's words) would show twice. So
+# slack_sdk does not repeat them; the attempt fails, and the next one looks in the thread first
+# (bot.conversation). A 429 says Slack did nothing, and is waited out as for any other method.
+POSTING_METHODS = frozenset({"chat.postMessage", "chat.startStream", "chat.appendStream"})
+
+
+def _posts(request: HttpRequest) -> bool:
+    return request.url.rsplit("/", 1)[-1] in POSTING_METHODS
+
+
+class _ServerErrorRetries(AsyncServerErrorRetryHandler):
+    """5xx retried, except for the posting methods (see :data:`POSTING_METHODS`)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return not _posts(request) and await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+class _ConnectionErrorRetries(AsyncConnectionErrorRetryHandler):
+    """Connection errors retried; for the posting methods only a connection never made (nothing sent)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if _posts(request) and not isinstance(error, aiohttp.ClientConnectorError):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client, retrying connection errors, 5xx and 429 (honouring Retry-After)."""
+    """The Web API client, retrying 429 (honouring Retry-After), connection errors and 5xx (the last two
+    not for a post: see :data:`POSTING_METHODS`)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            _ConnectionErrorRetries(max_retry_count=SLACK_RETRIES),
             AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RETRIES),
-            AsyncServerErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            _ServerErrorRetries(max_retry_count=SLACK_RETRIES),
         ],
     )
 

@@ -323,6 +323,8 @@ class Conversations:
             ts = await streamed.finish([route_context(decision), *controls], metadata)
             if ts is not None:
                 return ts
+        if streamed is not None and streamed.maybe_started:
+            await self._remove_unfinished(msg)
         text, blocks = answer_message(decision.answer or "", decision)
         return await post_reply(self._client, msg, text, [*blocks, *controls], metadata, preface=preface)
 
@@ -419,13 +421,19 @@ class Conversations:
             logger.warning("the notice of %s/%s goes without its conversation: %s", msg.channel_id, msg.ts, e)
             return []
 
+    async def _remove_unfinished(self, msg: InboundMessage, unfinished: Sequence[str] | None = None) -> None:
+        """Delete the streams begun for ``msg`` that nobody finished (``unfinished``, else looked up): the
+        customer must not see them beside the answer."""
+        if unfinished is None:
+            _, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
+        for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
+            await remove_unfinished(self._client, msg, ts)
+
     async def _recover_posted(self, msg: InboundMessage) -> bool:
         """After a crash: if the reply is already in Slack, record it instead of answering again."""
         posted, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
         if posted is None:
-            # Streams their writer never finished: the customer must not see them beside the answer.
-            for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
-                await remove_unfinished(self._client, msg, ts)
+            await self._remove_unfinished(msg, unfinished)
             return False
         payload = reply_payload(posted)
         names = self._router.routes.names

@@ -99,6 +99,9 @@ class StreamedReply:
         # In "auto" mode a channel where Slack refuses streaming gets one ordinary message instead.
         self._required = required
         self.refused = False
+        # Refused by a failure that does not say whether Slack started the stream (a 5xx, a timeout):
+        # one may be in the thread, its first words shown, to remove before the answer goes whole.
+        self.maybe_started = False
         self._msg = msg
         self._sanitizer = StreamSanitizer()
         self._buffer = ""
@@ -177,6 +180,7 @@ class StreamedReply:
                     raise
                 logger.info("Slack would not start a streamed reply (%s); posting it whole", _why(e))
                 self.refused = True
+                self.maybe_started = not isinstance(e, SlackApiError) or e.response.status_code >= 500
                 return
             self.ts = response["ts"]
             if self._on_started is not None:

@@ -537,7 +537,7 @@ async def test_a_half_answer_whose_escalation_failed_is_not_taken_for_the_reply(
 ) -> None:
     running = await make_bot(agent_users=[AGENT], retry_base_seconds=0.1)
     anthropic_api.fail_next("stream_break", only="answer")  # the answer breaks off: escalate
-    slack.fail_next("chat.postMessage", status=500, count=4)  # and the escalation cannot be posted
+    slack.fail_next("chat.postMessage", status=500)  # and the escalation cannot be posted
     event = await running.customer_says("The app crashes when I upload photos")
     deadline = time.monotonic() + 20
     while not (await running.store.find_decision(slack.team_id, CHANNEL, event["ts"])):

@@ -49,6 +49,8 @@ class _Fault:
     extra: dict[str, Any] = field(default_factory=dict)
     # Only calls naming this channel fail (None: any).
     channel: str | None = None
+    # Slack did the work, and its answer was lost (a 5xx, a dropped connection) on the way back.
+    after_applying: bool = False
 
 
 class FakeSlack(LocalServer):
@@ -141,16 +143,19 @@ class FakeSlack(LocalServer):
         error: str | None = None,
         *,
         channel: str | None = None,
+        after_applying: bool = False,
         **extra: Any,
     ) -> None:
         """Fails the next ``count`` calls to ``method`` (``"*"``: any method), those naming ``channel``
-        alone when it is given.
+        alone when it is given; ``after_applying``: the call is carried out all the same (a message
+        posted, a stream started), only its answer fails.
 
         ``error="..."`` answers HTTP 200 ``{"ok": false, "error": ..., **extra}`` (Slack's
         ``missing_scope`` names the scope ``needed`` and those ``provided``); otherwise HTTP ``status``: 429
         is ``ratelimited`` with a ``Retry-After: retry_after`` header, 500/503 a server error.
         """
-        self._faults.setdefault(method, []).append(_Fault(status, retry_after, error, count, extra, channel))
+        fault = _Fault(status, retry_after, error, count, extra, channel, after_applying)
+        self._faults.setdefault(method, []).append(fault)
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delays every answer to ``method`` (``"*"``: any method) by ``seconds``."""
@@ -190,6 +195,8 @@ class FakeSlack(LocalServer):
         await self.sleep(self.latency.get(method, self.latency.get("*", 0.0)))
         fault = self._take_fault(method, params.get("channel"))
         headers: dict[str, str] = {}
+        if fault is not None and fault.after_applying:
+            self._answer(method, params, request.headers.get("Authorization", ""))
         if fault is not None and fault.error is None:
             call.status = fault.status
             if fault.status == 429:

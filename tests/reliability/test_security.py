@@ -74,7 +74,7 @@ async def test_no_secret_in_debug_logs_or_the_database_and_no_customer_text_at_i
     anthropic_api.fail_next("500", only="classify")
     anthropic_api.fail_next("malformed", only="classify")
     anthropic_api.fail_next("stream_break", only="answer")
-    slack.fail_next("chat.postMessage", status=503, retry_after=0, count=4)
+    slack.fail_next("chat.postMessage", status=503, retry_after=0)
     events = [await running.customer_says(text) for text in texts]
     locked = message_event(f"locked out {MARKER}", CHANNEL, CUSTOMER, running.next_ts())
     slack.add_message(CHANNEL, locked["ts"], CUSTOMER, locked["text"])

@@ -110,6 +110,12 @@ _CHECK_IN = re.compile(
     r")\b",
     re.IGNORECASE,
 )
+# A question offering to do something for the customer, to which "yes" is an answer, not a goodbye.
+_OFFER = re.compile(
+    r"(?:and\s+|so,?\s+)?(?:(?:would|do)\s+you\s+(?:like|want)\s+(?:me\s+)?to|(?:do\s+you\s+)?want\s+me\s+to"
+    r"|(?:shall|should)\s+i|(?:can|may)\s+i\s+(?!help\b))\b",
+    re.IGNORECASE,
+)
 _ACKNOWLEDGEMENT = re.compile(r"(?:(?:" + "|".join(_ACK_PHRASES) + r")(?:[\s,.!]+|$))+", re.IGNORECASE)
 _NOT_WORDS = re.compile(r"[^\w\s,.!']+")
 
@@ -132,12 +138,21 @@ def acknowledges(text: str, *, after_question: bool = False) -> bool:
 def asks(text: str) -> bool:
     """True when ``text`` (a reply of the bot's) ends by asking something: its last line holds a question
     ("Which browser are you using?", "Could you send the order number? Then I can check.") other than a
-    check-in ("Does that help?", "Is there anything else I can help with?"), which a "yes" closes."""
+    check-in ("Does that help?", "Is there anything else I can help with?"), which a "yes" closes; or it
+    offers to do something ("Would you like me to start a refund?") just before a last line that asks
+    nothing ("Let me know if you have any other questions."): a "yes" takes the offer."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return False
-    questions = [q for q in _QUESTION.findall(_URL_IN_TEXT.sub("", lines[-1])) if q.strip()]
-    return any(not _CHECK_IN.match(q.strip()) for q in questions)
+    *before, last = [_questions(line) for line in lines]
+    if any(not _CHECK_IN.match(q) for q in last):
+        return True
+    return not last and any(_OFFER.match(q) for questions in before[-2:] for q in questions)
+
+
+def _questions(line: str) -> list[str]:
+    """The questions in ``line``, each stripped (a URL's query string is none)."""
+    return [q.strip() for q in _QUESTION.findall(_URL_IN_TEXT.sub("", line)) if q.strip()]
 
 
 def asks_for_person(text: str) -> bool:

@@ -162,6 +162,19 @@ def test_a_reply_that_ends_on_a_question_asks() -> None:
 
 
 @pytest.mark.parametrize(
+    "reply",
+    [
+        "I can see the duplicate payment.\n\nWould you like me to start a refund of it?\n\n"
+        "Let me know if you have any other questions.",
+        "Do you want me to check your other order too?\n\nHope this helps!",
+        "Shall I reset the password for you? Then you'll get an email.\n\nHappy to help further.",
+    ],
+)
+def test_an_offer_before_a_closing_line_still_asks(reply: str) -> None:
+    assert asks(reply)  # the customer's "yes" takes the offer; it closes nothing
+
+
+@pytest.mark.parametrize(
     "check_in",
     [
         "Does that help?",

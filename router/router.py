@@ -38,6 +38,17 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
+def cut_turns(history: Sequence[Turn], limit: int) -> list[Turn]:
+    """``history`` with each person's message cut to ``limit`` as a new message is: a log pasted once is
+    not sent whole with every follow-up. The bot's own turns are bounded by their handler's max_tokens."""
+    return [
+        turn
+        if turn.role in ("assistant", "rerouted") or len(turn.text) <= limit
+        else turn.model_copy(update={"text": truncate(turn.text, limit)})
+        for turn in history
+    ]
+
+
 class Router:
     """Routes one message at a time; safe to share between many concurrent conversations."""
 
@@ -60,6 +71,7 @@ class Router:
     async def classify(self, query: str, history: Sequence[Turn] = ()) -> Classification:
         """The classification of ``query``; a failed classifier yields an escalating stand-in."""
         query = truncate(query, self._max_query_chars)
+        history = cut_turns(history, self._max_query_chars)
         try:
             return await self._classifier.classify(query, history)
         except RouterError as e:
@@ -104,6 +116,7 @@ class Router:
         """
         started = time.perf_counter()
         query = truncate(query, self._max_query_chars)
+        history = cut_turns(history, self._max_query_chars)
         closing: str | None = None
         if not query.strip():
             # A file alone: nothing to classify or answer, and a person can open what the bot cannot.

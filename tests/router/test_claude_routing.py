@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import anthropic
@@ -204,6 +205,21 @@ async def test_over_long_input_is_cut_before_claude(
     assert len(decision.query) == 500
     assert "x" * 500 not in fake.bodies("classify")[0]["messages"][0]["content"]
     assert "x" * 499 in fake.bodies("classify")[0]["messages"][0]["content"]
+
+
+async def test_an_over_long_earlier_message_is_cut_before_claude_too(
+    fake: FakeAnthropic, routes: RoutesConfig, local: LocalClassifier
+) -> None:
+    """A pasted 40,000-character log, then "any update on this?": the follow-up's history carries the log
+    to both calls, cut as the log was when it came (not 40,000 characters on every follow-up)."""
+    history = [Turn(role="customer", text="y" * 40_000), Turn(role="assistant", text="Thanks, looking.")]
+    async with anthropic.AsyncAnthropic(api_key="test", base_url=fake.base_url, max_retries=0) as client:
+        short = build_router(routes, client, local=local, max_query_chars=500)
+        await short.route("any update on this?", history)
+    for kind in ("classify", "answer"):
+        [body] = fake.bodies(kind)
+        sent = json.dumps(body["messages"])
+        assert "y" * 499 in sent and "y" * 500 not in sent, kind
 
 
 async def test_a_confident_local_guess_does_not_skip_claude_when_a_person_may_be_wanted(

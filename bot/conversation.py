@@ -313,7 +313,7 @@ class Conversations:
             if streamed is not None and streamed.ts is not None:
                 # The answer broke off mid-stream: say so under what the customer already sees (it may
                 # stop mid-sentence, mid-instruction), close it, then escalate.
-                await streamed.feed(INTERRUPTED)
+                await streamed.interrupt(INTERRUPTED)
                 await streamed.finish(None, reply_metadata(msg, {"partial": True}))
                 preface = None  # the customer has read it already
             return await self._post_escalation(msg, decision, metadata, history, preface)

@@ -37,6 +37,8 @@ _FENCE = re.compile(
     re.DOTALL | re.MULTILINE,
 )
 _TILDES = re.compile(r"\A~{3,}|~{3,}[ \t]*\Z")
+# A line that opens or closes a fenced code block (CommonMark: up to three spaces, then the fence).
+_FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 # A fence's language name ("```python"): Slack has no highlighting and would show it as the first line.
 _INFO_STRING = re.compile(r"\A```[\w+#.-]+[ \t]*\n")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<text>.*?)(?:[ \t]+#+)?[ \t]*$")
@@ -473,3 +475,20 @@ def _pairs(opener: _Delim, closer: _Delim) -> bool:
     both = opener.can_close or closer.can_open
     total = opener.length + closer.length
     return not (both and total % 3 == 0 and (opener.length % 3 or closer.length % 3))
+
+
+def open_fence(markdown: str) -> str | None:
+    """The fence (```` ``` ````, ``~~~``) of the code block ``markdown`` ends inside, or None: what must
+    close it before anything of ours is written after it (a note under an answer cut off mid-code)."""
+    fence = None
+    for line in markdown.splitlines():
+        if (found := _FENCE_LINE.match(line)) is None:
+            continue
+        mark, rest = found.groups()
+        if mark[0] == "`" and "`" in rest:
+            continue  # inline code ("```ls``` lists files"): a backtick fence's info string has none
+        if fence is None:
+            fence = mark
+        elif mark[0] == fence[0] and len(mark) >= len(fence) and not rest.strip():
+            fence = None
+    return fence

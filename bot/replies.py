@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import note
+from bot.mrkdwn import open_fence
 from bot.sanitize import StreamSanitizer
 from bot.store.records import InboundMessage
 
@@ -105,6 +106,8 @@ class StreamedReply:
         self._msg = msg
         self._sanitizer = StreamSanitizer()
         self._buffer = ""
+        # Everything written into the stream so far (sanitised), to tell what a note after it must close.
+        self._written = ""
         self._last_send = 0.0
         # Slack rate-limited an append (slack_sdk's own retries spent): none before this moment.
         self._resume_at = 0.0
@@ -114,7 +117,9 @@ class StreamedReply:
 
     async def feed(self, chunk: str) -> None:
         """Add model text; it reaches Slack at once for the first words, then in batches."""
-        self._buffer += self._sanitizer.feed(chunk)
+        text = self._sanitizer.feed(chunk)
+        self._buffer += text
+        self._written += text
         if not self._buffer or self.refused or self.withheld or self._broken is not None:
             return
         now = time.monotonic()
@@ -187,6 +192,15 @@ class StreamedReply:
                 await self._on_started(str(self.ts))
         else:
             await self._quick.chat_appendStream(channel=self._msg.channel_id, ts=self.ts, markdown_text=text)
+
+    async def interrupt(self, note: str) -> None:
+        """Write ``note`` under what was streamed, after closing the code block the text broke off in
+        (inside it, the note would read as code)."""
+        held = self._sanitizer.flush()  # the end of the text, held back in case it became a mention
+        self._buffer += held
+        self._written += held
+        fence = open_fence(self._written)
+        await self.feed(f"\n{fence}{note}" if fence else note)
 
     async def finish(self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any]) -> str | None:
         """Send what is left and stop the stream, attaching ``blocks`` (context, agent controls).

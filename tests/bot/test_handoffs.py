@@ -532,6 +532,20 @@ async def test_a_half_answer_says_it_was_interrupted_above_the_escalation(
     assert f"<@{AGENT}>" in escalation["text"]
 
 
+async def test_a_half_answer_cut_inside_a_code_block_closes_it_before_saying_so(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    steps = "\n".join(f"sudo step-{i:02d}" for i in range(30))
+    anthropic_api.answer_fn = lambda body: f"Run these:\n\n```bash\n{steps}\n```\n\nThen reboot."
+    anthropic_api.fail_next("stream_break", only="answer")
+    event = await running.customer_says("How do I reinstall the app on Linux?")
+    await running.idle()
+    half, _ = running.replies(event)
+    code, note = half["text"].rsplit("```", 1)  # the note follows a fence that closes the block
+    assert code.count("```") == 1 and note.strip() == "_…this answer was interrupted before it was finished._"
+
+
 async def test_a_half_answer_whose_escalation_failed_is_not_taken_for_the_reply(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

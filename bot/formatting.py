@@ -17,6 +17,11 @@ from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import truncate
 
 SECTION_LIMIT = 3000
+# Slack's limits on one message: its fallback text's length, and 50 blocks, of which an answer's text
+# takes at most this many (its route line, the agent controls and a late reply's apology go beside it).
+MESSAGE_TEXT_LIMIT = 40_000
+ANSWER_SECTIONS = 45
+CUT_ANSWER = "_…the answer was too long for one Slack message, and is cut here._"
 UNCLASSIFIED = frozenset({Source.FALLBACK, Source.NONE})
 REASON_TEXT = {
     EscalationReason.LOW_CONFIDENCE: "low confidence",
@@ -58,8 +63,8 @@ DIRECT_ESCALATION_HELP = (
 # its help above has said so already): the bot is out of their way, and how to undo it.
 STEPPED_ASIDE = (
     "The bot stays out of this thread now that you have replied: it will not answer the customer here again "
-    "(an answer it was already writing still arrives). To let it answer their next message, press "
-    "*Hand back to the bot* under any of its replies."
+    "(an answer already appearing is finished; one not yet begun is not posted). To let it answer their "
+    "next message, press *Hand back to the bot* under any of its replies."
 )
 # The block where an escalation's part for the agents (tags, guess, reasoning) begins.
 FOR_AGENTS_BLOCK = "escalation_for_agents"
@@ -184,9 +189,14 @@ def agent_controls(key: str, categories: Sequence[str], current: str | None) -> 
 
 
 def answer_message(answer_markdown: str, decision: RoutingDecision) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and blocks of a bot answer (the caller adds the agent controls)."""
+    """Fallback text and blocks of a bot answer (the caller adds the agent controls); an answer longer
+    than one Slack message holds (a handler given many tokens) is cut, and says so: Slack refuses the
+    whole message otherwise, on every attempt."""
     marked = markdown_to_marked(answer_markdown)
-    return unmark(marked), [*_sections(marked), route_context(decision)]
+    sections = _sections(marked)
+    if len(sections) > ANSWER_SECTIONS:
+        sections = [*sections[: ANSWER_SECTIONS - 1], *_sections(CUT_ANSWER)]
+    return truncate(unmark(marked), MESSAGE_TEXT_LIMIT), [*sections, route_context(decision)]
 
 
 def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:

@@ -162,3 +162,16 @@ def test_sections_are_within_the_limit_lose_nothing_and_never_split_markup(text:
     if text.count("```") % 2 == 0:
         assert all(c.count("```") % 2 == 0 for c in chunks)
     assert all(broken_markup(c) == "" for c in chunks)
+
+
+def test_an_answer_too_long_for_one_message_is_cut_within_slacks_limits() -> None:
+    """A routes file may give a handler up to 64,000 tokens: Slack would refuse every attempt to post
+    such an answer (more than 50 blocks, text over 40,000 characters), and the customer get a person
+    minutes later instead of most of the answer."""
+    answer = "\n\n".join(f"Step {i}: " + "do the thing carefully " * 40 for i in range(160))
+    text, blocks = answer_message(answer, decision(escalated=False, escalation_reason=None))
+    controls = agent_controls("C1:1.0", ["General Question", "Refund Request"], "General Question")
+    assert len([*blocks, controls]) + 1 <= 50  # a late reply's apology goes first
+    assert len(text) <= 40_000 and text.startswith("Step 0:")
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    assert blocks[-2]["text"]["text"] == "_…the answer was too long for one Slack message, and is cut here._"

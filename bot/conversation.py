@@ -234,8 +234,10 @@ class Conversations:
             return beaten_decision(decision), None, not history
         try:
             return decision, await self._post(msg, decision, streamed, history, preface), not history
-        except Exception:
-            if not rerouting:
+        except Exception as e:
+            if rerouting:
+                await self._record_unposted_reroute(msg, decision, e)
+            else:
                 await self._keep(msg, decision)
             raise
 
@@ -254,6 +256,23 @@ class Conversations:
         if streamed is not None and (streamed.withheld or streamed.ts is not None):
             return streamed.withheld
         return await self._silent(msg)
+
+    async def _record_unposted_reroute(
+        self, msg: InboundMessage, decision: RoutingDecision, error: Exception
+    ) -> None:
+        """Record a re-route's answer that Slack would not take, for what Claude charged for it: an answer
+        not given (see :meth:`reroute`); the agent is told, and may choose the category again."""
+        failed = decision.model_copy(
+            update={
+                "escalated": True,
+                "escalation_reason": EscalationReason.HANDLER_ERROR,
+                "error": f"the answer could not be posted: {type(error).__name__}",
+            }
+        )
+        try:
+            await self._store.record_reroute(msg, failed, None)
+        except Exception as e:
+            logger.warning("could not record the unposted re-route of %s/%s: %s", msg.channel_id, msg.ts, e)
 
     async def _keep(self, msg: InboundMessage, decision: RoutingDecision) -> None:
         """Keep ``decision`` for the next attempt at ``msg``; if even that fails, the next attempt routes

@@ -319,6 +319,10 @@ async def test_a_re_route_whose_answer_cannot_be_posted_tells_the_agent(
     assert "could not be posted" in told and "*Technical Support*" in told
     assert len(running.replies(event)) == 1
     assert any("could not answer the re-route" in r.getMessage() for r in caplog.records)
+    # Claude wrote the answer Slack refused: what it cost is on record, as an answer not given.
+    _, rerouted = sorted(await rows(running.store), key=lambda row: row["id"])
+    assert rerouted["source"] == "agent" and rerouted["reply_ts"] is None and rerouted["escalated"]
+    assert rerouted["output_tokens"] > 0 and "could not be posted" in rerouted["error"]
 
 
 async def test_an_escalation_recorded_on_a_retry_still_silences_the_thread(

@@ -22,6 +22,12 @@ from router.router import Router
 
 logger = logging.getLogger(__name__)
 
+# How often a running bot looks whether the kept examples changed under it: another replica learnt some,
+# or `db purge` (another process) deleted old ones, customers' words that must leave the model too.
+LOOK_INTERVAL_SECONDS = 60.0
+# The examples the routes file's model holds before anything is learnt: none (see Store.learned_mark).
+NOTHING_LEARNED: tuple[int, int | None] = (0, None)
+
 
 def fitted(routes: RoutesConfig, learned: Mapping[str, Sequence[str]]) -> LocalClassifier:
     """A local model over the routes file's examples and ``learned``, fitted (slow: run in a thread)."""
@@ -47,6 +53,9 @@ class Learner:
         self._refit_interval = refit_interval
         self._dirty = False
         self._refit: asyncio.Task[None] | None = None
+        # The store's examples the current model was fitted on.
+        self._fitted_mark = NOTHING_LEARNED
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -58,8 +67,25 @@ class Learner:
         earlier runs learnt, if anything."""
         if self._router.local is not None:
             await asyncio.to_thread(self._router.local.current.predict, "")
-        if self.enabled and await self._store.learned():
-            self._schedule()
+        if self.enabled:
+            await self.look()
+            self._watch = asyncio.create_task(self._watching(), name="learned examples watch")
+
+    async def look(self) -> bool:
+        """Refit the local model if the store's examples are not those it was fitted on; whether it will
+        be (see :data:`LOOK_INTERVAL_SECONDS`)."""
+        if await self._store.learned_mark() == self._fitted_mark:
+            return False
+        self._schedule()
+        return True
+
+    async def _watching(self) -> None:
+        while True:
+            await asyncio.sleep(LOOK_INTERVAL_SECONDS)
+            try:
+                await self.look()
+            except Exception as e:
+                logger.warning("could not look whether the learned examples changed: %s", type(e).__name__)
 
     async def note_decision(self, decision: RoutingDecision) -> None:
         """Keep Claude's confident, unescalated decisions as examples (of messages routed alone: a
@@ -99,17 +125,23 @@ class Learner:
             first = False
             self._dirty = False
             try:
+                mark = await self._store.learned_mark()
                 learned = await self._store.learned()
                 local = await asyncio.to_thread(fitted, self._router.routes, learned)
             except Exception:
                 logger.exception("refitting the local model failed; keeping the current one")
                 return
+            self._fitted_mark = mark  # a change between the two reads is seen by the next look
             if self._router.local is not None:
                 self._router.local.replace(local)
                 logger.info("local model refitted on %d learned examples", sum(map(len, learned.values())))
 
     async def stop(self) -> None:
         """Wait for a fit in progress (it cannot be interrupted), dropping any still wanted."""
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
         self._dirty = False
         if self._refit is not None:
             self._refit.cancel()

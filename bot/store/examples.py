@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from bot.store.database import Database
 from bot.store.tables import learned_examples, utcnow
@@ -42,6 +42,14 @@ class LearnedExamples(Database):
                 e.insert().values(category=category, text=text, source=source, created_at=utcnow())
             )
             await conn.execute(delete(e).where(e.c.category == category, e.c.id.not_in(newest)))
+
+    async def learned_mark(self) -> tuple[int, int | None]:
+        """What changes whenever the kept examples do (an example added, replaced or purged): their count
+        and newest id. Cheap, for a running bot to look whether its model is behind the store."""
+        e = learned_examples
+        async with self.reading() as conn:
+            count, newest = (await conn.execute(select(func.count(), func.max(e.c.id)))).one()
+        return int(count), newest
 
     async def learned(self) -> dict[str, list[str]]:
         """Every kept example by category, oldest first."""

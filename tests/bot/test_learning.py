@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.learning import Learner
 from bot.store.repository import Store
+from bot.store.tables import learned_examples, utcnow
 from router.assemble import build_router
 from router.config import load_routes
 from router.models import RoutingDecision, Source
@@ -115,3 +117,39 @@ async def test_a_follow_up_teaches_nothing_its_words_take_their_category_from_th
     await _settle(running.bot.learner)
     learned = await running.bot.store.learned()
     assert learned.get("Technical Support") == [ODD]  # not "yes please"
+
+
+async def test_examples_purged_from_the_store_leave_the_running_model(store: Store) -> None:
+    """`db purge` runs in another process: the serving bot's model must not keep the customers' words it
+    deleted (nor go on answering by them) until some new example happens to refit it."""
+    router = build_router(load_routes(), None)
+    assert router.local is not None
+    learner = Learner(router, store, min_confidence=0.9)
+    await learner.start()
+    await learner.note_feedback("Technical Support", ODD)
+    await _settle(learner)
+    assert ODD in router.local.current.examples("Technical Support")
+    assert not await learner.look()  # nothing changed under it: no refit
+    async with store._transaction() as conn:
+        await conn.execute(learned_examples.update().values(created_at=utcnow() - timedelta(days=100)))
+    await store.purge(timedelta(days=90))
+    assert await learner.look()
+    await _settle(learner)
+    assert ODD not in router.local.current.examples("Technical Support")
+    await learner.stop()
+
+
+async def test_what_another_replica_learnt_reaches_this_ones_model(store: Store) -> None:
+    routes = load_routes()
+    here, there = build_router(routes, None), build_router(routes, None)
+    learners = [Learner(router, store, min_confidence=0.9) for router in (here, there)]
+    for learner in learners:
+        await learner.start()
+    await learners[1].note_feedback("Technical Support", ODD)
+    await _settle(learners[1])
+    assert here.local is not None and ODD not in here.local.current.examples("Technical Support")
+    assert await learners[0].look()
+    await _settle(learners[0])
+    assert ODD in here.local.current.examples("Technical Support")
+    for learner in learners:
+        await learner.stop()

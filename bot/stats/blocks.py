@@ -389,9 +389,17 @@ def first_day_note(report: StatsReport) -> str:
     )
 
 
+def period_end(report: StatsReport) -> str:
+    """When the period ends, e.g. "2026-11-30 00:00 UTC"; a date range cut at now says so, lest its
+    days to come be read as days without messages."""
+    if report.range_end is not None:
+        return f"now, {when(report.end)} UTC (the rest of the range is yet to come)"
+    return f"{when(report.end)} UTC"
+
+
 def _span(report: StatsReport) -> str:
     start = when(report.start) if report.start else "the first decision"
-    return f"From {start} to {when(report.end)} UTC"
+    return f"From {start} to {period_end(report)}"
 
 
 def _confidence_average(report: StatsReport) -> str:

@@ -104,6 +104,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         start=span.start,
         first_day_whole=whole_day is not None,
         end=request.end,
+        range_end=request.range_end,
         channel=request.channel_label,
         upcoming=request.start is not None and request.start > datetime.now(UTC),
         handoffs=handoffs,
@@ -140,15 +141,22 @@ async def _from_the_first_days_start(conn: AsyncConnection, span: Span, up_to_no
 async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | None:
     """The headline figures of the whole UTC days just before ``request``'s period, as many as it has
     (24h: the day before it began; 7d: the 7 days before): read from the daily rollups alone, so the
-    comparison costs a few milliseconds. None before ``all`` and before a period yet to come."""
+    comparison costs a few milliseconds. None before ``all`` and before a period yet to come.
+
+    A date range cut at now is read against the same stretch of the days before it, as long as the part
+    of it that has happened (this week's range on Wednesday morning: last week's Monday to Wednesday
+    morning): against all of them, its traffic would seem to collapse. That stretch's last hours are read
+    from the decisions."""
     if request.start is None or request.start > datetime.now(UTC):
         return None
-    days = max(1, round((request.end - request.start) / DAY))
+    days = max(1, round(((request.range_end or request.end) - request.start) / DAY))
     end = datetime.combine(request.start.astimezone(UTC).date(), time.min, UTC)
     try:
         start = end - days * DAY
     except OverflowError:
         return None  # a period in year 1 has none before it
+    if request.range_end is not None:
+        end = start + (request.end - request.start)
     span = split_period(start, end, request.channel_id)
     figures, averages = _fold(await _rows(conn, grouped_statements(span)))
     reviews = _feedback((await conn.execute(feedback_statement(span))).all(), {})["feedback_total"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 
 from bot.stats.report import StatsReport
 
@@ -11,10 +11,14 @@ DAY = timedelta(days=1)
 
 
 def previous_label(report: StatsReport) -> str:
-    """The whole UTC days the report is compared with: "2026-11-23" or "2026-11-12 – 2026-11-18"."""
+    """The whole UTC days the report is compared with: "2026-11-23" or "2026-11-12 – 2026-11-18"; the
+    stretch of them a date range cut at now is compared with: "2026-11-16 00:00 – 2026-11-18 09:14"."""
     if report.previous is None:
         return ""
-    first, last = report.previous.start.date(), (report.previous.end - DAY).date()
+    start, end = report.previous.start, report.previous.end
+    if end.time() != time.min:
+        return f"{start.date()} {start:%H:%M} – {end.date()} {end:%H:%M}"
+    first, last = start.date(), (end - DAY).date()
     return f"{first}" if first == last else f"{first} – {last}"
 
 

@@ -20,6 +20,8 @@ USAGE = (
 # channel ids: reports leave them out unless one of them is asked for by name (``--channel demo``).
 LOCAL_CHANNELS = {"demo": "support-router demo", "console": "support-router chat"}
 
+# A period's label, start and end, as asked for.
+Period = tuple[str, datetime | None, datetime]
 _RANGE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})", re.ASCII)
 # Slack escapes a picked channel as <#C123|name> (or <#C123> when it has no name to show).
 _ESCAPED_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]{2,})(?:\|([^>]*))?>", re.ASCII)
@@ -41,21 +43,27 @@ class StatsUsageError(ValueError):
 
 
 class StatsRequest(BaseModel):
-    """What to report on: decisions made in [start, end) (start None: since the beginning), one channel."""
+    """What to report on: decisions made in [start, end) (start None: since the beginning), one channel.
+
+    A date range that runs past now ends at now, and ``range_end`` keeps the end of its last day: read to
+    that end, it would claim days that have not happened and be compared with as many whole days.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     period: str = DEFAULT_PERIOD
     start: datetime | None
     end: datetime
+    range_end: datetime | None = None
     channel_id: str | None = None
     channel_name: str | None = None
     help: bool = False
 
     @property
     def up_to_now(self) -> bool:
-        """Whether the period runs to the present (24h, 7d, 30d, all), not to the end of a given day."""
-        return self.period in RELATIVE or self.period == "all"
+        """Whether the period runs to the present (24h, 7d, 30d, all, a date range cut at now), not to the
+        end of a given day."""
+        return self.period in RELATIVE or self.period == "all" or self.range_end is not None
 
     @property
     def channel_label(self) -> str | None:
@@ -81,7 +89,7 @@ def parse_arguments(text: str, now: datetime | None = None) -> StatsRequest:
         StatsUsageError: any word that is not one period, one channel or ``help``.
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    period: tuple[str, datetime | None, datetime] | None = None
+    period: Period | None = None
     channel: tuple[str, str | None] | None = None
     for word in text.split():
         if word.lower() == "help":
@@ -99,8 +107,16 @@ def parse_arguments(text: str, now: datetime | None = None) -> StatsRequest:
             raise _error("give at most one period")
         period = found_period
     label, start, end = period or _period(DEFAULT_PERIOD, now) or (DEFAULT_PERIOD, None, now)
+    range_end = end if start is not None and start < now < end else None
     channel_id, channel_name = channel or (None, None)
-    return StatsRequest(period=label, start=start, end=end, channel_id=channel_id, channel_name=channel_name)
+    return StatsRequest(
+        period=label,
+        start=start,
+        end=now if range_end else end,
+        range_end=range_end,
+        channel_id=channel_id,
+        channel_name=channel_name,
+    )
 
 
 def _error(reason: str) -> StatsUsageError:
@@ -121,7 +137,7 @@ def _channel(word: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _period(word: str, now: datetime) -> tuple[str, datetime | None, datetime] | None:
+def _period(word: str, now: datetime) -> Period | None:
     lowered = word.lower()
     if lowered in RELATIVE:
         return lowered, now - RELATIVE[lowered], now

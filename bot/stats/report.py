@@ -65,7 +65,8 @@ class CategoryFeedback(BaseModel):
 class Previous(BaseModel):
     """The headline figures of the whole UTC days just before the report's period, as many days as it
     has (same channel), to read the report's against: did escalations, accuracy, cost and the customers'
-    wait get better or worse."""
+    wait get better or worse. For a date range cut at now, the same stretch of those days, as long as
+    the part of the range that has happened."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -111,6 +112,8 @@ class StatsReport(BaseModel):
     period: str
     start: datetime | None
     end: datetime
+    # A date range that runs past now is reported up to now (``end``): the end of its last day.
+    range_end: datetime | None = None
     channel: str | None = None
     # The whole period is later than now.
     upcoming: bool = False

@@ -21,6 +21,7 @@ from bot.stats.blocks import (
     first_day_note,
     not_classified_note,
     noun,
+    period_end,
     period_title,
     pickups_text,
     purge_note,
@@ -76,7 +77,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         f"{conversations_note(report)} · "
         f"[bold]{report.escalations:,}[/bold] escalated ({_percent(report.escalation_rate)}) · "
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
-        f"{span}{when(report.end)} UTC"
+        f"{span}{period_end(report)}"
     )
     if (against := comparison(report, lambda text: f"[bold]{text}[/bold]")) is not None:
         summary += f"\n{against}"

@@ -113,3 +113,41 @@ async def test_all_and_a_period_yet_to_come_have_nothing_before_them(store: Stor
         report = await build_report(store, parse_arguments(period))
         assert report.previous is None
         assert "Against" not in str(report_blocks(report)[1])
+
+
+async def test_a_date_range_that_runs_past_now_is_read_against_as_long_a_stretch_before_it(
+    store: Store,
+) -> None:
+    """This week's range on Wednesday morning holds two days and a morning: it is read against the same
+    stretch of the week before (against that week's seven whole days its traffic seemed to collapse),
+    and its header does not claim the days to come."""
+    now = datetime(2026, 3, 11, 9, 14, tzinfo=UTC)  # a Wednesday
+    for day in range(2, 12):  # three messages every morning, three every evening but today's to come
+        for hour in (8, 20) if day < 11 else (8,):
+            for i in range(3):
+                at = datetime(2026, 3, day, hour, i, tzinfo=UTC)
+                await _insert(
+                    store, at, BILLING, f"{day}.{hour}{i}", escalated=False, cost=0.001, reply_ms=1000
+                )
+    report = await build_report(store, parse_arguments("2026-03-09..2026-03-15", now))
+    assert (report.start, report.end, report.messages) == (datetime(2026, 3, 9, tzinfo=UTC), now, 15)
+    before = report.previous
+    assert before is not None
+    assert (before.start, before.end) == (
+        datetime(2026, 3, 2, tzinfo=UTC),
+        datetime(2026, 3, 4, 9, 14, tzinfo=UTC),
+    )
+    assert before.messages == 15  # not the 42 of 2026-03-02 – 2026-03-08
+    _, blocks = report_blocks(report)
+    assert blocks[1]["elements"][0]["text"] == (
+        "From 2026-03-09 00:00 to now, 2026-03-11 09:14 UTC (the rest of the range is yet to come)"
+    )
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert texts[1].startswith("*Against 2026-03-02 00:00 – 2026-03-04 09:14 (UTC)*: messages 15 → 15 (+0%)")
+    out = io.StringIO()
+    print_report(report, Console(file=out, width=200, color_system=None))
+    assert (
+        "2026-03-09 00:00 → now, 2026-03-11 09:14 UTC (the rest of the range is yet to come)"
+        in out.getvalue()
+    )
+    assert "Against 2026-03-02 00:00 – 2026-03-04 09:14 (UTC): messages 15 → 15 (+0%)" in out.getvalue()

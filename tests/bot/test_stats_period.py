@@ -129,3 +129,16 @@ def test_a_period_splits_into_whole_days_and_the_partial_day_at_its_start() -> N
     assert whole.days == (None, date(2026, 3, 10)) and whole.raw == (
         (datetime(2026, 3, 10, tzinfo=UTC), NOW),
     )
+
+
+def test_a_date_range_that_runs_past_now_stops_at_now() -> None:
+    """This month's range mid-month: the days to come have no decisions, and read as days they would
+    have the report claim them (and compare its few days against as many whole ones)."""
+    request = parse_arguments("2026-03-09..2026-03-15", NOW)
+    assert (request.start, request.end) == (datetime(2026, 3, 9, tzinfo=UTC), NOW)
+    assert request.range_end == datetime(2026, 3, 16, tzinfo=UTC) and request.up_to_now
+    past = parse_arguments("2026-03-01..2026-03-09", NOW)
+    assert (past.end, past.range_end, past.up_to_now) == (datetime(2026, 3, 10, tzinfo=UTC), None, False)
+    # Wholly to come: left as asked, for the report to say that nothing has happened yet.
+    later = parse_arguments("2026-03-11..2026-03-12", NOW)
+    assert (later.end, later.range_end) == (datetime(2026, 3, 13, tzinfo=UTC), None)

@@ -29,6 +29,8 @@ REASON_NAMES[NO_REASON] = "no reason recorded"
 REASON_NAMES[GAVE_UP_REASON] = "given up after retries"
 # Every fallback is escalated as a classifier error: counted in both, which the label says.
 FALLBACKS = "fallbacks to the local model (also counted as errors)"
+# Said after the pick-up shares when an escalation too recent to have missed a time is left out of it.
+PICKUP_NOTE = "(of those picked up within each time or escalated longer ago)"
 # Classifier sources in words where the bare value would puzzle a manager.
 SOURCE_NAMES = {Source.NONE.value: "nothing to classify (a file alone)"}
 
@@ -286,12 +288,16 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
 
 
 def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
-    """How soon agents picked up the period's escalations, as shares of them all (within 15
-    min, 1 h, 4 h), and how many still wait, since when the longest has."""
+    """How soon agents picked up the period's escalations (within 15 min, 1 h, 4 h), each time's share of
+    those that tell (:attr:`StatsReport.pickup_bases`; said when not all do), and how many still wait,
+    since when the longest has."""
     whole = report.escalations_to_pick_up
     parts = [f"{report.picked_up:,} of {whole:,} escalations"]
-    for name in PICKUP_NAMES:
-        parts.append(f"within {name} {report.picked_up_within.get(name, 0) / whole:.0%}")
+    bases = [report.pickup_bases.get(name, whole) for name in PICKUP_NAMES]
+    for name, base in zip(PICKUP_NAMES, bases, strict=True):
+        parts.append(f"within {name} {_rate(report.picked_up_within.get(name, 0) / base if base else None)}")
+    if any(base < whole for base in bases):
+        parts[-1] += f" {PICKUP_NOTE}"
     if report.awaiting_agents:
         since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
         parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")

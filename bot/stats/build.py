@@ -346,16 +346,17 @@ def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
 
 async def _read_pickups(store: Database, span: Span) -> dict[str, Any]:
     """The period's escalations (see ``pickups_statement``): how many agents picked up within each time
-    (cumulative), and how many wait still, since when the longest has. (A purge deletes threads with their
-    decisions: the span needs no first-day adjustment.)"""
+    (cumulative) and of how many made long enough ago to tell, and how many wait still, since when the
+    longest has. (A purge deletes threads with their decisions: the span needs no first-day adjustment.)"""
     async with store.reading() as conn:
-        row = (await conn.execute(pickups_statement(span))).one()
+        row = (await conn.execute(pickups_statement(span, datetime.now(UTC)))).one()
     return {
         "escalations_to_pick_up": int(row.escalations),
         "picked_up": int(row.picked_up),
         "picked_up_within": {
             name: int(getattr(row, f"within_{minutes}")) for name, minutes in PICKUP_BUCKETS
         },
+        "pickup_bases": {name: int(getattr(row, f"base_{minutes}")) for name, minutes in PICKUP_BUCKETS},
         "awaiting_since": row.waiting_since,  # aware UTC: min() keeps the column's UTCDateTime
     }
 

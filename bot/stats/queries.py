@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    or_,
     select,
 )
 
@@ -212,11 +213,12 @@ PICKUP_BUCKETS = (("15 min", 15), ("1 h", 60), ("4 h", 240))
 PICKUP_NAMES = tuple(name for name, _ in PICKUP_BUCKETS)
 
 
-def pickups_statement(span: Span) -> Select[Any]:
+def pickups_statement(span: Span, now: datetime) -> Select[Any]:
     """The period's escalations (by when they were made; a thread's latest): how many, how many an agent
-    picked up, within each of PICKUP_BUCKETS (cumulative) and when the longest waiting began, in one pass
-    over ``ix_threads_escalations``. Only those whose pick-up agents can be seen to make (``seen_by_agents``:
-    a DM never announced in their channel has nowhere to show it)."""
+    picked up, within each of PICKUP_BUCKETS (cumulative) and of how many (``base_``: see
+    :func:`_pickup_base`), and when the longest waiting began, in one pass over ``ix_threads_escalations``.
+    Only those whose pick-up agents can be seen to make (``seen_by_agents``: a DM never announced in their
+    channel has nowhere to show it)."""
     t = threads
     waiting = t.c.pickup_seconds.is_(None)
     where = [in_range(t.c.escalated_at, span.start, span.end), seen_by_agents(t)]
@@ -228,9 +230,19 @@ def pickups_statement(span: Span) -> Select[Any]:
             func.count().filter(t.c.pickup_seconds <= minutes * 60).label(f"within_{minutes}")
             for _, minutes in PICKUP_BUCKETS
         ),
+        *(_pickup_base(minutes, now).label(f"base_{minutes}") for _, minutes in PICKUP_BUCKETS),
         func.min(t.c.escalated_at).filter(waiting).label("waiting_since"),
     ]
     return select(*columns).where(*where)
+
+
+def _pickup_base(minutes: int, now: datetime) -> ColumnElement[Any]:
+    """SQL: the escalations that tell whether agents pick up within ``minutes``: those picked up within
+    them, and those made longer ago. One made 10 minutes ago and waiting may yet be picked up within 15:
+    counted as a miss, a burst of fresh escalations read as agents picking up none."""
+    t = threads
+    made_before = now - timedelta(minutes=minutes)
+    return func.count().filter(or_(t.c.pickup_seconds <= minutes * 60, t.c.escalated_at <= made_before))
 
 
 # Claimed customer messages that end without a decision of their own (see ``Store.leave_to_agents``,

@@ -185,6 +185,9 @@ class StatsReport(BaseModel):
     escalations_to_pick_up: int = 0
     picked_up: int = 0
     picked_up_within: dict[str, int] = {}
+    # Per time, what its share is of: the escalations picked up within it or made longer ago (one made
+    # minutes ago and waiting has missed no time yet). A time missing here is of them all.
+    pickup_bases: dict[str, int] = {}
     awaiting_since: datetime | None = None
     # The whole days just before, as many as this period's (None for ``all`` and for a period to come).
     previous: Previous | None = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.stats import build_report, parse_arguments
-from bot.stats.blocks import report_blocks, when
+from bot.stats.blocks import PICKUP_NOTE, pickups_text, report_blocks, when
 from bot.stats.queries import pickups_statement, split_period
 from bot.store import Store
 from bot.store.tables import threads
@@ -63,16 +64,54 @@ async def test_the_report_says_how_soon_agents_picked_up_escalations(store: Stor
     waiting = await seed(store)
     report = await build_report(store, parse_arguments("7d"))
     assert report.picked_up_within == {"15 min": 2, "1 h": 3, "4 h": 4}  # and one after 20 h
+    # The one waiting for 2 h may yet be picked up within 4 h: not a miss of that time, not yet.
+    assert report.pickup_bases == {"15 min": 6, "1 h": 6, "4 h": 5}
     assert (report.escalations_to_pick_up, report.picked_up, report.awaiting_agents) == (6, 5, 1)
     assert report.awaiting_since is not None and abs(report.awaiting_since - waiting) < timedelta(seconds=1)
     text = next(b["text"]["text"] for b in report_blocks(report)[1] if "Picked up" in str(b))
     assert text == (
         "*Picked up by agents*: 5 of 6 escalations · within 15 min 33% · within 1 h 50% · "
-        f"within 4 h 67% · *1 still waiting*, the longest since {when(report.awaiting_since)} UTC"
+        f"within 4 h 80% {PICKUP_NOTE} · *1 still waiting*, "
+        f"the longest since {when(report.awaiting_since)} UTC"
     )
     billing = await build_report(store, parse_arguments("30d <#C0BILLING|billing>"))
     assert billing.picked_up_within == {"15 min": 2, "1 h": 3, "4 h": 4}
     assert (billing.escalations_to_pick_up, billing.awaiting_agents) == (5, 1)
+
+
+async def test_escalations_too_recent_to_have_missed_a_time_are_not_counted_as_its_misses(
+    store: Store,
+) -> None:
+    """Ten escalations of the last ten minutes, none picked up yet: none has missed 15 minutes, an hour
+    or four hours yet; the report said 0% of them were picked up within each."""
+    now = datetime.now(UTC)
+    for minutes in range(10):
+        await escalation(store, "C0BILLING", now - timedelta(minutes=minutes), None)
+    report = await build_report(store, parse_arguments("24h"))
+    assert report.pickup_bases == {"15 min": 0, "1 h": 0, "4 h": 0}
+    assert pickups_text(report, lambda text: text).startswith(
+        "Picked up by agents: 0 of 10 escalations · within 15 min – · within 1 h – · within 4 h – "
+        f"{PICKUP_NOTE} · 10 still waiting"
+    )
+
+
+async def test_the_readmes_example_of_pickups_is_one_the_report_can_show(store: Store) -> None:
+    """35 of 42 picked up: 24 within 15 min, 8 more within 1 h, 3 more within 4 h; of the 7 waiting, 2
+    for over 4 h, 3 for half an hour, 2 for 5 minutes."""
+    now = datetime.now(UTC)
+    for after in [5] * 24 + [30] * 8 + [180] * 3:
+        await escalation(store, "C0BILLING", now - timedelta(days=1), timedelta(minutes=after))
+    for ago in (300, 270, 30, 30, 30, 5, 5):
+        await escalation(store, "C0BILLING", now - timedelta(minutes=ago), None)
+    report = await build_report(store, parse_arguments("7d"))
+    text = pickups_text(report, lambda text: text)
+    longest = when(now - timedelta(minutes=300))
+    assert text == (
+        "Picked up by agents: 35 of 42 escalations · within 15 min 60% · within 1 h 86% · within 4 h 95% "
+        f"{PICKUP_NOTE} · 7 still waiting, the longest since {longest} UTC"
+    )
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert " ".join(text.replace(longest, "2026-11-26 09:14").split()) in " ".join(readme.split())
 
 
 async def test_a_period_whose_escalations_agents_cannot_see_shows_no_line(store: Store) -> None:
@@ -84,5 +123,5 @@ async def test_a_period_whose_escalations_agents_cannot_see_shows_no_line(store:
 
 async def test_pickups_are_counted_from_their_index(store: Store) -> None:
     now = datetime.now(UTC)
-    statement = pickups_statement(split_period(now - timedelta(days=7), now))
+    statement = pickups_statement(split_period(now - timedelta(days=7), now), now)
     assert "ix_threads_escalations" in await query_plan(store, statement)

@@ -309,6 +309,8 @@ def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape)
     lines = []
     if report.undelivered:
         where = ", ".join(channel(s.name) for s in report.undelivered_channels)
+        if report.undelivered_more_channels:
+            where += f" and {plural(report.undelivered_more_channels, 'more channel')}"
         lines.append(
             f"{plural(report.undelivered, 'message')} could not be posted, not even as an escalation "
             f'(in {where}): nobody was told; the bot\'s log says why ("could not escalate")'

@@ -329,16 +329,19 @@ async def _exact(conn: AsyncConnection, span: Span, averages: Averages) -> Perce
 
 
 def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
-    """The messages without a decision, per state; where the undelivered ones are."""
+    """The messages without a decision, per state; where the undelivered ones are (the busiest channels,
+    and how many others)."""
     states: Counter[str] = Counter()
     lost: Counter[str] = Counter()
     for row in rows:
         states[row.state] += int(row.n)
         if row.state == "failed":
             lost[row.channel_id or NO_CHANNEL] += int(row.n)
+    places = group_direct_messages(dict(lost))
     return {
         "undelivered": states["failed"],
-        "undelivered_channels": shares(group_direct_messages(dict(lost)), limit=BUSIEST_CHANNELS),
+        "undelivered_channels": shares(places, limit=BUSIEST_CHANNELS),
+        "undelivered_more_channels": max(0, len(places) - BUSIEST_CHANNELS),
         "left_to_agents": states["left"],
         "pending": states["pending"],
     }

@@ -171,9 +171,11 @@ class StatsReport(BaseModel):
     # Customers' messages of the period that have no decision (counted from their claims): given up on
     # because not even an escalation could be posted (and where), left to the agents in charge of their
     # thread, which was escalated or taken over while they waited their turn, and not finished yet.
-    # The undelivered ones' channels have their DMs added up in one, as ``channels``.
+    # The undelivered ones' channels have their DMs added up in one, as ``channels``; the busiest are
+    # named, and ``undelivered_more_channels`` counts the others, lest they be taken for all.
     undelivered: int = 0
     undelivered_channels: list[Share] = []
+    undelivered_more_channels: int = 0
     left_to_agents: int = 0
     pending: int = 0
     kept_messages: int | None = None

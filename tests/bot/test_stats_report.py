@@ -249,6 +249,24 @@ async def test_messages_without_a_decision_are_counted_and_the_lost_ones_named(s
     assert "Not answered by the bot" in console.file.getvalue()
 
 
+async def test_the_lost_ones_beyond_the_channels_named_are_counted(store: Store) -> None:
+    """Undelivered messages in eight channels: five are named, and the others are not left unsaid."""
+    await seed(store)
+    for i in range(8):
+        msg = message(f"3.{i}", team_id=TEAM, channel_id=f"C0LOST{i:03d}")
+        assert await store.claim(msg)
+        await store.abandon(msg, "SlackApiError: channel_not_found")
+    report = await build_report(store, parse_arguments("7d"))
+    assert (report.undelivered, report.undelivered_more_channels) == (8, 3)
+    _, blocks = report_blocks(report)
+    linked = ", ".join(f"<#C0LOST{i:03d}>" for i in range(5))
+    assert (
+        f"• 8 messages could not be posted, not even as an escalation (in {linked} and 3 more channels)"
+    ) in _section(blocks, "*Not answered by the bot*")
+    named = ", ".join(f"C0LOST{i:03d}" for i in range(5))
+    assert f"(in {named} and 3 more channels)" in _terminal_text(report)
+
+
 async def test_messages_without_a_decision_are_found_by_state_not_through_every_claim(store: Store) -> None:
     """Nearly every claim is done: the report reads the few others through an index on the state."""
     plan = await query_plan(store, undecided_statement(split_period(NOW - timedelta(days=7), NOW)))

@@ -43,6 +43,16 @@ def bar(share: float, width: int = BAR_WIDTH, *, aligned: bool = False) -> str:
     return f"{'█' * filled}{'░' * (width - filled)} {percent.rjust(4) if aligned else percent}"
 
 
+def cut_label(name: str, width: int = LABEL_WIDTH) -> str:
+    """``name`` in at most ``width`` characters, cut in the middle: "Billing & Payments /…stomers - region
+    07". Names that share a long start (a team's prefix) differ at their end: cut there, they read alike.
+    Cut before escaping, so never inside an entity."""
+    if len(name) <= width:
+        return name
+    tail = (width - 1) // 2
+    return f"{name[: width - 1 - tail].rstrip()}…{name[len(name) - tail :].lstrip()}"
+
+
 def noun(count: int, word: str) -> str:
     """``word`` for one, ``word`` + "s" for any other count."""
     return word if count == 1 else f"{word}s"
@@ -127,7 +137,7 @@ def _bar_lines(
     shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()
 ) -> list[str]:
     """Rows of a code block: name, bar, percentage, count (and a note); every column lined up; escaped."""
-    labels = [(names or {}).get(s.name, s.name)[:LABEL_WIDTH] for s in shares]
+    labels = [cut_label((names or {}).get(s.name, s.name)) for s in shares]
     lines = _columns(labels, [s.share for s in shares], [s.count for s in shares])
     if notes:
         lines = [f"{line}  · {note}" for line, note in zip(lines, notes, strict=True)]
@@ -209,7 +219,7 @@ def _feedback(rows: Sequence[CategoryFeedback], overall: CategoryFeedback) -> li
         if row.routed or row.reviewed:
             lines.append(
                 escape(
-                    f"{row.category[:LABEL_WIDTH]}: accuracy {_rate(row.accuracy)} "
+                    f"{cut_label(row.category)}: accuracy {_rate(row.accuracy)} "
                     f"of {row.reviewed:,} reviewed · re-routed {_rate(row.reroute_rate)} "
                     f"({row.rerouted:,} of {row.routed:,})"
                 )

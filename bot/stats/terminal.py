@@ -18,6 +18,7 @@ from bot.stats.blocks import (
     TIMING_ROWS,
     bar,
     conversations_note,
+    cut_label,
     first_day_note,
     not_classified_note,
     noun,
@@ -54,13 +55,14 @@ def _shares(
     title: str, shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()
 ) -> Table:
     table = Table(title=title, title_justify="left", show_edge=False)
-    table.add_column("")
+    # Folded, not cut with "…": rich cut a long word at its end, where names that start alike differ.
+    table.add_column("", overflow="fold")
     table.add_column("share")
     table.add_column("count", justify="right")
     if notes:
         table.add_column("")
     for i, share in enumerate(shares):
-        name = escape((names or {}).get(share.name, share.name))  # a category's name is not rich markup
+        name = escape(cut_label((names or {}).get(share.name, share.name)))  # a category's name is not markup
         row = [name, bar(share.share, aligned=True), f"{share.count:,}"]
         table.add_row(*row, *([notes[i]] if notes else []))
     return table
@@ -145,11 +147,12 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         )
     costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
     feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
-    for column in ("category", "routed", "reviewed", "accuracy", "re-routed", "re-route rate"):
-        feedback.add_column(column, justify="left" if column == "category" else "right")
+    feedback.add_column("category", overflow="fold")
+    for column in ("routed", "reviewed", "accuracy", "re-routed", "re-route rate"):
+        feedback.add_column(column, justify="right")
     for row in [*report.feedback, report.feedback_total]:
         feedback.add_row(
-            escape(row.category),
+            escape(cut_label(row.category)),
             f"{row.routed:,}",
             f"{row.reviewed:,}",
             _percent(row.accuracy),

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from bot.conversation import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
-from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, bar, report_blocks
+from bot.stats.blocks import LABEL_WIDTH, MAX_BLOCKS, SECTION_LIMIT, bar, cut_label, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
 from bot.stats.report import CategoryFeedback, Share, shares
@@ -494,11 +494,13 @@ async def test_many_long_categories_spread_over_sections_and_the_overall_accurac
     sections = _fits_slack(blocks)
 
     by_category = _rows_under(sections, "*By category*\n")
-    assert len(by_category) == 40 and all("billing &amp; retur" in row for row in by_category)
+    assert [row.split("  ")[0] for row in by_category] == [
+        f"Product area {i:02d}: ord…, billing &amp; returns" for i in range(40)
+    ]
     feedback = _rows_under(sections, "*Agent feedback*\n")
     assert feedback[0] == "All: accuracy 50% of 40 reviewed · re-routed 17% (20 of 120)"
     assert len(feedback) == 41
-    assert "…" not in "".join(sections)
+    assert not any(line.strip("`") == "…" for text in sections for line in text.splitlines())  # none cut
 
 
 def test_categories_beyond_what_slack_can_show_are_counted_not_dropped_silently() -> None:
@@ -525,6 +527,49 @@ def test_categories_beyond_what_slack_can_show_are_counted_not_dropped_silently(
         # every category is either shown or counted (the feedback's first line is the overall one)
         assert len(shown) + left == 1000 + (heading == "*Agent feedback*\n")
     assert _rows_under(sections, "*Agent feedback*\n")[0].startswith("All: accuracy 100% of 1,000 reviewed")
+
+
+def test_long_names_that_start_alike_are_cut_in_the_middle_and_stay_apart() -> None:
+    """A team's long prefix: cut at its end, thirty categories read as one row thirty times."""
+    prefix = "Billing & Payments / Enterprise customers "  # 42 characters
+    names = [f"{prefix}- region {i:02d}" for i in range(30)]
+    counts = {name: i + 1 for i, name in enumerate(names)}
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=sum(counts.values()),
+        categories=shares(counts),
+        feedback=[
+            CategoryFeedback(category=n, routed=c, reviewed=1, correct=1, rerouted=0)
+            for n, c in counts.items()
+        ],
+        feedback_total=CategoryFeedback(category="All", routed=465, reviewed=30, correct=30, rerouted=0),
+    )
+    _, blocks = report_blocks(report)
+    sections = _fits_slack(blocks)
+    regions = [f"region {i:02d}" for i in reversed(range(30))]  # the busiest first
+    by_category = _rows_under(sections, "*By category*\n")
+    shown = [f"Billing &amp; Payments /…stomers - {r}" for r in regions]
+    assert [row.split("  ")[0] for row in by_category] == shown
+    feedback = _rows_under(sections, "*Agent feedback*\n")[1:]
+    assert [row.split(":")[0] for row in feedback] == sorted(shown)
+    terminal = _terminal_text(report)
+    assert all(terminal.count(f"Billing & Payments /…stomers - {r} ") == 2 for r in regions)
+
+
+def test_a_label_is_cut_in_the_middle_to_its_width() -> None:
+    assert LABEL_WIDTH == 40
+    assert cut_label("Billing & Payments / Enterprise customers - region 07") == (
+        "Billing & Payments /…stomers - region 07"
+    )
+    assert (
+        cut_label("Returns: damaged in transit - EU and UK customers")
+        == "Returns: damaged in…EU and UK customers"
+    )
+    assert cut_label("General Question") == "General Question"
+    assert cut_label("x" * LABEL_WIDTH) == "x" * LABEL_WIDTH
+    assert cut_label("abcdefghij", 5) == "ab…ij" and cut_label("abcdefghij", 1) == "…"
 
 
 async def test_a_period_with_only_a_re_route_shows_its_cost_but_no_per_message_figure(store: Store) -> None:

@@ -83,6 +83,7 @@ class SupportBot:
             Identity(None, None),
             learner=self.learner,
             directory=self.directory,
+            take_overs=self.intake.take_overs,
         )
         self.worker = Worker(
             self.conversations,

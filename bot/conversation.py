@@ -7,6 +7,7 @@ router never raises; so a claimed message always ends answered or escalated, and
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.replies import (
     SLACK_ERRORS,
+    StartCheck,
     StreamedReply,
     notice_metadata,
     post_reply,
@@ -41,6 +43,7 @@ from bot.settings import Settings
 from bot.slack_text import message_words
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
+from bot.take_overs import RecentTakeOvers
 from bot.threads import (
     direct_message_history,
     find_posted_reply,
@@ -90,8 +93,10 @@ class Conversations:
         *,
         directory: Directory,
         learner: Learner | None = None,
+        take_overs: RecentTakeOvers | None = None,
     ) -> None:
         self._learner = learner
+        self._take_overs = take_overs or RecentTakeOvers()
         self._directory = directory
         self._settings = settings
         self._router = router
@@ -221,7 +226,7 @@ class Conversations:
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
                 quick_client=self._quick_client,
                 preface=preface,
-                may_start=None if rerouting or is_direct(msg) else lambda: self._still_ours(msg),
+                may_start=None if rerouting or is_direct(msg) else self._check_still_ours(msg),
             )
         decision = await self._router.route(
             msg.text or "",
@@ -229,6 +234,7 @@ class Conversations:
             on_text=streamed.feed if streamed else None,
             category=category,
             escalate=escalate,
+            on_answering=streamed.prepare if streamed else None,
         )
         if not rerouting and await self._beaten_by_an_agent(msg, decision, streamed):
             return beaten_decision(decision), None, not history
@@ -241,8 +247,19 @@ class Conversations:
                 await self._keep(msg, decision)
             raise
 
-    async def _still_ours(self, msg: InboundMessage) -> bool:
-        return not await self._silent(msg)
+    def _check_still_ours(self, msg: InboundMessage) -> StartCheck:
+        """Whether an answer to ``msg`` begun now may still start when its first words come: not if an
+        agent took the thread over meanwhile, as this process saw at once (``RecentTakeOvers``) or the
+        store says (another replica saw it) when read, as Claude writes (``StreamedReply.prepare``)."""
+        begun = time.monotonic()
+
+        def taken_here() -> bool:
+            return self._take_overs.since(msg.team_id, msg.channel_id, msg.thread_ts, begun)
+
+        async def in_store() -> bool:
+            return not await self._silent(msg)
+
+        return StartCheck(taken_here=taken_here, still_ours=in_store)
 
     async def _beaten_by_an_agent(
         self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None

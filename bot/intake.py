@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.slack_text import message_words
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
+from bot.take_overs import RecentTakeOvers
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file, a
 # /me message ("/me can't log in since the update").
@@ -106,6 +107,7 @@ class Intake:
         # Called (it must not wait on Slack: the ack waits on the intake) when an agent's message makes
         # the bot step aside in a thread that was in its hands (not escalated, not taken over).
         self._on_take_over = on_take_over
+        self.take_overs = RecentTakeOvers()
 
     async def accept(self, body: Mapping[str, Any], bot_user_id: str | None) -> InboundMessage | None:
         """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn)."""
@@ -126,6 +128,7 @@ class Intake:
             return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
+            self.take_overs.note(msg.team_id, msg.channel_id, msg.thread_ts)
             if not thread.bot_silent and self._on_take_over is not None:
                 self._on_take_over(msg)
             return None

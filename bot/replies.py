@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -62,6 +63,19 @@ def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
     return dict((message.get("metadata") or {}).get("event_payload") or {})
 
 
+@dataclass(frozen=True)
+class StartCheck:
+    """Whether a streamed reply may still start (an agent may have taken its thread over meanwhile).
+
+    ``taken_here`` answers from memory, at the first words (what this process saw); ``still_ours`` reads
+    the store, begun as the answer is asked for (:meth:`StreamedReply.prepare`) so that its answer is
+    there by the first words instead of delaying them.
+    """
+
+    taken_here: Callable[[], bool]
+    still_ours: Callable[[], Awaitable[bool]]
+
+
 class StreamedReply:
     """A reply streamed into a thread with chat.startStream / appendStream / stopStream.
 
@@ -86,12 +100,13 @@ class StreamedReply:
         on_started: Callable[[str], Awaitable[None]] | None = None,
         quick_client: AsyncWebClient | None = None,
         preface: str | None = None,
-        may_start: Callable[[], Awaitable[bool]] | None = None,
+        may_start: StartCheck | None = None,
     ) -> None:
         self._client = client
         self._quick = quick_client or client
-        # Asked once, at the first words: False withholds the whole answer (an agent took the thread).
+        # Asked once, by the first words: False withholds the whole answer (an agent took the thread).
         self._may_start = may_start
+        self._permission: asyncio.Task[bool] | None = None
         self.withheld = False
         # Goes first, with the answer's first words (the apology of a late reply).
         self._preface = preface
@@ -126,8 +141,33 @@ class StreamedReply:
         if self.ts is None or (now - self._last_send >= APPEND_INTERVAL_S and now >= self._resume_at):
             await self._send()
 
+    def prepare(self) -> None:
+        """Start reading the store for ``may_start`` now (the answer has been asked for), so that its
+        answer is there by the first words: read then, under a burst, a hundred reads of the store at
+        once held the first words back by a tenth of a second."""
+        if self._may_start is not None and self._permission is None:
+            self._permission = asyncio.create_task(self._still_ours(), name="may the answer start")
+
+    async def _still_ours(self) -> bool:
+        assert self._may_start is not None
+        try:
+            return await self._may_start.still_ours()
+        except Exception as e:
+            # A check that failed is no reason to keep the customer's answer from them.
+            logger.warning("could not check whether a streamed reply may start: %s", type(e).__name__)
+            return True
+
+    async def _may_begin(self) -> bool:
+        if self._may_start is None:
+            return True
+        if self._may_start.taken_here():
+            return False
+        self.prepare()
+        assert self._permission is not None
+        return await self._permission
+
     async def _send(self) -> None:
-        if self.ts is None and self._may_start is not None and not await self._may_start():
+        if self.ts is None and not await self._may_begin():
             self.withheld, self._buffer = True, ""
             return
         text, self._buffer = self._buffer, ""

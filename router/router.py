@@ -94,6 +94,7 @@ class Router:
         *,
         category: str | None = None,
         escalate: EscalationReason | None = None,
+        on_answering: Callable[[], None] | None = None,
     ) -> RoutingDecision:
         """Classify and answer ``query``, streaming the answer's text into ``on_text``.
 
@@ -113,6 +114,8 @@ class Router:
             category: skip classification and answer as this category (an agent's re-route).
             escalate: hand the message to a person for this reason unless it has one of its own; it is
                 classified all the same, for the record.
+            on_answering: called as the handler is asked for the answer (classified, not escalated): a
+                caller's check that must be done by the answer's first words can run meanwhile.
         """
         started = time.perf_counter()
         query = truncate(query, self._max_query_chars)
@@ -170,6 +173,8 @@ class Router:
             return decision
         if closing is not None:
             return decision.model_copy(update={"answer": closing, "total_ms": _ms(started)})
+        if on_answering is not None:
+            on_answering()
         return await self._answer(decision, history, on_text, started)
 
     async def _answer(

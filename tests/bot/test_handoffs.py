@@ -94,6 +94,23 @@ async def test_an_agent_who_replies_before_the_first_answer_takes_the_thread_ove
     assert report.picked_up_within["15 min"] == 1 and report.awaiting_agents == 0
 
 
+async def test_an_agent_whose_reply_reaches_another_replica_still_keeps_the_answer_out(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    # Two replicas behind a load balancer, one database: the agent's message reaches the other one.
+    first = await make_bot(agent_users=[AGENT])
+    second = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = sure
+    anthropic_api.classify_latency = 1.0
+    event = await first.customer_says("hmm, about that charge from before")  # too vague to skip Claude
+    await asyncio.sleep(0.2)  # the first replica is still waiting on Claude's classification
+    second.next_ts()  # each harness counts its own message ts: not the customer's again
+    await second.customer_says("I'm on it", user=AGENT, thread_ts=event["ts"])
+    await first.idle()
+    await second.idle()
+    assert first.replies(event) == []
+
+
 async def test_an_answer_the_agent_beat_is_not_posted_when_slack_does_not_stream(
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:

@@ -67,6 +67,32 @@ async def test_structured_classification_then_a_streamed_answer(router: Router, 
     assert "<customer_message>" in classify["messages"][0]["content"]
 
 
+async def test_the_caller_hears_when_the_answer_is_asked_for_before_its_first_words(
+    router: Router, fake: FakeAnthropic
+) -> None:
+    """The bot checks meanwhile whether an agent took the thread (bot.replies.StreamedReply.prepare): told
+    at the first words instead, the check would delay them."""
+    events: list[str] = []
+
+    async def on_text(chunk: str) -> None:
+        events.append("text")
+
+    def answering() -> None:
+        events.append(f"answering after {len(fake.bodies('classify'))} classification")
+
+    await router.route("How do I reset my password?", on_text=on_text, on_answering=answering)
+    assert events[:2] == ["answering after 1 classification", "text"]
+    events.clear()
+    fake.classify_fn = lambda text, categories: {
+        "category": categories[0],
+        "confidence": 0.2,
+        "reasoning": "unsure",
+        "wants_human": False,
+    }
+    assert (await router.route("hmm", on_text=on_text, on_answering=answering)).escalated
+    assert events == []  # escalated: no answer is asked for
+
+
 async def test_follow_ups_send_the_thread_to_the_handler(router: Router, fake: FakeAnthropic) -> None:
     history = [Turn(role="customer", text="My app crashes"), Turn(role="assistant", text="Which version?")]
     await router.route("Version 4.2, it crashes on upload", history)

@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -142,7 +143,7 @@ def sole_server(database_url: str) -> Iterator[None]:
         yield  # nothing to share, or a folder open_store will report missing
         return
     lock = path.with_name(path.name + ".serve-lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(lock, path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -157,6 +158,25 @@ def sole_server(database_url: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # frees the lock
+
+
+def _open_lock(lock: Path, database: Path) -> int:
+    """The lock file's descriptor, opened for writing (created if need be).
+
+    Raises:
+        SettingsError: it cannot be: a read-only folder or mount, or a lock file left by another user's
+            ``serve``. Said in one line; the traceback would name neither the folder nor the owner.
+    """
+    try:
+        return os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        lock = lock.absolute()  # "may write to ." would name no folder
+        raise SettingsError(
+            f"DATABASE_URL: cannot open {lock}, the lock that keeps a second serve off {database.name} "
+            f"({e.strerror or e}); check that this user may write to {lock.parent} (not a read-only folder "
+            "or mount) and, if the lock file is there, that this user is its owner (remove one another "
+            "user's serve left)"
+        ) from e
 
 
 async def check_claude_at_start(settings: Settings, routes: RoutesConfig) -> None:

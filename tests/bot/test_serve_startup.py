@@ -6,6 +6,7 @@ The CLI runs in a subprocess against the fake Slack served by this test's event 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.serving import sole_server
+from bot.settings import SettingsError
 from tests.fakes import FakeSlack
 
 UNREACHABLE = "http://127.0.0.1:1/api/"
@@ -113,6 +115,37 @@ async def test_a_second_server_on_the_same_sqlite_file_stops_before_resuming_any
     assert not (tmp_path / "serve.db").exists()
     with sole_server(f"sqlite:///{tmp_path / 'serve.db'}"):  # freed with its holder
         pass
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+async def test_a_lock_file_serve_cannot_create_is_named_with_what_to_check(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    # Something in the lock file's place that this user cannot open for writing (tests run as root, who
+    # may write anywhere: a folder stands in for a read-only folder or another user's file).
+    lock = tmp_path / "serve.db.serve-lock"
+    lock.mkdir()
+    line = one_line(*await serve(tmp_path, slack))
+    assert line.startswith(f"support-router: DATABASE_URL: cannot open {lock}, the lock that keeps")
+    assert "folder" in line and "owner" in line
+    assert not (tmp_path / "serve.db").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_a_read_only_folder_is_told_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = os.open
+
+    def read_only(path: object, *args: object) -> int:
+        if str(path).endswith(".serve-lock"):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(SettingsError) as refused, sole_server(f"sqlite:///{tmp_path / 'routing.db'}"):
+        pass
+    told = str(refused.value)
+    assert told.startswith(f"DATABASE_URL: cannot open {tmp_path / 'routing.db.serve-lock'}")
+    assert "(Read-only file system)" in told and f"may write to {tmp_path}" in told
 
 
 async def test_database_unreachable(tmp_path: Path, slack: FakeSlack) -> None:

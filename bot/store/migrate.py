@@ -95,8 +95,10 @@ async def check_async(target: str | AsyncEngine) -> None:
 def _upgrade(connection: Connection, config: Config) -> None:
     current = MigrationContext.configure(connection).get_current_revision()
     connection.commit()  # that read began a transaction; env.py begins the migration's own
-    head = ScriptDirectory.from_config(config).get_current_head()
-    if current != head:
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    upgrading = current != head and _known(script, current)
+    if upgrading:
         # Otherwise `serve` and `db upgrade` would sit silent: 0008 takes about a minute per million
         # recorded decisions, during which the tables it changes are locked (see the README's Upgrading).
         logger.info(
@@ -111,8 +113,15 @@ def _upgrade(connection: Connection, config: Config) -> None:
         command.upgrade(config, "head")
     except CommandError as e:
         raise MigrationError(_migration_problem(e)) from e
-    if current != head:
+    if upgrading:
         logger.info("the database is at revision %s (upgraded in %.1f s)", head, time.monotonic() - started)
+
+
+def _known(script: ScriptDirectory, revision: str | None) -> bool:
+    """Whether ``revision`` is one this version can upgrade from: none yet (an empty database), or one of
+    its own. Any other (a newer version's, another application's) is refused by Alembic, and announcing
+    "upgrading from 0015 to 0014" before that refusal would say the opposite of what happens."""
+    return revision is None or revision in {step.revision for step in script.walk_revisions()}
 
 
 def _check(connection: Connection, config: Config) -> None:

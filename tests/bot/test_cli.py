@@ -173,8 +173,10 @@ def test_a_database_a_newer_version_migrated_is_named_with_what_to_do(
     assert run_cli(tmp_path, "db", "upgrade").returncode == 0
     with sqlite3.connect(tmp_path / "cli.db") as db:
         db.execute("UPDATE alembic_version SET version_num = '0099'")
-    line = _one_line_error(run_cli(tmp_path, *command))
+    result = run_cli(tmp_path, *command)
+    line = _one_line_error(result)
     assert line.startswith("support-router: DATABASE_URL: the database's schema is newer than this version")
+    assert "upgrading the database" not in result.stderr  # a refusal, not an upgrade to an older revision
     assert "'0099'" in line and "alembic downgrade" in line
     assert "database server is running" not in line  # the server is fine: no misleading advice
 

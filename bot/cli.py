@@ -125,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     _command(
         db,
         "upgrade",
-        "apply every migration up to the latest (serve does it too at start); may take minutes on a large "
-        "log, during which the running bot cannot record decisions",
+        "apply every migration up to the latest (serve does it too at start; stats and db purge leave an "
+        "older database to it). On a large log it takes minutes, during which decisions cannot be "
+        "recorded: on SQLite stop serve first, on PostgreSQL choose a quiet hour (README: Upgrading)",
     )
     p = _command(
         db,

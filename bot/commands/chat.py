@@ -11,6 +11,7 @@ from bot.clients import open_router
 from bot.commands.evaluation import mode_line
 from bot.commands.serving import open_store
 from bot.settings import Settings
+from bot.store.migrate import WhenBehind
 from bot.terminal import final_category
 from router.models import Turn
 from router.router import Router
@@ -29,7 +30,7 @@ async def chat(settings: Settings, console: Console, read: Callable[[str], str] 
 
 
 async def _converse(settings: Settings, router: Router, console: Console, read: Callable[[str], str]) -> None:
-    store = await open_store(settings)
+    store = await open_store(settings, behind=WhenBehind.WARN, command="chat")
     history: list[Turn] = []
     console.print(mode_line(settings))
     console.print("Write as a customer would. An empty line or Ctrl-D ends the conversation.")

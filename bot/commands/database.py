@@ -64,13 +64,14 @@ async def purge(settings: Settings, older_than: timedelta) -> Purged:
     # Imported here so that the CLI's argument parsing (which uses parse_duration) stays fast; and not
     # serving.open_store, which pulls in the router and its models: seconds of imports for a DELETE.
     from bot.store.engine import require_existing_database
-    from bot.store.migrate import upgrade_async
+    from bot.store.migrate import WhenBehind, upgrade_async
     from bot.store.repository import Store
 
     require_existing_database(settings.database_url)
     store = await Store.connect(settings.database_url, message_text=settings.store_message_text)
     try:
-        await upgrade_async(store.engine)
+        # Beside a running bot (a daily purge): an older version's may be serving this database.
+        await upgrade_async(store.engine, behind=WhenBehind.REFUSE, command="db purge")
         return await store.purge(older_than)
     finally:
         await store.close()

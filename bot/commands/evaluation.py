@@ -146,12 +146,13 @@ async def evaluate_file(
 async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision]:
     """Route the seed queries through the whole pipeline, record them, and print the seed's tables."""
     from bot.commands.serving import open_store
+    from bot.store.migrate import WhenBehind
 
     console.print(mode_line(settings))
     async with open_router(settings) as router:
         labelled = [(await router.route(text), label) for text, label in SEED_LABELLED]
         tests = [await router.route(text) for text in SEED_TEST_QUERIES]
-    store = await open_store(settings)
+    store = await open_store(settings, behind=WhenBehind.WARN, command="demo")
     try:
         for decision in [d for d, _ in labelled] + tests:
             await store.record(decision, channel_id="demo")

@@ -19,7 +19,7 @@ from bot.commands.claude_check import check_claude
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file
-from bot.store.migrate import upgrade_async
+from bot.store.migrate import WhenBehind, upgrade_async
 from bot.store.repository import Store
 from router.config import RoutesConfig
 
@@ -35,14 +35,21 @@ LISTEN_BACKLOG = 1024
 CHECK_TIMEOUT = 10.0
 
 
-async def open_store(settings: Settings, *, existing: bool = False) -> Store:
+async def open_store(
+    settings: Settings,
+    *,
+    existing: bool = False,
+    behind: WhenBehind = WhenBehind.UPGRADE,
+    command: str = "",
+) -> Store:
     """The store at DATABASE_URL, migrated to the latest revision; with ``existing``, only a SQLite file
-    that is there already (see :func:`require_existing_database`)."""
+    that is there already (see :func:`require_existing_database`); a database an older version left is
+    upgraded, or refused, as ``behind`` says for ``command`` (see :class:`WhenBehind`)."""
     if existing:
         require_existing_database(settings.database_url)
     store = await Store.connect(settings.database_url, message_text=settings.store_message_text)
     try:
-        await upgrade_async(store.engine)
+        await upgrade_async(store.engine, behind=behind, command=command)
     except BaseException:
         await store.close()
         raise

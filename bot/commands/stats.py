@@ -12,6 +12,7 @@ from bot.settings import Settings
 from bot.stats import StatsUsageError, build_report, parse_arguments
 from bot.stats.period import CHANNEL_ID, LOCAL_CHANNELS
 from bot.stats.terminal import print_report
+from bot.store.migrate import WhenBehind
 
 USAGE = """\
 Usage: support-router stats [PERIOD] [--channel ID]
@@ -65,7 +66,7 @@ async def print_stats(
     if request.help:
         console.print(USAGE, markup=False, highlight=False, soft_wrap=True)
         return 0
-    store = await open_store(settings, existing=True)
+    store = await open_store(settings, existing=True, behind=WhenBehind.REFUSE, command="stats")
     try:
         report = await build_report(store, request)
     finally:

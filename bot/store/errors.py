@@ -19,5 +19,13 @@ class MigrationError(StoreError):
     """
 
 
+class SchemaBehind(MigrationError):
+    """The database is at an older revision of ours, and the command running leaves upgrading it to
+    ``db upgrade`` (an older ``serve`` may still be running on it).
+
+    The message names DATABASE_URL, both revisions and what to run.
+    """
+
+
 class UnknownMessage(StoreError):
     """A message was completed, failed or abandoned without having been claimed."""

@@ -10,6 +10,8 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from bot.store.engine import async_database_url, make_engine
-from bot.store.errors import MigrationError
+from bot.store.errors import MigrationError, SchemaBehind
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +76,39 @@ def check(url: str) -> None:
     asyncio.run(check_async(url))
 
 
-async def upgrade_async(target: str | AsyncEngine) -> None:
+class WhenBehind(StrEnum):
+    """What a command does with a database an older version migrated (at an older revision of ours).
+
+    An older ``serve`` may still be running on it: an upgrade under it locks the decision log for as long
+    as it takes (minutes on a large log; SQLite's bot stops answering) and leaves it a schema it was not
+    written for. So only the commands whose job it is upgrade in silence.
+    """
+
+    UPGRADE = "upgrade"  # serve and db upgrade: what they are run for
+    WARN = "warn"  # chat and demo record decisions, so they need the schema; they upgrade and say so
+    REFUSE = "refuse"  # stats and db purge, run beside the bot: they leave it to db upgrade
+
+
+async def upgrade_async(
+    target: str | AsyncEngine, *, behind: WhenBehind = WhenBehind.UPGRADE, command: str = ""
+) -> None:
     """Apply every migration up to head, inside a running event loop.
 
     Concurrent callers (replicas starting together) are serialised: PostgreSQL takes an advisory lock,
-    SQLite runs the whole upgrade in one ``BEGIN IMMEDIATE`` transaction.
+    SQLite runs the whole upgrade in one ``BEGIN IMMEDIATE`` transaction. An empty database is always
+    brought to head: no older version has used it.
 
     Args:
         target: a database URL, or the engine of an open store (needed for ``sqlite:///:memory:``,
             which exists only inside its own engine).
+        behind: what to do with a database at an older revision of ours (see :class:`WhenBehind`).
+        command: the command running, named in the warning or the refusal.
+
+    Raises:
+        SchemaBehind: ``behind`` is REFUSE and the database is at an older revision.
+        MigrationError: the database's schema is not one this version can migrate (a newer one's).
     """
-    await _run(target, _upgrade)
+    await _run(target, partial(_upgrade, behind=behind, running=command))
 
 
 async def check_async(target: str | AsyncEngine) -> None:
@@ -92,12 +116,14 @@ async def check_async(target: str | AsyncEngine) -> None:
     await _run(target, _check)
 
 
-def _upgrade(connection: Connection, config: Config) -> None:
+def _upgrade(connection: Connection, config: Config, *, behind: WhenBehind, running: str) -> None:
     current = MigrationContext.configure(connection).get_current_revision()
     connection.commit()  # that read began a transaction; env.py begins the migration's own
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
     upgrading = current != head and _known(script, current)
+    if upgrading and current is not None:
+        _older_version_left(current, str(head), behind, running)
     if upgrading:
         # Otherwise `serve` and `db upgrade` would sit silent: 0008 takes about a minute per million
         # recorded decisions, during which the tables it changes are locked (see the README's Upgrading).
@@ -115,6 +141,24 @@ def _upgrade(connection: Connection, config: Config) -> None:
         raise MigrationError(_migration_problem(e)) from e
     if upgrading:
         logger.info("the database is at revision %s (upgraded in %.1f s)", head, time.monotonic() - started)
+
+
+def _older_version_left(current: str, head: str, behind: WhenBehind, running: str) -> None:
+    """Refuse, or warn of, an upgrade an older ``serve`` still running on the database would not expect."""
+    where = f"the database is at revision {current}, this version needs {head}"
+    if behind is WhenBehind.REFUSE:
+        raise SchemaBehind(
+            f"DATABASE_URL: {where}: run `support-router db upgrade` (on SQLite stop `serve` first), or "
+            f"start this version's `serve`, which upgrades it; {running} leaves it as it is, as an older "
+            "`serve` may still be running on it (README: Upgrading)"
+        )
+    if behind is WhenBehind.WARN:
+        logger.warning(
+            "%s: %s upgrades it to record its decisions; stop an older `serve` still running on it (README: "
+            "Upgrading)",
+            where,
+            running,
+        )
 
 
 def _known(script: ScriptDirectory, revision: str | None) -> bool:

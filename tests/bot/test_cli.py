@@ -181,6 +181,60 @@ def test_a_database_a_newer_version_migrated_is_named_with_what_to_do(
     assert "database server is running" not in line  # the server is fine: no misleading advice
 
 
+def _at_revision(tmp_path: Path, revision: str) -> str:
+    """Bring cli.db to an older revision of ours, as an older version's serve left it; returns the head."""
+    from alembic import command as alembic
+
+    alembic.upgrade(alembic_config(f"sqlite:///{tmp_path / 'cli.db'}"), revision)
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
+def _revision(tmp_path: Path) -> str:
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        return str(db.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+@pytest.mark.parametrize(
+    "command", [["stats"], ["db", "purge", "--older-than", "90d"]], ids=["stats", "db-purge"]
+)
+def test_a_command_run_beside_the_bot_leaves_an_older_database_to_db_upgrade(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # An older version's serve may still be running on it: upgrading under it (minutes of a locked
+    # decision log, then a schema it does not know) is for `db upgrade` or the new serve, run on purpose.
+    head = _at_revision(tmp_path, "0007")
+    result = run_cli(tmp_path, *command)
+    line = _one_line_error(result)
+    assert line.startswith(
+        f"support-router: DATABASE_URL: the database is at revision 0007, this version needs {head}: run "
+        "`support-router db upgrade` (on SQLite stop `serve` first)"
+    )
+    assert "upgrading the database" not in result.stderr
+    assert _revision(tmp_path) == "0007"
+
+
+@pytest.mark.parametrize("command", [["chat"], ["demo"]])
+def test_a_command_that_records_upgrades_an_older_database_and_says_so(
+    tmp_path: Path, command: list[str]
+) -> None:
+    head = _at_revision(tmp_path, "0007")
+    result = run_cli(tmp_path, *command, stdin="How do I reset my password?\n\n")
+    assert result.returncode == 0, result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if " WARNING " in line]
+    assert f"the database is at revision 0007, this version needs {head}: {command[0]} upgrades it" in (
+        warning
+    )
+    assert "stop an older `serve` still running on it" in warning
+    assert _revision(tmp_path) == head
+
+
+def test_stats_on_an_empty_database_file_creates_the_tables_as_before(tmp_path: Path) -> None:
+    (tmp_path / "cli.db").touch()  # nothing to be behind: no older serve has used it
+    result = run_cli(tmp_path, "stats")
+    assert result.returncode == 0, result.stderr
+    assert _revision(tmp_path) == _at_revision(tmp_path, "head")
+
+
 @pytest.mark.parametrize("command", [["db", "upgrade"], ["stats"]])
 def test_a_database_another_application_migrated_is_not_taken_for_a_newer_version(
     tmp_path: Path, command: list[str]
@@ -453,3 +507,5 @@ def test_each_commands_own_help_says_what_it_does_and_where_settings_come_from(
             "minutes",
         ):
             assert needed in shown
+    if command == "db upgrade":  # as the README's Upgrading says: not alongside a SQLite bot
+        assert "on SQLite stop serve first" in shown and "the running bot cannot record" not in shown

@@ -316,7 +316,8 @@ def parse_routes(text: str, origin: str) -> RoutesConfig:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{origin}: not valid YAML{where}: {getattr(e, 'problem', e)}") from e
+        problem = str(getattr(e, "problem", e))
+        raise ConfigError(f"{origin}: not valid YAML{where}: {problem}{_yaml_fix(problem)}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: expected a mapping with classifier, escalation, categories and prices")
     data["version"] = hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -331,8 +332,42 @@ def parse_routes(text: str, origin: str) -> RoutesConfig:
                 message = "unknown field; check its spelling against the README's routes file section"
             elif err["type"] == "missing":
                 message = "required field is missing; add it"
+            elif _is_threshold(err):
+                message += f"; write it as a fraction between 0 and 1: {_fraction_example(err['input'])}"
             lines.append(f"  - {field}: {message}")
         raise ConfigError("\n".join(lines)) from e
+
+
+def _yaml_fix(problem: str) -> str:
+    """The likely fix of a YAML error whose wording names none: PyYAML's "expected <block end>, but found
+    '?'" means a line indented out of step with the mapping it belongs to."""
+    if problem.startswith("expected <block end>"):
+        return "; check this line's indentation against the lines above"
+    if "'\\t'" in problem:
+        return "; indent with spaces: YAML does not accept tabs"
+    return ""
+
+
+# Pydantic's error types for a number out of 0..1, or not a number (``70%``).
+_OUT_OF_RANGE = frozenset({"less_than_equal", "greater_than_equal", "float_parsing"})
+
+
+def _is_threshold(error: Any) -> bool:
+    """Whether a validation error is a threshold (a 0..1 confidence) out of range or unreadable: most
+    likely written as a percentage, which "less than or equal to 1" does not tell how to fix."""
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    return bool(names) and names[-1].endswith("threshold") and error["type"] in _OUT_OF_RANGE
+
+
+def _fraction_example(given: object) -> str:
+    """``0.75 for 75 %`` for a percentage given (75, "75%"); the default's for anything else."""
+    try:
+        percent = float(str(given).strip().rstrip("%"))
+    except ValueError:
+        percent = 70.0
+    if not 1 < percent <= 100:
+        percent = 70.0
+    return f"{percent / 100:g} for {percent:g} %"
 
 
 def load_routes(path: Path | None = None) -> RoutesConfig:

@@ -174,3 +174,50 @@ def test_rules_parse_and_costs_add_up() -> None:
     # haiku: 1.0 in, 5.0 out, 0.1 cache read per million tokens.
     assert routes.cost("claude-haiku-5-5", usage) == pytest.approx(1.0 + 1.0 + 0.1)
     assert routes.cost("unknown-model", usage) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "hint"),
+    [
+        (
+            lambda d: d["classifier"].update(confidence_threshold=70),
+            "classifier.confidence_threshold",
+            "0.7 for 70 %",
+        ),
+        (
+            lambda d: d["classifier"].update(confidence_threshold="70%"),
+            "classifier.confidence_threshold",
+            "0.7 for 70 %",
+        ),
+        (lambda d: d["categories"][1].update(escalation=75), "escalation.threshold", "0.75 for 75 %"),
+        (
+            lambda d: d["classifier"]["local"].update(accept_threshold=-1),
+            "local.accept_threshold",
+            "0.7 for 70 %",
+        ),
+    ],
+    ids=["percent", "percent-sign", "shorthand", "negative"],
+)
+def test_a_threshold_written_as_a_percentage_is_told_to_be_a_fraction(
+    tmp_path: Path, mutate, field: str, hint: str
+) -> None:
+    message = _broken(tmp_path, mutate)
+    [line] = [line for line in message.splitlines() if field in line]
+    assert line.endswith(f"; write it as a fraction between 0 and 1: {hint}")
+
+
+def test_a_line_indented_wrong_is_pointed_at_with_the_fix(tmp_path: Path) -> None:
+    # `handler:` two spaces short of its category's other fields: PyYAML says only "expected <block end>".
+    path = tmp_path / "routes.yml"
+    text = default_routes_path().read_text().replace("    handler:\n", "  handler:\n", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    assert "expected <block end>, but found '?'" in str(info.value)
+    assert str(info.value).endswith("; check this line's indentation against the lines above")
+    path.write_text(
+        default_routes_path().read_text().replace("  confidence_threshold", "\tconfidence_threshold")
+    )
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    assert str(info.value).endswith("; indent with spaces: YAML does not accept tabs")

@@ -212,9 +212,9 @@ class RoutesConfig(_Strict):
     @model_validator(mode="after")
     def _models_priced(self) -> RoutesConfig:
         if not self.prices:
-            return self
+            return self  # accepted, costs read $0: serve warns of it (see unpriced_models)
         models = self.models
-        missing = sorted(set(models) - set(self.prices))
+        missing = self.unpriced_models
         if missing:
             used = "; ".join(f"{model} in {', '.join(models[model])}" for model in missing)
             raise ValueError(
@@ -230,6 +230,12 @@ class RoutesConfig(_Strict):
         for i, category in enumerate(self.categories):
             used.setdefault(category.handler.model, []).append(f"categories[{i}].handler.model")
         return used
+
+    @property
+    def unpriced_models(self) -> list[str]:
+        """The models the file names without a price, sorted: every one when there is no ``prices`` block
+        (a partial block is refused), whose costs the decisions then record as $0."""
+        return sorted(set(self.models) - set(self.prices))
 
     @property
     def names(self) -> list[str]:

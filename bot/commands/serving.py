@@ -21,7 +21,7 @@ from bot.settings import Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file
 from bot.store.migrate import WhenBehind, upgrade_async
 from bot.store.repository import Store
-from router.config import RoutesConfig
+from router.config import RoutesConfig, default_routes_path
 
 try:
     import fcntl
@@ -63,6 +63,19 @@ async def serve(settings: Settings) -> None:
     # URL is told in a second, not after the Slack check and a migration that may take minutes.
     routes = routes_from(settings)
     async_database_url(settings.database_url)
+    _warn_of_gaps(settings, routes)
+    # Before the migrations and the model load: a wrong token or no way to Slack is told in seconds, and
+    # nothing has been opened yet that would need closing.
+    await check_slack(settings)
+    await check_claude_at_start(settings, routes)
+    with sole_server(settings.database_url), listening_socket(settings) as sock:
+        async with support_bot(settings, routes) as bot:
+            await _serve(bot, settings, sock)
+
+
+def _warn_of_gaps(settings: Settings, routes: RoutesConfig) -> None:
+    """Say at start what the settings and the routes file leave out that the bot works on without: the
+    operator reads it once here, rather than wondering later why nobody was tagged or nothing cost."""
     if settings.socket_mode and settings.slack_signing_secret is not None:
         logger.info(
             "SLACK_APP_TOKEN is set: serving over Socket Mode; SLACK_SIGNING_SECRET, HOST and PORT are not "
@@ -71,6 +84,13 @@ async def serve(settings: Settings) -> None:
     if settings.offline:
         logger.warning(
             "No ANTHROPIC_API_KEY: running offline, the local model classifies and offline replies answer."
+        )
+    elif unpriced := routes.unpriced_models:
+        logger.warning(
+            "%s: no prices for %s: cost estimates read $0 in /routing-stats; add a prices: block (USD per "
+            "million tokens, README: The routes file)",
+            settings.routes_file or default_routes_path(),
+            ", ".join(unpriced),
         )
     if settings.direct_message_escalations is None:
         logger.warning(
@@ -89,13 +109,6 @@ async def serve(settings: Settings) -> None:
             'Neither AGENT_USERGROUP nor AGENT_USERS is set: escalations tag nobody (they say "Support '
             'team") and anyone but the customer may use the agent controls. Set one of them.'
         )
-    # Before the migrations and the model load: a wrong token or no way to Slack is told in seconds, and
-    # nothing has been opened yet that would need closing.
-    await check_slack(settings)
-    await check_claude_at_start(settings, routes)
-    with sole_server(settings.database_url), listening_socket(settings) as sock:
-        async with support_bot(settings, routes) as bot:
-            await _serve(bot, settings, sock)
 
 
 async def _serve(bot: SupportBot, settings: Settings, sock: socket.socket | None) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from bot.commands.serving import sole_server
 from bot.settings import SettingsError
+from router.config import default_routes_path
 from tests.fakes import FakeSlack
 
 UNREACHABLE = "http://127.0.0.1:1/api/"
@@ -146,6 +147,22 @@ def test_a_read_only_folder_is_told_as_such(tmp_path: Path, monkeypatch: pytest.
     told = str(refused.value)
     assert told.startswith(f"DATABASE_URL: cannot open {tmp_path / 'routing.db.serve-lock'}")
     assert "(Read-only file system)" in told and f"may write to {tmp_path}" in told
+
+
+@pytest.mark.parametrize("key", ["sk-ant-test", None], ids=["online", "offline"])
+async def test_a_routes_file_without_prices_is_warned_of_at_start(
+    tmp_path: Path, slack: FakeSlack, key: str | None
+) -> None:
+    # Accepted (a partial block is refused, a missing one is not), but every cost would read $0.
+    shipped = default_routes_path().read_text(encoding="utf-8")
+    routes = tmp_path / "routes.yml"
+    routes.write_text(shipped[: shipped.index("\nprices:")] + "\n", encoding="utf-8")
+    env = {"ROUTES_FILE": str(routes), "SLACK_BOT_TOKEN": "xoxb-wrong"}
+    code, stderr = await serve(tmp_path, slack, **env, **({"ANTHROPIC_API_KEY": key} if key else {}))
+    one_line(code, stderr)  # stopped by the refused token, after the warnings
+    warned = f"{routes}: no prices for claude-haiku-5-5, claude-sonnet-5-5: cost estimates read $0"
+    # Offline nothing is spent: $0 is right.
+    assert (warned in stderr) is (key is not None), stderr
 
 
 async def test_database_unreachable(tmp_path: Path, slack: FakeSlack) -> None:

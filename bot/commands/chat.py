@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from rich.console import Console
 
-from bot.clients import open_router
+from bot.clients import open_router, routes_from
+from bot.commands.claude_check import check_claude_at_start
 from bot.commands.evaluation import mode_line
 from bot.commands.serving import open_store
 from bot.settings import Settings
@@ -25,7 +26,9 @@ ESCALATED_END = (
 
 async def chat(settings: Settings, console: Console, read: Callable[[str], str] = input) -> None:
     """Talk to the router until end of input; every decision is recorded like the bot's."""
-    async with open_router(settings) as router:
+    routes = routes_from(settings)
+    await check_claude_at_start(settings, routes)
+    async with open_router(settings, routes) as router:
         await _converse(settings, router, console, read)
 
 

@@ -1,7 +1,9 @@
-"""``serve``'s look at Claude before it starts: the key and every model the routes file names.
+"""The look at Claude before ``serve`` (or ``demo``, ``classify``, ``eval``, ``chat``) starts: the key and
+every model the routes file names.
 
 A refused key or a misspelt model id would not stop the bot otherwise: every message would fall back
-to the local model and be escalated, and the log would name neither the setting nor the model. Anthropic
+to the local model and be escalated, and the log would name neither the setting nor the model; a
+terminal command would print a 401 warning per message and record the failures as decisions. Anthropic
 being down or slow does not stop the start (the bot works on without Claude, and says so); a model the
 SDK lists as deprecated is warned about with its retirement date.
 """
@@ -14,12 +16,29 @@ from typing import Any
 
 import anthropic
 
-from bot.settings import SettingsError
+from bot.clients import anthropic_client
+from bot.settings import Settings, SettingsError
 from router.config import RoutesConfig, default_routes_path
 
 logger = logging.getLogger(__name__)
 
 MODELS_PAGE = "https://docs.claude.com/en/docs/about-claude/models/overview"
+# Seconds the start waits on Anthropic for each model's check.
+CHECK_TIMEOUT = 10.0
+
+
+async def check_claude_at_start(settings: Settings, routes: RoutesConfig) -> None:
+    """:func:`check_claude` once, quickly, on a client of its own: no retries, a short timeout (Anthropic
+    down does not hold the start up for minutes; the router falls back to the local model meanwhile).
+    Nothing to do offline."""
+    client = anthropic_client(settings)
+    if client is None:
+        return
+    try:
+        quick = client.with_options(max_retries=0, timeout=min(settings.anthropic_timeout, CHECK_TIMEOUT))
+        await check_claude(quick, routes, settings.routes_file)
+    finally:
+        await client.close()
 
 
 async def check_claude(

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bot.clients import open_router, routes_from
+from bot.commands.claude_check import check_claude_at_start
 from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
 from bot.settings import Settings
 from bot.terminal import print_all, report_tables, results_table, summary_table
@@ -39,7 +40,9 @@ def mode_line(settings: Settings) -> str:
 
 
 async def classify_text(settings: Settings, text: str, as_json: bool, console: Console) -> None:
-    async with open_router(settings) as router:
+    routes = routes_from(settings)
+    await check_claude_at_start(settings, routes)
+    async with open_router(settings, routes) as router:
         classification = await router.classify(text)
     reason = escalation_reason(classification, router.routes, text)
     if as_json:
@@ -123,6 +126,7 @@ async def evaluate_file(
             f"({', '.join(routes.names)}), so every answer would count as wrong. Map the labels onto the "
             "categories with --label-map, or set ROUTES_FILE to a routes file whose categories they are"
         )
+    await check_claude_at_start(settings, routes)
     async with open_router(settings, routes) as router:
         predictions = await _predict(router, items, console)
     report = evaluate(predictions, router.routes.names)
@@ -148,8 +152,10 @@ async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision
     from bot.commands.serving import open_store
     from bot.store.migrate import WhenBehind
 
+    routes = routes_from(settings)
+    await check_claude_at_start(settings, routes)  # before "Online mode": a refused key is one line
     console.print(mode_line(settings))
-    async with open_router(settings) as router:
+    async with open_router(settings, routes) as router:
         labelled = [(await router.route(text), label) for text, label in SEED_LABELLED]
         tests = [await router.route(text) for text in SEED_TEST_QUERIES]
     store = await open_store(settings, behind=WhenBehind.WARN, command="demo")

@@ -14,8 +14,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.app import SupportBot
-from bot.clients import anthropic_client, open_router, routes_from, slack_client
-from bot.commands.claude_check import check_claude
+from bot.clients import open_router, routes_from, slack_client
+from bot.commands.claude_check import check_claude_at_start
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file
@@ -31,8 +31,6 @@ except ImportError:  # Windows
 logger = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 1024
-# Seconds the start waits on Anthropic for each model's check.
-CHECK_TIMEOUT = 10.0
 
 
 async def open_store(
@@ -197,19 +195,6 @@ def _open_lock(lock: Path, database: Path) -> int:
             "or mount) and, if the lock file is there, that this user is its owner (remove one another "
             "user's serve left)"
         ) from e
-
-
-async def check_claude_at_start(settings: Settings, routes: RoutesConfig) -> None:
-    """:func:`check_claude` once, quickly: no retries, a short timeout (Anthropic down does not hold the
-    start up for minutes; the bot falls back to the local model meanwhile)."""
-    client = anthropic_client(settings)
-    if client is None:
-        return
-    try:
-        quick = client.with_options(max_retries=0, timeout=min(settings.anthropic_timeout, CHECK_TIMEOUT))
-        await check_claude(quick, routes, settings.routes_file)
-    finally:
-        await client.close()
 
 
 async def check_slack(settings: Settings) -> None:

@@ -3,15 +3,21 @@ stops it with one line naming what to change; Anthropic down does not, and a dep
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
-from collections.abc import AsyncIterator
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import anthropic
 import pytest
+from rich.console import Console
 
+from bot.commands import chat, evaluation
 from bot.commands.claude_check import check_claude
-from bot.settings import SettingsError
+from bot.settings import Settings, SettingsError
 from router.config import default_routes_path, load_routes
 from tests.bot.test_serve_startup import one_line, serve
 from tests.fakes import FakeAnthropic, FakeSlack
@@ -98,3 +104,70 @@ async def test_a_deprecated_model_is_warned_of_with_its_retirement_date(
     [warning] = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
     assert warning.startswith(f"{path}: categories[1].handler.model, categories[2].handler.model: ")
     assert "claude-sonnet-4-5 is deprecated and retires on" in warning
+
+
+def _never_read(_prompt: str) -> str:
+    raise AssertionError("the chat began before the key was checked")
+
+
+def _command(name: str, tmp_path: Path) -> Callable[[Settings, Console], Awaitable[object]]:
+    """A terminal command that talks to Claude, as the CLI runs it."""
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text('{"text": "I was charged twice", "label": "Refund Request"}\n', encoding="utf-8")
+    return {
+        "demo": evaluation.run_demo,
+        "classify": lambda s, c: evaluation.classify_text(s, "I was charged twice", False, c),
+        "chat": lambda s, c: chat.chat(s, c, read=_never_read),
+        "eval": lambda s, c: evaluation.evaluate_file(s, labelled, None, False, c),
+    }[name]
+
+
+@pytest.mark.parametrize("name", ["demo", "classify", "chat", "eval"])
+async def test_a_refused_key_stops_a_terminal_command_before_it_routes_anything(
+    tmp_path: Path, claude: FakeAnthropic, name: str
+) -> None:
+    # Not "Online mode…" and then a 401 warning and a failed decision for every message.
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        anthropic_api_key="sk-ant-wrong",
+        anthropic_base_url=claude.base_url,
+        database_url=f"sqlite:///{tmp_path / 'cli.db'}",
+    )
+    console = Console(file=io.StringIO())
+    with pytest.raises(SettingsError, match=r"^ANTHROPIC_API_KEY was refused by Anthropic"):
+        await _command(name, tmp_path)(settings, console)
+    assert isinstance(console.file, io.StringIO) and console.file.getvalue() == ""
+    assert claude.requests == [] and not (tmp_path / "cli.db").exists()
+
+
+async def test_a_terminal_command_with_a_good_key_checks_the_models_and_runs(
+    tmp_path: Path, claude: FakeAnthropic
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, anthropic_api_key=KEY, anthropic_base_url=claude.base_url
+    )
+    console = Console(file=io.StringIO())
+    await _command("classify", tmp_path)(settings, console)
+    assert claude.counters["models"] == 2
+    assert isinstance(console.file, io.StringIO) and "category:   Refund Request" in console.file.getvalue()
+
+
+async def test_demo_with_a_refused_key_ends_in_one_line(tmp_path: Path, claude: FakeAnthropic) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "DATABASE_"))}
+    environment |= {"ANTHROPIC_API_KEY": "sk-ant-wrong", "ANTHROPIC_BASE_URL": claude.base_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        cwd=tmp_path,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    line = one_line(process.returncode or 0, stderr.decode())
+    assert line.startswith(
+        "support-router: ANTHROPIC_API_KEY was refused by Anthropic (authentication_error)"
+    )
+    assert stdout.decode() == "" and "AuthenticationError" not in stderr.decode()

@@ -206,11 +206,16 @@ def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:
     return " ".join(tags) or "Support team"
 
 
+def minutes_word(count: float) -> str:
+    """ "minute" for one, "minutes" for any other count: "after 1 minutes" reads as a slip."""
+    return "minute" if count == 1 else "minutes"
+
+
 def reminder_text(mentions: str, waited: timedelta, *, direct_message_from: str | None = None) -> str:
     """An escalation no agent has answered, brought up again in its thread, where the customer reads it
     too; or, for a DM (``direct_message_from`` the customer), under its notice in the agents' channel."""
     minutes = max(1, round(waited.total_seconds() / 60))
-    span = f"{minutes} minutes" if minutes < 120 else f"{minutes / 60:.0f} hours"
+    span = f"{minutes} {minutes_word(minutes)}" if minutes < 120 else f"{minutes / 60:.0f} hours"
     if direct_message_from:
         return (
             f"{mentions}: <@{direct_message_from}> has been waiting for a person for {span}; nobody has "

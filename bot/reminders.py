@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.formatting import agent_mentions, reminder_text
+from bot.formatting import agent_mentions, minutes_word, reminder_text
 from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
 from bot.store.records import AwaitingEscalation
@@ -79,9 +79,10 @@ class Reminders:
         """Look every :data:`LOOK_INTERVAL_SECONDS` until :meth:`stop` (nothing when reminders are off)."""
         if self.enabled and self._loop is None:
             logger.info(
-                "an escalation no agent answers is brought up again after %g minutes "
+                "an escalation no agent answers is brought up again after %g %s "
                 "(ESCALATION_REMINDER_MINUTES; 0 turns this off)",
                 self._settings.escalation_reminder_minutes,
+                minutes_word(self._settings.escalation_reminder_minutes),
             )
             self._loop = asyncio.create_task(self._looking(), name="escalation reminders")
 

@@ -149,3 +149,20 @@ async def test_the_running_bot_looks_by_itself_and_stops_between_looks(
         await asyncio.sleep(0.02)
     await asyncio.wait_for(running.bot.reminders.stop(), timeout=2)
     assert all(task.get_name() != "escalation reminders" for task in asyncio.all_tasks())
+
+
+async def test_a_one_minute_wait_is_said_in_the_singular(
+    store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.formatting import reminder_text
+    from bot.settings import Settings
+
+    assert reminder_text("<!here>", timedelta(seconds=70)).endswith(
+        "after 1 minute; no agent has replied in this thread yet."
+    )
+    settings = Settings(_env_file=None, escalation_reminder_minutes=1)  # type: ignore[call-arg]
+    reminders = reminders_module.Reminders(store, None, settings)  # type: ignore[arg-type]
+    with caplog.at_level(logging.INFO, logger="bot.reminders"):
+        reminders.start()
+        await reminders.stop()
+    assert "brought up again after 1 minute (ESCALATION_REMINDER_MINUTES" in caplog.text

@@ -70,22 +70,12 @@ class Directory:
         ``wait=False`` answers from what is known now, never waiting on Slack (the intake answers Slack
         within its three seconds): a group due for reading is read in the background meanwhile.
         """
-        if user_id in self._agent_users:
-            return True
-        if not self._agent_usergroup:
-            return False
-        members = await self._members(self._agent_usergroup, wait=wait)
-        return None if members is None else user_id in members
+        return await self.member_status(user_id, self._agent_users, self._agent_usergroup, wait=wait)
 
     async def warm(self) -> None:
         """Read the agents' user group once, so that the first messages find it known."""
         if self._agent_usergroup:
             await self._members(self._agent_usergroup)
-
-    async def group_members(self, usergroup: str) -> frozenset[str]:
-        """Members of ``usergroup``: the last ones read when Slack cannot say (logged), empty when it never
-        could."""
-        return await self._members(usergroup) or frozenset()
 
     async def _members(self, usergroup: str, *, wait: bool = True) -> frozenset[str] | None:
         """Members of ``usergroup``, read at most every ``cache_seconds``; after a failure the previous
@@ -127,19 +117,28 @@ class Directory:
         self._groups[usergroup] = (time.monotonic() + self._cache_seconds, members)
         return members
 
-    async def is_member(self, user_id: str, users: Sequence[str], usergroup: str | None) -> bool:
-        """True when ``user_id`` is listed in ``users`` or belongs to ``usergroup`` (as far as known: not
-        when the group was never read)."""
+    async def member_status(
+        self, user_id: str, users: Sequence[str], usergroup: str | None, *, wait: bool = True
+    ) -> bool | None:
+        """Whether ``user_id`` is listed in ``users`` or belongs to ``usergroup``; None when nobody can
+        say: not listed, and the group has never been read (Slack failed). The members last read stand in
+        for the group while Slack cannot list it (stale beats unknown)."""
         if user_id in users:
             return True
-        return bool(usergroup) and user_id in await self.group_members(usergroup or "")
+        if not usergroup:
+            return False
+        members = await self._members(usergroup, wait=wait)
+        return None if members is None else user_id in members
 
-    async def is_admin(self, user_id: str) -> bool:
-        """True for workspace admins and owners (False, and logged, when Slack cannot say: no stats)."""
+    async def admin_status(self, user_id: str) -> bool | None:
+        """Whether ``user_id`` is a workspace admin or owner; None, logged, when Slack cannot say (an error,
+        a 5xx after slack_sdk's retries, a timeout): "not an admin" would refuse an admin for Slack's
+        outage and tell them to ask for access they have."""
         try:
             response = await self._client.users_info(user=user_id)
-        except SlackApiError as e:
-            logger.warning("cannot look up user %s: %s", user_id, e.response.get("error"))
-            return False
+        except Exception as e:  # SlackApiError, or the connection itself (aiohttp, timeouts)
+            error = e.response.get("error") if isinstance(e, SlackApiError) else type(e).__name__
+            logger.warning("cannot look up user %s: %s", user_id, error)
+            return None
         user = response.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

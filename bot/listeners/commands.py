@@ -1,7 +1,8 @@
 """``/routing-stats``: acknowledged at once, answered privately to the caller, numbers only for managers.
 
 Who may read the numbers: ``STATS_USERS`` and members of ``STATS_USERGROUP``; with neither set, the
-workspace's admins and owners (``users.info``).
+workspace's admins and owners (``users.info``). When Slack cannot say who they are, the caller is told to
+try again rather than refused.
 """
 
 from __future__ import annotations
@@ -26,14 +27,19 @@ REFUSED = (
     "or STATS_USERGROUP."
 )
 FAILED = "Sorry, I couldn't read the routing stats just now; please try again in a minute."
+ACCESS_UNKNOWN = (
+    "Slack cannot say right now whether you may see routing stats, so I couldn't check your access: try "
+    "again in a minute."
+)
 
 
-async def may_read_stats(bot: SupportBot, user_id: str) -> bool:
-    """Whether ``user_id`` may see the numbers."""
+async def may_read_stats(bot: SupportBot, user_id: str) -> bool | None:
+    """Whether ``user_id`` may see the numbers; None when Slack cannot say (the stats group never read,
+    or ``users.info`` failing): the caller is then told to try again, not refused."""
     settings = bot.settings
     if settings.stats_users or settings.stats_usergroup:
-        return await bot.directory.is_member(user_id, settings.stats_users, settings.stats_usergroup)
-    return await bot.directory.is_admin(user_id)
+        return await bot.directory.member_status(user_id, settings.stats_users, settings.stats_usergroup)
+    return await bot.directory.admin_status(user_id)
 
 
 def register(app: AsyncApp, bot: SupportBot) -> None:
@@ -43,25 +49,29 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         await ack()
         bot.worker.keep_in_flight()
         try:
-            request = parse_arguments(command.get("text") or "")
-        except StatsUsageError as e:
-            await respond(text=str(e), blocks=usage_blocks(str(e)), response_type="ephemeral")
-            return
-        if not await may_read_stats(bot, command["user_id"]):
-            await respond(text=REFUSED, response_type="ephemeral")
-            return
-        if request.help:
-            await respond(text=USAGE, blocks=usage_blocks(USAGE), response_type="ephemeral")
-            return
-        try:
-            text, blocks = report_blocks(await build_report(bot.store, request))
+            await _answer(bot, command, respond)
         except StoreError as e:
             logger.error("routing stats failed: %s", e)
             await respond(text=FAILED, response_type="ephemeral")
-            return
         except Exception:
             # After the ack, Bolt's error handler can no longer answer: the manager would get nothing.
             logger.exception("routing stats failed")
             await respond(text=FAILED, response_type="ephemeral")
-            return
-        await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+
+async def _answer(bot: SupportBot, command: dict[str, Any], respond: AsyncRespond) -> None:
+    """The caller's answer: the usage, a refusal, the help, or the report."""
+    try:
+        request = parse_arguments(command.get("text") or "")
+    except StatsUsageError as e:
+        await respond(text=str(e), blocks=usage_blocks(str(e)), response_type="ephemeral")
+        return
+    allowed = await may_read_stats(bot, command["user_id"])
+    if not allowed:
+        await respond(text=REFUSED if allowed is False else ACCESS_UNKNOWN, response_type="ephemeral")
+        return
+    if request.help:
+        await respond(text=USAGE, blocks=usage_blocks(USAGE), response_type="ephemeral")
+        return
+    text, blocks = report_blocks(await build_report(bot.store, request))
+    await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot import agents
+from bot.clients import SLACK_RETRIES
 from bot.listeners import commands
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, RunningBot
@@ -82,7 +83,7 @@ async def test_a_stats_usergroup_member_is_allowed(make_bot: BotFactory, slack: 
     assert answer["text"].startswith("Routing stats: last 24 hours")
 
 
-async def test_a_failed_stats_usergroup_lookup_refuses_only_until_slack_answers_again(
+async def test_a_failed_stats_usergroup_lookup_asks_to_try_again_until_slack_answers(
     make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1000.0]
@@ -90,8 +91,8 @@ async def test_a_failed_stats_usergroup_lookup_refuses_only_until_slack_answers_
     running = await make_bot(stats_usergroup="S0MANAGERS")
     slack.add_usergroup("S0MANAGERS", ["U0LEAD"])
     slack.fail_next("usergroups.users.list", error="fatal_error")
-    refused = await stats(running, "U0LEAD", "24h", name="refused")
-    assert "for support managers" in refused["text"]
+    unknown = await stats(running, "U0LEAD", "24h", name="unknown")
+    assert unknown["text"] == commands.ACCESS_UNKNOWN
     now[0] += 30  # well within the group cache's five minutes
     answer = await stats(running, "U0LEAD", "24h", name="allowed")
     assert answer["text"].startswith("Routing stats: last 24 hours")
@@ -129,3 +130,25 @@ async def test_an_unexpected_failure_still_answers_the_manager(
     assert answer["text"] == commands.FAILED
     [record] = [r for r in caplog.records if r.getMessage() == "routing stats failed"]
     assert record.exc_info is not None and "a bug in the report" in str(record.exc_info[1])
+
+
+async def test_an_admin_slack_cannot_vouch_for_is_told_to_try_again_not_refused(
+    running: RunningBot, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack.add_user("U0ADMIN", is_admin=True)
+    # users.info failing (503 after slack_sdk's retries): whether the caller is an admin is not known.
+    slack.fail_next("users.info", status=503, count=1 + SLACK_RETRIES)
+    unknown = await stats(running, "U0ADMIN", "24h", name="unavailable")
+    assert unknown["text"] == commands.ACCESS_UNKNOWN
+    assert "for support managers" not in unknown["text"]
+
+    async def timed_out(**kwargs: Any) -> None:
+        raise TimeoutError
+
+    # The lookup timing out: the command is still acknowledged, and the caller still answered.
+    with monkeypatch.context() as patched:
+        patched.setattr(running.bot.client, "users_info", timed_out)
+        unknown = await stats(running, "U0ADMIN", "24h", name="timed out")
+    assert unknown["text"] == commands.ACCESS_UNKNOWN
+    answer = await stats(running, "U0ADMIN", "24h", name="answered")
+    assert answer["text"].startswith("Routing stats: last 24 hours")

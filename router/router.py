@@ -112,8 +112,8 @@ class Router:
             on_text: awaited with each chunk of the answer as it arrives (not called when escalated, nor
                 for the acknowledgement reply).
             category: skip classification and answer as this category (an agent's re-route).
-            escalate: hand the message to a person for this reason unless it has one of its own; it is
-                classified all the same, for the record.
+            escalate: hand the message to a person for this reason, recorded instead of any the policy
+                finds (a thank-you aside); it is classified all the same, for the record.
             on_answering: called as the handler is asked for the answer (classified, not escalated): a
                 caller's check that must be done by the answer's first words can run meanwhile.
         """
@@ -142,7 +142,9 @@ class Router:
                 reason = None
                 closing = self.routes.acknowledgement_reply
             elif escalate is not None:
-                reason = reason or escalate
+                # The caller's reason wins: the conversation is a person's already, so what the policy
+                # would say of this message alone (unsure, asks for a person) is no new escalation.
+                reason = escalate
             elif answered and reason is None and self._handler.offline:
                 reason = EscalationReason.OFFLINE_FOLLOW_UP
         else:

@@ -20,7 +20,7 @@ MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
 LABEL_WIDTH = 40
 # Sections that "By category" and "Agent feedback" may each spread over: with the report's other blocks
-# (at most 14), two lists of this many stay within MAX_BLOCKS.
+# (at most 17), two lists of this many stay within MAX_BLOCKS.
 LIST_SECTIONS = 16
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
@@ -271,6 +271,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
             what="categories",
         ),
         *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
+        *([_section(passed_on_note(report))] if report.passed_on else []),
         *([_section(pickups_text(report))] if report.escalations_to_pick_up else []),
         _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         _section(
@@ -312,6 +313,14 @@ def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: 
         since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
         parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")
     return f"{bold('Picked up by agents')}: " + " · ".join(parts)
+
+
+def passed_on_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """The messages passed on to the person in charge, which the escalations leave out."""
+    return (
+        f"Passed on to the person in charge: {bold(f'{report.passed_on:,}')} (what customers added under "
+        "a DM already escalated; not counted as escalations)"
+    )
 
 
 def undecided_lines(report: StatsReport, channel: Callable[[str], str] = escape) -> list[str]:

@@ -58,6 +58,9 @@ BUSIEST_CHANNELS = 5
 # the daily histograms (PostgreSQL's percentile_cont over a million decisions took 2 s).
 EXACT_LIMIT = 10_000
 NO_CHANNEL = "(none)"
+# What a customer adds under a DM already escalated goes on to the person in charge (``bot.conversation``):
+# not another escalation, counted apart.
+PASSED_ON = EscalationReason.WITH_A_PERSON.value
 ERROR_REASONS = {
     EscalationReason.CLASSIFIER_ERROR.value,
     EscalationReason.HANDLER_ERROR.value,
@@ -207,7 +210,8 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
 
     Every customer's message counts in messages, escalations, channels and the reply time; only
     classifications in categories, sources, confidence and the router's times (see
-    ``bot.store.records.not_classified``).
+    ``bot.store.records.not_classified``). A message passed on to the person in charge (``PASSED_ON``) is
+    escalated but is no new escalation: counted apart, out of the escalations and their reasons.
     """
     customers = [g for g in groups if g.source != AGENT]
     unclassified: Counter[str] = Counter()
@@ -225,17 +229,22 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     reasons: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     channels: Counter[str] = Counter()
+    passed_on = fallbacks_passed_on = 0
     for g in customers:
         n = int(g.decisions)
         channels[g.channel_id or NO_CHANNEL] += n
-        if g.escalated:
+        if g.escalated and g.escalation_reason == PASSED_ON:
+            passed_on += n
+            # Claude failed all the same: an error, as every fallback is (blocks.FALLBACKS says so).
+            fallbacks_passed_on += n if g.source == Source.FALLBACK.value else 0
+        elif g.escalated:
             gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
             reasons[GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON] += n
     for g in classified:
         n = int(g.decisions)
         categories[g.category] += n
         sources[g.source] += n
-        if g.escalated:
+        if g.escalated and g.escalation_reason != PASSED_ON:
             escalated[g.category] += n
     escalations = sum(reasons.values())
 
@@ -263,11 +272,12 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "categories": shares(dict(categories), count),
         "category_escalations": dict(escalated),
         "escalations": escalations,
+        "passed_on": passed_on,
         "escalation_reasons": shares(dict(reasons), escalations),
         "confidence_average": total(classified, "confidence_sum") / count if count else None,
         "confidence_buckets": [int(total(classified, name)) for name in CONF],
         "sources": shares(dict(sources), count),
-        "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS),
+        "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS) + fallbacks_passed_on,
         "fallbacks": sources[Source.FALLBACK.value],
         # Re-routes that could not be answered count in tokens and cost alone.
         "reroutes_answered": sum(int(g.decisions) for g in groups if g.source == AGENT and not g.escalated),

@@ -142,6 +142,9 @@ class StatsReport(BaseModel):
     category_escalations: dict[str, int] = {}
     escalations: int = 0
     escalation_reasons: list[Share] = []
+    # Of the messages, those a customer added under a DM already escalated, passed on to the person in
+    # charge: escalated, but not counted as escalations (a conversation goes to a person once).
+    passed_on: int = 0
     handoffs: int = 0
     confidence_average: float | None = None
     confidence_buckets: list[int] = Field(default_factory=lambda: [0] * CONFIDENCE_BUCKETS)

@@ -22,6 +22,7 @@ from bot.stats.blocks import (
     first_day_note,
     not_classified_note,
     noun,
+    passed_on_note,
     period_end,
     period_title,
     pickups_text,
@@ -96,6 +97,8 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         _shares("By category", report.categories, notes=report.escalated_notes()),
         _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
     ]
+    if report.passed_on:
+        parts.append(Text.from_markup(passed_on_note(report, lambda text: f"[bold]{text}[/bold]")))
     if report.escalations_to_pick_up:
         parts.append(Text.from_markup(pickups_text(report, lambda text: f"[bold]{text}[/bold]")))
     average = "–" if report.confidence_average is None else f"{report.confidence_average:.2f}"

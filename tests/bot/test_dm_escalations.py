@@ -3,10 +3,17 @@ nobody's reply brings it up again there, and what the customer adds follows in t
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from rich.console import Console
+from sqlalchemy import select
 
 from bot.replies import reply_payload
 from bot.stats import build_report, parse_arguments
+from bot.stats.blocks import report_blocks
+from bot.stats.terminal import print_report
+from bot.store.tables import routing_decisions
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
@@ -198,3 +205,32 @@ async def test_a_follow_up_whose_dm_reply_fails_is_told_to_the_agents_once(
     assert len(told()) == 1 and 503 in [call.status for call in slack.calls_to("chat.postMessage")]
     [_, follow_up] = notices(slack)
     assert follow_up["thread_ts"] == notice_ts and follow_up["text"].count("it's order 1234") == 1
+
+
+async def test_what_a_customer_adds_under_an_escalated_dm_is_passed_on_not_escalated_again(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, _ = await escalated_dm(running, anthropic_api)
+    # Still unsure of each (the policy alone would say "low confidence"): they go to the person in charge.
+    for text in ("it's order 1234", "any news?"):
+        await running.customer_says(text, channel=DM, channel_type="im", thread_ts=event["ts"])
+        await running.idle()
+    async with running.store.reading() as conn:
+        d = routing_decisions
+        reasons = (await conn.execute(select(d.c.escalation_reason).order_by(d.c.id))).scalars().all()
+    assert reasons == ["low_confidence", "with_a_person", "with_a_person"]
+    assert all("already with a person" in notice["text"] for notice in notices(slack)[1:])
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.messages, report.follow_ups, report.passed_on) == (3, 2, 2)
+    assert (report.escalations, [(s.name, s.count) for s in report.escalation_reasons]) == (
+        1,
+        [("low_confidence", 1)],
+    )
+    assert report.escalated_notes() == ["1 escalated (33%)"]
+    assert report.escalations_to_pick_up == 1
+    _, blocks = report_blocks(report)
+    assert "Passed on to the person in charge: *2*" in str(blocks)
+    terminal = Console(file=io.StringIO(), width=160, color_system=None)
+    print_report(report, terminal)
+    assert "Passed on to the person in charge: 2" in terminal.file.getvalue()

@@ -903,3 +903,27 @@ def test_a_period_of_give_ups_alone_says_their_cost_is_unknown() -> None:
         _section(blocks, "*Tokens and cost*")
     )
     assert "messages without tokens on record (left out)" in _terminal_text(report)
+
+
+async def test_messages_passed_on_to_the_person_in_charge_are_no_escalations(store: Store) -> None:
+    """What a customer adds under an escalated DM goes on to the person in charge: among the messages and
+    in its category, not another escalation; a fallback among them is still a classifier error."""
+    rows = [
+        ("D0DM", "1.1", decision("Refund Request", 0.4, "claude", 300, 0, escalated=True,
+                                 escalation_reason="low_confidence")),
+        ("D0DM", "1.2", decision("Refund Request", 0.9, "claude", 300, 0, escalated=True,
+                                 escalation_reason="with_a_person")),
+        ("D0DM", "1.3", decision("Refund Request", 0.6, "fallback", 300, 0, escalated=True,
+                                 escalation_reason="with_a_person", error="Claude is down")),
+        ("C0SUPPORT", "2.1", decision("General Question", 0.9, "claude", 300, 1000)),
+    ]  # fmt: skip
+    for channel, ts, d in rows:
+        await store.record(d, team_id=TEAM, channel_id=channel, user_id="U1", message_ts=ts, thread_ts="1.1")
+    report = await build_report(store, parse_arguments("7d"))
+    assert (report.messages, report.escalations, report.passed_on) == (4, 1, 2)
+    assert report.escalation_rate == pytest.approx(1 / 4)
+    assert [(s.name, s.count) for s in report.escalation_reasons] == [("low_confidence", 1)]
+    assert {s.name: s.count for s in report.categories} == {"Refund Request": 3, "General Question": 1}
+    assert report.category_escalations == {"Refund Request": 1}
+    assert (report.errors, report.fallbacks) == (1, 1)
+    assert "Passed on to the person in charge: 2" in _terminal_text(report)

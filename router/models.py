@@ -128,3 +128,7 @@ class RoutingDecision(BaseModel):
     # after a restart, whose attempt's figures were lost, or a message given up on after every retry.
     # Averages and percentiles of times and cost leave such decisions out.
     measured: bool = True
+    # A message that only thanked or said goodbye after an answer, given the routes' acknowledgement_reply:
+    # no handler wrote it, so its handling time of 0 is no answer's, and its category is whatever the
+    # classifier made of "thanks". Reports count it apart, out of handling times and category shares.
+    acknowledgement: bool = False

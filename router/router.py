@@ -174,7 +174,8 @@ class Router:
         if reason is not None:
             return decision
         if closing is not None:
-            return decision.model_copy(update={"answer": closing, "total_ms": _ms(started)})
+            update = {"answer": closing, "total_ms": _ms(started), "acknowledgement": True}
+            return decision.model_copy(update=update)
         if on_answering is not None:
             on_answering()
         return await self._answer(decision, history, on_text, started)

@@ -20,7 +20,7 @@ MAX_BLOCKS = 50
 SECTION_LIMIT = 3000
 LABEL_WIDTH = 40
 # Sections that "By category" and "Agent feedback" may each spread over: with the report's other blocks
-# (at most 17), two lists of this many stay within MAX_BLOCKS.
+# (at most 18), two lists of this many stay within MAX_BLOCKS.
 LIST_SECTIONS = 16
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 # Escalation reasons in words, as the agents read them in the escalation message.
@@ -270,6 +270,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
             limit=LIST_SECTIONS,
             what="categories",
         ),
+        *([_section(thanks_note(report))] if report.acknowledgements else []),
         *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
         *([_section(passed_on_note(report))] if report.passed_on else []),
         *([_section(pickups_text(report))] if report.escalations_to_pick_up else []),
@@ -313,6 +314,14 @@ def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: 
         since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
         parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")
     return f"{bold('Picked up by agents')}: " + " · ".join(parts)
+
+
+def thanks_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """The thank-yous after an answer, which the categories and the handling time leave out."""
+    return (
+        f"Closed with thanks: {bold(f'{report.acknowledgements:,}')} (a thank-you or goodbye after an "
+        "answer, given the short acknowledgement; in no category and not in the handling time)"
+    )
 
 
 def passed_on_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:

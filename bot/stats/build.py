@@ -211,7 +211,9 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     Every customer's message counts in messages, escalations, channels and the reply time; only
     classifications in categories, sources, confidence and the router's times (see
     ``bot.store.records.not_classified``). A message passed on to the person in charge (``PASSED_ON``) is
-    escalated but is no new escalation: counted apart, out of the escalations and their reasons.
+    escalated but is no new escalation: counted apart, out of the escalations and their reasons. A
+    thank-you after an answer (``acknowledgements``) is counted apart too, out of the categories and the
+    handling time: no handler wrote its reply, and "thanks" is no customer's need.
     """
     customers = [g for g in groups if g.source != AGENT]
     unclassified: Counter[str] = Counter()
@@ -240,10 +242,14 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         elif g.escalated:
             gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
             reasons[GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON] += n
+    thanked = 0
     for g in classified:
         n = int(g.decisions)
-        categories[g.category] += n
         sources[g.source] += n
+        # An escalated thank-you (an agent wrote first) stays among the escalations of its category.
+        acknowledgements = 0 if g.escalated else int(g.acknowledgements or 0)
+        categories[g.category] += n - acknowledgements
+        thanked += acknowledgements
         if g.escalated and g.escalation_reason != PASSED_ON:
             escalated[g.category] += n
     escalations = sum(reasons.values())
@@ -257,7 +263,8 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
 
     averages = {
         "routing": (measured(classified), total(classified, "routing_ms")),
-        "handling": (measured(answered), total(answered, "handling_ms")),
+        # A thank-you's handling time is a stand-in of 0 ms, in the sum: taken out of the count alone.
+        "handling": (measured(answered) - thanked, total(answered, "handling_ms")),
         "total": (measured(classified), total(classified, "total_ms")),
         # Every customer's message, classified or not: a file alone or a give-up kept them waiting too.
         "reply": (int(total(customers, "replies")), total(customers, "reply_ms")),
@@ -269,10 +276,11 @@ def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "no_text": unclassified["no_text"],
         "gave_up": unclassified["gave_up"],
         "gave_up_unmeasured": unclassified_unmeasured["gave_up"],
-        "categories": shares(dict(categories), count),
+        "categories": shares(dict(categories), count - thanked),
         "category_escalations": dict(escalated),
         "escalations": escalations,
         "passed_on": passed_on,
+        "acknowledgements": thanked,
         "escalation_reasons": shares(dict(reasons), escalations),
         "confidence_average": total(classified, "confidence_sum") / count if count else None,
         "confidence_buckets": [int(total(classified, name)) for name in CONF],

@@ -21,15 +21,17 @@ from bot.store.tables import ALL_CHANNELS, daily_latencies, routing_decisions
 
 
 def _metric_filter(metric: str) -> list[ColumnElement[bool]]:
-    """The decisions whose times count, as the rollup trigger (migration 0009) counts them: for the
+    """The decisions whose times count, as the rollup trigger (migration 0015) counts them: for the
     router's times the classifications (not files alone nor give-ups) that were measured (not a reply
-    recovered after a restart), for handling only the answered ones; for the reply time every
-    customer's message that has one (an agent's re-route has none)."""
+    recovered after a restart), for handling only the answered ones, not the thank-yous (no handler
+    wrote their reply); for the reply time every customer's message that has one (an agent's re-route
+    has none)."""
     d = routing_decisions
     if metric == "reply":
         return [d.c.reply_ms.is_not(None), d.c.source != AGENT]
     where = [classified(d.c.source, d.c.escalation_reason), d.c.measured.is_(True)]
-    return where + ([d.c.escalated.is_(False)] if metric == "handling" else [])
+    answered = [d.c.escalated.is_(False), d.c.acknowledgement.is_(False)]
+    return where + (answered if metric == "handling" else [])
 
 
 def _bucket(ms: Any, postgres: bool) -> ColumnElement[Any]:

@@ -47,8 +47,9 @@ SUMS: tuple[str, ...] = ("routing_ms", "handling_ms", "total_ms", "input_tokens"
 SUMS += ("cache_read_tokens", "cache_creation_tokens", "cost_usd", "reply_ms")
 # ``replies``: the decisions with a reply time (routing_decisions.reply_ms), which ``reply_ms`` sums;
 # ``unmeasured``: those whose router times and tokens are stand-ins (routing_decisions.measured false);
-# ``follow_ups``: customers' messages in a thread where the bot had already replied.
-COUNTS = ("replies", "unmeasured", "follow_ups")
+# ``follow_ups``: customers' messages in a thread where the bot had already replied;
+# ``acknowledgements``: thank-yous after an answer, given the acknowledgement reply (no handler ran).
+COUNTS = ("replies", "unmeasured", "follow_ups", "acknowledgements")
 VALUES = ("decisions", "confidence_sum", *CONF, *SUMS, *COUNTS)
 # The router's times, and the customer's wait (``reply``: from their message to the bot's reply).
 METRICS = ("routing", "handling", "total", "reply")
@@ -173,6 +174,7 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             func.count(d.c.reply_ms).label("replies"),
             func.sum(_one_if(d.c.measured.is_(False))).label("unmeasured"),
             func.sum(_one_if(d.c.follow_up.is_(True))).label("follow_ups"),
+            func.sum(_one_if(d.c.acknowledgement.is_(True))).label("acknowledgements"),
         ]
         statements.append(
             select(literal_column("1").label("part"), *raw_keys, *values)

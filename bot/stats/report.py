@@ -136,7 +136,11 @@ class StatsReport(BaseModel):
     # Of those given up on, the ones with no tokens on record (a give-up after a decision Slack would not
     # take keeps that decision's figures).
     gave_up_unmeasured: int = 0
-    # The classified messages per category (their shares are of the classified messages).
+    # Of the messages, thank-yous or goodbyes after an answer, given the short acknowledgement reply: out of
+    # the categories (the classifier's guess at "thanks") and of the handling time (no handler ran).
+    acknowledgements: int = 0
+    # The classified messages per category (their shares are of the classified messages less the
+    # acknowledgements).
     categories: list[Share] = []
     # Per category, how many of its messages went to a person (categories with none are left out).
     category_escalations: dict[str, int] = {}

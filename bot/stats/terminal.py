@@ -27,6 +27,7 @@ from bot.stats.blocks import (
     period_title,
     pickups_text,
     purge_note,
+    thanks_note,
     undecided_lines,
     unmeasured_kinds,
     untimed_note,
@@ -93,10 +94,10 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
     if report.messages == 0 and report.reroutes_answered == 0:
         return parts
-    parts += [
-        _shares("By category", report.categories, notes=report.escalated_notes()),
-        _shares("Escalations by reason", report.escalation_reasons, REASON_NAMES),
-    ]
+    parts.append(_shares("By category", report.categories, notes=report.escalated_notes()))
+    if report.acknowledgements:
+        parts.append(Text.from_markup(thanks_note(report, lambda text: f"[bold]{text}[/bold]")))
+    parts.append(_shares("Escalations by reason", report.escalation_reasons, REASON_NAMES))
     if report.passed_on:
         parts.append(Text.from_markup(passed_on_note(report, lambda text: f"[bold]{text}[/bold]")))
     if report.escalations_to_pick_up:

@@ -58,6 +58,7 @@ STATS_COLUMNS = (
     "reply_ms",
     "measured",
     "follow_up",
+    "acknowledgement",
 )
 
 # Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
@@ -183,6 +184,9 @@ class DecisionRow(Base):
     measured: Mapped[bool] = mapped_column(Boolean, server_default=true())
     # A customer's message in a thread where the bot had already replied (0009).
     follow_up: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # A thank-you or goodbye after an answer, given the acknowledgement reply (no handler ran): left out of
+    # the handling time and the category shares (0015).
+    acknowledgement: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Feedback finds a message's decisions by its Slack key.
@@ -295,7 +299,7 @@ class FeedbackRow(Base):
 class DailyRollupRow(Base):
     """Per channel, category, source, escalation and UTC day: sums of every decision's figures.
 
-    Kept by a database trigger on ``routing_decisions`` (migrations 0002 and 0008), so
+    Kept by a database trigger on ``routing_decisions`` (migrations 0002, 0008, 0009 and 0015), so
     ``/routing-stats`` reads thousands of rows instead of millions. ``channel_id`` and
     ``escalation_reason`` are '' for none. The primary key is in GROUP BY order and, on SQLite, the table
     is clustered on it (WITHOUT ROWID), so the report's GROUP BY streams through it without sorting.
@@ -337,6 +341,8 @@ class DailyRollupRow(Base):
     # How many decisions were not measured (routing_decisions.measured), and were follow-ups (0009).
     unmeasured: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
     follow_ups: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    # How many decisions were thank-yous closing a conversation (routing_decisions.acknowledgement; 0015).
+    acknowledgements: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
 
 
 # daily_latencies.channel_id of the rows that count every channel.
@@ -349,8 +355,9 @@ class DailyLatencyRow(Base):
     ``bucket`` is the lower bound in ms at two significant digits (1234.5 ms counts in 1200). Every
     decision is counted twice: under its channel and under ``ALL_CHANNELS``, so a report reads one
     channel's rows either way. Kept by the same trigger; it gives p50/p95 on SQLite without sorting
-    millions of rows (agents' re-routes are not counted, handling times only for answered messages;
-    since migration 0008 files alone and give-ups count in the reply time only).
+    millions of rows (agents' re-routes are not counted, handling times only for answered messages, and
+    since migration 0015 not for thank-yous; since migration 0008 files alone and give-ups count in the
+    reply time only).
     """
 
     __tablename__ = "daily_latencies"

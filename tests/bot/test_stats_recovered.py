@@ -1,16 +1,17 @@
-"""Through the real app: a reply found after a restart is a message without times or tokens, and a
-customer's words in a thread the bot answered are a follow-up, not a new conversation."""
+"""Through the real app: a reply found after a restart is a message without times or tokens, a
+customer's words in a thread the bot answered are a follow-up, not a new conversation, and a thank-you
+after an answer closes it, counted apart from the answers."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
-from bot.store.tables import routing_decisions
+from bot.store.tables import daily_latencies, routing_decisions
 from tests.bot.conftest import BotFactory
-from tests.bot.harness import CHANNEL
+from tests.bot.harness import CHANNEL, RunningBot
 from tests.bot.test_security_and_recovery import (
     _dead_process_store,
     _pending,
@@ -55,3 +56,27 @@ async def test_a_reply_recovered_after_a_restart_is_a_message_but_not_a_time_nor
     assert report.cost_per_message == pytest.approx(report.cost_usd / 2)
     _, blocks = report_blocks(report)
     assert "No router times on record for 1 message whose reply was found already posted" in str(blocks)
+
+
+async def test_a_thank_you_after_an_answer_is_closed_with_thanks_not_an_answer_of_0_ms(
+    running: RunningBot,
+) -> None:
+    for i in range(2):
+        first = await running.customer_says(f"How do I reset my password? ({i})")
+        await running.idle()
+        await running.customer_says("Thanks, that fixed it!", thread_ts=first["ts"])
+        await running.idle()
+        assert running.replies(first)[-1]["text"].startswith("You're welcome")
+    async with running.store.reading() as conn:
+        d, h = routing_decisions, daily_latencies
+        rows = (await conn.execute(select(d.c.acknowledgement, d.c.handling_ms).order_by(d.c.id))).all()
+        histogram = await conn.scalar(select(func.sum(h.c.handling)).where(h.c.channel_id == "*"))
+    assert [row.acknowledgement for row in rows] == [False, True, False, True]
+    assert histogram == 2  # the two answers' handling times, not the thank-yous' stand-ins of 0 ms
+    answers = [row.handling_ms for row in rows if not row.acknowledgement]
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.messages, report.follow_ups, report.acknowledgements, report.escalations) == (4, 2, 2, 0)
+    assert (report.handling.count, report.handling.average_ms) == (2, pytest.approx(sum(answers) / 2))
+    assert sum(s.count for s in report.categories) == 2  # "thanks" is in no category
+    _, blocks = report_blocks(report)
+    assert "Closed with thanks: *2*" in str(blocks)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+import itertools
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from rich.console import Console
@@ -12,6 +13,7 @@ from bot.conversation import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import LABEL_WIDTH, MAX_BLOCKS, SECTION_LIMIT, bar, cut_label, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms
+from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
 from bot.stats.report import CategoryFeedback, Share, shares
 from bot.stats.terminal import print_report, report_renderables
@@ -927,3 +929,31 @@ async def test_messages_passed_on_to_the_person_in_charge_are_no_escalations(sto
     assert report.category_escalations == {"Refund Request": 1}
     assert (report.errors, report.fallbacks) == (1, 1)
     assert "Passed on to the person in charge: 2" in _terminal_text(report)
+
+
+async def test_thank_yous_are_closed_with_thanks_out_of_the_handling_time_and_the_categories(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thank-you after an answer gets the acknowledgement reply, which no handler wrote: its 0 ms must
+    not pull the handling time down, nor "thanks" swell the category the classifier made of it. Alike
+    from the decisions (hours of a day) and from the rollups and histograms (whole days)."""
+    day = datetime.combine(datetime.now(UTC).date() - timedelta(days=3), time.min, UTC)
+    thanks = decision(
+        "General Question", 0.9, "claude", 300, 0, answer="You're welcome!", acknowledgement=True
+    )
+    rows = [decision("Technical Support", 0.9, "claude", 300, ms) for ms in (1000, 1200, 1400)] + [thanks] * 3
+    for i, d in enumerate(rows):
+        await _insert_old(store, day + timedelta(hours=12, minutes=i), d, "C0SUPPORT")
+    hours = StatsRequest(period="hours", start=day + timedelta(hours=6), end=day + timedelta(hours=18))
+    whole_day = parse_arguments(f"{day:%Y-%m-%d}..{day:%Y-%m-%d}")
+    for limit, request in itertools.product((build.EXACT_LIMIT, 0), (hours, whole_day)):
+        monkeypatch.setattr(build, "EXACT_LIMIT", limit)  # 0: percentiles from the histograms
+        report = await build_report(store, request)
+        assert (report.messages, report.acknowledgements, report.escalations) == (6, 3, 0)
+        assert [(s.name, s.count, s.share) for s in report.categories] == [("Technical Support", 3, 1.0)]
+        assert (report.handling.count, report.handling.average_ms) == (3, pytest.approx(1200))
+        assert report.handling.p50_ms == pytest.approx(1200, rel=0.05)
+        assert report.routing.count == 6  # classifying "thanks" took its time all the same
+    _, blocks = report_blocks(report)
+    assert "Closed with thanks: *3*" in str(blocks)
+    assert "Closed with thanks: 3" in _terminal_text(report)

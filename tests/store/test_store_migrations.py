@@ -254,3 +254,48 @@ def test_0009_marks_the_decisions_without_times_and_the_follow_ups_in_the_log(da
     assert _run(database_url, routing_count) == 4
     command.upgrade(config, "head")
     command.check(config)
+
+
+def test_0015_marks_the_thank_yous_in_the_log_and_takes_them_out_of_the_handling_time(
+    database_url: str,
+) -> None:
+    """A customer's decision answered in 0 ms by no handler (not offline, not a stand-in) is a thank-you:
+    marked, counted in its rollup, out of the handling histogram (back in it on a downgrade)."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "0014")
+
+    def row(ts: str, source: str, handling_ms: float, **extra: Any) -> dict[str, Any]:
+        # Every row names every column: one executemany.
+        fields = {"handler_model": None, "answer": None, "measured": True, "handling_ms": handling_ms}
+        return _old_decision("C0X", ts, source, **(fields | extra))
+
+    rows = [
+        row("1.1", "claude", 500.0, handler_model="claude-sonnet-5-5", answer="Try this."),
+        row("1.2", "claude", 0.0, answer="You're welcome!"),  # a thank-you
+        row("2.1", "local", 0.0),  # a thank-you the log kept no text of
+        row("3.1", "local", 0.2, offline=True, answer="Our offline reply"),
+        row("4.1", "agent", 0.0),  # a re-route: nobody thanked
+        row("5.1", "claude", 0.0, measured=False),  # recovered after a restart
+    ]
+
+    async def insert(conn: AsyncConnection) -> None:
+        await conn.execute(routing_decisions.insert(), rows)
+
+    def handling_count(conn: AsyncConnection) -> Awaitable[Any]:
+        h = daily_latencies
+        return conn.scalar(select(func.sum(h.c.handling)).where(h.c.channel_id == "*"))
+
+    async def read(conn: AsyncConnection) -> tuple[Any, ...]:
+        d, r = routing_decisions, daily_rollups
+        flags = (await conn.execute(select(d.c.acknowledgement).order_by(d.c.id))).scalars().all()
+        return list(flags), await conn.scalar(select(func.sum(r.c.acknowledgements)))
+
+    _run(database_url, insert)
+    assert _run(database_url, handling_count) == 4  # 0009: every measured customer's answer
+    command.upgrade(config, "head")
+    assert _run(database_url, read) == ([False, True, True, False, False, False], 2)
+    assert _run(database_url, handling_count) == 2
+    command.downgrade(config, "0014")
+    assert _run(database_url, handling_count) == 4
+    command.upgrade(config, "head")
+    command.check(config)

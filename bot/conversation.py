@@ -18,22 +18,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
 from bot.clients import without_rate_limit_waits
-from bot.formatting import (
-    agent_controls,
-    agent_mentions,
-    answer_message,
-    direct_message_escalation,
-    escalation_message,
-    note,
-    route_context,
-)
+from bot.escalations import Escalations, agent_controls_for, gave_up_decision
+from bot.formatting import answer_message, route_context
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.replies import (
     SLACK_ERRORS,
     StartCheck,
     StreamedReply,
-    notice_metadata,
     post_reply,
     remove_unfinished,
     reply_metadata,
@@ -47,11 +39,9 @@ from bot.take_overs import RecentTakeOvers
 from bot.threads import (
     direct_message_history,
     find_posted_reply,
-    noticed,
     thread_history,
     thread_messages,
 )
-from router.config import RoutesConfig
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
 
@@ -102,6 +92,7 @@ class Conversations:
         self._router = router
         self._store = store
         self._client = client
+        self._escalations = Escalations(settings, router.routes, store, client)
         # Learnt from auth.test when the bot starts.
         self.identity = identity
 
@@ -159,8 +150,7 @@ class Conversations:
 
     async def _silent(self, msg: InboundMessage) -> bool:
         """Whether ``msg``'s thread is in a person's hands (escalated or taken over)."""
-        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
-        return thread is not None and thread.bot_silent
+        return await self._store.bot_silent(msg.team_id, msg.channel_id, msg.thread_ts)
 
     async def _left_to_a_person(self, msg: InboundMessage) -> bool:
         """If the thread was escalated or taken over since ``msg`` was claimed (the intake claims nothing
@@ -267,7 +257,7 @@ class Conversations:
         """Whether an agent took ``msg``'s channel thread over while its answer was written and before
         the customer saw any of it: the answer is then not posted under the agent's words (the bot stepped
         aside, and said so to them). An answer already streaming is finished: the customer is reading it.
-        Escalations have their own check (:meth:`_post_escalation`); a DM's thread is not the agents'."""
+        Escalations have their own check (``Escalations.post``); a DM's thread is not the agents'."""
         if decision.escalated or is_direct(msg):
             return False
         if streamed is not None and (streamed.withheld or streamed.ts is not None):
@@ -352,7 +342,7 @@ class Conversations:
                 await streamed.interrupt(INTERRUPTED)
                 await streamed.finish(None, reply_metadata(msg, {"partial": True}))
                 preface = None  # the customer has read it already
-            return await self._post_escalation(msg, decision, metadata, history, preface)
+            return await self._escalations.post(msg, decision, metadata, history, preface)
         # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
         controls = [] if is_direct(msg) else [agent_controls_for(msg, names, decision.category)]
         if streamed is not None and streamed.ts is not None:
@@ -363,73 +353,6 @@ class Conversations:
             await self._remove_unfinished(msg)
         text, blocks = answer_message(decision.answer or "", decision)
         return await post_reply(self._client, msg, text, [*blocks, *controls], metadata, preface=preface)
-
-    async def _post_escalation(
-        self,
-        msg: InboundMessage,
-        decision: RoutingDecision,
-        metadata: dict[str, Any],
-        history: Sequence[Turn] = (),
-        preface: str | None = None,
-    ) -> str | None:
-        """Post the escalation of ``msg``: in its thread, the agents tagged; for a DM, the notice in the
-        agents' channel and a word to the customer. None, nothing posted, when an agent wrote in the
-        channel thread while the message was being routed: they are there already, and tagging them all
-        would call them to a customer one of them is talking to."""
-        if not is_direct(msg) and await self._silent(msg):
-            logger.info("escalation of %s/%s not posted: an agent is in its thread", msg.channel_id, msg.ts)
-            return None
-        settings = self._settings
-        mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
-        # Every category on offer, the guess too: an agent who agrees with it has the bot answer so.
-        controls = agent_controls_for(msg, self._router.routes.names, None)
-        escalation = self._router.routes.escalation
-        agents_channel = settings.direct_message_escalations
-        if is_direct(msg) and agents_channel is not None:
-            await self._announce(msg, decision, controls, history, agents_channel)
-            text, blocks = note(escalation.customer_message_dm)
-            return await post_reply(self._client, msg, text, blocks, metadata, preface=preface)
-        text, blocks = escalation_message(decision, escalation.customer_message, mentions)
-        return await post_reply(self._client, msg, text, [*blocks, controls], metadata, preface=preface)
-
-    async def _announce(
-        self,
-        msg: InboundMessage,
-        decision: RoutingDecision,
-        controls: dict[str, Any],
-        history: Sequence[Turn],
-        agents_channel: str,
-    ) -> None:
-        """Tell the agents of an escalated DM in their channel, before the customer is told: if that note
-        then fails, the escalation is not one nobody was told of, and the retry, finding the notice noted,
-        does not announce it again. The DM's first notice starts a thread that the rest of it follows
-        (what the customer adds under the escalated message, a later escalation): the agents read the
-        conversation in one place, and whoever replied there, taking it up, is the one tagged."""
-        settings = self._settings
-        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
-        notice_ts, taker = None, None
-        if thread is not None and thread.notice_channel_id == agents_channel:
-            if not thread.bot_answered and not is_thread_reply(msg):
-                return  # announced by this message's earlier attempt: its notice alone is in the thread
-            notice_ts, taker = thread.notice_ts, thread.taken_over_by
-            if notice_ts is not None and await noticed(self._client, agents_channel, notice_ts, msg):
-                return  # this message's earlier attempt told them, then failed to tell the customer
-        mentions = f"<@{taker}>" if taker else agent_mentions(settings.agent_users, settings.agent_usergroup)
-        notice, blocks = direct_message_escalation(
-            decision, mentions, msg.user_id, msg.text or "", history, quote=settings.quotes_direct_messages
-        )
-        posted = await self._client.chat_postMessage(
-            channel=agents_channel,
-            thread_ts=notice_ts,
-            text=notice,
-            blocks=[*blocks, controls],
-            unfurl_links=False,
-            metadata=notice_metadata(msg),
-        )
-        if notice_ts is None and posted.get("ts"):
-            await self._store.note_notice(
-                msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id, agents_channel, str(posted["ts"])
-            )
 
     async def give_up(self, msg: InboundMessage, error: str) -> None:
         """The message could not be handled after every retry: hand it to a person, and record why.
@@ -443,7 +366,7 @@ class Conversations:
         decision = gave_up_decision(msg.text or "", error, self._router.routes, spent=spent)
         metadata = reply_metadata(msg, decision_payload(decision))
         history = await self._dm_history_if_readable(msg)
-        reply_ts = await self._post_escalation(msg, decision, metadata, history, self._late(msg))
+        reply_ts = await self._escalations.post(msg, decision, metadata, history, self._late(msg))
         await self._store.complete(msg, decision, reply_ts)
 
     async def _dm_history_if_readable(self, msg: InboundMessage) -> list[Turn]:
@@ -496,54 +419,7 @@ class Conversations:
         return True
 
 
-GAVE_UP_REASONING = "The message could not be handled after repeated attempts."
-
-
-def gave_up_decision(
-    query: str, error: str, routes: RoutesConfig, *, spent: RoutingDecision | None = None
-) -> RoutingDecision:
-    """The decision recorded for a message given up on after every retry: it goes to a person, and
-    /routing-stats tells it by its source and reason (``bot.store.records.GAVE_UP``).
-
-    With ``spent``, the decision an attempt made and could not post (``Store.kept_decision``), what is
-    known of it stays on record: its category guess and confidence, its models, times, tokens and cost
-    (Claude bills them all the same). Without, the first category and confidence 0 are stand-ins, and
-    none of the router's figures are known."""
-    if spent is not None:
-        return spent.model_copy(
-            update={
-                "reasoning": f"{GAVE_UP_REASONING} Classified by {spent.source.value}: {spent.reasoning}",
-                "escalated": True,
-                "escalation_reason": EscalationReason.HANDLER_ERROR,
-                "source": Source.FALLBACK,
-                "answer": None,
-                "error": error,
-            }
-        )
-    return RoutingDecision(
-        query=query,
-        category=routes.names[0],
-        confidence=0.0,
-        reasoning=GAVE_UP_REASONING,
-        escalated=True,
-        escalation_reason=EscalationReason.HANDLER_ERROR,
-        source=Source.FALLBACK,
-        routing_ms=0.0,
-        handling_ms=0.0,
-        total_ms=0.0,
-        error=error,
-        routes_version=routes.version,
-        # The attempts' times and tokens went with them: none of the router's figures are known.
-        measured=False,
-    )
-
-
 def beaten_decision(decision: RoutingDecision) -> RoutingDecision:
     """The decision of an answer an agent beat (see ``Conversations._beaten_by_an_agent``): the message
     went to a person, who was there first; what the unposted answer cost stays on record."""
     return decision.model_copy(update={"escalated": True, "escalation_reason": EscalationReason.AGENT_FIRST})
-
-
-def agent_controls_for(msg: InboundMessage, names: list[str], current: str | None) -> dict[str, Any]:
-    """Agent controls keyed by the customer message (its decision is recorded right after posting)."""
-    return agent_controls(f"{msg.channel_id}:{msg.ts}", names, current)

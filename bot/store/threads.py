@@ -46,6 +46,11 @@ class ThreadStates(Database):
                 return None if customer is None else ThreadState(customer_id=customer)
         return ThreadState.model_validate(row._asdict())
 
+    async def bot_silent(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        """Whether the thread is in a person's hands (escalated, or taken over by an agent)."""
+        thread = await self.get_thread(team_id, channel_id, thread_ts)
+        return thread is not None and thread.bot_silent
+
     def noticed_thread_statement(self, team_id: str, channel_id: str, notice_ts: str) -> Any:
         """See :meth:`noticed_thread`; through ``ix_threads_notice``, whose condition this repeats."""
         t = threads

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from rich.console import Console
 
-from bot.conversation import gave_up_decision
+from bot.escalations import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import LABEL_WIDTH, MAX_BLOCKS, SECTION_LIMIT, bar, cut_label, report_blocks
 from bot.stats.percentiles import histogram_statements, histograms

@@ -169,6 +169,7 @@ async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | 
         end=end,
         messages=figures["messages"],
         escalations=figures["escalations"],
+        passed_on=figures["passed_on"],
         confidence_average=figures["confidence_average"],
         measured_messages=figures["messages"] - figures["unmeasured"],
         cost_usd=figures["cost_usd"],

@@ -62,6 +62,15 @@ class CategoryFeedback(BaseModel):
         return self.rerouted / self.routed if self.routed else None
 
 
+def rate_of_escalation(escalations: int, messages: int, passed_on: int) -> float | None:
+    """Escalations per message that could have been one: what a customer adds under a DM already with a
+    person (``passed_on``) is neither, as in a channel, where it is not routed at all; counted, a DM
+    escalated and then added to three times read as a rate of 25% where the same channel thread reads
+    100%. None without such a message (not a rate of 0%)."""
+    routed = messages - passed_on
+    return escalations / routed if routed > 0 else None
+
+
 class Previous(BaseModel):
     """The headline figures of the whole UTC days just before the report's period, as many days as it
     has (same channel), to read the report's against: did escalations, accuracy, cost and the customers'
@@ -74,6 +83,7 @@ class Previous(BaseModel):
     end: datetime
     messages: int = Field(default=0, ge=0)
     escalations: int = Field(default=0, ge=0)
+    passed_on: int = Field(default=0, ge=0)
     confidence_average: float | None = None
     # Messages whose tokens are known, and their cost (see :attr:`StatsReport.unmeasured`).
     measured_messages: int = Field(default=0, ge=0)
@@ -84,7 +94,7 @@ class Previous(BaseModel):
 
     @property
     def escalation_rate(self) -> float | None:
-        return self.escalations / self.messages if self.messages else None
+        return rate_of_escalation(self.escalations, self.messages, self.passed_on)
 
     @property
     def cost_per_message(self) -> float | None:
@@ -238,8 +248,8 @@ class StatsReport(BaseModel):
 
     @property
     def escalation_rate(self) -> float | None:
-        """Escalations per message; None without messages (not a rate of 0%)."""
-        return self.escalations / self.messages if self.messages else None
+        """Escalations per message (see :func:`rate_of_escalation`); None without one (not 0%)."""
+        return rate_of_escalation(self.escalations, self.messages, self.passed_on)
 
     def escalated_notes(self) -> list[str]:
         """For each of :attr:`categories`, e.g. "2 escalated (29%)": which routes need people most."""

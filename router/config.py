@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from router.errors import ConfigError
 from router.models import Usage
@@ -22,6 +31,28 @@ from router.models import Usage
 DEFAULT_ROUTES_NAME = "routes.yml"
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+_FIELD_NAMES = (
+    "escalation|handler|examples|offline_reply|description|rule|threshold|model|system_prompt|max_tokens"
+    "|temperature"
+)
+# Two routes-file fields in a row inside a text: fields indented as deep as the text's lines above them
+# (a block scalar's), read as more of it.
+_SWALLOWED = re.compile(rf"\b({_FIELD_NAMES}):\s+(?:[\w.-]+\s+)?({_FIELD_NAMES}):")
+
+
+def _whole(text: str) -> str:
+    """``text``, unless routes-file fields ended up inside it (see :data:`_SWALLOWED`): the customer would
+    read them, and the fields would be lost (a category's threshold falling back to the classifier's)."""
+    if found := _SWALLOWED.search(text):
+        raise ValueError(
+            f"holds '{found[1]}: {found[2]}:', routes-file fields read as part of this text: a block "
+            "indented too deep joined it; indent those fields like this one"
+        )
+    return text
+
+
+# A text the bot shows or sends (a reply, a prompt): non-empty, and holding none of the file's fields.
+Prose = Annotated[str, Field(min_length=1), AfterValidator(_whole)]
 
 
 def _refuse_field(data: object, name: str, why: str) -> object:
@@ -47,7 +78,7 @@ class EscalationRule(StrEnum):
 
 class HandlerConfig(_Strict):
     model: NonEmpty
-    system_prompt: NonEmpty
+    system_prompt: Prose
     max_tokens: int = Field(default=1024, ge=1, le=64000)
 
     @model_validator(mode="before")
@@ -78,10 +109,10 @@ class CategoryEscalation(_Strict):
 
 class Category(_Strict):
     name: NonEmpty
-    description: NonEmpty
+    description: Prose
     examples: list[NonEmpty] = Field(min_length=1)
     handler: HandlerConfig
-    offline_reply: NonEmpty
+    offline_reply: Prose
     escalation: CategoryEscalation = CategoryEscalation()
 
 
@@ -156,13 +187,13 @@ class ClassifierConfig(_Strict):
 
 
 class EscalationConfig(_Strict):
-    customer_message: NonEmpty
+    customer_message: Prose
     # In a direct message agents cannot join the conversation: they contact the customer instead.
-    customer_message_dm: NonEmpty = (
+    customer_message_dm: Prose = (
         "Thanks for your patience. I've passed your message to our support team, and a person will get in "
         "touch with you directly."
     )
-    agent_description: NonEmpty = "a member of our support team"
+    agent_description: Prose = "a member of our support team"
 
 
 class ModelPrice(_Strict):
@@ -191,10 +222,10 @@ class RoutesConfig(_Strict):
     categories: list[Category] = Field(min_length=1)
     prices: dict[str, ModelPrice] = {}
     # The bot's reply to a customer who only thanks it or says goodbye after an answer.
-    acknowledgement_reply: NonEmpty = "You're welcome! If anything else comes up, just write here."
+    acknowledgement_reply: Prose = "You're welcome! If anything else comes up, just write here."
     # Put before a reply that comes late (the bot was away, Claude down for a while): see the bot's
     # LATE_REPLY_MINUTES setting.
-    late_reply_note: NonEmpty = "Sorry for the slow reply."
+    late_reply_note: Prose = "Sorry for the slow reply."
     # Filled in by load_routes: a short hash of the file's bytes, recorded with every decision.
     version: str = "unversioned"
 

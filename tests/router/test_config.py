@@ -221,3 +221,37 @@ def test_a_line_indented_wrong_is_pointed_at_with_the_fix(tmp_path: Path) -> Non
     with pytest.raises(ConfigError) as info:
         load_routes(path)
     assert str(info.value).endswith("; indent with spaces: YAML does not accept tabs")
+
+
+@pytest.mark.parametrize("style", [">-", "|"])
+def test_fields_swallowed_by_a_text_indented_too_deep_are_refused(tmp_path: Path, style: str) -> None:
+    """`escalation:` indented like the offline reply's lines above it is read as more of that reply: the
+    customer would be shown "… escalation: rule: threshold threshold: 0.75" and the category's threshold
+    silently fall back to the classifier's."""
+    text = default_routes_path().read_text()
+    shipped = "    escalation:\n      rule: threshold\n      threshold: 0.75\n"
+    assert shipped in text
+    text = text.replace(shipped, "      escalation:\n        rule: threshold\n        threshold: 0.75\n", 1)
+    path = tmp_path / "routes.yml"
+    path.write_text(
+        text.replace("    offline_reply: >-\n", f"    offline_reply: {style}\n"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    assert "categories[1] (Refund Request).offline_reply: holds" in str(info.value)
+    assert "holds 'escalation: rule:'" in str(info.value) and "indented too deep" in str(info.value)
+
+
+def test_prose_that_merely_mentions_a_field_name_is_accepted(tmp_path: Path) -> None:
+    text = (
+        default_routes_path()
+        .read_text()
+        .replace(
+            "We can't confirm an amount or a date",
+            "Our escalation: a person. Model: any. We can't confirm an amount or a date",
+            1,
+        )
+    )
+    path = tmp_path / "routes.yml"
+    path.write_text(text, encoding="utf-8")
+    assert "Model: any." in load_routes(path).category("Refund Request").offline_reply

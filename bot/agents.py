@@ -130,7 +130,7 @@ class Directory:
         members = await self._members(usergroup, wait=wait)
         return None if members is None else user_id in members
 
-    async def admin_status(self, user_id: str) -> bool | None:
+    async def workspace_admin_status(self, user_id: str) -> bool | None:
         """Whether ``user_id`` is a workspace admin or owner; None, logged, when Slack cannot say (an error,
         a 5xx after slack_sdk's retries, a timeout): "not an admin" would refuse an admin for Slack's
         outage and tell them to ask for access they have."""

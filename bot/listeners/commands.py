@@ -39,7 +39,7 @@ async def may_read_stats(bot: SupportBot, user_id: str) -> bool | None:
     settings = bot.settings
     if settings.stats_users or settings.stats_usergroup:
         return await bot.directory.member_status(user_id, settings.stats_users, settings.stats_usergroup)
-    return await bot.directory.admin_status(user_id)
+    return await bot.directory.workspace_admin_status(user_id)
 
 
 def register(app: AsyncApp, bot: SupportBot) -> None:

@@ -163,7 +163,7 @@ class Conversations:
         logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
         return True
 
-    async def reroute(self, msg: InboundMessage, category: str) -> RoutingDecision:
+    async def reroute(self, msg: InboundMessage, category: str, agent: str | None = None) -> RoutingDecision:
         """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.
 
         The decision is recorded beside the first one (source ``agent``), not instead of it: the first
@@ -177,15 +177,17 @@ class Conversations:
         An answer that fails (Claude down, a message with no words) is not posted, and recorded for its
         cost alone: the returned decision says it escalated and why, for the agent who asked, and the
         thread, the customer and the other agents see nothing of it (a half-streamed answer is deleted).
+        So is one that another agent than ``agent`` (who chose it) beat, writing in the thread while it
+        was written: the thread stays theirs.
         """
         async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
             if message.get("ts") == msg.ts and (words := message_words(message, self.identity.user_id)):
                 msg = msg.model_copy(update={"text": words})
                 break
-        decision, reply_ts, _ = await self._answer(msg, category, rerouting=True)
+        decision, reply_ts, _ = await self._answer(msg, category, rerouted_by=agent or "")
         # Answered, the thread is the bot's again (the agent asked it to answer); not answered, what it
         # cost is on record all the same.
-        await self._store.record_reroute(msg, decision, reply_ts)
+        await self._store.record_reroute(msg, decision, reply_ts, by=agent)
         return decision
 
     async def _answer(
@@ -194,18 +196,23 @@ class Conversations:
         category: str | None,
         escalate: EscalationReason | None = None,
         *,
-        rerouting: bool = False,
+        rerouted_by: str | None = None,
     ) -> tuple[RoutingDecision, str | None, bool]:
         """Route ``msg`` (as ``category`` when given; to a person for ``escalate`` unless it only thanks)
-        with its thread's history (all of it, for a re-route: ``rerouting``) and post the reply; its ts,
+        with its thread's history (all of it, for a re-route: ``rerouted_by`` the agent who chose it,
+        "" when unknown) and post the reply; its ts,
         or None for a re-route that failed; and whether it was routed alone, with no history (a
         follow-up's "yes please" is the category of its thread, not of its words).
 
         A decision made whose reply Slack would not take is kept in the store before the error goes on
         (the attempt fails): the next attempt posts it (:meth:`_post_kept`)."""
+        rerouting = rerouted_by is not None
         history = await self._history(msg, rerouting=rerouting)
         # An agent's re-route answers again what the bot answered already: not the customer's wait.
         preface = None if rerouting else self._late(msg)
+        # Whether an agent took the thread meanwhile (a DM's is not the agents'; a re-route's chooser
+        # may have written there before choosing).
+        check = None if is_direct(msg) else self._check_still_ours(msg, rerouted_by)
         streamed = None
         if self.streaming:
             required = self._settings.slack_streaming == "on"
@@ -216,7 +223,7 @@ class Conversations:
                 on_started=lambda ts: self._store.note_reply_started(msg, ts),
                 quick_client=self._quick_client,
                 preface=preface,
-                may_start=None if rerouting or is_direct(msg) else self._check_still_ours(msg),
+                may_start=check,
             )
         decision = await self._router.route(
             msg.text or "",
@@ -226,7 +233,7 @@ class Conversations:
             escalate=escalate,
             on_answering=streamed.prepare if streamed else None,
         )
-        if not rerouting and await self._beaten_by_an_agent(msg, decision, streamed):
+        if check is not None and await self._beaten_by_an_agent(decision, streamed, check):
             return beaten_decision(decision), None, not history
         try:
             return decision, await self._post(msg, decision, streamed, history, preface), not history
@@ -237,32 +244,37 @@ class Conversations:
                 await self._keep(msg, decision)
             raise
 
-    def _check_still_ours(self, msg: InboundMessage) -> StartCheck:
-        """Whether an answer to ``msg`` begun now may still start when its first words come: not if an
-        agent took the thread over meanwhile, as this process saw at once (``RecentTakeOvers``) or the
-        store says (another replica saw it) when read, as Claude writes (``StreamedReply.prepare``)."""
+    def _check_still_ours(self, msg: InboundMessage, rerouted_by: str | None = None) -> StartCheck:
+        """Whether an answer to ``msg`` begun now may still be posted: not if an agent took the thread
+        over meanwhile, as this process saw at once (``RecentTakeOvers``) or the store says (another
+        replica saw it), read as Claude writes (``StreamedReply.prepare``). A re-route answers a thread
+        escalated or taken by the agent who chose it (``rerouted_by``): another agent's alone stops it."""
         begun = time.monotonic()
 
         def taken_here() -> bool:
-            return self._take_overs.since(msg.team_id, msg.channel_id, msg.thread_ts, begun)
+            key = (msg.team_id, msg.channel_id, msg.thread_ts)
+            return self._take_overs.since(*key, begun, other_than=rerouted_by)
 
         async def in_store() -> bool:
-            return not await self._silent(msg)
+            if rerouted_by is None:
+                return not await self._silent(msg)
+            thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+            return thread is None or thread.taken_over_by in (None, rerouted_by)
 
         return StartCheck(taken_here=taken_here, still_ours=in_store)
 
     async def _beaten_by_an_agent(
-        self, msg: InboundMessage, decision: RoutingDecision, streamed: StreamedReply | None
+        self, decision: RoutingDecision, streamed: StreamedReply | None, check: StartCheck
     ) -> bool:
-        """Whether an agent took ``msg``'s channel thread over while its answer was written and before
-        the customer saw any of it: the answer is then not posted under the agent's words (the bot stepped
-        aside, and said so to them). An answer already streaming is finished: the customer is reading it.
-        Escalations have their own check (``Escalations.post``); a DM's thread is not the agents'."""
-        if decision.escalated or is_direct(msg):
+        """Whether an agent took the channel thread over while its answer was written (``check``) and
+        before the customer saw any of it: the answer is then not posted under the agent's words (the
+        bot stepped aside, and said so to them). An answer already streaming is finished: the customer is
+        reading it. Escalations have their own check (``Escalations.post``)."""
+        if decision.escalated:
             return False
         if streamed is not None and (streamed.withheld or streamed.ts is not None):
             return streamed.withheld
-        return await self._silent(msg)
+        return check.taken_here() or not await check.still_ours()
 
     async def _record_unposted_reroute(
         self, msg: InboundMessage, decision: RoutingDecision, error: Exception

@@ -128,7 +128,7 @@ class Intake:
             return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
-            self.take_overs.note(msg.team_id, msg.channel_id, msg.thread_ts)
+            self.take_overs.note(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             if not thread.bot_silent and self._on_take_over is not None:
                 self._on_take_over(msg)
             return None

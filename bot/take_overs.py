@@ -21,14 +21,19 @@ class RecentTakeOvers:
 
     def __init__(self, keep_seconds: float = KEEP_SECONDS) -> None:
         self._keep = keep_seconds
-        self._seen: dict[ThreadKey, float] = {}
+        # When an agent last wrote in each thread, and who.
+        self._seen: dict[ThreadKey, tuple[float, str]] = {}
 
-    def note(self, team_id: str, channel_id: str, thread_ts: str) -> None:
-        """An agent just wrote in this thread; take-overs older than the keep window are forgotten."""
+    def note(self, team_id: str, channel_id: str, thread_ts: str, agent_id: str) -> None:
+        """``agent_id`` just wrote in this thread; take-overs older than the keep window are forgotten."""
         now = time.monotonic()
-        self._seen = {key: at for key, at in self._seen.items() if now - at < self._keep}
-        self._seen[(team_id, channel_id, thread_ts)] = now
+        self._seen = {key: seen for key, seen in self._seen.items() if now - seen[0] < self._keep}
+        self._seen[(team_id, channel_id, thread_ts)] = (now, agent_id)
 
-    def since(self, team_id: str, channel_id: str, thread_ts: str, started: float) -> bool:
-        """Whether an agent took the thread over after ``started`` (a ``time.monotonic()`` reading)."""
-        return self._seen.get((team_id, channel_id, thread_ts), float("-inf")) > started
+    def since(
+        self, team_id: str, channel_id: str, thread_ts: str, started: float, *, other_than: str | None = None
+    ) -> bool:
+        """Whether an agent (``other_than`` aside: the one re-routing) wrote in the thread after
+        ``started`` (a ``time.monotonic()`` reading)."""
+        at, agent = self._seen.get((team_id, channel_id, thread_ts), (float("-inf"), ""))
+        return at > started and agent != other_than

@@ -215,7 +215,7 @@ async def _answer_as(
         return
     await _say(respond, f"Re-routed to {name}: its answer follows in the thread.")
     try:
-        decision = await bot.conversations.reroute(msg, category)
+        decision = await bot.conversations.reroute(msg, category, agent=user)
     except Exception as e:
         logger.exception("could not answer the re-route of %s", key)
         await _say(respond, reroute_failed(category, e))

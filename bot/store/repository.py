@@ -360,7 +360,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         return int(decision_id)
 
     async def record_reroute(
-        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None
+        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None, *, by: str | None = None
     ) -> int:
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
@@ -374,7 +374,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         async with self._transaction() as conn:
             decision_id = int((await conn.execute(stmt)).scalar_one())
             if reply_ts is not None:
-                await conn.execute(self._answered(msg, decision, rerouted=True))
+                await conn.execute(self._answered(msg, decision, rerouted_by=by or ""))
         return decision_id
 
     def _decision_of(
@@ -391,7 +391,9 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             "created_at": now,
         }
 
-    def _answered(self, msg: InboundMessage, decision: RoutingDecision, *, rerouted: bool = False) -> Any:
+    def _answered(
+        self, msg: InboundMessage, decision: RoutingDecision, *, rerouted_by: str | None = None
+    ) -> Any:
         return self.answered_statement(
             msg.team_id,
             msg.channel_id,
@@ -399,7 +401,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
             decision.category,
             decision.escalated,
             msg.user_id,
-            rerouted=rerouted,
+            rerouted_by=rerouted_by,
         )
 
     async def fail(self, msg: InboundMessage, error: str, retry_in_seconds: float) -> None:

@@ -115,14 +115,16 @@ class ThreadStates(Database):
         escalated: bool,
         customer_id: str | None = None,
         *,
-        rerouted: bool = False,
+        rerouted_by: str | None = None,
     ) -> Any:
         """The upsert noting that the bot posted in the thread (an answer or an escalation), for a caller
         to run in the transaction that records the decision: the two are never apart.
 
-        Escalated stays escalated, unless an agent ``rerouted`` the message: the agent asked the bot to
-        answer, so the thread is the bot's again (escalated and taken over no more) unless this answer
-        escalates too. The first ``customer_id`` noted is kept: the person the bot answers in this thread.
+        Escalated stays escalated, unless an agent re-routed the message (``rerouted_by``, "" when who
+        is not known): the agent asked the bot to answer, so the thread is the bot's again (escalated
+        and taken over by them no more) unless this answer escalates too; taken over by another agent,
+        who wrote there while the answer was written, it stays theirs. The first ``customer_id`` noted is
+        kept: the person the bot answers in this thread.
         """
         t = threads
         now = utcnow()
@@ -155,7 +157,7 @@ class ThreadStates(Database):
             "bot_answered": True,
             "updated_at": insert.excluded.updated_at,
         }
-        if rerouted:
+        if rerouted_by is not None:
             # An agent acted: the escalation is picked up, and one the re-route makes is theirs already.
             changes["escalated"] = insert.excluded.escalated
             changes["pickup_seconds"] = case(
@@ -163,7 +165,10 @@ class ThreadStates(Database):
                 (insert.excluded.escalated, 0.0),
                 else_=t.c.pickup_seconds,
             )
-            if not escalated:
+            if not escalated and rerouted_by:
+                mine = or_(t.c.taken_over_by.is_(None), t.c.taken_over_by == rerouted_by)
+                changes["taken_over_by"] = case((mine, null()), else_=t.c.taken_over_by)
+            elif not escalated:
                 changes["taken_over_by"] = None
         return _upsert(insert, changes)
 

@@ -319,6 +319,36 @@ async def test_re_routing_an_escalation_gives_the_thread_back_to_the_bot(
     assert len(running.replies(event)) == 3
 
 
+async def test_an_agent_who_writes_while_another_agents_re_route_is_answered_keeps_the_thread(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    other = "U0AGENT2"
+    running = await make_bot(agent_users=[AGENT, other])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that thing from before")
+    await running.idle()
+    anthropic_api.first_token_latency = 1.0
+    click = asyncio.create_task(press(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support"))
+    await asyncio.sleep(0.4)  # the re-route's answer is being written
+    await running.customer_says(
+        "Hi, I'm Sam, I'll take this one. Which order?", user=other, thread_ts=event["ts"]
+    )
+    await click
+    await running.idle()
+    [escalation] = running.replies(event)  # no answer under Sam's words
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and thread.taken_over_by == other and thread.bot_silent
+    deadline = time.monotonic() + 10
+    while len(slack.responses.get("reroute") or []) < 2:
+        assert time.monotonic() < deadline, f"the agent was not told: {slack.responses.get('reroute')}"
+        await asyncio.sleep(0.01)
+    assert "an agent replied before the bot's answer was ready" in slack.responses["reroute"][1]["text"]
+    anthropic_api.first_token_latency = 0.0
+    await running.customer_says("It's order 1234", thread_ts=event["ts"])
+    await running.idle()
+    assert running.replies(event) == [escalation]  # Sam's customer now
+
+
 async def test_a_re_route_whose_answer_cannot_be_posted_tells_the_agent(
     make_bot: BotFactory, slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:

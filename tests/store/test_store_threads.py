@@ -132,3 +132,19 @@ async def test_a_hand_back_picks_an_escalation_up(store: Store) -> None:
     await store.hand_back(*KEY)
     escalated_at, picked_up, _ = await _escalation_times(store)
     assert escalated_at is not None and picked_up is not None
+
+
+async def test_a_re_route_gives_the_thread_back_unless_another_agent_took_it_meanwhile(store: Store) -> None:
+    msg = message()
+    await store.claim(msg)
+    await store.complete(
+        msg, decision(escalated=True, escalation_reason=EscalationReason.LOW_CONFIDENCE), "1.2"
+    )
+    await store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, "U0SAM")
+    answered = decision(source="agent", escalated=False)
+    await store.record_reroute(msg, answered, "1.3", by="U0ANN")
+    thread = await store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+    assert thread is not None and thread.taken_over_by == "U0SAM" and thread.bot_silent  # Sam's still
+    await store.record_reroute(msg, answered, "1.4", by="U0SAM")
+    thread = await store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+    assert thread is not None and thread.taken_over_by is None and not thread.bot_silent

@@ -13,6 +13,7 @@ from bot.formatting import (
     agent_controls,
     agent_mentions,
     direct_message_escalation,
+    escalation_controls,
     escalation_message,
     note,
 )
@@ -56,8 +57,7 @@ class Escalations:
             return None
         settings = self._settings
         mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
-        # Every category on offer, the guess too: an agent who agrees with it has the bot answer so.
-        controls = agent_controls_for(msg, self._routes.names, None)
+        controls = escalation_controls(controls_key(msg), self._routes.names, decision)
         escalation = self._routes.escalation
         agents_channel = settings.direct_message_escalations
         if is_direct(msg) and agents_channel is not None:
@@ -149,6 +149,12 @@ def gave_up_decision(
     )
 
 
+def controls_key(msg: InboundMessage) -> str:
+    """What agent controls are keyed by: the customer message (its decision is recorded right after
+    posting), as ``bot.listeners.actions`` reads it back."""
+    return f"{msg.channel_id}:{msg.ts}"
+
+
 def agent_controls_for(msg: InboundMessage, names: list[str], current: str | None) -> dict[str, Any]:
-    """Agent controls keyed by the customer message (its decision is recorded right after posting)."""
-    return agent_controls(f"{msg.channel_id}:{msg.ts}", names, current)
+    """Agent controls under an answer to ``msg`` (as ``current``)."""
+    return agent_controls(controls_key(msg), names, current)

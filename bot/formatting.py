@@ -147,9 +147,26 @@ def route_context(decision: RoutingDecision) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def agent_controls(key: str, categories: Sequence[str], current: str | None) -> dict[str, Any]:
-    """Buttons for agents: confirm the route, re-route to another category (any but ``current``, the
-    answer's own; an escalation has none), hand the thread back.
+def escalation_controls(key: str, categories: Sequence[str], decision: RoutingDecision) -> dict[str, Any]:
+    """The agent controls under an escalation: every category on offer, the guess too (an agent who
+    agrees with it has the bot answer so); no route to confirm when the category is a stand-in, not a
+    guess (:func:`has_guess`: it would count as a right route), and none to answer as when the message
+    has no words (a file alone: no handler can answer it)."""
+    words = decision.escalation_reason is not EscalationReason.NO_TEXT
+    return agent_controls(key, categories if words else [], None, confirm=has_guess(decision))
+
+
+def has_guess(decision: RoutingDecision) -> bool:
+    """Whether the decision's category is the classifier's guess, not a stand-in: a file alone, a failed
+    classification, a message given up on before it was classified."""
+    return not (decision.source in UNCLASSIFIED and not decision.confidence)
+
+
+def agent_controls(
+    key: str, categories: Sequence[str], current: str | None, *, confirm: bool = True
+) -> dict[str, Any]:
+    """Buttons for agents: confirm the route (unless not ``confirm``), re-route to another category (any
+    but ``current``, the answer's own; an escalation has none), hand the thread back.
 
     ``key`` names the customer message ("channel:ts"), whose decision the feedback is stored against.
     Hand back is on every reply, not only on escalations: an agent may take over any thread the bot
@@ -160,14 +177,16 @@ def agent_controls(key: str, categories: Sequence[str], current: str | None) -> 
         for name in categories
         if name != current
     ]
-    elements: list[dict[str, Any]] = [
-        {
-            "type": "button",
-            "action_id": ACTION_CORRECT,
-            "text": {"type": "plain_text", "text": "Route is correct"},
-            "value": key,
-        }
-    ]
+    elements: list[dict[str, Any]] = []
+    if confirm:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ACTION_CORRECT,
+                "text": {"type": "plain_text", "text": "Route is correct"},
+                "value": key,
+            }
+        )
     if options:
         elements.append(
             {
@@ -228,8 +247,7 @@ def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool 
     reason = (
         REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
     )
-    if decision.source in UNCLASSIFIED and not decision.confidence:
-        # A file alone, a failed classification, a give-up: the category is a stand-in, not a guess.
+    if not has_guess(decision):
         guess = "*Best guess:* none, the message was not classified"
     else:
         guess = (

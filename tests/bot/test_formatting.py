@@ -7,12 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.formatting import (
+    ACTION_CORRECT,
+    ACTION_HAND_BACK,
+    ACTION_REROUTE,
     SECTION_LIMIT,
     _chunks,
     agent_controls,
     agent_mentions,
     answer_message,
     direct_message_escalation,
+    escalation_controls,
     escalation_message,
 )
 from bot.mrkdwn import markdown_to_mrkdwn
@@ -175,3 +179,20 @@ def test_an_answer_too_long_for_one_message_is_cut_within_slacks_limits() -> Non
     assert len(text) <= 40_000 and text.startswith("Step 0:")
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
     assert blocks[-2]["text"]["text"] == "_…the answer was too long for one Slack message, and is cut here._"
+
+
+def test_an_escalation_with_no_guess_offers_no_route_to_confirm() -> None:
+    """A give-up before any classification: its category is a stand-in, which "Route is correct" would
+    record as the right route (and count in the accuracy); re-routing it can still answer its words."""
+    unguessed = decision(
+        source=Source.FALLBACK, confidence=0.0, escalation_reason=EscalationReason.HANDLER_ERROR
+    )
+    controls = escalation_controls("C1:1.0", ["General Question", "Refund Request"], unguessed)
+    assert [e["action_id"] for e in controls["elements"]] == [ACTION_REROUTE, ACTION_HAND_BACK]
+    guessed = decision(escalation_reason=EscalationReason.LOW_CONFIDENCE)
+    controls = escalation_controls("C1:1.0", ["General Question", "Refund Request"], guessed)
+    assert [e["action_id"] for e in controls["elements"]] == [
+        ACTION_CORRECT,
+        ACTION_REROUTE,
+        ACTION_HAND_BACK,
+    ]

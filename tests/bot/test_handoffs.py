@@ -672,6 +672,9 @@ async def test_a_customers_file_without_words_goes_to_a_person_without_asking_cl
     assert f"<@{AGENT}>" in notice["text"] and "cannot read" in notice["text"]
     thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
     assert thread is not None and thread.escalated
+    # No route to confirm (the category is a stand-in), none to answer again (no words): hand back alone.
+    [controls] = [b for b in notice["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in controls["elements"]] == [ACTION_HAND_BACK]
 
 
 async def test_claude_is_told_of_a_screenshot_sent_with_words(

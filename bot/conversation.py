@@ -356,7 +356,7 @@ class Conversations:
                 preface = None  # the customer has read it already
             return await self._escalations.post(msg, decision, metadata, history, preface)
         # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
-        controls = [] if is_direct(msg) else [agent_controls_for(msg, names, decision.category)]
+        controls = [] if is_direct(msg) else [agent_controls_for(msg, names, decision)]
         if streamed is not None and streamed.ts is not None:
             ts = await streamed.finish([route_context(decision), *controls], metadata)
             if ts is not None:

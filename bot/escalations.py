@@ -155,6 +155,9 @@ def controls_key(msg: InboundMessage) -> str:
     return f"{msg.channel_id}:{msg.ts}"
 
 
-def agent_controls_for(msg: InboundMessage, names: list[str], current: str | None) -> dict[str, Any]:
-    """Agent controls under an answer to ``msg`` (as ``current``)."""
-    return agent_controls(controls_key(msg), names, current)
+def agent_controls_for(msg: InboundMessage, names: list[str], decision: RoutingDecision) -> dict[str, Any]:
+    """Agent controls under the answer ``decision`` gave ``msg``: under a thank-you's "You're welcome",
+    where nothing was routed, Hand back alone (confirmed, "thanks" would count as a right route)."""
+    if decision.acknowledgement:
+        return agent_controls(controls_key(msg), [], None, confirm=False)
+    return agent_controls(controls_key(msg), names, decision.category)

@@ -215,7 +215,9 @@ def answer_message(answer_markdown: str, decision: RoutingDecision) -> tuple[str
     sections = _sections(marked)
     if len(sections) > ANSWER_SECTIONS:
         sections = [*sections[: ANSWER_SECTIONS - 1], *_sections(CUT_ANSWER)]
-    return truncate(unmark(marked), MESSAGE_TEXT_LIMIT), [*sections, route_context(decision)]
+    # A thank-you's "You're welcome" was routed nowhere: no route line under it.
+    route = [] if decision.acknowledgement else [route_context(decision)]
+    return truncate(unmark(marked), MESSAGE_TEXT_LIMIT), [*sections, *route]
 
 
 def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:

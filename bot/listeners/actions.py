@@ -123,7 +123,8 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
             )
             return
         await bot.store.add_feedback(target, user, Verdict.CORRECT)
-        await bot.learner.note_feedback(target.category, target.message.text or "")
+        if target.teaches:
+            await bot.learner.note_feedback(target.category, target.message.text or "")
         await _say(respond, f"Thanks: *{escape(target.category)}* is recorded as the right route.")
 
     @app.action(ACTION_REROUTE)
@@ -155,7 +156,8 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
                 await bot.store.add_feedback(current, user, Verdict.CORRECT)
             else:
                 await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
-            await bot.learner.note_feedback(category, current.message.text or "")
+            if current.teaches:
+                await bot.learner.note_feedback(category, current.message.text or "")
             await _answer_as(bot, respond, user, key, current, category)
 
 

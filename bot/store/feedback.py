@@ -37,6 +37,9 @@ class FeedbackTarget(BaseModel):
     # The category of the answer the customer has now (the last one recorded: the classifier's, or an
     # agent's re-route), or None when the last reply was an escalation, not an answer.
     answered_as: str | None = None
+    # Whether the message's words alone are an example of its category (see bot.learning): not a
+    # follow-up ("it's the blue one" is of its thread's category), nor a thank-you.
+    teaches: bool = True
 
 
 class Feedback(BaseModel):
@@ -70,6 +73,8 @@ class RouteFeedback(Database):
                 d.c.created_at,
                 d.c.source,
                 d.c.escalation_reason,
+                d.c.follow_up,
+                d.c.acknowledgement,
                 m.c.text,
                 m.c.channel_type,
                 m.c.user_team_id,
@@ -116,6 +121,7 @@ class RouteFeedback(Database):
             message=message,
             answered_as=None if last.escalated else last.category,
             classified=not_classified(row.source, row.escalation_reason) is None,
+            teaches=not (row.follow_up or row.acknowledgement),
         )
 
     async def add_feedback(

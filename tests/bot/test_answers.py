@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bot.formatting import ACTION_HAND_BACK
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
@@ -213,3 +214,7 @@ async def test_offline_a_reply_to_the_canned_answer_goes_to_a_person_and_thanks_
     await running.idle()
     _answer, thanks = running.replies(other)
     assert thanks["text"].startswith("You're welcome") and "<@U0AGENT>" not in thanks["text"]
+    # Nothing was routed: no route line to read, no route to confirm or change under "You're welcome".
+    assert [b["type"] for b in thanks["blocks"]] == ["section", "actions"]
+    [controls] = [b for b in thanks["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in controls["elements"]] == [ACTION_HAND_BACK]

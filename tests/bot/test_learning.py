@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.formatting import ACTION_CORRECT
 from bot.learning import Learner
 from bot.store.repository import Store
 from bot.store.tables import learned_examples, utcnow
 from router.assemble import build_router
 from router.config import load_routes
 from router.models import RoutingDecision, Source
+from tests.bot.conftest import BotFactory
 from tests.bot.harness import RunningBot
+from tests.bot.test_feedback_actions import click
 from tests.fakes import FakeAnthropic
 
 ODD = "the zorblax gizmo keeps flickering"
+AGENT = "U0AGENT"
 
 
 def _decision(text: str, category: str, confidence: float, source: Source = Source.CLAUDE) -> RoutingDecision:
@@ -117,6 +121,26 @@ async def test_a_follow_up_teaches_nothing_its_words_take_their_category_from_th
     await _settle(running.bot.learner)
     learned = await running.bot.store.learned()
     assert learned.get("Technical Support") == [ODD]  # not "yes please"
+
+
+async def test_an_agents_verdict_on_a_follow_up_teaches_nothing_either(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = lambda text, categories: {
+        "category": "Technical Support",
+        "confidence": 0.85,
+        "reasoning": "fairly sure",
+        "wants_human": False,
+    }  # under LEARN_MIN_CONFIDENCE: Claude's own decisions teach nothing
+    event = await running.customer_says(ODD)
+    await running.idle()
+    follow_up = await running.customer_says("it's the blue one", thread_ts=event["ts"])
+    await running.idle()
+    told = await click(running, follow_up, ACTION_CORRECT, AGENT, "ok")
+    assert "recorded as the right route" in told["text"]  # the verdict counts, in the accuracy
+    await _settle(running.bot.learner)
+    assert await running.bot.store.learned() == {}  # "it's the blue one" is no Technical Support question
 
 
 async def test_examples_purged_from_the_store_leave_the_running_model(store: Store) -> None:

@@ -13,13 +13,19 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, REASON_TEXT
-from bot.mrkdwn import escape
+from bot.intake import is_direct
+from bot.mrkdwn import escape, markdown_to_mrkdwn
 from bot.store.feedback import FeedbackTarget, Verdict
+from bot.store.records import InboundMessage
+from router.models import RoutingDecision
+from router.router import truncate
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
 
 logger = logging.getLogger(__name__)
+# How much of a re-route's answer to a DM its note under the notice quotes for the agents.
+QUOTED_ANSWER_CHARS = 1500
 
 NOT_AN_AGENT = "Only support agents can use these controls."
 AGENTS_UNKNOWN = (
@@ -158,7 +164,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
                 await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
             if current.teaches:
                 await bot.learner.note_feedback(category, current.message.text or "")
-            await _answer_as(bot, respond, user, key, current, category)
+            await _answer_as(bot, respond, body, key, current, category)
 
 
 def _pressed_in(body: dict[str, Any]) -> tuple[str, str]:
@@ -185,6 +191,27 @@ async def _tell_handed_back(
         )
 
 
+async def _tell_rerouted(
+    bot: SupportBot, body: dict[str, Any], user: str, msg: InboundMessage, decision: RoutingDecision
+) -> None:
+    """When the re-route was chosen elsewhere than the conversation (under a DM's notice in the agents'
+    channel): say there who re-routed it and what the customer was told, which the agents cannot read in
+    the DM; else the escalation they were tagged in stays open for all they can see."""
+    pressed_in, notice_ts = _pressed_in(body)
+    if not pressed_in or pressed_in == msg.channel_id or not notice_ts:
+        return
+    text = (
+        f"<@{user}> re-routed this conversation to *{escape(decision.category)}*; the bot answered the "
+        "customer in their DM"
+    )
+    if bot.settings.quotes_direct_messages and decision.answer:
+        answer = markdown_to_mrkdwn(truncate(decision.answer, QUOTED_ANSWER_CHARS))
+        text += ":\n" + "\n".join(f"> {line}" for line in answer.splitlines())
+    else:
+        text += "."
+    await bot.client.chat_postMessage(channel=pressed_in, thread_ts=notice_ts, text=text)
+
+
 async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> str:
     """What an agent is told when another agent's re-route answered while their choice waited."""
     feedback = await bot.store.get_feedback(target.decision_id)
@@ -197,11 +224,17 @@ async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> 
 
 
 async def _answer_as(
-    bot: SupportBot, respond: AsyncRespond, user: str, key: str, target: FeedbackTarget, category: str
+    bot: SupportBot,
+    respond: AsyncRespond,
+    body: dict[str, Any],
+    key: str,
+    target: FeedbackTarget,
+    category: str,
 ) -> None:
     """Have the bot answer ``target``'s message as ``category``, unless the customer has that answer
     already or another agent is handling the thread; the agent who chose is told what happened."""
     name = f"*{escape(category)}*"
+    user = body["user"]["id"]
     if category == target.answered_as:
         await _say(respond, f"Recorded {name} as the right route; the customer has its answer already.")
         return
@@ -215,13 +248,16 @@ async def _answer_as(
             "answer.",
         )
         return
-    await _say(respond, f"Re-routed to {name}: its answer follows in the thread.")
+    where = "the customer's DM" if is_direct(msg) else "the thread"
+    await _say(respond, f"Re-routed to {name}: its answer follows in {where}.")
     try:
         decision = await bot.conversations.reroute(msg, category, agent=user)
     except Exception as e:
         logger.exception("could not answer the re-route of %s", key)
         await _say(respond, reroute_failed(category, e))
         return
+    if not decision.escalated:
+        await _tell_rerouted(bot, body, user, msg, decision)
     if decision.escalated:
         reason = decision.escalation_reason
         why = REASON_TEXT.get(reason, "it failed") if reason else "it failed"

@@ -483,6 +483,46 @@ async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
     )
 
 
+async def test_a_re_route_chosen_under_a_dms_notice_is_told_there_with_the_answer(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The agents cannot read the DM the answer went to: under the notice they were tagged in, the
+    escalation would stay open for all they can see, and another of them write to the customer."""
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order, it never came", channel="D0DM", channel_type="im")
+    await running.idle()
+    key = f"D0DM:{event['ts']}"
+    [posted] = [m for m in slack.messages(AGENTS_CHANNEL) if m.get("user") == slack.bot_user_id]
+    payload = block_actions_payload(
+        ACTION_REROUTE,
+        key,
+        AGENT,
+        AGENTS_CHANNEL,
+        posted["ts"],
+        slack.response_url("rr"),
+        block_id=f"agent_controls:{key}",
+        message=posted,
+        action_type="static_select",
+    )
+    payload["actions"][0]["selected_option"] = {
+        "text": {"type": "plain_text", "text": "Technical Support"},
+        "value": "Technical Support",
+    }
+    status, _ = await running.send_form(block_actions_form(payload))
+    assert status == 200
+    deadline = time.monotonic() + 10
+    while not slack.thread_replies(AGENTS_CHANNEL, posted["ts"]):
+        assert time.monotonic() < deadline, "the agents were not told under the notice"
+        await asyncio.sleep(0.01)
+    await running.idle()
+    assert len(running.replies(event)) == 2  # the customer's note, then the answer
+    [told] = slack.thread_replies(AGENTS_CHANNEL, posted["ts"])
+    assert told["text"].startswith(f"<@{AGENT}> re-routed this conversation to *Technical Support*")
+    assert "> *Answer* from You are a technical support" in told["text"]
+    assert slack.responses["rr"][0]["text"].endswith("its answer follows in the customer's DM.")
+
+
 async def test_what_a_customer_adds_under_an_escalated_dm_reaches_the_agents_with_the_conversation(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,11 +23,14 @@ from bot.replies import notice_metadata, post_reply
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
+from bot.store.tables import utcnow
 from bot.threads import noticed
 from router.config import RoutesConfig
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 
 logger = logging.getLogger(__name__)
+# How long the agent who took up a customer's DM is the one a new escalation of that DM goes to.
+TAKER_REMEMBERED = timedelta(hours=24)
 
 
 class Escalations:
@@ -89,6 +93,10 @@ class Escalations:
             notice_ts, taker = thread.notice_ts, thread.taken_over_by
             if notice_ts is not None and await noticed(self._client, agents_channel, notice_ts, msg):
                 return  # this message's earlier attempt told them, then failed to tell the customer
+        if taker is None and not is_thread_reply(msg):
+            # A new message in the DM, not under the escalated one: the agent who has this customer.
+            since = utcnow() - TAKER_REMEMBERED
+            taker = await self._store.direct_message_taker(msg.team_id, msg.channel_id, since)
         mentions = f"<@{taker}>" if taker else agent_mentions(settings.agent_users, settings.agent_usergroup)
         notice, blocks = direct_message_escalation(
             decision, mentions, msg.user_id, msg.text or "", history, quote=settings.quotes_direct_messages

@@ -51,6 +51,21 @@ class ThreadStates(Database):
         thread = await self.get_thread(team_id, channel_id, thread_ts)
         return thread is not None and thread.bot_silent
 
+    async def direct_message_taker(self, team_id: str, channel_id: str, since: datetime) -> str | None:
+        """The agent who most recently took up an escalated thread of the DM ``channel_id`` (replying
+        under its notice) since ``since``, and has it still; None when none has."""
+        t = threads
+        stmt = (
+            select(t.c.taken_over_by)
+            .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.taken_over_by.is_not(None))
+            .where(t.c.notice_ts.is_not(None), t.c.taken_over_at >= since)
+            .order_by(t.c.taken_over_at.desc())
+            .limit(1)
+        )
+        async with self.reading() as conn:
+            taker = (await conn.execute(stmt)).scalar()
+        return str(taker) if taker else None
+
     def noticed_thread_statement(self, team_id: str, channel_id: str, notice_ts: str) -> Any:
         """See :meth:`noticed_thread`; through ``ix_threads_notice``, whose condition this repeats."""
         t = threads

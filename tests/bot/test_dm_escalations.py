@@ -65,6 +65,21 @@ async def test_an_agents_reply_under_the_notice_takes_the_dm_up(
     assert first_notice["ts"] == notice_ts
 
 
+async def test_a_new_dm_from_a_customer_an_agent_took_up_goes_to_that_agent(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A new message in the DM (not under the escalated one) is escalated again: it goes to the agent
+    who has this customer, not to every agent as if nobody had."""
+    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
+    _event, notice_ts = await escalated_dm(running, anthropic_api)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=notice_ts)
+    await running.idle()
+    await running.customer_says("also, the other parcel is missing too", channel=DM, channel_type="im")
+    await running.idle()
+    _first, second = notices(slack)
+    assert f"<@{AGENT}>" in second["text"] and f"<@{OTHER_AGENT}>" not in second["text"]
+
+
 async def test_a_dm_nobody_takes_up_is_brought_up_again_under_its_notice(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

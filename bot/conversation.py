@@ -163,7 +163,7 @@ class Conversations:
         logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
         return True
 
-    async def reroute(self, msg: InboundMessage, category: str, agent: str | None = None) -> RoutingDecision:
+    async def reroute(self, msg: InboundMessage, category: str, agent: str) -> RoutingDecision:
         """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.
 
         The decision is recorded beside the first one (source ``agent``), not instead of it: the first
@@ -184,7 +184,7 @@ class Conversations:
             if message.get("ts") == msg.ts and (words := message_words(message, self.identity.user_id)):
                 msg = msg.model_copy(update={"text": words})
                 break
-        decision, reply_ts, _ = await self._answer(msg, category, rerouted_by=agent or "")
+        decision, reply_ts, _ = await self._answer(msg, category, rerouted_by=agent)
         # Answered, the thread is the bot's again (the agent asked it to answer); not answered, what it
         # cost is on record all the same.
         await self._store.record_reroute(msg, decision, reply_ts, by=agent)
@@ -199,10 +199,9 @@ class Conversations:
         rerouted_by: str | None = None,
     ) -> tuple[RoutingDecision, str | None, bool]:
         """Route ``msg`` (as ``category`` when given; to a person for ``escalate`` unless it only thanks)
-        with its thread's history (all of it, for a re-route: ``rerouted_by`` the agent who chose it,
-        "" when unknown) and post the reply; its ts,
-        or None for a re-route that failed; and whether it was routed alone, with no history (a
-        follow-up's "yes please" is the category of its thread, not of its words).
+        with its thread's history (all of it, for a re-route: ``rerouted_by`` the agent who chose it) and
+        post the reply; its ts, or None for a re-route that failed; and whether it was routed alone, with
+        no history (a follow-up's "yes please" is the category of its thread, not of its words).
 
         A decision made whose reply Slack would not take is kept in the store before the error goes on
         (the attempt fails): the next attempt posts it (:meth:`_post_kept`)."""
@@ -238,8 +237,8 @@ class Conversations:
         try:
             return decision, await self._post(msg, decision, streamed, history, preface), not history
         except Exception as e:
-            if rerouting:
-                await self._record_unposted_reroute(msg, decision, e)
+            if rerouted_by is not None:
+                await self._record_unposted_reroute(msg, decision, e, rerouted_by)
             else:
                 await self._keep(msg, decision)
             raise
@@ -277,7 +276,7 @@ class Conversations:
         return check.taken_here() or not await check.still_ours()
 
     async def _record_unposted_reroute(
-        self, msg: InboundMessage, decision: RoutingDecision, error: Exception
+        self, msg: InboundMessage, decision: RoutingDecision, error: Exception, agent: str
     ) -> None:
         """Record a re-route's answer that Slack would not take, for what Claude charged for it: an answer
         not given (see :meth:`reroute`); the agent is told, and may choose the category again."""
@@ -289,7 +288,7 @@ class Conversations:
             }
         )
         try:
-            await self._store.record_reroute(msg, failed, None)
+            await self._store.record_reroute(msg, failed, None, by=agent)
         except Exception as e:
             logger.warning("could not record the unposted re-route of %s/%s: %s", msg.channel_id, msg.ts, e)
 

@@ -360,7 +360,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         return int(decision_id)
 
     async def record_reroute(
-        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None, *, by: str | None = None
+        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None, *, by: str
     ) -> int:
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
@@ -374,7 +374,7 @@ class Store(ThreadStates, RouteFeedback, LearnedExamples):
         async with self._transaction() as conn:
             decision_id = int((await conn.execute(stmt)).scalar_one())
             if reply_ts is not None:
-                await conn.execute(self._answered(msg, decision, rerouted_by=by or ""))
+                await conn.execute(self._answered(msg, decision, rerouted_by=by))
         return decision_id
 
     def _decision_of(

@@ -135,8 +135,8 @@ class ThreadStates(Database):
         """The upsert noting that the bot posted in the thread (an answer or an escalation), for a caller
         to run in the transaction that records the decision: the two are never apart.
 
-        Escalated stays escalated, unless an agent re-routed the message (``rerouted_by``, "" when who
-        is not known): the agent asked the bot to answer, so the thread is the bot's again (escalated
+        Escalated stays escalated, unless an agent re-routed the message (``rerouted_by``): the agent
+        asked the bot to answer, so the thread is the bot's again (escalated
         and taken over by them no more) unless this answer escalates too; taken over by another agent,
         who wrote there while the answer was written, it stays theirs. The first ``customer_id`` noted is
         kept: the person the bot answers in this thread.
@@ -180,11 +180,9 @@ class ThreadStates(Database):
                 (insert.excluded.escalated, 0.0),
                 else_=t.c.pickup_seconds,
             )
-            if not escalated and rerouted_by:
+            if not escalated:
                 mine = or_(t.c.taken_over_by.is_(None), t.c.taken_over_by == rerouted_by)
                 changes["taken_over_by"] = case((mine, null()), else_=t.c.taken_over_by)
-            elif not escalated:
-                changes["taken_over_by"] = None
         return _upsert(insert, changes)
 
     async def take_over(self, team_id: str, channel_id: str, thread_ts: str, agent_id: str) -> None:

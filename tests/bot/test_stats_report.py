@@ -758,7 +758,7 @@ async def _seed_waits(store: Store, monkeypatch: pytest.MonkeyPatch, when: datet
         await store.complete(msg, d, f"{when.timestamp():.6f}")
         if i == 0:
             rerouted = decision("Technical Support", 1.0, "agent", 0, 600)
-            await store.record_reroute(msg, rerouted, f"{when.timestamp() + 1:.6f}")
+            await store.record_reroute(msg, rerouted, f"{when.timestamp() + 1:.6f}", by="U0AGENT")
     await store.record(decision("General Question", 0.9, "local", 1, 1), channel_id="console")
 
 

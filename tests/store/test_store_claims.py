@@ -185,7 +185,9 @@ async def test_complete_records_the_customers_wait_and_a_re_route_none(
     await store.claim(msg)
     first = await store.complete(msg, decision(), reply_ts="1.2")
     assert await _reply_ms(store, first) == pytest.approx(7750, abs=0.01)
-    rerouted = await store.record_reroute(msg, decision(source="agent", escalated=False), reply_ts="1.3")
+    rerouted = await store.record_reroute(
+        msg, decision(source="agent", escalated=False), reply_ts="1.3", by="U0AGENT"
+    )
     assert await _reply_ms(store, rerouted) is None
     assert await _reply_ms(store, await store.record(decision(), channel_id="demo")) is None
     # A reply found in Slack after a restart: the wait ended when it was posted, not at the restart.

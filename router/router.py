@@ -70,8 +70,11 @@ class Router:
 
     async def classify(self, query: str, history: Sequence[Turn] = ()) -> Classification:
         """The classification of ``query``; a failed classifier yields an escalating stand-in."""
-        query = truncate(query, self._max_query_chars)
-        history = cut_turns(history, self._max_query_chars)
+        limit = self._max_query_chars
+        return await self._classify(truncate(query, limit), cut_turns(history, limit))
+
+    async def _classify(self, query: str, history: Sequence[Turn]) -> Classification:
+        """:meth:`classify`, ``query`` and ``history`` cut already (:meth:`route` cuts them once)."""
         try:
             return await self._classifier.classify(query, history)
         except RouterError as e:
@@ -132,7 +135,7 @@ class Router:
             )
             reason: EscalationReason | None = EscalationReason.NO_TEXT
         elif category is None:
-            classification = await self.classify(query, history)
+            classification = await self._classify(query, history)
             reason = escalation_reason(classification, self.routes, query)
             said = [turn.text for turn in history if turn.role == "assistant"]
             answered = bool(said)

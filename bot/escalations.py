@@ -43,6 +43,8 @@ class Escalations:
         self._routes = routes
         self._store = store
         self._client = client
+        # Every agent, as the escalations tag them (settings do not change while the bot runs).
+        self._mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
 
     async def post(
         self,
@@ -60,7 +62,6 @@ class Escalations:
             logger.info("escalation of %s/%s not posted: an agent is in its thread", msg.channel_id, msg.ts)
             return None
         settings = self._settings
-        mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
         controls = escalation_controls(controls_key(msg), self._routes.names, decision)
         escalation = self._routes.escalation
         agents_channel = settings.direct_message_escalations
@@ -68,7 +69,7 @@ class Escalations:
             await self._announce(msg, decision, controls, history, agents_channel)
             text, blocks = note(escalation.customer_message_dm)
             return await post_reply(self._client, msg, text, blocks, metadata, preface=preface)
-        text, blocks = escalation_message(decision, escalation.customer_message, mentions)
+        text, blocks = escalation_message(decision, escalation.customer_message, self._mentions)
         return await post_reply(self._client, msg, text, [*blocks, controls], metadata, preface=preface)
 
     async def _announce(
@@ -97,7 +98,7 @@ class Escalations:
             # A new message in the DM, not under the escalated one: the agent who has this customer.
             since = utcnow() - TAKER_REMEMBERED
             taker = await self._store.direct_message_taker(msg.team_id, msg.channel_id, since)
-        mentions = f"<@{taker}>" if taker else agent_mentions(settings.agent_users, settings.agent_usergroup)
+        mentions = f"<@{taker}>" if taker else self._mentions
         notice, blocks = direct_message_escalation(
             decision, mentions, msg.user_id, msg.text or "", history, quote=settings.quotes_direct_messages
         )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.mrkdwn import CLOSES, OPENS, carry_emphasis, escape, markdown_to_marked, unmark
+from bot.mrkdwn import CLOSES, OPENS, carry_emphasis, escape, markdown_to_marked, markdown_to_mrkdwn, unmark
 from bot.sanitize import sanitize
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import truncate
@@ -22,6 +22,8 @@ SECTION_LIMIT = 3000
 MESSAGE_TEXT_LIMIT = 40_000
 ANSWER_SECTIONS = 45
 CUT_ANSWER = "_…the answer was too long for one Slack message, and is cut here._"
+# How much of a re-route's answer to a DM its note under the notice quotes for the agents.
+QUOTED_ANSWER_CHARS = 1500
 UNCLASSIFIED = frozenset({Source.FALLBACK, Source.NONE})
 REASON_TEXT = {
     EscalationReason.LOW_CONFIDENCE: "low confidence",
@@ -177,16 +179,7 @@ def agent_controls(
         for name in categories
         if name != current
     ]
-    elements: list[dict[str, Any]] = []
-    if confirm:
-        elements.append(
-            {
-                "type": "button",
-                "action_id": ACTION_CORRECT,
-                "text": {"type": "plain_text", "text": "Route is correct"},
-                "value": key,
-            }
-        )
+    elements = [_button(ACTION_CORRECT, "Route is correct", key)] if confirm else []
     if options:
         elements.append(
             {
@@ -196,15 +189,17 @@ def agent_controls(
                 "options": options,
             }
         )
-    elements.append(
-        {
-            "type": "button",
-            "action_id": ACTION_HAND_BACK,
-            "text": {"type": "plain_text", "text": "Hand back to the bot"},
-            "value": key,
-        }
-    )
+    elements.append(_button(ACTION_HAND_BACK, "Hand back to the bot", key))
     return {"type": "actions", "block_id": f"agent_controls:{key}", "elements": elements}
+
+
+def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
 
 
 def answer_message(answer_markdown: str, decision: RoutingDecision) -> tuple[str, list[dict[str, Any]]]:
@@ -300,7 +295,24 @@ def note(text: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _quoted(text: str) -> str:
-    return "\n".join(f"> {line}" for line in escape(sanitize(text)).splitlines())
+    return _quote_lines(escape(sanitize(text)))
+
+
+def _quote_lines(mrkdwn: str) -> str:
+    return "\n".join(f"{QUOTE}{line}" for line in mrkdwn.splitlines())
+
+
+def rerouted_note(agent: str, category: str, answer_markdown: str | None) -> str:
+    """The note under a DM's notice when an agent re-routed the DM from there: who, to what, and (given
+    ``answer_markdown``) what the customer was told, which the agents cannot read in the DM."""
+    text = (
+        f"<@{agent}> re-routed this conversation to *{escape(category)}*; the bot answered the customer "
+        "in their DM"
+    )
+    if not answer_markdown:
+        return f"{text}."
+    answer = markdown_to_mrkdwn(truncate(answer_markdown, QUOTED_ANSWER_CHARS))
+    return f"{text}:\n{_quote_lines(answer)}"
 
 
 def direct_message_escalation(

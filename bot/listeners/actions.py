@@ -12,20 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, REASON_TEXT
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, REASON_TEXT, rerouted_note
 from bot.intake import is_direct
-from bot.mrkdwn import escape, markdown_to_mrkdwn
+from bot.mrkdwn import escape
 from bot.store.feedback import FeedbackTarget, Verdict
 from bot.store.records import InboundMessage
 from router.models import RoutingDecision
-from router.router import truncate
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
 
 logger = logging.getLogger(__name__)
-# How much of a re-route's answer to a DM its note under the notice quotes for the agents.
-QUOTED_ANSWER_CHARS = 1500
 
 NOT_AN_AGENT = "Only support agents can use these controls."
 AGENTS_UNKNOWN = (
@@ -174,6 +171,13 @@ def _pressed_in(body: dict[str, Any]) -> tuple[str, str]:
     return str(channel or ""), str(message.get("thread_ts") or message.get("ts") or "")
 
 
+def _pressed_elsewhere(body: dict[str, Any], channel: str) -> tuple[str, str] | None:
+    """The channel and thread of the message whose button was pressed, when that is not in ``channel``
+    (the conversation's): a DM's notice in the agents' channel."""
+    pressed_in, thread_ts = _pressed_in(body)
+    return (pressed_in, thread_ts) if pressed_in and pressed_in != channel and thread_ts else None
+
+
 async def _tell_handed_back(
     bot: SupportBot, body: dict[str, Any], user: str, channel: str, thread_ts: str
 ) -> None:
@@ -181,11 +185,10 @@ async def _tell_handed_back(
     elsewhere (under a DM's notice in the agents' channel), there too: the other agents read that one."""
     text = f"<@{user}> handed this thread back to the bot; it will answer the next message."
     await bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-    pressed_in, notice_ts = _pressed_in(body)
-    if pressed_in and pressed_in != channel and notice_ts:
+    if notice := _pressed_elsewhere(body, channel):
         await bot.client.chat_postMessage(
-            channel=pressed_in,
-            thread_ts=notice_ts,
+            channel=notice[0],
+            thread_ts=notice[1],
             text=f"<@{user}> handed this conversation back to the bot; it will answer the customer's next "
             "message.",
         )
@@ -197,19 +200,10 @@ async def _tell_rerouted(
     """When the re-route was chosen elsewhere than the conversation (under a DM's notice in the agents'
     channel): say there who re-routed it and what the customer was told, which the agents cannot read in
     the DM; else the escalation they were tagged in stays open for all they can see."""
-    pressed_in, notice_ts = _pressed_in(body)
-    if not pressed_in or pressed_in == msg.channel_id or not notice_ts:
-        return
-    text = (
-        f"<@{user}> re-routed this conversation to *{escape(decision.category)}*; the bot answered the "
-        "customer in their DM"
-    )
-    if bot.settings.quotes_direct_messages and decision.answer:
-        answer = markdown_to_mrkdwn(truncate(decision.answer, QUOTED_ANSWER_CHARS))
-        text += ":\n" + "\n".join(f"> {line}" for line in answer.splitlines())
-    else:
-        text += "."
-    await bot.client.chat_postMessage(channel=pressed_in, thread_ts=notice_ts, text=text)
+    if notice := _pressed_elsewhere(body, msg.channel_id):
+        answer = decision.answer if bot.settings.quotes_direct_messages else None
+        text = rerouted_note(user, decision.category, answer)
+        await bot.client.chat_postMessage(channel=notice[0], thread_ts=notice[1], text=text)
 
 
 async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> str:
@@ -258,7 +252,7 @@ async def _answer_as(
         return
     if not decision.escalated:
         await _tell_rerouted(bot, body, user, msg, decision)
-    if decision.escalated:
+    else:
         reason = decision.escalation_reason
         why = REASON_TEXT.get(reason, "it failed") if reason else "it failed"
         await _say(

@@ -41,15 +41,18 @@ async def press(
     user: str,
     name: str,
     category: str | None = None,
+    *,
+    notice: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Send a signed click on an agent control under the bot's first reply to ``event``."""
-    reply = running.replies(event)[0]
+    """Send a signed click on an agent control under the bot's first reply to ``event``, or under
+    ``notice`` (the agents' channel, and the DM's notice there), whose controls act on the DM."""
+    channel, reply = notice or (event["channel"], running.replies(event)[0])
     key = f"{event['channel']}:{event['ts']}"
     payload = block_actions_payload(
         action_id,
         key,
         user,
-        event["channel"],
+        channel,
         reply["ts"],
         running.slack.response_url(name),
         block_id=f"agent_controls:{key}",

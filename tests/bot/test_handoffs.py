@@ -22,8 +22,6 @@ from tests.bot.test_feedback_actions import click, press, replies_count
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import (
     app_mention_event,
-    block_actions_form,
-    block_actions_payload,
     event_callback,
     message_event,
 )
@@ -455,20 +453,8 @@ async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
     guide = next(b for b in notice["blocks"] if b["type"] == "context")["elements"][0]["text"]
     assert "answer them in the DM" in guide and "*Hand back to the bot*" in guide
     # The notice's controls act on the DM: hand back from the agents' channel frees the DM thread.
-    key = f"D0DM:{event['ts']}"
     [posted] = [m for m in slack.messages(AGENTS_CHANNEL) if m.get("user") == slack.bot_user_id]
-    payload = block_actions_payload(
-        ACTION_HAND_BACK,
-        key,
-        AGENT,
-        AGENTS_CHANNEL,
-        posted["ts"],
-        slack.response_url("hb"),
-        block_id=f"agent_controls:{key}",
-        message=posted,
-    )
-    status, _ = await running.send_form(block_actions_form(payload))
-    assert status == 200
+    await press(running, event, ACTION_HAND_BACK, AGENT, "hb", notice=(AGENTS_CHANNEL, posted))
     deadline = time.monotonic() + 10
     while len(running.replies(event)) < 2 or not slack.thread_replies(AGENTS_CHANNEL, posted["ts"]):
         assert time.monotonic() < deadline, "the hand-back note never reached the DM and the agents"
@@ -492,25 +478,9 @@ async def test_a_re_route_chosen_under_a_dms_notice_is_told_there_with_the_answe
     anthropic_api.classify_fn = unsure
     event = await running.customer_says("about my order, it never came", channel="D0DM", channel_type="im")
     await running.idle()
-    key = f"D0DM:{event['ts']}"
     [posted] = [m for m in slack.messages(AGENTS_CHANNEL) if m.get("user") == slack.bot_user_id]
-    payload = block_actions_payload(
-        ACTION_REROUTE,
-        key,
-        AGENT,
-        AGENTS_CHANNEL,
-        posted["ts"],
-        slack.response_url("rr"),
-        block_id=f"agent_controls:{key}",
-        message=posted,
-        action_type="static_select",
-    )
-    payload["actions"][0]["selected_option"] = {
-        "text": {"type": "plain_text", "text": "Technical Support"},
-        "value": "Technical Support",
-    }
-    status, _ = await running.send_form(block_actions_form(payload))
-    assert status == 200
+    notice = (AGENTS_CHANNEL, posted)
+    await press(running, event, ACTION_REROUTE, AGENT, "rr", "Technical Support", notice=notice)
     deadline = time.monotonic() + 10
     while not slack.thread_replies(AGENTS_CHANNEL, posted["ts"]):
         assert time.monotonic() < deadline, "the agents were not told under the notice"

@@ -37,8 +37,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.intake import Intake
 from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
+from bot.store.recent import LastSeen, SeenThread
 from bot.store.records import InboundMessage
-from bot.store.repository import LastSeen, SeenThread, Store
+from bot.store.repository import Store
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage, repository
-from bot.store.repository import earlier_pending_statement, reply_ms
+from bot.store.inbox import earlier_pending_statement
+from bot.store.repository import reply_ms
 from bot.store.tables import inbound_messages, routing_decisions
 from router.models import Usage
 from tests.store.plans import query_plan

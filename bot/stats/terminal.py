@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bot.stats.blocks import (
+from bot.stats.compare import comparison
+from bot.stats.notes import (
     FALLBACKS,
     REASON_NAMES,
     SOURCE_NAMES,
@@ -34,7 +35,6 @@ from bot.stats.blocks import (
     upcoming_note,
     when,
 )
-from bot.stats.compare import comparison
 from bot.stats.period import LOCAL_CHANNELS
 from bot.stats.report import Share, StatsReport
 

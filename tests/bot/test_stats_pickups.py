@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.stats import build_report, parse_arguments
-from bot.stats.blocks import PICKUP_NOTE, pickups_text, report_blocks, when
+from bot.stats.blocks import report_blocks
+from bot.stats.notes import PICKUP_NOTE, pickups_text, when
 from bot.stats.queries import pickups_statement, split_period
 from bot.store import Store
 from bot.store.tables import threads

@@ -11,7 +11,8 @@ from rich.console import Console
 
 from bot.escalations import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
-from bot.stats.blocks import LABEL_WIDTH, MAX_BLOCKS, SECTION_LIMIT, bar, cut_label, report_blocks
+from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, report_blocks
+from bot.stats.notes import LABEL_WIDTH, bar, cut_label
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement

@@ -108,20 +108,22 @@ def async_database_url(url: str) -> str:
 
 
 _SECRET_PARAM = re.compile(r"([?&](?:password|passwd|pass|sslpassword)=)[^&]*", re.IGNORECASE)
+# "user:password@host": the password runs to the last "@" that a host (up to "/", "?" or the end) follows,
+# as SQLAlchemy reads a password holding an unescaped "/" (base64 ones do) and as a stray "@" would be.
+_USERINFO = re.compile(r"(?P<user>[^:/?#@]*):.*@(?P<host>[^@/?]*)(?=[/?]|$)", re.DOTALL)
 
 
 def shown_database_url(url: str) -> str:
     """DATABASE_URL as it may be printed or logged: the password (in the user part, even one with an
-    unescaped ``@``, or in the query string) replaced by ``***``."""
+    unescaped ``@`` or ``/``, or in the query string) replaced by ``***``."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return _no_scheme(url)
-    netloc, slash, tail = rest.partition("/")
-    userinfo, at, host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
-    tail = _SECRET_PARAM.sub(r"\1***", tail)
-    return f"{scheme}://{netloc}{slash}{tail}"
+    # The query's first: an "@" in a password given there is no end of a user part.
+    rest = _SECRET_PARAM.sub(r"\1***", rest)
+    if userinfo := _USERINFO.match(rest):
+        rest = f"{userinfo['user']}:***@{userinfo['host']}{rest[userinfo.end() :]}"
+    return f"{scheme}://{rest}"
 
 
 def _no_scheme(url: str) -> str:

@@ -56,6 +56,14 @@ def test_a_sqlite_url_with_two_slashes_says_to_write_three() -> None:
             "postgresql://db/bot?user=bot&password=***&ssl=require",
         ),
         ("postgresql://bot:s3c@ret@db/bot", "postgresql://bot:***@db/bot"),  # an unescaped @ in it
+        # base64 passwords (openssl rand -base64) hold "/" and "+"; SQLAlchemy reads them unescaped
+        ("postgresql://bot:s3c/r+t==@db:5432/bot", "postgresql://bot:***@db:5432/bot"),
+        ("postgresql://bot:s3c?r#t@db/bot?ssl=require", "postgresql://bot:***@db/bot?ssl=require"),
+        ("postgresql://bot@db/bot?application_name=a@b", "postgresql://bot@db/bot?application_name=a@b"),
+        (
+            "postgresql://db:5432/bot?user=bot&password=s3c@ret",
+            "postgresql://db:5432/bot?user=bot&password=***",
+        ),
         ("sqlite:///routing.db", "sqlite:///routing.db"),
     ],
 )

@@ -99,11 +99,17 @@ def async_database_url(url: str) -> str:
     if driver == "postgresql+asyncpg":
         result = re.sub(r"([?&])sslmode=", r"\1ssl=", result)
     try:
-        make_url(result)
+        parsed = make_url(result)
     except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
         raise DatabaseURLError(
             f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}"
         ) from e
+    if parsed.host and "@" in parsed.host:
+        # SQLAlchemy ends the password at its first "@": the rest would be looked up as the host's name.
+        raise DatabaseURLError(
+            "DATABASE_URL: more than one @ before the host; write an @ in the password (or user name) "
+            "as %40, e.g. postgresql://bot:p%40ss@db:5432/bot for the password p@ss"
+        )
     return result
 
 

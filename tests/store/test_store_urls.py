@@ -47,6 +47,16 @@ def test_a_sqlite_url_with_two_slashes_says_to_write_three() -> None:
     )
 
 
+def test_an_unescaped_at_in_the_password_is_told_with_its_escape_not_as_an_unknown_host() -> None:
+    # SQLAlchemy reads the password up to its first "@": the host became "ret@db", and the error was a
+    # name lookup failing for the host the (masked) URL seemed to name rightly.
+    with pytest.raises(ValueError) as raised:
+        async_database_url("postgresql://bot:s3c@ret@db:5432/bot")
+    message = str(raised.value)
+    assert message.startswith("DATABASE_URL: ") and "%40" in message
+    assert "s3c" not in message and "ret" not in message
+
+
 @pytest.mark.parametrize(
     ("given", "shown"),
     [

@@ -104,6 +104,8 @@ def async_database_url(url: str) -> str:
         raise DatabaseURLError(
             f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}"
         ) from e
+    if driver == "postgresql+asyncpg" and (refused := _options_asyncpg_refuses(parsed)):
+        raise DatabaseURLError(f"DATABASE_URL: {refused}")
     if parsed.host and "@" in parsed.host:
         # SQLAlchemy ends the password at its first "@": the rest would be looked up as the host's name.
         raise DatabaseURLError(
@@ -111,6 +113,37 @@ def async_database_url(url: str) -> str:
             "as %40, e.g. postgresql://bot:p%40ss@db:5432/bot for the password p@ss"
         )
     return result
+
+
+# The URL's query options SQLAlchemy hands asyncpg.connect as keyword arguments, as text, that it takes
+# so (sslmode is made ssl above); libpq's others (connect_timeout, channel_binding…) end in a TypeError.
+_ASYNCPG_OPTIONS = frozenset(
+    {"host", "port", "user", "password", "passfile", "database", "ssl", "target_session_attrs"}
+    | {"prepared_statement_cache_size"}  # SQLAlchemy's own
+)
+# libpq's TLS file options, which asyncpg reads from libpq's environment variables instead.
+_PG_ENVIRONMENT = {
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+}
+
+
+def _options_asyncpg_refuses(url: URL) -> str | None:
+    """What to say of the query options in ``url`` that asyncpg does not take, or None."""
+    refused = [name for name in url.query if name not in _ASYNCPG_OPTIONS]
+    if not refused:
+        return None
+    instead = "".join(
+        f"; for {name}: set {_PG_ENVIRONMENT[name]} in the environment instead, which asyncpg reads"
+        for name in refused
+        if name in _PG_ENVIRONMENT
+    )
+    return (
+        f"the PostgreSQL driver (asyncpg) takes no {', '.join(refused)} option in the URL: remove "
+        f"{'it' if len(refused) == 1 else 'them'}{instead}; it takes sslmode and target_session_attrs"
+    )
 
 
 _SECRET_PARAM = re.compile(r"([?&](?:password|passwd|pass|sslpassword)=)[^&]*", re.IGNORECASE)

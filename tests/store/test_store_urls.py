@@ -58,6 +58,31 @@ def test_an_unescaped_at_in_the_password_is_told_with_its_escape_not_as_an_unkno
 
 
 @pytest.mark.parametrize(
+    ("query", "told"),
+    [
+        ("connect_timeout=10", "connect_timeout"),
+        ("sslmode=require&channel_binding=require", "channel_binding"),  # as Neon's console gives it
+        ("sslmode=verify-full&sslrootcert=/etc/ssl/rds.pem", "sslrootcert: set PGSSLROOTCERT"),
+        ("application_name=support-router", "application_name"),
+    ],
+)
+def test_a_libpq_option_asyncpg_does_not_take_is_refused_naming_it(query: str, told: str) -> None:
+    # asyncpg is handed the query's options as arguments: each of these ended serve in a TypeError's
+    # traceback ("connect() got an unexpected keyword argument"), after the Slack check.
+    with pytest.raises(ValueError) as raised:
+        async_database_url(f"postgresql://bot:s3cret@db:5432/bot?{query}")
+    message = str(raised.value)
+    assert message.startswith("DATABASE_URL: ") and told in message and "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    "query", ["sslmode=require", "ssl=require", "target_session_attrs=read-write", "user=bot&password=x"]
+)
+def test_the_options_asyncpg_takes_are_kept(query: str) -> None:
+    assert async_database_url(f"postgresql://db/bot?{query}").startswith("postgresql+asyncpg://db/bot?")
+
+
+@pytest.mark.parametrize(
     ("given", "shown"),
     [
         ("postgresql://bot:s3cret@db:5432/bot", "postgresql://bot:***@db:5432/bot"),

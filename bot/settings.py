@@ -29,14 +29,19 @@ class _SlackId:
     other: str  # what any other value is ("not a channel id")
     fix: str
 
-    def check(self, value: str) -> str:
-        """``value`` stripped, if it is such an id.
+    def check(self, value: str, *, single: bool = False) -> str:
+        """``value`` stripped, if it is such an id (``single``: for a setting that takes one, not a list).
 
         Raises:
-            ValueError: saying what the value is and where the id is found.
+            ValueError: saying what the value is and where the id is found; or, for ids run together
+                ("C0A C0B"), how the setting takes them.
         """
         if self.pattern.fullmatch(value := value.strip()):
             return value
+        parts = re.split(r"[\s,;]+", value)
+        if len(parts) > 1 and all(self.pattern.fullmatch(part) for part in parts):
+            how = "it takes one" if single else f"separate them with commas: {','.join(parts)}"
+            raise ValueError(f"{value!r} is {len(parts)} ids; {how}")
         raise ValueError(f"{value!r} is {self.name if _is_name(value) else self.other}; {self.fix}")
 
 
@@ -157,7 +162,7 @@ class Settings(BaseSettings):
     @field_validator("escalation_channel")
     @classmethod
     def _escalation_channel_id(cls, value: str | None) -> str | None:
-        return None if value is None else _CHANNEL.check(value)
+        return None if value is None else _CHANNEL.check(value, single=True)
 
     @field_validator("agent_users", "stats_users")
     @classmethod
@@ -167,7 +172,7 @@ class Settings(BaseSettings):
     @field_validator("agent_usergroup", "stats_usergroup")
     @classmethod
     def _usergroup_id(cls, value: str | None) -> str | None:
-        return None if value is None else _USERGROUP.check(value)
+        return None if value is None else _USERGROUP.check(value, single=True)
 
     @field_validator("log_level", mode="before")
     @classmethod

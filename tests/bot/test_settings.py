@@ -116,6 +116,24 @@ def test_a_bad_value_is_still_refused() -> None:
             "AGENT_USERGROUP: '@support-team' is a user group handle; use the group's id (S…",
         ),
         ("STATS_USERGROUP", "U0MANAGER", "STATS_USERGROUP: 'U0MANAGER' is not a user group id"),
+        # Ids right, separator wrong: "use the channel id" would send the installer after ids they have.
+        (
+            "SUPPORT_CHANNELS",
+            "C0SUPPORT C0BILLING",
+            "SUPPORT_CHANNELS: 'C0SUPPORT C0BILLING' is 2 ids; separate them with commas: "
+            "C0SUPPORT,C0BILLING",
+        ),
+        ("AGENT_USERS", "U0AGENT; U0OTHER", "AGENT_USERS: 'U0AGENT; U0OTHER' is 2 ids; separate them with"),
+        (
+            "AGENT_USERGROUP",
+            "S0SUPPORT,S0BILLING",
+            "AGENT_USERGROUP: 'S0SUPPORT,S0BILLING' is 2 ids; it takes one",
+        ),
+        (
+            "ESCALATION_CHANNEL",
+            "C0AGENTS,C0LEADS",
+            "ESCALATION_CHANNEL: 'C0AGENTS,C0LEADS' is 2 ids; it takes one",
+        ),
     ],
 )
 def test_a_name_where_slack_wants_an_id_is_refused_with_where_to_find_the_id(

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import SupportBot
-from bot.clients import open_router, routes_from, slack_client
+from bot.clients import open_router, routes_from, slack_client, without_rate_limit_waits
 from bot.commands.claude_check import check_claude_at_start
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
 from bot.settings import Settings, SettingsError
@@ -207,13 +208,47 @@ async def check_slack(settings: Settings) -> None:
     """
     client = slack_client(settings)
     try:
-        await client.auth_test()
+        identity = await client.auth_test()
         if settings.socket_mode and settings.slack_app_token is not None:
             await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+        # A rate limit is not waited out: the start is worth more than the warning.
+        bot = str(identity.get("user") or "the bot")
+        await _warn_of_channels_without_the_bot(without_rate_limit_waits(client), settings, bot)
     except SlackApiError as e:
         raise SettingsError(_slack_refused(settings, e)) from e
     except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError) as e:
         raise SettingsError(_slack_unreachable(settings, e)) from e
+
+
+async def _warn_of_channels_without_the_bot(client: AsyncWebClient, settings: Settings, bot: str) -> None:
+    """Warn of each channel of ESCALATION_CHANNEL and SUPPORT_CHANNELS the bot is not in (one history
+    read each): uninvited, it hears nothing there, and an escalated DM's notice to the agents cannot be
+    posted; nothing else would say so before a customer's message went unanswered."""
+    channels = dict.fromkeys(settings.support_channels, "SUPPORT_CHANNELS")
+    if settings.escalation_channel:
+        channels = {settings.escalation_channel: "ESCALATION_CHANNEL"} | channels
+    for channel, setting in channels.items():
+        try:
+            await client.conversations_history(channel=channel, limit=1)
+        except SlackApiError as e:
+            error = e.response.get("error")
+            if error == "not_in_channel":
+                logger.warning(
+                    "%s: the bot is not in %s; invite it there (/invite @%s in the channel)",
+                    setting,
+                    channel,
+                    bot,
+                )
+            elif error == "channel_not_found":
+                logger.warning(
+                    "%s: Slack shows the bot no channel %s; check the id (at the bottom of the channel's "
+                    "details) and, for a private channel, invite the bot there (/invite @%s)",
+                    setting,
+                    channel,
+                    bot,
+                )
+        except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError):
+            return  # Slack answered auth.test a moment ago; a check is not worth stopping the start for
 
 
 def _slack_refused(settings: Settings, error: SlackApiError) -> str:

@@ -191,3 +191,24 @@ async def test_what_the_operator_wrote_is_checked_before_slack_and_the_database(
     # Before Slack was asked and before a migration (minutes on a large log) ran: the typo is told at once.
     assert slack.calls_to("auth.test") == []
     assert not (tmp_path / "serve.db").exists()
+
+
+async def test_a_configured_channel_the_bot_is_not_in_is_warned_of_at_start(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    # Not invited, the bot hears nothing from a support channel, and cannot post an escalated DM's notice
+    # in the agents' channel: the customer's first escalation would fail, retried for minutes, unseen.
+    slack.fail_next("conversations.history", error="not_in_channel", channel="C0AGENTS")
+    slack.fail_next("conversations.history", error="channel_not_found", channel="C0PRIVATE")
+    # Not waited out (slack_sdk would, three times): the start matters more than the warning.
+    slack.fail_next("conversations.history", status=429, retry_after=60, count=3, channel="C0SUPPORT")
+    env = {"ESCALATION_CHANNEL": "C0AGENTS", "SUPPORT_CHANNELS": "C0SUPPORT,C0PRIVATE"}
+    with socket.socket() as taken:  # stops serve after the Slack check, before the database
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        one_line(*(told := await serve(tmp_path, slack, PORT=str(taken.getsockname()[1]), **env)))
+    warnings = [line for line in told[1].splitlines() if "WARNING" in line and "invite" in line]
+    assert len(warnings) == 2, told[1]
+    assert "ESCALATION_CHANNEL: the bot is not in C0AGENTS" in warnings[0]
+    assert "/invite @support-router" in warnings[0]
+    assert "SUPPORT_CHANNELS: Slack shows the bot no channel C0PRIVATE" in warnings[1]

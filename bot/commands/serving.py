@@ -214,6 +214,7 @@ async def check_slack(settings: Settings) -> None:
         # A rate limit is not waited out: the start is worth more than the warning.
         bot = str(identity.get("user") or "the bot")
         await _warn_of_channels_without_the_bot(without_rate_limit_waits(client), settings, bot)
+        await _check_user_groups(without_rate_limit_waits(client), settings)
     except SlackApiError as e:
         raise SettingsError(_slack_refused(settings, e)) from e
     except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError) as e:
@@ -249,6 +250,46 @@ async def _warn_of_channels_without_the_bot(client: AsyncWebClient, settings: Se
                 )
         except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError):
             return  # Slack answered auth.test a moment ago; a check is not worth stopping the start for
+
+
+async def _check_user_groups(client: AsyncWebClient, settings: Settings) -> None:
+    """Read AGENT_USERGROUP and STATS_USERGROUP once each: a group Slack does not know (a mistyped id)
+    stops the start; an empty agents' group, or one Slack cannot list now, is warned of.
+
+    Raises:
+        SettingsError: Slack knows no such group (``no_such_subteam``): naming the setting and the fix.
+    """
+    groups = {"AGENT_USERGROUP": settings.agent_usergroup, "STATS_USERGROUP": settings.stats_usergroup}
+    for setting, group in groups.items():
+        if not group:
+            continue
+        try:
+            members = (await client.usergroups_users_list(usergroup=group)).get("users") or []
+        except SlackApiError as e:
+            error = e.response.get("error")
+            if error == "no_such_subteam":
+                raise SettingsError(
+                    f"{setting}: Slack knows no user group {group}; use the group's id (S…), shown in the "
+                    "address of the group's page (People › User groups), or leave the setting out"
+                ) from e
+            logger.warning(
+                "%s: cannot list the user group %s now (%s); it is read again later", setting, group, error
+            )
+            continue
+        except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError) as e:
+            logger.warning(
+                "%s: cannot list the user group %s now (%s); it is read again later",
+                setting,
+                group,
+                type(e).__name__,
+            )
+            continue
+        if not members and setting == "AGENT_USERGROUP":
+            logger.warning(
+                "AGENT_USERGROUP: the user group %s has no members: escalations tag nobody and no one may "
+                "use the agent controls until someone is added",
+                group,
+            )
 
 
 def _slack_refused(settings: Settings, error: SlackApiError) -> str:

@@ -212,3 +212,49 @@ async def test_a_configured_channel_the_bot_is_not_in_is_warned_of_at_start(
     assert "ESCALATION_CHANNEL: the bot is not in C0AGENTS" in warnings[0]
     assert "/invite @support-router" in warnings[0]
     assert "SUPPORT_CHANNELS: Slack shows the bot no channel C0PRIVATE" in warnings[1]
+
+
+@pytest.mark.parametrize("setting", ["AGENT_USERGROUP", "STATS_USERGROUP"])
+async def test_a_user_group_slack_does_not_know_stops_the_start_naming_the_setting(
+    tmp_path: Path, slack: FakeSlack, setting: str
+) -> None:
+    # A mistyped group id: escalations would tag a group that notifies no one (or nobody could read the
+    # stats), and the log would say only "cannot list user group S0TYPO123: no_such_subteam", on every read.
+    line = one_line(*await serve(tmp_path, slack, **{setting: "S0TYPO123"}))
+    assert line.startswith(f"support-router: {setting}: Slack knows no user group S0TYPO123"), line
+    assert "usergroups:read" not in line  # the scope is fine: the id is wrong
+    assert not (tmp_path / "serve.db").exists()  # told before any migration
+
+
+async def test_an_empty_agents_group_is_warned_of_at_start(tmp_path: Path, slack: FakeSlack) -> None:
+    # Nobody in it: escalations tag a group that notifies no one, and nobody may use the agent controls.
+    slack.workspace.usergroups["S0AGENTS1"] = []
+    slack.workspace.usergroups["S0STATS1"] = ["U0MANAGER"]
+    env = {"AGENT_USERGROUP": "S0AGENTS1", "STATS_USERGROUP": "S0STATS1"}
+    with socket.socket() as taken:  # stops serve after the Slack check, before the database
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        one_line(*(told := await serve(tmp_path, slack, PORT=str(taken.getsockname()[1]), **env)))
+    warnings = [line for line in told[1].splitlines() if "WARNING" in line and "S0" in line]
+    assert len(warnings) == 1, told[1]
+    assert "AGENT_USERGROUP: the user group S0AGENTS1 has no members" in warnings[0]
+
+
+async def test_a_user_group_slack_cannot_list_now_does_not_stop_the_start(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    # Slack's trouble is not the operator's mistake: warned, and the group is read again later.
+    slack.workspace.usergroups["S0AGENTS1"] = ["U0AGENT"]
+    slack.fail_next("usergroups.users.list", status=500, count=10)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        line = one_line(
+            *(
+                told := await serve(
+                    tmp_path, slack, PORT=str(taken.getsockname()[1]), AGENT_USERGROUP="S0AGENTS1"
+                )
+            )
+        )
+    assert "PORT" in line, told[1]  # stopped by the taken port, after the check
+    assert any("AGENT_USERGROUP" in w and "WARNING" in w for w in told[1].splitlines()), told[1]

@@ -177,8 +177,15 @@ class Settings(BaseSettings):
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: object) -> object:
-        # LOG_LEVEL=debug is as clear as DEBUG; logging's own names are upper case.
-        return value.strip().upper() if isinstance(value, str) else value
+        # LOG_LEVEL=debug is as clear as DEBUG; logging's own names are upper case, and it takes WARN too.
+        level = value.strip().upper() if isinstance(value, str) else value
+        return "WARNING" if level == "WARN" else level
+
+    @field_validator("slack_streaming", "store_message_text", mode="before")
+    @classmethod
+    def _lower_case_word(cls, value: object) -> object:
+        # STORE_MESSAGE_TEXT=Redacted is as clear as redacted.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def offline(self) -> bool:

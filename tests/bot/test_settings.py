@@ -218,6 +218,27 @@ def test_log_level_in_any_case(monkeypatch: pytest.MonkeyPatch, given: str) -> N
     assert Settings(_env_file=None).log_level == given.strip().upper()
 
 
+@pytest.mark.parametrize("given", ["WARN", "warn", "Warn"])
+def test_warn_is_the_warning_level(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    # Python's logging itself takes WARN for WARNING; an operator who writes it is not wrong.
+    monkeypatch.setenv("LOG_LEVEL", given)
+    assert Settings(_env_file=None).log_level == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "read"),
+    [
+        ("STORE_MESSAGE_TEXT", "Redacted", "redacted"),
+        ("STORE_MESSAGE_TEXT", " NONE ", "none"),
+        ("SLACK_STREAMING", "Off", "off"),
+    ],
+)
+def test_word_settings_in_any_case(monkeypatch: pytest.MonkeyPatch, name: str, given: str, read: str) -> None:
+    # As LOG_LEVEL is: "Redacted" in a .env is as clear as "redacted", and was refused.
+    monkeypatch.setenv(name, given)
+    assert getattr(Settings(_env_file=None), name.lower()) == read
+
+
 def test_an_unknown_log_level_is_still_refused() -> None:
     with pytest.raises(SettingsError, match="LOG_LEVEL"):
         load_settings(_env_file=None, log_level="verbose")

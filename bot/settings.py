@@ -181,6 +181,12 @@ class Settings(BaseSettings):
         level = value.strip().upper() if isinstance(value, str) else value
         return "WARNING" if level == "WARN" else level
 
+    @field_validator("routes_file")
+    @classmethod
+    def _home_folder(cls, value: Path | None) -> Path | None:
+        # ROUTES_FILE=~/routes.yml in a .env: no shell expanded the ~ there.
+        return None if value is None else value.expanduser()
+
     @field_validator("slack_streaming", "store_message_text", mode="before")
     @classmethod
     def _lower_case_word(cls, value: object) -> object:

@@ -242,3 +242,12 @@ def test_word_settings_in_any_case(monkeypatch: pytest.MonkeyPatch, name: str, g
 def test_an_unknown_log_level_is_still_refused() -> None:
     with pytest.raises(SettingsError, match="LOG_LEVEL"):
         load_settings(_env_file=None, log_level="verbose")
+
+
+def test_a_routes_file_under_the_home_folder_written_with_a_tilde(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A shell expands ~ in `export ROUTES_FILE=~/routes.yml`; a .env line is not read by a shell.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("ROUTES_FILE", "~/routes.yml")
+    assert Settings(_env_file=None).routes_file == tmp_path / "routes.yml"

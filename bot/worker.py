@@ -82,6 +82,8 @@ class Worker:
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The messages this worker is on (team, channel, ts), submitted and not yet finished.
+        self._working: set[tuple[str, str, str]] = set()
         self._recovery: asyncio.Task[None] | None = None
         # Per conversation with messages in this worker: its lock, and the ts of those holding or awaiting it.
         self._turns: dict[tuple[str, str, str], tuple[asyncio.Lock, set[str]]] = {}
@@ -92,9 +94,12 @@ class Worker:
 
         ``recovered``: the message was taken again after a failure or a crash.
         """
+        key = (msg.team_id, msg.channel_id, msg.ts)
+        self._working.add(key)
         work = self._run(msg, recovered)
         task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
         self._track(task)
+        task.add_done_callback(lambda _: self._working.discard(key))
         return task
 
     def run_aside(self, work: Coroutine[Any, Any, None], name: str) -> None:
@@ -260,9 +265,14 @@ class Worker:
 
     async def recover(self, *, include_leased: bool = False) -> int:
         """Take every pending message whose lease ran out and start it; returns how many."""
-        messages = await self._store.take_stale(
+        taken = await self._store.take_stale(
             limit=500, lease_seconds=self._lease, include_leased=include_leased
         )
+        # One whose lease lapsed while this worker is still on it (its heartbeat was late: a stalled loop)
+        # is left to the task answering it, whose heartbeat renews the new lease. Started again, it waited
+        # behind itself for its conversation's turn, then read its thread for the reply once more (a
+        # second answer if that read missed it), and the turn's bookkeeping failed it with a KeyError.
+        messages = [msg for msg in taken if (msg.team_id, msg.channel_id, msg.ts) not in self._working]
         for msg in messages:
             self.submit(msg, recovered=True)
         if messages:

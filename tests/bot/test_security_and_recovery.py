@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -14,6 +16,7 @@ from bot.store.repository import Store
 from tests.bot.harness import CHANNEL, CUSTOMER, SECRET, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
 from tests.fakes.slack_signing import sign
+from tests.reliability.helpers import eventually
 
 
 async def test_slacks_url_verification_gets_its_challenge_back(
@@ -267,3 +270,27 @@ async def test_a_reply_half_streamed_before_a_crash_is_replaced_not_doubled(
     assert len(replies) == 1 and replies[0]["ts"] != started["ts"]
     assert not replies[0]["text"].startswith("Sorry about the cra")
     assert [c.params["ts"] for c in slack.calls_to("chat.delete")] == [started["ts"]]
+
+
+async def test_a_message_whose_lease_lapsed_while_it_is_answered_here_is_not_started_twice_here(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stalled event loop (a loaded machine) can make the heartbeat late: the lease lapses while this
+    worker is still answering. Its own recovery pass must not start the message a second time."""
+    from sqlalchemy import update
+
+    from bot.store.tables import inbound_messages, utcnow
+
+    anthropic_api.first_token_latency = 1.0
+    running = await make_bot(recovery_interval_seconds=3600)  # the pass below is the only one
+    event = await running.customer_says("My app crashes on start")
+    await eventually(lambda: bool(anthropic_api.requests), "the message to be answered")
+    lapsed = update(inbound_messages).values(lease_until=utcnow() - timedelta(seconds=1))
+    async with running.store.engine.begin() as conn:
+        await conn.execute(lapsed)
+
+    assert await running.bot.worker.recover() == 0
+    await running.idle()
+    assert len(running.replies(event)) == 1
+    assert len(await _decisions(running)) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

@@ -41,7 +41,8 @@ BURST = 60
 BEFORE_KILL = 40
 # Short, so the dead replica's messages are taken over soon; but a live replica renews its leases every
 # third of it, and one whose renewal is late (a stall of two thirds of it on a loaded machine) would let
-# the other take a message it is still answering: with 3 s that happened under load, with 6 s it did not.
+# the other take a message it is still answering: with 3 s leases lapsed under load (three busy loops on
+# two cores), with 6 s none did.
 LEASE_SECONDS = 6
 TEXTS = (
     "I was charged twice for order {i}, please refund me",

@@ -123,6 +123,44 @@ class Router:
         started = time.perf_counter()
         query = truncate(query, self._max_query_chars)
         history = cut_turns(history, self._max_query_chars)
+        classification, reason, closing = await self._decide(query, history, category, escalate)
+        routing_ms = _ms(started)
+        priced_as = classification.usage_model or classification.model
+        decision = RoutingDecision(
+            query=query,
+            category=classification.category,
+            confidence=classification.confidence,
+            reasoning=classification.reasoning,
+            escalated=reason is not None,
+            escalation_reason=reason,
+            source=classification.source,
+            classifier_model=classification.model,
+            routing_ms=routing_ms,
+            handling_ms=0.0,
+            total_ms=routing_ms,
+            usage=classification.usage,
+            cost_usd=self.routes.cost(priced_as, classification.usage),
+            error=classification.error,
+            routes_version=self.routes.version,
+        )
+        if reason is not None:
+            return decision
+        if closing is not None:
+            update = {"answer": closing, "total_ms": _ms(started), "acknowledgement": True}
+            return decision.model_copy(update=update)
+        if on_answering is not None:
+            on_answering()
+        return await self._answer(decision, history, on_text, started)
+
+    async def _decide(
+        self,
+        query: str,
+        history: Sequence[Turn],
+        category: str | None,
+        escalate: EscalationReason | None,
+    ) -> tuple[Classification, EscalationReason | None, str | None]:
+        """How :meth:`route` takes ``query``: its classification, the reason to escalate it (None: answer
+        it), and the closing reply that answers it instead of a handler (a thank-you after an answer)."""
         closing: str | None = None
         if not query.strip():
             # A file alone: nothing to classify or answer, and a person can open what the bot cannot.
@@ -155,33 +193,7 @@ class Router:
                 category=category, confidence=1.0, reasoning="Re-routed by an agent.", source=Source.AGENT
             )
             reason = None
-        routing_ms = _ms(started)
-        priced_as = classification.usage_model or classification.model
-        decision = RoutingDecision(
-            query=query,
-            category=classification.category,
-            confidence=classification.confidence,
-            reasoning=classification.reasoning,
-            escalated=reason is not None,
-            escalation_reason=reason,
-            source=classification.source,
-            classifier_model=classification.model,
-            routing_ms=routing_ms,
-            handling_ms=0.0,
-            total_ms=routing_ms,
-            usage=classification.usage,
-            cost_usd=self.routes.cost(priced_as, classification.usage),
-            error=classification.error,
-            routes_version=self.routes.version,
-        )
-        if reason is not None:
-            return decision
-        if closing is not None:
-            update = {"answer": closing, "total_ms": _ms(started), "acknowledgement": True}
-            return decision.model_copy(update=update)
-        if on_answering is not None:
-            on_answering()
-        return await self._answer(decision, history, on_text, started)
+        return classification, reason, closing
 
     async def _answer(
         self, decision: RoutingDecision, history: Sequence[Turn], on_text: TextSink | None, started: float

@@ -62,6 +62,13 @@ def web_app(bot: SupportBot) -> web.Application:
     return app
 
 
+def events_url(host: str, port: int) -> str:
+    """Where Slack's requests are taken, e.g. ``http://0.0.0.0:3000/slack/events``; an IPv6 host in
+    brackets (``http://[::]:3000/…``), or the port would read as part of it."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{EVENTS_PATH}"
+
+
 class HttpServer:
     """The bot behind aiohttp on ``host:port`` (port 0 picks a free one), or on a socket bound already."""
 
@@ -88,7 +95,7 @@ class HttpServer:
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self._port
         host = addresses[0][0] if addresses else self._host
-        logger.info("listening on http://%s:%d%s", host, self.port, EVENTS_PATH)
+        logger.info("listening on %s", events_url(host, self.port))
 
     async def stop(self) -> None:
         """Stop listening, then finish the messages in flight."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.commands.serving import sole_server
+from bot.server import events_url
 from bot.settings import SettingsError
 from router.config import default_routes_path
 from tests.fakes import FakeSlack
@@ -258,3 +259,12 @@ async def test_a_user_group_slack_cannot_list_now_does_not_stop_the_start(
         )
     assert "PORT" in line, told[1]  # stopped by the taken port, after the check
     assert any("AGENT_USERGROUP" in w and "WARNING" in w for w in told[1].splitlines()), told[1]
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [("0.0.0.0", "http://0.0.0.0:3000/slack/events"), ("::", "http://[::]:3000/slack/events")],
+)
+def test_the_address_serve_says_it_listens_on_can_be_pasted(host: str, shown: str) -> None:
+    # HOST=:: (every IPv6 address) was shown as http://:::3000/slack/events.
+    assert events_url(host, 3000) == shown

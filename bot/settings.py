@@ -18,6 +18,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 CommaList = Annotated[list[str], NoDecode]
 
 
+# An id in Slack's own markup, as a message's raw text or a copied mention holds it: <@U…>, <@U…|alice>,
+# <#C…|support>, <!subteam^S…|@support>.
+_MARKUP = re.compile(r"<(?:@|#|!subteam\^)(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>")
+
+
 # Slack's ids: what the API and the events carry. A name ("#support", "@alice") matches nothing in them,
 # so a setting holding one would silently drop every message or tag nobody.
 @dataclass(frozen=True)
@@ -36,7 +41,8 @@ class _SlackId:
             ValueError: saying what the value is and where the id is found; or, for ids run together
                 ("C0A C0B"), how the setting takes them.
         """
-        if self.pattern.fullmatch(value := value.strip()):
+        value = _MARKUP.sub(r"\g<id>", value.strip())
+        if self.pattern.fullmatch(value):
             return value
         parts = re.split(r"[\s,;]+", value)
         if len(parts) > 1 and all(self.pattern.fullmatch(part) for part in parts):
@@ -57,7 +63,7 @@ _USER = _SlackId(
     "not a member id",
     "use the member id (U…, from the profile's ⋮ menu → Copy member ID)",
 )
-_USERGROUP = _SlackId(
+USERGROUP_ID = _SlackId(
     re.compile(r"S[A-Z0-9]{6,}"),
     "a user group handle",
     "not a user group id",
@@ -172,7 +178,7 @@ class Settings(BaseSettings):
     @field_validator("agent_usergroup", "stats_usergroup")
     @classmethod
     def _usergroup_id(cls, value: str | None) -> str | None:
-        return None if value is None else _USERGROUP.check(value, single=True)
+        return None if value is None else USERGROUP_ID.check(value, single=True)
 
     @field_validator("log_level", mode="before")
     @classmethod

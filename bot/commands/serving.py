@@ -18,7 +18,7 @@ from bot.app import SupportBot
 from bot.clients import open_router, routes_from, slack_client, without_rate_limit_waits
 from bot.commands.claude_check import check_claude_at_start
 from bot.server import serve_http, serve_socket_mode, stop_on_signals
-from bot.settings import Settings, SettingsError
+from bot.settings import USERGROUP_ID, Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file
 from bot.store.migrate import WhenBehind, upgrade_async
 from bot.store.repository import Store
@@ -269,8 +269,7 @@ async def _check_user_groups(client: AsyncWebClient, settings: Settings) -> None
             error = e.response.get("error")
             if error == "no_such_subteam":
                 raise SettingsError(
-                    f"{setting}: Slack knows no user group {group}; use the group's id (S…), shown in the "
-                    "address of the group's page (People › User groups), or leave the setting out"
+                    f"{setting}: Slack knows no user group {group}; {USERGROUP_ID.fix}, or leave it out"
                 ) from e
             logger.warning(
                 "%s: cannot list the user group %s now (%s); it is read again later", setting, group, error

@@ -109,7 +109,7 @@ def test_a_bad_value_is_still_refused() -> None:
             "Copy member ID)",
         ),
         ("STATS_USERS", "U0MANAGER,bob", "STATS_USERS: 'bob' is a user name; use the member id"),
-        ("STATS_USERS", "<@U0MANAGER>", "STATS_USERS: '<@U0MANAGER>' is not a member id; use the member id"),
+        ("STATS_USERS", "<@alice>", "STATS_USERS: '<@alice>' is not a member id; use the member id"),
         (
             "AGENT_USERGROUP",
             "@support-team",
@@ -251,3 +251,19 @@ def test_a_routes_file_under_the_home_folder_written_with_a_tilde(
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("ROUTES_FILE", "~/routes.yml")
     assert Settings(_env_file=None).routes_file == tmp_path / "routes.yml"
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "read"),
+    [
+        ("AGENT_USERS", "<@U0123ABCD>,<@U0456EFGH|alice>", ["U0123ABCD", "U0456EFGH"]),
+        ("SUPPORT_CHANNELS", "<#C0123ABCD|support>", ["C0123ABCD"]),
+        ("AGENT_USERGROUP", "<!subteam^S0123ABCD|@support>", "S0123ABCD"),
+    ],
+)
+def test_an_id_pasted_in_slacks_own_markup_is_read_as_the_id(
+    monkeypatch: pytest.MonkeyPatch, name: str, given: str, read: object
+) -> None:
+    # What a message's raw text or a copied mention holds: the id is inside, and plain to read.
+    monkeypatch.setenv(name, given)
+    assert getattr(Settings(_env_file=None), name.lower()) == read

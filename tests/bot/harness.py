@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,16 +14,18 @@ import aiohttp
 
 from bot.app import SupportBot
 from bot.commands.serving import support_bot
-from bot.server import HttpServer
+from bot.server import HttpServer, serve_socket_mode
 from bot.settings import Settings
 from bot.store.repository import Store
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import event_callback, message_event, sign
+from tests.fakes.socket_mode import FakeSocketMode
 
 SECRET = "test-signing-secret"
 CUSTOMER = "U0CUSTOMER"
 CHANNEL = "C0SUPPORT"
+APP_TOKEN = "xapp-1-A111-test"
 
 
 def make_settings(
@@ -152,3 +154,57 @@ async def stop_bot(running: RunningBot, *, started: bool = True) -> None:
     if started:
         await running.server.stop()
     await running.parts.aclose()
+
+
+@dataclass
+class SocketModeBot:
+    """The bot served over Socket Mode (``serve_socket_mode``, as ``serve`` runs it with an app token),
+    connected to a fake Socket Mode endpoint."""
+
+    bot: SupportBot
+    slack: FakeSlack
+    socket: FakeSocketMode
+    serving: asyncio.Task[None]
+    stop: asyncio.Event
+    _ts: float = field(default=1_700_000_000.0)
+
+    def next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts:.6f}"
+
+    async def idle(self, limit_seconds: float = 60.0) -> None:
+        """Wait until no message is in flight."""
+        deadline = time.monotonic() + limit_seconds
+        while self.bot.worker.in_flight:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bot is still working")
+            await asyncio.sleep(0.01)
+
+    async def customer_says(self, text: str, **extra: Any) -> tuple[dict[str, Any], str]:
+        """Put a customer message in the fake Slack and deliver its event in an ``events_api`` envelope;
+        returns the event and the envelope's id."""
+        ts = self.next_ts()
+        self.slack.add_message(CHANNEL, ts, CUSTOMER, text, **extra)
+        event = message_event(text, CHANNEL, CUSTOMER, ts, **extra)
+        return event, await self.socket.deliver("events_api", event_callback(event))
+
+
+@asynccontextmanager
+async def socket_mode_bot(
+    slack: FakeSlack, anthropic: FakeAnthropic | None, database_url: str, **extra: Any
+) -> AsyncIterator[SocketModeBot]:
+    """The bot serving Socket Mode until the block ends (then stopped as SIGTERM stops ``serve``); a test
+    that sees ``serving`` end on its own awaits it itself."""
+    async with FakeSocketMode() as socket:
+        slack.socket_mode_url = socket.url  # type: ignore[attr-defined]
+        slack.tokens.add(APP_TOKEN)
+        settings = make_settings(slack, anthropic, database_url, slack_app_token=APP_TOKEN, **extra)
+        async with support_bot(settings) as bot:
+            stop = asyncio.Event()
+            serving = asyncio.create_task(serve_socket_mode(bot, APP_TOKEN, stop))
+            try:
+                yield SocketModeBot(bot, slack, socket, serving, stop)
+            finally:
+                if not serving.done():
+                    stop.set()
+                    await serving

@@ -2,44 +2,49 @@
 
 from __future__ import annotations
 
-import asyncio
+import pytest
 
-from bot.app import SupportBot
-from bot.commands.serving import support_bot
-from bot.server import serve_socket_mode
-from tests.bot.harness import CHANNEL, CUSTOMER, make_settings
-from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event
-from tests.fakes.socket_mode import FakeSocketMode
-
-APP_TOKEN = "xapp-1-A111-test"
+from tests.bot.harness import socket_mode_bot
+from tests.fakes import FakeAnthropic, FakeSlack
+from tests.reliability.helpers import eventually, outcomes, unhandled_errors
 
 
 async def test_socket_mode_receives_acks_and_answers(
     slack: FakeSlack, anthropic_api: FakeAnthropic, bot_db_url: str
 ) -> None:
-    async with FakeSocketMode() as socket:
-        slack.socket_mode_url = socket.url  # type: ignore[attr-defined]
-        slack.tokens.add(APP_TOKEN)
-        settings = make_settings(slack, anthropic_api, bot_db_url, slack_app_token=APP_TOKEN)
-        async with support_bot(settings) as bot:
-            await _converse_over_socket_mode(bot, socket, slack)
-
-
-async def _converse_over_socket_mode(bot: SupportBot, socket: FakeSocketMode, slack: FakeSlack) -> None:
-    stop = asyncio.Event()
-    serving = asyncio.create_task(serve_socket_mode(bot, APP_TOKEN, stop))
-    try:
-        ts = "1700000200.000001"
-        slack.add_message(CHANNEL, ts, CUSTOMER, "I want a refund for my order")
-        event = message_event("I want a refund for my order", CHANNEL, CUSTOMER, ts)
-        envelope = await socket.deliver("events_api", event_callback(event))
-        assert (await socket.wait_ack(envelope))["envelope_id"] == envelope
-        for _ in range(250):
-            if slack.calls_to("chat.stopStream") or slack.calls_to("chat.postMessage"):
-                break
-            await asyncio.sleep(0.02)
-        [reply] = slack.thread_replies(CHANNEL, ts)
+    async with socket_mode_bot(slack, anthropic_api, bot_db_url) as running:
+        event, envelope = await running.customer_says("I want a refund for my order")
+        assert (await running.socket.wait_ack(envelope))["envelope_id"] == envelope
+        await eventually(lambda: outcomes(slack, event["channel"], event["ts"]), "the answer")
+        [reply] = slack.thread_replies(event["channel"], event["ts"])
         assert reply["metadata"]["event_payload"]["category"] == "Refund Request"
-    finally:
-        stop.set()
-        await serving
+
+
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning"])
+async def test_a_refresh_slack_asks_for_opens_a_new_connection_and_answering_goes_on(
+    slack: FakeSlack,
+    anthropic_api: FakeAnthropic,
+    bot_db_url: str,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with socket_mode_bot(slack, anthropic_api, bot_db_url) as running:
+        socket = running.socket
+        first, _ = await running.customer_says("I want a refund for my order")
+        await eventually(lambda: outcomes(slack, first["channel"], first["ts"]), "the first answer")
+        opened = len(slack.calls_to("apps.connections.open"))
+
+        await socket.disconnect(reason)
+        await socket.wait_connections(2)
+        # A new URL for it, and the old connection let go: Slack spreads events over every open one.
+        assert len(slack.calls_to("apps.connections.open")) == opened + 1
+        await eventually(lambda: len(socket.open_connections) == 1, "the old connection closed")
+
+        second, envelope = await running.customer_says("My app crashes when I open the settings page")
+        await socket.wait_ack(envelope)
+        await eventually(lambda: outcomes(slack, second["channel"], second["ts"]), "the second answer")
+        await running.idle()
+        assert [len(outcomes(slack, e["channel"], e["ts"])) for e in (first, second)] == [1, 1]
+        [reply] = outcomes(slack, second["channel"], second["ts"])
+        assert reply["metadata"]["event_payload"]["category"] == "Technical Support"
+    assert not unhandled_errors(caplog)

@@ -7,6 +7,7 @@ base_url=fake.base_url)``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -78,6 +79,7 @@ class FakeSlack(LocalServer):
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self.latency: dict[str, float] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self._held_responses: dict[str, asyncio.Event] = {}
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/response/{name}", self._response_url)
 
@@ -156,6 +158,11 @@ class FakeSlack(LocalServer):
         """
         fault = _Fault(status, retry_after, error, count, extra, channel, after_applying)
         self._faults.setdefault(method, []).append(fault)
+
+    def hold_responses(self, name: str) -> asyncio.Event:
+        """Holds what is POSTed to the ``response_url`` ``name`` until the event returned is set: an answer
+        still being sent, for a test to see what came before it."""
+        return self._held_responses.setdefault(name, asyncio.Event())
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delays every answer to ``method`` (``"*"``: any method) by ``seconds``."""
@@ -237,6 +244,8 @@ class FakeSlack(LocalServer):
         params = await _params(request)
         if "payload" in params and isinstance(params["payload"], str):
             params = json.loads(params["payload"])
+        if name in self._held_responses:
+            await self._held_responses[name].wait()
         self.responses.setdefault(name, []).append(params)
         return web.Response(text="ok")
 

@@ -12,6 +12,7 @@ a connection that drops with no message at all; an envelope delivered again, wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -42,7 +43,9 @@ class FakeSocketMode(LocalServer):
         self.connections: list[_Connection] = []
         self._changed = asyncio.Event()
         self._acked: dict[str, asyncio.Event] = {}
-        self._drop_at_ack: set[str] = set()
+        # Acks that arrived as their connection failed: the app sent them, Slack never had them.
+        self.lost_acks: list[str] = []
+        self._drop_at_ack: set[str | None] = set()
         self.app.router.add_get("/link", self._link)
 
     @property
@@ -85,7 +88,9 @@ class FakeSocketMode(LocalServer):
             envelope |= {"retry_attempt": retry_attempt, "retry_reason": retry_reason}
         self.envelopes[envelope_id] = envelope
         self._acked[envelope_id] = asyncio.Event()
-        await self.open_connections[-1].socket.send_str(json.dumps(envelope))
+        # On a connection failing under it, it may or may not reach the app: Slack cannot tell either.
+        with contextlib.suppress(ConnectionError):
+            await self.open_connections[-1].socket.send_str(json.dumps(envelope))
         return envelope_id
 
     async def redeliver(self, envelope_id: str, reason: str = "timeout") -> str:
@@ -116,9 +121,9 @@ class FakeSocketMode(LocalServer):
         """Cut the newest connection as a network failure does: no disconnect message, no close frame."""
         self._abort(self.open_connections[-1])
 
-    def drop_at_ack(self, envelope_id: str) -> None:
-        """Cut the connection the ack of ``envelope_id`` arrives on, before Slack takes the ack: the app
-        sent it, Slack never had it."""
+    def drop_at_ack(self, envelope_id: str | None) -> None:
+        """Cut the connection the ack of ``envelope_id`` (None: the next ack of any) arrives on, before
+        Slack takes the ack: the app sent it, Slack never had it (see ``lost_acks``)."""
         self._drop_at_ack.add(envelope_id)
 
     def _abort(self, connection: _Connection) -> None:
@@ -147,8 +152,10 @@ class FakeSocketMode(LocalServer):
                 envelope_id = data.get("envelope_id")
                 if not envelope_id:
                     continue
-                if envelope_id in self._drop_at_ack:
-                    self._drop_at_ack.discard(envelope_id)
+                lost = next((e for e in (envelope_id, None) if e in self._drop_at_ack), "")
+                if lost != "":
+                    self._drop_at_ack.discard(lost)
+                    self.lost_acks.append(envelope_id)
                     self._abort(connection)
                     break
                 self.acks[envelope_id] = data

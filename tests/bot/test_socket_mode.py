@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
-from tests.bot.harness import socket_mode_bot
-from tests.fakes import FakeAnthropic, FakeSlack
+from bot.formatting import ACTION_REROUTE
+from tests.bot.harness import CHANNEL, socket_mode_bot
+from tests.bot.test_feedback_actions import AGENT
+from tests.fakes import FakeAnthropic, FakeSlack, block_actions_payload, slash_command_form
 from tests.reliability.helpers import eventually, outcomes, unhandled_errors
 
 
@@ -48,3 +52,70 @@ async def test_a_refresh_slack_asks_for_opens_a_new_connection_and_answering_goe
         [reply] = outcomes(slack, second["channel"], second["ts"])
         assert reply["metadata"]["event_payload"]["category"] == "Technical Support"
     assert not unhandled_errors(caplog)
+
+
+async def test_routing_stats_over_socket_mode_is_acked_before_its_report(
+    slack: FakeSlack, anthropic_api: FakeAnthropic, bot_db_url: str
+) -> None:
+    slack.add_user("U0ADMIN", is_admin=True)
+    async with socket_mode_bot(slack, anthropic_api, bot_db_url) as running:
+        event, _ = await running.customer_says("I was charged twice for my order, I want my money back")
+        await eventually(lambda: outcomes(slack, event["channel"], event["ts"]), "the answer")
+        await running.idle()
+
+        report = slack.hold_responses("stats")
+        form = slash_command_form("/routing-stats", "30d", "U0ADMIN", CHANNEL, slack.response_url("stats"))
+        envelope = await running.socket.deliver("slash_commands", dict(parse_qsl(form.decode())))
+        # Acknowledged while the report is still on its way: Slack waits three seconds for the ack.
+        assert (await running.socket.wait_ack(envelope))["envelope_id"] == envelope
+        assert not slack.responses.get("stats")
+        report.set()
+        await eventually(lambda: slack.responses.get("stats"), "the report")
+
+    # What the same command gets over HTTP (test_stats_command.py).
+    [answer] = slack.responses["stats"]
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == "Routing stats: last 30 days: 1 message routed"
+
+
+async def test_an_agents_re_route_over_socket_mode_is_acked_and_answers_again(
+    slack: FakeSlack, anthropic_api: FakeAnthropic, bot_db_url: str
+) -> None:
+    async with socket_mode_bot(slack, anthropic_api, bot_db_url, agent_users=[AGENT]) as running:
+        event, _ = await running.customer_says("I was charged twice for my order, I want my money back")
+        await eventually(lambda: outcomes(slack, event["channel"], event["ts"]), "the answer")
+        await running.idle()
+        [first] = outcomes(slack, event["channel"], event["ts"])
+
+        # The click test_feedback_actions.py sends signed over HTTP, here in an interactive envelope.
+        key = f"{event['channel']}:{event['ts']}"
+        payload = block_actions_payload(
+            ACTION_REROUTE,
+            key,
+            AGENT,
+            event["channel"],
+            first["ts"],
+            slack.response_url("reroute"),
+            block_id=f"agent_controls:{key}",
+            message=first,
+            action_type="static_select",
+        )
+        payload["actions"][0]["selected_option"] = {
+            "text": {"type": "plain_text", "text": "Technical Support"},
+            "value": "Technical Support",
+        }
+        said = slack.hold_responses("reroute")
+        envelope = await running.socket.deliver("interactive", payload)
+        assert (await running.socket.wait_ack(envelope))["envelope_id"] == envelope
+        assert not slack.responses.get("reroute")
+        said.set()
+
+        await eventually(lambda: slack.responses.get("reroute"), "the agent told")
+        await eventually(lambda: len(slack.thread_replies(CHANNEL, event["ts"])) == 2, "the new answer")
+        await running.idle()
+
+    [told] = slack.responses["reroute"]
+    assert "Re-routed to *Technical Support*" in told["text"] and told["response_type"] == "ephemeral"
+    second = slack.thread_replies(CHANNEL, event["ts"])[1]
+    assert second["metadata"]["event_payload"]["category"] == "Technical Support"
+    assert second["metadata"]["event_payload"]["source"] == "agent"

@@ -14,6 +14,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bot.app import SupportBot
 from bot.deliveries import Deliveries
+from bot.settings import SettingsError
+from bot.socket_mode import LINK_DISABLED, SocketModeLink
 
 logger = logging.getLogger(__name__)
 
@@ -127,19 +129,24 @@ async def serve_http(bot: SupportBot, sock: socket.socket, stop: asyncio.Event) 
 
 
 async def serve_socket_mode(bot: SupportBot, app_token: str, stop: asyncio.Event) -> None:
-    """Connect to Slack over Socket Mode until ``stop`` is set."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    """Connect to Slack over Socket Mode until ``stop`` is set; finishes the messages in flight before
+    returning.
 
+    Raises:
+        SettingsError: Slack turned the app's Socket Mode off (see :mod:`bot.socket_mode`).
+    """
     await bot.start()
-    handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
+    link = SocketModeLink(bot.app, app_token, bot.client, stop)
     try:
-        await handler.connect_async()
+        await link.connect()
         freeze_startup_heap()
         logger.info("connected to Slack over Socket Mode")
         await stop.wait()
     finally:
-        await handler.close_async()
+        await link.close()
         await bot.stop()
+    if link.link_disabled:
+        raise SettingsError(LINK_DISABLED)
 
 
 def stop_on_signals() -> asyncio.Event:

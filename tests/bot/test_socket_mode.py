@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from urllib.parse import parse_qsl
 
 import pytest
 
 from bot.formatting import ACTION_REROUTE
+from bot.settings import SettingsError
 from tests.bot.harness import CHANNEL, socket_mode_bot
 from tests.bot.test_feedback_actions import AGENT
 from tests.fakes import FakeAnthropic, FakeSlack, block_actions_payload, slash_command_form
@@ -119,3 +122,30 @@ async def test_an_agents_re_route_over_socket_mode_is_acked_and_answers_again(
     second = slack.thread_replies(CHANNEL, event["ts"])[1]
     assert second["metadata"]["event_payload"]["category"] == "Technical Support"
     assert second["metadata"]["event_payload"]["source"] == "agent"
+
+
+async def test_socket_mode_turned_off_in_slack_stops_serve_with_what_to_check(
+    slack: FakeSlack, anthropic_api: FakeAnthropic, bot_db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with socket_mode_bot(slack, anthropic_api, bot_db_url) as running:
+        event, envelope = await running.customer_says("I want a refund for my order")
+        await running.socket.wait_ack(envelope)
+        await eventually(
+            lambda: running.bot.worker.in_flight or outcomes(slack, event["channel"], event["ts"]),
+            "the message taken",
+        )
+        opened = len(slack.calls_to("apps.connections.open"))
+
+        await running.socket.disconnect("link_disabled")
+        # Not a reconnection for ever, each refused or never given an event: serve stops, and says why.
+        with pytest.raises(SettingsError) as stopped:
+            await asyncio.wait_for(running.serving, 60)
+        assert len(slack.calls_to("apps.connections.open")) == opened
+        assert not running.socket.open_connections
+        # The message it had taken is answered before it stops.
+        assert len(outcomes(slack, event["channel"], event["ts"])) == 1
+
+    said = str(stopped.value)
+    assert "link_disabled" in said and "Socket Mode" in said and "SLACK_APP_TOKEN" in said
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("Socket Mode" in message for message in logged)

@@ -128,7 +128,7 @@ def seed_figures(seed: dict[str, Any] | None, count: int, figures: list[Figure])
 def time_classifier(count: int = TIMED_PREDICTIONS) -> dict[str, Any]:
     """LocalClassifier.predict timed one message at a time, after its fit (which is timed on its own)."""
     from router.classifiers.local import LocalClassifier
-    from router.config import load_routes
+    from router.routes_file import load_routes
 
     texts = customer_messages(count, start=20000)
     started = time.perf_counter()

@@ -21,8 +21,8 @@ import anthropic
 
 from benchmarks.burst_load import customer_messages, realistic_anthropic
 from router.classifiers.claude import verdict_model
-from router.config import load_routes
 from router.prompts import classifier_system_prompt, classifier_user_prompt
+from router.routes_file import load_routes
 
 
 class _FakeOnThread:

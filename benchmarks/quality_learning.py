@@ -16,8 +16,9 @@ import numpy as np
 
 from router.calibrate import calibrate_accept_threshold
 from router.classifiers.local import LocalClassifier
-from router.config import RoutesConfig, load_routes
+from router.config import RoutesConfig
 from router.datasets import LabelledText, load_bitext_three_categories
+from router.routes_file import load_routes
 
 STEPS = (0, 100, 250, 500, 1000, 1500, 2000)
 HELD_OUT = 1500

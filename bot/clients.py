@@ -21,8 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from router.assemble import build_router
-from router.config import RoutesConfig, load_routes
+from router.config import RoutesConfig
 from router.router import Router
+from router.routes_file import load_routes
 
 SLACK_RETRIES = 3
 # The Web API methods that put words in front of a customer. A 5xx or a connection dropped mid-call does

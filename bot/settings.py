@@ -295,7 +295,7 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"Invalid setting(s): {problems}") from e
     except UnicodeDecodeError as e:
         # Only the .env file is decoded here (the environment is text already).
-        from router.config import not_utf8
+        from router.routes_file import not_utf8
 
         env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
         raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e

@@ -7,8 +7,9 @@ from scipy import optimize, sparse
 from router.classifiers.features import restrict
 from router.classifiers.local import LocalClassifier, fit_confidence, load_wordllama
 from router.classifiers.svm import fit_linear_svm
-from router.config import LocalModelConfig, load_routes
+from router.config import LocalModelConfig
 from router.models import Classification, Source
+from router.routes_file import load_routes
 
 EXAMPLES = {
     "Refund Request": [

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import SupportBot
 from bot.settings import Settings
 from router.assemble import build_router
-from router.config import load_routes
+from router.routes_file import load_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "data" / "slack" / "manifest-schema" / "manifest.schema.1.0.0.json"

@@ -18,7 +18,8 @@ import anthropic
 
 from bot.clients import anthropic_client
 from bot.settings import Settings, SettingsError
-from router.config import RoutesConfig, default_routes_path
+from router.config import RoutesConfig
+from router.routes_file import default_routes_path
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from bot.settings import USERGROUP_ID, Settings, SettingsError
 from bot.store.engine import async_database_url, require_existing_database, sqlite_file
 from bot.store.migrate import WhenBehind, upgrade_async
 from bot.store.repository import Store
-from router.config import RoutesConfig, default_routes_path
+from router.config import RoutesConfig
+from router.routes_file import default_routes_path
 
 try:
     import fcntl

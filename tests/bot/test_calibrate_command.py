@@ -10,8 +10,8 @@ from bot.commands import calibration
 from bot.commands.calibration import calibrate_file
 from bot.settings import Settings
 from router.calibrate import AcceptThreshold
-from router.config import load_routes
 from router.datasets import LabelMapping, load_label_mapping
+from router.routes_file import load_routes
 
 
 def _labelled_file(tmp_path: Path) -> Path:

@@ -18,7 +18,7 @@ from rich.console import Console
 from bot.commands import chat, evaluation
 from bot.commands.claude_check import check_claude
 from bot.settings import Settings, SettingsError
-from router.config import default_routes_path, load_routes
+from router.routes_file import default_routes_path, load_routes
 from tests.bot.test_serve_startup import one_line, serve
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.server import LocalServer

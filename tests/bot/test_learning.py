@@ -10,8 +10,8 @@ from bot.learning import Learner
 from bot.store.repository import Store
 from bot.store.tables import learned_examples, utcnow
 from router.assemble import build_router
-from router.config import load_routes
 from router.models import RoutingDecision, Source
+from router.routes_file import load_routes
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import RunningBot
 from tests.bot.test_feedback_actions import click

@@ -17,7 +17,7 @@ import pytest
 from bot.commands.serving import sole_server
 from bot.server import events_url
 from bot.settings import SettingsError
-from router.config import default_routes_path
+from router.routes_file import default_routes_path
 from tests.fakes import FakeSlack
 
 UNREACHABLE = "http://127.0.0.1:1/api/"

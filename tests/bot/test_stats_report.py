@@ -21,8 +21,8 @@ from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store, repository
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from router.config import load_routes
 from router.models import RoutingDecision, Usage
+from router.routes_file import load_routes
 from tests.store.plans import query_plan
 from tests.store.samples import message
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from router.config import load_routes
+from router.routes_file import load_routes
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import BOT_USER_ID, FakeAnthropic, FakeSlack, event_callback, message_event
 from tests.fakes.anthropic_content import customer_text

@@ -11,9 +11,10 @@ import pytest
 from router.assemble import build_router
 from router.classifiers.claude import usage_fields
 from router.classifiers.local import LocalClassifier
-from router.config import RoutesConfig, load_routes
+from router.config import RoutesConfig
 from router.models import EscalationReason, Source, Turn, Usage
 from router.router import Router
+from router.routes_file import load_routes
 from tests.fakes import FakeAnthropic
 
 

@@ -6,9 +6,10 @@ import pytest
 import yaml
 from anthropic._data.deprecated_models import DEPRECATED_MODELS
 
-from router.config import EscalationRule, default_routes_path, load_routes
+from router.config import EscalationRule
 from router.errors import ConfigError
 from router.models import Usage
+from router.routes_file import default_routes_path, load_routes
 
 
 def test_default_routes_reproduce_the_seed_system() -> None:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from router.config import load_routes
 from router.models import Classification, EscalationReason, Source
 from router.policy import acknowledges, asks, asks_for_person, escalation_reason, mentions_person
+from router.routes_file import load_routes
 
 
 def _c(category: str, confidence: float, **kw) -> Classification:

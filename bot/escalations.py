@@ -10,14 +10,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.formatting import (
-    agent_controls,
+from bot.escalation_messages import (
     agent_mentions,
     direct_message_escalation,
     escalation_controls,
     escalation_message,
-    note,
 )
+from bot.formatting import agent_controls, note
 from bot.intake import is_direct, is_thread_reply
 from bot.replies import notice_metadata, post_reply
 from bot.settings import Settings

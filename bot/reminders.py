@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.formatting import agent_mentions, minutes_word, reminder_text
+from bot.escalation_messages import agent_mentions, minutes_word, reminder_text
 from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
 from bot.store.records import AwaitingEscalation

@@ -3,7 +3,7 @@
 Slack turns ``<!here>``, ``<!channel>``, ``<!everyone>``, ``<!subteam^…>`` and ``<@U…>`` into
 notifications, and ``@here``-style words too when names are linked. The model's text is data, so each
 of these is defused with a word joiner (U+2060) that keeps it readable but inert. Only the bot's own
-escalation message, built by :mod:`bot.formatting`, carries real mentions.
+escalation message, built by :mod:`bot.escalation_messages`, carries real mentions.
 """
 
 from __future__ import annotations

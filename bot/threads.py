@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.formatting import customer_part
+from bot.escalation_messages import customer_part
 from bot.replies import REPLY_EVENT, notice_metadata, reply_payload
 from bot.slack_text import message_words, plain_text
 from bot.store.records import InboundMessage

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, REASON_TEXT, rerouted_note
+from bot.escalation_messages import REASON_TEXT, rerouted_note
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.intake import is_direct
 from bot.mrkdwn import escape
 from bot.store.feedback import FeedbackTarget, Verdict

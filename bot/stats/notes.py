@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.formatting import REASON_TEXT
+from bot.escalation_messages import REASON_TEXT
 from bot.mrkdwn import escape
 from bot.stats.queries import PICKUP_NAMES
 from bot.stats.report import GAVE_UP_REASON, NO_REASON, StatsReport

@@ -6,6 +6,12 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.escalation_messages import (
+    agent_mentions,
+    direct_message_escalation,
+    escalation_controls,
+    escalation_message,
+)
 from bot.formatting import (
     ACTION_CORRECT,
     ACTION_HAND_BACK,
@@ -13,11 +19,7 @@ from bot.formatting import (
     SECTION_LIMIT,
     _chunks,
     agent_controls,
-    agent_mentions,
     answer_message,
-    direct_message_escalation,
-    escalation_controls,
-    escalation_message,
 )
 from bot.mrkdwn import markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source

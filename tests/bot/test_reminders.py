@@ -154,7 +154,7 @@ async def test_the_running_bot_looks_by_itself_and_stops_between_looks(
 async def test_a_one_minute_wait_is_said_in_the_singular(
     store: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.formatting import reminder_text
+    from bot.escalation_messages import reminder_text
     from bot.settings import Settings
 
     assert reminder_text("<!here>", timedelta(seconds=70)).endswith(

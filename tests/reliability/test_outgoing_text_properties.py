@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.formatting import SECTION_LIMIT, _chunks, agent_mentions, answer_message, escalation_message
+from bot.escalation_messages import agent_mentions, escalation_message
+from bot.formatting import SECTION_LIMIT, _chunks, answer_message
 from bot.mrkdwn import markdown_to_marked, markdown_to_mrkdwn, unmark
 from bot.sanitize import StreamSanitizer, sanitize
 from bot.stats import StatsUsageError, parse_arguments

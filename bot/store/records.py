@@ -64,7 +64,7 @@ class ThreadState(BaseModel):
 
 
 class AwaitingEscalation(BaseModel):
-    """An escalated thread no agent has picked up yet (see ``ThreadStates.awaiting_agents``)."""
+    """An escalated thread no agent has picked up yet (see ``AwaitingAgents.awaiting_agents``)."""
 
     model_config = ConfigDict(frozen=True)
 

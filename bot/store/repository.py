@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, and_, delete, func, select, type_coerce, update
 
 from bot.redaction import TextMode, kept_text
+from bot.store.awaiting import AwaitingAgents
 from bot.store.errors import UnknownMessage
 from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
@@ -44,14 +45,14 @@ class Purged(NamedTuple):
     examples: int
 
 
-class Store(Inbox, RecentActivity, ThreadStates, RouteFeedback, LearnedExamples):
+class Store(Inbox, RecentActivity, ThreadStates, AwaitingAgents, RouteFeedback, LearnedExamples):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
     Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).
     Connection handling (``connect``, ``close``, ``ping``, ``engine``) is in :class:`Database`, claims and
     leases in :class:`Inbox`, the catch-up's reads in :class:`RecentActivity`, the thread states in
-    :class:`ThreadStates`, agent feedback in :class:`RouteFeedback`, learned examples in
-    :class:`LearnedExamples`.
+    :class:`ThreadStates`, the escalations waiting for an agent in :class:`AwaitingAgents`, agent feedback in
+    :class:`RouteFeedback`, learned examples in :class:`LearnedExamples`.
     """
 
     async def complete(

@@ -1,0 +1,89 @@
+"""Escalations waiting for an agent: the reminders' reads and their one claim each, and the DM notices
+no agent has picked up, whose replies the catch-up at start reads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from bot.store.database import Database
+from bot.store.records import AwaitingEscalation
+from bot.store.tables import AWAITING_AGENT, seen_by_agents, threads, utcnow
+
+# How many waiting escalations one look reminds the agents of (the rest wait for the next look).
+REMINDER_BATCH = 50
+
+
+class AwaitingAgents(Database):
+    """The escalations-in-waiting part of the store (see :class:`bot.store.Store`)."""
+
+    def awaiting_agents_statement(self, escalated_before: datetime, limit: int = REMINDER_BATCH) -> Any:
+        """Escalations no agent has picked up (written in the thread or under a DM's notice, re-routed,
+        handed back), made before ``escalated_before`` and not reminded of, oldest first; through
+        ``ix_threads_awaiting_agent``, whose condition this repeats. A DM with no notice in the agents'
+        channel is left out: agents cannot write in a customer's DM with the bot, so nothing would show
+        that they answered (``seen_by_agents``).
+        """
+        t = threads
+        return (
+            select(
+                t.c.team_id,
+                t.c.channel_id,
+                t.c.thread_ts,
+                t.c.escalated_at,
+                t.c.customer_id,
+                t.c.notice_channel_id,
+                t.c.notice_ts,
+            )
+            .where(text(AWAITING_AGENT), t.c.escalated_at <= escalated_before)
+            .where(seen_by_agents(t))
+            .order_by(t.c.escalated_at)
+            .limit(limit)
+        )
+
+    def noticed_awaiting_statement(self, since: datetime, limit: int) -> Any:
+        """See :meth:`noticed_awaiting`; through ``ix_threads_escalations``."""
+        t = threads
+        return (
+            select(t.c.team_id, t.c.notice_channel_id, t.c.notice_ts)
+            .where(t.c.escalated_at >= since, t.c.escalated.is_(True), t.c.pickup_seconds.is_(None))
+            .where(t.c.notice_ts.is_not(None), t.c.notice_channel_id.is_not(None))
+            .order_by(t.c.escalated_at.desc())
+            .limit(limit)
+        )
+
+    async def noticed_awaiting(self, since: datetime, limit: int) -> list[tuple[str, str, str]]:
+        """The notices in the agents' channel of the DMs escalated since ``since`` that no agent has picked
+        up yet (reminded of or not), the most recent first, at most ``limit``: (team, channel, notice ts)
+        each, for the catch-up at start to read the replies agents wrote under them meanwhile."""
+        async with self.reading() as conn:
+            rows = (await conn.execute(self.noticed_awaiting_statement(since, limit))).all()
+        return [(str(team), str(channel), str(ts)) for team, channel, ts in rows]
+
+    async def awaiting_agents(self, escalated_before: datetime) -> list[AwaitingEscalation]:
+        """See :meth:`awaiting_agents_statement`."""
+        async with self.reading() as conn:
+            rows = (await conn.execute(self.awaiting_agents_statement(escalated_before))).all()
+        return [AwaitingEscalation.model_validate(row._asdict()) for row in rows]
+
+    async def claim_reminder(self, escalation: AwaitingEscalation, *, release: bool = False) -> bool:
+        """Take the one reminder of ``escalation`` (False when another replica took it, an agent wrote
+        in the thread meanwhile, or it was escalated anew); ``release`` gives it back when it could not
+        be posted, for the next look to try again."""
+        t = threads
+        key = (
+            t.c.team_id == escalation.team_id,
+            t.c.channel_id == escalation.channel_id,
+            t.c.thread_ts == escalation.thread_ts,
+        )
+        stmt = update(t).where(*key)
+        if release:
+            stmt = stmt.values(reminded_at=None)
+        else:
+            same = t.c.escalated_at == escalation.escalated_at  # not escalated anew since it was read
+            stmt = stmt.where(text(AWAITING_AGENT), same).values(reminded_at=utcnow())
+        async with self._transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount)

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.quality_learning import learning_curve, print_learning_curve
-from router.calibrate import OUT_OF_SCOPE_RECALL_FLOOR, out_of_scope_threshold
 from router.classifiers.local import LocalClassifier
 from router.config import LocalModelConfig
 from router.datasets import BENCHMARK_SETS, HINT3_BOTS, OUT_OF_SCOPE, LabelledText, load_benchmark_split
 from router.evaluate import Prediction, calibration, evaluate
+from router.out_of_scope import OUT_OF_SCOPE_RECALL_FLOOR, out_of_scope_threshold
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "intents"

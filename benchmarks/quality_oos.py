@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.quality import DEFAULT_DATA
-from router.calibrate import (
+from router.classifiers.local import LocalClassifier, fold_ids
+from router.config import LocalModelConfig
+from router.datasets import OUT_OF_SCOPE, load_benchmark_split
+from router.out_of_scope import (
     MIN_REAL_OUT_OF_SCOPE,
     OUT_OF_SCOPE_PRIOR,
     OUT_OF_SCOPE_RECALL_FLOOR,
     out_of_scope_threshold,
 )
-from router.classifiers.local import LocalClassifier, fold_ids
-from router.config import LocalModelConfig
-from router.datasets import OUT_OF_SCOPE, load_benchmark_split
 
 
 def _split(data: Path, name: str, seed: int) -> tuple[dict[str, list[str]], list, list[str], list[str], list]:

@@ -2,16 +2,15 @@
 
 import numpy as np
 
-from router.calibrate import (
+from router.calibrate import calibrate_accept_threshold, pick_accept_threshold
+from router.classifiers.confidence import CrossValidated
+from router.datasets import LabelledText
+from router.out_of_scope import (
     MIN_REAL_OUT_OF_SCOPE,
-    calibrate_accept_threshold,
     calibrate_out_of_scope_threshold,
-    pick_accept_threshold,
     pick_out_of_scope_threshold,
     threshold_from_folds,
 )
-from router.classifiers.confidence import CrossValidated
-from router.datasets import LabelledText
 
 
 def test_accept_threshold_lowest_keeping_precision() -> None:

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from router.calibrate import (
+from router.classifiers.confidence import CrossValidated
+from router.out_of_scope import (
     MIN_REAL_OUT_OF_SCOPE,
     pick_threshold_at_recall,
     recall_lower_bound,
     threshold_from_folds,
 )
-from router.classifiers.confidence import CrossValidated
 
 
 def test_wilson_lower_bound_sits_under_the_measured_recall_and_tightens_with_more_examples() -> None:

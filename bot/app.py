@@ -19,8 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.agents import Directory
 from bot.catch_up import CatchUp
 from bot.clients import slack_client
-from bot.conversation import Conversations, Identity
+from bot.conversation import Conversations
 from bot.formatting import STEPPED_ASIDE
+from bot.identity import Identity
 from bot.intake import Intake
 from bot.learning import Learner
 from bot.listeners import actions, commands, messages

@@ -1,18 +1,17 @@
 """Answering one claimed customer message: route it, reply in its thread, record the decision.
 
 Slack failures (after slack_sdk's own retries) leave the message pending for a later attempt; the
-router never raises; so a claimed message always ends answered or escalated, and recorded.
+router never raises; so a claimed message always ends answered or escalated, and recorded. Whether a
+thread is still the bot's is :mod:`bot.ownership`; what an attempt leaves for the next, and what a restart
+finds already posted, :mod:`bot.recovery`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -20,28 +19,18 @@ from bot.agents import Directory
 from bot.clients import without_rate_limit_waits
 from bot.escalations import Escalations, agent_controls_for, gave_up_decision
 from bot.formatting import answer_message, route_context
+from bot.identity import Identity
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
-from bot.replies import (
-    SLACK_ERRORS,
-    StartCheck,
-    StreamedReply,
-    post_reply,
-    remove_unfinished,
-    reply_metadata,
-    reply_payload,
-)
+from bot.ownership import ThreadOwnership, beaten_decision
+from bot.recovery import Recovery, decision_payload
+from bot.replies import SLACK_ERRORS, StreamedReply, post_reply, remove_unfinished, reply_metadata
 from bot.settings import Settings
 from bot.slack_text import message_words
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.take_overs import RecentTakeOvers
-from bot.threads import (
-    direct_message_history,
-    find_posted_reply,
-    thread_history,
-    thread_messages,
-)
+from bot.threads import direct_message_history, thread_history, thread_messages
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
 
@@ -51,27 +40,12 @@ logger = logging.getLogger(__name__)
 INTERRUPTED = "\n\n_…this answer was interrupted before it was finished._"
 
 
-@dataclass(frozen=True)
-class Identity:
-    """Who the bot is in this workspace (from auth.test)."""
+class Conversations(ThreadOwnership, Recovery):
+    """Handles claimed messages; one instance serves every conversation concurrently.
 
-    user_id: str | None
-    team_id: str | None
-
-
-def decision_payload(decision: RoutingDecision) -> dict[str, Any]:
-    """What a reply's metadata says about its decision, enough to record it again after a crash."""
-    return {
-        "category": decision.category,
-        "confidence": round(decision.confidence, 4),
-        "escalated": decision.escalated,
-        "reason": decision.escalation_reason or "",
-        "source": str(decision.source),
-    }
-
-
-class Conversations:
-    """Handles claimed messages; one instance serves every conversation concurrently."""
+    Whose a thread is (:class:`ThreadOwnership`) and what attempts leave for retries and restarts
+    (:class:`Recovery`) are its bases.
+    """
 
     def __init__(
         self,
@@ -147,21 +121,6 @@ class Conversations:
         if self._learner is not None and alone:
             await self._learner.note_decision(decision)
         return decision
-
-    async def _silent(self, msg: InboundMessage) -> bool:
-        """Whether ``msg``'s thread is in a person's hands (escalated or taken over)."""
-        return await self._store.bot_silent(msg.team_id, msg.channel_id, msg.thread_ts)
-
-    async def _left_to_a_person(self, msg: InboundMessage) -> bool:
-        """If the thread was escalated or taken over since ``msg`` was claimed (the intake claims nothing
-        in such a thread, so a silent thread now means it fell silent while ``msg`` waited), close ``msg``
-        unanswered (state 'left'): the person in charge reads it there. Never a DM's: agents do not read
-        DMs, so there :meth:`handle` sends what the customer added on to them."""
-        if is_direct(msg) or not await self._silent(msg):
-            return False
-        await self._store.leave_to_agents(msg)
-        logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
-        return True
 
     async def reroute(self, msg: InboundMessage, category: str, agent: str) -> RoutingDecision:
         """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.
@@ -242,63 +201,6 @@ class Conversations:
             else:
                 await self._keep(msg, decision)
             raise
-
-    def _check_still_ours(self, msg: InboundMessage, rerouted_by: str | None = None) -> StartCheck:
-        """Whether an answer to ``msg`` begun now may still be posted: not if an agent took the thread
-        over meanwhile, as this process saw at once (``RecentTakeOvers``) or the store says (another
-        replica saw it), read as Claude writes (``StreamedReply.prepare``). A re-route answers a thread
-        escalated or taken by the agent who chose it (``rerouted_by``): another agent's alone stops it."""
-        begun = time.monotonic()
-
-        def taken_here() -> bool:
-            key = (msg.team_id, msg.channel_id, msg.thread_ts)
-            return self._take_overs.since(*key, begun, other_than=rerouted_by)
-
-        async def in_store() -> bool:
-            if rerouted_by is None:
-                return not await self._silent(msg)
-            thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
-            return thread is None or thread.taken_over_by in (None, rerouted_by)
-
-        return StartCheck(taken_here=taken_here, still_ours=in_store)
-
-    async def _beaten_by_an_agent(
-        self, decision: RoutingDecision, streamed: StreamedReply | None, check: StartCheck
-    ) -> bool:
-        """Whether an agent took the channel thread over while its answer was written (``check``) and
-        before the customer saw any of it: the answer is then not posted under the agent's words (the
-        bot stepped aside, and said so to them). An answer already streaming is finished: the customer is
-        reading it. Escalations have their own check (``Escalations.post``)."""
-        if decision.escalated:
-            return False
-        if streamed is not None and (streamed.withheld or streamed.ts is not None):
-            return streamed.withheld
-        return check.taken_here() or not await check.still_ours()
-
-    async def _record_unposted_reroute(
-        self, msg: InboundMessage, decision: RoutingDecision, error: Exception, agent: str
-    ) -> None:
-        """Record a re-route's answer that Slack would not take, for what Claude charged for it: an answer
-        not given (see :meth:`reroute`); the agent is told, and may choose the category again."""
-        failed = decision.model_copy(
-            update={
-                "escalated": True,
-                "escalation_reason": EscalationReason.HANDLER_ERROR,
-                "error": f"the answer could not be posted: {type(error).__name__}",
-            }
-        )
-        try:
-            await self._store.record_reroute(msg, failed, None, by=agent)
-        except Exception as e:
-            logger.warning("could not record the unposted re-route of %s/%s: %s", msg.channel_id, msg.ts, e)
-
-    async def _keep(self, msg: InboundMessage, decision: RoutingDecision) -> None:
-        """Keep ``decision`` for the next attempt at ``msg``; if even that fails, the next attempt routes
-        the message again (the attempt's own error is the one that counts)."""
-        try:
-            await self._store.keep_decision(msg, decision)
-        except Exception as e:
-            logger.warning("could not keep the decision on %s/%s for a retry: %s", msg.channel_id, msg.ts, e)
 
     async def _post_kept(self, msg: InboundMessage, decision: RoutingDecision) -> str | None:
         """Post the decision an earlier attempt made (whole: Claude wrote it all then); its ts."""
@@ -390,47 +292,3 @@ class Conversations:
         except SLACK_ERRORS as e:
             logger.warning("the notice of %s/%s goes without its conversation: %s", msg.channel_id, msg.ts, e)
             return []
-
-    async def _remove_unfinished(self, msg: InboundMessage, unfinished: Sequence[str] | None = None) -> None:
-        """Delete the streams begun for ``msg`` that nobody finished (``unfinished``, else looked up): the
-        customer must not see them beside the answer."""
-        if unfinished is None:
-            _, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
-        for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
-            await remove_unfinished(self._client, msg, ts)
-
-    async def _recover_posted(self, msg: InboundMessage) -> bool:
-        """After a crash: if the reply is already in Slack, record it instead of answering again."""
-        posted, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
-        if posted is None:
-            await self._remove_unfinished(msg, unfinished)
-            return False
-        payload = reply_payload(posted)
-        names = self._router.routes.names
-        category = str(payload["category"]) if payload.get("category") in names else names[0]
-        decision = RoutingDecision(
-            query=msg.text or "",
-            category=category,
-            confidence=float(payload.get("confidence") or 0.0),
-            reasoning="Recovered after a restart: the reply had already been posted.",
-            escalated=bool(payload.get("escalated")),
-            escalation_reason=payload.get("reason") or None,
-            source=Source(payload.get("source") or Source.LOCAL),
-            answer=posted.get("text"),
-            routing_ms=0.0,
-            handling_ms=0.0,
-            total_ms=0.0,
-            error="recovered after restart; timings and tokens of the original attempt were lost",
-            routes_version=self._router.routes.version,
-            measured=False,
-        )
-        # The customer's wait ended when the reply was posted, not at this restart.
-        await self._store.complete(msg, decision, posted.get("ts"), replied_at=slack_time(posted.get("ts")))
-        logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
-        return True
-
-
-def beaten_decision(decision: RoutingDecision) -> RoutingDecision:
-    """The decision of an answer an agent beat (see ``Conversations._beaten_by_an_agent``): the message
-    went to a person, who was there first; what the unposted answer cost stays on record."""
-    return decision.model_copy(update={"escalated": True, "escalation_reason": EscalationReason.AGENT_FIRST})

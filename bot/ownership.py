@@ -1,0 +1,79 @@
+"""Whether a conversation's thread is still the bot's: escalated or taken over by an agent, it is a
+person's, and an answer written meanwhile is not posted under their words.
+
+A mixin of :class:`bot.conversation.Conversations`, which sets the attributes declared here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from bot.intake import is_direct
+from bot.replies import StartCheck, StreamedReply
+from bot.store.records import InboundMessage
+from bot.store.repository import Store
+from bot.take_overs import RecentTakeOvers
+from router.models import EscalationReason, RoutingDecision
+
+logger = logging.getLogger(__name__)
+
+
+class ThreadOwnership:
+    """Whose a conversation's thread is (see :class:`bot.conversation.Conversations`)."""
+
+    _store: Store
+    _take_overs: RecentTakeOvers
+
+    async def _silent(self, msg: InboundMessage) -> bool:
+        """Whether ``msg``'s thread is in a person's hands (escalated or taken over)."""
+        return await self._store.bot_silent(msg.team_id, msg.channel_id, msg.thread_ts)
+
+    async def _left_to_a_person(self, msg: InboundMessage) -> bool:
+        """If the thread was escalated or taken over since ``msg`` was claimed (the intake claims nothing
+        in such a thread, so a silent thread now means it fell silent while ``msg`` waited), close ``msg``
+        unanswered (state 'left'): the person in charge reads it there. Never a DM's: agents do not read
+        DMs, so there :meth:`Conversations.handle` sends what the customer added on to them."""
+        if is_direct(msg) or not await self._silent(msg):
+            return False
+        await self._store.leave_to_agents(msg)
+        logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
+        return True
+
+    def _check_still_ours(self, msg: InboundMessage, rerouted_by: str | None = None) -> StartCheck:
+        """Whether an answer to ``msg`` begun now may still be posted: not if an agent took the thread
+        over meanwhile, as this process saw at once (``RecentTakeOvers``) or the store says (another
+        replica saw it), read as Claude writes (``StreamedReply.prepare``). A re-route answers a thread
+        escalated or taken by the agent who chose it (``rerouted_by``): another agent's alone stops it."""
+        begun = time.monotonic()
+
+        def taken_here() -> bool:
+            key = (msg.team_id, msg.channel_id, msg.thread_ts)
+            return self._take_overs.since(*key, begun, other_than=rerouted_by)
+
+        async def in_store() -> bool:
+            if rerouted_by is None:
+                return not await self._silent(msg)
+            thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+            return thread is None or thread.taken_over_by in (None, rerouted_by)
+
+        return StartCheck(taken_here=taken_here, still_ours=in_store)
+
+    async def _beaten_by_an_agent(
+        self, decision: RoutingDecision, streamed: StreamedReply | None, check: StartCheck
+    ) -> bool:
+        """Whether an agent took the channel thread over while its answer was written (``check``) and
+        before the customer saw any of it: the answer is then not posted under the agent's words (the
+        bot stepped aside, and said so to them). An answer already streaming is finished: the customer is
+        reading it. Escalations have their own check (``Escalations.post``)."""
+        if decision.escalated:
+            return False
+        if streamed is not None and (streamed.withheld or streamed.ts is not None):
+            return streamed.withheld
+        return check.taken_here() or not await check.still_ours()
+
+
+def beaten_decision(decision: RoutingDecision) -> RoutingDecision:
+    """The decision of an answer an agent beat (see ``Conversations._beaten_by_an_agent``): the message
+    went to a person, who was there first; what the unposted answer cost stays on record."""
+    return decision.model_copy(update={"escalated": True, "escalation_reason": EscalationReason.AGENT_FIRST})

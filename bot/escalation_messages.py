@@ -13,7 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.formatting import QUOTE, agent_controls, section_blocks
-from bot.mrkdwn import escape, markdown_to_mrkdwn
+from bot.mrkdwn import markdown_to_mrkdwn
+from bot.mrkdwn_inline import escape
 from bot.sanitize import sanitize
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import truncate

@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.mrkdwn import CLOSES, OPENS, carry_emphasis, escape, markdown_to_marked, unmark
+from bot.mrkdwn import carry_emphasis, markdown_to_marked, unmark
+from bot.mrkdwn_inline import CLOSES, OPENS, escape
 from router.models import RoutingDecision, Source
 from router.router import truncate
 

@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.escalation_messages import REASON_TEXT, rerouted_note
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.intake import is_direct
-from bot.mrkdwn import escape
+from bot.mrkdwn_inline import escape
 from bot.store.feedback import FeedbackTarget, Verdict
 from bot.store.records import InboundMessage
 from router.models import RoutingDecision

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.mrkdwn import escape
+from bot.mrkdwn_inline import escape
 from bot.stats.compare import comparison
 from bot.stats.notes import (
     FALLBACKS,

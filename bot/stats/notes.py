@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.escalation_messages import REASON_TEXT
-from bot.mrkdwn import escape
+from bot.mrkdwn_inline import escape
 from bot.stats.queries import PICKUP_NAMES
 from bot.stats.report import GAVE_UP_REASON, NO_REASON, StatsReport
 from router.models import Source

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from bot.mrkdwn import escape, markdown_to_mrkdwn, open_fence
+from bot.mrkdwn import markdown_to_mrkdwn, open_fence
+from bot.mrkdwn_inline import escape
 
 LIVE = re.compile(r"<!(channel|here|everyone)[|>]|<@[A-Z0-9]+[|>]|(?<![\w@\u2060])@(channel|here)\b", re.I)
 

@@ -1,4 +1,5 @@
-"""Building the routing report: run the aggregates of ``bot.stats.queries`` and add up their groups.
+"""Building the routing report: run the aggregates of ``bot.stats.queries`` and add up their groups (in
+:mod:`bot.stats.figures`).
 
 After ``db purge`` the rollups still count a period's old messages, but their decisions are gone: the
 times' percentiles are then read from the daily histograms (which purge keeps too), and agent feedback is
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -18,11 +18,10 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.stats.figures import Averages, fold_feedback, fold_groups, fold_undecided
 from bot.stats.percentiles import exact_percentiles, histogram_statements, histograms, percentile_statement
 from bot.stats.period import StatsRequest
 from bot.stats.queries import (
-    AGENT,
-    CONF,
     DAY,
     METRICS,
     PICKUP_BUCKETS,
@@ -38,34 +37,13 @@ from bot.stats.queries import (
     split_period,
     undecided_statement,
 )
-from bot.stats.report import (
-    GAVE_UP_REASON,
-    NO_REASON,
-    CategoryFeedback,
-    Previous,
-    StatsReport,
-    Timing,
-    group_direct_messages,
-    shares,
-)
+from bot.stats.report import Previous, StatsReport, Timing
 from bot.store.database import Database
 from bot.store.errors import DatabaseError
-from bot.store.records import not_classified
-from router.models import EscalationReason, Source
 
-BUSIEST_CHANNELS = 5
 # Up to this many messages the database sorts the times for exact percentiles; beyond, the report reads
 # the daily histograms (PostgreSQL's percentile_cont over a million decisions took 2 s).
 EXACT_LIMIT = 10_000
-NO_CHANNEL = "(none)"
-# What a customer adds under a DM already escalated goes on to the person in charge (``bot.conversation``):
-# not another escalation, counted apart.
-PASSED_ON = EscalationReason.WITH_A_PERSON.value
-ERROR_REASONS = {
-    EscalationReason.CLASSIFIER_ERROR.value,
-    EscalationReason.HANDLER_ERROR.value,
-    GAVE_UP_REASON,
-}
 
 
 @dataclass(frozen=True)
@@ -91,7 +69,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
             verdicts = (await conn.execute(feedback_statement(span))).all()
             handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
             undecided = (await conn.execute(undecided_statement(span))).all()
-            figures, averages = _fold(groups)
+            figures, averages = fold_groups(groups)
             kept = await _kept(conn, span, request.up_to_now, figures["messages"])
             timings, exact = await _timings(conn, store, span, averages, whole=kept is None)
             previous = await _previous(conn, request)
@@ -117,8 +95,8 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         previous=previous,
         **timings,
         **figures,
-        **_feedback(verdicts, routed),
-        **_undecided(undecided),
+        **fold_feedback(verdicts, routed),
+        **fold_undecided(undecided),
         **picked_up,
     )
 
@@ -161,8 +139,8 @@ async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | 
     if request.range_end is not None:
         end = start + (request.end - request.start)
     span = split_period(start, end, request.channel_id)
-    figures, averages = _fold(await _rows(conn, grouped_statements(span)))
-    reviews = _feedback((await conn.execute(feedback_statement(span))).all(), {})["feedback_total"]
+    figures, averages = fold_groups(await _rows(conn, grouped_statements(span)))
+    reviews = fold_feedback((await conn.execute(feedback_statement(span))).all(), {})["feedback_total"]
     replies, waited = averages["reply"]
     return Previous(
         start=start,
@@ -197,107 +175,10 @@ async def _kept(conn: AsyncConnection, span: Span, up_to_now: bool, messages: in
     if since is not None and since < span.end:
         kept_span = split_period(since, span.end, span.channel_id, up_to_now=up_to_now)
         groups = await _rows(conn, grouped_statements(kept_span))
-    kept, _ = _fold(groups)
+    kept, _ = fold_groups(groups)
     if kept["messages"] == messages:
         return None  # the purged decisions were of other channels or periods
     return Kept(since, kept["messages"], {s.name: s.count for s in kept["categories"]})
-
-
-Averages = dict[str, tuple[int, float]]
-
-
-def _fold(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
-    """Add up the grouped rows into the report's counts, shares and sums, and each time's (count, sum).
-
-    Every customer's message counts in messages, escalations, channels and the reply time; only
-    classifications in categories, sources, confidence and the router's times (see
-    ``bot.store.records.not_classified``). A message passed on to the person in charge (``PASSED_ON``) is
-    escalated but is no new escalation: counted apart, out of the escalations and their reasons. A
-    thank-you after an answer (``acknowledgements``) is counted apart too, out of the categories and the
-    handling time: no handler wrote its reply, and "thanks" is no customer's need.
-    """
-    customers = [g for g in groups if g.source != AGENT]
-    unclassified: Counter[str] = Counter()
-    unclassified_unmeasured: Counter[str] = Counter()  # of those, with no tokens on record
-    for g in customers:
-        kind = not_classified(g.source, g.escalation_reason) or ""
-        unclassified[kind] += int(g.decisions)
-        unclassified_unmeasured[kind] += int(g.unmeasured or 0)
-    classified = [g for g in customers if not not_classified(g.source, g.escalation_reason)]
-    answered = [g for g in classified if not g.escalated]
-    messages = sum(int(g.decisions) for g in customers)
-    count = unclassified[""]
-    categories: Counter[str] = Counter()
-    escalated: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    sources: Counter[str] = Counter()
-    channels: Counter[str] = Counter()
-    passed_on = fallbacks_passed_on = 0
-    for g in customers:
-        n = int(g.decisions)
-        channels[g.channel_id or NO_CHANNEL] += n
-        if g.escalated and g.escalation_reason == PASSED_ON:
-            passed_on += n
-            # Claude failed all the same: an error, as every fallback is (blocks.FALLBACKS says so).
-            fallbacks_passed_on += n if g.source == Source.FALLBACK.value else 0
-        elif g.escalated:
-            gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
-            reasons[GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON] += n
-    thanked = 0
-    for g in classified:
-        n = int(g.decisions)
-        sources[g.source] += n
-        # An escalated thank-you (an agent wrote first) stays among the escalations of its category.
-        acknowledgements = 0 if g.escalated else int(g.acknowledgements or 0)
-        categories[g.category] += n - acknowledgements
-        thanked += acknowledgements
-        if g.escalated and g.escalation_reason != PASSED_ON:
-            escalated[g.category] += n
-    escalations = sum(reasons.values())
-
-    def total(rows: Sequence[Row[Any]], name: str) -> float:
-        return sum(float(getattr(g, name) or 0) for g in rows)
-
-    def measured(rows: Sequence[Row[Any]]) -> int:
-        """How many of the rows' decisions have the router's times (not stand-ins of 0)."""
-        return sum(int(g.decisions) - int(g.unmeasured or 0) for g in rows)
-
-    averages = {
-        "routing": (measured(classified), total(classified, "routing_ms")),
-        # A thank-you's handling time is a stand-in of 0 ms, in the sum: taken out of the count alone.
-        "handling": (measured(answered) - thanked, total(answered, "handling_ms")),
-        "total": (measured(classified), total(classified, "total_ms")),
-        # Every customer's message, classified or not: a file alone or a give-up kept them waiting too.
-        "reply": (int(total(customers, "replies")), total(customers, "reply_ms")),
-    }
-    figures = {
-        "messages": messages,
-        "follow_ups": int(total(customers, "follow_ups")),
-        "unmeasured": int(total(customers, "unmeasured")),
-        "no_text": unclassified["no_text"],
-        "gave_up": unclassified["gave_up"],
-        "gave_up_unmeasured": unclassified_unmeasured["gave_up"],
-        "categories": shares(dict(categories), count - thanked),
-        "category_escalations": dict(escalated),
-        "escalations": escalations,
-        "passed_on": passed_on,
-        "acknowledgements": thanked,
-        "escalation_reasons": shares(dict(reasons), escalations),
-        "confidence_average": total(classified, "confidence_sum") / count if count else None,
-        "confidence_buckets": [int(total(classified, name)) for name in CONF],
-        "sources": shares(dict(sources), count),
-        "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS) + fallbacks_passed_on,
-        "fallbacks": sources[Source.FALLBACK.value],
-        # Re-routes that could not be answered count in tokens and cost alone.
-        "reroutes_answered": sum(int(g.decisions) for g in groups if g.source == AGENT and not g.escalated),
-        "channels": shares(group_direct_messages(dict(channels)), messages, BUSIEST_CHANNELS),
-        "input_tokens": int(total(groups, "input_tokens")),
-        "output_tokens": int(total(groups, "output_tokens")),
-        "cache_read_tokens": int(total(groups, "cache_read_tokens")),
-        "cache_creation_tokens": int(total(groups, "cache_creation_tokens")),
-        "cost_usd": total(groups, "cost_usd"),
-    }
-    return figures, averages
 
 
 Percentiles = dict[str, tuple[float | None, float | None]]
@@ -347,25 +228,6 @@ async def _exact(conn: AsyncConnection, span: Span, averages: Averages) -> Perce
     return found
 
 
-def _undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
-    """The messages without a decision, per state; where the undelivered ones are (the busiest channels,
-    and how many others)."""
-    states: Counter[str] = Counter()
-    lost: Counter[str] = Counter()
-    for row in rows:
-        states[row.state] += int(row.n)
-        if row.state == "failed":
-            lost[row.channel_id or NO_CHANNEL] += int(row.n)
-    places = group_direct_messages(dict(lost))
-    return {
-        "undelivered": states["failed"],
-        "undelivered_channels": shares(places, limit=BUSIEST_CHANNELS),
-        "undelivered_more_channels": max(0, len(places) - BUSIEST_CHANNELS),
-        "left_to_agents": states["left"],
-        "pending": states["pending"],
-    }
-
-
 async def _read_pickups(store: Database, span: Span) -> dict[str, Any]:
     """The period's escalations (see ``pickups_statement``): how many agents picked up within each time
     (cumulative) and of how many made long enough ago to tell, and how many wait still, since when the
@@ -381,31 +243,3 @@ async def _read_pickups(store: Database, span: Span) -> dict[str, Any]:
         "pickup_bases": {name: int(getattr(row, f"base_{minutes}")) for name, minutes in PICKUP_BUCKETS},
         "awaiting_since": row.waiting_since,  # aware UTC: min() keeps the column's UTCDateTime
     }
-
-
-def _feedback(verdicts: Sequence[Row[Any]], routed_counts: dict[str, int]) -> dict[str, Any]:
-    """Per routed category: reviewed, correct and re-routed decisions, against how many were routed
-    (whose decisions are still in the log: a purge deletes verdicts with their decisions)."""
-    counts: dict[str, Counter[str]] = {}
-    for row in verdicts:
-        counts.setdefault(row.routed_category, Counter())[row.verdict] += int(row.n)
-    per_category = []
-    for category in sorted(set(counts) | set(routed_counts)):
-        c = counts.get(category, Counter())
-        per_category.append(
-            CategoryFeedback(
-                category=category,
-                routed=routed_counts.get(category, 0),
-                reviewed=c["correct"] + c["rerouted"],
-                correct=c["correct"],
-                rerouted=c["rerouted"],
-            )
-        )
-    overall = CategoryFeedback(
-        category="All",
-        routed=sum(f.routed for f in per_category),
-        reviewed=sum(f.reviewed for f in per_category),
-        correct=sum(f.correct for f in per_category),
-        rerouted=sum(f.rerouted for f in per_category),
-    )
-    return {"feedback": per_category, "feedback_total": overall}

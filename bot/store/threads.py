@@ -153,35 +153,9 @@ class ThreadStates(Database):
             bot_answered=True,
             updated_at=now,
         )
-        changes: dict[str, Any] = {
-            "category": insert.excluded.category,
-            "customer_id": func.coalesce(t.c.customer_id, insert.excluded.customer_id),
-            "escalated": or_(t.c.escalated, insert.excluded.escalated),
-            # An escalation's clock (and its one reminder) runs from when the thread went to a person:
-            # kept while it stays escalated, started again by an escalation after a hand-back, kept after
-            # it for /routing-stats.
-            "escalated_at": _on_escalation(insert, t.c.escalated_at, insert.excluded.escalated_at),
-            # An agent who wrote in the thread before this escalation was recorded (while it was being
-            # classified, or its post retried) picked it up at once: no reminder, not left waiting in
-            # /routing-stats.
-            "pickup_seconds": _on_escalation(
-                insert, t.c.pickup_seconds, case((t.c.taken_over_by.is_not(None), 0.0), else_=null())
-            ),
-            "reminded_at": _on_escalation(insert, t.c.reminded_at, null()),
-            "bot_answered": True,
-            "updated_at": insert.excluded.updated_at,
-        }
+        changes = _answered_changes(insert)
         if rerouted_by is not None:
-            # An agent acted: the escalation is picked up, and one the re-route makes is theirs already.
-            changes["escalated"] = insert.excluded.escalated
-            changes["pickup_seconds"] = case(
-                (t.c.escalated, func.coalesce(t.c.pickup_seconds, self._since_escalated(now))),
-                (insert.excluded.escalated, 0.0),
-                else_=t.c.pickup_seconds,
-            )
-            if not escalated:
-                mine = or_(t.c.taken_over_by.is_(None), t.c.taken_over_by == rerouted_by)
-                changes["taken_over_by"] = case((mine, null()), else_=t.c.taken_over_by)
+            changes |= self._rerouted_changes(insert, now, escalated=escalated, rerouted_by=rerouted_by)
         return _upsert(insert, changes)
 
     async def take_over(self, team_id: str, channel_id: str, thread_ts: str, agent_id: str) -> None:
@@ -234,6 +208,26 @@ class ThreadStates(Database):
         first = and_(t.c.escalated, t.c.pickup_seconds.is_(None))
         return case((first, self._since_escalated(now)), else_=t.c.pickup_seconds)
 
+    def _rerouted_changes(
+        self, insert: Any, now: datetime, *, escalated: bool, rerouted_by: str
+    ) -> dict[str, Any]:
+        """What the upsert ``insert`` noting the bot's reply changes besides when an agent re-routed the
+        message: an agent acted, so the escalation is picked up, and one the re-route makes is theirs
+        already; an answer gives the thread back to the bot unless another agent took it over."""
+        t = threads
+        changes: dict[str, Any] = {
+            "escalated": insert.excluded.escalated,
+            "pickup_seconds": case(
+                (t.c.escalated, func.coalesce(t.c.pickup_seconds, self._since_escalated(now))),
+                (insert.excluded.escalated, 0.0),
+                else_=t.c.pickup_seconds,
+            ),
+        }
+        if not escalated:
+            mine = or_(t.c.taken_over_by.is_(None), t.c.taken_over_by == rerouted_by)
+            changes["taken_over_by"] = case((mine, null()), else_=t.c.taken_over_by)
+        return changes
+
     def _since_escalated(self, now: datetime) -> Any:
         """Seconds from the thread's ``escalated_at`` to ``now``, in the database's own date arithmetic
         (None for an escalation older than migration 0010, which has no ``escalated_at``)."""
@@ -255,6 +249,29 @@ def _state_columns() -> list[Any]:
         t.c.notice_channel_id,
         t.c.notice_ts,
     ]
+
+
+def _answered_changes(insert: Any) -> dict[str, Any]:
+    """What the upsert ``insert`` noting the bot's reply changes in the thread already there."""
+    t = threads
+    return {
+        "category": insert.excluded.category,
+        "customer_id": func.coalesce(t.c.customer_id, insert.excluded.customer_id),
+        "escalated": or_(t.c.escalated, insert.excluded.escalated),
+        # An escalation's clock (and its one reminder) runs from when the thread went to a person:
+        # kept while it stays escalated, started again by an escalation after a hand-back, kept after
+        # it for /routing-stats.
+        "escalated_at": _on_escalation(insert, t.c.escalated_at, insert.excluded.escalated_at),
+        # An agent who wrote in the thread before this escalation was recorded (while it was being
+        # classified, or its post retried) picked it up at once: no reminder, not left waiting in
+        # /routing-stats.
+        "pickup_seconds": _on_escalation(
+            insert, t.c.pickup_seconds, case((t.c.taken_over_by.is_not(None), 0.0), else_=null())
+        ),
+        "reminded_at": _on_escalation(insert, t.c.reminded_at, null()),
+        "bot_answered": True,
+        "updated_at": insert.excluded.updated_at,
+    }
 
 
 def _on_escalation(insert: Any, column: Any, new: Any) -> Any:

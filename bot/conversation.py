@@ -24,7 +24,14 @@ from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.ownership import ThreadOwnership, beaten_decision
 from bot.recovery import Recovery, decision_payload
-from bot.replies import SLACK_ERRORS, StreamedReply, post_reply, remove_unfinished, reply_metadata
+from bot.replies import (
+    SLACK_ERRORS,
+    StartCheck,
+    StreamedReply,
+    post_reply,
+    remove_unfinished,
+    reply_metadata,
+)
 from bot.settings import Settings
 from bot.slack_text import message_words
 from bot.store.records import InboundMessage
@@ -171,18 +178,7 @@ class Conversations(ThreadOwnership, Recovery):
         # Whether an agent took the thread meanwhile (a DM's is not the agents'; a re-route's chooser
         # may have written there before choosing).
         check = None if is_direct(msg) else self._check_still_ours(msg, rerouted_by)
-        streamed = None
-        if self.streaming:
-            required = self._settings.slack_streaming == "on"
-            streamed = StreamedReply(
-                self._client,
-                msg,
-                required=required,
-                on_started=lambda ts: self._store.note_reply_started(msg, ts),
-                quick_client=self._quick_client,
-                preface=preface,
-                may_start=check,
-            )
+        streamed = self._streamed_reply(msg, preface, check)
         decision = await self._router.route(
             msg.text or "",
             history,
@@ -201,6 +197,22 @@ class Conversations(ThreadOwnership, Recovery):
             else:
                 await self._keep(msg, decision)
             raise
+
+    def _streamed_reply(
+        self, msg: InboundMessage, preface: str | None, check: StartCheck | None
+    ) -> StreamedReply | None:
+        """The reply to ``msg`` streamed as Claude writes it, or None when the bot posts replies whole."""
+        if not self.streaming:
+            return None
+        return StreamedReply(
+            self._client,
+            msg,
+            required=self._settings.slack_streaming == "on",
+            on_started=lambda ts: self._store.note_reply_started(msg, ts),
+            quick_client=self._quick_client,
+            preface=preface,
+            may_start=check,
+        )
 
     async def _post_kept(self, msg: InboundMessage, decision: RoutingDecision) -> str | None:
         """Post the decision an earlier attempt made (whole: Claude wrote it all then); its ts."""

@@ -77,92 +77,105 @@ async def _judged(
 
 
 def register(app: AsyncApp, bot: SupportBot) -> None:
+    # Each click is acknowledged at once (Slack wants it within 3 s), and what follows is work in flight that
+    # a shutdown finishes rather than cuts off.
     @app.action(ACTION_HAND_BACK)
     async def hand_back(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         bot.worker.keep_in_flight()
-        user = body["user"]["id"]
-        allowed = await bot.may_use_controls(user)
-        if allowed is False:
-            await _say(respond, _refusal(bot))
-            return
-        # The button names the customer message: its thread may be elsewhere (a DM's escalation is
-        # shown to agents in the escalation channel). Older buttons name nothing: their own thread.
-        target = await _target(bot, body, body["actions"][0].get("value"))
-        if target is not None:
-            if _own_message(allowed, user, target):
-                await _say(respond, NOT_AN_AGENT)
-                return
-            channel, thread_ts = target.message.channel_id, target.message.thread_ts
-        else:
-            channel, thread_ts = _pressed_in(body)
-        # Only the click that frees the thread tells it: two agents pressing at once leave one note.
-        if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
-            await _say(respond, NOTHING_TO_HAND_BACK)
-            return
-        await _tell_handed_back(bot, body, user, channel, thread_ts)
+        await _hand_back(bot, body, respond)
 
     @app.action(ACTION_CORRECT)
     async def route_correct(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         bot.worker.keep_in_flight()
-        user = body["user"]["id"]
-        target = await _judged(bot, body, respond, user, body["actions"][0].get("value"))
-        if target is None:
-            return
-        earlier = await bot.store.get_feedback(target.decision_id)
-        if (
-            earlier is not None
-            and earlier.verdict is Verdict.REROUTED
-            and earlier.category == target.answered_as
-        ):
-            # The re-routed answer carries the same controls: "correct" there confirms the re-route.
-            # Pressed under the replaced answer, it may have meant "the first route was right after all":
-            # say how to get that. (A re-route that was never answered is just overruled, below.)
-            await _say(
-                respond,
-                f"Noted: this message stays re-routed to *{escape(earlier.category or '')}*. If "
-                f"*{escape(target.category)}* was right after all, choose it in *Re-route to…* under the "
-                "re-routed answer.",
-            )
-            return
-        await bot.store.add_feedback(target, user, Verdict.CORRECT)
-        if target.teaches:
-            await bot.learner.note_feedback(target.category, target.message.text or "")
-        await _say(respond, f"Thanks: *{escape(target.category)}* is recorded as the right route.")
+        await _confirm_route(bot, body, respond)
 
     @app.action(ACTION_REROUTE)
     async def route_change(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         bot.worker.keep_in_flight()
-        user = body["user"]["id"]
-        action = body["actions"][0]
-        category = (action.get("selected_option") or {}).get("value")
-        if category not in bot.router.routes.names:
-            await _say(respond, "That category is not in the routes file any more.")
+        await _change_route(bot, body, respond)
+
+
+async def _hand_back(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """Give the thread back to the bot (*Hand back to the bot*), unless the clicker may not."""
+    user = body["user"]["id"]
+    allowed = await bot.may_use_controls(user)
+    if allowed is False:
+        await _say(respond, _refusal(bot))
+        return
+    # The button names the customer message: its thread may be elsewhere (a DM's escalation is
+    # shown to agents in the escalation channel). Older buttons name nothing: their own thread.
+    target = await _target(bot, body, body["actions"][0].get("value"))
+    if target is not None:
+        if _own_message(allowed, user, target):
+            await _say(respond, NOT_AN_AGENT)
             return
-        key = str(action.get("block_id", "")).removeprefix(CONTROLS_BLOCK)
-        target = await _judged(bot, body, respond, user, key)
-        if target is None:
+        channel, thread_ts = target.message.channel_id, target.message.thread_ts
+    else:
+        channel, thread_ts = _pressed_in(body)
+    # Only the click that frees the thread tells it: two agents pressing at once leave one note.
+    if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
+        await _say(respond, NOTHING_TO_HAND_BACK)
+        return
+    await _tell_handed_back(bot, body, user, channel, thread_ts)
+
+
+async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """Record that the bot's route was right (*Route is correct*)."""
+    user = body["user"]["id"]
+    target = await _judged(bot, body, respond, user, body["actions"][0].get("value"))
+    if target is None:
+        return
+    earlier = await bot.store.get_feedback(target.decision_id)
+    if earlier is not None and earlier.verdict is Verdict.REROUTED and earlier.category == target.answered_as:
+        # The re-routed answer carries the same controls: "correct" there confirms the re-route.
+        # Pressed under the replaced answer, it may have meant "the first route was right after all":
+        # say how to get that. (A re-route that was never answered is just overruled, below.)
+        await _say(
+            respond,
+            f"Noted: this message stays re-routed to *{escape(earlier.category or '')}*. If "
+            f"*{escape(target.category)}* was right after all, choose it in *Re-route to…* under the "
+            "re-routed answer.",
+        )
+        return
+    await bot.store.add_feedback(target, user, Verdict.CORRECT)
+    if target.teaches:
+        await bot.learner.note_feedback(target.category, target.message.text or "")
+    await _say(respond, f"Thanks: *{escape(target.category)}* is recorded as the right route.")
+
+
+async def _change_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """Record the category an agent chose (*Re-route to…*) and answer the customer as that category."""
+    user = body["user"]["id"]
+    action = body["actions"][0]
+    category = (action.get("selected_option") or {}).get("value")
+    if category not in bot.router.routes.names:
+        await _say(respond, "That category is not in the routes file any more.")
+        return
+    key = str(action.get("block_id", "")).removeprefix(CONTROLS_BLOCK)
+    target = await _judged(bot, body, respond, user, key)
+    if target is None:
+        return
+    async with bot.worker.agent_turn(target.message):
+        # Read again in the turn: another agent's re-route may have answered meanwhile. To another
+        # category, it was chosen without seeing this one, nor this one without seeing it: the
+        # customer gets one new answer, and the agent who came second decides again, knowing.
+        current = await _target(bot, body, key) or target
+        if current.answered_as not in (target.answered_as, category):
+            await _say(respond, await _overtaken(bot, current, category))
             return
-        async with bot.worker.agent_turn(target.message):
-            # Read again in the turn: another agent's re-route may have answered meanwhile. To another
-            # category, it was chosen without seeing this one, nor this one without seeing it: the
-            # customer gets one new answer, and the agent who came second decides again, knowing.
-            current = await _target(bot, body, key) or target
-            if current.answered_as not in (target.answered_as, category):
-                await _say(respond, await _overtaken(bot, current, category))
-                return
-            # The classifier's category chosen (from an escalation's menu, or back after a re-route)
-            # says its route was right; either way the customer gets that category's answer unless they
-            # have it.
-            if category == current.category:
-                await bot.store.add_feedback(current, user, Verdict.CORRECT)
-            else:
-                await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
-            if current.teaches:
-                await bot.learner.note_feedback(category, current.message.text or "")
-            await _answer_as(bot, respond, body, key, current, category)
+        # The classifier's category chosen (from an escalation's menu, or back after a re-route)
+        # says its route was right; either way the customer gets that category's answer unless they
+        # have it.
+        if category == current.category:
+            await bot.store.add_feedback(current, user, Verdict.CORRECT)
+        else:
+            await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
+        if current.teaches:
+            await bot.learner.note_feedback(category, current.message.text or "")
+        await _answer_as(bot, respond, body, key, current, category)
 
 
 def _pressed_in(body: dict[str, Any]) -> tuple[str, str]:

@@ -75,6 +75,25 @@ Renderable = Table | Panel | Text
 
 def report_renderables(report: StatsReport) -> list[Renderable]:
     """The report as rich renderables, in the order the Slack report shows them."""
+    parts: list[Renderable] = [_summary(report)]
+    if report.upcoming:
+        return [*parts, Text(upcoming_note(report))]
+    parts += _notes(report)
+    if report.undecided:
+        lines = escape("\n".join(f"• {line}" for line in undecided_lines(report, str)))
+        parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
+    if report.messages == 0 and report.reroutes_answered == 0:
+        return parts
+    parts += _routes(report)
+    parts += [_confidence(report), _timing(report), _shares("Classified by", report.sources, SOURCE_NAMES)]
+    if report.not_classified:
+        parts.append(Text(not_classified_note(report)))
+    parts += [_costs(report), _feedback(report), _shares("Busiest channels", report.channels)]
+    return parts
+
+
+def _summary(report: StatsReport) -> Panel:
+    """The headline: messages, escalations and take-overs in the period, against the one before."""
     span = f"{when(report.start)} → " if report.start else "since the first decision → "
     summary = (
         f"[bold]{report.messages:,}[/bold] {noun(report.messages, 'message')} routed"
@@ -85,16 +104,12 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     )
     if (against := comparison(report, lambda text: f"[bold]{text}[/bold]")) is not None:
         summary += f"\n{against}"
-    parts: list[Renderable] = [Panel(summary, title=escape(f"Routing stats: {period_title(report)}"))]
-    if report.upcoming:
-        return [*parts, Text(upcoming_note(report))]
-    parts += _notes(report)
-    if report.undecided:
-        lines = escape("\n".join(f"• {line}" for line in undecided_lines(report, str)))
-        parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
-    if report.messages == 0 and report.reroutes_answered == 0:
-        return parts
-    parts.append(_shares("By category", report.categories, notes=report.escalated_notes()))
+    return Panel(summary, title=escape(f"Routing stats: {period_title(report)}"))
+
+
+def _routes(report: StatsReport) -> list[Renderable]:
+    """Where the messages went: the categories, the escalations' reasons and how agents picked them up."""
+    parts: list[Renderable] = [_shares("By category", report.categories, notes=report.escalated_notes())]
     if report.acknowledgements:
         parts.append(Text.from_markup(thanks_note(report, lambda text: f"[bold]{text}[/bold]")))
     parts.append(_shares("Escalations by reason", report.escalation_reasons, REASON_NAMES))
@@ -102,6 +117,11 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         parts.append(Text.from_markup(passed_on_note(report, lambda text: f"[bold]{text}[/bold]")))
     if report.escalations_to_pick_up:
         parts.append(Text.from_markup(pickups_text(report, lambda text: f"[bold]{text}[/bold]")))
+    return parts
+
+
+def _confidence(report: StatsReport) -> Table:
+    """The classifications' confidence, a bar for each tenth."""
     average = "–" if report.confidence_average is None else f"{report.confidence_average:.2f}"
     confidence = Table(
         title=f"Confidence (average {average})",
@@ -113,6 +133,11 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     whole = sum(report.confidence_buckets) or 1
     for i, n in enumerate(report.confidence_buckets):
         confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", bar(n / whole, aligned=True), f"{n:,}")
+    return confidence
+
+
+def _timing(report: StatsReport) -> Table:
+    """Each time's count, average, p50 and p95."""
     note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
     timing = Table(
         title=f"Time, ms{note}",
@@ -126,9 +151,11 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     for name in TIMING_ROWS:
         t = getattr(report, name)
         timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
-    parts += [confidence, timing, _shares("Classified by", report.sources, SOURCE_NAMES)]
-    if report.not_classified:
-        parts.append(Text(not_classified_note(report)))
+    return timing
+
+
+def _costs(report: StatsReport) -> Table:
+    """The errors, Claude's tokens and their estimated cost."""
     costs = Table(title="Errors, tokens and cost", title_justify="left", show_edge=False, show_header=False)
     costs.add_column("")
     costs.add_column("", justify="right")
@@ -150,6 +177,11 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
             f"{report.unmeasured:,} ({unmeasured_kinds(report)})",
         )
     costs.add_row("answers re-given after a re-route", f"{report.reroutes_answered:,}")
+    return costs
+
+
+def _feedback(report: StatsReport) -> Table:
+    """The agents' verdicts per category: how many reviewed, accuracy and re-routes."""
     feedback = Table(title="Agent feedback", title_justify="left", show_edge=False)
     feedback.add_column("category", overflow="fold")
     for column in ("routed", "reviewed", "accuracy", "re-routed", "re-route rate"):
@@ -163,8 +195,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
             f"{row.rerouted:,}",
             _percent(row.reroute_rate),
         )
-    parts += [costs, feedback, _shares("Busiest channels", report.channels)]
-    return parts
+    return feedback
 
 
 def _notes(report: StatsReport) -> list[Renderable]:

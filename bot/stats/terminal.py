@@ -45,6 +45,11 @@ LOCAL_LEFT_OUT = (
 )
 
 
+def _bold(text: str) -> str:
+    """``text`` in bold, in rich's markup (the notes take how to make a word stand out)."""
+    return f"[bold]{text}[/bold]"
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -102,7 +107,7 @@ def _summary(report: StatsReport) -> Panel:
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
         f"{span}{period_end(report)}"
     )
-    if (against := comparison(report, lambda text: f"[bold]{text}[/bold]")) is not None:
+    if (against := comparison(report, _bold)) is not None:
         summary += f"\n{against}"
     return Panel(summary, title=escape(f"Routing stats: {period_title(report)}"))
 
@@ -111,12 +116,12 @@ def _routes(report: StatsReport) -> list[Renderable]:
     """Where the messages went: the categories, the escalations' reasons and how agents picked them up."""
     parts: list[Renderable] = [_shares("By category", report.categories, notes=report.escalated_notes())]
     if report.acknowledgements:
-        parts.append(Text.from_markup(thanks_note(report, lambda text: f"[bold]{text}[/bold]")))
+        parts.append(Text.from_markup(thanks_note(report, _bold)))
     parts.append(_shares("Escalations by reason", report.escalation_reasons, REASON_NAMES))
     if report.passed_on:
-        parts.append(Text.from_markup(passed_on_note(report, lambda text: f"[bold]{text}[/bold]")))
+        parts.append(Text.from_markup(passed_on_note(report, _bold)))
     if report.escalations_to_pick_up:
-        parts.append(Text.from_markup(pickups_text(report, lambda text: f"[bold]{text}[/bold]")))
+        parts.append(Text.from_markup(pickups_text(report, _bold)))
     return parts
 
 

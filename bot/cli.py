@@ -198,6 +198,9 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
     elif args.command == "demo":
         run_command(evaluation.run_demo(settings, console))
     elif args.command == "serve":
+        from bot.server import limit_malloc_arenas
+
+        limit_malloc_arenas()
         run_event_loop(serving.serve(settings))
     elif args.command == "chat":
         run_command(chat.chat(settings, console))

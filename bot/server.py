@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import logging
 import signal
@@ -103,6 +105,23 @@ class HttpServer:
         """Stop listening, then finish the messages in flight."""
         await self._runner.cleanup()
         await self.bot.stop()
+
+
+# glibc's mallopt parameter for the number of malloc arenas (M_ARENA_MAX in malloc.h).
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas() -> None:
+    """Let the process's threads share :data:`MALLOC_ARENAS` malloc arenas; a no-op off glibc.
+
+    By default glibc gives each thread that allocates (SQLite's workers, the model's refit, the resolver)
+    an arena of its own, up to eight per core, and each keeps the pages it freed: 9 MB more at the peak of
+    a burst of 100 messages, with nothing gained (Python's small objects come from its own allocator).
+    Called before the first thread starts, as arenas are handed out when a thread first allocates.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 def freeze_startup_heap() -> None:

@@ -48,6 +48,22 @@ def test_model_loads_offline_once() -> None:
     assert load_wordllama("l2_supercat", 256) is load_wordllama("l2_supercat", 256)
 
 
+def test_embeddings_are_wordllamas_to_the_bit() -> None:
+    # The token table stays float16 (half the memory); the rows a text uses are widened exactly.
+    from pathlib import Path
+
+    import wordllama
+
+    model = load_wordllama("l2_supercat", 256)
+    assert model.table.dtype == np.float16
+    reference = wordllama.WordLlama.load(
+        "l2_supercat", dim=256, cache_dir=Path(wordllama.__file__).parent, disable_download=True
+    )
+    texts = ["", "hi", "I was charged twice, refund me", "héllo wörld ✓ 😀", "x " * 400]
+    texts += [f"message {i} about my order number {i * 7919}" for i in range(70)]  # more than one batch
+    assert np.array_equal(model.embed(texts), reference.embed(texts))
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -11,8 +11,6 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from rich.console import Console
-
 from bot.commands.database import parse_duration
 from bot.settings import Settings, SettingsError, dotenv_near_misses, load_settings
 from router.datasets import LabelMapping, load_label_mapping, parse_label_mapping
@@ -167,10 +165,21 @@ async def _settled(main: Coroutine[Any, Any, T]) -> T:
         await sqlite_workers_stopped()
 
 
-def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
+def run(args: argparse.Namespace, settings: Settings) -> None:
     # Imported here so that `--help` and argument errors stay fast.
+    if args.command == "serve":
+        # What serving needs alone: rich and the other commands' modules would stay in the bot's memory.
+        from bot.commands import serving
+        from bot.server import limit_malloc_arenas
+
+        limit_malloc_arenas()
+        run_event_loop(serving.serve(settings))
+        return
+    from rich.console import Console
+
     from bot.commands import calibration, chat, evaluation, serving
 
+    console = Console()
     if args.command == "classify":
         run_command(evaluation.classify_text(settings, args.text, args.json, console))
     elif args.command == "eval":
@@ -197,11 +206,6 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> None:
         )
     elif args.command == "demo":
         run_command(evaluation.run_demo(settings, console))
-    elif args.command == "serve":
-        from bot.server import limit_malloc_arenas
-
-        limit_malloc_arenas()
-        run_event_loop(serving.serve(settings))
     elif args.command == "chat":
         run_command(chat.chat(settings, console))
     elif args.command == "stats":
@@ -254,14 +258,13 @@ def database_problem(error: Exception, database_url: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
     settings: Settings | None = None
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
         for warning in dotenv_near_misses():
             logger.warning(warning)
-        run(args, settings, console)
+        run(args, settings)
     except (SettingsError, RouterError) as e:
         print(f"support-router: {e}", file=sys.stderr)
         return 2

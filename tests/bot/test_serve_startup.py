@@ -57,6 +57,15 @@ async def serve(tmp_path: Path, slack: FakeSlack, **env: str) -> tuple[int, str]
     return process.returncode or 0, stderr.decode()
 
 
+async def serve_stopped_by_a_taken_port(tmp_path: Path, slack: FakeSlack, **env: str) -> tuple[int, str]:
+    """Run ``serve`` with its PORT taken: it stops there, after the Slack checks and before the database,
+    so what those checks said can be read."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        return await serve(tmp_path, slack, PORT=str(taken.getsockname()[1]), **env)
+
+
 def one_line(code: int, stderr: str) -> str:
     assert code == 2, stderr
     assert "Traceback" not in stderr and "Unclosed" not in stderr, stderr
@@ -204,10 +213,7 @@ async def test_a_configured_channel_the_bot_is_not_in_is_warned_of_at_start(
     # Not waited out (slack_sdk would, three times): the start matters more than the warning.
     slack.fail_next("conversations.history", status=429, retry_after=60, count=3, channel="C0SUPPORT")
     env = {"ESCALATION_CHANNEL": "C0AGENTS", "SUPPORT_CHANNELS": "C0SUPPORT,C0PRIVATE"}
-    with socket.socket() as taken:  # stops serve after the Slack check, before the database
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        one_line(*(told := await serve(tmp_path, slack, PORT=str(taken.getsockname()[1]), **env)))
+    one_line(*(told := await serve_stopped_by_a_taken_port(tmp_path, slack, **env)))
     warnings = [line for line in told[1].splitlines() if "WARNING" in line and "invite" in line]
     assert len(warnings) == 2, told[1]
     assert "ESCALATION_CHANNEL: the bot is not in C0AGENTS" in warnings[0]
@@ -232,10 +238,7 @@ async def test_an_empty_agents_group_is_warned_of_at_start(tmp_path: Path, slack
     slack.workspace.usergroups["S0AGENTS1"] = []
     slack.workspace.usergroups["S0STATS1"] = ["U0MANAGER"]
     env = {"AGENT_USERGROUP": "S0AGENTS1", "STATS_USERGROUP": "S0STATS1"}
-    with socket.socket() as taken:  # stops serve after the Slack check, before the database
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        one_line(*(told := await serve(tmp_path, slack, PORT=str(taken.getsockname()[1]), **env)))
+    one_line(*(told := await serve_stopped_by_a_taken_port(tmp_path, slack, **env)))
     warnings = [line for line in told[1].splitlines() if "WARNING" in line and "S0" in line]
     assert len(warnings) == 1, told[1]
     assert "AGENT_USERGROUP: the user group S0AGENTS1 has no members" in warnings[0]
@@ -247,16 +250,8 @@ async def test_a_user_group_slack_cannot_list_now_does_not_stop_the_start(
     # Slack's trouble is not the operator's mistake: warned, and the group is read again later.
     slack.workspace.usergroups["S0AGENTS1"] = ["U0AGENT"]
     slack.fail_next("usergroups.users.list", status=500, count=10)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        line = one_line(
-            *(
-                told := await serve(
-                    tmp_path, slack, PORT=str(taken.getsockname()[1]), AGENT_USERGROUP="S0AGENTS1"
-                )
-            )
-        )
+    told = await serve_stopped_by_a_taken_port(tmp_path, slack, AGENT_USERGROUP="S0AGENTS1")
+    line = one_line(*told)
     assert "PORT" in line, told[1]  # stopped by the taken port, after the check
     assert any("AGENT_USERGROUP" in w and "WARNING" in w for w in told[1].splitlines()), told[1]
 

@@ -35,9 +35,9 @@ async def check_slack(settings: Settings) -> None:
         if settings.socket_mode and settings.slack_app_token is not None:
             await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
         # A rate limit is not waited out: the start is worth more than the warning.
-        bot = str(identity.get("user") or "the bot")
-        await _warn_of_channels_without_the_bot(without_rate_limit_waits(client), settings, bot)
-        await _check_user_groups(without_rate_limit_waits(client), settings)
+        checking = without_rate_limit_waits(client)
+        await _warn_of_channels_without_the_bot(checking, settings, str(identity.get("user") or "the bot"))
+        await _check_user_groups(checking, settings)
     except SlackApiError as e:
         raise SettingsError(slack_refused(settings, e)) from e
     except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError) as e:

@@ -94,7 +94,7 @@ class Worker:
 
         ``recovered``: the message was taken again after a failure or a crash.
         """
-        key = (msg.team_id, msg.channel_id, msg.ts)
+        key = msg.key
         self._working.add(key)
         work = self._run(msg, recovered)
         task = asyncio.create_task(work, name=f"message {msg.channel_id}/{msg.ts}")
@@ -272,7 +272,7 @@ class Worker:
         # is left to the task answering it, whose heartbeat renews the new lease. Started again, it waited
         # behind itself for its conversation's turn, then read its thread for the reply once more (a
         # second answer if that read missed it), and the turn's bookkeeping failed it with a KeyError.
-        messages = [msg for msg in taken if (msg.team_id, msg.channel_id, msg.ts) not in self._working]
+        messages = [msg for msg in taken if msg.key not in self._working]
         for msg in messages:
             self.submit(msg, recovered=True)
         if messages:

@@ -66,7 +66,7 @@ class Inbox(Database):
         rows: dict[tuple[str, str, str], dict[str, Any]] = {}
         for msg, lease_seconds in claims:
             rows.setdefault(
-                (msg.team_id, msg.channel_id, msg.ts),
+                msg.key,
                 storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts", "reply_ts"}))
                 | {
                     "state": "pending",
@@ -87,7 +87,7 @@ class Inbox(Database):
             inserted = {tuple(row) for row in await conn.execute(stmt, list(rows.values()))}
         results = []
         for msg, _ in claims:
-            key = (msg.team_id, msg.channel_id, msg.ts)
+            key = msg.key
             results.append(key in inserted)
             inserted.discard(key)  # a duplicate later in the batch finds it claimed
         return results

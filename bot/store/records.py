@@ -40,6 +40,11 @@ class InboundMessage(BaseModel):
             return {**data, "thread_ts": data["ts"]}
         return data
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The message's Slack key, (team, channel, ts): the claim's unique key."""
+        return (self.team_id, self.channel_id, self.ts)
+
 
 class ThreadState(BaseModel):
     """What the store knows about a thread the bot posted in."""

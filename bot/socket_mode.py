@@ -7,6 +7,11 @@ right. For ``link_disabled`` (someone turned Socket Mode off in the app's settin
 would go on connecting to a link that delivers nothing, saying only "A new session has been established",
 while customers went unanswered. Here that ends the connection for good and sets ``stop``: serve stops,
 finishing the messages in flight, and says what to check.
+
+An acknowledgement that cannot be sent because the connection dropped (no close frame: a network change,
+a proxy cutting idle sockets) is the first sign of the drop. slack_sdk would log a traceback for it and
+notice the dead connection only at its next ping, up to ``PING_INTERVAL_SECONDS`` later; here it is one
+warning that says what follows, and a new connection is opened at once.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import logging
 import time
 
+from aiohttp import ClientConnectionError
 from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -56,7 +62,20 @@ class SocketModeLink(SocketModeClient):
 
     async def _handle(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         started = time.time()
-        await send_async_response(client, request, await run_async_bolt_app(self._app, request), started)
+        response = await run_async_bolt_app(self._app, request)
+        try:
+            await send_async_response(client, request, response, started)
+        except (ConnectionError, ClientConnectionError) as error:
+            logger.warning(
+                "The connection to Slack dropped before it had the acknowledgement of %s %s (%s): Slack "
+                "delivers an event again, whose claim keeps it answered once; a slash command or a button "
+                "shows its user an error to try again. Reconnecting now",
+                request.type,
+                request.envelope_id,
+                error,
+            )
+            if self.auto_reconnect_enabled and not self.closed:
+                await self.connect_to_new_endpoint()
 
     async def enqueue_message(self, message: str) -> None:
         # Read as it arrives, before the close that follows it: slack_sdk reconnects on that close, and

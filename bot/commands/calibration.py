@@ -62,15 +62,23 @@ async def calibrate_file(
         routes.classifier.local,
         minimum=escalation_floor,
     )
-    below_escalation = result.unfloored is not None and result.unfloored < escalation_floor
     if as_json:
         payload = result.__dict__ | {
             "folds": FOLDS,
             "labels_not_in_routes": unknown,
-            "below_escalation_threshold": below_escalation,
+            "below_escalation_threshold": _below_escalation(result, escalation_floor),
         }
         console.print_json(json.dumps(payload))
         return result
+    _print_threshold(result, unknown, escalation_floor, console)
+    return result
+
+
+def _print_threshold(
+    result: AcceptThreshold, unknown: list[str], escalation_floor: float, console: Console
+) -> None:
+    """The calibration as text: the threshold and what it does, or why there is none."""
+    below_escalation = _below_escalation(result, escalation_floor)
     console.print(f"examples:          {result.examples} ({FOLDS}-fold cross-validation)")
     console.print(f"target precision:  {result.target_precision:.3f}")
     if unknown:
@@ -83,7 +91,7 @@ async def calibrate_file(
         )
         if below_escalation:
             console.print(_unfloored_note(result, escalation_floor))
-        return result
+        return
     console.print(f"accept threshold:  {result.threshold:.3f}")
     console.print(
         f"precision:         {result.precision:.3f} (of the locally accepted messages, out of fold)"
@@ -94,7 +102,11 @@ async def calibrate_file(
     console.print(
         f"Set classifier.local.accept_threshold: {result.threshold:.3f} in the routes file to use it."
     )
-    return result
+
+
+def _below_escalation(result: AcceptThreshold, escalation_floor: float) -> bool:
+    """Whether a threshold under the escalation threshold would have kept the precision too."""
+    return result.unfloored is not None and result.unfloored < escalation_floor
 
 
 def _unfloored_note(result: AcceptThreshold, escalation_floor: float) -> str:

@@ -49,6 +49,22 @@ class LabelMapping:
     label_field: str | None = None
 
 
+def load_mapped(
+    path: Path,
+    labels: LabelMapping | None,
+    text_field: str | None = None,
+    label_field: str | None = None,
+) -> list[LabelledText]:
+    """:func:`load_labelled` with a label-mapping file's mapping, reading the columns it names unless
+    ``text_field`` / ``label_field`` name others (the ``eval`` and ``calibrate`` commands' options)."""
+    return load_labelled(
+        path,
+        labels.mapping if labels else None,
+        text_field or (labels.text_field if labels else None),
+        label_field or (labels.label_field if labels else None),
+    )
+
+
 def load_labelled(
     path: Path,
     label_map: Mapping[str, str] | None = None,

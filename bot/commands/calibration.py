@@ -11,7 +11,7 @@ from rich.console import Console
 from bot.clients import routes_from
 from bot.settings import Settings
 from router.calibrate import AcceptThreshold, calibrate_accept_threshold
-from router.datasets import OUT_OF_SCOPE, LabelMapping, describe_labels_outside, labels_outside, load_labelled
+from router.datasets import OUT_OF_SCOPE, LabelMapping, describe_labels_outside, labels_outside, load_mapped
 from router.policy import threshold_for
 
 FOLDS = 5
@@ -44,10 +44,7 @@ async def calibrate_file(
         label_field: the label column / key, when not the file's default.
     """
     routes = routes_from(settings)
-    mapping = labels.mapping if labels else None
-    text_field = text_field or (labels.text_field if labels else None)
-    label_field = label_field or (labels.label_field if labels else None)
-    loaded = load_labelled(path, mapping, text_field, label_field)
+    loaded = load_mapped(path, labels, text_field, label_field)
     items = [item for item in loaded if item.label != OUT_OF_SCOPE]
     unknown = labels_outside(items, routes.names)
     # A message the local stage accepts still meets the escalation policy: under a category's escalation

@@ -21,7 +21,7 @@ from router.datasets import (
     LabelMapping,
     describe_labels_outside,
     labels_outside,
-    load_labelled,
+    load_mapped,
 )
 from router.errors import DatasetError
 from router.evaluate import Prediction, evaluate
@@ -114,10 +114,7 @@ async def evaluate_file(
         DatasetError: the file cannot be read, or none of its labels is a category of the routes file
             (every answer would count as wrong): refused before any message is classified.
     """
-    mapping = labels.mapping if labels else None
-    text_field = text_field or (labels.text_field if labels else None)
-    label_field = label_field or (labels.label_field if labels else None)
-    items = load_labelled(path, mapping, text_field, label_field)
+    items = load_mapped(path, labels, text_field, label_field)
     routes = routes_from(settings)
     unknown = labels_outside(items, routes.names)
     if unknown and not {item.label for item in items} & set(routes.names):

@@ -79,7 +79,7 @@ def _print_threshold(
     console.print(f"examples:          {result.examples} ({FOLDS}-fold cross-validation)")
     console.print(f"target precision:  {result.target_precision:.3f}")
     if unknown:
-        console.print(f"note: {describe_labels_outside(unknown)}")
+        console.print(f"note: {describe_labels_outside(unknown)}", markup=False)
     if result.threshold is None:
         console.print(
             f"No threshold of {escalation_floor:.2f} or more (the escalation threshold) keeps that precision "

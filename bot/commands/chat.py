@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 
 from rich.console import Console
+from rich.markup import escape
 
 from bot.clients import open_router, routes_from
 from bot.commands.claude_check import check_claude_at_start
@@ -64,15 +65,15 @@ async def _converse(settings: Settings, router: Router, console: Console, read: 
             await store.record(decision, channel_id="console", user_id="console")
             if decision.escalated:
                 console.print(f"bot> {router.routes.escalation.customer_message.strip()}", markup=False)
+            # Category names and Claude's reasoning are text: escaped, a "[/INST]" in them is no markup.
             console.print(
-                f"[dim]→ {final_category(decision)} · {decision.category} {decision.confidence:.2f} · "
-                f"{decision.source} · {decision.total_ms:.0f} ms[/dim]"
+                f"[dim]→ {escape(final_category(decision))} · {escape(decision.category)} "
+                f"{decision.confidence:.2f} · {decision.source} · {decision.total_ms:.0f} ms[/dim]"
             )
             if decision.escalated:
                 console.print(
-                    f"[dim](escalated: {decision.escalation_reason}; {decision.reasoning})\n"
-                    f"{ESCALATED_END}[/dim]",
-                    markup=True,
+                    f"[dim](escalated: {decision.escalation_reason}; {escape(decision.reasoning)})\n"
+                    f"{ESCALATED_END}[/dim]"
                 )
                 break
             history += [Turn(role="customer", text=text), Turn(role="assistant", text=decision.answer or "")]

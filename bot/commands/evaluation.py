@@ -55,14 +55,15 @@ async def classify_text(settings: Settings, text: str, as_json: bool, console: C
         }
         console.print_json(json.dumps(payload))
         return
-    console.print(f"category:   {classification.category}")
-    console.print(f"confidence: {classification.confidence:.2f}")
-    console.print(f"reasoning:  {classification.reasoning}")
-    console.print(
-        f"source:     {classification.source}"
-        + (f" ({classification.model})" if classification.model else "")
-    )
-    console.print(f"escalated:  {f'yes ({reason})' if reason else 'no'}")
+    source = classification.source + (f" ({classification.model})" if classification.model else "")
+    lines = [
+        f"category:   {classification.category}",
+        f"confidence: {classification.confidence:.2f}",
+        f"reasoning:  {classification.reasoning}",  # Claude's words: a "[/INST]" in them is no markup
+        f"source:     {source}",
+        f"escalated:  {f'yes ({reason})' if reason else 'no'}",
+    ]
+    console.print("\n".join(lines), markup=False)
 
 
 async def _predict(router: Router, items: Sequence[LabelledText], console: Console) -> list[Prediction]:
@@ -178,5 +179,5 @@ async def run_demo(settings: Settings, console: Console) -> list[RoutingDecision
     from bot.store.engine import shown_database_url  # the store is loaded already: it recorded them
 
     where = shown_database_url(settings.database_url)
-    console.print(f"Recorded {len(labelled) + len(tests)} decisions in {where}.")
+    console.print(f"Recorded {len(labelled) + len(tests)} decisions in {where}.", markup=False)
     return decisions + tests

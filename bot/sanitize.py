@@ -66,17 +66,19 @@ class StreamSanitizer:
 
     def __init__(self) -> None:
         self._pending = ""
+        # The last character shown: whether an "@here" is a mention depends on the one before it.
+        self._last = ""
 
     def feed(self, chunk: str) -> str:
         """The safe text that can be shown now; an unfinished tail waits for the next chunk."""
         text = self._pending + chunk
         cut = _unfinished(text, 0)
-        shown = sanitize(text[:cut])
+        shown = self._show(text[:cut])
         if len(text) - cut > HOLD_LIMIT:
             # Only an unclosed "<!…" / "<@…" grows this long, and the tail has no ">": every "<" in the
             # part let go is defused (a later ">" must not close it), the rest is held back as before.
             keep = _unfinished(text, len(text) - HOLD_LIMIT)
-            shown += sanitize(text[cut:keep].replace("<", f"<{WORD_JOINER}"))
+            shown += self._show(text[cut:keep].replace("<", f"<{WORD_JOINER}"))
             cut = keep
         self._pending = text[cut:]
         return shown
@@ -84,7 +86,16 @@ class StreamSanitizer:
     def flush(self) -> str:
         """Whatever was held back, sanitised: the stream has ended."""
         text, self._pending = self._pending, ""
-        return sanitize(text)
+        return self._show(text)
+
+    def _show(self, text: str) -> str:
+        """``text`` sanitised as it reads after what was shown before it: the "@channel" of
+        "support@channel.io", cut from its "support" by the chunks, is an address all the same, not a
+        mention to defuse (a word joiner there breaks the address when the customer copies it). The last
+        character shown is never a "<" that could open a mention with ``text`` (one is held back)."""
+        shown = sanitize(self._last + text)[len(self._last) :]
+        self._last = shown[-1:] or self._last
+        return shown
 
 
 def _unfinished(text: str, start: int) -> int:

@@ -56,6 +56,26 @@ def test_streamed_chunks_are_as_safe_as_the_whole(text: str, cuts: list[int]) ->
     assert out.replace("\u2060", "") == sanitize(text).replace("\u2060", "")
 
 
+addresses = st.lists(
+    st.sampled_from(["support", "@", "channel", "here", "everyone", ".io", " ", "_", "x"]), max_size=12
+).map("".join)
+
+
+@given(addresses, st.lists(st.integers(min_value=0, max_value=60), max_size=6))
+def test_a_stream_defuses_exactly_what_the_whole_text_would(text: str, cuts: list[int]) -> None:
+    points = sorted({min(c, len(text)) for c in cuts})
+    chunks = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    assert _stream(chunks) == sanitize(text)
+
+
+def test_an_address_cut_by_the_stream_before_its_domain_keeps_no_word_joiner() -> None:
+    # A word joiner in "support@\u2060channel.io" is invisible, and breaks the address the customer copies.
+    assert _stream(["Write to support@channel", ".io today"]) == "Write to support@channel.io today"
+    assert _stream(["Write to support@", "everyone.org"]) == "Write to support@everyone.org"
+    assert _stream(["<@U1>", "@channel"]) == sanitize("<@U1>@channel")
+    assert _stream(["Hi ", "@here"]) == "Hi @\u2060here"
+
+
 def test_readable_but_inert() -> None:
     assert sanitize("ping <!here> and <@U1|bob>") == "ping @\u2060here and @\u2060bob"
     assert sanitize("mail me at bob@here.com") == "mail me at bob@here.com"

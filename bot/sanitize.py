@@ -15,15 +15,19 @@ WORD_JOINER = "\u2060"
 # Every "<!…" and "<@…" up to its first ">" is one span, taken leftmost first and handled whole: a span
 # is never re-read after another is replaced, so removing one mention's ">" cannot leave an outer "<@" to
 # pair with a later ">" ("<!subteam^S1|<!here>…>"), and sanitising text cut after any ">" gives the same
-# result piece by piece as whole (what a stream relies on).
-_SPAN = re.compile(r"<([!@])([^>]*)>")
+# result piece by piece as whole (what a stream relies on). HTML's "<!--", "<![CDATA[" and "<!DOCTYPE" are
+# no Slack command and are left as written: a word joiner in them breaks the snippet a customer copies
+# from a code block (a browser reads "<", a word joiner, "!--" as text, not as a comment); a mention inside
+# one is still defused.
+_HTML = r"(?!--|\[CDATA\[|(?i:doctype)\s)"
+_SPAN = re.compile(rf"<(!{_HTML}|@)([^>]*)>")
 _SPECIAL = re.compile(r"(channel|here|everyone)(?:\|.*)?", re.IGNORECASE | re.DOTALL)
 _SUBTEAM = re.compile(r"subteam\^[A-Z0-9]+(?:\|@?(.*))?", re.IGNORECASE | re.DOTALL)
 _USER = re.compile(r"[A-Z0-9]+(?:\|(.*))?", re.IGNORECASE | re.DOTALL)
 _BARE = re.compile(r"(?<![\w@])@(channel|here|everyone)\b", re.IGNORECASE)
 # What a stream must hold back: an unclosed "<!…" or "<@…" (only those can become a mention; a final "<"
 # may still become one), or a trailing "@word" that may still grow into "@here".
-_OPENING = re.compile(r"<(?:[!@]|\Z)")
+_OPENING = re.compile(rf"<(?:!{_HTML}|@|\Z)")
 _TRAILING_WORD = re.compile(r"@\w{0,12}\Z")
 # The longest unclosed "<!…" / "<@…" a stream waits for; past it, the "<" is defused and the text shown.
 HOLD_LIMIT = 200
@@ -32,7 +36,8 @@ HOLD_LIMIT = 200
 def sanitize(text: str) -> str:
     """``text`` with every broadcast, group and user mention defused.
 
-    No "<!" or "<@" left has a ">" after it (but one the word joiner defuses: "<" before "@\u2060here").
+    No "<!" (but HTML's) or "<@" left has a ">" after it (but one the word joiner defuses: "<" before
+    "@\u2060here").
     """
     end = text.rfind(">") + 1  # no span is open after the last ">": not scanning there keeps this linear
     text = _SPAN.sub(_defuse, text[:end]) + text[end:]

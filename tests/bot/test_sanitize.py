@@ -76,6 +76,25 @@ def test_an_address_cut_by_the_stream_before_its_domain_keeps_no_word_joiner() -
     assert _stream(["Hi ", "@here"]) == "Hi @\u2060here"
 
 
+HTML = (
+    "Add it before </head>:\n\n```html\n<!DOCTYPE html>\n<!-- Acme widget -->\n"
+    '<script src="https://acme.io/w.js"></script>\n<![CDATA[ a < b ]]>\n<!doctype html>\n```'
+)
+
+
+def test_html_comments_and_declarations_are_left_as_written_streamed_or_whole() -> None:
+    # A word joiner after their "<" is invisible, and the snippet the customer copies no longer works.
+    assert sanitize(HTML) == HTML
+    assert _stream([HTML[:60], HTML[60:70], HTML[70:]]) == HTML
+
+
+def test_a_mention_inside_an_html_comment_is_still_defused() -> None:
+    for text in ["<!-- <!here> -->", "<!--<@U1>-->", "<!DOCTYPE|@here>"]:
+        assert not LIVE.search(sanitize(text)) and not CLOSABLE.search(sanitize(text))
+        assert _stream([text[:5], text[5:]]) == sanitize(text)
+    assert sanitize("<!-- <!here> -->") == "<!-- @\u2060here -->"
+
+
 def test_readable_but_inert() -> None:
     assert sanitize("ping <!here> and <@U1|bob>") == "ping @\u2060here and @\u2060bob"
     assert sanitize("mail me at bob@here.com") == "mail me at bob@here.com"
@@ -103,8 +122,9 @@ long_pieces = st.lists(
     max_size=8,
 ).map("".join)
 # A "<!" or "<@" with a ">" after it: what Slack could read as a mention. Only an unclosed one may be left,
-# or a defused one ("<" + "@\u2060here" when the model wrote "<<!here>…>": a word joiner is no id).
-CLOSABLE = re.compile(r"<[!@](?!\u2060)[^>]*>")
+# or a defused one ("<" + "@\u2060here" when the model wrote "<<!here>…>": a word joiner is no id), or
+# HTML's "<!--", "<![CDATA[" and "<!DOCTYPE", which Slack has no command for.
+CLOSABLE = re.compile(r"<(?:!(?!\u2060|--|\[CDATA\[|doctype\s)|@(?!\u2060))[^>]*>", re.I)
 
 
 def _stream(chunks: list[str]) -> str:

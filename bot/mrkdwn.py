@@ -21,6 +21,7 @@ This module holds the whole conversion, code blocks and the marks; block-level M
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from bot.mrkdwn_blocks import Blocks
 from bot.mrkdwn_inline import CLOSES, NO_INPUT_TOKENS, OPENS, escape
@@ -30,13 +31,15 @@ from bot.sanitize import sanitize
 _LINE_START = r"(?:(?<![^\n])|(?<=(?<![^\n]) )|(?<=(?<![^\n])  )|(?<=(?<![^\n])   ))"
 # A code block: fenced by backticks (on a line of its own, or mid-line: "Run ```ls```"), or by tildes; one
 # opened at the start of a line and never closed runs to the end (an answer cut off at max_tokens inside
-# it is code all the same). Mid-line, "~~~" and a lone "```" are text.
+# it is code all the same). Mid-line, "~~~" and a lone "```" are text, and so is a "```" after words that
+# would close only past a blank line (see :func:`_code_blocks`).
 _FENCE = re.compile(
     rf"```.*?```|{_LINE_START}```[^\n`]*\n.*\S.*\Z"
     rf"|{_LINE_START}(?P<tildes>~{{3,}})[^\n~]*\n.*?(?:^[ \t]*(?P=tildes)~*[ \t]*$|\Z)",
     re.DOTALL | re.MULTILINE,
 )
 _TILDES = re.compile(r"\A~{3,}|~{3,}[ \t]*\Z")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 # A line that opens or closes a fenced code block (CommonMark: up to three spaces, then the fence).
 _FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 # A fence's language name ("```python"): Slack has no highlighting and would show it as the first line.
@@ -75,12 +78,27 @@ def markdown_to_marked(markdown: str) -> str:
     markdown = markdown.translate(NO_INPUT_TOKENS).replace("\r\n", "\n")
     blocks, pos = Blocks(), 0
     out: list[str] = []
-    for fence in _FENCE.finditer(markdown):
+    for fence in _code_blocks(markdown):
         out.append(blocks.convert(markdown[pos : fence.start()], continued=_mid_line(markdown, pos)))
         out.append(escape(_code_block(fence.group(), _indent_before(markdown, fence.start()))))
         pos = fence.end()
     out.append(blocks.convert(markdown[pos:], continued=_mid_line(markdown, pos)))
     return sanitize("".join(out))
+
+
+def _code_blocks(markdown: str) -> Iterator[re.Match[str]]:
+    """The code blocks of ``markdown`` (see :data:`_FENCE`), but for backticks after words that would close
+    only past a blank line: those are text, as a code span ends with its paragraph. The "(```)" of "wrap
+    it in triple backticks (```) like this:", a blank line and then a code block, opens no block running to
+    that block's first fence (its code would be read as Markdown, and the rest of the answer as code)."""
+    start = 0
+    while (fence := _FENCE.search(markdown, start)) is not None:
+        line = markdown[markdown.rfind("\n", 0, fence.start()) + 1 : fence.start()]
+        if line.strip() and _BLANK_LINE.search(fence.group()):
+            start = fence.start() + len("```")
+            continue
+        yield fence
+        start = fence.end()
 
 
 def _mid_line(text: str, pos: int) -> bool:

@@ -184,6 +184,17 @@ def test_pipes_without_a_delimiter_row_are_plain_text() -> None:
             "Paste it like ``` then save.\n\n*Next*\n• _go_",
             id="a-lone-fence-mid-line-is-text",
         ),
+        pytest.param(
+            "Wrap it in triple backticks (```) like this:\n\n```python\nrun(**kw)\n\nexit()\n```\n\n"
+            "Then **save**.",
+            "Wrap it in triple backticks (```) like this:\n\n```\nrun(**kw)\n\nexit()\n```\n\nThen *save*.",
+            id="backticks-named-mid-line-before-a-code-block",
+        ),
+        pytest.param(
+            "10. Install:\n    ```python\n    import x\n\n    run(**kw)\n    ```\n11. Done",
+            "10. Install:\n```\nimport x\n\nrun(**kw)\n```\n11. Done",
+            id="code-block-with-a-blank-line-under-a-step",
+        ),
         pytest.param("## Use `x_y_z`", "*Use `x_y_z`*", id="code-in-heading"),
         pytest.param("- `*` is *glob*", "• `*` is _glob_", id="code-in-a-bullet"),
         pytest.param("Run ```ls``` - then *go*", "Run ```ls``` - then _go_", id="fence-mid-line"),

@@ -31,6 +31,9 @@ _PROTECTED = re.compile(
 )
 _RUN = re.compile(r"\*+|_+|~+")
 _NO_MARK = "\u200b"  # zero-width space
+# Backticks left in text (no code span closes them: "triple backticks (```)"), which Slack would pair with
+# the next code block's fence; each is fenced by zero-width spaces, as an escaped "`" is.
+_LONE_FENCE = re.compile(r"`{3,}")
 _SLOT = "\x00"  # stands in for a protected piece during emphasis matching; stripped from the input
 # The tokens of emphasis (control characters, stripped from the input); bot.mrkdwn writes each as its mark.
 OPENS = {"strong": "\x01", "em": "\x02", "strike": "\x03"}
@@ -73,7 +76,9 @@ def _text(text: str, plain: bool) -> str:
         return f"{_NO_MARK}{char}{_NO_MARK}" if char in "*_~`" and not plain else char
 
     decoded = _ENTITY.sub(character, text)
-    return decoded if plain else escape(decoded)
+    if plain:
+        return decoded
+    return escape(_LONE_FENCE.sub(lambda run: f"{_NO_MARK}`{_NO_MARK}" * len(run.group()), decoded))
 
 
 def _protected(match: re.Match[str], outer: Counter[str] | None) -> str:

@@ -21,7 +21,7 @@ from bot.formatting import (
     agent_controls,
     answer_message,
 )
-from bot.mrkdwn import markdown_to_mrkdwn
+from bot.mrkdwn import markdown_to_marked, markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source
 from tests.store.samples import decision
 
@@ -198,3 +198,12 @@ def test_an_escalation_with_no_guess_offers_no_route_to_confirm() -> None:
         ACTION_REROUTE,
         ACTION_HAND_BACK,
     ]
+
+
+def test_backticks_named_in_a_long_answer_open_no_code_block_at_a_cut() -> None:
+    paragraphs = "\n\n".join(f"Paragraph {i} " + "word " * 60 for i in range(12))
+    markdown = f"Wrap code in triple backticks (```).\n\n{paragraphs}\n\n```\nls\n```\nEnd **here**."
+    sections = _chunks(markdown_to_marked(markdown))
+    assert len(sections) > 1
+    assert [section.count("```") for section in sections] == [0] * (len(sections) - 1) + [2]
+    assert sections[-1].endswith("```\nls\n```\nEnd *here*.")

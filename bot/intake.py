@@ -4,6 +4,7 @@ Pure parsing first (which events are customer messages), then the thread rules: 
 thread the bot answered is routed; a message there from anyone but the customer is an agent taking
 over; a thread that is escalated or taken over gets no answer, except in a DM, which agents cannot
 read: there the customer's words are sent on to them (see :meth:`bot.conversation.Conversations.handle`).
+A customer's reply in their own thread that Slack delivers before the thread's first message waits for it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from bot.take_overs import RecentTakeOvers
 # /me message ("/me can't log in since the update").
 ROUTED_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 DIRECT_CHANNEL_TYPES = frozenset({"im"})
+# How long a reply waits for its thread's first message at least: Slack sends a failed event again after
+# about one minute and five.
+WAIT_FOR_REDELIVERY_SECONDS = 600.0
 
 
 def parse_event(
@@ -123,7 +127,8 @@ class Intake:
         if is_thread_reply(msg):
             thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
             if thread is None and not addressed_to_bot(body, msg):
-                return None  # people talking in a thread the bot has no part in
+                await self._before_its_root(body, msg, bot_user_id)
+                return None  # people talking in a thread the bot has no part in (yet, for the waiting)
         elif not addressed_to_bot(body, msg) and await self._directory.is_agent(msg.user_id, wait=False):
             return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
@@ -135,6 +140,27 @@ class Intake:
         if thread is not None and thread.bot_silent and not is_direct(msg):
             return None  # a person's thread now; a DM's is not theirs to read, so it goes on to them
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
+
+    async def _before_its_root(
+        self, body: Mapping[str, Any], msg: InboundMessage, bot_user_id: str | None
+    ) -> None:
+        """Keep waiting a customer's reply in their own thread whose first message the bot has not
+        claimed (yet): Slack does not deliver in order, and sends a failed delivery again a minute later,
+        when the customer may have written on in its thread. It is claimed as waiting, for as long as the
+        catch-up at a start would still find that first message, and answered after it once it is claimed
+        (:meth:`Store.take_stale`). Anyone else's words there, and an agent's own thread, are not the bot's
+        business; neither is a thread whose first message it left unanswered, and its replies wait in vain.
+        Slack names the thread's author in the event (``parent_user_id``): no call to Slack here. A reply
+        that mentions the bot does not wait: its ``app_mention`` event is its claim, answered at once."""
+        event = body.get("event") or {}
+        if event.get("parent_user_id") != msg.user_id:
+            return
+        if bot_user_id and f"<@{bot_user_id}" in str(event.get("text") or ""):
+            return
+        if await self._directory.is_agent(msg.user_id, wait=False):
+            return
+        wait = max(self._settings.catch_up_hours * 3600, WAIT_FOR_REDELIVERY_SECONDS)
+        await self._store.claim(msg, lease_seconds=wait, waiting=True)
 
     async def _under_notice(self, msg: InboundMessage) -> bool:
         """Whether ``msg`` replies under an escalated DM's notice in the agents' channel; an agent's reply

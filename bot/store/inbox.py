@@ -39,37 +39,42 @@ _MESSAGE_COLUMNS = (
 
 
 class Inbox(Database):
-    """Claims on inbound messages and their states: pending (leased), done, left to agents, failed.
+    """Claims on inbound messages and their states: pending (leased), done, left to agents, failed, and
+    waiting for their thread's first message.
 
     Recording a message's decision as it is marked done is :meth:`Store.complete`, one transaction.
     """
 
-    async def claim(self, msg: InboundMessage, lease_seconds: float = 300) -> bool:
+    async def claim(self, msg: InboundMessage, lease_seconds: float = 300, *, waiting: bool = False) -> bool:
         """Take a message for processing, once across retries, duplicate events, restarts and replicas.
 
         Claims that arrive together are written together (:class:`Batcher`): a burst of events costs a
         few transactions, so each is acknowledged to Slack within milliseconds.
 
+        ``waiting``: ``msg`` is a reply in a thread whose first message is not claimed yet (Slack delivers
+        events out of order): it is claimed as 'waiting', for ``lease_seconds`` at most, and
+        :meth:`take_stale` offers it once that first message is claimed.
+
         Returns:
-            True when this call inserted the claim (go ahead and answer); False when the message was
-            already claimed, whatever its state.
+            True when this call inserted the claim (go ahead and answer, unless ``waiting``); False when
+            the message was already claimed, whatever its state.
         """
-        return await self._claims.submit((msg, lease_seconds))
+        return await self._claims.submit((msg, lease_seconds, waiting))
 
     @cached_property
-    def _claims(self) -> Batcher[tuple[InboundMessage, float], bool]:
+    def _claims(self) -> Batcher[tuple[InboundMessage, float, bool], bool]:
         return Batcher(self._claim_many)
 
-    async def _claim_many(self, claims: Sequence[tuple[InboundMessage, float]]) -> list[bool]:
+    async def _claim_many(self, claims: Sequence[tuple[InboundMessage, float, bool]]) -> list[bool]:
         """One transaction for a batch of claims; a key twice in the batch is claimed by its first."""
         now = utcnow()
         rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for msg, lease_seconds in claims:
+        for msg, lease_seconds, waiting in claims:
             rows.setdefault(
                 msg.key,
                 storable(msg.model_dump(include=set(_MESSAGE_COLUMNS) - {"attempts", "reply_ts"}))
                 | {
-                    "state": "pending",
+                    "state": "waiting" if waiting else "pending",
                     "attempts": 0,
                     "lease_until": now + timedelta(seconds=lease_seconds),
                     "received_at": now,
@@ -86,7 +91,7 @@ class Inbox(Database):
         async with self._transaction() as conn:
             inserted = {tuple(row) for row in await conn.execute(stmt, list(rows.values()))}
         results = []
-        for msg, _ in claims:
+        for msg, _, _ in claims:
             key = msg.key
             results.append(key in inserted)
             inserted.discard(key)  # a duplicate later in the batch finds it claimed
@@ -95,7 +100,8 @@ class Inbox(Database):
     async def take_stale(
         self, limit: int = 100, lease_seconds: float = 300, *, include_leased: bool = False
     ) -> list[InboundMessage]:
-        """Take pending messages whose lease ran out (their worker died, or :meth:`fail` set a retry time).
+        """Take pending messages whose lease ran out (their worker died, or :meth:`fail` set a retry time),
+        and the waiting replies whose thread's first message is claimed now (see :meth:`claim`).
 
         They are re-leased for ``lease_seconds`` in the same statement, so two callers (or replicas)
         never take the same message. ``include_leased`` also takes messages still leased: only for a
@@ -118,6 +124,7 @@ class Inbox(Database):
             .returning(m.c.id, *(m.c[name] for name in _MESSAGE_COLUMNS))
         )
         async with self._transaction() as conn:
+            await conn.execute(_rooted_statement(now, postgres=self._postgres))
             rows = (await conn.execute(stmt)).all()
         return [_message(row) for row in sorted(rows, key=lambda row: row.id)]
 
@@ -264,6 +271,21 @@ class Inbox(Database):
                 exists = select(inbound_messages.c.id).where(message_key(msg))
                 if (await conn.execute(exists)).first() is None:
                     raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
+
+
+def _rooted_statement(now: datetime, *, postgres: bool) -> Any:
+    """Make pending, and due at once, the waiting replies (still within their wait) whose thread's first
+    message is claimed now: their turn comes after it (:meth:`Store.earlier_pending`)."""
+    m, root = inbound_messages, inbound_messages.alias("root")
+    claimed = (
+        select(root.c.id)
+        .where(root.c.team_id == m.c.team_id, root.c.channel_id == m.c.channel_id, root.c.ts == m.c.thread_ts)
+        .exists()
+    )
+    rooted = select(m.c.id).where(m.c.state == "waiting", m.c.lease_until > now, claimed)
+    if postgres:
+        rooted = rooted.with_for_update(skip_locked=True)  # another replica's pass releases those
+    return update(m).where(m.c.id.in_(rooted.scalar_subquery())).values(state="pending", lease_until=None)
 
 
 def earlier_pending_statement(

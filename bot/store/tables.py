@@ -106,7 +106,8 @@ class InboundMessageRow(Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "ts"),
-        CheckConstraint("state IN ('pending', 'done', 'failed', 'left')", name="state"),
+        # 'waiting': a reply in a thread whose first message is not claimed yet (Inbox.claim).
+        CheckConstraint("state IN ('pending', 'done', 'failed', 'left', 'waiting')", name="state"),
         Index("ix_inbound_messages_state_lease_until", "state", "lease_until"),
         # Store.earlier_pending: a thread's unfinished messages, without scanning the channel's history.
         Index("ix_inbound_messages_state_thread", "state", "team_id", "channel_id", "thread_ts", "ts"),

@@ -40,8 +40,6 @@ _FENCE = re.compile(
 )
 _TILDES = re.compile(r"\A~{3,}|~{3,}[ \t]*\Z")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-# A line that opens or closes a fenced code block (CommonMark: up to three spaces, then the fence).
-_FENCE_LINE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 # A fence's language name ("```python"): Slack has no highlighting and would show it as the first line.
 _INFO_STRING = re.compile(r"\A```[\w+#.-]+[ \t]*\n")
 # The mark each emphasis token becomes, once the text is cut into sections and final.
@@ -122,20 +120,3 @@ def _code_block(fence: str, indent: int) -> str:
         return fence
     first, *rest = fence.split("\n")
     return "\n".join([first, *(line[min(indent, len(line) - len(line.lstrip(" "))) :] for line in rest)])
-
-
-def open_fence(markdown: str) -> str | None:
-    """The fence (```` ``` ````, ``~~~``) of the code block ``markdown`` ends inside, or None: what must
-    close it before anything of ours is written after it (a note under an answer cut off mid-code)."""
-    fence = None
-    for line in markdown.splitlines():
-        if (found := _FENCE_LINE.match(line)) is None:
-            continue
-        mark, rest = found.groups()
-        if mark[0] == "`" and "`" in rest:
-            continue  # inline code ("```ls``` lists files"): a backtick fence's info string has none
-        if fence is None:
-            fence = mark
-        elif mark[0] == fence[0] and len(mark) >= len(fence) and not rest.strip():
-            fence = None
-    return fence

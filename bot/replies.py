@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import note
-from bot.mrkdwn import open_fence
 from bot.sanitize import StreamSanitizer
 from bot.store.records import InboundMessage
+from router.markdown import open_fence
 
 logger = logging.getLogger(__name__)
 

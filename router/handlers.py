@@ -18,11 +18,17 @@ import httpx2
 from router.classifiers.claude import describe_api_error, usage_fields
 from router.config import Category
 from router.errors import HandlerUnavailable
+from router.markdown import open_fence
 from router.models import Answer, Turn, Usage
 
 logger = logging.getLogger(__name__)
 
 OFFLINE_LABEL = "_Automatic answer (our assistant is offline):_"
+# Under an answer Claude stopped writing before its end (see _ClaudeAnswer): without it, the customer reads
+# a half sentence as the whole answer.
+CUT_OFF_NOTE = "_…this answer was cut short, as it reached its length limit: reply here for the rest._"
+# The stop reasons of an answer Claude did not finish: the handler's max_tokens, or the model's context.
+CUT_OFF = frozenset({"max_tokens", "model_context_window_exceeded"})
 # Once an answer's first words are out, its stream is read at most this often (see _paced).
 READ_INTERVAL_SECONDS = 0.1
 
@@ -151,9 +157,14 @@ class _ClaudeAnswer:
         text = "".join(parts).strip()
         if not text:
             raise self._failed("the handler model returned an empty answer", usage)
-        # A cut-off answer is still useful; the customer sees it and the log says why it is short.
-        if stop_reason == "max_tokens":
-            logger.info("answer for %s hit max_tokens", self._category.name)
+        if stop_reason in CUT_OFF:
+            # A cut-off answer is still useful, but must not pass for a whole one: the note says it
+            # stops there (outside the code block it may have stopped in), and the log says why.
+            logger.info("answer for %s was cut off: %s", self._category.name, stop_reason)
+            fence = open_fence(text)
+            note = f"\n{fence}\n\n{CUT_OFF_NOTE}" if fence else f"\n\n{CUT_OFF_NOTE}"
+            yield note
+            text += note
         self._answer = Answer(text=text, model=handler.model, usage=Usage(**usage))
 
     def _failed(self, reason: str, usage: dict[str, int]) -> HandlerUnavailable:

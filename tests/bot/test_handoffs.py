@@ -16,6 +16,7 @@ from bot import app as app_module
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.listeners.actions import NOTHING_TO_HAND_BACK
 from bot.stats import build_report, parse_arguments
+from router.handlers import CUT_OFF_NOTE
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_feedback_actions import click, press, replies_count
@@ -850,3 +851,19 @@ async def test_two_agents_handing_back_at_once_leave_one_note(
     assert told() == [NOTHING_TO_HAND_BACK]
     notes = [r for r in running.replies(event) if "handed this thread back" in r["text"]]
     assert len(notes) == 1  # the customer reads it once
+
+
+@pytest.mark.parametrize("streaming", ["on", "off"])
+async def test_an_answer_cut_off_at_max_tokens_is_answered_with_the_note_not_escalated(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic, streaming: str
+) -> None:
+    running = await make_bot(agent_users=[AGENT], slack_streaming=streaming)
+    steps = "\n".join(f"sudo step-{i:02d}" for i in range(30))
+    anthropic_api.answer_fn = lambda body: f"Run these:\n\n```bash\n{steps}\n```\n\nThen reboot."
+    anthropic_api.fail_next("max_tokens", only="answer")  # stops inside the code block
+    event = await running.customer_says("How do I reinstall the app on Linux?")
+    await running.idle()
+    [answer] = running.replies(event)
+    assert f"<@{AGENT}>" not in answer["text"] and "sudo step-05" in answer["text"]
+    code, note = answer["text"].rsplit("```", 1)  # the note follows a fence that closes the block
+    assert code.count("```") == 1 and note.strip() == CUT_OFF_NOTE

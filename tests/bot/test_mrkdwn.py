@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bot.mrkdwn import markdown_to_mrkdwn, open_fence
+from bot.mrkdwn import markdown_to_mrkdwn
 from bot.mrkdwn_inline import escape
 
 LIVE = re.compile(r"<!(channel|here|everyone)[|>]|<@[A-Z0-9]+[|>]|(?<![\w@\u2060])@(channel|here)\b", re.I)
@@ -271,21 +271,3 @@ def test_a_table_too_wide_for_a_thread_is_a_list_of_its_rows() -> None:
         "• *E401* — What it means: Your card was declined by the bank\n"
         "• What to do: Contact us &amp; wait"
     )
-
-
-@pytest.mark.parametrize(
-    ("markdown", "fence"),
-    [
-        ("Run:\n```bash\nls\n", "```"),
-        ("Run:\n```bash\nls\n```\nDone.", None),
-        ("~~~\ncode\n", "~~~"),
-        ("````\n```\nstill code\n", "````"),  # a shorter fence inside does not close a longer one
-        ("```\ncode\n```python\n", "```"),  # a closing fence has no info string
-        ("   ```\ncode", "```"),
-        ("    ```\nindented four: code, not a fence", None),
-        ("```ls``` is inline code", None),  # a backtick fence's info string has no backtick
-        ("", None),
-    ],
-)
-def test_open_fence_is_the_code_block_the_text_ends_inside(markdown: str, fence: str | None) -> None:
-    assert open_fence(markdown) == fence

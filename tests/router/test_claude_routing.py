@@ -12,6 +12,8 @@ from router.assemble import build_router
 from router.classifiers.claude import usage_fields
 from router.classifiers.local import LocalClassifier
 from router.config import RoutesConfig
+from router.handlers import CUT_OFF_NOTE
+from router.markdown import open_fence
 from router.models import EscalationReason, Source, Turn, Usage
 from router.router import Router
 from router.routes_file import load_routes
@@ -132,6 +134,38 @@ async def test_answer_faults_escalate_with_the_error(router: Router, fake: FakeA
     decision = await router.route("How do I reset my password?")
     assert decision.escalated and decision.escalation_reason is EscalationReason.HANDLER_ERROR
     assert decision.error and decision.category == "Technical Support"
+
+
+async def test_an_answer_cut_off_at_max_tokens_tells_the_customer_it_was_cut_short(
+    router: Router, fake: FakeAnthropic
+) -> None:
+    """Claude stopped at the handler's max_tokens: the customer reads what it wrote, then a note saying it
+    stops there, streamed as its last words (the half sentence is not the whole answer)."""
+    chunks: list[str] = []
+
+    async def sink(text: str) -> None:
+        chunks.append(text)
+
+    fake.fail_next("max_tokens", only="answer")
+    decision = await router.route("How do I reset my password?", on_text=sink)
+    assert not decision.escalated and decision.answer is not None
+    [sent] = [reply for reply in fake.replies if reply.stop_reason == "max_tokens"]
+    written = sent.blocks[0]["text"]
+    assert decision.answer.startswith(written.strip()) and decision.answer.endswith(CUT_OFF_NOTE)
+    assert "".join(chunks).strip() == decision.answer  # the note was streamed too
+
+
+async def test_a_note_under_an_answer_cut_off_inside_a_code_block_is_not_code(
+    router: Router, fake: FakeAnthropic
+) -> None:
+    steps = "Run this:\n\n```bash\nsudo systemctl restart app\nsudo journalctl -u app -n 50\n```\n"
+    fake.answer_fn = lambda body: steps
+    fake.fail_next("max_tokens", only="answer")  # the fake keeps the first half: inside the block
+    decision = await router.route("How do I restart the service?")
+    [sent] = [reply for reply in fake.replies if reply.stop_reason == "max_tokens"]
+    assert open_fence(sent.blocks[0]["text"]) == "```"
+    answer = decision.answer or ""
+    assert answer.endswith(CUT_OFF_NOTE) and open_fence(answer) is None
 
 
 def _billed(usage: dict) -> Usage:

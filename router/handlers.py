@@ -152,6 +152,10 @@ class _ClaudeAnswer:
             raise self._failed(describe_api_error(e), usage) from e
         except HandlerUnavailable as e:
             raise self._failed(str(e), usage) from e
+        if stop_reason is None:
+            # No message_delta: the response ended (cleanly, as a proxy may end it) before Claude said it
+            # had finished, so what came is a broken-off answer, not a whole one.
+            raise self._failed("the answer stream ended before Claude finished it", usage)
         if stop_reason == "refusal":
             raise self._failed("the handler model refused to answer", usage)
         text = "".join(parts).strip()

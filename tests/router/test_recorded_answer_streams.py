@@ -81,3 +81,13 @@ async def test_an_answer_that_filled_the_context_window_ends_with_the_note(repla
     stream = _recorded("basic_response.txt").replace('"end_turn"', '"model_context_window_exceeded"')
     streamed, answer = await _answer(replay, stream)
     assert answer.text == streamed == f"Hello there!\n\n{CUT_OFF_NOTE}"
+
+
+async def test_a_stream_that_ends_before_claude_finished_is_no_whole_answer(replay: Replay) -> None:
+    """The response ended cleanly (a proxy's idle timeout, say) after two of the three text deltas, with no
+    message_delta to say why Claude stopped: the half answer is not taken for the whole."""
+    recorded = _recorded("basic_response.txt")
+    cut = recorded[: recorded.rindex("event:", 0, recorded.index('"text":"!"'))]
+    with pytest.raises(HandlerUnavailable, match="ended before") as failed:
+        await _answer(replay, cut)
+    assert failed.value.usage == Usage(input_tokens=11, output_tokens=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from router.config import RoutesConfig
@@ -12,9 +13,15 @@ HISTORY_TAG = "earlier_conversation"
 EXAMPLES_PER_CATEGORY = 4
 
 
+# The prompt's own tags, opening or closing, in any case and spacing: Claude reads "</Customer_Message >" as
+# the tag it is.
+_OUR_TAGS = re.compile(rf"<(\s*/?\s*(?:{CUSTOMER_TAG}|{HISTORY_TAG})\b)", re.IGNORECASE)
+
+
 def fence(text: str, tag: str) -> str:
-    """Wrap ``text`` in ``<tag>`` so that nothing inside can close the fence and pose as instructions."""
-    cleaned = text.replace(f"</{tag}>", f"</ {tag}>").replace(f"<{tag}>", f"< {tag}>")
+    """Wrap ``text`` in ``<tag>`` so that nothing inside can close the fence and pose as instructions: the
+    prompt's tags written inside are escaped (``&lt;/customer_message>``), read as text."""
+    cleaned = _OUR_TAGS.sub(r"&lt;\1", text)
     return f"<{tag}>\n{cleaned}\n</{tag}>"
 
 

@@ -166,6 +166,9 @@ async def test_an_agent_who_answers_a_dms_notice_while_the_customer_is_told_ends
     event = await running.customer_says("hmm, about that thing", channel=DM, channel_type="im")
     await eventually(lambda: bool(notices(slack)), "the notice to the agents")
     [notice] = notices(slack)
+    # The bot notes the notice once Slack has answered its post: a reply a person writes comes later.
+    known = running.store.noticed_thread
+    await eventually(lambda: known(slack.team_id, AGENTS_CHANNEL, notice["ts"]), "the notice noted")
     await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=notice["ts"])
     await answered_later(running, event, "the customer is told once Slack takes it")
     await running.idle()

@@ -40,6 +40,8 @@ STEPPED_ASIDE = (
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
+# Slack: a select menu lists at most 100 options, or at most 100 groups of 100.
+MENU_OPTIONS = 100
 
 
 def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
@@ -139,11 +141,24 @@ def agent_controls(
                 "type": "static_select",
                 "action_id": ACTION_REROUTE,
                 "placeholder": {"type": "plain_text", "text": "Re-route to…"},
-                "options": options,
+                **_menu(options),
             }
         )
     elements.append(_button(ACTION_HAND_BACK, "Hand back to the bot", key))
     return {"type": "actions", "block_id": f"agent_controls:{key}", "elements": elements}
+
+
+def _menu(options: list[dict[str, Any]]) -> dict[str, Any]:
+    """A select menu's options: one list up to Slack's 100, else groups of 100 (Slack refuses the whole
+    message, answer or escalation alike, for a longer list; a routes file may hold CLINC150's intents)."""
+    if len(options) <= MENU_OPTIONS:
+        return {"options": options}
+    groups = []
+    for first in range(0, min(len(options), MENU_OPTIONS * MENU_OPTIONS), MENU_OPTIONS):
+        group = options[first : first + MENU_OPTIONS]
+        label = f"Categories {first + 1}–{first + len(group)}"
+        groups.append({"label": {"type": "plain_text", "text": label}, "options": group})
+    return {"option_groups": groups}
 
 
 def _button(action_id: str, label: str, value: str) -> dict[str, Any]:

@@ -78,6 +78,25 @@ def test_agent_controls_offer_the_other_categories() -> None:
     assert hand_back["action_id"] == "hand_back"
 
 
+def test_a_routes_file_of_more_than_a_hundred_categories_still_gets_a_menu_slack_takes() -> None:
+    """Slack refuses a whole message whose select menu has more than 100 options (invalid_blocks): with
+    CLINC150's 150 intents as categories, no answer or escalation carrying the controls could be posted.
+    Up to 100 groups of 100 options each are allowed."""
+    names = [f"Intent {i:03d}" for i in range(150)]
+    block = agent_controls("C1:1.2", names, "Intent 007")
+    _button, select, _hand_back = block["elements"]
+    assert "options" not in select
+    groups = select["option_groups"]
+    assert len(groups) <= 100 and all(1 <= len(g["options"]) <= 100 for g in groups)
+    assert all(0 < len(g["label"]["text"]) <= 75 for g in groups)
+    offered = [o["value"] for g in groups for o in g["options"]]
+    assert offered == [name for name in names if name != "Intent 007"]
+    assert [g["label"]["text"] for g in groups] == ["Categories 1–100", "Categories 101–149"]
+    # Up to 100, one plain list, as before.
+    _button, select, _hand_back = agent_controls("C1:1.2", names[:101], "Intent 007")["elements"]
+    assert "option_groups" not in select and len(select["options"]) == 100
+
+
 def test_a_long_answer_is_cut_into_sections_each_with_whole_code_blocks() -> None:
     log = "\n".join(f"line {i}: ERROR something failed at step {i}" for i in range(120))
     answer = f"Run this and send us the output:\n```bash\n{log}\n```\nThen restart the app."

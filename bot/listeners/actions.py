@@ -125,9 +125,18 @@ async def _hand_back(bot: SupportBot, body: dict[str, Any], respond: AsyncRespon
 async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:
     """Record that the bot's route was right (*Route is correct*)."""
     user = body["user"]["id"]
-    target = await _judged(bot, body, respond, user, body["actions"][0].get("value"))
+    key = body["actions"][0].get("value")
+    target = await _judged(bot, body, respond, user, key)
     if target is None:
         return
+    # In the conversation's turn, as a re-route is answered: one under way when this was pressed ends
+    # first, then is read (or another agent's "correct", chosen without seeing it, would overrule it).
+    async with bot.worker.agent_turn(target.message):
+        await _confirm(bot, respond, await _target(bot, body, key) or target, user)
+
+
+async def _confirm(bot: SupportBot, respond: AsyncRespond, target: FeedbackTarget, user: str) -> None:
+    """Record *Route is correct* on ``target``, as it stands in the conversation's turn."""
     earlier = await bot.store.get_feedback(target.decision_id)
     if earlier is not None and earlier.verdict is Verdict.REROUTED and earlier.category == target.answered_as:
         # The re-routed answer carries the same controls: "correct" there confirms the re-route.

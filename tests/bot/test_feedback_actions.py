@@ -477,3 +477,32 @@ async def test_a_re_route_under_way_when_the_bot_stops_is_finished_first(
     assert len(replies) == 2 and "metadata" in replies[1]
     target = await running.store.find_decision(running.slack.team_id, event["channel"], event["ts"])
     assert target is not None and target.answered_as == "Technical Support"
+
+
+async def test_a_route_confirmed_while_another_agents_re_route_is_answered_leaves_the_re_route(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    """An agent presses Route is correct under the first answer while another agent's re-route is being
+    answered: chosen without seeing the re-route, it must not overrule it (the accuracy would count as
+    right a route the customer no longer has, the re-route rate would lose it), and the agent is told
+    what they would have been told a moment later, once the re-routed answer was in the thread."""
+    running = await make_bot(agent_users=[AGENT, AGENT2])
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    answers = anthropic_api.counters["answer"]
+    anthropic_api.first_token_latency = 2.0  # the re-routed answer is still being written at the click
+    await press(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    deadline = time.monotonic() + 10
+    while anthropic_api.counters["answer"] == answers:
+        assert time.monotonic() < deadline, "the re-route was never answered"
+        await asyncio.sleep(0.01)
+    await press(running, event, ACTION_CORRECT, AGENT2, "correct")
+    [confirmed] = await told(running, "correct", 1)
+    assert confirmed.startswith("Noted: this message stays re-routed to *Technical Support*")
+    await answered_as(running, event, "Technical Support")
+    target = await running.store.find_decision(running.slack.team_id, event["channel"], event["ts"])
+    assert target is not None
+    feedback = await running.store.get_feedback(target.decision_id)
+    assert feedback is not None and (feedback.verdict, feedback.category) == ("rerouted", "Technical Support")
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.feedback_total.reviewed, report.feedback_total.rerouted) == (1, 1)

@@ -17,6 +17,7 @@ from bot.stats.notes import (
     bar,
     conversations_note,
     cut_label,
+    dollars,
     first_day_note,
     not_classified_note,
     noun,
@@ -273,7 +274,7 @@ def _cost(report: StatsReport) -> str:
     text = (
         f"*Tokens and cost*\n{report.tokens:,} tokens ({report.input_tokens:,} in, "
         f"{report.output_tokens:,} out, {report.cache_read_tokens + report.cache_creation_tokens:,} cache) · "
-        f"*${report.cost_usd:,.2f}* estimated"
+        f"*{dollars(report.cost_usd)}* estimated"
     )
     if per_message is not None and tokens_per_message is not None:
         text += f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}"

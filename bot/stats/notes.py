@@ -66,6 +66,12 @@ def period_title(report: StatsReport) -> str:
     return f"{title} in {report.channel}" if report.channel else title
 
 
+def dollars(amount: float) -> str:
+    """An estimated cost: in cents from a dollar up, "$1,234.56"; below, to a hundredth of a cent, "$0.0030",
+    as the cost per message is shown: in cents, a quiet day's cost reads "$0.00", less than its average."""
+    return f"${amount:,.2f}" if amount >= 1 or amount == 0 else f"${amount:.4f}"
+
+
 def rate(value: float | None) -> str:
     """A share as a whole percentage; "–" when there is nothing to divide by."""
     return "–" if value is None else f"{value:.0%}"

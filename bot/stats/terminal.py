@@ -20,6 +20,7 @@ from bot.stats.notes import (
     bar,
     conversations_note,
     cut_label,
+    dollars,
     first_day_note,
     not_classified_note,
     noun,
@@ -171,7 +172,7 @@ def _costs(report: StatsReport) -> Table:
         f"{report.input_tokens:,} / {report.output_tokens:,} / "
         f"{report.cache_read_tokens + report.cache_creation_tokens:,}",
     )
-    costs.add_row("estimated cost", f"${report.cost_usd:,.2f}")
+    costs.add_row("estimated cost", dollars(report.cost_usd))
     if report.tokens_per_message is not None and report.cost_per_message is not None:
         # Only with messages: re-routes alone are paid for, but there is nothing to divide them by.
         per_message = f"{report.tokens_per_message:,.0f} tokens · ${report.cost_per_message:,.4f}"

@@ -590,9 +590,9 @@ async def test_a_period_with_only_a_re_route_shows_its_cost_but_no_per_message_f
     _, blocks = report_blocks(report)
     slack = str(blocks)
     assert "Includes 1 answer given again after an agent's re-route." in slack
-    assert "$0.01* estimated" in slack and "Per message" not in slack
+    assert "$0.0100* estimated" in slack and "Per message" not in slack
     terminal = _terminal_text(report)
-    assert "$0.01" in terminal and "per message" not in terminal
+    assert "$0.0100" in terminal and "per message" not in terminal
 
 
 async def test_direct_messages_are_one_line_of_busiest_channels_and_of_the_lost_ones(store: Store) -> None:
@@ -958,3 +958,15 @@ async def test_thank_yous_are_closed_with_thanks_out_of_the_handling_time_and_th
     _, blocks = report_blocks(report)
     assert "Closed with thanks: *3*" in str(blocks)
     assert "Closed with thanks: 3" in _terminal_text(report)
+
+
+async def test_a_total_cost_under_a_cent_does_not_read_as_nothing(store: Store) -> None:
+    """A quiet day, one channel: two messages classified by Claude for $0.0015 each. "$0.00 estimated"
+    above "Per message: $0.0015" reads as if they cost nothing, and as a total below its own average."""
+    for ts in ("1.1", "1.2"):
+        d = decision("General Question", 0.9, "claude", 100, 800, cost_usd=0.0015)
+        await store.record(d, team_id=TEAM, channel_id="C0QUIET01", user_id="U1", message_ts=ts, thread_ts=ts)
+    report = await build_report(store, parse_arguments("24h"))
+    cost = _section(report_blocks(report)[1], "*Tokens and cost*")
+    assert "*$0.0030* estimated" in cost and "$0.0015" in cost
+    assert "$0.0030" in _terminal_text(report)

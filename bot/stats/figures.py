@@ -108,22 +108,25 @@ def _count_classified(classified: Sequence[Row[Any]]) -> dict[str, Any]:
 def _count_escalations(customers: Sequence[Row[Any]]) -> dict[str, Any]:
     """The escalations per reason, the messages passed on to the person in charge, and the errors."""
     reasons: Counter[str] = Counter()
-    passed_on = fallbacks_passed_on = 0
+    passed_on = errors = 0
     for g in customers:
         n = int(g.decisions)
+        reason = None
         if g.escalated and g.escalation_reason == PASSED_ON:
             passed_on += n
-            # Claude failed all the same: an error, as every fallback is (blocks.FALLBACKS says so).
-            fallbacks_passed_on += n if g.source == Source.FALLBACK.value else 0
         elif g.escalated:
             gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
-            reasons[GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON] += n
+            reason = GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON
+            reasons[reason] += n
+        # Every fallback is an error (notes.FALLBACKS says so): Claude failed, whatever became of the
+        # message (passed on to the person in charge, a thank-you closed with the acknowledgement).
+        errors += n if reason in ERROR_REASONS or g.source == Source.FALLBACK.value else 0
     escalations = sum(reasons.values())
     return {
         "escalations": escalations,
         "passed_on": passed_on,
         "escalation_reasons": shares(dict(reasons), escalations),
-        "errors": sum(n for reason, n in reasons.items() if reason in ERROR_REASONS) + fallbacks_passed_on,
+        "errors": errors,
     }
 
 

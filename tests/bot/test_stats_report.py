@@ -970,3 +970,21 @@ async def test_a_total_cost_under_a_cent_does_not_read_as_nothing(store: Store) 
     cost = _section(report_blocks(report)[1], "*Tokens and cost*")
     assert "*$0.0030* estimated" in cost and "$0.0015" in cost
     assert "$0.0030" in _terminal_text(report)
+
+
+async def test_a_thank_you_classified_while_claude_was_down_is_an_error_as_every_fallback(
+    store: Store,
+) -> None:
+    """While Claude is down, a thank-you after an answer falls back to the local model and still gets the
+    acknowledgement, not an escalation. The report says every fallback is counted among the errors: it
+    read "Errors: 0 · fallbacks to the local model (also counted as errors): 1"."""
+    thanks = decision(
+        "General Question", 0.8, "fallback", 3, 0, answer="You're welcome!", acknowledgement=True,
+        error="Claude is down",
+    )  # fmt: skip
+    await store.record(
+        thanks, team_id=TEAM, channel_id="C0SUPPORT", user_id="U1", message_ts="1.2", thread_ts="1.1"
+    )
+    report = await build_report(store, parse_arguments("24h"))
+    assert (report.messages, report.escalations, report.acknowledgements) == (1, 0, 1)
+    assert (report.errors, report.fallbacks) == (1, 1)

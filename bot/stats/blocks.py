@@ -48,9 +48,19 @@ _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 
 
 def _ms(value: float | None) -> str:
+    """A time in the unit it reads best in: the router's in ms, a customer's wait after an outage in
+    minutes or hours ("2.0 h", not "7,200,000 ms")."""
     if value is None:
         return "–"
-    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+    if value < 10:
+        return f"{value:.1f} ms"
+    if value < 10_000:
+        return f"{value:,.0f} ms"
+    if value < 600_000:
+        return f"{value / 1000:.1f} s"
+    if value < 7_200_000:
+        return f"{value / 60_000:.0f} min"
+    return f"{value / 3_600_000:,.1f} h"
 
 
 def _section(text: str) -> dict[str, Any]:

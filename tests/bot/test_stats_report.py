@@ -16,7 +16,7 @@ from bot.stats.notes import LABEL_WIDTH, bar, cut_label
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
-from bot.stats.report import CategoryFeedback, Share, shares
+from bot.stats.report import CategoryFeedback, Share, Timing, shares
 from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store, repository
 from bot.store.feedback import Verdict
@@ -788,7 +788,7 @@ async def test_reply_time_matches_the_figures_worked_out_by_hand(
     _, blocks = report_blocks(report)
     rows = _code_block(blocks, "*Time*")
     assert rows[0].split() == ["average", "p50", "p95"]
-    assert rows[-1].split()[:3] == ["reply", "13,650", "ms"]
+    assert rows[-1].split()[:3] == ["reply", "13.7", "s"]
     terminal = _terminal_text(report)
     assert "reply" in terminal and "13,650.0" in terminal and "the customer's wait" in terminal
 
@@ -988,3 +988,21 @@ async def test_a_thank_you_classified_while_claude_was_down_is_an_error_as_every
     report = await build_report(store, parse_arguments("24h"))
     assert (report.messages, report.escalations, report.acknowledgements) == (1, 0, 1)
     assert (report.errors, report.fallbacks) == (1, 1)
+
+
+def test_long_waits_for_a_reply_read_in_seconds_minutes_and_hours_not_millions_of_ms() -> None:
+    """After the bot was away for a morning, the customers' waits run to hours: "7,200,000 ms" is a number
+    a manager has to work out before reading it."""
+    report = StatsReport(
+        period="24h",
+        start=None,
+        end=NOW,
+        messages=3,
+        routing=Timing(count=3, average_ms=4.26, p50_ms=12.4, p95_ms=950),
+        reply=Timing(count=3, average_ms=2_403_100, p50_ms=8_300, p95_ms=7_200_000),
+        total=Timing(count=3, average_ms=45_000, p50_ms=599_000, p95_ms=3_000_000),
+    )
+    rows = _code_block(report_blocks(report)[1], "*Time*")
+    assert rows[1].split() == ["routing", "4.3", "ms", "12", "ms", "950", "ms"]
+    assert rows[3].split() == ["total", "45.0", "s", "599.0", "s", "50", "min"]
+    assert rows[4].split() == ["reply", "40", "min", "8,300", "ms", "2.0", "h"]

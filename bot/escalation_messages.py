@@ -111,9 +111,10 @@ def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool 
 
 
 def escalation_message(
-    decision: RoutingDecision, customer_text: str, mentions: str
+    decision: RoutingDecision, customer_text: str, mentions: str, *, controls: bool = True
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The customer-facing note and, for agents, the tags with the guess, confidence and reasoning.
+    """The customer-facing note and, for agents, the tags with the guess, confidence and reasoning, and
+    how to use the agent controls under it (not without ``controls``: a DM, which only its customer sees).
 
     The customer reads it too: a failure is named by its reason ("classification failed"), never by the
     error text, which stays in the decision log and the bot's log.
@@ -123,7 +124,7 @@ def escalation_message(
     first, *rest = section_blocks(agent_text)
     # Marked, so that reading the thread back gives Claude what the customer was told, not the tags.
     agents = [first | {"block_id": FOR_AGENTS_BLOCK}, *rest]
-    blocks = [*section_blocks(customer), *agents, _help(ESCALATION_HELP)]
+    blocks = [*section_blocks(customer), *agents, *([_help(ESCALATION_HELP)] if controls else [])]
     return f"{customer}\n{agent_text}", blocks
 
 

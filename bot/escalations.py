@@ -68,8 +68,14 @@ class Escalations:
             await self._announce(msg, decision, controls, history, agents_channel)
             text, blocks = note(escalation.customer_message_dm)
             return await post_reply(self._client, msg, text, blocks, metadata, preface=preface)
-        text, blocks = escalation_message(decision, escalation.customer_message, self._mentions)
-        return await post_reply(self._client, msg, text, [*blocks, controls], metadata, preface=preface)
+        # Left in a DM (no channel to announce it in), it is seen by its customer alone: agent controls
+        # there would be theirs to press, as under the answers in a DM, which carry none.
+        here = not is_direct(msg)
+        text, blocks = escalation_message(
+            decision, escalation.customer_message, self._mentions, controls=here
+        )
+        blocks += [controls] if here else []
+        return await post_reply(self._client, msg, text, blocks, metadata, preface=preface)
 
     async def _announce(
         self,

@@ -141,7 +141,10 @@ async def test_scripted_latency_paces_the_stream(
             break
         first = time.monotonic() - started
         await stream.get_final_message()
-    assert 0.2 <= first < 1.0 and time.monotonic() - started >= 0.2 + 11 / 100
+    total = time.monotonic() - started
+    # Lower bounds only (a loaded machine is slower, never faster): the first token after its latency,
+    # and the rest paced after it rather than sent with it.
+    assert first >= 0.2 and total - first >= 10 / 100
 
 
 async def test_429_then_success_is_retried_by_the_sdk(fake: FakeAnthropic) -> None:

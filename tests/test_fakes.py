@@ -325,6 +325,45 @@ async def test_slack_faults(slack: FakeSlack) -> None:
         await client.users_info(user="U1")
 
 
+async def test_slack_refuses_a_message_too_big_or_misshapen_as_slack_does(
+    slack: FakeSlack, web_client: AsyncWebClient
+) -> None:
+    """HTTP 200 and ``ok: false`` with Slack's error code, nothing posted: text over 40,000 characters
+    (msg_too_long), more than 50 blocks or a section over 3,000 characters (invalid_blocks, naming what
+    broke the rule), and blocks whose text together passes ``block_text_limit`` (msg_blocks_too_long)."""
+
+    def section(text: str) -> dict[str, object]:
+        return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+    refused = {
+        "msg_too_long": {"text": "x" * 40_001},
+        "invalid_blocks": {"text": "x", "blocks": [section("x")] * 51},
+        "msg_blocks_too_long": {"text": "x", "blocks": [section("x" * 3000)] * 5},
+    }
+    for error, message in refused.items():
+        with pytest.raises(SlackApiError, match=error) as failed:
+            await web_client.chat_postMessage(channel="C1", **message)
+        assert failed.value.response.status_code == 200
+    with pytest.raises(SlackApiError) as failed:
+        await web_client.chat_postMessage(channel="C1", text="x", blocks=[section("ok"), section("x" * 3001)])
+    assert failed.value.response["errors"] == [
+        "must be less than 3001 characters [json-pointer:/blocks/1/text/text]"
+    ]
+    assert slack.messages("C1") == []
+    await web_client.chat_postMessage(channel="C1", text="x", blocks=[section("x" * 3000)] * 4)
+    slack.block_text_limit = 11_999
+    with pytest.raises(SlackApiError, match="msg_blocks_too_long"):
+        await web_client.chat_postMessage(channel="C1", text="x", blocks=[section("x" * 3000)] * 4)
+    # A streamed message past ``stream_text_limit`` all together: the call that would pass it is refused.
+    slack.stream_text_limit = 15
+    root = await web_client.chat_postMessage(channel="D1", text="help")
+    stream = await web_client.chat_startStream(channel="D1", thread_ts=root["ts"], markdown_text="0123456789")
+    with pytest.raises(SlackApiError, match="msg_too_long"):
+        await web_client.chat_appendStream(channel="D1", ts=stream["ts"], markdown_text="0123456789")
+    await web_client.chat_stopStream(channel="D1", ts=stream["ts"], markdown_text="01234")
+    assert slack.messages("D1")[-1]["text"] == "012345678901234"
+
+
 async def test_response_url_records_posts(slack: FakeSlack) -> None:
     sent = await AsyncWebhookClient(slack.response_url("stats")).send(text="hi", response_type="ephemeral")
     assert sent.status_code == 200

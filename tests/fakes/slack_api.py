@@ -52,6 +52,8 @@ class _Fault:
     channel: str | None = None
     # Slack did the work, and its answer was lost (a 5xx, a dropped connection) on the way back.
     after_applying: bool = False
+    # Calls let through before the first that fails.
+    skip: int = 0
 
 
 class FakeSlack(LocalServer):
@@ -65,9 +67,17 @@ class FakeSlack(LocalServer):
         bot_name: str = BOT_NAME,
         require_stream_recipient: bool = True,
         auto_users: bool = True,
+        block_text_limit: int = slack_methods.BLOCK_TEXT_LIMIT,
+        stream_text_limit: int | None = None,
         **workspace: Any,
     ) -> None:
+        """``block_text_limit``: the characters of text a message's blocks may hold all together, past which
+        chat.postMessage answers ``msg_blocks_too_long`` (Slack does not document it). ``stream_text_limit``:
+        the characters a streamed message may hold all together, past which appendStream and stopStream
+        answer ``msg_too_long`` (None: no limit but each call's)."""
         super().__init__()
+        self.block_text_limit = block_text_limit
+        self.stream_text_limit = stream_text_limit
         self.token = token
         self.tokens = {token}
         self.team = team
@@ -146,17 +156,18 @@ class FakeSlack(LocalServer):
         *,
         channel: str | None = None,
         after_applying: bool = False,
+        skip: int = 0,
         **extra: Any,
     ) -> None:
         """Fails the next ``count`` calls to ``method`` (``"*"``: any method), those naming ``channel``
-        alone when it is given; ``after_applying``: the call is carried out all the same (a message
-        posted, a stream started), only its answer fails.
+        alone when it is given, once ``skip`` of them have gone through; ``after_applying``: the call is
+        carried out all the same (a message posted, a stream started), only its answer fails.
 
         ``error="..."`` answers HTTP 200 ``{"ok": false, "error": ..., **extra}`` (Slack's
         ``missing_scope`` names the scope ``needed`` and those ``provided``); otherwise HTTP ``status``: 429
         is ``ratelimited`` with a ``Retry-After: retry_after`` header, 500/503 a server error.
         """
-        fault = _Fault(status, retry_after, error, count, extra, channel, after_applying)
+        fault = _Fault(status, retry_after, error, count, extra, channel, after_applying, skip)
         self._faults.setdefault(method, []).append(fault)
 
     def hold_responses(self, name: str) -> asyncio.Event:
@@ -221,6 +232,9 @@ class FakeSlack(LocalServer):
         for key in (method, "*"):
             queue = self._faults.get(key) or []
             fault = next((f for f in queue if f.channel in (None, channel)), None)
+            if fault is not None and fault.skip > 0:
+                fault.skip -= 1
+                return None
             if fault is not None:
                 fault.remaining -= 1
                 if fault.remaining <= 0:

@@ -15,6 +15,14 @@ _MESSAGE_FIELDS = ("blocks", "attachments", "metadata", "username", "icon_emoji"
 # Slack's limit on markdown_text in each chat.startStream / appendStream / stopStream call. Its pages name
 # no error for a longer text; msg_too_long is what its chat methods answer for a text past their limit.
 MARKDOWN_TEXT_LIMIT = 12_000
+# chat.postMessage's documented limits: a message's text (msg_too_long), its blocks (invalid_blocks, with
+# the JSON pointer of what broke the rule) and a section's text (idem).
+MESSAGE_TEXT_LIMIT = 40_000
+MAX_BLOCKS = 50
+SECTION_TEXT_LIMIT = 3000
+# What Slack's maintainers gave as the blocks' text all together (bolt-js #2509: "12,000 text characters
+# with a buffer for block containers"); refusals are reported from 11,341 (#2867) to 13,297 (#2509).
+BLOCK_TEXT_LIMIT = 12_000
 
 
 def _fail(error: str) -> Body:
@@ -38,6 +46,47 @@ def auth_test(fake: FakeSlack, params: Body) -> Body:
     }
 
 
+def _block_texts(node: Any) -> list[str]:
+    """Every ``text`` string in a block tree (section and context text, button and option labels...)."""
+    if isinstance(node, list):
+        return [text for item in node for text in _block_texts(item)]
+    if not isinstance(node, dict):
+        return []
+    texts = [node["text"]] if isinstance(node.get("text"), str) else []
+    return texts + [
+        text for value in node.values() if not isinstance(value, str) for text in _block_texts(value)
+    ]
+
+
+def _refused_shape(fake: FakeSlack, params: Body) -> Body | None:
+    """Slack's refusal of a message's size or shape, as chat.postMessage answers it (HTTP 200, ok false),
+    or None. The blocks' text all together has a limit Slack does not document: ``fake.block_text_limit``."""
+    text = params.get("text") or params.get("markdown_text") or ""
+    if len(text) > MESSAGE_TEXT_LIMIT:
+        return _fail("msg_too_long")
+    blocks = params.get("blocks")
+    if not blocks:
+        return None
+    if not isinstance(blocks, list):
+        return _fail("invalid_blocks_format")
+    problems = (
+        []
+        if len(blocks) <= MAX_BLOCKS
+        else [f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]"]
+    )
+    for n, block in enumerate(blocks):
+        section = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
+        if isinstance(section, dict) and len(str(section.get("text") or "")) > SECTION_TEXT_LIMIT:
+            problems.append(
+                f"must be less than {SECTION_TEXT_LIMIT + 1} characters [json-pointer:/blocks/{n}/text/text]"
+            )
+    if problems:
+        return {**_fail("invalid_blocks"), "errors": problems, "response_metadata": {"messages": problems}}
+    if sum(len(t) for t in _block_texts(blocks)) > fake.block_text_limit:
+        return _fail("msg_blocks_too_long")
+    return None
+
+
 def chat_post_message(fake: FakeSlack, params: Body) -> Body:
     channel = params.get("channel")
     if not channel:
@@ -45,6 +94,8 @@ def chat_post_message(fake: FakeSlack, params: Body) -> Body:
     text = params.get("text") or params.get("markdown_text")
     if not (text or params.get("blocks") or params.get("attachments")):
         return _fail("no_text")
+    if (refused := _refused_shape(fake, params)) is not None:
+        return refused
     fields = {k: params.get(k) for k in _MESSAGE_FIELDS}
     message = fake.workspace.bot_message(
         channel, text=text or "", thread_ts=params.get("thread_ts"), **fields
@@ -70,6 +121,8 @@ def chat_update(fake: FakeSlack, params: Body) -> Body:
         return _fail("message_not_found")
     if message.get("user") != fake.bot_user_id:
         return _fail("cant_update_message")
+    if (refused := _refused_shape(fake, params)) is not None:
+        return refused
     text = params.get("text") or params.get("markdown_text")
     if text is not None:
         message["text"] = text
@@ -126,7 +179,10 @@ def _streamed(fake: FakeSlack, params: Body) -> tuple[dict[str, Any] | None, Bod
         return None, _fail("message_not_in_streaming_state")
     if _too_long(params):
         return None, _fail("msg_too_long")
-    message["text"] += (params.get("markdown_text") or "") + chunk_text(params.get("chunks"))
+    added = (params.get("markdown_text") or "") + chunk_text(params.get("chunks"))
+    if fake.stream_text_limit is not None and len(message["text"]) + len(added) > fake.stream_text_limit:
+        return None, _fail("msg_too_long")
+    message["text"] += added
     return message, None
 
 
@@ -138,6 +194,8 @@ def chat_append_stream(fake: FakeSlack, params: Body) -> Body:
 
 
 def chat_stop_stream(fake: FakeSlack, params: Body) -> Body:
+    if params.get("blocks") and (refused := _refused_shape(fake, {"blocks": params["blocks"]})) is not None:
+        return refused
     message, error = _streamed(fake, params)
     if message is None:
         return error or _fail("message_not_found")

@@ -9,7 +9,7 @@ finds already posted, :mod:`bot.recovery`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.agents import Directory
 from bot.clients import without_rate_limit_waits
 from bot.escalations import Escalations, agent_controls_for, gave_up_decision
-from bot.formatting import answer_message, route_context
+from bot.formatting import answer_messages, route_context
 from bot.identity import Identity
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
@@ -106,7 +106,8 @@ class Conversations(ThreadOwnership, Recovery):
         Returns the decision, or None when the message was already answered before a restart, or is left
         to the person its thread was handed to while it waited its turn.
         """
-        if (recovered or msg.attempts) and await self._recover_posted(msg):
+        found = await self._recover_posted(msg) if recovered or msg.attempts else None
+        if found is not None and found.reply is not None:
             return None
         escalate = None
         if is_direct(msg):
@@ -119,9 +120,11 @@ class Conversations(ThreadOwnership, Recovery):
         kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
         # Read with no conversation before it: only then does its text alone show its category.
         alone = False
+        # Of an answer in several, what an earlier attempt posted before it failed (or the process died).
+        posted = await self._continued(msg, found, kept) if found is not None and found.parts else {}
         if kept is not None:
             # An earlier attempt made this decision and could not post it: post it, not ask Claude again.
-            decision, reply_ts = kept, await self._post_kept(msg, kept)
+            decision, reply_ts = kept, await self._post_kept(msg, kept, posted)
         else:
             decision, reply_ts, alone = await self._answer(msg, None, escalate)
         await self._store.complete(msg, decision, reply_ts)
@@ -214,11 +217,14 @@ class Conversations(ThreadOwnership, Recovery):
             may_start=check,
         )
 
-    async def _post_kept(self, msg: InboundMessage, decision: RoutingDecision) -> str | None:
-        """Post the decision an earlier attempt made (whole: Claude wrote it all then); its ts."""
+    async def _post_kept(
+        self, msg: InboundMessage, decision: RoutingDecision, posted: Mapping[int, str]
+    ) -> str | None:
+        """Post the decision an earlier attempt made (whole: Claude wrote it all then), but for the
+        messages of it that attempt posted (``posted``, see :meth:`_post_parts`); its ts."""
         history = await self._history(msg) if decision.escalated and is_direct(msg) else []
         # Failing, it stays kept for the next.
-        return await self._post(msg, decision, None, history, self._late(msg))
+        return await self._post(msg, decision, None, history, self._late(msg), posted=posted, kept=True)
 
     def _late(self, msg: InboundMessage) -> str | None:
         """The apology a reply to ``msg`` begins with when it comes LATE_REPLY_MINUTES or more after the
@@ -250,9 +256,13 @@ class Conversations(ThreadOwnership, Recovery):
         streamed: StreamedReply | None,
         history: Sequence[Turn],
         preface: str | None = None,
+        *,
+        posted: Mapping[int, str] | None = None,
+        kept: bool = False,
     ) -> str | None:
         """Post ``decision``'s reply (the end of its stream, when one started), ``preface`` first (in the
-        stream, when one started: it went with its first words); its ts."""
+        stream, when one started: it went with its first words); its ts. ``posted`` and ``kept``: see
+        :meth:`_post_parts`."""
         metadata = reply_metadata(msg, decision_payload(decision))
         names = self._router.routes.names
         if decision.escalated and decision.source is Source.AGENT:
@@ -276,7 +286,10 @@ class Conversations(ThreadOwnership, Recovery):
                 return ts
         if streamed is not None and streamed.maybe_started:
             await self._remove_unfinished(msg)
-        text, blocks = answer_message(decision.answer or "", decision)
+        messages = answer_messages(decision.answer or "", decision)
+        if len(messages) > 1:
+            return await self._post_parts(msg, decision, messages, controls, preface, posted or {}, kept)
+        [(text, blocks)] = messages
         return await post_reply(self._client, msg, text, [*blocks, *controls], metadata, preface=preface)
 
     async def give_up(self, msg: InboundMessage, error: str) -> None:
@@ -285,7 +298,7 @@ class Conversations(ThreadOwnership, Recovery):
         Unless its answer is in Slack after all (the failures were in recording it), or its thread is
         in a person's hands already: no escalation on top of an answer, nor a tag in an agent's thread.
         """
-        if await self._recover_posted(msg) or await self._left_to_a_person(msg):
+        if (await self._recover_posted(msg)).reply is not None or await self._left_to_a_person(msg):
             return
         spent = await self._store.kept_decision(msg)
         decision = gave_up_decision(msg.text or "", error, self._router.routes, spent=spent)

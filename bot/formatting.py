@@ -17,11 +17,18 @@ from router.models import RoutingDecision, Source
 from router.router import truncate
 
 SECTION_LIMIT = 3000
-# Slack's limits on one message: its fallback text's length, and 50 blocks, of which an answer's text
-# takes at most this many (its route line, the agent controls and a late reply's apology go beside it).
+# Slack's limits on one message: its fallback text's length, and 50 blocks.
 MESSAGE_TEXT_LIMIT = 40_000
+# The characters of an answer's text one message carries, in sections: Slack also refuses a message whose
+# blocks hold too much text all together (msg_blocks_too_long), a limit it does not document: its
+# maintainers say 12,000 characters "with a buffer for block containers" (bolt-js #2509), and refusals are
+# reported from 11,341 (bolt-js #2867). A longer answer goes as several messages, each leaving room for
+# its route line, the agent controls and a late reply's apology.
+ANSWER_TEXT_PER_MESSAGE = 8_000
+# An answer longer than this many sections (a handler given tens of thousands of tokens) is cut, and says
+# so, rather than fill the thread with a score of messages.
 ANSWER_SECTIONS = 45
-CUT_ANSWER = "_…the answer was too long for one Slack message, and is cut here._"
+CUT_ANSWER = "_…the answer was too long for Slack, and is cut here._"
 FENCE = "```"
 QUOTE = "> "
 # What a section may not end inside: Slack would show each half as raw text.
@@ -170,17 +177,32 @@ def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
     }
 
 
-def answer_message(answer_markdown: str, decision: RoutingDecision) -> tuple[str, list[dict[str, Any]]]:
-    """Fallback text and blocks of a bot answer (the caller adds the agent controls); an answer longer
-    than one Slack message holds (a handler given many tokens) is cut, and says so: Slack refuses the
-    whole message otherwise, on every attempt."""
+def answer_messages(
+    answer_markdown: str, decision: RoutingDecision
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Fallback text and blocks of each message of a bot answer, in order (the caller adds the agent
+    controls to the last): one message, or for a long answer (a handler given many tokens) as many as
+    Slack needs, cut between sections (see :data:`ANSWER_TEXT_PER_MESSAGE`); Slack refuses the whole
+    message otherwise, on every attempt. The cuts depend on the answer alone, so that every attempt to post
+    it makes the same messages (a retry posts those an earlier attempt did not)."""
     marked = markdown_to_marked(answer_markdown)
     sections = section_blocks(marked)
     if len(sections) > ANSWER_SECTIONS:
         sections = [*sections[: ANSWER_SECTIONS - 1], *section_blocks(CUT_ANSWER)]
+    groups: list[list[dict[str, Any]]] = [[]]
+    for section in sections:
+        held = sum(len(s["text"]["text"]) for s in groups[-1])
+        if groups[-1] and held + len(section["text"]["text"]) > ANSWER_TEXT_PER_MESSAGE:
+            groups.append([])
+        groups[-1].append(section)
     # A thank-you's "You're welcome" was routed nowhere: no route line under it.
-    route = [] if decision.acknowledgement else [route_context(decision)]
-    return truncate(unmark(marked), MESSAGE_TEXT_LIMIT), [*sections, *route]
+    groups[-1] += [] if decision.acknowledgement else [route_context(decision)]
+    if len(groups) == 1:
+        return [(truncate(unmark(marked), MESSAGE_TEXT_LIMIT), groups[0])]
+    # What notifications, screen readers and a restart (reading the thread back) read of each message.
+    return [
+        ("\n".join(b["text"]["text"] for b in blocks if b["type"] == "section"), blocks) for blocks in groups
+    ]
 
 
 def note(text: str) -> tuple[str, list[dict[str, Any]]]:

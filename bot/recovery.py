@@ -1,6 +1,7 @@
 """What one attempt at a message leaves for the next: the decision it kept when Slack would not take its
 reply, a re-route's unposted answer recorded for its cost, and after a crash the reply found already in
-Slack (recorded from its metadata, :func:`decision_payload`) or the streams nobody finished, removed.
+Slack (recorded from its metadata, :func:`decision_payload`) or the streams nobody finished, removed; and the
+messages of an answer too long for one, posted so that the next attempt posts only those not in Slack.
 
 A mixin of :class:`bot.conversation.Conversations`, which sets the attributes declared here.
 """
@@ -8,16 +9,16 @@ A mixin of :class:`bot.conversation.Conversations`, which sets the attributes de
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Identity
-from bot.replies import remove_unfinished, reply_payload
+from bot.replies import part_metadata, post_reply, remove_unfinished, reply_metadata, reply_payload
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
-from bot.threads import find_posted_reply
+from bot.threads import PostedReply, find_posted_reply
 from router.models import EscalationReason, RoutingDecision, Source
 from router.router import Router
 
@@ -69,23 +70,64 @@ class Recovery:
         except Exception as e:
             logger.warning("could not keep the decision on %s/%s for a retry: %s", msg.channel_id, msg.ts, e)
 
+    async def _post_parts(
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        messages: Sequence[tuple[str, list[dict[str, Any]]]],
+        controls: list[dict[str, Any]],
+        preface: str | None,
+        posted: Mapping[int, str],
+        kept: bool,
+    ) -> str:
+        """Post an answer too long for one Slack message as ``messages``, in order, each naming its number
+        in its metadata, ``preface`` over the first and the agent controls under the last; returns the
+        first's ts. Those an earlier attempt posted (``posted``: their ts by number) are not posted again.
+
+        The decision is kept first, unless it is ``kept`` already: a crash part-way leaves the rest to
+        post (:meth:`Recovery._continued`), not the answer to ask for again and begin once more."""
+        if not kept and decision.source is not Source.AGENT:
+            await self._keep(msg, decision)
+        metadata = reply_metadata(msg, decision_payload(decision))
+        first = posted.get(1)
+        for number, (text, blocks) in enumerate(messages, 1):
+            if number in posted:
+                continue
+            last = number == len(messages)
+            ts = await post_reply(
+                self._client,
+                msg,
+                text,
+                [*blocks, *controls] if last else blocks,
+                part_metadata(metadata, number, len(messages)),
+                preface=preface if number == 1 else None,
+            )
+            first = first or ts
+        assert first is not None  # the first was posted, now or before
+        return first
+
     async def _remove_unfinished(self, msg: InboundMessage, unfinished: Sequence[str] | None = None) -> None:
         """Delete the streams begun for ``msg`` that nobody finished (``unfinished``, else looked up): the
         customer must not see them beside the answer."""
         if unfinished is None:
-            _, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
+            unfinished = (await find_posted_reply(self._client, msg, self.identity.user_id)).unfinished
         for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
             await remove_unfinished(self._client, msg, ts)
 
-    async def _recover_posted(self, msg: InboundMessage) -> bool:
-        """After a crash: if the reply is already in Slack, record it instead of answering again."""
-        posted, unfinished = await find_posted_reply(self._client, msg, self.identity.user_id)
+    async def _recover_posted(self, msg: InboundMessage) -> PostedReply:
+        """After a crash or a failed attempt: if the reply is already in Slack, record it instead of
+        answering again (the reply found is returned); else remove the streams nobody finished. The parts
+        posted of an answer in several are left, for the kept decision to be posted on from
+        (:meth:`_continued`)."""
+        found = await find_posted_reply(self._client, msg, self.identity.user_id)
+        posted = found.reply
         if posted is None:
-            await self._remove_unfinished(msg, unfinished)
-            return False
+            await self._remove_unfinished(msg, found.unfinished)
+            return found
         payload = reply_payload(posted)
         names = self._router.routes.names
         category = str(payload["category"]) if payload.get("category") in names else names[0]
+        messages = found.messages
         decision = RoutingDecision(
             query=msg.text or "",
             category=category,
@@ -94,7 +136,7 @@ class Recovery:
             escalated=bool(payload.get("escalated")),
             escalation_reason=payload.get("reason") or None,
             source=Source(payload.get("source") or Source.LOCAL),
-            answer=posted.get("text"),
+            answer="\n".join(str(m.get("text") or "") for m in messages) or None,
             routing_ms=0.0,
             handling_ms=0.0,
             total_ms=0.0,
@@ -102,7 +144,21 @@ class Recovery:
             routes_version=self._router.routes.version,
             measured=False,
         )
-        # The customer's wait ended when the reply was posted, not at this restart.
-        await self._store.complete(msg, decision, posted.get("ts"), replied_at=slack_time(posted.get("ts")))
+        # The customer's wait ended when the reply was posted, not at this restart; it begins at its first
+        # message, for an answer in several.
+        reply_ts = messages[0].get("ts") if messages else posted.get("ts")
+        await self._store.complete(msg, decision, reply_ts, replied_at=slack_time(posted.get("ts")))
         logger.info("message %s/%s was already answered before a restart", msg.channel_id, msg.ts)
-        return True
+        return found
+
+    async def _continued(
+        self, msg: InboundMessage, found: PostedReply, kept: RoutingDecision | None
+    ) -> dict[int, str]:
+        """The parts of an answer in several that an earlier attempt posted (by number, their ts), for
+        this one to post the rest of ``kept``, the decision it made; with no decision kept to go on from,
+        they are removed, and the message is answered again from the start."""
+        if kept is None:
+            for message in found.parts.values():
+                await remove_unfinished(self._client, msg, str(message["ts"]))
+            return {}
+        return {number: str(message["ts"]) for number, message in found.parts.items()}

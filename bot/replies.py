@@ -44,6 +44,21 @@ def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -
     return {"event_type": REPLY_EVENT, "event_payload": {"message_ts": msg.ts, **(payload or {})}}
 
 
+def part_metadata(metadata: dict[str, Any], number: int, count: int) -> dict[str, Any]:
+    """``metadata`` of a reply (:func:`reply_metadata`) for its message ``number`` of ``count``: an answer
+    too long for one message goes as several, and a retry or a restart posts those not found there."""
+    return {**metadata, "event_payload": {**metadata["event_payload"], "part": number, "parts": count}}
+
+
+def reply_part(message: dict[str, Any]) -> tuple[int, int] | None:
+    """Which message of an answer in several ``message`` is, and of how many (None: a whole reply)."""
+    payload = reply_payload(message)
+    try:
+        return int(payload["part"]), int(payload["parts"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def markdown_pieces(text: str, limit: int = MARKDOWN_TEXT_LIMIT) -> list[str]:
     """``text`` cut into pieces of at most ``limit`` characters, one per streaming call (none for "").
 

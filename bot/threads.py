@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import customer_part
-from bot.replies import REPLY_EVENT, notice_metadata, reply_payload
+from bot.replies import REPLY_EVENT, notice_metadata, reply_part, reply_payload
 from bot.slack_text import message_words, plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
@@ -72,26 +73,56 @@ def _from_us(message: dict[str, Any], bot_user_id: str | None) -> bool:
     return bool(message.get("bot_id")) and _is_reply(message)  # our replies, even without auth.test
 
 
+@dataclass(frozen=True)
+class PostedReply:
+    """What the bot already wrote for a message (see :func:`find_posted_reply`).
+
+    ``reply``: its finished reply (the last message, for an answer in several), or None. ``unfinished``:
+    the ts of replies never finished (streams stopped by a crash carry no metadata). ``parts``: the
+    messages of an answer in several (:func:`bot.replies.part_metadata`) posted so far, by number.
+    """
+
+    reply: dict[str, Any] | None = None
+    unfinished: list[str] = field(default_factory=list)
+    parts: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The messages of the finished reply, in order: its parts, or the one message."""
+        if self.reply is None:
+            return []
+        if reply_part(self.reply) is None:
+            return [self.reply]
+        return [self.parts[n] for n in sorted(self.parts)]
+
+
 async def find_posted_reply(
     client: AsyncWebClient, msg: InboundMessage, bot_user_id: str | None
-) -> tuple[dict[str, Any] | None, list[str]]:
-    """What the bot already wrote for ``msg`` before a crash: its finished reply (if any), and the ts of
-    replies it never finished (streams stopped by the crash carry no metadata).
+) -> PostedReply:
+    """What the bot already wrote for ``msg`` before a crash, or before the attempt that failed: its
+    finished reply, the replies it never finished, and the parts posted of an answer in several.
 
     A finished reply names the message it answers, so it is found wherever it falls: the customer may
-    have written again while it was being written. Unfinished ones name nothing: only those before
-    anyone else's next message are taken for ``msg``'s (what follows may answer that message).
+    have written again while it was being written. So does each part of an answer in several; the last
+    finishes it. Unfinished ones name nothing: only those before anyone else's next message are taken
+    for ``msg``'s (what follows may answer that message).
     """
     posted = None
     unfinished: list[str] = []
+    parts: dict[int, dict[str, Any]] = {}
     others_spoke = False
     async for message in thread_messages(client, msg.channel_id, msg.thread_ts):
         if float(message.get("ts", 0)) <= float(msg.ts):
             continue
         if _is_reply_to(message, msg):
+            part = reply_part(message)
             if reply_payload(message).get("partial"):
                 # An answer that broke off before an escalation that was never posted: not a reply.
                 unfinished.append(str(message["ts"]))
+            elif part is not None:
+                parts.setdefault(part[0], message)
+                if part[0] == part[1]:
+                    posted = message
             else:
                 posted = message
         elif bot_user_id is not None and message.get("user") == bot_user_id:
@@ -100,7 +131,7 @@ async def find_posted_reply(
                 unfinished.append(str(message["ts"]))
         elif not _is_reply(message):
             others_spoke = True  # the customer (or someone) wrote again: what follows may answer that
-    return posted, unfinished
+    return PostedReply(posted, unfinished, parts)
 
 
 async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: InboundMessage) -> bool:
@@ -246,8 +277,9 @@ async def direct_message_history(
             turns.append(Turn(role="customer", text=text))
             if message.get("reply_count"):
                 earlier = msg.model_copy(update={"ts": message["ts"], "thread_ts": message["ts"]})
-                reply, _ = await find_posted_reply(client, earlier, bot_user_id)
-                if reply is not None and (answer := _words(reply, bot_user_id)):
+                found = await find_posted_reply(client, earlier, bot_user_id)
+                answer = "\n".join(filter(None, (_words(m, bot_user_id) for m in found.messages)))
+                if answer:
                     turns.append(Turn(role="assistant", text=answer))
         return turns
     except SlackApiError as e:

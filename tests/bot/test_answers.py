@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from bot.formatting import ACTION_HAND_BACK
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
+from tests.reliability.helpers import answered_later, rows
 
 
 async def test_channel_message_gets_one_threaded_answer_from_its_handler(
@@ -218,3 +220,77 @@ async def test_offline_a_reply_to_the_canned_answer_goes_to_a_person_and_thanks_
     assert [b["type"] for b in thanks["blocks"]] == ["section", "actions"]
     [controls] = [b for b in thanks["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in controls["elements"]] == [ACTION_HAND_BACK]
+
+
+# A step-by-step guide of about 26,000 characters: what a handler given a high max_tokens writes. Each
+# step's heading is numbered, so that a step lost or posted twice shows.
+LONG_GUIDE = "\n\n".join(
+    f"## Step {n}\n\n" + f"Open **Settings**, then check that item {n} is on. " * 25 for n in range(1, 21)
+)
+
+
+def _guide_steps(texts: list[str]) -> list[int]:
+    """The step numbers the customer reads in ``texts`` (the bot's messages), in order."""
+    return [int(n) for text in texts for n in re.findall(r"\*Step (\d+)\*", text)]
+
+
+async def test_a_long_answer_posted_whole_reaches_the_thread_within_slacks_limits(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Slack refuses a message whose blocks hold more than about 12,000 characters of text
+    (msg_blocks_too_long), on every attempt: the answer goes as several messages, in order, each within
+    Slack's limits, the agent controls under the last; it is answered, asked of Claude and recorded once."""
+    anthropic_api.answer_fn = lambda body: LONG_GUIDE
+    running = await make_bot(slack_streaming="off", retry_attempts=3, retry_base_seconds=0.05)
+    event = await running.customer_says("How do I set up the app from scratch?")
+    await answered_later(running, event, "the long answer")
+    replies = running.replies(event)
+    assert [call.ok for call in slack.calls_to("chat.postMessage")] == [True] * len(replies)
+    assert _guide_steps([r["text"] for r in replies]) == list(range(1, 21))
+    controls = [any(b["type"] == "actions" for b in r["blocks"]) for r in replies]
+    assert len(replies) > 1 and controls == [False] * (len(replies) - 1) + [True]
+    assert len(anthropic_api.bodies("answer")) == 1
+    [decision] = await rows(running.store)
+    assert not decision["escalated"] and decision["error"] is None
+    assert decision["reply_ts"] == replies[0]["ts"]
+
+
+async def test_a_long_answer_slack_stops_streaming_reaches_the_thread_whole(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A streamed message that grows past what Slack takes is refused part-way (msg_too_long): the
+    half-streamed message is removed and the answer Claude wrote goes whole, in messages Slack takes,
+    without asking Claude again."""
+    slack.stream_text_limit = 15_000
+    anthropic_api.answer_fn = lambda body: LONG_GUIDE
+    running = await make_bot(slack_streaming="auto", retry_attempts=3, retry_base_seconds=0.05)
+    event = await running.customer_says("How do I set up the app from scratch?")
+    await answered_later(running, event, "the long answer")
+    refused = [c for m in ("chat.appendStream", "chat.stopStream") for c in slack.calls_to(m) if not c.ok]
+    assert [c.response["error"] for c in refused] == ["msg_too_long"]
+    replies = running.replies(event)
+    assert _guide_steps([r["text"] for r in replies]) == list(range(1, 21))
+    assert all(slack.stream_state(CHANNEL, r["ts"]) is None for r in replies)  # the broken stream is gone
+    assert len(anthropic_api.bodies("answer")) == 1
+    [decision] = await rows(running.store)
+    assert not decision["escalated"] and decision["reply_ts"] == replies[0]["ts"]
+
+
+@pytest.mark.parametrize("posted", [False, True], ids=["not-posted", "posted-then-500"])
+async def test_a_long_answer_slack_fails_part_way_is_finished_from_where_it_stopped(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic, posted: bool
+) -> None:
+    """Slack fails the second message of a long answer (a 500: whether it posted it, nobody knows): the
+    retry posts the messages not in the thread, not the answer again from its first, nor asks Claude."""
+    anthropic_api.answer_fn = lambda body: LONG_GUIDE
+    running = await make_bot(slack_streaming="off", retry_base_seconds=0.05)
+    slack.fail_next("chat.postMessage", status=500, skip=1, after_applying=posted)
+    event = await running.customer_says("How do I set up the app from scratch?")
+    await answered_later(running, event, "the rest of the long answer")
+    replies = running.replies(event)
+    assert _guide_steps([r["text"] for r in replies]) == list(range(1, 21))
+    parts = [r["metadata"]["event_payload"]["part"] for r in replies]
+    assert parts == list(range(1, len(replies) + 1))
+    assert len(anthropic_api.bodies("answer")) == 1
+    [decision] = await rows(running.store)
+    assert not decision["escalated"] and decision["reply_ts"] == replies[0]["ts"]

@@ -16,10 +16,12 @@ from bot.formatting import (
     ACTION_CORRECT,
     ACTION_HAND_BACK,
     ACTION_REROUTE,
+    ANSWER_SECTIONS,
+    ANSWER_TEXT_PER_MESSAGE,
     SECTION_LIMIT,
     _chunks,
     agent_controls,
-    answer_message,
+    answer_messages,
 )
 from bot.mrkdwn import markdown_to_marked, markdown_to_mrkdwn
 from router.models import EscalationReason, RoutingDecision, Source
@@ -101,7 +103,7 @@ def test_a_long_answer_is_cut_into_sections_each_with_whole_code_blocks() -> Non
     log = "\n".join(f"line {i}: ERROR something failed at step {i}" for i in range(120))
     answer = f"Run this and send us the output:\n```bash\n{log}\n```\nThen restart the app."
     answered = decision(category="Technical Support", escalated=False, escalation_reason=None)
-    _, blocks = answer_message(answer, answered)
+    [(_, blocks)] = answer_messages(answer, answered)
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert len(sections) >= 2 and all(len(s) <= 3000 for s in sections)
     assert all(s.count("```") % 2 == 0 for s in sections)  # each renders as code, none shows raw fences
@@ -127,7 +129,7 @@ def test_a_long_paragraph_is_cut_between_words_and_keeps_its_link_whole() -> Non
         "Please follow these steps carefully. " * 80
         + "Open [the reset page](https://help.example.com/reset)."
     )
-    text, blocks = answer_message(answer, decision(escalated=False, escalation_reason=None))
+    [(text, blocks)] = answer_messages(answer, decision(escalated=False, escalation_reason=None))
     first, second = sections(blocks)
     assert len(first) <= SECTION_LIMIT and len(second) <= SECTION_LIMIT
     assert f"{first} {second}" == text  # cut at a space, between two words, and nothing else changed
@@ -137,10 +139,10 @@ def test_a_long_paragraph_is_cut_between_words_and_keeps_its_link_whole() -> Non
 
 def test_a_link_or_an_entity_at_the_cut_goes_whole_into_the_next_section() -> None:
     answer = "y" * 2938 + " see [our help centre](https://example.com/help/refunds?a=1&b=2) " + "z" * 500
-    _, blocks = answer_message(answer, decision(escalated=False, escalation_reason=None))
+    [(_, blocks)] = answer_messages(answer, decision(escalated=False, escalation_reason=None))
     assert "<https://example.com/help/refunds?a=1&amp;b=2|our help centre>" in sections(blocks)[1]
     for offset in range(2985, 2995):  # no space to cut at, and "&amp;" across every position of the cut
-        text, blocks = answer_message("x" * offset + "R&D" + "y" * 200, decision())
+        [(text, blocks)] = answer_messages("x" * offset + "R&D" + "y" * 200, decision())
         assert all(broken_markup(s) == "" for s in sections(blocks)), offset
         assert "".join(sections(blocks)) == text
 
@@ -189,17 +191,26 @@ def test_sections_are_within_the_limit_lose_nothing_and_never_split_markup(text:
     assert all(broken_markup(c) == "" for c in chunks)
 
 
-def test_an_answer_too_long_for_one_message_is_cut_within_slacks_limits() -> None:
-    """A routes file may give a handler up to 64,000 tokens: Slack would refuse every attempt to post
-    such an answer (more than 50 blocks, text over 40,000 characters), and the customer get a person
-    minutes later instead of most of the answer."""
+def test_an_answer_too_long_for_one_message_goes_as_several_within_slacks_limits() -> None:
+    """Slack refuses, on every attempt, a message with more than 50 blocks, text over 40,000 characters or
+    blocks holding more than about 12,000 characters of text all together (msg_blocks_too_long): a long
+    answer goes as several messages, each within those limits, the route line under the last, and is cut
+    only past what a score of messages holds (a routes file may give a handler up to 64,000 tokens)."""
     answer = "\n\n".join(f"Step {i}: " + "do the thing carefully " * 40 for i in range(160))
-    text, blocks = answer_message(answer, decision(escalated=False, escalation_reason=None))
+    messages = answer_messages(answer, decision(escalated=False, escalation_reason=None))
     controls = agent_controls("C1:1.0", ["General Question", "Refund Request"], "General Question")
-    assert len([*blocks, controls]) + 1 <= 50  # a late reply's apology goes first
-    assert len(text) <= 40_000 and text.startswith("Step 0:")
-    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
-    assert blocks[-2]["text"]["text"] == "_…the answer was too long for one Slack message, and is cut here._"
+    assert len(messages) > 1 and messages[0][0].startswith("Step 0:")
+    for text, blocks in messages:
+        texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+        assert len([*blocks, controls]) + 1 <= 50  # a late reply's apology goes first
+        assert len(text) <= 40_000 and all(len(t) <= 3000 for t in texts)
+        assert sum(map(len, texts)) <= ANSWER_TEXT_PER_MESSAGE
+    assert [blocks[-1]["type"] for _, blocks in messages] == ["section"] * (len(messages) - 1) + ["context"]
+    assert sum(len(sections(blocks)) for _, blocks in messages) == ANSWER_SECTIONS
+    assert messages[-1][1][-2]["text"]["text"] == "_…the answer was too long for Slack, and is cut here._"
+    # Under the cut, not a step is lost or repeated across the messages.
+    steps = [int(n) for text, _ in messages for n in re.findall(r"Step (\d+):", text)]
+    assert steps == list(range(len(steps)))
 
 
 def test_an_escalation_with_no_guess_offers_no_route_to_confirm() -> None:

@@ -138,6 +138,53 @@ async def test_a_reply_posted_after_the_customers_next_words_is_found_after_a_cr
     assert decision["reasoning"].startswith("Recovered after a restart")
 
 
+@pytest.mark.parametrize("kept", [True, False], ids=["kept", "decision-lost"])
+async def test_a_long_answer_half_posted_before_a_crash_is_finished_not_begun_again(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic, bot_db_url: str, kept: bool
+) -> None:
+    """The dead process had posted the first message of an answer too long for one (its decision kept
+    before the first): the restart posts the others, under it, without asking Claude again. Had keeping
+    the decision failed, the half answer is removed and the message answered again, once."""
+    from bot.formatting import answer_messages
+    from bot.recovery import decision_payload
+    from bot.replies import part_metadata
+    from tests.store.samples import decision
+
+    store = await _dead_process_store(bot_db_url)
+    msg = _pending(slack, "1700000160.000001", "How do I set the app up?")
+    assert await store.claim(msg, lease_seconds=1)
+    guide = "\n\n".join(f"Step {n}: " + "check the settings page carefully. " * 80 for n in range(1, 13))
+    answered = decision(query=msg.text, escalated=False, escalation_reason=None, answer=guide)
+    if kept:
+        await store.keep_decision(msg, answered)
+    messages = answer_messages(guide, answered)
+    assert len(messages) >= 3
+    metadata = part_metadata(reply_metadata(msg, decision_payload(answered)), 1, len(messages))
+    first = slack.add_message(
+        CHANNEL,
+        None,
+        slack.bot_user_id,
+        messages[0][0],
+        thread_ts=msg.ts,
+        bot_id=slack.bot_id,
+        metadata=metadata,
+    )
+    await store.close()
+
+    running = await make_bot()
+    await _until_nothing_pending(running)
+    replies = slack.thread_replies(CHANNEL, msg.ts)
+    [recorded] = await _decisions(running)
+    assert recorded["reply_ts"] == replies[0]["ts"] and not recorded["escalated"]
+    if not kept:
+        assert [c.params["ts"] for c in slack.calls_to("chat.delete")] == [first["ts"]]
+        assert len(anthropic_api.bodies("answer")) == len(replies) == 1
+        return
+    assert [r["text"] for r in replies] == [text for text, _ in messages]
+    assert replies[0]["ts"] == first["ts"] and not slack.calls_to("chat.delete")
+    assert anthropic_api.bodies("answer") == []
+
+
 async def test_streaming_shows_the_first_words_then_the_whole_answer(
     make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import Table, select
 
+from bot.replies import reply_part
 from bot.store.repository import Store
 from bot.store.tables import inbound_messages, routing_decisions
 from tests.fakes import FakeSlack
@@ -49,11 +50,13 @@ async def pending_count(store: Store) -> int:
 
 
 def outcomes(slack: FakeSlack, channel: str, ts: str) -> list[dict[str, Any]]:
-    """The bot's answers and escalations for the message ``ts`` (a stream closed part-way is not one)."""
+    """The bot's answers and escalations for the message ``ts`` (a stream closed part-way is not one, and
+    an answer in several messages is one: its last, once posted)."""
     found = []
     for reply in slack.thread_replies(channel, ts):
         payload = (reply.get("metadata") or {}).get("event_payload") or {}
-        if payload.get("message_ts") == ts and not payload.get("partial"):
+        part = reply_part(reply) or (1, 1)
+        if payload.get("message_ts") == ts and not payload.get("partial") and part[0] == part[1]:
             found.append(reply)
     return found
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.escalation_messages import agent_mentions, escalation_message
-from bot.formatting import SECTION_LIMIT, _chunks, answer_message
+from bot.formatting import SECTION_LIMIT, _chunks, answer_messages
 from bot.mrkdwn import markdown_to_marked, markdown_to_mrkdwn, unmark
 from bot.sanitize import StreamSanitizer, sanitize
 from bot.stats import StatsUsageError, parse_arguments
@@ -82,8 +82,8 @@ def _outgoing(text: str, blocks: list) -> str:
 
 @given(hostile_text, hostile_text)
 def test_an_answer_message_pings_no_one(answer: str, reasoning: str) -> None:
-    text, blocks = answer_message(answer, _decision(answer, reasoning, False))
-    assert not LIVE.search(_outgoing(text, blocks))
+    for text, blocks in answer_messages(answer, _decision(answer, reasoning, False)):
+        assert not LIVE.search(_outgoing(text, blocks))
 
 
 @given(hostile_text, hostile_text)
@@ -213,7 +213,7 @@ def test_any_text_cut_into_sections_loses_no_word_and_keeps_the_limit(markdown: 
 
 def test_an_answer_too_long_for_one_section_keeps_its_bold_words_bold_in_both() -> None:
     answer = "Please **keep the receipt " + "and the box " * 400 + "until the refund arrives**, then reply."
-    text, blocks = answer_message(answer, _decision(answer, "r", False))
+    [(text, blocks)] = answer_messages(answer, _decision(answer, "r", False))
     first, second = (b["text"]["text"] for b in blocks if b["type"] == "section")
     assert len(first) <= SECTION_LIMIT and len(second) <= SECTION_LIMIT
     assert first.startswith("Please *keep the receipt") and first.endswith("box*")  # closed at the cut

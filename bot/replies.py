@@ -37,6 +37,9 @@ APPEND_INTERVAL_S = 0.5
 # after Slack kept the bot waiting (a 429's Retry-After) carries everything Claude wrote meanwhile, and
 # a long answer can be more than this: it goes as several calls.
 MARKDOWN_TEXT_LIMIT = 12_000
+# chat.postMessage's refusals of a message's size or shape: its text past 40,000 characters, its blocks'
+# text past what Slack takes in one message, more than 50 blocks or a section past 3,000 characters.
+REFUSED_SHAPE = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
 
 
 def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -288,6 +291,32 @@ class StreamedReply:
 
     async def _after_rate_limit(self) -> None:
         await asyncio.sleep(max(0.0, self._resume_at - time.monotonic()))
+
+
+def refused_for_good(error: BaseException) -> bool:
+    """Whether Slack refused to post a message for its size or shape (:data:`REFUSED_SHAPE`): the same
+    message would be refused on every attempt."""
+    return (
+        isinstance(error, SlackApiError)
+        and _method(error) == "chat.postMessage"
+        and error.response.get("error") in REFUSED_SHAPE
+    )
+
+
+def failure(error: BaseException) -> str:
+    """What an attempt's error says, for the log and the record: Slack's refusal as the method and its
+    code ("Slack refused chat.postMessage: msg_too_long"), with the HTTP status unless 200 (a 5xx, a
+    429), any other error as its type and message."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code
+        http = "" if status == 200 else f" (HTTP {status})"
+        return f"Slack refused {_method(error) or 'a call'}: {_why(error)}{http}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _method(error: SlackApiError) -> str:
+    """The Web API method Slack refused (the last part of the URL called)."""
+    return str(getattr(error.response, "api_url", "") or "").rsplit("/", 1)[-1]
 
 
 def _why(error: BaseException) -> str:

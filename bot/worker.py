@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from bot.conversation import Conversations
 from bot.intake import is_direct, is_thread_reply
+from bot.replies import failure, refused_for_good
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 
@@ -233,12 +234,18 @@ class Worker:
                 logger.warning("could not renew the lease of %s/%s: %s", msg.channel_id, msg.ts, e)
 
     async def _failed(self, msg: InboundMessage, error: Exception) -> None:
-        description = f"{type(error).__name__}: {error}"[:500]
+        description = failure(error)[:500]
         attempts = msg.attempts + 1
         try:
-            if attempts >= self._max_attempts:
+            if attempts >= self._max_attempts or refused_for_good(error):
+                # A message Slack refuses for its size or shape would be refused again: a person now,
+                # not after every retry's back-off.
                 logger.error(
-                    "giving up on %s/%s after %d attempts: %s", msg.channel_id, msg.ts, attempts, description
+                    "giving up on %s/%s after %d attempt(s): %s",
+                    msg.channel_id,
+                    msg.ts,
+                    attempts,
+                    description,
                 )
                 await self._give_up(msg, description)
             else:

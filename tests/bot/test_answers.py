@@ -294,3 +294,24 @@ async def test_a_long_answer_slack_fails_part_way_is_finished_from_where_it_stop
     assert len(anthropic_api.bodies("answer")) == 1
     [decision] = await rows(running.store)
     assert not decision["escalated"] and decision["reply_ts"] == replies[0]["ts"]
+
+
+async def test_an_answer_slack_still_refuses_goes_to_a_person_at_once_saying_why(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Slack's limit on a message's block text is not documented: should it refuse even the messages a
+    long answer is cut into, no retry of the same message would be taken. The customer is handed to a
+    person at once, not after every retry's back-off, and the decision says what Slack refused."""
+    slack.block_text_limit = 5_000
+    anthropic_api.answer_fn = lambda body: LONG_GUIDE
+    running = await make_bot(slack_streaming="off", agent_users=["U0AGENT"], retry_base_seconds=0.05)
+    event = await running.customer_says("How do I set up the app from scratch?")
+    await answered_later(running, event, "the escalation")
+    [escalation] = running.replies(event)
+    assert "<@U0AGENT>" in escalation["text"]
+    refused = [call.response["error"] for call in slack.calls_to("chat.postMessage") if not call.ok]
+    assert refused == ["msg_blocks_too_long"]  # not tried again
+    assert len(anthropic_api.bodies("answer")) == 1
+    [decision] = await rows(running.store)
+    assert decision["escalated"]
+    assert decision["error"] == "Slack refused chat.postMessage: msg_blocks_too_long"

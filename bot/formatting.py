@@ -137,7 +137,8 @@ def agent_controls(
     answered by writing in it, and then needs a way to give it back.
     """
     options = [
-        {"text": {"type": "plain_text", "text": name[:75]}, "value": name[:150]}
+        # Names fit an option whole (router.config.CATEGORY_NAME_MAX_CHARS: Slack's 75 characters).
+        {"text": {"type": "plain_text", "text": name}, "value": name}
         for name in categories
         if name != current
     ]

@@ -101,6 +101,11 @@ class CategoryEscalation(_Strict):
         return data
 
 
+# A category's name is a label agents pick from a menu (Slack shows 75 characters of an option) and
+# Claude's answer names: a longer one was cut there, two alike in their first 75 looked the same.
+CATEGORY_NAME_MAX_CHARS = 75
+
+
 class Category(_Strict):
     name: NonEmpty
     description: Prose
@@ -108,6 +113,17 @@ class Category(_Strict):
     handler: HandlerConfig
     offline_reply: Prose
     escalation: CategoryEscalation = CategoryEscalation()
+
+    @field_validator("name")
+    @classmethod
+    def _short_name(cls, name: str) -> str:
+        if len(name) > CATEGORY_NAME_MAX_CHARS:
+            raise ValueError(
+                f"{len(name)} characters, at most {CATEGORY_NAME_MAX_CHARS}: agents pick a category from a "
+                f"Slack menu that shows {CATEGORY_NAME_MAX_CHARS}; shorten the name and put the detail in "
+                "its description"
+            )
+        return name
 
 
 def shipped_embeddings() -> set[tuple[str, int]]:

@@ -69,6 +69,13 @@ def test_a_missing_field_and_a_duplicate_category(tmp_path: Path) -> None:
     assert "appears twice" in message
 
 
+def test_a_category_name_too_long_for_the_agents_menu_is_refused(tmp_path: Path) -> None:
+    long_name = "Refunds for orders delivered damaged, late or incomplete, and for duplicate card charges"
+    message = _broken(tmp_path, lambda d: d["categories"][1].update(name=long_name))
+    assert "categories[1]" in message and ".name: 88 characters, at most 75" in message
+    assert "shorten the name" in message
+
+
 def test_a_key_given_twice_is_refused_not_last_wins(tmp_path: Path) -> None:
     # An operator appends a second `categories:` block for a new category: plain YAML loading would keep
     # only that one and drop the shipped categories without a word.

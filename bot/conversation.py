@@ -117,6 +117,8 @@ class Conversations(ThreadOwnership, Recovery):
                 escalate = EscalationReason.WITH_A_PERSON
         elif (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
             return None
+        if await self._answered_by_a_person(msg):
+            return None
         kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
         # Read with no conversation before it: only then does its text alone show its category.
         alone = False

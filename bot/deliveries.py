@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 ACCEPTED = 200
 UNSIGNED = 401
 NOT_TAKEN = 500  # Slack delivers the event again
+# Set on Slack's deliveries of an event after a failed one (Bolt mirrors it for Socket Mode's retries).
+RETRY_HEADER = "x-slack-retry-num"
 
 
 class Deliveries:
@@ -54,13 +56,21 @@ class Deliveries:
             return UNSIGNED
         bot = self._bot
         try:
-            msg = await bot.intake.accept(payload, bot.conversations.identity.user_id)
+            msg = await bot.intake.accept(
+                payload, bot.conversations.identity.user_id, redelivered=_retried(headers)
+            )
         except DatabaseError as e:
             logger.error("could not claim a delivered event: %s", e)
             return NOT_TAKEN
         if msg is not None:
             bot.worker.submit(msg)
         return ACCEPTED
+
+
+def _retried(headers: Mapping[str, str]) -> bool:
+    """Whether Slack sent this delivery again after a failed one (a retry number above 0)."""
+    retry = next((value for name, value in headers.items() if name.lower() == RETRY_HEADER), "0")
+    return retry.strip() not in ("", "0")
 
 
 def _event_callback(body: bytes) -> dict[str, Any] | None:

@@ -113,12 +113,17 @@ class Intake:
         self._on_take_over = on_take_over
         self.take_overs = RecentTakeOvers()
 
-    async def accept(self, body: Mapping[str, Any], bot_user_id: str | None) -> InboundMessage | None:
-        """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn)."""
+    async def accept(
+        self, body: Mapping[str, Any], bot_user_id: str | None, *, redelivered: bool = False
+    ) -> InboundMessage | None:
+        """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn).
+
+        ``redelivered``: Slack sent the event again after a failed delivery (``X-Slack-Retry-Num``)."""
         settings = self._settings
         msg = parse_event(body, bot_user_id, self._channels)
         if msg is None:
             return None
+        msg = msg.model_copy(update={"redelivered": True}) if redelivered else msg
         if msg.channel_id == self._notices and is_thread_reply(msg) and await self._under_notice(msg):
             return None
         if msg.channel_id == settings.escalation_channel and msg.channel_id not in settings.support_channels:

@@ -9,11 +9,16 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.intake import is_direct
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agents import Directory
+from bot.intake import is_direct, is_thread_reply
 from bot.replies import StartCheck, StreamedReply
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.take_overs import RecentTakeOvers
+from bot.threads import UNREADABLE_THREAD, thread_messages
 from router.models import EscalationReason, RoutingDecision
 
 logger = logging.getLogger(__name__)
@@ -24,6 +29,8 @@ class ThreadOwnership:
 
     _store: Store
     _take_overs: RecentTakeOvers
+    _client: AsyncWebClient
+    _directory: Directory
 
     async def _silent(self, msg: InboundMessage) -> bool:
         """Whether ``msg``'s thread is in a person's hands (escalated or taken over)."""
@@ -39,6 +46,33 @@ class ThreadOwnership:
         await self._store.leave_to_agents(msg)
         logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
         return True
+
+    async def _answered_by_a_person(self, msg: InboundMessage) -> bool:
+        """If ``msg``, the first message of a channel thread, came again after a failed delivery and an
+        agent has replied in its thread meanwhile, the thread is that agent's: taken over (as their reply
+        would have made it, had it come after ``msg``), and ``msg`` is closed unanswered (state 'left'),
+        as the catch-up leaves a message a person replied to. Slack does not deliver in order: the agent's
+        reply, coming first, was in a thread that was none of the bot's business yet. Only a known agent's
+        reply counts (AGENT_USERS, AGENT_USERGROUP): a colleague's "same here" must not leave the customer
+        with no answer and nobody tagged, and there is no bot reply here to press *Hand back* under.
+
+        Only such a message reads its thread here (one call, after the acknowledgement); a first message
+        delivered at once has no replies to read. A thread Slack will not let the bot read is answered
+        as it would be without this look."""
+        if not msg.redelivered or is_direct(msg) or is_thread_reply(msg):
+            return False
+        try:
+            async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
+                user = message.get("user")
+                if message.get("ts") == msg.ts or not user or message.get("bot_id"):
+                    continue
+                if user != msg.user_id and await self._directory.is_agent(str(user)):
+                    await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, str(user))
+                    return await self._left_to_a_person(msg)
+        except SlackApiError as e:
+            if e.response.get("error") not in UNREADABLE_THREAD:
+                raise  # rate limits and outages: the message is tried again
+        return False
 
     def _check_still_ours(self, msg: InboundMessage, rerouted_by: str | None = None) -> StartCheck:
         """Whether an answer to ``msg`` begun now may still be posted: not if an agent took the thread

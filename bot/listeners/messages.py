@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.deliveries import RETRY_HEADER
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
@@ -25,10 +28,16 @@ CLAIMED = "support_router_claimed"
 def register(app: AsyncApp, bot: SupportBot) -> None:
     @app.middleware
     async def claim_customer_message(
-        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        request: AsyncBoltRequest,
+        next: Callable[[], Awaitable[None]],
     ) -> None:
         if body.get("type") == "event_callback":
-            context[CLAIMED] = await bot.intake.accept(body, context.bot_user_id)
+            retry = request.headers.get(RETRY_HEADER) or ["0"]
+            context[CLAIMED] = await bot.intake.accept(
+                body, context.bot_user_id, redelivered=retry[0] not in ("", "0")
+            )
         await next()
 
     async def answer(context: AsyncBoltContext) -> None:

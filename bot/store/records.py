@@ -32,6 +32,9 @@ class InboundMessage(BaseModel):
     attempts: int = Field(default=0, ge=0)
     # A streamed reply started before a crash (read back by take_stale); None otherwise.
     reply_ts: str | None = None
+    # Its event came again after a failed delivery (Slack's retry), so people may have replied in its
+    # thread before the bot took it (see ``ThreadOwnership._answered_by_a_person``). Not stored.
+    redelivered: bool = False
 
     @model_validator(mode="before")
     @classmethod

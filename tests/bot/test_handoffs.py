@@ -172,6 +172,34 @@ async def test_a_follow_up_before_the_first_answer_is_answered_too(
     assert "upload photos" in second["messages"][2]["content"]
 
 
+async def test_a_first_message_slack_delivers_again_after_an_agent_replied_to_it_is_left_to_them(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    root = running.next_ts()
+    text = "I was charged twice for my order"
+    slack.add_message(CHANNEL, root, CUSTOMER, text)  # its first delivery failed: Slack sends it again
+    await running.customer_says("Hi! I've refunded the second charge", user=AGENT, thread_ts=root)
+    await running.idle()
+    status, _ = await running.send(event_callback(message_event(text, CHANNEL, CUSTOMER, root)), retry_num=1)
+    assert status == 200
+    await running.idle()
+    assert slack.thread_replies(CHANNEL, root) == []  # not answered under the agent's words
+    assert anthropic_api.bodies("classify") == [] and anthropic_api.bodies("answer") == []
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, root)
+    assert thread is not None and thread.taken_over_by == AGENT
+    await running.customer_says("thanks, that was quick", thread_ts=root)
+    await running.idle()
+    assert slack.thread_replies(CHANNEL, root) == []  # the thread is the agent's
+    # Delivered again with no one else in its thread, a first message is answered as ever.
+    again = running.next_ts()
+    slack.add_message(CHANNEL, again, CUSTOMER, "My app crashes when I open settings")
+    crash = message_event("My app crashes when I open settings", CHANNEL, CUSTOMER, again)
+    await running.send(event_callback(crash), retry_num=2)
+    await running.idle()
+    assert len(slack.thread_replies(CHANNEL, again)) == 1
+
+
 async def test_a_mention_in_someone_elses_thread_is_answered_with_that_thread(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -10,9 +10,10 @@ import pytest
 
 from bot.formatting import ACTION_REROUTE
 from bot.settings import SettingsError
-from tests.bot.harness import CHANNEL, socket_mode_bot
+from tests.bot.harness import CHANNEL, CUSTOMER, socket_mode_bot
 from tests.bot.test_feedback_actions import AGENT
 from tests.fakes import FakeAnthropic, FakeSlack, block_actions_payload, slash_command_form
+from tests.fakes.slack_signing import event_callback, message_event
 from tests.reliability.helpers import eventually, outcomes, unhandled_errors
 
 
@@ -55,6 +56,30 @@ async def test_a_refresh_slack_asks_for_opens_a_new_connection_and_answering_goe
         [reply] = outcomes(slack, second["channel"], second["ts"])
         assert reply["metadata"]["event_payload"]["category"] == "Technical Support"
     assert not unhandled_errors(caplog)
+
+
+async def test_a_first_message_redelivered_over_socket_mode_after_an_agent_replied_is_left_to_them(
+    slack: FakeSlack, anthropic_api: FakeAnthropic, bot_db_url: str
+) -> None:
+    async with socket_mode_bot(slack, anthropic_api, bot_db_url, agent_users=[AGENT]) as running:
+        root = running.next_ts()
+        text = "I was charged twice for my order"
+        slack.add_message(CHANNEL, root, CUSTOMER, text)
+        reply = running.next_ts()
+        slack.add_message(CHANNEL, reply, AGENT, "Refunded, sorry about that", thread_ts=root)
+        agents = message_event("Refunded, sorry about that", CHANNEL, AGENT, reply, thread_ts=root)
+        await running.socket.wait_ack(await running.socket.deliver("events_api", event_callback(agents)))
+        first = event_callback(message_event(text, CHANNEL, CUSTOMER, root))
+        envelope = await running.socket.deliver("events_api", first, retry_attempt=1, retry_reason="timeout")
+        await running.socket.wait_ack(envelope)
+
+        async def taken_over() -> bool:
+            thread = await running.bot.store.get_thread(slack.team_id, CHANNEL, root)
+            return thread is not None and thread.taken_over_by == AGENT
+
+        await eventually(taken_over, "the agent's take-over")
+        await running.idle()
+        assert slack.thread_replies(CHANNEL, root) == [] and anthropic_api.bodies("classify") == []
 
 
 async def test_routing_stats_over_socket_mode_is_acked_before_its_report(

@@ -4,8 +4,9 @@ agents are tagged there again, once, so a customer told "a person will follow up
 Any replica may look; each reminder is claimed in the store before it is posted (one per escalation), and
 given back if Slack refuses it, for the next look. An agent's reply in the thread (which takes it over),
 a hand-back and a re-route all end the wait. An escalated DM is brought up under its notice in the
-agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot); one
-never announced there is left out.
+agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot), tagging
+the agent who took that customer up under another of its notices, if one did; one never announced there is
+left out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import agent_mentions, minutes_word, reminder_text
+from bot.escalations import TAKER_REMEMBERED
 from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
 from bot.store.records import AwaitingEscalation
@@ -50,13 +52,13 @@ class Reminders:
         now = now or datetime.now(UTC)
         reminded = 0
         for escalation in await self._store.awaiting_agents(now - self._wait):
+            # Read before the claim: a claimed reminder is posted or given back, nothing in between fails.
+            mentions = await self._mentions(escalation, now)
             if await self._store.claim_reminder(escalation):
-                reminded += await self._post(escalation, now)
+                reminded += await self._post(escalation, mentions, now)
         return reminded
 
-    async def _post(self, escalation: AwaitingEscalation, now: datetime) -> int:
-        settings = self._settings
-        mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
+    async def _post(self, escalation: AwaitingEscalation, mentions: str, now: datetime) -> int:
         waited = now - escalation.escalated_at
         channel, thread_ts = escalation.reminder_thread
         customer = escalation.customer_id if escalation.notice_ts else None
@@ -74,6 +76,18 @@ class Reminders:
             return 0
         logger.info("reminded the agents of %s", where)
         return 1
+
+    async def _mentions(self, escalation: AwaitingEscalation, now: datetime) -> str:
+        """Whom the reminder tags: every agent; for a DM whose customer an agent has taken up (replying
+        under another of its notices: customers write on at the top of a DM, each escalated message with a
+        notice of its own), that agent alone, as a new escalation of it would (``Escalations._announce``)."""
+        settings = self._settings
+        if escalation.notice_ts:
+            since = now - TAKER_REMEMBERED
+            taker = await self._store.direct_message_taker(escalation.team_id, escalation.channel_id, since)
+            if taker:
+                return f"<@{taker}>"
+        return agent_mentions(settings.agent_users, settings.agent_usergroup)
 
     def start(self) -> None:
         """Look every :data:`LOOK_INTERVAL_SECONDS` until :meth:`stop` (nothing when reminders are off)."""

@@ -38,6 +38,9 @@ NO_WORDS_IN_DM = "_(no words, only a file, which agents cannot see in the bot's 
 # How much of a DM's earlier conversation an agents' notice quotes, and who said it.
 DM_CONTEXT_TURNS = 6
 DM_CONTEXT_CHARS = 300
+# How much of an escalated DM's words its notice quotes: MAX_MESSAGE_CHARS may let 40,000 through, and
+# Slack refuses a message whose blocks hold more than about 12,000 characters, escaped.
+QUOTED_DM_CHARS = 6000
 DM_SPEAKERS = {"customer": "Customer", "assistant": "Bot", "agent": "Agent"}
 # Under every escalation, for the agents: what the bot does now, and what each control under it does.
 ESCALATION_HELP = (
@@ -190,7 +193,10 @@ def direct_message_escalation(
         )
         return notice, [*section_blocks(notice), _help(DIRECT_ESCALATION_HELP)]
     notice = f"{_agent_summary(decision, mentions)}\n{where}contact them directly):\n"
-    notice += _quoted(text) or f"> {NO_WORDS_IN_DM}"
+    notice += _quoted(truncate(text, QUOTED_DM_CHARS)) or f"> {NO_WORDS_IN_DM}"
+    if len(text) > QUOTED_DM_CHARS:
+        more = len(text) - QUOTED_DM_CHARS + 1  # truncate keeps one character fewer, for its "…"
+        notice += f"\n_(their message goes on for {more:,} more characters: ask them for the rest)_"
     if earlier:
         turns = [
             f"*{DM_SPEAKERS.get(t.role, 'Someone')}:* {truncate(' '.join(t.text.split()), DM_CONTEXT_CHARS)}"

@@ -158,6 +158,16 @@ def test_a_long_quoted_direct_message_stays_quoted_in_every_section() -> None:
     assert " ".join(t.removeprefix("> ") for t in texts).count("charged twice") == 80
 
 
+def test_a_direct_message_too_long_for_one_slack_message_is_quoted_in_part_saying_so() -> None:
+    # MAX_MESSAGE_CHARS may be 40,000; Slack refuses blocks holding more than about 12,000 characters.
+    words = "My export & import of 4,000 rows <fails> every time. " * 760
+    _, blocks = direct_message_escalation(decision(), "<@U0AGENT>", "U0CUST", words[:40000])
+    texts = sections(blocks)
+    assert sum(len(t) for t in texts) < 10000 and all(len(t) <= SECTION_LIMIT for t in texts)
+    assert "> My export &amp; import" in texts[0]
+    assert texts[-1].endswith("_(their message goes on for 34,001 more characters: ask them for the rest)_")
+
+
 # Pieces of mrkdwn as the bot writes it: words, links, mentions, entities, line breaks, quotes, fences.
 _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzé0123456789.,!?*_~", min_size=1, max_size=12)
 _piece = st.one_of(

@@ -44,10 +44,12 @@ class RecentActivity(Database):
         ``ix_inbound_messages_ts``. (Grouped by channel in SQL, SQLite read the whole table along the
         unique key instead.)"""
         m = inbound_messages
-        # Slack's ts strings are fixed-width ("1712345678.000100"): they sort as they were sent.
+        # Slack's ts strings are fixed-width ("1712345678.000100"): they sort as they were sent. A reply
+        # waiting for its thread's first message is no sign the bot saw what came before it: that first
+        # message, which the catch-up must find, is older.
         return (
             select(m.c.team_id, m.c.channel_id, m.c.thread_ts, m.c.ts)
-            .where(m.c.ts >= _ts(since))
+            .where(m.c.ts >= _ts(since), m.c.state != "waiting")
             .order_by(m.c.ts)
         )
 

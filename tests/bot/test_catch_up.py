@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import catch_up
+from bot.replies import reply_payload
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
 from tests.bot.test_dm_escalations import DM, escalated_dm, notices
@@ -305,3 +306,28 @@ async def test_an_agent_who_took_up_an_escalated_dm_while_the_bot_was_away_is_no
     thread = await second.store.get_thread(slack.team_id, DM, event["ts"])
     assert thread is not None and thread.taken_over_by == AGENT  # their pick-up
     assert await second.bot.reminders.remind(later(120)) == 0
+
+
+async def test_a_reply_waiting_for_its_threads_first_message_is_answered_after_it_once_caught_up(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The first message's deliveries were lost (the bot went down as it was written, and stayed down past
+    Slack's retries); the customer's reply in its thread reached it and waits. At the next start the
+    catch-up finds the first message, and both are answered, each once, the reply after it."""
+    first = await started(make_bot)
+    await first.customer_says("How do I reset my password?")
+    root_ts = first.next_ts()
+    slack.add_message(CHANNEL, root_ts, CUSTOMER, "The app crashes when I upload photos")
+    root = {"channel": CHANNEL, "ts": root_ts}
+    follow_up = await first.customer_says(
+        "It's version 4.2 on Android 14", thread_ts=root_ts, parent_user_id=CUSTOMER
+    )
+    await away(first)
+    answers = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot)
+    await eventually(lambda: len(second.replies(root)) == 2, "the first message's and the reply's answers")
+    await second.idle()
+    assert [reply_payload(m)["message_ts"] for m in second.replies(root)] == [root_ts, follow_up["ts"]]
+    first_answer, reply_answer = anthropic_api.bodies("answer")[answers:]
+    assert "Android 14" not in str(first_answer["messages"])
+    assert reply_answer["messages"][-1]["content"] == "It's version 4.2 on Android 14"

@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.intake import Intake
-from bot.replies import SLACK_ERRORS
+from bot.replies import SLACK_ERRORS, retry_after
 from bot.settings import Settings
 from bot.store.recent import LastSeen, SeenThread
 from bot.store.records import InboundMessage
@@ -61,6 +61,11 @@ MAX_THREADS_PER_CHANNEL = 100
 READ_INTERVAL_SECONDS = 2.4
 # How far this host's clock and Slack's may differ, at most.
 CLOCK_MARGIN = timedelta(minutes=1)
+# A read Slack cannot answer for now (rate-limited past slack_sdk's three retries, as the answers resumed
+# at a start read their threads too; a 5xx, a timeout) is made again after Slack's Retry-After, or this
+# long, at most READ_ATTEMPTS times in all: passed over, what was written there would never be answered.
+TRANSIENT_WAIT_SECONDS = 30.0
+READ_ATTEMPTS = 10
 
 
 class CatchUp:
@@ -136,8 +141,12 @@ class CatchUp:
             for page in range(MAX_DIRECT_MESSAGE_PAGES):
                 if page:
                     await asyncio.sleep(LIST_INTERVAL_SECONDS)
-                response = await self._client.conversations_list(
-                    types="im", exclude_archived=True, limit=1000, cursor=cursor
+                response = await _again_while_transient(
+                    self._client.conversations_list,
+                    types="im",
+                    exclude_archived=True,
+                    limit=1000,
+                    cursor=cursor,
                 )
                 for dm in response.get("channels") or []:
                     created = float(dm.get("created") or 0)
@@ -229,12 +238,38 @@ class CatchUp:
             if self._reads:
                 await asyncio.sleep(READ_INTERVAL_SECONDS)
             self._reads += 1
-            response = await method(**params, limit=PAGE_SIZE, cursor=cursor)
+            response = await _again_while_transient(method, **params, limit=PAGE_SIZE, cursor=cursor)
             messages += response.get("messages") or []
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
         return sorted(messages[:MAX_MESSAGES_PER_CHANNEL], key=lambda m: float(m["ts"]))
+
+
+async def _again_while_transient(method: Callable[..., Awaitable[Any]], **params: Any) -> Any:
+    """``method(**params)``, called again while Slack cannot answer it for now (see
+    :data:`TRANSIENT_WAIT_SECONDS`); a refusal (``not_in_channel``, ``channel_not_found``) raises at once."""
+    attempts = 1
+    while True:
+        try:
+            return await method(**params)
+        except SLACK_ERRORS as e:
+            wait = _transient_wait(e)
+            if wait is None or attempts >= READ_ATTEMPTS:
+                raise
+            logger.info("Slack cannot answer a catch-up read yet (%s); reading again in %.0f s", e, wait)
+        await asyncio.sleep(wait)
+        attempts += 1
+
+
+def _transient_wait(error: BaseException) -> float | None:
+    """How long to wait before reading again after ``error``; None when Slack refused the read for good."""
+    if not isinstance(error, SlackApiError):
+        return TRANSIENT_WAIT_SECONDS  # a timeout, a connection that failed
+    status = error.response.status_code
+    if status == 429:
+        return retry_after(error)
+    return TRANSIENT_WAIT_SECONDS if status >= 500 else None
 
 
 def _replied_by_others(message: dict[str, Any]) -> bool:

@@ -218,7 +218,7 @@ class StreamedReply:
                 if self.ts is None or e.response.status_code != 429:
                     raise
                 self._buffer = "".join(pieces[sent:]) + self._buffer
-                self._resume_at = time.monotonic() + _retry_after(e)
+                self._resume_at = time.monotonic() + retry_after(e)
                 logger.info("Slack rate-limited a streamed append; the text waits for the next one")
                 return
 
@@ -326,7 +326,7 @@ def _why(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _retry_after(error: SlackApiError) -> float:
+def retry_after(error: SlackApiError) -> float:
     """Seconds Slack asked to wait (its Retry-After header), 1 when it did not say."""
     for name, value in (error.response.headers or {}).items():
         if name.lower() == "retry-after":

@@ -331,3 +331,30 @@ async def test_a_reply_waiting_for_its_threads_first_message_is_answered_after_i
     first_answer, reply_answer = anthropic_api.bodies("answer")[answers:]
     assert "Android 14" not in str(first_answer["messages"])
     assert reply_answer["messages"][-1]["content"] == "It's version 4.2 on Android 14"
+
+
+async def test_reads_slack_rate_limits_past_its_retries_are_read_again_not_skipped(
+    make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a start after a long outage the answers read their threads too, and Slack may rate-limit the
+    catch-up's reads longer than slack_sdk waits (three retries), or fail for a while: the channel, the
+    thread and the list of DMs are read again once Slack allows, not passed over with what was written
+    in them."""
+    monkeypatch.setattr(catch_up, "READ_INTERVAL_SECONDS", 0.0)
+    monkeypatch.setattr(catch_up, "TRANSIENT_WAIT_SECONDS", 0.0)
+    first = await started(make_bot)
+    asked = await first.customer_says("How do I reset my password?")
+    await away(first)
+    follow_up = {"channel": CHANNEL, "ts": ago(2)}
+    slack.add_message(CHANNEL, follow_up["ts"], CUSTOMER, "still stuck", thread_ts=asked["ts"])
+    missed = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(1), CUSTOMER, "Is the API down?")
+    slack.open_direct_message("D0NEW", "U0NEWCUSTOMER", created=time.time() - 300)
+    hello = {"channel": "D0NEW"} | slack.add_message("D0NEW", ago(299), "U0NEWCUSTOMER", "My app crashes")
+    # Once more than slack_sdk retries, each.
+    slack.fail_next("conversations.list", status=503, count=4)
+    slack.fail_next("conversations.history", status=429, retry_after=0, count=4)
+    slack.fail_next("conversations.replies", status=429, retry_after=0, count=4)
+    second = await started(make_bot)
+    await settled(second)
+    assert len(second.replies(missed)) == 1 and len(second.replies(hello)) == 1
+    assert [reply_payload(m)["message_ts"] for m in second.replies(asked)] == [asked["ts"], follow_up["ts"]]

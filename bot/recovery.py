@@ -1,7 +1,8 @@
 """What one attempt at a message leaves for the next: the decision it kept when Slack would not take its
 reply, a re-route's unposted answer recorded for its cost, and after a crash the reply found already in
-Slack (recorded from its metadata, :func:`decision_payload`) or the streams nobody finished, removed; and the
-messages of an answer too long for one, posted so that the next attempt posts only those not in Slack.
+Slack (recorded from its metadata, :func:`decision_payload`) or the streams nobody finished, removed; the
+messages of an answer too long for one, posted so that the next attempt posts only those not in Slack;
+and an escalated DM's notice to the agents it posted without noting it, noted.
 
 A mixin of :class:`bot.conversation.Conversations`, which sets the attributes declared here.
 """
@@ -15,10 +16,19 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Identity
-from bot.replies import part_metadata, post_reply, remove_unfinished, reply_metadata, reply_payload
+from bot.intake import is_direct
+from bot.replies import (
+    SLACK_ERRORS,
+    part_metadata,
+    post_reply,
+    remove_unfinished,
+    reply_metadata,
+    reply_payload,
+)
+from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
-from bot.threads import PostedReply, find_posted_reply
+from bot.threads import PostedReply, find_notice, find_posted_reply
 from router.models import EscalationReason, RoutingDecision, Source
 from router.router import Router
 
@@ -39,6 +49,7 @@ def decision_payload(decision: RoutingDecision) -> dict[str, Any]:
 class Recovery:
     """Retries and restarts of a conversation's attempts (see :class:`bot.conversation.Conversations`)."""
 
+    _settings: Settings
     _store: Store
     _client: AsyncWebClient
     _router: Router
@@ -114,6 +125,29 @@ class Recovery:
         for ts in dict.fromkeys([*unfinished, *filter(None, [msg.reply_ts])]):
             await remove_unfinished(self._client, msg, ts)
 
+    async def _recover_notice(self, msg: InboundMessage) -> None:
+        """After a failed attempt at a DM message: note the notice it posted in the agents' channel if it
+        could not note it itself (Slack's answer lost, the bot killed), so that the escalation posted
+        now finds it there (``Escalations._announce``) instead of tagging the agents a second time."""
+        channel = self._settings.direct_message_escalations
+        if not is_direct(msg) or channel is None:
+            return
+        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+        if thread is not None and thread.notice_channel_id == channel:
+            return  # noted: what followed it is looked for in its thread (bot.threads.noticed)
+        try:
+            notice_ts = await find_notice(self._client, channel, msg)
+        except SLACK_ERRORS as e:
+            # Not a reason to leave the customer unanswered: at worst the agents are told twice.
+            logger.warning(
+                "could not look for the notice of %s/%s in %s: %s", msg.channel_id, msg.ts, channel, e
+            )
+            return
+        if notice_ts is not None:
+            await self._store.note_notice(
+                msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id, channel, notice_ts
+            )
+
     async def _recover_posted(self, msg: InboundMessage) -> PostedReply:
         """After a crash or a failed attempt: if the reply is already in Slack, record it instead of
         answering again (the reply found is returned); else remove the streams nobody finished. The parts
@@ -123,6 +157,7 @@ class Recovery:
         posted = found.reply
         if posted is None:
             await self._remove_unfinished(msg, found.unfinished)
+            await self._recover_notice(msg)
             return found
         payload = reply_payload(posted)
         names = self._router.routes.names

@@ -148,6 +148,27 @@ async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: Inb
     return False
 
 
+async def find_notice(client: AsyncWebClient, channel: str, msg: InboundMessage) -> str | None:
+    """The ts of the notice at the top of the agents' ``channel`` that tells them of ``msg``, a DM message,
+    if an earlier attempt at it posted one there and then failed (or died) before noting it."""
+    expected = notice_metadata(msg)
+    cursor = None
+    while True:
+        response = await client.conversations_history(
+            channel=channel, oldest=msg.ts, include_all_metadata=True, limit=200, cursor=cursor
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == expected["event_type"]
+                and reply_payload(message) == expected["event_payload"]
+            ):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+
+
 async def thread_history(
     client: AsyncWebClient,
     msg: InboundMessage,

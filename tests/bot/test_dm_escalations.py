@@ -272,3 +272,30 @@ async def test_what_a_customer_adds_under_an_escalated_dm_is_passed_on_not_escal
     terminal = Console(file=io.StringIO(), width=160, color_system=None)
     print_report(report, terminal)
     assert "Passed on to the person in charge: 2" in terminal.file.getvalue()
+
+
+async def test_a_dm_notice_slack_posted_but_answered_500_for_is_not_posted_again(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Slack posts the notice and its answer is lost (a 5xx, a dropped connection; or the bot dies before
+    noting it): the next attempt finds the notice in the agents' channel, as a reply is found in its
+    thread, and the agents are tagged once, in one thread, where an agent's reply takes the DM up."""
+    running = await make_bot(
+        agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL, retry_base_seconds=0.05, slack_streaming="off"
+    )
+    anthropic_api.classify_fn = unsure
+    slack.fail_next("chat.postMessage", status=503, channel=AGENTS_CHANNEL, after_applying=True)
+    event = await running.customer_says("hmm, about that thing", channel=DM, channel_type="im")
+    await answered_later(running, event, "the customer told, on a later attempt")
+    [notice] = notices(slack)
+    assert len(anthropic_api.bodies("classify")) == 1
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=notice["ts"])
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, DM, event["ts"])
+    assert thread is not None and thread.taken_over_by == AGENT
+    # The agents' channel unreadable (the bot was removed from it): a DM's retry is answered all the same.
+    slack.fail_next("chat.postMessage", status=503, channel=DM)
+    slack.fail_next("conversations.history", error="not_in_channel", channel=AGENTS_CHANNEL, count=6)
+    anthropic_api.classify_fn = sure
+    answered = await running.customer_says("and how do I reset my password?", channel=DM, channel_type="im")
+    await answered_later(running, answered, "the answer, on a later attempt")

@@ -223,7 +223,7 @@ class CatchUp:
         """Puts ``messages`` of ``seen``'s channel through the intake, in order; returns how many it took."""
         taken = 0
         for message in messages:
-            msg = await self._intake.accept(_event_body(seen, message), bot_user_id)
+            msg = await self._intake.accept(_event_body(seen, message, bot_user_id), bot_user_id)
             if msg is not None:
                 self._submit(msg)
                 taken += 1
@@ -291,13 +291,16 @@ def _left_to_the_bot(replies: list[dict[str, Any]], customer: str | None) -> lis
     return kept[::-1]
 
 
-def _event_body(seen: LastSeen, message: dict[str, Any]) -> dict[str, Any]:
-    """The Events API body that would have brought ``message`` (read from the channel's history): from
-    another organisation's member in a Slack Connect channel, marked shared as Slack marks it, so that
-    the answer streamed to them names their workspace (Slack's ``recipient_team_id``), not ours."""
+def _event_body(seen: LastSeen, message: dict[str, Any], bot_user_id: str | None) -> dict[str, Any]:
+    """The Events API body that would have brought ``message`` (read from the channel's history): one
+    that mentions the bot, outside a DM, as its ``app_mention`` (which asks the bot even in a thread it has
+    no part in); from another organisation's member in a Slack Connect channel, marked shared as Slack
+    marks it, so that the answer streamed to them names their workspace (``recipient_team_id``), not ours."""
     channel = seen.channel_id
     kind = {"D": "im", "G": "group"}.get(channel[:1], "channel")
-    event = {**message, "type": "message", "channel": channel, "channel_type": kind}
+    mentions = bot_user_id is not None and f"<@{bot_user_id}" in str(message.get("text") or "")
+    event_type = "app_mention" if mentions and kind != "im" else "message"
+    event = {**message, "type": event_type, "channel": channel, "channel_type": kind}
     body: dict[str, Any] = {"type": "event_callback", "team_id": seen.team_id, "event": event}
     author_team = message.get("user_team") or message.get("team")
     if author_team and author_team != seen.team_id:

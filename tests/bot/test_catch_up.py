@@ -358,3 +358,28 @@ async def test_reads_slack_rate_limits_past_its_retries_are_read_again_not_skipp
     await settled(second)
     assert len(second.replies(missed)) == 1 and len(second.replies(hello)) == 1
     assert [reply_payload(m)["message_ts"] for m in second.replies(asked)] == [asked["ts"], follow_up["ts"]]
+
+
+async def test_a_mention_of_the_bot_in_a_thread_written_while_it_was_away_is_answered(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A customer asks the bot in the thread of an agent's post (a thread the bot had no part in): its
+    ``app_mention`` event would have had it answered; caught up, the mention is one too."""
+    first = await started(make_bot, agent_users=[AGENT])
+    await first.customer_says("How do I reset my password?")
+    await away(first)
+    post = {"channel": CHANNEL} | slack.add_message(CHANNEL, ago(3), AGENT, "Heads up: release 4.3 is out")
+    asked = slack.add_message(
+        CHANNEL,
+        ago(2),
+        CUSTOMER,
+        f"<@{slack.bot_user_id}> does 4.3 fix the upload crash?",
+        thread_ts=post["ts"],
+    )
+    answers = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot, agent_users=[AGENT])
+    await settled(second)
+    assert [reply_payload(m)["message_ts"] for m in second.replies(post)] == [asked["ts"]]
+    [answer] = anthropic_api.bodies("answer")[answers:]
+    assert answer["messages"][-1]["content"].endswith("does 4.3 fix the upload crash?")
+    assert "Heads up: release 4.3 is out" in str(answer["messages"])  # read with the thread it is in

@@ -54,16 +54,21 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "users_info": {"users:read"},
     "usergroups_users_list": {"usergroups:read"},
 }
-_WEB_API_CALL = re.compile(
-    r"\.((?:admin|apps|assistant|auth|bookmarks|bots|calls|canvases|chat|conversations|dialog|dnd|emoji|"
-    r"files|pins|reactions|reminders|search|stars|team|usergroups|users|views|workflows)_[A-Za-z_]+)\("
+_FAMILIES = (
+    r"(?:admin|apps|assistant|auth|bookmarks|bots|calls|canvases|chat|conversations|dialog|dnd|emoji|"
+    r"files|pins|reactions|reminders|search|stars|team|usergroups|users|views|workflows)_[A-Za-z_]+"
 )
+# A method called (``client.chat_postMessage(``), or a client's method handed on to be called by another
+# function (a retrying read takes ``self._client.conversations_list`` itself).
+_WEB_API_CALL = re.compile(rf"\.({_FAMILIES})\(|client\.({_FAMILIES})\b(?=[,)])")
 
 
 def web_api_methods() -> set[str]:
     """The Web API methods called anywhere in bot/ (``client.chat_postMessage(`` and the like)."""
     return {
-        m.group(1) for path in (ROOT / "bot").rglob("*.py") for m in _WEB_API_CALL.finditer(path.read_text())
+        m.group(1) or m.group(2)
+        for path in (ROOT / "bot").rglob("*.py")
+        for m in _WEB_API_CALL.finditer(path.read_text())
     }
 
 

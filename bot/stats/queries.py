@@ -30,8 +30,8 @@ from sqlalchemy import (
 
 from bot.stats.period import LOCAL_CHANNELS
 from bot.store.records import GAVE_UP, NO_TEXT
+from bot.store.rollups import daily_rollups
 from bot.store.tables import (
-    daily_rollups,
     inbound_messages,
     purges,
     route_feedback,

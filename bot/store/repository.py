@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, select, type_coerce, u
 
 from bot.redaction import TextMode, kept_text
 from bot.store.awaiting import AwaitingAgents
+from bot.store.base import UTCDateTime
 from bot.store.errors import UnknownMessage
 from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
@@ -18,7 +19,6 @@ from bot.store.inbox import Inbox, message_key, storable, storable_text
 from bot.store.recent import RecentActivity
 from bot.store.records import InboundMessage
 from bot.store.tables import (
-    UTCDateTime,
     inbound_messages,
     learned_examples,
     purges,

@@ -1,24 +1,21 @@
-"""The schema: SQLAlchemy declarative tables; every change needs a revision in bot/store/migrations."""
+"""The schema: SQLAlchemy declarative tables (the stats summaries in ``bot.store.rollups``); every change
+needs a revision in bot/store/migrations."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     false,
     or_,
@@ -27,16 +24,12 @@ from sqlalchemy import (
 from sqlalchemy import (
     text as sql_text,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+# Imported for its tables: Alembic and create_all read Base.metadata, which holds only the tables of the
+# modules imported by then, and this module is the one they import for the whole schema.
+from bot.store import rollups  # noqa: F401
+from bot.store.base import Base, SlackId, UTCDateTime
 
 # What /routing-stats reads from recent decisions: the covering index ix_routing_decisions_stats.
 STATS_COLUMNS = (
@@ -61,43 +54,10 @@ STATS_COLUMNS = (
     "acknowledgement",
 )
 
-# Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
-SlackId = String(64)
-
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on every backend.
-
-    PostgreSQL stores ``timestamptz``. SQLite has no time zones, so the value is stored as naive UTC text
-    (which sorts and compares correctly) and read back as aware UTC. Naive datetimes are refused.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column; use an aware datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base with constraint names that are the same on every backend."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class InboundMessageRow(Base):
@@ -297,89 +257,11 @@ class FeedbackRow(Base):
     classified: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
-class DailyRollupRow(Base):
-    """Per channel, category, source, escalation and UTC day: sums of every decision's figures.
-
-    Kept by a database trigger on ``routing_decisions`` (migrations 0002, 0008, 0009 and 0015), so
-    ``/routing-stats`` reads thousands of rows instead of millions. ``channel_id`` and
-    ``escalation_reason`` are '' for none. The primary key is in GROUP BY order and, on SQLite, the table
-    is clustered on it (WITHOUT ROWID), so the report's GROUP BY streams through it without sorting.
-    """
-
-    __tablename__ = "daily_rollups"
-    __table_args__ = ({"sqlite_with_rowid": False},)
-
-    channel_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
-    category: Mapped[str] = mapped_column(Text, primary_key=True)
-    source: Mapped[str] = mapped_column(String(16), primary_key=True)
-    escalated: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    escalation_reason: Mapped[str] = mapped_column(String(32), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    decisions: Mapped[int] = mapped_column(Integer)
-    confidence_sum: Mapped[float] = mapped_column(Float)
-    # How many decisions had a confidence in [i/10, (i+1)/10) (1.0 counts in the last).
-    conf_0: Mapped[int] = mapped_column(Integer)
-    conf_1: Mapped[int] = mapped_column(Integer)
-    conf_2: Mapped[int] = mapped_column(Integer)
-    conf_3: Mapped[int] = mapped_column(Integer)
-    conf_4: Mapped[int] = mapped_column(Integer)
-    conf_5: Mapped[int] = mapped_column(Integer)
-    conf_6: Mapped[int] = mapped_column(Integer)
-    conf_7: Mapped[int] = mapped_column(Integer)
-    conf_8: Mapped[int] = mapped_column(Integer)
-    conf_9: Mapped[int] = mapped_column(Integer)
-    routing_ms: Mapped[float] = mapped_column(Float)
-    handling_ms: Mapped[float] = mapped_column(Float)
-    total_ms: Mapped[float] = mapped_column(Float)
-    input_tokens: Mapped[int] = mapped_column(Integer)
-    output_tokens: Mapped[int] = mapped_column(Integer)
-    cache_read_tokens: Mapped[int] = mapped_column(Integer)
-    cache_creation_tokens: Mapped[int] = mapped_column(Integer)
-    cost_usd: Mapped[float] = mapped_column(Float)
-    # The customers' waits (routing_decisions.reply_ms) summed, and how many decisions had one (0008).
-    reply_ms: Mapped[float] = mapped_column(Float, server_default=sql_text("0"))
-    replies: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-    # How many decisions were not measured (routing_decisions.measured), and were follow-ups (0009).
-    unmeasured: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-    follow_ups: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-    # How many decisions were thank-yous closing a conversation (routing_decisions.acknowledgement; 0015).
-    acknowledgements: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-
-
-# daily_latencies.channel_id of the rows that count every channel.
-ALL_CHANNELS = "*"
-
-
-class DailyLatencyRow(Base):
-    """Per channel, latency bucket and UTC day: how many routing, handling, total and reply times fell in it.
-
-    ``bucket`` is the lower bound in ms at two significant digits (1234.5 ms counts in 1200). Every
-    decision is counted twice: under its channel and under ``ALL_CHANNELS``, so a report reads one
-    channel's rows either way. Kept by the same trigger; it gives p50/p95 on SQLite without sorting
-    millions of rows (agents' re-routes are not counted, handling times only for answered messages, and
-    since migration 0015 not for thank-yous; since migration 0008 files alone and give-ups count in the
-    reply time only).
-    """
-
-    __tablename__ = "daily_latencies"
-    __table_args__ = ({"sqlite_with_rowid": False},)
-
-    channel_id: Mapped[str] = mapped_column(SlackId, primary_key=True)
-    bucket: Mapped[float] = mapped_column(Float, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    routing: Mapped[int] = mapped_column(Integer)
-    handling: Mapped[int] = mapped_column(Integer)
-    total: Mapped[int] = mapped_column(Integer)
-    reply: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-
-
 # The Core tables, for DML statements (INSERT ... ON CONFLICT, UPDATE ... RETURNING).
 inbound_messages = cast(Table, InboundMessageRow.__table__)
 routing_decisions = cast(Table, DecisionRow.__table__)
 threads = cast(Table, ThreadRow.__table__)
 route_feedback = cast(Table, FeedbackRow.__table__)
-daily_rollups = cast(Table, DailyRollupRow.__table__)
-daily_latencies = cast(Table, DailyLatencyRow.__table__)
 
 
 class LearnedExampleRow(Base):

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, null, or_, select, text, update
 
+from bot.store.base import UTCDateTime
 from bot.store.database import Database
 from bot.store.records import NoticedThread, ThreadState
 from bot.store.tables import (
     NOTICED,
-    UTCDateTime,
     inbound_messages,
     threads,
     utcnow,

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import Store, check, check_async, upgrade, upgrade_async
 from bot.store.migrate import alembic_config
-from bot.store.tables import Base, daily_latencies, daily_rollups, route_feedback, routing_decisions
+from bot.store.rollups import daily_latencies, daily_rollups
+from bot.store.tables import Base, route_feedback, routing_decisions
 
 
 def _tables(store_url: str) -> set[str]:

@@ -6,8 +6,6 @@ Built once in the CLI and passed down; nothing else reads the environment.
 from __future__ import annotations
 
 import difflib
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,68 +13,9 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.slack_ids import CHANNEL_ID, USER_ID, USERGROUP_ID
+
 CommaList = Annotated[list[str], NoDecode]
-
-
-# An id in Slack's own markup, as a message's raw text or a copied mention holds it: <@U…>, <@U…|alice>,
-# <#C…|support>, <!subteam^S…|@support>.
-_MARKUP = re.compile(r"<(?:@|#|!subteam\^)(?P<id>[A-Z0-9]+)(?:\|[^>]*)?>")
-
-
-# Slack's ids: what the API and the events carry. A name ("#support", "@alice") matches nothing in them,
-# so a setting holding one would silently drop every message or tag nobody.
-@dataclass(frozen=True)
-class _SlackId:
-    """One kind of Slack id: its form, and what to say about a value that is not one."""
-
-    pattern: re.Pattern[str]
-    name: str  # what a value that looks like a name is ("a channel name")
-    other: str  # what any other value is ("not a channel id")
-    fix: str
-
-    def check(self, value: str, *, single: bool = False) -> str:
-        """``value`` stripped, if it is such an id (``single``: for a setting that takes one, not a list).
-
-        Raises:
-            ValueError: saying what the value is and where the id is found; or, for ids run together
-                ("C0A C0B"), how the setting takes them.
-        """
-        value = _MARKUP.sub(r"\g<id>", value.strip())
-        if self.pattern.fullmatch(value):
-            return value
-        parts = re.split(r"[\s,;]+", value)
-        if len(parts) > 1 and all(self.pattern.fullmatch(part) for part in parts):
-            how = "it takes one" if single else f"separate them with commas: {','.join(parts)}"
-            raise ValueError(f"{value!r} is {len(parts)} ids; {how}")
-        raise ValueError(f"{value!r} is {self.name if _is_name(value) else self.other}; {self.fix}")
-
-
-_CHANNEL = _SlackId(
-    re.compile(r"[CG][A-Z0-9]{6,}"),
-    "a channel name",
-    "not a channel id",
-    "use the channel id (C…, shown at the bottom of the channel's details)",
-)
-_USER = _SlackId(
-    re.compile(r"[UW][A-Z0-9]{6,}"),
-    "a user name",
-    "not a member id",
-    "use the member id (U…, from the profile's ⋮ menu → Copy member ID)",
-)
-USERGROUP_ID = _SlackId(
-    re.compile(r"S[A-Z0-9]{6,}"),
-    "a user group handle",
-    "not a user group id",
-    "use the group's id (S…: Slack's usergroups.list, called with the bot token, gives each handle's id)",
-)
-
-
-def _is_name(value: str) -> bool:
-    """Whether ``value`` looks like a channel or user name rather than a mistyped id: ``#support``,
-    ``@alice``, or a word with lower-case letters (ids are upper case)."""
-    return value.startswith(("#", "@")) or (
-        re.fullmatch(r"[\w.-]+", value) is not None and value != value.upper()
-    )
 
 
 class SettingsError(Exception):
@@ -163,17 +102,17 @@ class Settings(BaseSettings):
     @field_validator("support_channels")
     @classmethod
     def _channel_ids(cls, value: list[str]) -> list[str]:
-        return [_CHANNEL.check(item) for item in value]
+        return [CHANNEL_ID.check(item) for item in value]
 
     @field_validator("escalation_channel")
     @classmethod
     def _escalation_channel_id(cls, value: str | None) -> str | None:
-        return None if value is None else _CHANNEL.check(value, single=True)
+        return None if value is None else CHANNEL_ID.check(value, single=True)
 
     @field_validator("agent_users", "stats_users")
     @classmethod
     def _user_ids(cls, value: list[str]) -> list[str]:
-        return [_USER.check(item) for item in value]
+        return [USER_ID.check(item) for item in value]
 
     @field_validator("agent_usergroup", "stats_usergroup")
     @classmethod

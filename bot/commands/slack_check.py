@@ -16,7 +16,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clients import slack_client, without_rate_limit_waits
-from bot.settings import USERGROUP_ID, Settings, SettingsError
+from bot.settings import Settings, SettingsError
+from bot.slack_ids import USERGROUP_ID
 
 logger = logging.getLogger(__name__)
 

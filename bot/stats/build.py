@@ -21,19 +21,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.stats.figures import Averages, fold_feedback, fold_groups, fold_undecided
 from bot.stats.percentiles import exact_percentiles, histogram_statements, histograms, percentile_statement
 from bot.stats.period import StatsRequest
+from bot.stats.purges import (
+    first_day_statements,
+    kept_since_statement,
+    last_cutoff_statement,
+    purged_statements,
+)
 from bot.stats.queries import (
     DAY,
     METRICS,
     PICKUP_BUCKETS,
     Span,
     feedback_statement,
-    first_day_statements,
     grouped_statements,
     handoffs_statement,
-    kept_since_statement,
-    last_cutoff_statement,
     pickups_statement,
-    purged_statements,
     split_period,
     undecided_statement,
 )

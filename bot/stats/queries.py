@@ -5,8 +5,8 @@ trigger, thousands of rows for months of traffic), and the hours at either end f
 itself, through the covering index ``ix_routing_decisions_stats``. Both are grouped alike and added up.
 The times' percentiles are in ``bot.stats.percentiles``.
 
-``db purge`` deletes old decisions but keeps the rollups: :func:`kept_since_statement` and
-:func:`purged_statements` tell the report which of the period's decisions are still there to read.
+``db purge`` deletes old decisions but keeps the rollups: ``bot.stats.purges`` tells the report which of
+the period's decisions are still there to read.
 Without a channel, the decisions of ``support-router demo`` and ``chat`` (``LOCAL_CHANNELS``) are left out.
 """
 
@@ -33,7 +33,6 @@ from bot.store.records import GAVE_UP, NO_TEXT
 from bot.store.rollups import daily_rollups
 from bot.store.tables import (
     inbound_messages,
-    purges,
     route_feedback,
     routing_decisions,
     seen_by_agents,
@@ -114,7 +113,7 @@ def in_range(column: Any, low: Any, high: Any) -> ColumnElement[bool]:
     return and_(column < high, *([column >= low] if low is not None else []))
 
 
-def _channel_where(column: Any, span: Span) -> list[ColumnElement[bool]]:
+def channel_where(column: Any, span: Span) -> list[ColumnElement[bool]]:
     """The span's channel; without one, every channel but the local ones (demo, console)."""
     if span.channel_id:
         return [column == span.channel_id]
@@ -125,13 +124,13 @@ def raw_where(span: Span, low: datetime | None, high: datetime) -> list[ColumnEl
     """The span's decisions made in [low, high)."""
     # One range per statement: SQLite answers an OR of ranges through the table, not the covering index.
     d = routing_decisions
-    return [in_range(d.c.created_at, low, high), *_channel_where(d.c.channel_id, span)]
+    return [in_range(d.c.created_at, low, high), *channel_where(d.c.channel_id, span)]
 
 
 def _days_where(table: Any, span: Span) -> list[ColumnElement[bool]]:
     if span.days is None:
         return [false()]
-    return [in_range(table.c.day, *span.days), *_channel_where(table.c.channel_id, span)]
+    return [in_range(table.c.day, *span.days), *channel_where(table.c.channel_id, span)]
 
 
 def _one_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -189,7 +188,7 @@ def feedback_statement(span: Span) -> Select[Any]:
     alone: an agent's verdict on a file alone or a message given up on says nothing of the classifier,
     and is marked so when recorded (``route_feedback.classified``)."""
     f = route_feedback
-    where = [in_range(f.c.decided_at, span.start, span.end), *_channel_where(f.c.channel_id, span)]
+    where = [in_range(f.c.decided_at, span.start, span.end), *channel_where(f.c.channel_id, span)]
     return (
         select(f.c.routed_category, f.c.verdict, func.count().label("n"))
         .where(*where, f.c.classified)
@@ -262,56 +261,10 @@ def undecided_statement(span: Span) -> Select[Any]:
     where = [
         m.c.state.in_(UNDECIDED_STATES),
         in_range(m.c.received_at, span.start, span.end),
-        *_channel_where(m.c.channel_id, span),
+        *channel_where(m.c.channel_id, span),
     ]
     return (
         select(m.c.state, m.c.channel_id, func.count().label("n"))
         .where(*where)
         .group_by(m.c.state, m.c.channel_id)
     )
-
-
-def first_day_statements(span: Span) -> tuple[Select[Any], Select[Any]] | None:
-    """For a period that starts within a day (that day read from the decisions, not the rollups): the
-    decisions the rollups counted that whole day, and those of that day still in the log (fewer when
-    ``db purge`` deleted some). None when the period starts at a day's start, or at the beginning."""
-    if span.start is None or not span.raw or span.raw[0][0] != span.start:
-        return None
-    day = span.start.date()
-    low = datetime.combine(day, time.min, UTC)
-    r, d = daily_rollups, routing_decisions
-    rolled = select(func.coalesce(func.sum(r.c.decisions), 0)).where(
-        r.c.day == day, *_channel_where(r.c.channel_id, span)
-    )
-    present = select(func.count()).select_from(d).where(*raw_where(span, low, low + DAY))
-    return rolled, present
-
-
-def last_cutoff_statement() -> Select[Any]:
-    """How far back the latest ``db purge`` deleted decisions (None: no purge recorded, or only purges
-    made before migration 0014, which recorded none)."""
-    return select(func.max(purges.c.cutoff))
-
-
-def kept_since_statement() -> Select[Any]:
-    """When the earliest decision still in the log was made (None: the log is empty).
-
-    ``db purge`` deletes every decision older than a cutoff, in every channel: those made since this
-    time are all there, and the rollups are the only trace of any made before it.
-    """
-    return select(func.min(routing_decisions.c.created_at))
-
-
-def purged_statements(kept_since: datetime | None) -> tuple[Select[Any], Select[Any]]:
-    """Decisions counted by the rollups up to the day of ``kept_since``, and those still in the log.
-
-    Every purged decision is older than ``kept_since``, so the difference is how many were ever purged;
-    the second statement reads at most a day of decisions.
-    """
-    r, d = daily_rollups, routing_decisions
-    if kept_since is None:
-        return select(func.coalesce(func.sum(r.c.decisions), 0)), select(literal_column("0"))
-    day = kept_since.astimezone(UTC).date()
-    rolled = select(func.coalesce(func.sum(r.c.decisions), 0)).where(r.c.day <= day)
-    before = datetime.combine(day, time.min, UTC) + DAY
-    return rolled, select(func.count()).select_from(d).where(d.c.created_at < before)

@@ -27,6 +27,7 @@ from bot.store.tables import (
     utcnow,
 )
 from bot.store.threads import ThreadStates
+from bot.store.turn_taking import TurnTaking
 from router.models import RoutingDecision, Usage
 
 # Rows ``db purge`` deletes per transaction.
@@ -45,12 +46,13 @@ class Purged(NamedTuple):
     examples: int
 
 
-class Store(Inbox, RecentActivity, ThreadStates, AwaitingAgents, RouteFeedback, LearnedExamples):
+class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, RouteFeedback, LearnedExamples):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
     Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).
     Connection handling (``connect``, ``close``, ``ping``, ``engine``) is in :class:`Database`, claims and
-    leases in :class:`Inbox`, the catch-up's reads in :class:`RecentActivity`, the thread states in
+    leases in :class:`Inbox`, the order of a conversation's messages and the re-routes' holds in
+    :class:`TurnTaking`, the catch-up's reads in :class:`RecentActivity`, the thread states in
     :class:`ThreadStates`, the escalations waiting for an agent in :class:`AwaitingAgents`, agent feedback in
     :class:`RouteFeedback`, learned examples in :class:`LearnedExamples`.
     """

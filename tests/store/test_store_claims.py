@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage, repository
-from bot.store.inbox import earlier_pending_statement
 from bot.store.repository import reply_ms
 from bot.store.tables import inbound_messages, routing_decisions
+from bot.store.turn_taking import earlier_pending_statement
 from router.models import Usage
 from tests.store.plans import query_plan
 from tests.store.samples import decision, message

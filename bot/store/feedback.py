@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, select
+from sqlalchemy import Row, Select, and_, select
 
 from bot.store.database import Database
 from bot.store.records import InboundMessage, not_classified
@@ -62,58 +63,14 @@ class RouteFeedback(Database):
 
         Returns None when the bot recorded no decision for that message.
         """
-        d, m = routing_decisions, inbound_messages
-        stmt = (
-            select(
-                d.c.id,
-                d.c.category,
-                d.c.query,
-                d.c.user_id,
-                d.c.thread_ts,
-                d.c.created_at,
-                d.c.source,
-                d.c.escalation_reason,
-                d.c.follow_up,
-                d.c.acknowledgement,
-                m.c.text,
-                m.c.channel_type,
-                m.c.user_team_id,
-            )
-            .outerjoin(m, m.c.id == d.c.inbound_message_id)
-            .where(
-                d.c.channel_id == channel_id,
-                d.c.message_ts == message_ts,
-                d.c.team_id == team_id,
-                d.c.source != Source.AGENT.value,
-            )
-            .order_by(d.c.id)
-            .limit(1)
-        )
-        # The last reply the customer has: a re-route that could not be answered posted none.
-        failed_reroute = and_(d.c.source == Source.AGENT.value, d.c.escalated)
-        latest = (
-            select(d.c.category, d.c.escalated)
-            .where(d.c.channel_id == channel_id, d.c.message_ts == message_ts, d.c.team_id == team_id)
-            .where(~failed_reroute)
-            .order_by(d.c.id.desc())
-            .limit(1)
-        )
+        stmt = _decision_statement(team_id, channel_id, message_ts)
+        latest = _last_reply_statement(team_id, channel_id, message_ts)
         async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
             last = (await conn.execute(latest)).first() if row is not None else None
         if row is None or last is None:
             return None
-        message = InboundMessage(
-            team_id=team_id,
-            channel_id=channel_id,
-            ts=message_ts,
-            user_id=row.user_id or "",
-            # The claim keeps the text as received; the decision's query may have been shortened.
-            text=row.text if row.text is not None else row.query,
-            thread_ts=row.thread_ts or message_ts,
-            channel_type=row.channel_type,
-            user_team_id=row.user_team_id,
-        )
+        message = _message_of(row, team_id, channel_id, message_ts)
         return FeedbackTarget(
             decision_id=row.id,
             category=row.category,
@@ -168,3 +125,63 @@ class RouteFeedback(Database):
         async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
         return None if row is None else Feedback.model_validate(row._asdict())
+
+
+def _decision_statement(team_id: str, channel_id: str, message_ts: str) -> Select[Any]:
+    """The classifier's decision on the message (its first, not an agent's re-route), with its claim."""
+    d, m = routing_decisions, inbound_messages
+    return (
+        select(
+            d.c.id,
+            d.c.category,
+            d.c.query,
+            d.c.user_id,
+            d.c.thread_ts,
+            d.c.created_at,
+            d.c.source,
+            d.c.escalation_reason,
+            d.c.follow_up,
+            d.c.acknowledgement,
+            m.c.text,
+            m.c.channel_type,
+            m.c.user_team_id,
+        )
+        .outerjoin(m, m.c.id == d.c.inbound_message_id)
+        .where(
+            d.c.channel_id == channel_id,
+            d.c.message_ts == message_ts,
+            d.c.team_id == team_id,
+            d.c.source != Source.AGENT.value,
+        )
+        .order_by(d.c.id)
+        .limit(1)
+    )
+
+
+def _last_reply_statement(team_id: str, channel_id: str, message_ts: str) -> Select[Any]:
+    """The category and escalation of the last reply to the message that the customer has."""
+    d = routing_decisions
+    # A re-route that could not be answered posted nothing.
+    failed_reroute = and_(d.c.source == Source.AGENT.value, d.c.escalated)
+    return (
+        select(d.c.category, d.c.escalated)
+        .where(d.c.channel_id == channel_id, d.c.message_ts == message_ts, d.c.team_id == team_id)
+        .where(~failed_reroute)
+        .order_by(d.c.id.desc())
+        .limit(1)
+    )
+
+
+def _message_of(row: Row[Any], team_id: str, channel_id: str, message_ts: str) -> InboundMessage:
+    """The message a decision was made on, as its claim (or, without one, the decision) recorded it."""
+    return InboundMessage(
+        team_id=team_id,
+        channel_id=channel_id,
+        ts=message_ts,
+        user_id=row.user_id or "",
+        # The claim keeps the text as received; the decision's query may have been shortened.
+        text=row.text if row.text is not None else row.query,
+        thread_ts=row.thread_ts or message_ts,
+        channel_type=row.channel_type,
+        user_team_id=row.user_team_id,
+    )

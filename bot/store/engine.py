@@ -77,6 +77,21 @@ def async_database_url(url: str) -> str:
         DatabaseURLError: the URL cannot be parsed or names a database or driver this app does not
             support; the message names DATABASE_URL and the accepted forms.
     """
+    driver, rest = _driver_and_rest(url)
+    # Swap the scheme as text: re-rendering a parsed URL would re-encode the path and the password.
+    result = f"{driver}://{rest}"
+    if driver == "postgresql+asyncpg":
+        result = re.sub(r"([?&])sslmode=", r"\1ssl=", result)
+    _check_parsed(result, driver)
+    return result
+
+
+def _driver_and_rest(url: str) -> tuple[str, str]:
+    """The async driver for DATABASE_URL's scheme, and the URL after ``://``: what its text alone shows.
+
+    Raises:
+        DatabaseURLError: no scheme, one this app does not support, or a SQLite URL with no file path.
+    """
     if "://" not in url:
         raise DatabaseURLError(f"DATABASE_URL: {_no_scheme(url)}; accepted: {_ACCEPTED}")
     scheme = url.partition("://")[0].lower()
@@ -94,12 +109,18 @@ def async_database_url(url: str) -> str:
             f"DATABASE_URL: {shown!r} names no file path: write sqlite:///{name} (three slashes) for a file "
             f"in the working folder, or sqlite:////var/lib/support-router/{name} (four) for an absolute path"
         )
-    # Swap the scheme as text: re-rendering a parsed URL would re-encode the path and the password.
-    result = f"{driver}://{rest}"
-    if driver == "postgresql+asyncpg":
-        result = re.sub(r"([?&])sslmode=", r"\1ssl=", result)
+    return driver, rest
+
+
+def _check_parsed(url: str, driver: str) -> None:
+    """Refuse ``url`` (the async driver's) when SQLAlchemy cannot parse it, or would read it otherwise
+    than its writer meant, or hand asyncpg options it refuses.
+
+    Raises:
+        DatabaseURLError: saying what is wrong and how to write it.
+    """
     try:
-        parsed = make_url(result)
+        parsed = make_url(url)
     except (ArgumentError, ValueError) as e:  # ValueError: a port that is not a number
         raise DatabaseURLError(
             f"DATABASE_URL: cannot parse the database URL ({e}); accepted: {_ACCEPTED}"
@@ -112,7 +133,6 @@ def async_database_url(url: str) -> str:
             "DATABASE_URL: more than one @ before the host; write an @ in the password (or user name) "
             "as %40, e.g. postgresql://bot:p%40ss@db:5432/bot for the password p@ss"
         )
-    return result
 
 
 # The URL's query options SQLAlchemy hands asyncpg.connect as keyword arguments, as text, that it takes

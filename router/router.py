@@ -124,9 +124,23 @@ class Router:
         query = truncate(query, self._max_query_chars)
         history = cut_turns(history, self._max_query_chars)
         classification, reason, closing = await self._decide(query, history, category, escalate)
-        routing_ms = _ms(started)
+        decision = self._routed(query, classification, reason, _ms(started))
+        if reason is not None:
+            return decision
+        if closing is not None:
+            update = {"answer": closing, "total_ms": _ms(started), "acknowledgement": True}
+            return decision.model_copy(update=update)
+        if on_answering is not None:
+            on_answering()
+        return await self._answer(decision, history, on_text, started)
+
+    def _routed(
+        self, query: str, classification: Classification, reason: EscalationReason | None, routing_ms: float
+    ) -> RoutingDecision:
+        """The decision as routing made it: the classification, the escalation if any, and what it cost;
+        no answer yet, and its handling time 0 until one is written."""
         priced_as = classification.usage_model or classification.model
-        decision = RoutingDecision(
+        return RoutingDecision(
             query=query,
             category=classification.category,
             confidence=classification.confidence,
@@ -143,14 +157,6 @@ class Router:
             error=classification.error,
             routes_version=self.routes.version,
         )
-        if reason is not None:
-            return decision
-        if closing is not None:
-            update = {"answer": closing, "total_ms": _ms(started), "acknowledgement": True}
-            return decision.model_copy(update=update)
-        if on_answering is not None:
-            on_answering()
-        return await self._answer(decision, history, on_text, started)
 
     async def _decide(
         self,

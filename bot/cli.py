@@ -9,12 +9,15 @@ import re
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.commands.database import parse_duration
 from bot.settings import Settings, SettingsError, dotenv_near_misses, load_settings
 from router.datasets import LabelMapping, load_label_mapping, parse_label_mapping
 from router.errors import RouterError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -81,24 +84,7 @@ def _command(sub: Any, name: str, help: str, epilog: str = SETTINGS_EPILOG) -> a
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="support-router", description=__doc__, epilog=SETTINGS_EPILOG)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = _command(sub, "classify", "classify one message and print category, confidence, reasoning")
-    p.add_argument("text", type=_words, help="the customer's message")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file")
-    p.add_argument(
-        "file",
-        type=Path,
-        help="JSONL or CSV with text and label (HINT3, Banking77, CLINC150, Bitext read as is)",
-    )
-    p.add_argument("--label-map", help=LABEL_MAP_HELP)
-    _column_options(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _command(sub, "calibrate", "pick the local-accept threshold (skip Claude) by cross-validation")
-    p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
-    p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
-    p.add_argument("--label-map", help=LABEL_MAP_HELP)
-    _column_options(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_classifier_commands(sub)
     _command(
         sub,
         "demo",
@@ -118,6 +104,34 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="one channel id, e.g. C0123ABCD (demo and console: the CLI's own records); default: all",
     )
+    _add_db_commands(sub)
+    return parser
+
+
+def _add_classifier_commands(sub: Any) -> None:
+    """``classify``, ``eval`` and ``calibrate``: the classifier put to one message or to a labelled file."""
+    p = _command(sub, "classify", "classify one message and print category, confidence, reasoning")
+    p.add_argument("text", type=_words, help="the customer's message")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file")
+    p.add_argument(
+        "file",
+        type=Path,
+        help="JSONL or CSV with text and label (HINT3, Banking77, CLINC150, Bitext read as is)",
+    )
+    p.add_argument("--label-map", help=LABEL_MAP_HELP)
+    _column_options(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = _command(sub, "calibrate", "pick the local-accept threshold (skip Claude) by cross-validation")
+    p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
+    p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
+    p.add_argument("--label-map", help=LABEL_MAP_HELP)
+    _column_options(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _add_db_commands(sub: Any) -> None:
+    """``db upgrade`` and ``db purge``."""
     p = _command(sub, "db", "database maintenance")
     db = p.add_subparsers(dest="db_command", required=True)
     _command(
@@ -134,7 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(never a pending message)",
     )
     p.add_argument("--older-than", required=True, type=parse_duration, help="e.g. 90d, 12w, 36h")
-    return parser
 
 
 def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -177,9 +190,28 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
         return
     from rich.console import Console
 
-    from bot.commands import calibration, chat, evaluation, serving
+    from bot.commands import chat, evaluation
 
     console = Console()
+    if args.command in ("classify", "eval", "calibrate"):
+        _run_classifier_command(args, settings, console)
+    elif args.command == "demo":
+        run_command(evaluation.run_demo(settings, console))
+    elif args.command == "chat":
+        run_command(chat.chat(settings, console))
+    elif args.command == "stats":
+        from bot.commands.stats import print_stats
+
+        if code := run_command(print_stats(settings, args.period, args.channel, console)):
+            raise SystemExit(code)
+    elif args.command == "db":
+        _run_db_command(args, settings, console)
+
+
+def _run_classifier_command(args: argparse.Namespace, settings: Settings, console: Console) -> None:
+    """``classify``, ``eval`` or ``calibrate``: the classifier put to one message or to a labelled file."""
+    from bot.commands import calibration, evaluation
+
     if args.command == "classify":
         run_command(evaluation.classify_text(settings, args.text, args.json, console))
     elif args.command == "eval":
@@ -204,19 +236,16 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
                 args.label_column,
             )
         )
-    elif args.command == "demo":
-        run_command(evaluation.run_demo(settings, console))
-    elif args.command == "chat":
-        run_command(chat.chat(settings, console))
-    elif args.command == "stats":
-        from bot.commands.stats import print_stats
 
-        if code := run_command(print_stats(settings, args.period, args.channel, console)):
-            raise SystemExit(code)
-    elif args.command == "db" and args.db_command == "upgrade":
+
+def _run_db_command(args: argparse.Namespace, settings: Settings, console: Console) -> None:
+    """``db upgrade`` or ``db purge``."""
+    from bot.commands import serving
+
+    if args.db_command == "upgrade":
         run_command(serving.db_upgrade(settings))
         console.print("The database is at the latest revision.")
-    elif args.command == "db" and args.db_command == "purge":
+    elif args.db_command == "purge":
         from bot.commands.database import purge
 
         purged = run_command(purge(settings, args.older_than))

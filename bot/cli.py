@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.commands.database import parse_duration
+from bot.arguments import build_parser
 from bot.settings import Settings, SettingsError, dotenv_near_misses, load_settings
 from router.datasets import LabelMapping, load_label_mapping, parse_label_mapping
 from router.errors import RouterError
@@ -21,20 +21,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-
-LABEL_MAP_HELP = (
-    "a JSON object mapping the file's labels to categories, or a JSON file holding one (either a plain "
-    'object or {"column": ..., "text_column": ..., "mapping": {...}}, whose columns are then read)'
-)
-
-
-def _column_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--text-column", help="the column (CSV) or key (JSON) holding the text (default: text)"
-    )
-    parser.add_argument(
-        "--label-column", help="the column (CSV) or key (JSON) holding the label (default: label)"
-    )
 
 
 def _label_map(value: str | None) -> LabelMapping | None:
@@ -53,101 +39,6 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).setLevel(level)
     # Alembic sets its own loggers to INFO on import; its progress lines are not news to a user.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def _words(text: str) -> str:
-    """A message to classify: something other than whitespace (the bot never classifies nothing)."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError('empty: give the customer\'s message, e.g. "I was charged twice"')
-    return text
-
-
-SETTINGS_EPILOG = (
-    "Settings come from the environment or a .env file in the working folder (README: Configuration); "
-    "DATABASE_URL defaults to sqlite:///routing.db in the working folder."
-)
-SERVE_EPILOG = (
-    "Needs SLACK_BOT_TOKEN (xoxb-…) and either SLACK_SIGNING_SECRET (HTTP on HOST:PORT, default "
-    "0.0.0.0:3000, Slack posting to /slack/events) or SLACK_APP_TOKEN (xapp-…: Socket Mode, no public URL; "
-    "it wins when both are set). Applies pending migrations first: on a large decision log that can take "
-    "minutes (README: Command line). " + SETTINGS_EPILOG
-)
-
-
-def _command(sub: Any, name: str, help: str, epilog: str = SETTINGS_EPILOG) -> argparse.ArgumentParser:
-    """A subcommand whose own --help says what it does (not only the list in the parent's) and where
-    its settings come from."""
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=epilog)
-    return parser
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="support-router", description=__doc__, epilog=SETTINGS_EPILOG)
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_classifier_commands(sub)
-    _command(
-        sub,
-        "demo",
-        "run the seed system's sample queries through the whole pipeline and record them (channel demo)",
-    )
-    _command(
-        sub,
-        "serve",
-        "apply the migrations and serve Slack (HTTP, or Socket Mode with SLACK_APP_TOKEN)",
-        SERVE_EPILOG,
-    )
-    _command(sub, "chat", "talk to the router in the terminal as a customer (recorded under channel console)")
-    p = _command(sub, "stats", "the /routing-stats report: routing, escalations, time, cost, feedback")
-    p.add_argument("period", nargs="?", help="24h, 7d (default), 30d, all or YYYY-MM-DD..YYYY-MM-DD")
-    p.add_argument(
-        "--channel",
-        action="append",
-        help="one channel id, e.g. C0123ABCD (demo and console: the CLI's own records); default: all",
-    )
-    _add_db_commands(sub)
-    return parser
-
-
-def _add_classifier_commands(sub: Any) -> None:
-    """``classify``, ``eval`` and ``calibrate``: the classifier put to one message or to a labelled file."""
-    p = _command(sub, "classify", "classify one message and print category, confidence, reasoning")
-    p.add_argument("text", type=_words, help="the customer's message")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file")
-    p.add_argument(
-        "file",
-        type=Path,
-        help="JSONL or CSV with text and label (HINT3, Banking77, CLINC150, Bitext read as is)",
-    )
-    p.add_argument("--label-map", help=LABEL_MAP_HELP)
-    _column_options(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _command(sub, "calibrate", "pick the local-accept threshold (skip Claude) by cross-validation")
-    p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
-    p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
-    p.add_argument("--label-map", help=LABEL_MAP_HELP)
-    _column_options(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def _add_db_commands(sub: Any) -> None:
-    """``db upgrade`` and ``db purge``."""
-    p = _command(sub, "db", "database maintenance")
-    db = p.add_subparsers(dest="db_command", required=True)
-    _command(
-        db,
-        "upgrade",
-        "apply every migration up to the latest (serve does it too at start; stats and db purge leave an "
-        "older database to it). On a large log it takes minutes, during which decisions cannot be "
-        "recorded: on SQLite stop serve first, on PostgreSQL choose a quiet hour (README: Upgrading)",
-    )
-    p = _command(
-        db,
-        "purge",
-        "delete decisions, finished messages, quiet threads and learned examples older than an age "
-        "(never a pending message)",
-    )
-    p.add_argument("--older-than", required=True, type=parse_duration, help="e.g. 90d, 12w, 36h")
 
 
 def run_event_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -489,7 +489,7 @@ def test_eval_counts_an_escalated_out_of_scope_message_as_right(tmp_path: Path) 
 def test_each_commands_own_help_says_what_it_does_and_where_settings_come_from(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import build_parser
+    from bot.arguments import build_parser
 
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([*command.split(), "--help"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
+from bot.arguments import build_parser
 from bot.commands.database import parse_duration
 from bot.store import Store, upgrade_async
 from tests.bot.test_cli import run_cli

@@ -86,21 +86,19 @@ class SupportBot:
             directory=self.directory,
             take_overs=self.intake.take_overs,
         )
-        self.worker = Worker(
-            self.conversations,
-            store,
-            concurrency=settings.max_concurrency,
-            lease_seconds=settings.claim_lease_seconds,
-            recovery_interval=settings.recovery_interval_seconds,
-            max_attempts=settings.retry_attempts,
-            retry_base_seconds=settings.retry_base_seconds,
-        )
+        self.worker = _worker(settings, self.conversations, store)
         self.reminders = Reminders(store, self.client, settings)
         self.catch_up = CatchUp(store, self.client, self.intake, settings, self.worker.submit)
         self._catching_up: asyncio.Task[None] | None = None
+        self.app = self._slack_app()
+
+    def _slack_app(self) -> AsyncApp:
+        """The Bolt app on the bot's client, its listeners registered and :meth:`_on_error` its error
+        handler."""
+        settings = self.settings
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         _drop_unused_token_warning()
-        self.app = AsyncApp(
+        app = AsyncApp(
             client=self.client,
             signing_secret=secret,
             # Socket Mode connections are authenticated by the app token; HTTP requests by signature.
@@ -108,10 +106,11 @@ class SupportBot:
             process_before_response=False,
             raise_error_for_unhandled_request=False,
         )
-        self.app.error(self._on_error)
-        messages.register(self.app, self)
-        actions.register(self.app, self)
-        commands.register(self.app, self)
+        app.error(self._on_error)
+        messages.register(app, self)
+        actions.register(app, self)
+        commands.register(app, self)
+        return app
 
     async def start(self) -> None:
         """Check the token, learn who the bot is, and resume pending messages."""
@@ -213,3 +212,16 @@ def build_app(
 ) -> AsyncApp:
     """The Bolt app alone (see :class:`SupportBot` for the parts that start and stop)."""
     return SupportBot(settings, router, store, client).app
+
+
+def _worker(settings: Settings, conversations: Conversations, store: Store) -> Worker:
+    """The worker, sized and timed by the settings."""
+    return Worker(
+        conversations,
+        store,
+        concurrency=settings.max_concurrency,
+        lease_seconds=settings.claim_lease_seconds,
+        recovery_interval=settings.recovery_interval_seconds,
+        max_attempts=settings.retry_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+    )

@@ -190,8 +190,28 @@ async def thread_history(
     thread as it stands, ``msg`` and what was said after it included, and every reply of ours to ``msg``
     is one the new answer replaces.
     """
+    earlier = await _messages_before(client, msg, rerouting=rerouting)
+    replaced = _replaced(earlier, msg.ts if rerouting else None)
+    turns: list[Turn] = []
+    for message in _paired(earlier):
+        text = _words(message, bot_user_id)
+        role = await _role(message, msg, bot_user_id, replaced, is_agent) if text else None
+        if role is not None:
+            turns.append(Turn(role=role, text=text))
+    return turns[-limit:]
+
+
+async def _messages_before(
+    client: AsyncWebClient, msg: InboundMessage, *, rerouting: bool
+) -> list[dict[str, Any]]:
+    """The thread's messages before ``msg`` (and the replies to earlier ones that came after it); the
+    whole thread when ``rerouting``. None at all when Slack will never let the bot read it.
+
+    Raises:
+        SlackApiError: a failure a retry may get past (rate limits, outages).
+    """
     try:
-        earlier = [
+        return [
             message
             async for message in thread_messages(client, msg.channel_id, msg.thread_ts)
             if rerouting or float(message.get("ts", 0)) < float(msg.ts) or _answers_earlier(message, msg)
@@ -208,26 +228,26 @@ async def thread_history(
         )
         logger.warning("thread %s/%s cannot be read: %s%s", msg.channel_id, msg.thread_ts, error, needed)
         return []
-    replaced = _replaced(earlier, msg.ts if rerouting else None)
-    turns: list[Turn] = []
-    for message in _paired(earlier):
-        text = _words(message, bot_user_id)
-        if not text:
-            continue
-        user = message.get("user")
-        role: Role
-        if _from_us(message, bot_user_id):
-            if not _is_reply(message):
-                continue
-            role = "rerouted" if str(message.get("ts")) in replaced else "assistant"
-        elif user == msg.user_id:
-            role = "customer"
-        elif user and not message.get("bot_id") and await is_agent(user):
-            role = "agent"
-        else:
-            role = "other"
-        turns.append(Turn(role=role, text=text))
-    return turns[-limit:]
+
+
+async def _role(
+    message: dict[str, Any],
+    msg: InboundMessage,
+    bot_user_id: str | None,
+    replaced: set[str],
+    is_agent: Callable[[str], Awaitable[bool]],
+) -> Role | None:
+    """Whose turn ``message`` is in ``msg``'s thread; None for one of ours that is no reply (a notice)."""
+    user = message.get("user")
+    if _from_us(message, bot_user_id):
+        if not _is_reply(message):
+            return None
+        return "rerouted" if str(message.get("ts")) in replaced else "assistant"
+    if user == msg.user_id:
+        return "customer"
+    if user and not message.get("bot_id") and await is_agent(user):
+        return "agent"
+    return "other"
 
 
 def _answered(message: dict[str, Any]) -> str:

@@ -131,7 +131,7 @@ async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRe
         return
     # In the conversation's turn, as a re-route is answered: one under way when this was pressed ends
     # first, then is read (or another agent's "correct", chosen without seeing it, would overrule it).
-    async with bot.worker.agent_turn(target.message):
+    async with bot.worker.turns.agent_turn(target.message):
         await _confirm(bot, respond, await _target(bot, body, key) or target, user)
 
 
@@ -167,7 +167,7 @@ async def _change_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRes
     target = await _judged(bot, body, respond, user, key)
     if target is None:
         return
-    async with bot.worker.agent_turn(target.message):
+    async with bot.worker.turns.agent_turn(target.message):
         # Read again in the turn: another agent's re-route may have answered meanwhile. To another
         # category, it was chosen without seeing this one, nor this one without seeing it: the
         # customer gets one new answer, and the agent who came second decides again, knowing.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.replies import reply_metadata, reply_payload
 from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages
-from bot.worker import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS
+from bot.turns import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack

@@ -26,8 +26,8 @@ from bot.intake import Intake
 from bot.learning import Learner
 from bot.listeners import actions, commands, messages
 from bot.reminders import Reminders
-from bot.replies import SLACK_ERRORS
 from bot.settings import Settings, SettingsError
+from bot.slack_errors import SLACK_ERRORS
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.worker import Worker

@@ -35,8 +35,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.intake import Intake
-from bot.replies import SLACK_ERRORS, retry_after
 from bot.settings import Settings
+from bot.slack_errors import SLACK_ERRORS, retry_after
 from bot.store.recent import LastSeen, SeenThread
 from bot.store.records import InboundMessage
 from bot.store.repository import Store

@@ -24,15 +24,10 @@ from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.ownership import ThreadOwnership, beaten_decision
 from bot.recovery import Recovery, decision_payload
-from bot.replies import (
-    SLACK_ERRORS,
-    StartCheck,
-    StreamedReply,
-    post_reply,
-    remove_unfinished,
-    reply_metadata,
-)
+from bot.replies import StartCheck, StreamedReply, post_reply, remove_unfinished
+from bot.reply_metadata import reply_metadata
 from bot.settings import Settings
+from bot.slack_errors import SLACK_ERRORS
 from bot.slack_text import message_words
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time

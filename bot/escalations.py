@@ -18,7 +18,8 @@ from bot.escalation_messages import (
 )
 from bot.formatting import agent_controls, note
 from bot.intake import is_direct, is_thread_reply
-from bot.replies import notice_metadata, post_reply
+from bot.replies import post_reply
+from bot.reply_metadata import notice_metadata
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store

@@ -17,15 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Identity
 from bot.intake import is_direct
-from bot.replies import (
-    SLACK_ERRORS,
-    part_metadata,
-    post_reply,
-    remove_unfinished,
-    reply_metadata,
-    reply_payload,
-)
+from bot.replies import post_reply, remove_unfinished
+from bot.reply_metadata import part_metadata, reply_metadata, reply_payload
 from bot.settings import Settings
+from bot.slack_errors import SLACK_ERRORS
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.threads import PostedReply, find_notice, find_posted_reply

@@ -20,8 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import agent_mentions, minutes_word, reminder_text
 from bot.escalations import TAKER_REMEMBERED
-from bot.replies import SLACK_ERRORS
 from bot.settings import Settings
+from bot.slack_errors import SLACK_ERRORS
 from bot.store.records import AwaitingEscalation
 from bot.store.repository import Store
 

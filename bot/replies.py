@@ -1,7 +1,8 @@
-"""Posting to a thread: streamed answers, one-shot answers, escalations, and finding what was posted.
+"""Posting to a thread: streamed answers and answers posted whole, and removing a stream nobody finished.
 
-Every reply carries message metadata naming the customer message it answers, so that after a crash the
-bot can see in Slack itself whether that message was already answered, and never answer it twice.
+Every reply carries message metadata naming the customer message it answers (:mod:`bot.reply_metadata`),
+so that after a crash the bot can see in Slack itself whether that message was already answered, and
+never answer it twice.
 """
 
 from __future__ import annotations
@@ -13,23 +14,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import note
 from bot.sanitize import StreamSanitizer
+from bot.slack_errors import SLACK_ERRORS, retry_after, why
 from bot.store.records import InboundMessage
 from router.markdown import open_fence
 
 logger = logging.getLogger(__name__)
 
-REPLY_EVENT = "support_router_reply"
-# On a notice of an escalated DM in the agents' channel: the customer message it tells them of.
-NOTICE_EVENT = "support_router_notice"
-# What a Web API call raises once slack_sdk's own retries are spent: Slack's refusal, a connection that
-# failed, or a call that took too long.
-SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
 # The first words go to Slack at once; then appendStream at most once per interval, counted from the
 # end of the previous call, so a slow Slack (or a busy bot) gets fewer, larger appends, never more.
 APPEND_INTERVAL_S = 0.5
@@ -37,29 +32,6 @@ APPEND_INTERVAL_S = 0.5
 # after Slack kept the bot waiting (a 429's Retry-After) carries everything Claude wrote meanwhile, and
 # a long answer can be more than this: it goes as several calls.
 MARKDOWN_TEXT_LIMIT = 12_000
-# chat.postMessage's refusals of a message's size or shape: its text past 40,000 characters, its blocks'
-# text past what Slack takes in one message, more than 50 blocks or a section past 3,000 characters.
-REFUSED_SHAPE = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
-
-
-def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Message metadata tying a reply to the customer message it answers."""
-    return {"event_type": REPLY_EVENT, "event_payload": {"message_ts": msg.ts, **(payload or {})}}
-
-
-def part_metadata(metadata: dict[str, Any], number: int, count: int) -> dict[str, Any]:
-    """``metadata`` of a reply (:func:`reply_metadata`) for its message ``number`` of ``count``: an answer
-    too long for one message goes as several, and a retry or a restart posts those not found there."""
-    return {**metadata, "event_payload": {**metadata["event_payload"], "part": number, "parts": count}}
-
-
-def reply_part(message: dict[str, Any]) -> tuple[int, int] | None:
-    """Which message of an answer in several ``message`` is, and of how many (None: a whole reply)."""
-    payload = reply_payload(message)
-    try:
-        return int(payload["part"]), int(payload["parts"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def markdown_pieces(text: str, limit: int = MARKDOWN_TEXT_LIMIT) -> list[str]:
@@ -69,16 +41,6 @@ def markdown_pieces(text: str, limit: int = MARKDOWN_TEXT_LIMIT) -> list[str]:
     split words and Markdown alike.
     """
     return [text[start : start + limit] for start in range(0, len(text), limit)]
-
-
-def notice_metadata(msg: InboundMessage) -> dict[str, Any]:
-    """Message metadata tying a notice in the agents' channel to the DM message it tells them of."""
-    return {"event_type": NOTICE_EVENT, "event_payload": {"channel": msg.channel_id, "message_ts": msg.ts}}
-
-
-def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
-    """What a posted message's metadata says (see :func:`reply_metadata`); empty when it says nothing."""
-    return dict((message.get("metadata") or {}).get("event_payload") or {})
 
 
 @dataclass(frozen=True)
@@ -241,7 +203,7 @@ class StreamedReply:
                 # attempt). Failing the attempt now would have the retry ask Claude for it again.
                 if self._required:
                     raise
-                logger.info("Slack would not start a streamed reply (%s); posting it whole", _why(e))
+                logger.info("Slack would not start a streamed reply (%s); posting it whole", why(e))
                 self.refused = True
                 self.maybe_started = not isinstance(e, SlackApiError) or e.response.status_code >= 500
                 return
@@ -291,50 +253,6 @@ class StreamedReply:
 
     async def _after_rate_limit(self) -> None:
         await asyncio.sleep(max(0.0, self._resume_at - time.monotonic()))
-
-
-def refused_for_good(error: BaseException) -> bool:
-    """Whether Slack refused to post a message for its size or shape (:data:`REFUSED_SHAPE`): the same
-    message would be refused on every attempt."""
-    return (
-        isinstance(error, SlackApiError)
-        and _method(error) == "chat.postMessage"
-        and error.response.get("error") in REFUSED_SHAPE
-    )
-
-
-def failure(error: BaseException) -> str:
-    """What an attempt's error says, for the log and the record: Slack's refusal as the method and its
-    code ("Slack refused chat.postMessage: msg_too_long"), with the HTTP status unless 200 (a 5xx, a
-    429), any other error as its type and message."""
-    if isinstance(error, SlackApiError):
-        status = error.response.status_code
-        http = "" if status == 200 else f" (HTTP {status})"
-        return f"Slack refused {_method(error) or 'a call'}: {_why(error)}{http}"
-    return f"{type(error).__name__}: {error}"
-
-
-def _method(error: SlackApiError) -> str:
-    """The Web API method Slack refused (the last part of the URL called)."""
-    return str(getattr(error.response, "api_url", "") or "").rsplit("/", 1)[-1]
-
-
-def _why(error: BaseException) -> str:
-    """Slack's error code for a refused call, else the exception."""
-    if isinstance(error, SlackApiError):
-        return str(error.response.get("error") or error.response.status_code)
-    return f"{type(error).__name__}: {error}"
-
-
-def retry_after(error: SlackApiError) -> float:
-    """Seconds Slack asked to wait (its Retry-After header), 1 when it did not say."""
-    for name, value in (error.response.headers or {}).items():
-        if name.lower() == "retry-after":
-            try:
-                return float(value[0] if isinstance(value, list) else value)
-            except (TypeError, ValueError):
-                break
-    return 1.0
 
 
 async def post_reply(

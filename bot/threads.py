@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import customer_part
-from bot.replies import REPLY_EVENT, notice_metadata, reply_part, reply_payload
+from bot.reply_metadata import REPLY_EVENT, notice_metadata, reply_part, reply_payload
 from bot.slack_text import message_words, plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
@@ -79,7 +79,7 @@ class PostedReply:
 
     ``reply``: its finished reply (the last message, for an answer in several), or None. ``unfinished``:
     the ts of replies never finished (streams stopped by a crash carry no metadata). ``parts``: the
-    messages of an answer in several (:func:`bot.replies.part_metadata`) posted so far, by number.
+    messages of an answer in several (:func:`bot.reply_metadata.part_metadata`) posted so far, by number.
     """
 
     reply: dict[str, Any] | None = None

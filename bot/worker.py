@@ -19,7 +19,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.conversation import Conversations
-from bot.replies import failure, refused_for_good
+from bot.slack_errors import failure, refused_for_good
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.turns import Turns

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import catch_up
-from bot.replies import reply_payload
+from bot.reply_metadata import reply_payload
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
 from tests.bot.test_dm_escalations import DM, escalated_dm, notices

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.replies import reply_metadata, reply_payload
+from bot.reply_metadata import reply_metadata, reply_payload
 from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages
 from bot.turns import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS

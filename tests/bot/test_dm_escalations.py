@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select
 
-from bot.replies import reply_payload
+from bot.reply_metadata import reply_payload
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
 from bot.stats.terminal import print_report

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.intake import parse_event
-from bot.replies import reply_payload
+from bot.reply_metadata import reply_payload
 from bot.slack_text import plain_text
 from tests.bot.harness import RunningBot, start_bot, stop_bot
 from tests.fakes import FakeAnthropic, FakeSlack

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.replies import reply_metadata
+from bot.reply_metadata import reply_metadata
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from tests.bot.harness import CHANNEL, CUSTOMER, SECRET, RunningBot
@@ -147,7 +147,7 @@ async def test_a_long_answer_half_posted_before_a_crash_is_finished_not_begun_ag
     the decision failed, the half answer is removed and the message answered again, once."""
     from bot.formatting import answer_messages
     from bot.recovery import decision_payload
-    from bot.replies import part_metadata
+    from bot.reply_metadata import part_metadata
     from tests.store.samples import decision
 
     store = await _dead_process_store(bot_db_url)

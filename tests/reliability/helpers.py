@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import Table, select
 
-from bot.replies import reply_part
+from bot.reply_metadata import reply_part
 from bot.store.repository import Store
 from bot.store.tables import inbound_messages, routing_decisions
 from tests.fakes import FakeSlack

@@ -1,0 +1,43 @@
+"""Message metadata on the bot's posts: each reply names the customer message it answers (and, for an
+answer in several messages, which one it is), each notice of an escalated DM the message it tells the
+agents of; so that after a crash the bot reads in Slack itself what it already posted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.store.records import InboundMessage
+
+REPLY_EVENT = "support_router_reply"
+# On a notice of an escalated DM in the agents' channel: the customer message it tells them of.
+NOTICE_EVENT = "support_router_notice"
+
+
+def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Message metadata tying a reply to the customer message it answers."""
+    return {"event_type": REPLY_EVENT, "event_payload": {"message_ts": msg.ts, **(payload or {})}}
+
+
+def part_metadata(metadata: dict[str, Any], number: int, count: int) -> dict[str, Any]:
+    """``metadata`` of a reply (:func:`reply_metadata`) for its message ``number`` of ``count``: an answer
+    too long for one message goes as several, and a retry or a restart posts those not found there."""
+    return {**metadata, "event_payload": {**metadata["event_payload"], "part": number, "parts": count}}
+
+
+def reply_part(message: dict[str, Any]) -> tuple[int, int] | None:
+    """Which message of an answer in several ``message`` is, and of how many (None: a whole reply)."""
+    payload = reply_payload(message)
+    try:
+        return int(payload["part"]), int(payload["parts"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def notice_metadata(msg: InboundMessage) -> dict[str, Any]:
+    """Message metadata tying a notice in the agents' channel to the DM message it tells them of."""
+    return {"event_type": NOTICE_EVENT, "event_payload": {"channel": msg.channel_id, "message_ts": msg.ts}}
+
+
+def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
+    """What a posted message's metadata says (see :func:`reply_metadata`); empty when it says nothing."""
+    return dict((message.get("metadata") or {}).get("event_payload") or {})

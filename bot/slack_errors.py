@@ -1,0 +1,58 @@
+"""Slack's refusals, as the bot tells them apart: what a Web API call raises once slack_sdk's retries are
+spent, which refusals no retry would change, how long Slack asked to wait, and what to record."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+# What a Web API call raises once slack_sdk's own retries are spent: Slack's refusal, a connection that
+# failed, or a call that took too long.
+SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
+# chat.postMessage's refusals of a message's size or shape: its text past 40,000 characters, its blocks'
+# text past what Slack takes in one message, more than 50 blocks or a section past 3,000 characters.
+REFUSED_SHAPE = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
+
+
+def refused_for_good(error: BaseException) -> bool:
+    """Whether Slack refused to post a message for its size or shape (:data:`REFUSED_SHAPE`): the same
+    message would be refused on every attempt."""
+    return (
+        isinstance(error, SlackApiError)
+        and _method(error) == "chat.postMessage"
+        and error.response.get("error") in REFUSED_SHAPE
+    )
+
+
+def failure(error: BaseException) -> str:
+    """What an attempt's error says, for the log and the record: Slack's refusal as the method and its
+    code ("Slack refused chat.postMessage: msg_too_long"), with the HTTP status unless 200 (a 5xx, a
+    429), any other error as its type and message."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code
+        http = "" if status == 200 else f" (HTTP {status})"
+        return f"Slack refused {_method(error) or 'a call'}: {why(error)}{http}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _method(error: SlackApiError) -> str:
+    """The Web API method Slack refused (the last part of the URL called)."""
+    return str(getattr(error.response, "api_url", "") or "").rsplit("/", 1)[-1]
+
+
+def why(error: BaseException) -> str:
+    """Slack's error code for a refused call, else the exception."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or error.response.status_code)
+    return f"{type(error).__name__}: {error}"
+
+
+def retry_after(error: SlackApiError) -> float:
+    """Seconds Slack asked to wait (its Retry-After header), 1 when it did not say."""
+    for name, value in (error.response.headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                break
+    return 1.0

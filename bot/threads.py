@@ -53,6 +53,16 @@ def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
     return _is_reply(message) and float(reply_payload(message).get("message_ts") or "inf") < float(msg.ts)
 
 
+def _tells_of(message: dict[str, Any], msg: InboundMessage) -> bool:
+    """Whether ``message`` is a notice of ours telling the agents of ``msg``, a DM message."""
+    expected = notice_metadata(msg)
+    metadata = message.get("metadata") or {}
+    return (
+        metadata.get("event_type") == expected["event_type"]
+        and reply_payload(message) == expected["event_payload"]
+    )
+
+
 def _is_reply(message: dict[str, Any]) -> bool:
     return (message.get("metadata") or {}).get("event_type") == REPLY_EVENT
 
@@ -137,13 +147,8 @@ async def find_posted_reply(
 async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: InboundMessage) -> bool:
     """Whether the thread of the notice ``notice_ts`` in the agents' ``channel`` tells them of ``msg``
     already (an earlier attempt at it posted there, then failed)."""
-    expected = notice_metadata(msg)
     async for message in thread_messages(client, channel, notice_ts):
-        metadata = message.get("metadata") or {}
-        if (
-            metadata.get("event_type") == expected["event_type"]
-            and reply_payload(message) == expected["event_payload"]
-        ):
+        if _tells_of(message, msg):
             return True
     return False
 
@@ -151,18 +156,13 @@ async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: Inb
 async def find_notice(client: AsyncWebClient, channel: str, msg: InboundMessage) -> str | None:
     """The ts of the notice at the top of the agents' ``channel`` that tells them of ``msg``, a DM message,
     if an earlier attempt at it posted one there and then failed (or died) before noting it."""
-    expected = notice_metadata(msg)
     cursor = None
     while True:
         response = await client.conversations_history(
             channel=channel, oldest=msg.ts, include_all_metadata=True, limit=200, cursor=cursor
         )
         for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == expected["event_type"]
-                and reply_payload(message) == expected["event_payload"]
-            ):
+            if _tells_of(message, msg):
                 return str(message["ts"])
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
         if not cursor:

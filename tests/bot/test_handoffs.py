@@ -578,6 +578,9 @@ async def test_answers_in_a_dm_carry_no_agent_controls(running: RunningBot) -> N
 async def test_without_an_agents_channel_a_dm_escalation_stays_in_the_dm(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
+    """With no channel to announce it in, the escalation stays in the DM, which no agent can see: it
+    carries no Route is correct, Re-route to… or Hand back to the bot, nor the line telling agents how to
+    use them, which were the customer's alone to read and press (and be refused), as the answers' are not."""
     running = await make_bot(agent_users=[AGENT])
     anthropic_api.classify_fn = unsure
     event = await running.customer_says("about my order", channel="D0DM", channel_type="im")
@@ -585,20 +588,6 @@ async def test_without_an_agents_channel_a_dm_escalation_stays_in_the_dm(
     [reply] = running.replies(event)
     assert f"<@{AGENT}>" in reply["text"]
     assert {c.params["channel"] for c in slack.calls_to("chat.postMessage")} == {"D0DM"}
-
-
-async def test_an_escalation_left_in_the_dm_carries_no_agent_controls(
-    make_bot: BotFactory, anthropic_api: FakeAnthropic
-) -> None:
-    """With no channel to announce it in, the escalation stays in the DM, which no agent can see: its
-    Route is correct, Re-route to… and Hand back to the bot, and the line telling agents how to use them,
-    were the customer's alone to read and press (and be refused), as the answers' are not."""
-    running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("about my order", channel="D0DM", channel_type="im")
-    await running.idle()
-    [reply] = running.replies(event)
-    assert f"<@{AGENT}>" in reply["text"]
     assert "actions" not in [block["type"] for block in reply["blocks"]]
     assert "Re-route to" not in str(reply["blocks"])
 

@@ -56,8 +56,9 @@ class Deliveries:
             return UNSIGNED
         bot = self._bot
         try:
+            retry = next((value for name, value in headers.items() if name.lower() == RETRY_HEADER), None)
             msg = await bot.intake.accept(
-                payload, bot.conversations.identity.user_id, redelivered=_retried(headers)
+                payload, bot.conversations.identity.user_id, redelivered=retried(retry)
             )
         except DatabaseError as e:
             logger.error("could not claim a delivered event: %s", e)
@@ -67,10 +68,9 @@ class Deliveries:
         return ACCEPTED
 
 
-def _retried(headers: Mapping[str, str]) -> bool:
-    """Whether Slack sent this delivery again after a failed one (a retry number above 0)."""
-    retry = next((value for name, value in headers.items() if name.lower() == RETRY_HEADER), "0")
-    return retry.strip() not in ("", "0")
+def retried(retry_num: str | None) -> bool:
+    """Whether Slack sent a delivery again after a failed one: its ``X-Slack-Retry-Num`` above 0."""
+    return (retry_num or "0").strip() not in ("", "0")
 
 
 def _event_callback(body: bytes) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.deliveries import RETRY_HEADER
+from bot.deliveries import RETRY_HEADER, retried
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
@@ -34,10 +34,8 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         next: Callable[[], Awaitable[None]],
     ) -> None:
         if body.get("type") == "event_callback":
-            retry = request.headers.get(RETRY_HEADER) or ["0"]
-            context[CLAIMED] = await bot.intake.accept(
-                body, context.bot_user_id, redelivered=retry[0] not in ("", "0")
-            )
+            retry = next(iter(request.headers.get(RETRY_HEADER) or []), None)
+            context[CLAIMED] = await bot.intake.accept(body, context.bot_user_id, redelivered=retried(retry))
         await next()
 
     async def answer(context: AsyncBoltContext) -> None:

@@ -34,7 +34,7 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
         next: Callable[[], Awaitable[None]],
     ) -> None:
         if body.get("type") == "event_callback":
-            retry = next(iter(request.headers.get(RETRY_HEADER) or []), None)
+            retry = (request.headers.get(RETRY_HEADER) or [""])[0]  # (``next`` is Bolt's, here)
             context[CLAIMED] = await bot.intake.accept(body, context.bot_user_id, redelivered=retried(retry))
         await next()
 

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.formatting import note
 from bot.sanitize import StreamSanitizer
-from bot.slack_errors import SLACK_ERRORS, retry_after, why
+from bot.slack_errors import SLACK_ERRORS, maybe_carried_out, retry_after, why
 from bot.store.records import InboundMessage
 from router.markdown import open_fence
 
@@ -205,7 +205,7 @@ class StreamedReply:
                     raise
                 logger.info("Slack would not start a streamed reply (%s); posting it whole", why(e))
                 self.refused = True
-                self.maybe_started = not isinstance(e, SlackApiError) or e.response.status_code >= 500
+                self.maybe_started = maybe_carried_out(e)
                 return
             self.ts = response["ts"]
             if self._on_started is not None:

@@ -1,5 +1,6 @@
 """Slack's refusals, as the bot tells them apart: what a Web API call raises once slack_sdk's retries are
-spent, which refusals no retry would change, how long Slack asked to wait, and what to record."""
+spent, which refusals no retry would change, which failures may hide a call Slack carried out all the same,
+how long Slack asked to wait, and what to record."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
 # chat.postMessage's refusals of a message's size or shape: its text past 40,000 characters, its blocks'
 # text past what Slack takes in one message, more than 50 blocks or a section past 3,000 characters.
 REFUSED_SHAPE = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
+# Slack's error codes that say, in its documentation, that some of the call may have been carried out.
+MAYBE_CARRIED_OUT = frozenset({"fatal_error", "internal_error"})
 
 
 def refused_for_good(error: BaseException) -> bool:
@@ -22,6 +25,16 @@ def refused_for_good(error: BaseException) -> bool:
         and _method(error) == "chat.postMessage"
         and error.response.get("error") in REFUSED_SHAPE
     )
+
+
+def maybe_carried_out(error: BaseException) -> bool:
+    """Whether Slack may have carried out the call that failed with ``error`` all the same (a message
+    posted, a stream started): no answer came (a timeout, a connection dropped mid-call), a 5xx, or
+    Slack's word that part of it may have gone through (:data:`MAYBE_CARRIED_OUT`). Not a connection
+    never made, nor a refusal Slack answered: nothing was done, and nothing needs looking for."""
+    if isinstance(error, SlackApiError):
+        return error.response.status_code >= 500 or error.response.get("error") in MAYBE_CARRIED_OUT
+    return not isinstance(error, aiohttp.ClientConnectorError)
 
 
 def failure(error: BaseException) -> str:

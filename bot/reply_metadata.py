@@ -1,16 +1,19 @@
 """Message metadata on the bot's posts: each reply names the customer message it answers (and, for an
 answer in several messages, which one it is), each notice of an escalated DM the message it tells the
-agents of; so that after a crash the bot reads in Slack itself what it already posted."""
+agents of, each reminder the escalation it brings up again; so that after a crash, or a post whose answer
+was lost, the bot reads in Slack itself what it already posted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.store.records import InboundMessage
+from bot.store.records import AwaitingEscalation, InboundMessage
 
 REPLY_EVENT = "support_router_reply"
 # On a notice of an escalated DM in the agents' channel: the customer message it tells them of.
 NOTICE_EVENT = "support_router_notice"
+# On a reminder of an escalation no agent answered: the escalation it brings up again.
+REMINDER_EVENT = "support_router_reminder"
 
 
 def reply_metadata(msg: InboundMessage, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -38,6 +41,27 @@ def notice_metadata(msg: InboundMessage) -> dict[str, Any]:
     return {"event_type": NOTICE_EVENT, "event_payload": {"channel": msg.channel_id, "message_ts": msg.ts}}
 
 
+def reminder_metadata(escalation: AwaitingEscalation) -> dict[str, Any]:
+    """Message metadata tying a reminder to the escalation it brings up: its thread, and when the thread
+    went to a person (an escalation after a hand-back has a reminder of its own)."""
+    payload = {
+        "channel": escalation.channel_id,
+        "thread_ts": escalation.thread_ts,
+        "escalated_at": escalation.escalated_at.isoformat(),
+    }
+    return {"event_type": REMINDER_EVENT, "event_payload": payload}
+
+
 def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
     """What a posted message's metadata says (see :func:`reply_metadata`); empty when it says nothing."""
     return dict((message.get("metadata") or {}).get("event_payload") or {})
+
+
+def carries(message: dict[str, Any], metadata: dict[str, Any]) -> bool:
+    """Whether a posted ``message`` carries ``metadata`` (a notice's, a reminder's): its event, and all
+    that it says."""
+    said = message.get("metadata") or {}
+    return (
+        said.get("event_type") == metadata["event_type"]
+        and reply_payload(message) == metadata["event_payload"]
+    )

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import customer_part
-from bot.reply_metadata import REPLY_EVENT, notice_metadata, reply_part, reply_payload
+from bot.reply_metadata import REPLY_EVENT, carries, notice_metadata, reply_part, reply_payload
 from bot.slack_text import message_words, plain_text
 from bot.store.records import InboundMessage
 from router.models import Role, Turn
@@ -55,12 +55,7 @@ def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
 
 def _tells_of(message: dict[str, Any], msg: InboundMessage) -> bool:
     """Whether ``message`` is a notice of ours telling the agents of ``msg``, a DM message."""
-    expected = notice_metadata(msg)
-    metadata = message.get("metadata") or {}
-    return (
-        metadata.get("event_type") == expected["event_type"]
-        and reply_payload(message) == expected["event_payload"]
-    )
+    return carries(message, notice_metadata(msg))
 
 
 def _is_reply(message: dict[str, Any]) -> bool:

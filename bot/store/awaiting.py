@@ -37,6 +37,7 @@ class AwaitingAgents(Database):
                 t.c.customer_id,
                 t.c.notice_channel_id,
                 t.c.notice_ts,
+                t.c.reminder_maybe_posted,
             )
             .where(text(AWAITING_AGENT), t.c.escalated_at <= escalated_before)
             .where(seen_by_agents(t))
@@ -69,10 +70,13 @@ class AwaitingAgents(Database):
             rows = (await conn.execute(self.awaiting_agents_statement(escalated_before))).all()
         return [AwaitingEscalation.model_validate(row._asdict()) for row in rows]
 
-    async def claim_reminder(self, escalation: AwaitingEscalation, *, release: bool = False) -> bool:
+    async def claim_reminder(
+        self, escalation: AwaitingEscalation, *, release: bool = False, maybe_posted: bool = False
+    ) -> bool:
         """Take the one reminder of ``escalation`` (False when another replica took it, an agent wrote
         in the thread meanwhile, or it was escalated anew); ``release`` gives it back when it could not
-        be posted, for the next look to try again."""
+        be posted, for the next look to try again, ``maybe_posted`` when Slack may have posted it all the
+        same (a 5xx, a timeout): the next look reads the thread for it first."""
         t = threads
         key = (
             t.c.team_id == escalation.team_id,
@@ -81,9 +85,16 @@ class AwaitingAgents(Database):
         )
         stmt = update(t).where(*key)
         if release:
-            stmt = stmt.values(reminded_at=None)
+            stmt = stmt.values(reminded_at=None, reminder_maybe_posted=maybe_posted)
         else:
-            same = t.c.escalated_at == escalation.escalated_at  # not escalated anew since it was read
-            stmt = stmt.where(text(AWAITING_AGENT), same).values(reminded_at=utcnow())
+            # Not escalated anew since it was read, nor given back meanwhile by a post that may be in the
+            # thread, which this claim would otherwise post again without looking.
+            same = (
+                t.c.escalated_at == escalation.escalated_at,
+                t.c.reminder_maybe_posted == escalation.reminder_maybe_posted,
+            )
+            stmt = stmt.where(text(AWAITING_AGENT), *same).values(
+                reminded_at=utcnow(), reminder_maybe_posted=False
+            )
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)

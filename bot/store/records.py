@@ -84,6 +84,8 @@ class AwaitingEscalation(BaseModel):
     # Set for a DM: its notice in the agents' channel, where they are reminded (they cannot see the DM).
     notice_channel_id: str | None = None
     notice_ts: str | None = None
+    # Its reminder was given back after a failure that may hide a post (a 5xx, a timeout): look first.
+    reminder_maybe_posted: bool = False
 
     @property
     def reminder_thread(self) -> tuple[str, str]:

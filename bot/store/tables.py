@@ -194,6 +194,9 @@ class ThreadRow(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_seconds: Mapped[float | None] = mapped_column(Float)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reminder was given back after a failure that does not say whether Slack posted it (a 5xx, a
+    # timeout; 0017): the next look reads the thread for it before posting it again.
+    reminder_maybe_posted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # A DM's: where its escalation was announced to the agents (the first notice; 0011). A reply under
     # it is an agent's pick-up; the reminder and what the customer adds go there.
     notice_channel_id: Mapped[str | None] = mapped_column(SlackId)

@@ -2,7 +2,10 @@
 agents are tagged there again, once, so a customer told "a person will follow up" is not forgotten.
 
 Any replica may look; each reminder is claimed in the store before it is posted (one per escalation), and
-given back if Slack refuses it, for the next look. An agent's reply in the thread (which takes it over),
+given back if Slack refuses it, for the next look. A failure that does not say whether Slack posted it (a
+5xx, a timeout) gives it back marked: the next look reads the thread for it (its message metadata names the
+escalation, :func:`bot.reply_metadata.reminder_metadata`) and posts it only if it is not there, so the
+agents are not tagged twice. An agent's reply in the thread (which takes it over),
 a hand-back and a re-route all end the wait. An escalated DM is brought up under its notice in the
 agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot), tagging
 the agent who took that customer up under another of its notices, if one did; one never announced there is
@@ -20,10 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import agent_mentions, minutes_word, reminder_text
 from bot.escalations import TAKER_REMEMBERED
+from bot.reply_metadata import carries, reminder_metadata
 from bot.settings import Settings
-from bot.slack_errors import SLACK_ERRORS
+from bot.slack_errors import SLACK_ERRORS, failure, maybe_carried_out
 from bot.store.records import AwaitingEscalation
 from bot.store.repository import Store
+from bot.threads import thread_messages
 
 logger = logging.getLogger(__name__)
 
@@ -52,30 +57,46 @@ class Reminders:
         now = now or datetime.now(UTC)
         reminded = 0
         for escalation in await self._store.awaiting_agents(now - self._wait):
-            # Read before the claim: a claimed reminder is posted or given back, nothing in between fails.
+            # Read before the claim: a claimed reminder is posted or given back, only Slack fails in between.
             mentions = await self._mentions(escalation, now)
             if await self._store.claim_reminder(escalation):
                 reminded += await self._post(escalation, mentions, now)
         return reminded
 
     async def _post(self, escalation: AwaitingEscalation, mentions: str, now: datetime) -> int:
+        if escalation.reminder_maybe_posted and await self._posted_already(escalation):
+            return 0
         waited = now - escalation.escalated_at
         channel, thread_ts = escalation.reminder_thread
         customer = escalation.customer_id if escalation.notice_ts else None
-        where = f"{escalation.channel_id}/{escalation.thread_ts}"
         try:
             await self._client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
                 text=reminder_text(mentions, waited, direct_message_from=customer),
                 unfurl_links=False,
+                metadata=reminder_metadata(escalation),
             )
         except SLACK_ERRORS as e:
-            logger.warning("could not remind the agents of %s: %s", where, e)
-            await self._store.claim_reminder(escalation, release=True)
+            logger.warning("could not remind the agents of %s: %s", _where(escalation), failure(e))
+            await self._store.claim_reminder(escalation, release=True, maybe_posted=maybe_carried_out(e))
             return 0
-        logger.info("reminded the agents of %s", where)
+        logger.info("reminded the agents of %s", _where(escalation))
         return 1
+
+    async def _posted_already(self, escalation: AwaitingEscalation) -> bool:
+        """Whether the reminder of ``escalation``, given back after a failure that may hide its post, is
+        in its thread, or the thread could not be read (given back again, still unsure, for the next
+        look): either way this look posts nothing."""
+        try:
+            found = await _in_thread(self._client, escalation)
+        except SLACK_ERRORS as e:
+            logger.warning("could not look for the reminder of %s: %s", _where(escalation), failure(e))
+            await self._store.claim_reminder(escalation, release=True, maybe_posted=True)
+            return True
+        if found:
+            logger.info("the reminder of %s was posted already (Slack's answer was lost)", _where(escalation))
+        return found
 
     async def _mentions(self, escalation: AwaitingEscalation, now: datetime) -> str:
         """Whom the reminder tags: every agent; for a DM whose customer an agent has taken up (replying
@@ -117,3 +138,18 @@ class Reminders:
                 await self.remind()
             except Exception:
                 logger.exception("the look for escalations waiting on an agent failed; trying again later")
+
+
+async def _in_thread(client: AsyncWebClient, escalation: AwaitingEscalation) -> bool:
+    """Whether the reminder of ``escalation`` is in its thread (a DM's: under its notice), found by its
+    metadata as the answers and the DMs' notices are found after a failed attempt (``bot.threads``)."""
+    channel, thread_ts = escalation.reminder_thread
+    expected = reminder_metadata(escalation)
+    async for message in thread_messages(client, channel, thread_ts):
+        if carries(message, expected):
+            return True
+    return False
+
+
+def _where(escalation: AwaitingEscalation) -> str:
+    return f"{escalation.channel_id}/{escalation.thread_ts}"

@@ -103,6 +103,21 @@ async def test_a_dm_nobody_takes_up_is_brought_up_again_under_its_notice(
     assert all("waiting" not in m["text"] for m in running.replies(event))  # nothing of it in the DM
 
 
+async def test_a_dm_reminder_slack_posted_but_answered_503_for_is_under_the_notice_once(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    _, notice_ts = await escalated_dm(running, anthropic_api)
+    slack.fail_next("chat.postMessage", status=503, channel=AGENTS_CHANNEL, after_applying=True)
+    reminders = running.bot.reminders
+    assert await reminders.remind(later(31)) == 0
+    assert await reminders.remind(later(32)) == 0  # found under the notice, by its metadata
+    assert await reminders.remind(later(240)) == 0
+    [notice, reminder] = notices(slack)
+    assert notice["ts"] == notice_ts and reminder["thread_ts"] == notice_ts
+    assert reminder["text"].startswith(f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person")
+
+
 async def test_a_dm_reminder_goes_to_the_agent_who_took_the_customer_up_not_to_everyone(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

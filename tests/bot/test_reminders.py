@@ -112,16 +112,59 @@ async def test_answered_threads_and_escalated_dms_get_no_reminder(
     assert len(running.replies(answered)) == 1 and len(running.replies(dm)) == 1
 
 
+@pytest.mark.parametrize("refusal", ["not_in_channel", "channel_not_found"])
 async def test_a_reminder_slack_refuses_is_tried_again_at_the_next_look(
-    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic, caplog: pytest.LogCaptureFixture
+    make_bot: BotFactory,
+    slack: FakeSlack,
+    anthropic_api: FakeAnthropic,
+    caplog: pytest.LogCaptureFixture,
+    refusal: str,
 ) -> None:
     running = await make_bot(agent_users=[AGENT])
     event = await escalate(running, anthropic_api)
-    slack.fail_next("chat.postMessage", error="not_in_channel")
+    slack.fail_next("chat.postMessage", error=refusal)
     with caplog.at_level(logging.WARNING):
         assert await running.bot.reminders.remind(later(31)) == 0
     assert any("could not remind the agents" in r.getMessage() for r in caplog.records)
+    reads = len(slack.calls_to("conversations.replies"))
     assert await running.bot.reminders.remind(later(32)) == 1
+    assert len(running.replies(event)) == 2
+    # Slack said it posted nothing: the thread is not read for it first.
+    assert len(slack.calls_to("conversations.replies")) == reads
+
+
+@pytest.mark.parametrize("posted", [True, False], ids=["posted-then-500", "not-posted"])
+async def test_a_reminder_slack_answers_500_for_is_in_the_thread_once(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic, posted: bool
+) -> None:
+    """A 5xx does not say whether Slack posted the reminder (slack_sdk does not send a post again on one):
+    the next look reads the thread for it, by the metadata naming its escalation, and posts it only if
+    it is not there."""
+    running = await make_bot(agent_users=[AGENT])
+    event = await escalate(running, anthropic_api)
+    slack.fail_next("chat.postMessage", status=500, after_applying=posted)
+    reminders = running.bot.reminders
+    assert await reminders.remind(later(31)) == 0
+    assert await reminders.remind(later(32)) == (0 if posted else 1)
+    assert await reminders.remind(later(240)) == 0
+    [_, reminder] = running.replies(event)
+    assert reminder["text"].startswith(f"<@{AGENT}>: still waiting for a person after")
+
+
+async def test_a_reminder_slack_posted_but_never_answered_for_is_not_posted_again(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    event = await escalate(running, anthropic_api)
+    running.bot.client.timeout = 1  # the bot gives up on Slack's answer before it comes
+    slack.fail_next("chat.postMessage", after_applying=True, hang=60)
+    reminders = running.bot.reminders
+    assert await reminders.remind(later(31)) == 0
+    # The thread cannot be read at the next look: nothing is posted blind, the look after reads it.
+    slack.fail_next("conversations.replies", error="internal_error")
+    assert await reminders.remind(later(32)) == 0
+    assert await reminders.remind(later(33)) == 0
+    assert await reminders.remind(later(240)) == 0
     assert len(running.replies(event)) == 2
 
 

@@ -54,6 +54,9 @@ class _Fault:
     after_applying: bool = False
     # Calls let through before the first that fails.
     skip: int = 0
+    # Seconds with no answer at all (after carrying the call out, with after_applying): a client that
+    # gives up first sees a timeout.
+    hang: float = 0.0
 
 
 class FakeSlack(LocalServer):
@@ -157,17 +160,19 @@ class FakeSlack(LocalServer):
         channel: str | None = None,
         after_applying: bool = False,
         skip: int = 0,
+        hang: float = 0.0,
         **extra: Any,
     ) -> None:
         """Fails the next ``count`` calls to ``method`` (``"*"``: any method), those naming ``channel``
         alone when it is given, once ``skip`` of them have gone through; ``after_applying``: the call is
-        carried out all the same (a message posted, a stream started), only its answer fails.
+        carried out all the same (a message posted, a stream started), only its answer fails; ``hang``: no
+        answer for that many seconds first (a client with a shorter timeout gives up on it).
 
         ``error="..."`` answers HTTP 200 ``{"ok": false, "error": ..., **extra}`` (Slack's
         ``missing_scope`` names the scope ``needed`` and those ``provided``); otherwise HTTP ``status``: 429
         is ``ratelimited`` with a ``Retry-After: retry_after`` header, 500/503 a server error.
         """
-        fault = _Fault(status, retry_after, error, count, extra, channel, after_applying, skip)
+        fault = _Fault(status, retry_after, error, count, extra, channel, after_applying, skip, hang)
         self._faults.setdefault(method, []).append(fault)
 
     def hold_responses(self, name: str) -> asyncio.Event:
@@ -215,6 +220,8 @@ class FakeSlack(LocalServer):
         headers: dict[str, str] = {}
         if fault is not None and fault.after_applying:
             self._answer(method, params, request.headers.get("Authorization", ""))
+        if fault is not None:
+            await self.sleep(fault.hang)
         if fault is not None and fault.error is None:
             call.status = fault.status
             if fault.status == 429:

@@ -8,7 +8,7 @@ one whose lease ran out is taken again (:meth:`Inbox.take_stale`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.store.database import Database
 from bot.store.errors import UnknownMessage
 from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages, utcnow
+from bot.store.waiting import released_statement, rooted_statement
 from router.models import RoutingDecision
 
 # Long enough for a stack trace's last lines; the full error goes to the log, not the database.
@@ -52,8 +53,9 @@ class Inbox(Database):
         few transactions, so each is acknowledged to Slack within milliseconds.
 
         ``waiting``: ``msg`` is a reply in a thread whose first message is not claimed yet (Slack delivers
-        events out of order): it is claimed as 'waiting', for ``lease_seconds`` at most, and
-        :meth:`take_stale` offers it once that first message is claimed.
+        events out of order): it is claimed as 'waiting', for ``lease_seconds`` at most, and released
+        once that first message is handled (:meth:`take_released`; :meth:`take_stale` if its worker
+        stopped first).
 
         Returns:
             True when this call inserted the claim (go ahead and answer, unless ``waiting``); False when
@@ -101,7 +103,8 @@ class Inbox(Database):
         self, limit: int = 100, lease_seconds: float = 300, *, include_leased: bool = False
     ) -> list[InboundMessage]:
         """Take pending messages whose lease ran out (their worker died, or :meth:`fail` set a retry time),
-        and the waiting replies whose thread's first message is claimed now (see :meth:`claim`).
+        and the waiting replies whose thread's first message is handled now, which the worker that
+        handled it did not take (it stopped first; see :meth:`take_released`).
 
         They are re-leased for ``lease_seconds`` in the same statement, so two callers (or replicas)
         never take the same message. ``include_leased`` also takes messages still leased: only for a
@@ -124,9 +127,42 @@ class Inbox(Database):
             .returning(m.c.id, *(m.c[name] for name in _MESSAGE_COLUMNS))
         )
         async with self._transaction() as conn:
-            await conn.execute(_rooted_statement(now, postgres=self._postgres))
+            await conn.execute(rooted_statement(now, postgres=self._postgres))
             rows = (await conn.execute(stmt)).all()
         return [_message(row) for row in sorted(rows, key=lambda row: row.id)]
+
+    async def take_released(self, msg: InboundMessage, lease_seconds: float = 300) -> list[InboundMessage]:
+        """Take, as :meth:`take_stale` does, the waiting replies of ``msg``'s thread released by its first
+        message being handled (see :meth:`claim`): all of them when ``msg`` is that first message, just
+        handled; ``msg`` alone when it is one of them, just claimed (its first message may have been
+        handled between the intake's look and its claim, its worker finding no reply waiting yet).
+
+        So a reply is answered as soon as its first message is, not at the next recovery pass; whichever
+        of the worker, the intake or a replica's pass comes first takes it, once. A look comes first: a
+        thread with no reply waiting, nearly every one, costs no write.
+
+        Returns:
+            The replies, oldest first, leased for ``lease_seconds``, each marked ``after_its_root``.
+        """
+        now, m = utcnow(), inbound_messages
+        released = released_statement(msg, now)
+        async with self.reading() as conn:
+            if (await conn.execute(released.limit(1))).first() is None:
+                return []
+        if self._postgres:
+            released = released.with_for_update(skip_locked=True)  # another replica takes those
+        stmt = (
+            update(m)
+            .where(m.c.id.in_(released.scalar_subquery()))
+            .values(state="pending", lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(m.c.id, *(m.c[name] for name in _MESSAGE_COLUMNS))
+        )
+        async with self._transaction() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            _message(row).model_copy(update={"after_its_root": True})
+            for row in sorted(rows, key=lambda row: row.ts)
+        ]
 
     async def extend_lease(self, msg: InboundMessage, lease_seconds: float = 300) -> None:
         """Renew the lease of a message still being worked on (a heartbeat): until now + ``lease_seconds``.
@@ -220,21 +256,6 @@ class Inbox(Database):
                 exists = select(inbound_messages.c.id).where(message_key(msg))
                 if (await conn.execute(exists)).first() is None:
                     raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
-
-
-def _rooted_statement(now: datetime, *, postgres: bool) -> Any:
-    """Make pending, and due at once, the waiting replies (still within their wait) whose thread's first
-    message is claimed now: their turn comes after it (:meth:`Store.earlier_pending`)."""
-    m, root = inbound_messages, inbound_messages.alias("root")
-    claimed = (
-        select(root.c.id)
-        .where(root.c.team_id == m.c.team_id, root.c.channel_id == m.c.channel_id, root.c.ts == m.c.thread_ts)
-        .exists()
-    )
-    rooted = select(m.c.id).where(m.c.state == "waiting", m.c.lease_until > now, claimed)
-    if postgres:
-        rooted = rooted.with_for_update(skip_locked=True)  # another replica's pass releases those
-    return update(m).where(m.c.id.in_(rooted.scalar_subquery())).values(state="pending", lease_until=None)
 
 
 def message_key(msg: InboundMessage) -> ColumnElement[bool]:

@@ -35,6 +35,9 @@ class InboundMessage(BaseModel):
     # Its event came again after a failed delivery (Slack's retry), so people may have replied in its
     # thread before the bot took it (see ``ThreadOwnership._answered_by_a_person``). Not stored.
     redelivered: bool = False
+    # A reply that waited in the store for its thread's first message, which Slack delivered after it
+    # (see ``Inbox.take_released``): the thread may have been handed to a person meanwhile. Not stored.
+    after_its_root: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -132,8 +132,8 @@ class Intake:
         if is_thread_reply(msg):
             thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
             if thread is None and not addressed_to_bot(body, msg):
-                await self._before_its_root(body, msg, bot_user_id)
-                return None  # people talking in a thread the bot has no part in (yet, for the waiting)
+                # People talking in a thread the bot has no part in (yet, for a reply that waits).
+                return await self._before_its_root(body, msg, bot_user_id)
         elif not addressed_to_bot(body, msg) and await self._directory.is_agent(msg.user_id, wait=False):
             return None  # an agent's own post in the support channel ("heads up, team") is no question
         if thread is not None and await self._is_agent_turn(msg, thread):
@@ -148,24 +148,31 @@ class Intake:
 
     async def _before_its_root(
         self, body: Mapping[str, Any], msg: InboundMessage, bot_user_id: str | None
-    ) -> None:
+    ) -> InboundMessage | None:
         """Keep waiting a customer's reply in their own thread whose first message the bot has not
         claimed (yet): Slack does not deliver in order, and sends a failed delivery again a minute later,
         when the customer may have written on in its thread. It is claimed as waiting, for as long as the
-        catch-up at a start would still find that first message, and answered after it once it is claimed
-        (:meth:`Store.take_stale`). Anyone else's words there, and an agent's own thread, are not the bot's
-        business; neither is a thread whose first message it left unanswered, and its replies wait in vain.
-        Slack names the thread's author in the event (``parent_user_id``): no call to Slack here. A reply
-        that mentions the bot does not wait: its ``app_mention`` event is its claim, answered at once."""
+        catch-up at a start would still find that first message, and answered once that is handled: the
+        worker that handled it takes it (:meth:`Store.take_released`). Anyone else's words there, and an
+        agent's own thread, are not the bot's business; neither is a thread whose first message it left
+        unanswered, and its replies wait in vain. Slack names the thread's author in the event
+        (``parent_user_id``): no call to Slack here. A reply that mentions the bot does not wait: its
+        ``app_mention`` event is its claim, answered at once.
+
+        Returns the reply, to answer now, when its first message was handled between the look for its
+        thread and its claim (its worker found no reply waiting); otherwise None."""
         event = body.get("event") or {}
         if event.get("parent_user_id") != msg.user_id:
-            return
+            return None
         if bot_user_id and f"<@{bot_user_id}" in str(event.get("text") or ""):
-            return
+            return None
         if await self._directory.is_agent(msg.user_id, wait=False):
-            return
+            return None
         wait = max(self._settings.catch_up_hours * 3600, WAIT_FOR_REDELIVERY_SECONDS)
-        await self._store.claim(msg, lease_seconds=wait, waiting=True)
+        if not await self._store.claim(msg, lease_seconds=wait, waiting=True):
+            return None
+        released = await self._store.take_released(msg, self._settings.claim_lease_seconds)
+        return released[0] if released else None
 
     async def _under_notice(self, msg: InboundMessage) -> bool:
         """Whether ``msg`` replies under an escalated DM's notice in the agents' channel; an agent's reply

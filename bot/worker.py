@@ -7,7 +7,8 @@ answered knowing the bot's answer to the first, or not at all if the first was h
 
 Each message holds a lease in the store from the moment it is submitted (waiting its turn included),
 renewed by a heartbeat; a message whose worker died (lease ran out) or whose reply could not be posted
-is taken again by the recovery loop of any replica.
+is taken again by the recovery loop of any replica. A customer's reply that Slack delivered before its
+thread's first message waits in the store, and the worker that handles that message starts it next.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.conversation import Conversations
+from bot.intake import is_direct, is_thread_reply
 from bot.slack_errors import failure, refused_for_good
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -102,7 +104,7 @@ class Worker:
             async with self.turns.turn(msg) as waited_turn:
                 waited_slot = self._slots.locked()
                 async with self._slots:
-                    waited = waited_turn or waited_elsewhere or waited_slot
+                    waited = waited_turn or waited_elsewhere or waited_slot or msg.after_its_root
                     await self._conversations.handle(msg, recovered=recovered, waited=waited)
         except Exception as e:  # the one catch-all: nothing claimed is ever dropped
             await self._failed(msg, e)
@@ -110,6 +112,21 @@ class Worker:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+        if not (is_thread_reply(msg) or is_direct(msg)):
+            await self._release_replies(msg)
+
+    async def _release_replies(self, root: InboundMessage) -> None:
+        """Answer now the customer's replies in ``root``'s thread that Slack delivered before it and that
+        waited for it (``Intake._before_its_root``), if ``root`` is handled (still pending, it awaits a
+        retry: they wait on). Submitted from ``root``'s task, they are in flight before it ends. Should
+        this fail, or the process stop first, a recovery pass releases them (``Store.take_stale``)."""
+        try:
+            replies = await self._store.take_released(root, self._lease)
+        except Exception as e:
+            logger.warning("could not release the replies waiting for %s/%s: %s", root.channel_id, root.ts, e)
+            return
+        for reply in replies:
+            self.submit(reply)
 
     async def _heartbeat(self, msg: InboundMessage) -> None:
         while True:

@@ -8,15 +8,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.reply_metadata import reply_metadata, reply_payload
+from bot.reply_metadata import reply_metadata
 from bot.store.records import InboundMessage
 from bot.store.tables import inbound_messages
 from bot.turns import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
-from tests.fakes.slack_signing import app_mention_event, event_callback, message_event
-from tests.reliability.helpers import eventually
 from tests.store.samples import decision
 
 AGENT = "U0AGENT"
@@ -26,19 +24,39 @@ def unsure(text: str, categories: list[str]) -> dict[str, Any]:
     return {"category": "Refund Request", "confidence": 0.3, "reasoning": "unsure", "wants_human": False}
 
 
-async def claimed_elsewhere(running: RunningBot, text: str) -> InboundMessage:
-    """A customer's message in the channel, claimed (and still held) by another replica."""
-    slack = running.slack
+def written(running: RunningBot, text: str) -> InboundMessage:
+    """A customer's message in the channel, in Slack: no event of it has come yet."""
     first = InboundMessage(
-        team_id=slack.team_id,
+        team_id=running.slack.team_id,
         channel_id=CHANNEL,
         ts=running.next_ts(),
         user_id=CUSTOMER,
         text="The app crashes",
     )
-    slack.add_message(CHANNEL, first.ts, CUSTOMER, text)
+    running.slack.add_message(CHANNEL, first.ts, CUSTOMER, text)
+    return first
+
+
+async def claimed_elsewhere(running: RunningBot, text: str) -> InboundMessage:
+    """A customer's message in the channel, claimed (and still held) by another replica."""
+    first = written(running, text)
     assert await running.store.claim(first, lease_seconds=60)
     return first
+
+
+async def answered_elsewhere(running: RunningBot, first: InboundMessage) -> None:
+    """The other replica's answer to ``first``, in its thread, as it records it once posted."""
+    slack = running.slack
+    reply = slack.add_message(
+        CHANNEL,
+        None,
+        slack.bot_user_id,
+        "Which app version?",
+        thread_ts=first.ts,
+        metadata=reply_metadata(first),
+    )
+    answered = decision(query="The app crashes", escalated=False, escalation_reason=None)
+    await running.store.complete(first, answered, reply["ts"])
 
 
 async def test_a_second_message_sent_while_the_first_is_escalated_is_left_to_the_agents(
@@ -61,67 +79,6 @@ async def test_a_second_message_sent_while_the_first_is_escalated_is_left_to_the
     assert state == "left"  # closed, not pending: no restart answers it later
     thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
     assert thread is not None and thread.escalated
-
-
-def answers_to(running: RunningBot, event: dict[str, Any]) -> list[dict[str, Any]]:
-    """The bot's replies in ``event``'s thread that answer ``event`` itself."""
-    return [m for m in running.replies(event) if reply_payload(m).get("message_ts") == event["ts"]]
-
-
-async def test_a_follow_up_delivered_before_its_threads_first_message_is_answered_after_it(
-    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
-) -> None:
-    """Slack does not deliver in order: the first message's delivery failed, and Slack sends it again a
-    minute later, after the customer's follow-up in its thread. Neither is lost, each is answered once,
-    the follow-up after the first and knowing its answer."""
-    running = await make_bot()
-    root_ts = running.next_ts()
-    slack.add_message(CHANNEL, root_ts, CUSTOMER, "The app crashes when I upload photos")
-    follow_up = await running.customer_says(
-        "It's version 4.2 on Android 14", thread_ts=root_ts, parent_user_id=CUSTOMER
-    )
-    # Someone else in that thread is still no business of the bot's.
-    colleague = await running.customer_says(
-        "same here", user="U0COLLEAGUE", thread_ts=root_ts, parent_user_id=CUSTOMER
-    )
-    await running.idle()
-    assert anthropic_api.bodies() == []  # nothing to answer it with yet: the first message is unknown
-    root = message_event("The app crashes when I upload photos", CHANNEL, CUSTOMER, root_ts)
-    status, _ = await running.send(event_callback(root), retry_num=1)
-    assert status == 200
-    await eventually(lambda: bool(answers_to(running, follow_up)), "the follow-up's answer")
-    await running.idle()
-    assert len(answers_to(running, root)) == 1 and len(answers_to(running, follow_up)) == 1
-    assert answers_to(running, colleague) == [] and len(running.replies(root)) == 2
-    first, second = anthropic_api.bodies("answer")
-    assert "Android 14" not in str(first["messages"])
-    assert [m["role"] for m in second["messages"]] == ["user", "assistant", "user"]
-    assert second["messages"][0]["content"] == "The app crashes when I upload photos"
-    assert second["messages"][-1]["content"] == "It's version 4.2 on Android 14"
-
-
-async def test_a_mention_in_the_customers_own_thread_the_bot_never_took_is_answered_once(
-    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
-) -> None:
-    """The thread began with a bare mention (nothing to answer); the question under it mentions the bot,
-    and Slack delivers it twice, as a message and as a mention, the message first. It does not wait for
-    a first message that will never be claimed: the mention is its claim."""
-    running = await make_bot()
-    root_ts = running.next_ts()
-    slack.add_message(CHANNEL, root_ts, CUSTOMER, f"<@{slack.bot_user_id}>")
-    ts, text = running.next_ts(), f"<@{slack.bot_user_id}> the app crashes when I upload photos"
-    slack.add_message(CHANNEL, ts, CUSTOMER, text, thread_ts=root_ts)
-    extra = {"thread_ts": root_ts, "parent_user_id": CUSTOMER}
-    for event in (
-        message_event(text, CHANNEL, CUSTOMER, ts, **extra),
-        app_mention_event(text, CHANNEL, CUSTOMER, ts, **extra),
-    ):
-        status, _ = await running.send(event_callback(event))
-        assert status == 200
-    await running.idle()
-    [answer] = anthropic_api.bodies("answer")
-    assert answer["messages"][-1]["content"] == "the app crashes when I upload photos"
-    assert len(answers_to(running, event)) == 1
 
 
 async def test_quick_direct_messages_are_answered_in_order_each_knowing_the_answer_before(
@@ -170,11 +127,7 @@ async def test_a_follow_up_waits_for_the_earlier_message_another_replica_is_answ
     await running.customer_says("It's version 4.2 on Android 14", thread_ts=root)
     await asyncio.sleep(3 * ORDER_POLL_SECONDS)
     assert anthropic_api.bodies() == []  # the follow-up waits its turn
-    reply = slack.add_message(
-        CHANNEL, None, slack.bot_user_id, "Which app version?", thread_ts=root, metadata=reply_metadata(first)
-    )
-    answered = decision(query="The app crashes", escalated=False, escalation_reason=None)
-    await running.store.complete(first, answered, reply["ts"])
+    await answered_elsewhere(running, first)
     await running.idle()
     [answer] = anthropic_api.bodies("answer")
     assert [m["role"] for m in answer["messages"]] == ["user", "assistant", "user"]

@@ -42,7 +42,11 @@ async def test_released_replies_are_taken_once_under_a_race(store: Store) -> Non
         *(store.take_stale(limit=5) for _ in range(3)),
     )
     taken = [msg.ts for batch in batches for msg in batch]
-    assert sorted(taken) == [reply.ts for reply in replies]
+    assert len(taken) == len(set(taken))  # none taken twice
+    # A recovery pass releases every rooted reply but takes up to its limit: on PostgreSQL the others,
+    # released while the worker's look was skipping the rows it had locked, are the next pass's.
+    taken += [msg.ts for msg in await store.take_stale(limit=len(replies))]
+    assert sorted(taken) == [reply.ts for reply in replies]  # none lost
 
 
 async def test_the_look_for_a_threads_waiting_replies_reads_its_index_entries(store: Store) -> None:

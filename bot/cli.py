@@ -45,7 +45,7 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
     """Run ``main`` on uvloop where it is installed (Linux, macOS), else on asyncio's own loop.
 
     uvloop's libuv loop took about 15 % off the bot's CPU per message and 10 % off its acknowledgement
-    time in a burst (see the README's Performance section); it does not exist on Windows.
+    time in a burst (see docs/performance.md); it does not exist on Windows.
     """
     try:
         import uvloop

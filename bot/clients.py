@@ -116,7 +116,7 @@ def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 # Its default (64 KiB) keeps reading: every few tokens of an answer, sent as their own event, wake the
 # loop and go through the HTTP parser on their own. With one byte the socket rests while the handler
 # paces its reads (router.handlers.READ_INTERVAL_SECONDS), the events gather in the kernel and come in
-# one read: less than half the CPU of the router with the SDK (README, Performance).
+# one read: less than half the CPU of the router with the SDK (docs/performance.md).
 STREAM_READ_BUFFER_BYTES = 1
 
 

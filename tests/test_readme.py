@@ -2,7 +2,9 @@
 
 A test renamed or moved leaves the README pointing at nothing, and a reader checking a guarantee finds no
 proof. Names cut short with "…" match as a prefix; ``…::name`` and ``::name`` (the file named just before)
-are looked up in every test file.
+are looked up in every test file. The pages in docs/ hold what moved out of the README (the detail of how
+it works, the performance and routing-quality records), so they are read with it: text moved there stays
+checked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # `tests/bot/test_x.py::test_name`, `test_x.py::test_name_…`, `…::test_name`, `::test_name`
 REFERENCE = re.compile(r"`(?P<file>[\w/.]*\.py)?(?:…)?::(?P<name>test_\w*)(?P<cut>…)?`")
 TEST_FILE = re.compile(r"`(?P<file>(?:tests/)?[\w/]*test_\w+\.py)`")
@@ -23,6 +26,13 @@ TEST_FILE = re.compile(r"`(?P<file>(?:tests/)?[\w/]*test_\w+\.py)`")
 CODE_PATH = re.compile(r"`(?P<path>(?:bot|router)(?:\.\w+)+)`")
 # `Worker.recover`, `Store.take_stale`: a class of the product's and one of its methods or attributes.
 MEMBER = re.compile(r"`(?P<cls>[A-Z][A-Za-z]+)\.(?P<member>[a-z_]\w*)`")
+# [text](docs/performance.md), [text](../README.md#reliability), [text](#agent-feedback)
+LINK = re.compile(r"\]\((?P<target>(?!https?:)[^)#\s]*)(?:#(?P<anchor>[^)\s]+))?\)")
+
+
+def _text() -> str:
+    """The README and the docs pages, one after another (each page ends its paragraphs)."""
+    return "\n\n".join(path.read_text(encoding="utf-8") for path in DOCUMENTS)
 
 
 def _test_names() -> dict[Path, set[str]]:
@@ -44,9 +54,9 @@ def _files(name: str, names: dict[Path, set[str]]) -> list[Path]:
 
 
 def test_every_test_the_readme_names_exists() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documents = _text()
     names = _test_names()
-    references = list(REFERENCE.finditer(readme))
+    references = list(REFERENCE.finditer(documents))
     assert len(references) > 40  # the Reliability table's proofs: the pattern still reads them
     missing = []
     for ref in references:
@@ -58,13 +68,13 @@ def test_every_test_the_readme_names_exists() -> None:
         )
         if not found:
             missing.append(ref[0])
-    assert missing == [], f"README.md names tests that do not exist: {missing}"
+    assert missing == [], f"README.md or docs/ name tests that do not exist: {missing}"
 
 
 def test_every_test_file_the_readme_names_exists() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documents = _text()
     names = _test_names()
-    files = [match["file"] for match in TEST_FILE.finditer(readme)]
+    files = [match["file"] for match in TEST_FILE.finditer(documents)]
     assert files  # the pattern still reads them
     assert [file for file in files if not _files(file, names)] == []
 
@@ -87,8 +97,8 @@ def _resolves(path: str) -> bool:
 
 def test_every_module_and_name_the_readme_gives_by_its_path_exists() -> None:
     # Code moves (a module split in two); the README's "where it lives" must move with it.
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    paths = sorted({match["path"] for match in CODE_PATH.finditer(readme)})
+    documents = _text()
+    paths = sorted({match["path"] for match in CODE_PATH.finditer(documents)})
     assert len(paths) > 10  # the pattern still reads them
     assert [path for path in paths if not _resolves(path)] == []
 
@@ -107,10 +117,32 @@ def _classes() -> dict[str, list[type]]:
 
 
 def test_every_method_the_readme_names_is_on_its_class() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documents = _text()
     classes = _classes()
-    members = sorted({(match["cls"], match["member"]) for match in MEMBER.finditer(readme)})
+    members = sorted({(match["cls"], match["member"]) for match in MEMBER.finditer(documents)})
     ours = [(cls, member) for cls, member in members if cls in classes]
     assert len(ours) > 20  # the pattern still reads them
     missing = [f"{cls}.{member}" for cls, member in ours if not any(hasattr(c, member) for c in classes[cls])]
     assert missing == []
+
+
+def _anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_page_and_heading_the_documents_link_to_exists() -> None:
+    # Text moved from the README to docs/ is reached by a link; a page renamed or a heading reworded
+    # would leave the reader at a 404 or at the top of a long page.
+    assert len(DOCUMENTS) > 1  # the docs pages are read
+    broken = []
+    for document in DOCUMENTS:
+        for link in LINK.finditer(document.read_text(encoding="utf-8")):
+            target = (document.parent / link["target"]).resolve() if link["target"] else document
+            if not target.exists():
+                broken.append(f"{document.name}: {link[0]}")
+            elif link["anchor"] and target.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", target.read_text(encoding="utf-8"), re.MULTILINE)
+                if link["anchor"] not in {_anchor(heading) for heading in headings}:
+                    broken.append(f"{document.name}: {link[0]}")
+    assert broken == []

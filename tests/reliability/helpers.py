@@ -25,9 +25,13 @@ PATIENCE_SECONDS = 90.0
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], what: str, patience: float = PATIENCE_SECONDS
+    check: Callable[[], object | Awaitable[object]], what: str, patience: float = PATIENCE_SECONDS
 ) -> None:
-    """Poll ``check`` until it holds; fail naming ``what`` if it does not within ``patience`` seconds."""
+    """Poll ``check`` until it holds; fail naming ``what`` if it does not within ``patience`` seconds.
+
+    ``check`` holds when what it returns (or, when that is awaitable, what it awaits to) is truthy: the
+    replies found, the thread noticed, so that a test waits on the very thing it then reads.
+    """
     deadline = time.monotonic() + patience
     while True:
         result = check()

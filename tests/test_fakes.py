@@ -6,6 +6,7 @@ import enum
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Required, TypedDict
 from urllib.parse import parse_qs
 
 import anthropic
@@ -13,6 +14,7 @@ import httpx2
 import pydantic
 import pytest
 from aiohttp import web
+from anthropic.types import Message, MessageParam, ParsedMessage, TextBlockParam, ToolParam
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond, AsyncSay
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -39,7 +41,7 @@ from tests.fakes import (
 
 MODEL = "claude-haiku-4-5"
 FORM = "application/x-www-form-urlencoded"
-ASK = [
+ASK: list[MessageParam] = [
     {"role": "user", "content": "<customer_message>\nI was charged twice, I want a human</customer_message>"}
 ]
 
@@ -58,7 +60,11 @@ class Verdict(pydantic.BaseModel):
     wants_human: bool = False
 
 
-TOOL = {"name": "classify", "description": "Record the route.", "input_schema": Verdict.model_json_schema()}
+TOOL: ToolParam = {
+    "name": "classify",
+    "description": "Record the route.",
+    "input_schema": Verdict.model_json_schema(),
+}
 
 
 @pytest.fixture
@@ -75,11 +81,13 @@ async def claude(fake: FakeAnthropic) -> AsyncIterator[anthropic.AsyncAnthropic]
         yield c
 
 
-async def classify(claude: anthropic.AsyncAnthropic, **kw: object) -> anthropic.types.ParsedMessage[Verdict]:
-    return await claude.messages.parse(model=MODEL, max_tokens=200, messages=ASK, output_format=Verdict, **kw)
+async def classify(claude: anthropic.AsyncAnthropic) -> ParsedMessage[Verdict]:
+    return await claude.messages.parse(model=MODEL, max_tokens=200, messages=ASK, output_format=Verdict)
 
 
-async def stream_text(claude: anthropic.AsyncAnthropic, system: str = "You are the refunds desk.") -> tuple:
+async def stream_text(
+    claude: anthropic.AsyncAnthropic, system: str = "You are the refunds desk."
+) -> tuple[str, Message]:
     async with claude.messages.stream(model=MODEL, max_tokens=300, system=system, messages=ASK) as stream:
         text = "".join([piece async for piece in stream.text_stream])
         return text, await stream.get_final_message()
@@ -92,7 +100,8 @@ async def test_parse_answers_with_the_schema_enum(
     assert reply.parsed_output == Verdict(
         category=Category.REFUND, confidence=0.92, reasoning="Mentions 'charged'.", wants_human=True
     )
-    assert reply.model == MODEL and reply.stop_reason == "end_turn" and reply._request_id.startswith("req_")
+    assert reply.model == MODEL and reply.stop_reason == "end_turn"
+    assert reply._request_id is not None and reply._request_id.startswith("req_")
     assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
     assert [r.kind for r in fake.requests] == ["classify"]
     assert fake.requests[0].body["output_config"]["format"]["type"] == "json_schema"
@@ -118,17 +127,21 @@ async def test_forced_tool_call_and_pluggable_classifier(
 async def test_streamed_answer_names_its_system_prompt(fake: FakeAnthropic, claude: anthropic.AsyncAnthropic):
     text, final = await stream_text(claude)
     assert text.startswith("**Answer** from You are the refunds desk.:") and len(text.split()) == 12
-    assert final.stop_reason == "end_turn" and final.content[0].text == text
+    block = final.content[0]
+    assert final.stop_reason == "end_turn" and block.type == "text" and block.text == text
     assert final.usage.output_tokens >= 12
     assert fake.requests[0].kind == "answer" and fake.counters["stream"] == 1
 
 
 async def test_prompt_cache_usage(claude: anthropic.AsyncAnthropic) -> None:
-    system = [{"type": "text", "text": "Long handler prompt. " * 50, "cache_control": {"type": "ephemeral"}}]
+    system: list[TextBlockParam] = [
+        {"type": "text", "text": "Long handler prompt. " * 50, "cache_control": {"type": "ephemeral"}}
+    ]
     first = await claude.messages.create(model=MODEL, max_tokens=50, system=system, messages=ASK)
     second = await claude.messages.create(model=MODEL, max_tokens=50, system=system, messages=ASK)
-    assert first.usage.cache_creation_input_tokens > 0 and first.usage.cache_read_input_tokens == 0
-    assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
+    created = first.usage.cache_creation_input_tokens
+    assert created is not None and created > 0 and first.usage.cache_read_input_tokens == 0
+    assert second.usage.cache_read_input_tokens == created
 
 
 async def test_scripted_latency_paces_the_stream(
@@ -325,6 +338,13 @@ async def test_slack_faults(slack: FakeSlack) -> None:
         await client.users_info(user="U1")
 
 
+class _Post(TypedDict, total=False):
+    """What a test posts with chat.postMessage, its channel aside."""
+
+    text: Required[str]
+    blocks: list[dict[str, object]]
+
+
 async def test_slack_refuses_a_message_too_big_or_misshapen_as_slack_does(
     slack: FakeSlack, web_client: AsyncWebClient
 ) -> None:
@@ -335,7 +355,7 @@ async def test_slack_refuses_a_message_too_big_or_misshapen_as_slack_does(
     def section(text: str) -> dict[str, object]:
         return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
-    refused = {
+    refused: dict[str, _Post] = {
         "msg_too_long": {"text": "x" * 40_001},
         "invalid_blocks": {"text": "x", "blocks": [section("x")] * 51},
         "msg_blocks_too_long": {"text": "x", "blocks": [section("x" * 3000)] * 5},

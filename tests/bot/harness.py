@@ -45,7 +45,7 @@ def make_settings(
     }
     if anthropic is not None:
         values |= {"anthropic_api_key": "test-key", "anthropic_base_url": anthropic.base_url}
-    return Settings(_env_file=None, **(values | extra))  # type: ignore[call-arg]
+    return Settings(_env_file=None, **(values | extra))
 
 
 @dataclass
@@ -196,7 +196,7 @@ async def socket_mode_bot(
     """The bot serving Socket Mode until the block ends (then stopped as SIGTERM stops ``serve``); a test
     that sees ``serving`` end on its own awaits it itself."""
     async with FakeSocketMode() as socket:
-        slack.socket_mode_url = socket.url  # type: ignore[attr-defined]
+        slack.socket_mode_url = socket.url
         slack.tokens.add(APP_TOKEN)
         settings = make_settings(slack, anthropic, database_url, slack_app_token=APP_TOKEN, **extra)
         async with support_bot(settings) as bot:

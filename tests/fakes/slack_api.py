@@ -86,6 +86,8 @@ class FakeSlack(LocalServer):
         self.team = team
         self.bot_name = bot_name
         self.require_stream_recipient = require_stream_recipient
+        # What apps.connections.open answers: a FakeSocketMode's URL (None: Socket Mode is refused).
+        self.socket_mode_url: str | None = None
         self.workspace = Workspace(auto_users=auto_users, **workspace)
         self.workspace.add_user(self.workspace.bot_user_id, name=bot_name, is_bot=True)
         self.calls: list[SlackCall] = []

@@ -291,7 +291,7 @@ def usergroups_users_list(fake: FakeSlack, params: Body) -> Body:
 
 def apps_connections_open(fake: FakeSlack, params: Body) -> Body:
     """Socket Mode: the websocket URL to connect to (set ``fake.socket_mode_url`` first)."""
-    url = getattr(fake, "socket_mode_url", None)
+    url = fake.socket_mode_url
     return {"ok": True, "url": url} if url else _fail("not_allowed_token_type")
 
 

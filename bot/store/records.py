@@ -25,7 +25,9 @@ class InboundMessage(BaseModel):
     ts: str = Field(min_length=1)
     user_id: str
     text: str | None = None
-    thread_ts: str
+    # Never left empty: _thread_defaults_to_ts fills it in before validation. The default only says, to a
+    # type checker too, that a caller may leave it out.
+    thread_ts: str = ""
     channel_type: str | None = None
     # The author's workspace when it is not ours (a customer in a Slack Connect channel); None: ours.
     user_team_id: str | None = None

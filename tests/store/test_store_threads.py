@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.store import Store, ThreadState, upgrade_async
+from bot.store.tables import threads
 from router.models import EscalationReason
 from tests.store.samples import decision, message
 
@@ -93,13 +95,14 @@ async def test_reads_do_not_wait_for_a_writer_on_sqlite(tmp_path: Path) -> None:
         await store.close()
 
 
-async def _escalation_times(store: Store) -> tuple[object, object, object]:
-    """The thread's escalated_at, pickup_seconds and reminded_at (None, or set)."""
+async def _escalation_times(store: Store) -> tuple[datetime | None, float | None, datetime | None]:
+    """The thread's escalated_at, pickup_seconds and reminded_at (None, or set), read through the table's
+    column types: raw SQL would give SQLite's timestamps as text."""
+    t = threads
     async with store.engine.connect() as conn:
         row = (
             await conn.execute(
-                text("SELECT escalated_at, pickup_seconds, reminded_at FROM threads WHERE thread_ts = :ts"),
-                {"ts": KEY[2]},
+                select(t.c.escalated_at, t.c.pickup_seconds, t.c.reminded_at).where(t.c.thread_ts == KEY[2])
             )
         ).one()
     return tuple(row)

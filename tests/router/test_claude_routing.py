@@ -304,14 +304,14 @@ async def test_a_confident_local_guess_does_not_skip_claude_when_a_person_may_be
     """Only Claude's answer says whether the customer wants a person: the local first stage, however sure
     of the category, leaves such messages to it."""
     routes = load_routes()  # the shipped first stage: confident local answers skip Claude
+    threshold = routes.classifier.local.accept_threshold
+    assert threshold is not None
     texts = {
         "plain": "I was charged twice for my order and I want my money back",
         "sure": "I was charged twice for my order and I want my money back. Get me a manager.",
         "maybe": "I was charged twice for my order and I want my money back, can someone look at it?",
     }
-    assert all(
-        local.predict(t).confidence >= routes.classifier.local.accept_threshold for t in texts.values()
-    )
+    assert all(local.predict(t).confidence >= threshold for t in texts.values())
     async with anthropic.AsyncAnthropic(api_key="test", base_url=fake.base_url, max_retries=0) as client:
         router = build_router(routes, client, local=local)
         decisions = {name: await router.route(text) for name, text in texts.items()}

@@ -284,9 +284,10 @@ async def test_what_a_customer_adds_under_an_escalated_dm_is_passed_on_not_escal
     assert report.escalations_to_pick_up == 1
     _, blocks = report_blocks(report)
     assert "Passed on to the person in charge: *2*" in str(blocks)
-    terminal = Console(file=io.StringIO(), width=160, color_system=None)
+    printed = io.StringIO()
+    terminal = Console(file=printed, width=160, color_system=None)
     print_report(report, terminal)
-    assert "Passed on to the person in charge: 2" in terminal.file.getvalue()
+    assert "Passed on to the person in charge: 2" in printed.getvalue()
 
 
 async def test_a_dm_notice_slack_posted_but_answered_500_for_is_not_posted_again(

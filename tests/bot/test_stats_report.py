@@ -247,9 +247,10 @@ async def test_messages_without_a_decision_are_counted_and_the_lost_ones_named(s
     assert before.undecided == 0
     _, quiet = report_blocks(before)
     assert not any("Not answered" in b["text"]["text"] for b in quiet if b["type"] == "section")
-    console = Console(file=io.StringIO(), width=120)
+    printed = io.StringIO()
+    console = Console(file=printed, width=120)
     print_report(report, console)
-    assert "Not answered by the bot" in console.file.getvalue()
+    assert "Not answered by the bot" in printed.getvalue()
 
 
 async def test_the_lost_ones_beyond_the_channels_named_are_counted(store: Store) -> None:
@@ -286,9 +287,10 @@ def test_a_category_name_that_looks_like_markup_is_printed_as_it_is() -> None:
         categories=[Share(name=name, count=1, share=1.0)],
         feedback=[CategoryFeedback(category=name, routed=1, reviewed=0, correct=0, rerouted=0)],
     )
-    console = Console(file=io.StringIO(), width=160)
+    printed = io.StringIO()
+    console = Console(file=printed, width=160)
     print_report(report, console)  # rich read "[/eu]" as a closing tag and raised MarkupError
-    assert console.file.getvalue().count(name) == 2
+    assert printed.getvalue().count(name) == 2
 
 
 def test_bars() -> None:
@@ -394,6 +396,7 @@ async def test_demo_and_chat_decisions_are_left_out_unless_asked_for(
     await seed(store)
     request = parse_arguments("7d")
     [(low, high)] = split_period(request.start, request.end, up_to_now=True).raw
+    assert low is not None  # "7d" has a start
     slow = decision(
         "Refund Request", 0.3, "local", 90_000, 0, escalated=True, escalation_reason="low_confidence"
     )

@@ -72,8 +72,9 @@ def test_a_wide_terminal_gets_a_column_per_field_and_a_narrow_one_two_lines_per_
 def test_labels_that_look_like_markup_are_printed_as_they_are() -> None:
     labels = ["x[/]", "[billing] Refund"]
     report = evaluate([Prediction(gold=label, predicted=label, confidence=0.9) for label in labels])
-    console = Console(file=io.StringIO(), width=200)
+    printed = io.StringIO()
+    console = Console(file=printed, width=200)
     for table in report_tables(report):
         console.print(table)  # "x[/]" raised MarkupError; "[billing]" vanished as a style
-    out = console.file.getvalue()
+    out = printed.getvalue()
     assert "x[/]" in out and "[billing] Refund" in out

@@ -681,7 +681,7 @@ async def test_a_new_message_in_a_dm_is_answered_with_the_conversation_so_far(
     assert len(anthropic_api.bodies("answer")[-1]["messages"]) == 1
 
 
-SCREENSHOT = {"subtype": "file_share", "files": [{"id": "F0SHOT", "name": "screenshot.png"}]}
+SCREENSHOT: dict[str, Any] = {"subtype": "file_share", "files": [{"id": "F0SHOT", "name": "screenshot.png"}]}
 
 
 async def test_an_agent_sharing_only_a_file_in_a_bot_thread_takes_it_over(

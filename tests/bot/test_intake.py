@@ -253,12 +253,14 @@ async def test_a_real_payload_delivered_over_http_is_answered_or_ignored(
         running = await start_bot(slack, anthropic_api, bot_db_url)
         try:
             if replay.root:  # the customer's first message, which the bot answered
+                assert channel is not None and thread_ts is not None  # a reply's event names both
                 root = event.get("root") or {"text": "A question", "user": event.get("parent_user_id")}
                 slack.add_message(channel, thread_ts, root["user"], root["text"])
                 first = message_event(root["text"], channel, root["user"], thread_ts, team=body["team_id"])
                 await running.send(event_callback(first, body["team_id"], bot_user_id=replay.bot))
                 await running.idle()
             if event.get("user") and event.get("ts"):
+                assert channel is not None  # a message's event names its channel
                 slack.add_message(
                     channel,
                     event["ts"],
@@ -279,6 +281,7 @@ async def test_a_real_payload_delivered_over_http_is_answered_or_ignored(
         assert len(anthropic_api.requests) == asked and posted == []
         return
     assert customer_text(anthropic_api.bodies("answer")[-1]) == replay.text
+    assert channel is not None and thread_ts is not None  # an answered message's event names both
     replies = [
         m
         for m in slack.thread_replies(channel, thread_ts)
@@ -320,7 +323,8 @@ def test_a_forwarded_message_is_read_with_its_author_and_a_link_preview_is_not()
     )
     body["event"]["text"] = "<@UBOT> can you help with this?"
     msg = parse_event(body, "UBOT", [])
-    assert msg is not None and msg.text.startswith("can you help with this?\n[Forwarded, a message from Dana")
+    assert msg is not None and msg.text is not None
+    assert msg.text.startswith("can you help with this?\n[Forwarded, a message from Dana")
     body["event"] |= {"text": "", "attachments": [LINK_PREVIEW]}
     assert parse_event(body, "UBOT", []) is None  # nothing of the customer's own, nothing forwarded
 

@@ -89,7 +89,7 @@ def listeners(monkeypatch: pytest.MonkeyPatch) -> tuple[set[str], set[str], set[
             return _original(self, constraint, *args, **kwargs)
 
         monkeypatch.setattr(AsyncApp, kind, spy)
-    settings = Settings(_env_file=None, slack_bot_token="xoxb-x", slack_signing_secret="s")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-x", slack_signing_secret="s")
     routes = load_routes()
     SupportBot(settings, build_router(routes, None), store=None)  # type: ignore[arg-type]
     return seen["event"], seen["command"], seen["action"]

@@ -127,7 +127,7 @@ async def test_a_refused_key_stops_a_terminal_command_before_it_routes_anything(
     tmp_path: Path, claude: FakeAnthropic, name: str
 ) -> None:
     # Not "Online mode…" and then a 401 warning and a failed decision for every message.
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         anthropic_api_key="sk-ant-wrong",
         anthropic_base_url=claude.base_url,
@@ -143,9 +143,7 @@ async def test_a_refused_key_stops_a_terminal_command_before_it_routes_anything(
 async def test_a_terminal_command_with_a_good_key_checks_the_models_and_runs(
     tmp_path: Path, claude: FakeAnthropic
 ) -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, anthropic_api_key=KEY, anthropic_base_url=claude.base_url
-    )
+    settings = Settings(_env_file=None, anthropic_api_key=KEY, anthropic_base_url=claude.base_url)
     console = Console(file=io.StringIO())
     await _command("classify", tmp_path)(settings, console)
     assert claude.counters["models"] == 2
@@ -190,7 +188,7 @@ async def printed_when_claude_reasons(
         }
 
     async with FakeAnthropic(classify_fn=verdict, api_key=KEY) as fake:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             anthropic_api_key=KEY,
             anthropic_base_url=fake.base_url,

@@ -16,7 +16,7 @@ from tests.bot.test_stats_report import seed
 
 
 def _settings(url: str) -> Settings:
-    return Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=url)
 
 
 async def _stats(url: str, period: str | None, *channels: str) -> tuple[int, str]:

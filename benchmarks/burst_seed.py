@@ -61,7 +61,9 @@ def seed_loop(base_url: str, texts: list[str]) -> list[float]:
                 messages=[{"role": "user", "content": classifier_user_prompt(text, [])}],
                 output_format=verdict,
             )
-            category = routes.category(response.parsed_output.category)  # type: ignore[union-attr]
+            assert response.parsed_output is not None, "the fake API answered without a verdict"
+            # The verdict model is built at run time from the routes: its fields are read as the bot does.
+            category = routes.category(response.parsed_output.model_dump()["category"])
             client.messages.create(
                 model=category.handler.model,
                 max_tokens=category.handler.max_tokens,

@@ -78,7 +78,7 @@ def burst(job: dict[str, Any]) -> list[dict[str, Any]]:
     while buffers and time.monotonic() < deadline:
         for key, _ in selector.select(timeout=1.0):
             i = key.data
-            chunk = key.fileobj.recv(65536)  # type: ignore[union-attr]
+            chunk = sockets[i].recv(65536)
             now = time.monotonic()
             buffers[i] += chunk
             status = response_complete(buffers[i]) if chunk else 0

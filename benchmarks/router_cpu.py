@@ -85,6 +85,8 @@ class _Answer:
 class _Answers:
     """The category's streamed answer, handed over in memory, token by token."""
 
+    offline = False
+
     def stream(self, category: Category, query: str, history: Sequence[Turn]) -> _Answer:
         return _Answer(category)
 

@@ -146,10 +146,10 @@ async def test_a_lock_file_serve_cannot_create_is_named_with_what_to_check(
 def test_a_read_only_folder_is_told_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_open = os.open
 
-    def read_only(path: object, *args: object) -> int:
+    def read_only(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
         if str(path).endswith(".serve-lock"):
             raise OSError(errno.EROFS, "Read-only file system", str(path))
-        return real_open(path, *args)  # type: ignore[arg-type]
+        return real_open(path, flags, mode)
 
     monkeypatch.setattr(os, "open", read_only)
     with pytest.raises(SettingsError) as refused, sole_server(f"sqlite:///{tmp_path / 'routing.db'}"):

@@ -177,12 +177,13 @@ class Intake:
     async def _under_notice(self, msg: InboundMessage) -> bool:
         """Whether ``msg`` replies under an escalated DM's notice in the agents' channel; an agent's reply
         there takes the DM up (its pick-up, for /routing-stats and the reminders; what the customer adds
-        then goes to that agent)."""
+        then goes to that agent), and its customer with it: the DM's other escalations waiting for an
+        agent are picked up too."""
         dm = await self._store.noticed_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         if dm is None:
             return False
         if await self._is_agent_turn(msg, dm.state):
-            await self._store.take_over(msg.team_id, dm.channel_id, dm.thread_ts, msg.user_id)
+            await self._store.take_over(msg.team_id, dm.channel_id, dm.thread_ts, msg.user_id, customer=True)
         return True
 
     async def _is_agent_turn(self, msg: InboundMessage, thread: ThreadState) -> bool:

@@ -7,9 +7,9 @@ given back if Slack refuses it, for the next look. A failure that does not say w
 escalation, :func:`bot.reply_metadata.reminder_metadata`) and posts it only if it is not there, so the
 agents are not tagged twice. An agent's reply in the thread (which takes it over),
 a hand-back and a re-route all end the wait. An escalated DM is brought up under its notice in the
-agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot), tagging
-the agent who took that customer up under another of its notices, if one did; one never announced there is
-left out.
+agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot), and
+that of the customer's other escalations (``Store.take_over``); one the customer wrote after an agent took
+them up under another of its notices tags that agent; one never announced there is left out.
 """
 
 from __future__ import annotations
@@ -99,9 +99,10 @@ class Reminders:
         return found
 
     async def _mentions(self, escalation: AwaitingEscalation, now: datetime) -> str:
-        """Whom the reminder tags: every agent; for a DM whose customer an agent has taken up (replying
-        under another of its notices: customers write on at the top of a DM, each escalated message with a
-        notice of its own), that agent alone, as a new escalation of it would (``Escalations._announce``)."""
+        """Whom the reminder tags: every agent; for a DM whose customer an agent had taken up before this
+        message was escalated (replying under another of its notices: customers write on at the top of a
+        DM, each escalated message with a notice of its own; a take-up picks up those escalated before
+        it), that agent alone, as its notice did (``Escalations._announce``)."""
         settings = self._settings
         if escalation.notice_ts:
             since = now - TAKER_REMEMBERED

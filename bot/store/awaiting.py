@@ -1,5 +1,5 @@
-"""Escalations waiting for an agent: the reminders' reads and their one claim each, and the DM notices
-no agent has picked up, whose replies the catch-up at start reads.
+"""Escalations waiting for an agent: the reminders' reads and their one claim each, the DM notices no
+agent has picked up, whose replies the catch-up at start reads, and the pick-up of a DM's customer.
 """
 
 from __future__ import annotations
@@ -15,6 +15,23 @@ from bot.store.tables import AWAITING_AGENT, seen_by_agents, threads, utcnow
 
 # How many waiting escalations one look reminds the agents of (the rest wait for the next look).
 REMINDER_BATCH = 50
+
+
+def customer_picked_up(team_id: str, channel_id: str, waited: Any) -> Any:
+    """The update ending the wait of every escalation of the DM ``channel_id`` that no agent has picked up,
+    each after ``waited`` (SQL: its wait until now), for an agent who replied under one of the DM's notices.
+    Customers write on at the top of a DM, each escalated message with a notice of its own: the agent who
+    takes the customer up writes to them, and none of their messages waits for a person any more (read as
+    waiting, they kept /routing-stats' "still waiting" and a reminder going for a customer in an agent's
+    hands). Those threads are not taken over: the agent replied under one notice, which /routing-stats
+    counts once among the threads agents took over."""
+    t = threads
+    return (
+        update(t)
+        .where(t.c.team_id == team_id, t.c.channel_id == channel_id)
+        .where(t.c.escalated.is_(True), t.c.pickup_seconds.is_(None), t.c.escalated_at.is_not(None))
+        .values(pickup_seconds=waited)
+    )
 
 
 class AwaitingAgents(Database):

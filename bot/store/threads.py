@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, null, or_, select, text, update
 
+from bot.store.awaiting import customer_picked_up
 from bot.store.base import UTCDateTime
 from bot.store.database import Database
 from bot.store.records import NoticedThread, ThreadState
@@ -158,10 +159,14 @@ class ThreadStates(Database):
             changes |= self._rerouted_changes(insert, now, escalated=escalated, rerouted_by=rerouted_by)
         return _upsert(insert, changes)
 
-    async def take_over(self, team_id: str, channel_id: str, thread_ts: str, agent_id: str) -> None:
+    async def take_over(
+        self, team_id: str, channel_id: str, thread_ts: str, agent_id: str, *, customer: bool = False
+    ) -> None:
         """Note that an agent spoke in the thread: the bot stays silent there until :meth:`hand_back`.
 
-        The first agent to take a thread over is kept.
+        The first agent to take a thread over is kept. ``customer``: the thread is a DM's, and the agent
+        replied under its notice, taking the customer up: the DM's other escalations are picked up too
+        (:func:`bot.store.awaiting.customer_picked_up`).
         """
         t = threads
         now = utcnow()
@@ -183,6 +188,8 @@ class ThreadStates(Database):
         }
         async with self._transaction() as conn:
             await conn.execute(_upsert(insert, changes))
+            if customer:
+                await conn.execute(customer_picked_up(team_id, channel_id, self._since_escalated(now)))
 
     async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
         """Let the bot answer in the thread again: clears escalated and who took it over. False when the

@@ -118,26 +118,6 @@ async def test_a_dm_reminder_slack_posted_but_answered_503_for_is_under_the_noti
     assert reminder["text"].startswith(f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person")
 
 
-async def test_a_dm_reminder_goes_to_the_agent_who_took_the_customer_up_not_to_everyone(
-    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
-) -> None:
-    """Customers write on at the top of a DM: each escalated message has a notice of its own. An agent who
-    takes the customer up under one has them: the other notice's reminder is theirs, not everyone's."""
-    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
-    _event, first_ts = await escalated_dm(running, anthropic_api)
-    await running.customer_says("hello?? is anyone there", channel=DM, channel_type="im")
-    await running.idle()
-    _first, second = notices(slack)
-    assert f"<@{OTHER_AGENT}>" in second["text"]  # nobody had taken the customer up yet
-    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=first_ts)
-    await running.idle()
-    assert await running.bot.reminders.remind(later(31)) == 1  # the second notice: nobody replied there
-    reminder = notices(slack)[-1]
-    assert reminder["thread_ts"] == second["ts"]
-    assert reminder["text"].startswith(f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person")
-    assert f"<@{OTHER_AGENT}>" not in reminder["text"]
-
-
 async def test_a_notice_in_a_support_channel_is_taken_up_there_too(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

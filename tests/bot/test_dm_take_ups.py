@@ -1,0 +1,60 @@
+"""Customers write on at the top of a DM, each escalated message with a notice of its own in the agents'
+channel. An agent who replies under one of them takes the customer up: the customer's other escalations
+waiting then are picked up with it (in /routing-stats, and no reminder); one made later goes to that agent
+alone, and waits for them."""
+
+from __future__ import annotations
+
+from bot.stats import build_report, parse_arguments
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CUSTOMER
+from tests.bot.test_dm_escalations import DM, OTHER_AGENT, escalated_dm, notices
+from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL
+from tests.bot.test_reminders import later
+from tests.fakes import FakeAnthropic, FakeSlack
+
+
+async def test_taking_a_customer_up_under_one_notice_picks_up_their_other_escalations(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
+    _event, first_ts = await escalated_dm(running, anthropic_api)
+    await running.customer_says("hello?? is anyone there", channel=DM, channel_type="im")
+    await running.idle()
+    before = await build_report(running.store, parse_arguments("24h"))
+    assert (before.escalations_to_pick_up, before.picked_up, before.awaiting_agents) == (2, 0, 2)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=first_ts)
+    await running.idle()
+    # The agent writes to the customer, who waits for a person no more, whichever message they wrote.
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.escalations_to_pick_up, report.picked_up, report.awaiting_agents) == (2, 2, 0)
+    assert report.picked_up_within["15 min"] == 2 and report.awaiting_since is None
+    assert report.handoffs == 1  # one agent's reply, under one notice: one thread taken over
+    assert await running.bot.reminders.remind(later(31)) == 0
+    assert len(notices(slack)) == 2
+
+
+async def test_a_dm_escalated_after_its_customer_was_taken_up_waits_for_the_agent_who_has_them(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A message the customer writes after an agent took them up is escalated to that agent alone, and
+    waits for them: its reminder tags them, not every agent, and a reply ends the wait."""
+    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
+    _event, first_ts = await escalated_dm(running, anthropic_api)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=first_ts)
+    await running.idle()
+    await running.customer_says("and another thing: the parcel is missing", channel=DM, channel_type="im")
+    await running.idle()
+    _first, second = notices(slack)
+    assert f"<@{AGENT}>" in second["text"] and f"<@{OTHER_AGENT}>" not in second["text"]
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.picked_up, report.awaiting_agents) == (1, 1)
+    assert await running.bot.reminders.remind(later(31)) == 1
+    reminder = notices(slack)[-1]
+    assert reminder["thread_ts"] == second["ts"]
+    assert reminder["text"].startswith(f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person")
+    assert f"<@{OTHER_AGENT}>" not in reminder["text"]
+    await running.customer_says("on it", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=second["ts"])
+    await running.idle()
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.picked_up, report.awaiting_agents, report.handoffs) == (2, 0, 2)

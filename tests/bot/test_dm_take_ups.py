@@ -6,12 +6,15 @@ alone, and waits for them."""
 from __future__ import annotations
 
 from bot.stats import build_report, parse_arguments
+from bot.store import Store
+from bot.store.awaiting import customer_picked_up
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CUSTOMER
 from tests.bot.test_dm_escalations import DM, OTHER_AGENT, escalated_dm, notices
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL
 from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
+from tests.store.plans import query_plan
 
 
 async def test_taking_a_customer_up_under_one_notice_picks_up_their_other_escalations(
@@ -58,3 +61,11 @@ async def test_a_dm_escalated_after_its_customer_was_taken_up_waits_for_the_agen
     await running.idle()
     report = await build_report(running.store, parse_arguments("24h"))
     assert (report.picked_up, report.awaiting_agents, report.handoffs) == (2, 0, 2)
+
+
+async def test_a_customers_escalations_are_found_through_the_threads_key(store: Store) -> None:
+    """Every agent's reply under a notice looks for the DM's other escalations: through the key of
+    threads (team, channel, thread), not a scan of every thread."""
+    plan = await query_plan(store, customer_picked_up("T1", DM, 0.0))
+    # SQLite names a unique constraint's index itself; PostgreSQL by our naming convention.
+    assert "(team_id=? AND channel_id=?)" in plan or "uq_threads_team_id_channel_id_thread_ts" in plan

@@ -29,7 +29,8 @@ from router.config import RoutesConfig
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 
 logger = logging.getLogger(__name__)
-# How long the agent who took up a customer's DM is the one a new escalation of that DM goes to.
+# How long the agent who took up a customer's DM is the one a later escalation of that DM goes to (a new
+# message, or what the customer adds under an escalated one whose notice nobody replied under).
 TAKER_REMEMBERED = timedelta(hours=24)
 
 
@@ -90,7 +91,8 @@ class Escalations:
         then fails, the escalation is not one nobody was told of, and the retry, finding the notice noted,
         does not announce it again. The DM's first notice starts a thread that the rest of it follows
         (what the customer adds under the escalated message, a later escalation): the agents read the
-        conversation in one place, and whoever replied there, taking it up, is the one tagged."""
+        conversation in one place, and whoever replied there, taking it up, is the one tagged; with nobody
+        there, the agent who took the customer up under another of their notices, or else every agent."""
         settings = self._settings
         thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         notice_ts, taker = None, None
@@ -100,8 +102,9 @@ class Escalations:
             notice_ts, taker = thread.notice_ts, thread.taken_over_by
             if notice_ts is not None and await noticed(self._client, agents_channel, notice_ts, msg):
                 return  # this message's earlier attempt told them, then failed to tell the customer
-        if taker is None and not is_thread_reply(msg):
-            # A new message in the DM, not under the escalated one: the agent who has this customer.
+        if taker is None:
+            # Nobody replied under this message's notice (or it is a new one): the agent who has this
+            # customer, taken up under another of their notices, is the one they write to.
             since = utcnow() - TAKER_REMEMBERED
             taker = await self._store.direct_message_taker(msg.team_id, msg.channel_id, since)
         mentions = f"<@{taker}>" if taker else self._mentions

@@ -1,17 +1,22 @@
 """Customers write on at the top of a DM, each escalated message with a notice of its own in the agents'
 channel. An agent who replies under one of them takes the customer up: the customer's other escalations
 waiting then are picked up with it (in /routing-stats, and no reminder); one made later goes to that agent
-alone, and waits for them."""
+alone, and waits for them; so does what they add under any of their escalated messages."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from bot.stats import build_report, parse_arguments
 from bot.store import Store
 from bot.store.awaiting import customer_picked_up
+from bot.store.tables import threads, utcnow
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CUSTOMER
 from tests.bot.test_dm_escalations import DM, OTHER_AGENT, escalated_dm, notices
-from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL
+from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
 from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.store.plans import query_plan
@@ -61,6 +66,52 @@ async def test_a_dm_escalated_after_its_customer_was_taken_up_waits_for_the_agen
     await running.idle()
     report = await build_report(running.store, parse_arguments("24h"))
     assert (report.picked_up, report.awaiting_agents, report.handoffs) == (2, 0, 2)
+
+
+async def test_what_a_customer_adds_under_a_notice_nobody_replied_under_goes_to_the_agent_who_has_them(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The customer replies under their first message in the DM, whose notice nobody replied under: an
+    agent took them up under their second one, and is the one tagged, in the first notice's thread."""
+    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, first_ts = await escalated_dm(running, anthropic_api)
+    await running.customer_says("hello?? is anyone there", channel=DM, channel_type="im")
+    await running.idle()
+    _first, second = notices(slack)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=second["ts"])
+    await running.idle()
+    anthropic_api.classify_fn = sure
+    await running.customer_says("it's order 1234", channel=DM, channel_type="im", thread_ts=event["ts"])
+    await running.idle()
+    *_, follow_up = notices(slack)
+    assert len(notices(slack)) == 3 and follow_up["thread_ts"] == first_ts
+    assert "> it's order 1234" in follow_up["text"]
+    assert f"<@{AGENT}>" in follow_up["text"] and f"<@{OTHER_AGENT}>" not in follow_up["text"]
+
+
+async def test_an_agent_who_took_a_customer_up_a_day_ago_has_them_no_more(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A day after an agent took the customer up, what the customer writes, under an escalated message or
+    anew, tags every agent again: the one who had them may be off shift, and nobody else would look."""
+    running = await make_bot(agent_users=[AGENT, OTHER_AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, _first_ts = await escalated_dm(running, anthropic_api)
+    await running.customer_says("hello?? is anyone there", channel=DM, channel_type="im")
+    await running.idle()
+    _first, second = notices(slack)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=second["ts"])
+    await running.idle()
+    async with running.store.engine.begin() as conn:
+        await conn.execute(update(threads).values(taken_over_at=utcnow() - timedelta(hours=25)))
+    anthropic_api.classify_fn = sure
+    await running.customer_says("it's order 1234", channel=DM, channel_type="im", thread_ts=event["ts"])
+    await running.idle()
+    anthropic_api.classify_fn = unsure
+    await running.customer_says("still nothing, a day later", channel=DM, channel_type="im")
+    await running.idle()
+    _, _, added, anew = notices(slack)
+    for notice in (added, anew):
+        assert f"<@{AGENT}>" in notice["text"] and f"<@{OTHER_AGENT}>" in notice["text"]
 
 
 async def test_a_customers_escalations_are_found_through_the_threads_key(store: Store) -> None:

@@ -19,6 +19,7 @@ from bot.agents import Directory
 from bot.clients import without_rate_limit_waits
 from bot.escalations import Escalations, agent_controls_for, gave_up_decision
 from bot.formatting import answer_messages, route_context
+from bot.history import direct_message_history, thread_history
 from bot.identity import Identity
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
@@ -32,7 +33,7 @@ from bot.slack_text import message_words
 from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.take_overs import RecentTakeOvers
-from bot.threads import direct_message_history, thread_history, thread_messages
+from bot.threads import thread_messages
 from router.models import EscalationReason, RoutingDecision, Source, Turn
 from router.router import Router
 
@@ -138,7 +139,7 @@ class Conversations(ThreadOwnership, Recovery):
 
         The new answer is written knowing the conversation as it stands: the customer's messages after
         ``msg`` and the replies to them, and the reply (or escalation) it replaces, marked as such so that
-        Claude does not repeat it (see :func:`bot.threads.thread_history`).
+        Claude does not repeat it (see :func:`bot.history.thread_history`).
 
         An answer that fails (Claude down, a message with no words) is not posted, and recorded for its
         cost alone: the returned decision says it escalated and why, for the agent who asked, and the

@@ -57,6 +57,11 @@ def reply_payload(message: dict[str, Any]) -> dict[str, Any]:
     return dict((message.get("metadata") or {}).get("event_payload") or {})
 
 
+def is_reply(message: dict[str, Any]) -> bool:
+    """Whether a posted ``message`` is a reply of the bot's to a customer message (:func:`reply_metadata`)."""
+    return (message.get("metadata") or {}).get("event_type") == REPLY_EVENT
+
+
 def carries(message: dict[str, Any], metadata: dict[str, Any]) -> bool:
     """Whether a posted ``message`` carries ``metadata`` (a notice's, a reminder's): its event, and all
     that it says."""

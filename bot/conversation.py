@@ -2,30 +2,28 @@
 
 Slack failures (after slack_sdk's own retries) leave the message pending for a later attempt; the
 router never raises; so a claimed message always ends answered or escalated, and recorded. Whether a
-thread is still the bot's is :mod:`bot.ownership`; what an attempt leaves for the next, and what a restart
-finds already posted, :mod:`bot.recovery`.
+thread is still the bot's is :mod:`bot.ownership`; how a decision is posted there, streamed or whole,
+:mod:`bot.posting`; what an attempt leaves for the next, and what a restart finds already posted,
+:mod:`bot.recovery`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
-from bot.clients import without_rate_limit_waits
-from bot.escalations import Escalations, agent_controls_for, gave_up_decision
-from bot.formatting import answer_messages, route_context
+from bot.escalations import Escalations, gave_up_decision
 from bot.history import direct_message_history, thread_history
 from bot.identity import Identity
 from bot.intake import is_direct, is_thread_reply
 from bot.learning import Learner
 from bot.ownership import ThreadOwnership, beaten_decision
-from bot.recovery import Recovery, decision_payload
-from bot.replies import StartCheck, StreamedReply, post_reply, remove_unfinished
+from bot.posting import Posting
+from bot.recovery import decision_payload
 from bot.reply_metadata import reply_metadata
 from bot.settings import Settings
 from bot.slack_errors import SLACK_ERRORS
@@ -34,20 +32,17 @@ from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.take_overs import RecentTakeOvers
 from bot.threads import thread_messages
-from router.models import EscalationReason, RoutingDecision, Source, Turn
+from router.models import EscalationReason, RoutingDecision, Turn
 from router.router import Router
 
 logger = logging.getLogger(__name__)
 
-# Written under a streamed answer that broke off, above the escalation that follows it.
-INTERRUPTED = "\n\n_…this answer was interrupted before it was finished._"
 
-
-class Conversations(ThreadOwnership, Recovery):
+class Conversations(ThreadOwnership, Posting):
     """Handles claimed messages; one instance serves every conversation concurrently.
 
-    Whose a thread is (:class:`ThreadOwnership`) and what attempts leave for retries and restarts
-    (:class:`Recovery`) are its bases.
+    Whose a thread is (:class:`ThreadOwnership`) and how its decisions are posted (:class:`Posting`, on
+    :class:`Recovery`: what attempts leave for retries and restarts) are its bases.
     """
 
     def __init__(
@@ -72,16 +67,6 @@ class Conversations(ThreadOwnership, Recovery):
         self._escalations = Escalations(settings, router.routes, store, client)
         # Learnt from auth.test when the bot starts.
         self.identity = identity
-
-    @cached_property
-    def _quick_client(self) -> AsyncWebClient:
-        """The client's twin that does not wait out rate limits, for streaming; built at the first answer,
-        when the bot's start has given the client its session, which they share."""
-        return without_rate_limit_waits(self._client)
-
-    @property
-    def streaming(self) -> bool:
-        return self._settings.slack_streaming != "off"
 
     async def handle(
         self,
@@ -199,22 +184,6 @@ class Conversations(ThreadOwnership, Recovery):
                 await self._keep(msg, decision)
             raise
 
-    def _streamed_reply(
-        self, msg: InboundMessage, preface: str | None, check: StartCheck | None
-    ) -> StreamedReply | None:
-        """The reply to ``msg`` streamed as Claude writes it, or None when the bot posts replies whole."""
-        if not self.streaming:
-            return None
-        return StreamedReply(
-            self._client,
-            msg,
-            required=self._settings.slack_streaming == "on",
-            on_started=lambda ts: self._store.note_reply_started(msg, ts),
-            quick_client=self._quick_client,
-            preface=preface,
-            may_start=check,
-        )
-
     async def _post_kept(
         self, msg: InboundMessage, decision: RoutingDecision, posted: Mapping[int, str]
     ) -> str | None:
@@ -246,49 +215,6 @@ class Conversations(ThreadOwnership, Recovery):
                 self._client, msg, self.identity.user_id, self._directory.is_agent, rerouting=rerouting
             )
         return history
-
-    async def _post(
-        self,
-        msg: InboundMessage,
-        decision: RoutingDecision,
-        streamed: StreamedReply | None,
-        history: Sequence[Turn],
-        preface: str | None = None,
-        *,
-        posted: Mapping[int, str] | None = None,
-        kept: bool = False,
-    ) -> str | None:
-        """Post ``decision``'s reply (the end of its stream, when one started), ``preface`` first (in the
-        stream, when one started: it went with its first words); its ts. ``posted`` and ``kept``: see
-        :meth:`_post_parts`."""
-        metadata = reply_metadata(msg, decision_payload(decision))
-        names = self._router.routes.names
-        if decision.escalated and decision.source is Source.AGENT:
-            # An agent's re-route that could not be answered: theirs to know (see reroute), no one else's.
-            if streamed is not None and streamed.ts is not None:
-                await remove_unfinished(self._client, msg, streamed.ts)
-            return None
-        if decision.escalated:
-            if streamed is not None and streamed.ts is not None:
-                # The answer broke off mid-stream: say so under what the customer already sees (it may
-                # stop mid-sentence, mid-instruction), close it, then escalate.
-                await streamed.interrupt(INTERRUPTED)
-                await streamed.finish(None, reply_metadata(msg, {"partial": True}))
-                preface = None  # the customer has read it already
-            return await self._escalations.post(msg, decision, metadata, history, preface)
-        # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
-        controls = [] if is_direct(msg) else [agent_controls_for(msg, names, decision)]
-        if streamed is not None and streamed.ts is not None:
-            ts = await streamed.finish([route_context(decision), *controls], metadata)
-            if ts is not None:
-                return ts
-        if streamed is not None and streamed.maybe_started:
-            await self._remove_unfinished(msg)
-        messages = answer_messages(decision.answer or "", decision)
-        if len(messages) > 1:
-            return await self._post_parts(msg, decision, messages, controls, preface, posted or {}, kept)
-        [(text, blocks)] = messages
-        return await post_reply(self._client, msg, text, [*blocks, *controls], metadata, preface=preface)
 
     async def give_up(self, msg: InboundMessage, error: str) -> None:
         """The message could not be handled after every retry: hand it to a person, and record why.

@@ -21,13 +21,16 @@ DM is found in the DMs opened with the bot within ``CATCH_UP_HOURS`` (Slack list
 opened; this needs the ``im:read`` scope). The agents' replies under the notices of escalated DMs no agent
 had picked up are read too: each takes its DM up, as its event would have. A channel where the bot never
 took a message is not read at all: a bot newly invited into a busy channel does not answer its past.
+
+The reads leave part of Slack's quota to the answers, and are made again while Slack cannot answer them
+for now (:mod:`bot.paced_reads`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,8 +38,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.intake import Intake
+from bot.paced_reads import PacedReads, again_while_transient
 from bot.settings import Settings
-from bot.slack_errors import SLACK_ERRORS, retry_after
+from bot.slack_errors import SLACK_ERRORS
 from bot.store.recent import LastSeen, SeenThread
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
@@ -46,26 +50,14 @@ logger = logging.getLogger(__name__)
 # Channels where a customer wrote within this long are read; the most recently active first, so many.
 CHANNELS_WINDOW = timedelta(days=7)
 MAX_CHANNELS = 200
-# Messages read from one channel at most (a page is as many as Slack gives at once).
-MAX_MESSAGES_PER_CHANNEL = 1000
-PAGE_SIZE = 200
 # conversations.list pages of the bot's DMs read at most (1,000 each), one every this many seconds: half of
 # Slack's quota for it (Tier 2, 20 a minute).
 MAX_DIRECT_MESSAGE_PAGES = 20
 LIST_INTERVAL_SECONDS = 6.0
 # Threads read in full in one channel at most: those whose latest reply is the most recent.
 MAX_THREADS_PER_CHANNEL = 100
-# Between two reads (a channel's history, a thread): about half of Slack's quota for each of
-# conversations.history and conversations.replies (Tier 3, 50 a minute), the other half left to the
-# answers that read a thread's or a DM's earlier messages with them meanwhile.
-READ_INTERVAL_SECONDS = 2.4
 # How far this host's clock and Slack's may differ, at most.
 CLOCK_MARGIN = timedelta(minutes=1)
-# A read Slack cannot answer for now (rate-limited past slack_sdk's three retries, as the answers resumed
-# at a start read their threads too; a 5xx, a timeout) is made again after Slack's Retry-After, or this
-# long, at most READ_ATTEMPTS times in all: passed over, what was written there would never be answered.
-TRANSIENT_WAIT_SECONDS = 30.0
-READ_ATTEMPTS = 10
 
 
 class CatchUp:
@@ -84,7 +76,7 @@ class CatchUp:
         self._intake = intake
         self._hours = settings.catch_up_hours
         self._submit = submit
-        self._reads = 0  # made so far by this run: all but the first wait READ_INTERVAL_SECONDS
+        self._reads = PacedReads()
 
     async def run(
         self, bot_user_id: str | None, team_id: str | None = None, now: datetime | None = None
@@ -100,7 +92,7 @@ class CatchUp:
         # of this host (a thread read for nothing costs one call).
         decided = await self._store.last_decided()
         away_since = (decided - CLOCK_MARGIN).timestamp() if decided else 0.0
-        self._reads = 0
+        self._reads = PacedReads()  # this run's: its first read waits for none before it
         taken = 0
         seen_channels = await self._store.last_seen(
             now - CHANNELS_WINDOW, MAX_CHANNELS, threads_since=earliest
@@ -141,7 +133,7 @@ class CatchUp:
             for page in range(MAX_DIRECT_MESSAGE_PAGES):
                 if page:
                     await asyncio.sleep(LIST_INTERVAL_SECONDS)
-                response = await _again_while_transient(
+                response = await again_while_transient(
                     self._client.conversations_list,
                     types="im",
                     exclude_archived=True,
@@ -172,7 +164,7 @@ class CatchUp:
         oldest = max(seen.ts, earliest, key=float)
         threads = {thread.thread_ts: thread for thread in seen.threads}
         start = min([oldest, *threads], key=float)
-        history = await self._read(
+        history = await self._reads.read(
             self._client.conversations_history, channel=seen.channel_id, oldest=start, inclusive=True
         )
         fresh = [m for m in history if float(m["ts"]) > float(oldest)]
@@ -206,7 +198,7 @@ class CatchUp:
         the root itself, ``with_root``), but those of ``customer`` a person answered (see
         :func:`_left_to_the_bot`); returns how many."""
         try:
-            replies = await self._read(
+            replies = await self._reads.read(
                 self._client.conversations_replies, channel=seen.channel_id, ts=root, oldest=after
             )
         except SLACK_ERRORS as e:
@@ -228,48 +220,6 @@ class CatchUp:
                 self._submit(msg)
                 taken += 1
         return taken
-
-    async def _read(self, method: Callable[..., Awaitable[Any]], **params: Any) -> list[dict[str, Any]]:
-        """Every page of a conversations.* read, oldest first, at most :data:`MAX_MESSAGES_PER_CHANNEL`
-        (the newest: Slack gives a channel's history newest first); each read paced."""
-        messages: list[dict[str, Any]] = []
-        cursor = None
-        while len(messages) < MAX_MESSAGES_PER_CHANNEL:
-            if self._reads:
-                await asyncio.sleep(READ_INTERVAL_SECONDS)
-            self._reads += 1
-            response = await _again_while_transient(method, **params, limit=PAGE_SIZE, cursor=cursor)
-            messages += response.get("messages") or []
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        return sorted(messages[:MAX_MESSAGES_PER_CHANNEL], key=lambda m: float(m["ts"]))
-
-
-async def _again_while_transient(method: Callable[..., Awaitable[Any]], **params: Any) -> Any:
-    """``method(**params)``, called again while Slack cannot answer it for now (see
-    :data:`TRANSIENT_WAIT_SECONDS`); a refusal (``not_in_channel``, ``channel_not_found``) raises at once."""
-    attempts = 1
-    while True:
-        try:
-            return await method(**params)
-        except SLACK_ERRORS as e:
-            wait = _transient_wait(e)
-            if wait is None or attempts >= READ_ATTEMPTS:
-                raise
-            logger.info("Slack cannot answer a catch-up read yet (%s); reading again in %.0f s", e, wait)
-        await asyncio.sleep(wait)
-        attempts += 1
-
-
-def _transient_wait(error: BaseException) -> float | None:
-    """How long to wait before reading again after ``error``; None when Slack refused the read for good."""
-    if not isinstance(error, SlackApiError):
-        return TRANSIENT_WAIT_SECONDS  # a timeout, a connection that failed
-    status = error.response.status_code
-    if status == 429:
-        return retry_after(error)
-    return TRANSIENT_WAIT_SECONDS if status >= 500 else None
 
 
 def _replied_by_others(message: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import catch_up
+from bot import paced_reads
 from bot.reply_metadata import reply_payload
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot, stop_bot
@@ -235,7 +235,7 @@ async def test_the_channels_and_the_notices_are_read_from_their_index(make_bot: 
 async def test_the_reads_are_paced_and_stopping_does_not_wait_for_them(
     make_bot: BotFactory, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(catch_up, "READ_INTERVAL_SECONDS", 30.0)
+    monkeypatch.setattr(paced_reads, "READ_INTERVAL_SECONDS", 30.0)
     first = await started(make_bot)
     await first.customer_says("How do I reset my password?")
     await first.customer_says("My app crashes on start", channel="C0OTHER")
@@ -340,8 +340,8 @@ async def test_reads_slack_rate_limits_past_its_retries_are_read_again_not_skipp
     catch-up's reads longer than slack_sdk waits (three retries), or fail for a while: the channel, the
     thread and the list of DMs are read again once Slack allows, not passed over with what was written
     in them."""
-    monkeypatch.setattr(catch_up, "READ_INTERVAL_SECONDS", 0.0)
-    monkeypatch.setattr(catch_up, "TRANSIENT_WAIT_SECONDS", 0.0)
+    monkeypatch.setattr(paced_reads, "READ_INTERVAL_SECONDS", 0.0)
+    monkeypatch.setattr(paced_reads, "TRANSIENT_WAIT_SECONDS", 0.0)
     first = await started(make_bot)
     asked = await first.customer_says("How do I reset my password?")
     await away(first)

@@ -210,6 +210,23 @@ def _channels(shares: Sequence[Share]) -> str:
 def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     """The fallback text and the blocks of the report."""
     title = f"Routing stats: {period_title(report)}"
+    blocks = _heading_blocks(report, title)
+    if report.upcoming:
+        blocks.append(_section(f"_{upcoming_note(report)}_"))
+        return f"{title}: this period has not happened yet", blocks
+    if report.undecided:
+        lines = undecided_lines(report, _channel_name)
+        blocks.append(_section("*Not answered by the bot*\n" + "\n".join(f"• {line}" for line in lines)))
+    if report.messages == 0 and report.reroutes_answered == 0:
+        blocks.append(_section("_No messages were routed in this period._"))
+        return f"{title}: no messages routed", blocks
+    blocks += [{"type": "divider"}, *_figure_blocks(report)]
+    blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in _notes(report)]
+    return f"{title}: {plural(report.messages, 'message')} routed", blocks[:MAX_BLOCKS]
+
+
+def _heading_blocks(report: StatsReport, title: str) -> list[dict[str, Any]]:
+    """The title, the period, the totals and how they compare with the period before."""
     summary = (
         f"*{report.messages:,}* {noun(report.messages, 'message')} routed{conversations_note(report, '*')} · "
         f"*{report.escalations:,}* escalated ({rate(report.escalation_rate)}) · *{report.handoffs:,}* "
@@ -222,17 +239,12 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     ]
     if (against := comparison(report)) is not None:
         blocks.append(_section(against))
-    if report.upcoming:
-        blocks.append(_section(f"_{upcoming_note(report)}_"))
-        return f"{title}: this period has not happened yet", blocks
-    if report.undecided:
-        lines = undecided_lines(report, _channel_name)
-        blocks.append(_section("*Not answered by the bot*\n" + "\n".join(f"• {line}" for line in lines)))
-    if report.messages == 0 and report.reroutes_answered == 0:
-        blocks.append(_section("_No messages were routed in this period._"))
-        return f"{title}: no messages routed", blocks
-    blocks += [
-        {"type": "divider"},
+    return blocks
+
+
+def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
+    """The report's figures, from the categories to the busiest channels, for a period with some."""
+    return [
         *_bars(
             "*By category*\n",
             report.categories,
@@ -260,13 +272,17 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         *_feedback(report.feedback, report.feedback_total),
         _section("*Busiest channels*\n" + _channels(report.channels)),
     ]
+
+
+def _notes(report: StatsReport) -> list[str]:
+    """The footnotes on what the figures could not count as the rest: purged decisions, a first day read
+    whole from its daily totals, percentiles read from histograms."""
     notes = [purge_note(report)] if report.purged_messages else []
     if report.first_day_whole:
         notes.append(first_day_note(report))
     if not report.percentiles_exact:
         notes.append("p50 and p95 are read from daily histograms (two significant digits).")
-    blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in notes]
-    return f"{title}: {plural(report.messages, 'message')} routed", blocks[:MAX_BLOCKS]
+    return notes
 
 
 def _span(report: StatsReport) -> str:

@@ -1,4 +1,5 @@
-"""The routing report as Block Kit, for an ephemeral Slack message (pure; within Slack's block limits)."""
+"""The routing report as Block Kit, for an ephemeral Slack message (pure; within Slack's block limits, its
+sections laid out by :mod:`bot.stats.sections`)."""
 
 from __future__ import annotations
 
@@ -37,10 +38,10 @@ from bot.stats.notes import (
     when,
 )
 from bot.stats.report import CategoryFeedback, Share, StatsReport
+from bot.stats.sections import bar_lines, bars, code_block, columns, section, sections
 
-# Slack: at most 50 blocks in a message and 3000 characters in a section's text.
+# Slack: at most 50 blocks in a message.
 MAX_BLOCKS = 50
-SECTION_LIMIT = 3000
 # Sections that "By category" and "Agent feedback" may each spread over: with the report's other blocks
 # (at most 18), two lists of this many stay within MAX_BLOCKS.
 LIST_SECTIONS = 16
@@ -63,94 +64,6 @@ def _ms(value: float | None) -> str:
     return f"{value / 3_600_000:,.1f} h"
 
 
-def _section(text: str) -> dict[str, Any]:
-    if len(text) > SECTION_LIMIT:
-        # Cut at a line's end, never inside an escaped entity (&amp;) or a link.
-        cut = text.rfind("\n", 0, SECTION_LIMIT - 8)
-        text = text[: cut if cut > 0 else SECTION_LIMIT - 8] + "\n…"
-        if text.count("```") % 2:  # cut inside a code block: close it, or the rest shows raw
-            text += "```"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _sections(
-    heading: str, lines: Sequence[str], *, code: bool, limit: int, what: str
-) -> list[dict[str, Any]]:
-    """``lines`` (escaped already) under ``heading``, in as many sections as Slack's 3000 characters
-    need, up to ``limit`` of them; any lines left over are counted in a last line ("…and 3 more
-    categories"), so nothing goes missing unsaid. A line is never cut."""
-    fence = "```" if code else ""
-    chunks: list[list[str]] = [[]]
-    for i, line in enumerate(lines):
-        chunk = chunks[-1]
-        size = len(heading if len(chunks) == 1 else "") + 2 * len(fence) + sum(len(x) + 1 for x in chunk)
-        if chunk and size + len(line) > SECTION_LIMIT:
-            if len(chunks) == limit:
-                return _with_more(heading, chunks, fence, len(lines) - i, what)
-            chunks.append(chunk := [])
-        chunk.append(line)
-    return [_section(_chunk_text(heading, chunks, n, fence)) for n in range(len(chunks))]
-
-
-def _with_more(
-    heading: str, chunks: list[list[str]], fence: str, left: int, what: str
-) -> list[dict[str, Any]]:
-    def more() -> str:
-        return f"\n_…and {left:,} more {what} (support-router stats shows all)_"
-
-    last = len(chunks) - 1
-    while chunks[last] and len(_chunk_text(heading, chunks, last, fence) + more()) > SECTION_LIMIT:
-        chunks[last].pop()
-        left += 1
-    texts = [_chunk_text(heading, chunks, n, fence) for n in range(len(chunks))]
-    texts[-1] += more()
-    return [_section(text) for text in texts]
-
-
-def _chunk_text(heading: str, chunks: list[list[str]], n: int, fence: str) -> str:
-    return (heading if n == 0 else "") + fence + "\n".join(chunks[n]) + fence
-
-
-def _bar_lines(
-    shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()
-) -> list[str]:
-    """Rows of a code block: name, bar, percentage, count (and a note); every column lined up; escaped."""
-    labels = [cut_label((names or {}).get(s.name, s.name)) for s in shares]
-    lines = _columns(labels, [s.share for s in shares], [s.count for s in shares])
-    if notes:
-        lines = [f"{line}  · {note}" for line, note in zip(lines, notes, strict=True)]
-    return [escape(line) for line in lines]
-
-
-def _bars(
-    heading: str,
-    shares: Sequence[Share],
-    names: dict[str, str] | None = None,
-    notes: Sequence[str] = (),
-    *,
-    limit: int = 1,
-    what: str = "rows",
-) -> list[dict[str, Any]]:
-    lines = _bar_lines(shares, names, notes)
-    if not lines:
-        return [_section(heading + "_none_")]
-    return _sections(heading, lines, code=True, limit=limit, what=what)
-
-
-def _columns(labels: Sequence[str], parts: Sequence[float], counts: Sequence[int]) -> list[str]:
-    width = max((len(label) for label in labels), default=0)
-    numbers = [f"{n:,}" for n in counts]
-    count_width = max((len(n) for n in numbers), default=0)
-    return [
-        f"{label.ljust(width)}  {bar(part, aligned=True)}  {n.rjust(count_width)}"
-        for label, part, n in zip(labels, parts, numbers, strict=True)
-    ]
-
-
-def _code(lines: Sequence[str]) -> str:
-    return "```" + "\n".join(lines) + "```" if lines else "_none_"
-
-
 def _timings(report: StatsReport) -> str:
     rows = [("", "average", "p50", "p95")]
     for name in TIMING_ROWS:
@@ -170,7 +83,7 @@ def _confidence(report: StatsReport) -> str:
     total = sum(report.confidence_buckets) or 1
     found = [(i, n) for i, n in enumerate(report.confidence_buckets) if n]
     labels = [f"{i / 10:.1f}–{(i + 1) / 10:.1f}" for i, _ in found]
-    lines = _columns(labels, [n / total for _, n in found], [n for _, n in found])
+    lines = columns(labels, [n / total for _, n in found], [n for _, n in found])
     return "```" + "\n".join(lines) + "```" if lines else "_none_"
 
 
@@ -178,7 +91,7 @@ def _feedback(rows: Sequence[CategoryFeedback], overall: CategoryFeedback) -> li
     heading = "*Agent feedback*\n"
     if overall.reviewed == 0:
         return [
-            _section(
+            section(
                 heading
                 + "_No agent feedback yet: agents mark routes correct or re-route them under each answer._"
             )
@@ -194,7 +107,7 @@ def _feedback(rows: Sequence[CategoryFeedback], overall: CategoryFeedback) -> li
                     f"({row.rerouted:,} of {row.routed:,})"
                 )
             )
-    return _sections(heading, lines, code=False, limit=LIST_SECTIONS, what="categories")
+    return sections(heading, lines, code=False, limit=LIST_SECTIONS, what="categories")
 
 
 def _channel_name(name: str) -> str:
@@ -212,13 +125,13 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     title = f"Routing stats: {period_title(report)}"
     blocks = _heading_blocks(report, title)
     if report.upcoming:
-        blocks.append(_section(f"_{upcoming_note(report)}_"))
+        blocks.append(section(f"_{upcoming_note(report)}_"))
         return f"{title}: this period has not happened yet", blocks
     if report.undecided:
         lines = undecided_lines(report, _channel_name)
-        blocks.append(_section("*Not answered by the bot*\n" + "\n".join(f"• {line}" for line in lines)))
+        blocks.append(section("*Not answered by the bot*\n" + "\n".join(f"• {line}" for line in lines)))
     if report.messages == 0 and report.reroutes_answered == 0:
-        blocks.append(_section("_No messages were routed in this period._"))
+        blocks.append(section("_No messages were routed in this period._"))
         return f"{title}: no messages routed", blocks
     blocks += [{"type": "divider"}, *_figure_blocks(report)]
     blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in _notes(report)]
@@ -235,42 +148,42 @@ def _heading_blocks(report: StatsReport, title: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _span(report)}]},
-        _section(summary),
+        section(summary),
     ]
     if (against := comparison(report)) is not None:
-        blocks.append(_section(against))
+        blocks.append(section(against))
     return blocks
 
 
 def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
     """The report's figures, from the categories to the busiest channels, for a period with some."""
     return [
-        *_bars(
+        *bars(
             "*By category*\n",
             report.categories,
             notes=report.escalated_notes(),
             limit=LIST_SECTIONS,
             what="categories",
         ),
-        *([_section(thanks_note(report))] if report.acknowledgements else []),
-        *_bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
-        *([_section(passed_on_note(report))] if report.passed_on else []),
-        *([_section(pickups_text(report))] if report.escalations_to_pick_up else []),
-        _section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
-        _section(
+        *([section(thanks_note(report))] if report.acknowledgements else []),
+        *bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
+        *([section(passed_on_note(report))] if report.passed_on else []),
+        *([section(pickups_text(report))] if report.escalations_to_pick_up else []),
+        section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
+        section(
             f"*Time* ({TIME_SCOPE})\n"
             + _timings(report)
             + (f"\n_{untimed_note(report)}_" if report.recovered else "")
         ),
-        _section(
+        section(
             "*Classified by*\n"
-            + _code(_bar_lines(report.sources, SOURCE_NAMES))
+            + code_block(bar_lines(report.sources, SOURCE_NAMES))
             + (f"\n{not_classified_note(report)}" if report.not_classified else "")
             + f"\nErrors: *{report.errors:,}* · {FALLBACKS}: *{report.fallbacks:,}*"
         ),
-        _section(_cost(report)),
+        section(_cost(report)),
         *_feedback(report.feedback, report.feedback_total),
-        _section("*Busiest channels*\n" + _channels(report.channels)),
+        section("*Busiest channels*\n" + _channels(report.channels)),
     ]
 
 
@@ -316,4 +229,4 @@ def _cost(report: StatsReport) -> str:
 
 def usage_blocks(text: str) -> list[dict[str, Any]]:
     """A usage message (or refusal) as one section."""
-    return [_section(text)]
+    return [section(text)]

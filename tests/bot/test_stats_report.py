@@ -11,12 +11,13 @@ from rich.console import Console
 
 from bot.escalations import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
-from bot.stats.blocks import MAX_BLOCKS, SECTION_LIMIT, report_blocks
+from bot.stats.blocks import MAX_BLOCKS, report_blocks
 from bot.stats.notes import LABEL_WIDTH, bar, cut_label
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
 from bot.stats.report import CategoryFeedback, Share, Timing, shares
+from bot.stats.sections import SECTION_LIMIT
 from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store, repository
 from bot.store.feedback import Verdict

@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anthropic
@@ -101,6 +103,33 @@ def conversation(query: str, history: Sequence[Turn]) -> list[dict[str, str]]:
     return turns
 
 
+@dataclass
+class _Read:
+    """What an answer's stream has told so far: its text, the tokens it used, why Claude stopped."""
+
+    parts: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    stop_reason: str | None = None
+
+    def take(self, event: dict[str, Any]) -> str | None:
+        """Note what ``event`` tells; the text it adds to the answer, if any. Raises for an error event."""
+        kind = event.get("type")
+        delta = event.get("delta") or {}
+        if kind == "content_block_delta" and delta.get("type") == "text_delta":
+            text = str(delta.get("text") or "")
+            self.parts.append(text)
+            return text
+        if kind == "message_start":
+            self.usage |= usage_fields((event.get("message") or {}).get("usage") or {})
+        elif kind == "message_delta":
+            self.stop_reason = delta.get("stop_reason")
+            self.usage |= usage_fields(event.get("usage") or {})
+        elif kind == "error":
+            error = (event.get("error") or {}).get("type", "error")
+            raise HandlerUnavailable(f"anthropic stream error: {error}")
+        return None
+
+
 class _ClaudeAnswer:
     def __init__(self, client: anthropic.AsyncAnthropic, category: Category, messages: list[Any]) -> None:
         self._client = client
@@ -115,61 +144,55 @@ class _ClaudeAnswer:
         return self._answer
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        handler = self._category.handler
-        parts: list[str] = []
-        usage: dict[str, int] = {}
-        stop_reason: str | None = None
+        read = _Read()
         try:
-            # The server-sent events read as JSON lines: the SDK's own stream builds a pydantic model
-            # per token (and its accumulator the whole message again), which cost more CPU than all
-            # the rest of the bot's work on an answer. The SDK still sends the request, retries it and
-            # raises its typed errors for a failed status.
-            async with self._client.messages.with_streaming_response.create(
-                model=handler.model,
-                max_tokens=handler.max_tokens,
-                system=[
-                    {"type": "text", "text": handler.system_prompt, "cache_control": {"type": "ephemeral"}}
-                ],
-                messages=self._messages,
-                stream=True,
-            ) as response:
+            async with self._request() as response:
                 async for event in _events(_paced(response.iter_bytes(), READ_INTERVAL_SECONDS)):
-                    kind = event.get("type")
-                    delta = event.get("delta") or {}
-                    if kind == "content_block_delta" and delta.get("type") == "text_delta":
-                        text = str(delta.get("text") or "")
-                        parts.append(text)
+                    text = read.take(event)
+                    if text is not None:
                         yield text
-                    elif kind == "message_start":
-                        usage |= usage_fields((event.get("message") or {}).get("usage") or {})
-                    elif kind == "message_delta":
-                        stop_reason = delta.get("stop_reason")
-                        usage |= usage_fields(event.get("usage") or {})
-                    elif kind == "error":
-                        error = (event.get("error") or {}).get("type", "error")
-                        raise HandlerUnavailable(f"anthropic stream error: {error}")
         except (anthropic.APIError, httpx2.HTTPError) as e:
-            raise self._failed(describe_api_error(e), usage) from e
+            raise self._failed(describe_api_error(e), read.usage) from e
         except HandlerUnavailable as e:
-            raise self._failed(str(e), usage) from e
-        if stop_reason is None:
-            # No message_delta: the response ended (cleanly, as a proxy may end it) before Claude said it
-            # had finished, so what came is a broken-off answer, not a whole one.
-            raise self._failed("the answer stream ended before Claude finished it", usage)
-        if stop_reason == "refusal":
-            raise self._failed("the handler model refused to answer", usage)
-        text = "".join(parts).strip()
-        if not text:
-            raise self._failed("the handler model returned an empty answer", usage)
-        if stop_reason in CUT_OFF:
+            raise self._failed(str(e), read.usage) from e
+        text = self._finished_text(read)
+        if read.stop_reason in CUT_OFF:
             # A cut-off answer is still useful, but must not pass for a whole one: the note says it
             # stops there (outside the code block it may have stopped in), and the log says why.
-            logger.info("answer for %s was cut off: %s", self._category.name, stop_reason)
+            logger.info("answer for %s was cut off: %s", self._category.name, read.stop_reason)
             fence = open_fence(text)
             note = f"\n{fence}\n\n{CUT_OFF_NOTE}" if fence else f"\n\n{CUT_OFF_NOTE}"
             yield note
             text += note
-        self._answer = Answer(text=text, model=handler.model, usage=Usage(**usage))
+        self._answer = Answer(text=text, model=self._category.handler.model, usage=Usage(**read.usage))
+
+    def _request(self) -> AbstractAsyncContextManager[anthropic.AsyncAPIResponse[Any]]:
+        """The streamed request for the answer, its server-sent events read as JSON lines: the SDK's own
+        stream builds a pydantic model per token (and its accumulator the whole message again), which
+        cost more CPU than all the rest of the bot's work on an answer. The SDK still sends the request,
+        retries it and raises its typed errors for a failed status."""
+        handler = self._category.handler
+        return self._client.messages.with_streaming_response.create(
+            model=handler.model,
+            max_tokens=handler.max_tokens,
+            system=[{"type": "text", "text": handler.system_prompt, "cache_control": {"type": "ephemeral"}}],
+            messages=self._messages,
+            stream=True,
+        )
+
+    def _finished_text(self, read: _Read) -> str:
+        """The answer's text once its stream has ended; raises for one Claude did not finish (the stream
+        ended first), refused, or left empty."""
+        if read.stop_reason is None:
+            # No message_delta: the response ended (cleanly, as a proxy may end it) before Claude said it
+            # had finished, so what came is a broken-off answer, not a whole one.
+            raise self._failed("the answer stream ended before Claude finished it", read.usage)
+        if read.stop_reason == "refusal":
+            raise self._failed("the handler model refused to answer", read.usage)
+        text = "".join(read.parts).strip()
+        if not text:
+            raise self._failed("the handler model returned an empty answer", read.usage)
+        return text
 
     def _failed(self, reason: str, usage: dict[str, int]) -> HandlerUnavailable:
         """The error for a failed answer, with the tokens Claude reported before it failed (a stream that

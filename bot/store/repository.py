@@ -81,22 +81,8 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
             UnknownMessage: the message was never claimed.
         """
         now = utcnow()
-        m, d = inbound_messages, routing_decisions
-        mark = (
-            update(m)
-            .where(message_key(msg))
-            .values(
-                state="done",
-                lease_until=None,
-                completed_at=func.coalesce(m.c.completed_at, type_coerce(now, UTCDateTime)),
-                # Kept in full while pending (a restart must answer it); trimmed to policy once done.
-                text=storable_text(kept_text(msg.text, self.message_text)),
-                kept_decision=None,
-            )
-            .returning(m.c.id)
-        )
         async with self._transaction() as conn:
-            message_id = (await conn.execute(mark)).scalar_one_or_none()
+            message_id = (await conn.execute(self._mark_done(msg, now))).scalar_one_or_none()
             if message_id is None:
                 raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
             values = self._decision_of(msg, decision, reply_ts, now) | {
@@ -104,16 +90,11 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
                 "reply_ms": reply_ms(msg.ts, replied_at or now),
                 "follow_up": _bot_replied_in_thread(msg),
             }
-            insert = (
-                self._insert(d)
-                .values(values)
-                .on_conflict_do_nothing(index_elements=["inbound_message_id"])
-                .returning(d.c.id)
-            )
-            decision_id = (await conn.execute(insert)).scalar_one_or_none()
+            decision_id = (await conn.execute(self._insert_once(values))).scalar_one_or_none()
             if decision_id is None:
-                existing = select(d.c.id).where(d.c.inbound_message_id == message_id)
-                decision_id = (await conn.execute(existing)).scalar_one()
+                # Completed before: the first decision stands, and so does what it did to the thread.
+                first = routing_decisions.c.inbound_message_id == message_id
+                decision_id = (await conn.execute(select(routing_decisions.c.id).where(first))).scalar_one()
             else:
                 await conn.execute(self._answered(msg, decision))
         return int(decision_id)
@@ -135,6 +116,34 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
             if reply_ts is not None:
                 await conn.execute(self._answered(msg, decision, rerouted_by=by))
         return decision_id
+
+    def _mark_done(self, msg: InboundMessage, now: datetime) -> Any:
+        """The statement marking ``msg`` done (its text trimmed to the policy, its kept decision let go),
+        returning its id; none when it was never claimed. Completed again, it keeps its first time."""
+        m = inbound_messages
+        return (
+            update(m)
+            .where(message_key(msg))
+            .values(
+                state="done",
+                lease_until=None,
+                completed_at=func.coalesce(m.c.completed_at, type_coerce(now, UTCDateTime)),
+                # Kept in full while pending (a restart must answer it); trimmed to policy once done.
+                text=storable_text(kept_text(msg.text, self.message_text)),
+                kept_decision=None,
+            )
+            .returning(m.c.id)
+        )
+
+    def _insert_once(self, values: dict[str, Any]) -> Any:
+        """The statement recording a message's decision, returning its id; none when the message has one."""
+        d = routing_decisions
+        return (
+            self._insert(d)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["inbound_message_id"])
+            .returning(d.c.id)
+        )
 
     def _decision_of(
         self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None, now: datetime

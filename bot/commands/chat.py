@@ -15,7 +15,7 @@ from bot.commands.serving import open_store
 from bot.settings import Settings
 from bot.store.migrate import WhenBehind
 from bot.terminal import final_category
-from router.models import Turn
+from router.models import RoutingDecision, Turn
 from router.router import Router
 
 PROMPT = "you> "
@@ -39,43 +39,56 @@ async def _converse(settings: Settings, router: Router, console: Console, read: 
     console.print(mode_line(settings))
     console.print("Write as a customer would. An empty line or Ctrl-D ends the conversation.")
     try:
-        while True:
-            try:
-                text = read(PROMPT).strip()
-            except EOFError:
-                break
-            if not text:
-                break
-
-            started = False
-
-            async def show(chunk: str) -> None:
-                nonlocal started
-                sys.stdout.write(chunk if started else f"bot> {chunk}")
-                sys.stdout.flush()
-                started = True
-
-            decision = await router.route(text, history, on_text=show)
-            if started:
-                sys.stdout.write("\n")
-                sys.stdout.flush()
-            elif decision.answer and not decision.escalated:
-                # Not streamed: the reply to a thank-you, written by no handler.
-                console.print(f"bot> {decision.answer}", markup=False)
+        while text := _next_message(read):
+            decision = await _reply(router, text, history, console)
             await store.record(decision, channel_id="console", user_id="console")
+            _describe(decision, router, console)
             if decision.escalated:
-                console.print(f"bot> {router.routes.escalation.customer_message.strip()}", markup=False)
-            # Category names and Claude's reasoning are text: escaped, a "[/INST]" in them is no markup.
-            console.print(
-                f"[dim]→ {escape(final_category(decision))} · {escape(decision.category)} "
-                f"{decision.confidence:.2f} · {decision.source} · {decision.total_ms:.0f} ms[/dim]"
-            )
-            if decision.escalated:
-                console.print(
-                    f"[dim](escalated: {decision.escalation_reason}; {escape(decision.reasoning)})\n"
-                    f"{ESCALATED_END}[/dim]"
-                )
                 break
             history += [Turn(role="customer", text=text), Turn(role="assistant", text=decision.answer or "")]
     finally:
         await store.close()
+
+
+def _next_message(read: Callable[[str], str]) -> str:
+    """The customer's next words; empty at the end of input."""
+    try:
+        return read(PROMPT).strip()
+    except EOFError:
+        return ""
+
+
+async def _reply(router: Router, text: str, history: list[Turn], console: Console) -> RoutingDecision:
+    """Route ``text``, its answer shown as Claude writes it (whole, when no handler wrote it)."""
+    started = False
+
+    async def show(chunk: str) -> None:
+        nonlocal started
+        sys.stdout.write(chunk if started else f"bot> {chunk}")
+        sys.stdout.flush()
+        started = True
+
+    decision = await router.route(text, history, on_text=show)
+    if started:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    elif decision.answer and not decision.escalated:
+        # Not streamed: the reply to a thank-you, written by no handler.
+        console.print(f"bot> {decision.answer}", markup=False)
+    return decision
+
+
+def _describe(decision: RoutingDecision, router: Router, console: Console) -> None:
+    """What the customer is told of an escalation, then how the message was routed and why."""
+    if decision.escalated:
+        console.print(f"bot> {router.routes.escalation.customer_message.strip()}", markup=False)
+    # Category names and Claude's reasoning are text: escaped, a "[/INST]" in them is no markup.
+    console.print(
+        f"[dim]→ {escape(final_category(decision))} · {escape(decision.category)} "
+        f"{decision.confidence:.2f} · {decision.source} · {decision.total_ms:.0f} ms[/dim]"
+    )
+    if decision.escalated:
+        console.print(
+            f"[dim](escalated: {decision.escalation_reason}; {escape(decision.reasoning)})\n"
+            f"{ESCALATED_END}[/dim]"
+        )

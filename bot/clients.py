@@ -29,7 +29,8 @@ SLACK_RETRIES = 3
 # The Web API methods that put words in front of a customer. A 5xx or a connection dropped mid-call does
 # not say whether Slack did it: sent again blind, the answer (or a stream's words) would show twice. So
 # slack_sdk does not repeat them; the attempt fails, and the next one looks in the thread first
-# (bot.conversation). A 429 says Slack did nothing, and is waited out as for any other method.
+# (`Recovery._recover_posted`, bot.recovery). A 429 says Slack did nothing, and is waited out as for any
+# other method.
 POSTING_METHODS = frozenset({"chat.postMessage", "chat.startStream", "chat.appendStream"})
 
 

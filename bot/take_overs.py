@@ -13,7 +13,7 @@ ThreadKey = tuple[str, str, str]
 class RecentTakeOvers:
     """When this process's intake last saw an agent take each thread over.
 
-    Read at a streamed answer's first words (``bot.conversation``), whether an agent wrote in its thread
+    Read at a streamed answer's first words (``bot.ownership``), whether an agent wrote in its thread
     since the answer was begun: in memory, because a read of the store there held the first words back
     (a tenth of a second under a burst). Another replica's intake writes in the store alone, which is read
     while Claude writes the answer (``bot.replies.StreamedReply.prepare``).

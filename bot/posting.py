@@ -9,6 +9,7 @@ removes the streams nobody finished.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
@@ -22,8 +23,11 @@ from bot.intake import is_direct
 from bot.recovery import Recovery, decision_payload
 from bot.replies import StartCheck, StreamedReply, post_reply, remove_unfinished
 from bot.reply_metadata import reply_metadata
+from bot.slack_errors import SLACK_ERRORS, stream_refused_for_good, why
 from bot.store.records import InboundMessage
 from router.models import RoutingDecision, Source, Turn
+
+logger = logging.getLogger(__name__)
 
 # Written under a streamed answer that broke off, above the escalation that follows it.
 INTERRUPTED = "\n\n_…this answer was interrupted before it was finished._"
@@ -80,7 +84,7 @@ class Posting(Recovery):
         # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
         controls = [] if is_direct(msg) else [agent_controls_for(msg, self._router.routes.names, decision)]
         if streamed is not None and streamed.ts is not None:
-            ts = await streamed.finish([route_context(decision), *controls], metadata)
+            ts = await self._finish_stream(msg, streamed, [route_context(decision), *controls], metadata)
             if ts is not None:
                 return ts
         if streamed is not None and streamed.maybe_started:
@@ -90,6 +94,32 @@ class Posting(Recovery):
             return await self._post_parts(msg, decision, messages, controls, preface, posted or {}, kept)
         [(text, blocks)] = messages
         return await post_reply(self._client, msg, text, [*blocks, *controls], metadata, preface=preface)
+
+    async def _finish_stream(
+        self,
+        msg: InboundMessage,
+        streamed: StreamedReply,
+        blocks: list[dict[str, Any]],
+        metadata: dict[str, Any],
+    ) -> str | None:
+        """End ``streamed``, ``blocks`` under it; its ts, or None when Slack refused it part-way for its
+        length (as it would on every attempt) and it was removed: the answer goes whole now, rather than
+        a retry's back-off later, with nothing in the thread meanwhile. Any other failure, or a stream
+        that could not be removed, fails the attempt, its decision kept for the retry to post
+        (``Conversations._answer``)."""
+        assert streamed.ts is not None
+        try:
+            return await streamed.finish(blocks, metadata)
+        except SLACK_ERRORS as e:
+            if not stream_refused_for_good(e) or not await remove_unfinished(self._client, msg, streamed.ts):
+                raise
+            logger.info(
+                "Slack refused the stream of %s/%s (%s): its answer goes whole",
+                msg.channel_id,
+                msg.ts,
+                why(e),
+            )
+            return None
 
     async def _post_escalation(
         self,

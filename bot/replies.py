@@ -67,8 +67,9 @@ class StreamedReply:
     rate-limited in "auto" mode posts the answer whole instead, an append rate-limited waits for the next
     (see :meth:`_send_text`). Once started, any other call Slack will not take (after slack_sdk's
     retries) stops the streaming but not the answer: Claude goes on writing it, and
-    :meth:`finish` raises that error, so that the attempt fails with its decision made, kept for the next
-    attempt to post (``bot.conversation``) instead of asking Claude again.
+    :meth:`finish` raises that error, for the answer to be posted whole instead of asking Claude again: at
+    once when Slack refused the stream for its length (``bot.posting``), else by the next attempt, the
+    decision kept for it (``bot.conversation``).
     """
 
     def __init__(
@@ -280,11 +281,14 @@ async def post_reply(
     return str(response["ts"])
 
 
-async def remove_unfinished(client: AsyncWebClient, msg: InboundMessage, reply_ts: str) -> None:
-    """Delete the bot's half-written streamed reply (its writer died), before answering again."""
+async def remove_unfinished(client: AsyncWebClient, msg: InboundMessage, reply_ts: str) -> bool:
+    """Delete the bot's half-written streamed reply (its writer died, or Slack stopped taking it), before
+    answering again; whether it is gone."""
     try:
         await client.chat_delete(channel=msg.channel_id, ts=reply_ts)
     except SlackApiError as e:
         # Already gone (someone deleted it) is fine; anything else is logged and the answer goes on.
         if e.response.get("error") != "message_not_found":
             logger.warning("could not remove an unfinished reply: %s", e.response.get("error"))
+            return False
+    return True

@@ -13,6 +13,8 @@ SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
 # chat.postMessage's refusals of a message's size or shape: its text past 40,000 characters, its blocks'
 # text past what Slack takes in one message, more than 50 blocks or a section past 3,000 characters.
 REFUSED_SHAPE = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
+# The calls that add to a started stream, or close it.
+STREAM_CALLS = frozenset({"chat.appendStream", "chat.stopStream"})
 # Slack's error codes that say, in its documentation, that some of the call may have been carried out.
 MAYBE_CARRIED_OUT = frozenset({"fatal_error", "internal_error"})
 
@@ -23,6 +25,17 @@ def refused_for_good(error: BaseException) -> bool:
     return (
         isinstance(error, SlackApiError)
         and _method(error) == "chat.postMessage"
+        and error.response.get("error") in REFUSED_SHAPE
+    )
+
+
+def stream_refused_for_good(error: BaseException) -> bool:
+    """Whether Slack refused a started stream's append or stop for its size or shape (the stream grown
+    past what Slack takes: ``msg_too_long``): that stream will take no more on any attempt, while the
+    answer, posted whole as messages within Slack's limits, may well be taken now."""
+    return (
+        isinstance(error, SlackApiError)
+        and _method(error) in STREAM_CALLS
         and error.response.get("error") in REFUSED_SHAPE
     )
 

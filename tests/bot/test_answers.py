@@ -10,10 +10,11 @@ import time
 import pytest
 
 from bot.formatting import ACTION_HAND_BACK
+from bot.store.tables import inbound_messages
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
-from tests.reliability.helpers import answered_later, rows
+from tests.reliability.helpers import PATIENCE_SECONDS, answered_later, rows
 
 
 async def test_channel_message_gets_one_threaded_answer_from_its_handler(
@@ -258,20 +259,26 @@ async def test_a_long_answer_posted_whole_reaches_the_thread_within_slacks_limit
 async def test_a_long_answer_slack_stops_streaming_reaches_the_thread_whole(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
-    """A streamed message that grows past what Slack takes is refused part-way (msg_too_long): the
-    half-streamed message is removed and the answer Claude wrote goes whole, in messages Slack takes,
-    without asking Claude again."""
+    """A streamed message that grows past what Slack takes is refused part-way (msg_too_long), as it
+    would be on every attempt: the half-streamed message is removed and the answer Claude wrote goes
+    whole at once, in messages Slack takes, in the same attempt (not a retry's back-off later, which
+    here would never come), without asking Claude again."""
     slack.stream_text_limit = 15_000
     anthropic_api.answer_fn = lambda body: LONG_GUIDE
-    running = await make_bot(slack_streaming="auto", retry_attempts=3, retry_base_seconds=0.05)
+    running = await make_bot(slack_streaming="auto", retry_base_seconds=3600)
     event = await running.customer_says("How do I set up the app from scratch?")
-    await answered_later(running, event, "the long answer")
-    refused = [c for m in ("chat.appendStream", "chat.stopStream") for c in slack.calls_to(m) if not c.ok]
+    await running.idle(limit_seconds=PATIENCE_SECONDS)
+    refused = [c for c in slack.calls if c.method.endswith("Stream") and not c.ok]
     assert [c.response["error"] for c in refused] == ["msg_too_long"]
+    # The stream goes, then the answer comes: the customer never reads it twice.
+    calls = [c.method for c in slack.calls if c.method in ("chat.delete", "chat.postMessage")]
+    assert calls == ["chat.delete"] + ["chat.postMessage"] * (len(calls) - 1)
     replies = running.replies(event)
     assert _guide_steps([r["text"] for r in replies]) == list(range(1, 21))
     assert all(slack.stream_state(CHANNEL, r["ts"]) is None for r in replies)  # the broken stream is gone
     assert len(anthropic_api.bodies("answer")) == 1
+    [message] = await rows(running.store, inbound_messages)
+    assert message["state"] == "done" and message["attempts"] == 0
     [decision] = await rows(running.store)
     assert not decision["escalated"] and decision["reply_ts"] == replies[0]["ts"]
 

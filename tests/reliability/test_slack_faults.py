@@ -96,6 +96,30 @@ async def test_a_stream_slack_stops_taking_is_answered_whole_later_without_askin
     assert decision["reply_ts"] == answer["ts"] and decision["output_tokens"] > 0
 
 
+async def test_a_stream_too_long_whose_whole_answer_slack_fails_is_posted_by_the_retry(
+    make_bot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Slack refuses a stream for its length, the bot removes it to post the answer whole at once, and
+    that post fails (a 503): the decision is kept, and the retry posts it once, without asking Claude."""
+    running = await make_bot(slack_streaming="auto", retry_base_seconds=0.2)
+    anthropic_api.answer_fn = lambda body: " ".join(f"word{i:03d}" for i in range(60))
+    slack.stream_text_limit = 200
+    slack.fail_next("chat.postMessage", status=503, retry_after=0)
+    event = await running.customer_says("How do I reset my password?")
+    await answered_later(running, event, "the answer, on a later attempt")
+    [answer] = slack.thread_replies(CHANNEL, event["ts"])  # the refused stream was removed
+    words = [word for word in answer["text"].split() if word.startswith("word")]
+    assert words == [f"word{i:03d}" for i in range(60)]
+    calls = [c.method for c in slack.calls if c.method in ("chat.delete", "chat.postMessage")]
+    assert calls[0] == "chat.delete" and calls.count("chat.postMessage") == 2
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [503, 200]
+    assert len(anthropic_api.bodies("answer")) == 1
+    [message] = await rows(running.store, inbound_messages)
+    assert message["attempts"] == 1 and message["kept_decision"] is None
+    [decision] = await rows(running.store)
+    assert decision["reply_ts"] == answer["ts"] and decision["output_tokens"] > 0
+
+
 async def test_a_stream_rate_limited_mid_answer_still_ends_in_one_answer(make_bot, slack: FakeSlack) -> None:
     running = await make_bot(slack_streaming="on", retry_base_seconds=0.2)
     slack.fail_next("chat.stopStream", status=429, retry_after=0, count=1)

@@ -125,14 +125,7 @@ def _upgrade(connection: Connection, config: Config, *, behind: WhenBehind, runn
     if upgrading and current is not None:
         _older_version_left(current, str(head), behind, running)
     if upgrading:
-        # Otherwise `serve` and `db upgrade` would sit silent: 0008 takes about a minute per million
-        # recorded decisions, during which the tables it changes are locked (see the README's Upgrading).
-        logger.info(
-            "upgrading the database from revision %s to %s; on a large decision log this takes minutes, "
-            "and the decision log is locked until it is done",
-            current or "(empty)",
-            head,
-        )
+        _say_what_it_does(current, str(head))
     config.attributes["connection"] = connection
     started = time.monotonic()
     try:
@@ -140,7 +133,23 @@ def _upgrade(connection: Connection, config: Config, *, behind: WhenBehind, runn
     except CommandError as e:
         raise MigrationError(_migration_problem(e)) from e
     if upgrading:
-        logger.info("the database is at revision %s (upgraded in %.1f s)", head, time.monotonic() - started)
+        done = "created" if current is None else "upgraded"
+        logger.info("the database is at revision %s (%s in %.1f s)", head, done, time.monotonic() - started)
+
+
+def _say_what_it_does(current: str | None, head: str) -> None:
+    """Announce the upgrade about to run: otherwise `serve` and `db upgrade` would sit silent while 0008
+    takes about a minute per million recorded decisions, with the tables it changes locked (see the
+    README's Upgrading). A new database (a first `make demo`) has no log to lock: nothing takes minutes."""
+    if current is None:
+        logger.info("creating the database's tables (revision %s)", head)
+        return
+    logger.info(
+        "upgrading the database from revision %s to %s; on a large decision log this takes minutes, "
+        "and the decision log is locked until it is done",
+        current,
+        head,
+    )
 
 
 def _older_version_left(current: str, head: str, behind: WhenBehind, running: str) -> None:

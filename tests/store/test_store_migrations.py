@@ -86,6 +86,20 @@ async def test_an_upgrade_says_what_it_does_and_how_long_it_took(
     assert [r for r in caplog.records if r.name == "bot.store.migrate"] == []
 
 
+async def test_a_new_database_is_said_to_be_created_not_upgraded_for_minutes(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A newcomer's first `make demo` creates routing.db: a warning that the upgrade takes minutes and
+    # locks the decision log would be about a log that does not exist.
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with caplog.at_level(logging.INFO, logger="bot.store.migrate"):
+        await upgrade_async(database_url)
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.store.migrate"]
+    assert said[0] == f"creating the database's tables (revision {head})"
+    assert said[1].startswith(f"the database is at revision {head} (created in ")
+    assert not any("minutes" in line or "locked" in line for line in said)
+
+
 async def test_in_memory_sqlite_is_migrated_through_its_store() -> None:
     store = await Store.connect("sqlite:///:memory:")
     try:

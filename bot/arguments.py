@@ -31,6 +31,18 @@ def _words(text: str) -> str:
     return text
 
 
+def _precision(text: str) -> float:
+    """A target precision: a fraction in (0, 1], refused as a usage error (exit 2, with the usage) like
+    every other bad argument, not after the settings are read."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], e.g. 0.98, not {text[:40]!r}")
+    return value
+
+
 SETTINGS_EPILOG = (
     "Settings come from the environment or a .env file in the working folder (README: Configuration); "
     "DATABASE_URL defaults to sqlite:///routing.db in the working folder."
@@ -39,7 +51,7 @@ SERVE_EPILOG = (
     "Needs SLACK_BOT_TOKEN (xoxb-…) and either SLACK_SIGNING_SECRET (HTTP on HOST:PORT, default "
     "0.0.0.0:3000, Slack posting to /slack/events) or SLACK_APP_TOKEN (xapp-…: Socket Mode, no public URL; "
     "it wins when both are set). Applies pending migrations first: on a large decision log that can take "
-    "minutes (README: Command line). " + SETTINGS_EPILOG
+    "minutes (README: Upgrading). " + SETTINGS_EPILOG
 )
 
 
@@ -98,7 +110,9 @@ def _add_classifier_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = _command(sub, "calibrate", "pick the local-accept threshold (skip Claude) by cross-validation")
     p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
-    p.add_argument("--target-precision", type=float, default=0.98, help="precision to keep (default 0.98)")
+    p.add_argument(
+        "--target-precision", type=_precision, default=0.98, help="precision to keep (default 0.98)"
+    )
     p.add_argument("--label-map", help=LABEL_MAP_HELP)
     _column_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")

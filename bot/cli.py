@@ -112,8 +112,6 @@ def _run_classifier_command(args: argparse.Namespace, settings: Settings, consol
         )
         run_command(work)
     elif args.command == "calibrate":
-        if not 0 < args.target_precision <= 1:
-            raise SystemExit("--target-precision: expected a number in (0, 1], e.g. 0.98")
         labels = _label_map(args.label_map)
         run_command(
             calibration.calibrate_file(

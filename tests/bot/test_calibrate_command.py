@@ -104,3 +104,25 @@ async def test_the_threshold_starts_at_the_escalation_threshold_and_a_lower_one_
     console = _console()
     await calibrate_file(Settings(_env_file=None), _labelled_file(tmp_path), None, 0.98, True, console)
     assert json.loads(console.export_text())["below_escalation_threshold"] is noted
+
+
+@pytest.mark.parametrize("given", ["1.5", "98", "0", "-0.5", "nan", "abc"])
+def test_a_target_precision_outside_0_to_1_is_a_usage_error(
+    given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Like every other bad argument: the command's usage and exit code 2, before any file is read.
+    from bot.arguments import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["calibrate", "examples.jsonl", f"--target-precision={given}"])
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert "usage: support-router calibrate" in said
+    assert f"argument --target-precision: expected a number in (0, 1], e.g. 0.98, not '{given}'" in said
+
+
+def test_a_target_precision_of_1_is_taken() -> None:
+    from bot.arguments import build_parser
+
+    args = build_parser().parse_args(["calibrate", "examples.jsonl", "--target-precision", "1"])
+    assert args.target_precision == 1.0

@@ -7,7 +7,7 @@ start: migration 0002 fills the daily rollups and builds the indexes, 0008 compu
 time from its message ts and adds it to them, 0009 marks the replies recovered after a restart (recorded
 without times or tokens) and the follow-ups (a third of the messages). Then it times the report.
 
-    python -m benchmarks.stats_bench [--rows 1000000] [--db PATH] [--repeat 5] [--keep]
+    python -m benchmarks.stats_bench [--rows 1000000] [--db PATH] [--repeat 5] [--periods 24h,7d,30d,all]
 """
 
 from __future__ import annotations

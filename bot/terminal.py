@@ -14,11 +14,16 @@ from router.evaluate import EvaluationReport
 from router.models import RoutingDecision
 
 ESCALATED = "Escalated"
+CLOSED_WITH_THANKS = "Closed with thanks"
 
 
 def final_category(decision: RoutingDecision) -> str:
-    """Where the message ended up: its category, or "Escalated" when a person takes it."""
-    return ESCALATED if decision.escalated else decision.category
+    """Where the message ended up: its category, "Escalated" when a person takes it, or "Closed with thanks"
+    for a thank-you given the acknowledgement reply (no category's handler answered it, and /routing-stats
+    counts it in none)."""
+    if decision.escalated:
+        return ESCALATED
+    return CLOSED_WITH_THANKS if decision.acknowledgement else decision.category
 
 
 class ResultsTable:

@@ -464,6 +464,8 @@ def test_chat_shows_the_reply_to_a_thank_you(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "chat", stdin="How do I reset my password?\nthanks that worked\n\n")
     assert result.returncode == 0, result.stderr
     assert "you> bot> You're welcome!" in result.stdout
+    # Routed nowhere, as /routing-stats counts it (closed with thanks), not to the category of "thanks".
+    assert "→ Closed with thanks · " in result.stdout
 
 
 def test_eval_counts_an_escalated_out_of_scope_message_as_right(tmp_path: Path) -> None:

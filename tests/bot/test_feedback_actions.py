@@ -58,12 +58,8 @@ async def press(
         block_id=f"agent_controls:{key}",
         message=reply,
         action_type="button" if category is None else "static_select",
+        selected=category,
     )
-    if category is not None:
-        payload["actions"][0]["selected_option"] = {
-            "text": {"type": "plain_text", "text": category},
-            "value": category,
-        }
     status, _ = await running.send_form(block_actions_form(payload))
     assert status == 200
 

@@ -45,12 +45,8 @@ async def press_under(
         block_id=element["block_id"],
         message=reply,
         action_type=element["type"],
+        selected=category,
     )
-    if category is not None:
-        payload["actions"][0]["selected_option"] = {
-            "text": {"type": "plain_text", "text": category},
-            "value": category,
-        }
     status, _ = await running.send_form(block_actions_form(payload))
     assert status == 200
     [answer] = await told(running, name, 1)

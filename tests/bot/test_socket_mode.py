@@ -127,11 +127,8 @@ async def test_an_agents_re_route_over_socket_mode_is_acked_and_answers_again(
             block_id=f"agent_controls:{key}",
             message=first,
             action_type="static_select",
+            selected="Technical Support",
         )
-        payload["actions"][0]["selected_option"] = {
-            "text": {"type": "plain_text", "text": "Technical Support"},
-            "value": "Technical Support",
-        }
         said = slack.hold_responses("reroute")
         envelope = await running.socket.deliver("interactive", payload)
         assert (await running.socket.wait_ack(envelope))["envelope_id"] == envelope

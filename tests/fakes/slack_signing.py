@@ -173,8 +173,10 @@ def block_actions_payload(
     api_app_id: str = APP_ID,
     message: dict[str, Any] | None = None,
     action_type: str = "button",
+    selected: str | None = None,
 ) -> dict[str, Any]:
-    """A ``block_actions`` payload for a click on ``action_id`` in the message at ``message_ts``."""
+    """A ``block_actions`` payload for a click on ``action_id`` in the message at ``message_ts``;
+    ``selected``: the option chosen in a menu (its text and value alike)."""
     action: dict[str, Any] = {
         "action_id": action_id,
         "block_id": block_id,
@@ -183,6 +185,8 @@ def block_actions_payload(
     }
     if action_type == "button":
         action["text"] = {"type": "plain_text", "text": value, "emoji": True}
+    if selected is not None:
+        action["selected_option"] = {"text": {"type": "plain_text", "text": selected}, "value": selected}
     action["action_ts"] = _now_ts()
     return {
         "type": "block_actions",

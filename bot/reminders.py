@@ -23,12 +23,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import agent_mentions, minutes_word, reminder_text
 from bot.escalations import TAKER_REMEMBERED
-from bot.reply_metadata import carries, reminder_metadata
+from bot.reply_metadata import reminder_metadata
 from bot.settings import Settings
 from bot.slack_errors import SLACK_ERRORS, failure, maybe_carried_out
 from bot.store.records import AwaitingEscalation
 from bot.store.repository import Store
-from bot.threads import thread_messages
+from bot.threads import in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ class Reminders:
         in its thread, or the thread could not be read (given back again, still unsure, for the next
         look): either way this look posts nothing."""
         try:
-            found = await _in_thread(self._client, escalation)
+            # Its thread (a DM's: under its notice), by the metadata naming the escalation.
+            found = await in_thread(self._client, *escalation.reminder_thread, reminder_metadata(escalation))
         except SLACK_ERRORS as e:
             logger.warning("could not look for the reminder of %s: %s", _where(escalation), failure(e))
             await self._store.claim_reminder(escalation, release=True, maybe_posted=True)
@@ -139,17 +140,6 @@ class Reminders:
                 await self.remind()
             except Exception:
                 logger.exception("the look for escalations waiting on an agent failed; trying again later")
-
-
-async def _in_thread(client: AsyncWebClient, escalation: AwaitingEscalation) -> bool:
-    """Whether the reminder of ``escalation`` is in its thread (a DM's: under its notice), found by its
-    metadata as the answers and the DMs' notices are found after a failed attempt (``bot.threads``)."""
-    channel, thread_ts = escalation.reminder_thread
-    expected = reminder_metadata(escalation)
-    async for message in thread_messages(client, channel, thread_ts):
-        if carries(message, expected):
-            return True
-    return False
 
 
 def _where(escalation: AwaitingEscalation) -> str:

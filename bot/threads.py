@@ -106,13 +106,19 @@ async def find_posted_reply(
     return PostedReply(posted, unfinished, parts)
 
 
+async def in_thread(client: AsyncWebClient, channel: str, thread_ts: str, metadata: dict[str, Any]) -> bool:
+    """Whether a message of the thread ``thread_ts`` in ``channel`` carries ``metadata``: a post of ours
+    that an earlier attempt made there, then failed (or lost Slack's answer) before noting it."""
+    async for message in thread_messages(client, channel, thread_ts):
+        if carries(message, metadata):
+            return True
+    return False
+
+
 async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: InboundMessage) -> bool:
     """Whether the thread of the notice ``notice_ts`` in the agents' ``channel`` tells them of ``msg``
     already (an earlier attempt at it posted there, then failed)."""
-    async for message in thread_messages(client, channel, notice_ts):
-        if _tells_of(message, msg):
-            return True
-    return False
+    return await in_thread(client, channel, notice_ts, notice_metadata(msg))
 
 
 async def find_notice(client: AsyncWebClient, channel: str, msg: InboundMessage) -> str | None:

@@ -13,6 +13,8 @@ SLACK_ERRORS = (TimeoutError, SlackApiError, aiohttp.ClientError)
 # chat.postMessage's refusals of a message's size or shape: its text past 40,000 characters, its blocks'
 # text past what Slack takes in one message, more than 50 blocks or a section past 3,000 characters.
 REFUSED_SHAPE = frozenset({"msg_too_long", "msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"})
+# The call that posts a message whole.
+POST_CALLS = frozenset({"chat.postMessage"})
 # The calls that add to a started stream, or close it.
 STREAM_CALLS = frozenset({"chat.appendStream", "chat.stopStream"})
 # Slack's error codes that say, in its documentation, that some of the call may have been carried out.
@@ -22,20 +24,21 @@ MAYBE_CARRIED_OUT = frozenset({"fatal_error", "internal_error"})
 def refused_for_good(error: BaseException) -> bool:
     """Whether Slack refused to post a message for its size or shape (:data:`REFUSED_SHAPE`): the same
     message would be refused on every attempt."""
-    return (
-        isinstance(error, SlackApiError)
-        and _method(error) == "chat.postMessage"
-        and error.response.get("error") in REFUSED_SHAPE
-    )
+    return _refused_shape(error, POST_CALLS)
 
 
 def stream_refused_for_good(error: BaseException) -> bool:
     """Whether Slack refused a started stream's append or stop for its size or shape (the stream grown
     past what Slack takes: ``msg_too_long``): that stream will take no more on any attempt, while the
     answer, posted whole as messages within Slack's limits, may well be taken now."""
+    return _refused_shape(error, STREAM_CALLS)
+
+
+def _refused_shape(error: BaseException, methods: frozenset[str]) -> bool:
+    """Whether Slack answered one of ``methods`` with a refusal of the message's size or shape."""
     return (
         isinstance(error, SlackApiError)
-        and _method(error) in STREAM_CALLS
+        and _method(error) in methods
         and error.response.get("error") in REFUSED_SHAPE
     )
 

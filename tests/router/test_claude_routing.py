@@ -156,17 +156,28 @@ async def test_an_answer_cut_off_at_max_tokens_tells_the_customer_it_was_cut_sho
     assert "".join(chunks).strip() == decision.answer  # the note was streamed too
 
 
+@pytest.mark.parametrize(
+    ("steps", "fence"),
+    [
+        ("Run this:\n\n```bash\nsudo systemctl restart app\nsudo journalctl -u app -n 50\n```\n", "```"),
+        # Under a numbered step, the block is closed at the step's indentation: a fence at the margin would
+        # end the step and open a code block of its own, which the note would be read as.
+        (
+            "1. Restart it:\n   ```bash\n   sudo systemctl restart app\n   sudo journalctl -u app\n   ```\n",
+            "   ```",
+        ),
+    ],
+)
 async def test_a_note_under_an_answer_cut_off_inside_a_code_block_is_not_code(
-    router: Router, fake: FakeAnthropic
+    router: Router, fake: FakeAnthropic, steps: str, fence: str
 ) -> None:
-    steps = "Run this:\n\n```bash\nsudo systemctl restart app\nsudo journalctl -u app -n 50\n```\n"
     fake.answer_fn = lambda body: steps
     fake.fail_next("max_tokens", only="answer")  # the fake keeps the first half: inside the block
     decision = await router.route("How do I restart the service?")
     [sent] = [reply for reply in fake.replies if reply.stop_reason == "max_tokens"]
-    assert open_fence(sent.blocks[0]["text"]) == "```"
+    assert open_fence(sent.blocks[0]["text"]) == fence
     answer = decision.answer or ""
-    assert answer.endswith(CUT_OFF_NOTE) and open_fence(answer) is None
+    assert answer.endswith(f"\n{fence}\n\n{CUT_OFF_NOTE}") and open_fence(answer) is None
 
 
 def _billed(usage: dict) -> Usage:

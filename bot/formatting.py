@@ -31,8 +31,9 @@ ANSWER_SECTIONS = 45
 CUT_ANSWER = "_…the answer was too long for Slack, and is cut here._"
 FENCE = "```"
 QUOTE = "> "
-# What a section may not end inside: Slack would show each half as raw text.
-_UNCUTTABLE = re.compile(r"<[^<>]*>|&#?\w+;|```|^> ", re.MULTILINE)
+# What a section may not end inside: Slack would show each half as raw text (and the text after a code
+# span's half as code). A backtick fenced by zero-width spaces is a character, not code (bot.mrkdwn_inline).
+_UNCUTTABLE = re.compile(r"<[^<>]*>|&#?\w+;|```|(?<!\u200b)`[^`\n]+`(?!\u200b)|^> ", re.MULTILINE)
 _SPACE = re.compile(r"[ \n]")
 _OPENERS = frozenset(OPENS.values())
 _EMPHASIS = re.compile(f"[{''.join(OPENS.values())}{''.join(CLOSES.values())}]")
@@ -78,7 +79,7 @@ def _cut(text: str, room: int) -> int:
     """Where the next section ends (``text[:cut]``, at most ``room`` characters): the last line break in
     the second half of the window, else the last space there, else the last of either if the word after
     it then fits whole in the next section, else anywhere; never inside a link or mention (``<…>``), an
-    entity (``&amp;``), a code fence or a quote's ``> ``, which Slack would show as raw text."""
+    entity (``&amp;``), a code span or fence or a quote's ``> ``, which Slack would show as raw text."""
     free = [True] * (room + 1)
     for atom in _UNCUTTABLE.finditer(text):
         if atom.start() >= room:

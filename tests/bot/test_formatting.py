@@ -115,8 +115,8 @@ def sections(blocks: list[dict[str, Any]]) -> list[str]:
     return [b["text"]["text"] for b in blocks if b["type"] == "section"]
 
 
-# What Slack shows as raw text when a section ends inside it: links and mentions, entities, fences.
-WHOLE = re.compile(r"<[^<>\n]*>|&#?\w+;|```")
+# What Slack shows as raw text when a section ends inside it: links and mentions, entities, fences, code.
+WHOLE = re.compile(r"<[^<>\n]*>|&#?\w+;|```|`[^`\n]+`")
 
 
 def broken_markup(section: str) -> str:
@@ -147,6 +147,15 @@ def test_a_link_or_an_entity_at_the_cut_goes_whole_into_the_next_section() -> No
         assert "".join(sections(blocks)) == text
 
 
+def test_a_code_span_at_the_cut_goes_whole_into_the_next_section() -> None:
+    # A section ending inside `…` shows its backtick raw, and the next one the rest of the line as code.
+    answer = "y " * 1480 + "then run `pip install --upgrade our-app now` and retry " + "z " * 100
+    [(text, blocks)] = answer_messages(answer, decision(escalated=False, escalation_reason=None))
+    first, second = sections(blocks)
+    assert "`pip install --upgrade our-app now`" in second and "`" not in first
+    assert f"{first} {second}" == text
+
+
 def test_a_long_quoted_direct_message_stays_quoted_in_every_section() -> None:
     words = "I was charged twice for order 1234 & nobody answers <sigh>. " * 80
     _, blocks = direct_message_escalation(decision(), "<@U0AGENT>", "U0CUST", words)
@@ -168,7 +177,7 @@ def test_a_direct_message_too_long_for_one_slack_message_is_quoted_in_part_sayin
     assert texts[-1].endswith("_(their message goes on for 34,001 more characters: ask them for the rest)_")
 
 
-# Pieces of mrkdwn as the bot writes it: words, links, mentions, entities, line breaks, quotes, fences.
+# Pieces of mrkdwn as the bot writes it: words, links, mentions, entities, code, line breaks, quotes, fences.
 _word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzé0123456789.,!?*_~", min_size=1, max_size=12)
 _piece = st.one_of(
     _word,
@@ -180,6 +189,7 @@ _piece = st.one_of(
         st.lists(_word, min_size=1, max_size=2).map(" ".join),
     ),
     st.sampled_from(["<@U0AGENT>", "<!subteam^S9>", "&amp;", "&lt;", "&gt;"]),
+    st.lists(_word, min_size=1, max_size=6).map(lambda words: f" `{' '.join(words)}` "),  # a code span
     st.sampled_from([" ", " ", " ", "  ", "\n", "\n\n", "\n> ", "\n```\n"]),
 )
 

@@ -64,7 +64,11 @@ def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
         line_start = text.rfind("\n", 0, cut) + 1
         mid_quote = text[cut] != "\n" and cut > line_start and text.startswith(QUOTE, line_start)
         chunk, text = text[:cut], text[cut + 1 :] if text[cut] == " " else text[cut:].lstrip("\n")
-        if chunk.count(FENCE) % 2:
+        if chunk.count(FENCE) % 2 and chunk.endswith(FENCE) and chunk[: -len(FENCE)].strip():
+            # Cut just past the fence that opens a block (its first line too long to follow): the block
+            # begins in the next section, instead of closing here at once as an empty one.
+            chunk, text = chunk[: -len(FENCE)].rstrip(), f"{FENCE}\n{text}"
+        elif chunk.count(FENCE) % 2:
             chunk, text = f"{chunk}\n{FENCE}", f"{FENCE}\n{text}"
         else:
             closing, reopening = carry_emphasis(chunk)

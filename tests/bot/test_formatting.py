@@ -124,6 +124,19 @@ def broken_markup(section: str) -> str:
     return re.sub(r"[^<>&`]", "", re.sub(r"(?m)^> ", "", WHOLE.sub("", section)))
 
 
+def test_a_code_block_whose_first_line_is_too_long_to_follow_opens_in_the_next_section() -> None:
+    # One section ending on the block's opening fence closed it at once: an empty code block, then the code.
+    config = "{" + ", ".join(f'"key{i}": "value{i}"' for i in range(150)) + "}"
+    answer = "Please check your settings. " * 60 + f"\n\n```json\n{config}\n```\nThen save."
+    [(_, blocks)] = answer_messages(answer, decision(escalated=False, escalation_reason=None))
+    texts = sections(blocks)
+    assert len(texts) >= 2 and all(len(t) <= SECTION_LIMIT for t in texts)
+    assert texts[0].endswith("Please check your settings.") and "`" not in texts[0]
+    assert texts[1].startswith('```\n{"key0": "value0"')
+    assert not any(re.search(r"```\s*```", t) for t in texts)  # no empty code block
+    assert re.sub(r"\s|```", "", "".join(texts)) == re.sub(r"\s|```", "", f"{answer}".replace("json", ""))
+
+
 def test_a_long_paragraph_is_cut_between_words_and_keeps_its_link_whole() -> None:
     answer = (
         "Please follow these steps carefully. " * 80

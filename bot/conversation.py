@@ -84,9 +84,11 @@ class Conversations(ThreadOwnership, Posting):
             waited: the message waited for an earlier one of its conversation (or for a free slot), so
                 its thread may have been handed to a person since the intake claimed it.
 
-        Returns the decision, or None when the message was already answered before a restart, or is left
-        to the person its thread was handed to while it waited its turn.
+        Returns the decision, or None when the message was already answered before a restart, is left
+        to the person its thread was handed to while it waited its turn, or is an agent's own post.
         """
+        if await self._an_agents_own_post(msg):
+            return None
         found = await self._recover_posted(msg) if recovered or msg.attempts else None
         if found is not None and found.reply is not None:
             return None

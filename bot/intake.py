@@ -134,8 +134,13 @@ class Intake:
             if thread is None and not addressed_to_bot(body, msg):
                 # People talking in a thread the bot has no part in (yet, for a reply that waits).
                 return await self._before_its_root(body, msg, bot_user_id)
-        elif not addressed_to_bot(body, msg) and await self._directory.is_agent(msg.user_id, wait=False):
-            return None  # an agent's own post in the support channel ("heads up, team") is no question
+        elif not addressed_to_bot(body, msg):
+            status = await self._directory.agent_status(msg.user_id, wait=False)
+            if status:
+                return None  # an agent's own post in the support channel ("heads up, team") is no question
+            # Unknown (the agents' group never read): claimed, and told apart once the read the intake
+            # has just begun in the background comes back (see ``ThreadOwnership._an_agents_own_post``).
+            msg = msg.model_copy(update={"author_unknown": True}) if status is None else msg
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             self.take_overs.note(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)

@@ -47,6 +47,26 @@ class ThreadOwnership:
         logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
         return True
 
+    async def _an_agents_own_post(self, msg: InboundMessage) -> bool:
+        """Whether ``msg``, a top-level post the intake claimed not knowing whether its author is an agent
+        (Slack had never listed the agents' group), turns out an agent's ("heads up, team") once the
+        group's read comes back: the one the intake began in the background, or one due now. Its claim is
+        then dropped, unanswered, as the intake drops such a post when the group is known. Still unknown
+        (Slack cannot list the group), it is answered: a customer left without an answer is the worse
+        mistake."""
+        if not msg.author_unknown:
+            return False
+        status = await self._directory.agent_status(msg.user_id)
+        if status is None:
+            logger.warning(
+                "the agents' group cannot be read: %s/%s answered as a customer's", msg.channel_id, msg.ts
+            )
+        if not status:
+            return False
+        await self._store.forget(msg)
+        logger.info("message %s/%s is an agent's own post: not answered", msg.channel_id, msg.ts)
+        return True
+
     async def _answered_by_a_person(self, msg: InboundMessage) -> bool:
         """If ``msg``, the first message of a channel thread, came again after a failed delivery and an
         agent has replied in its thread meanwhile, the thread is that agent's: taken over (as their reply

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, or_, select, update
 
 from bot.redaction import kept_text
 from bot.store.batching import Batcher
@@ -221,6 +221,14 @@ class Inbox(Database):
             UnknownMessage: the message was never claimed.
         """
         await self._close(msg, "left")
+
+    async def forget(self, msg: InboundMessage) -> None:
+        """Drop the claim of a message that was never a customer's (an agent's own post, found out once
+        it was claimed): as if the intake had not taken it, it counts nowhere, answered or left."""
+        async with self._transaction() as conn:
+            await conn.execute(
+                delete(inbound_messages).where(message_key(msg), inbound_messages.c.state == "pending")
+            )
 
     async def abandon(self, msg: InboundMessage, error: str) -> None:
         """Give a message up for good (state 'failed'): it is never offered again.

@@ -40,6 +40,9 @@ class InboundMessage(BaseModel):
     # A reply that waited in the store for its thread's first message, which Slack delivered after it
     # (see ``Inbox.take_released``): the thread may have been handed to a person meanwhile. Not stored.
     after_its_root: bool = False
+    # A top-level post in a channel whose author the intake could not tell from an agent: Slack had never
+    # listed the agents' user group (see ``ThreadOwnership._an_agents_own_post``). Not stored.
+    author_unknown: bool = False
 
     @model_validator(mode="before")
     @classmethod

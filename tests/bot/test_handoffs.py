@@ -439,6 +439,28 @@ async def test_an_agents_own_post_in_the_channel_is_not_answered(
     assert running.replies(event) == [] and anthropic_api.bodies("classify") == []
 
 
+async def test_an_agents_own_post_is_not_answered_when_the_agents_group_is_read_only_after_it(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic, clock: list[float]
+) -> None:
+    """Slack could not list AGENT_USERGROUP at start. An agent's "heads up" in the support channel makes
+    the intake ask again (in the background: the acknowledgement does not wait); the read it started
+    decides, before anything is answered, that the post is an agent's, and it gets nothing, as it would
+    had the group been known. A customer's post after it is answered as ever."""
+    slack.add_usergroup("S0SUPPORT", [AGENT])
+    slack.fail_next("usergroups.users.list", error="fatal_error")
+    running = await make_bot(agent_usergroup="S0SUPPORT")  # reads the group at start: it fails
+    clock[0] += agents.LOOKUP_RETRY_SECONDS
+    post = await running.customer_says("Heads up team: the refunds tool is down until 3pm", user=AGENT)
+    await running.idle()
+    assert running.replies(post) == [] and anthropic_api.bodies("classify") == []
+    assert lookups(slack) == [False, True]
+    question = await running.customer_says("How do I change my email address?")
+    await running.idle()
+    assert len(running.replies(question)) == 1
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert report.messages == 1  # the agent's post is no customer message, answered or left
+
+
 async def test_an_escalation_does_not_show_the_customer_internal_errors(
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:

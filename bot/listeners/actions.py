@@ -33,6 +33,12 @@ AGENTS_UNKNOWN = (
 NOT_FOUND = "I can't find the routing decision for that message any more."
 NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
 CONTROLS_BLOCK = "agent_controls:"
+# Told with the re-route of an older message in a thread that went to a person after it: the customer's
+# later message is still the person's to answer.
+STAYS_WITH_AGENTS = (
+    " The thread stays with the agents: the customer wrote again after that message, and it went to a "
+    "person. The bot answers there again once someone presses *Hand back to the bot*."
+)
 
 
 async def _say(respond: AsyncRespond, text: str) -> None:
@@ -266,9 +272,12 @@ async def _answer_as(
         )
         return
     where = "the customer's DM" if is_direct(msg) else "the thread"
-    await _say(respond, f"Re-routed to {name}: its answer follows in {where}.")
+    stays = thread is not None and thread.bot_silent and not target.latest
+    await _say(
+        respond, f"Re-routed to {name}: its answer follows in {where}.{STAYS_WITH_AGENTS if stays else ''}"
+    )
     try:
-        decision = await bot.conversations.reroute(msg, category, agent=user)
+        decision = await bot.conversations.reroute(msg, category, agent=user, gives_back=target.latest)
     except Exception as e:
         logger.exception("could not answer the re-route of %s", key)
         await _say(respond, reroute_failed(category, e))

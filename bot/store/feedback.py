@@ -41,6 +41,9 @@ class FeedbackTarget(BaseModel):
     # Whether the message's words alone are an example of its category (see bot.learning): not a
     # follow-up ("it's the blue one" is of its thread's category), nor a thank-you.
     teaches: bool = True
+    # Whether no later message of its thread was answered or escalated since: the message is where the
+    # conversation stands, so that answering it again (a re-route) gives the thread back to the bot.
+    latest: bool = True
 
 
 class Feedback(BaseModel):
@@ -68,8 +71,10 @@ class RouteFeedback(Database):
         async with self.reading() as conn:
             row = (await conn.execute(stmt)).first()
             last = (await conn.execute(latest)).first() if row is not None else None
-        if row is None or last is None:
-            return None
+            if row is None or last is None:
+                return None
+            later = _later_statement(team_id, channel_id, row.thread_ts or message_ts, message_ts)
+            decided_later = (await conn.execute(later)).first() is not None
         message = _message_of(row, team_id, channel_id, message_ts)
         return FeedbackTarget(
             decision_id=row.id,
@@ -79,6 +84,7 @@ class RouteFeedback(Database):
             answered_as=None if last.escalated else last.category,
             classified=not_classified(row.source, row.escalation_reason) is None,
             teaches=not (row.follow_up or row.acknowledgement),
+            latest=not decided_later,
         )
 
     async def add_feedback(
@@ -168,6 +174,18 @@ def _last_reply_statement(team_id: str, channel_id: str, message_ts: str) -> Sel
         .where(d.c.channel_id == channel_id, d.c.message_ts == message_ts, d.c.team_id == team_id)
         .where(~failed_reroute)
         .order_by(d.c.id.desc())
+        .limit(1)
+    )
+
+
+def _later_statement(team_id: str, channel_id: str, thread_ts: str, message_ts: str) -> Select[Any]:
+    """A decision on a message of the thread ``thread_ts`` written after ``message_ts`` (Slack's ts, of
+    one width, order as text), if there is one."""
+    d = routing_decisions
+    return (
+        select(d.c.id)
+        .where(d.c.channel_id == channel_id, d.c.message_ts > message_ts, d.c.team_id == team_id)
+        .where(d.c.thread_ts == thread_ts)
         .limit(1)
     )
 

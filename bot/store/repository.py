@@ -100,11 +100,21 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
         return int(decision_id)
 
     async def record_reroute(
-        self, msg: InboundMessage, decision: RoutingDecision, reply_ts: str | None, *, by: str
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        reply_ts: str | None,
+        *,
+        by: str,
+        gives_back: bool = True,
     ) -> int:
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
         It has no ``reply_ms``: no customer waited for it (their message has its own decision).
+
+        Not ``gives_back`` (``msg`` is an older message of its thread, whose later ones were answered or
+        escalated since): the thread stays as it was, in a person's hands if it is, an escalation of a
+        later message still waiting for an agent.
 
         A re-route that could not be answered (``reply_ts`` None: nothing was posted) is recorded for what
         it cost, and changes nothing else: the thread stays as it was, and the customer's answer is still
@@ -114,7 +124,7 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
         async with self._transaction() as conn:
             decision_id = int((await conn.execute(stmt)).scalar_one())
             if reply_ts is not None:
-                await conn.execute(self._answered(msg, decision, rerouted_by=by))
+                await conn.execute(self._answered(msg, decision, rerouted_by=by if gives_back else None))
         return decision_id
 
     def _mark_done(self, msg: InboundMessage, now: datetime) -> Any:

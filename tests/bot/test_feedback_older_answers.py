@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.formatting import ACTION_CORRECT, ACTION_REROUTE
@@ -122,3 +123,31 @@ async def test_route_is_correct_under_a_follow_ups_answer_after_the_first_messag
     assert answer == "Thanks: *Technical Support* is recorded as the right route."
     report = await build_report(running.store, parse_arguments("24h"))
     assert reviewed(report) == {"Refund Request": (1, 0, 1), "Technical Support": (1, 1, 0)}
+
+
+async def test_re_routing_an_older_answer_leaves_a_later_escalation_with_the_agents(
+    make_bot: BotFactory,
+) -> None:
+    """The customer asked for a person in the thread after the bot's first answer, and an agent then
+    re-routes that first answer: the customer gets the re-routed answer, but their request for a person
+    stands. The thread stays with the agents (the bot does not answer the customer's next message, and
+    the escalation still waits for an agent to reply, reminder included), and the agent is told so."""
+    running = await make_bot(agent_users=[AGENT])
+    event = await running.customer_says(REFUND)
+    await running.idle()
+    await running.customer_says("this is useless, I want to talk to a person", thread_ts=event["ts"])
+    await running.idle()
+    first, escalation = await replies_count(running, event, 2)
+    assert escalation["metadata"]["event_payload"]["escalated"] is True
+    first = {**first, "channel": event["channel"]}
+    answer = await press_under(running, first, ACTION_REROUTE, "reroute", "General Question")
+    assert answer.startswith("Re-routed to *General Question*")
+    assert "The thread stays with the agents" in answer
+    await answered_as(running, event, "General Question")
+    await replies_count(running, event, 3)
+    thread = await running.store.get_thread(running.slack.team_id, event["channel"], event["ts"])
+    assert thread is not None and thread.bot_silent
+    await running.customer_says("hello? anyone?", thread_ts=event["ts"])
+    await running.idle()
+    assert len(running.replies(event)) == 3  # the customer's next message is the agents' to answer
+    assert await running.bot.reminders.remind(datetime.now(UTC) + timedelta(minutes=31)) == 1

@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.control_replies import (
+    AGENTS_UNKNOWN,
+    NOT_AN_AGENT,
+    NOT_FOUND,
+    NOTHING_TO_HAND_BACK,
+    STAYS_WITH_AGENTS,
+    reroute_failed,
+)
 from bot.escalation_messages import REASON_TEXT, rerouted_note
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
 from bot.intake import is_direct
@@ -25,20 +33,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-NOT_AN_AGENT = "Only support agents can use these controls."
-AGENTS_UNKNOWN = (
-    "Slack cannot say right now who is in the agents' group, so these controls wait until it can: try "
-    "again in a minute."
-)
-NOT_FOUND = "I can't find the routing decision for that message any more."
-NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
 CONTROLS_BLOCK = "agent_controls:"
-# Told with the re-route of an older message in a thread that went to a person after it: the customer's
-# later message is still the person's to answer.
-STAYS_WITH_AGENTS = (
-    " The thread stays with the agents: the customer wrote again after that message, and it went to a "
-    "person. The bot answers there again once someone presses *Hand back to the bot*."
-)
 
 
 async def _say(respond: AsyncRespond, text: str) -> None:
@@ -292,12 +287,3 @@ async def _answer_as(
             f"The bot could not answer as {name} ({why}), so nothing was posted; the route is recorded. "
             "Answer the customer yourself, or choose it again to retry.",
         )
-
-
-def reroute_failed(category: str, error: Exception) -> str:
-    """What the agent is told when the re-routed answer could not be given (the verdict is kept)."""
-    return (
-        f"The re-route to *{escape(category)}* is recorded, but its answer could not be posted "
-        f"({escape(type(error).__name__)}). Choose *{escape(category)}* again to retry, or answer the "
-        "customer yourself."
-    )

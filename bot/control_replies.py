@@ -1,0 +1,29 @@
+"""What agents are told privately (an ephemeral answer) after a click on the agent controls
+(:mod:`bot.listeners.actions`): refusals, and what a verdict or re-route did and left undone."""
+
+from __future__ import annotations
+
+from bot.mrkdwn_inline import escape
+
+NOT_AN_AGENT = "Only support agents can use these controls."
+AGENTS_UNKNOWN = (
+    "Slack cannot say right now who is in the agents' group, so these controls wait until it can: try "
+    "again in a minute."
+)
+NOT_FOUND = "I can't find the routing decision for that message any more."
+NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
+# Told with the re-route of an older message in a thread that went to a person after it: the customer's
+# later message is still the person's to answer.
+STAYS_WITH_AGENTS = (
+    " The thread stays with the agents: the customer wrote again after that message, and it went to a "
+    "person. The bot answers there again once someone presses *Hand back to the bot*."
+)
+
+
+def reroute_failed(category: str, error: Exception) -> str:
+    """What the agent is told when the re-routed answer could not be given (the verdict is kept)."""
+    return (
+        f"The re-route to *{escape(category)}* is recorded, but its answer could not be posted "
+        f"({escape(type(error).__name__)}). Choose *{escape(category)}* again to retry, or answer the "
+        "customer yourself."
+    )

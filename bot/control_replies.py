@@ -20,6 +20,15 @@ STAYS_WITH_AGENTS = (
 )
 
 
+def still_waiting(category: str) -> str:
+    """Added to the thanks for confirming an escalation's guess, ``category``, while nobody has taken
+    its thread up: the verdict answered no one."""
+    return (
+        " The customer still waits for a person: answer them yourself, or choose "
+        f"*{escape(category)}* in *Re-route to…* to have the bot answer as it."
+    )
+
+
 def reroute_failed(category: str, error: Exception) -> str:
     """What the agent is told when the re-routed answer could not be given (the verdict is kept)."""
     return (

@@ -19,6 +19,7 @@ from bot.control_replies import (
     NOTHING_TO_HAND_BACK,
     STAYS_WITH_AGENTS,
     reroute_failed,
+    still_waiting,
 )
 from bot.escalation_messages import REASON_TEXT, rerouted_note
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
@@ -153,7 +154,18 @@ async def _confirm(bot: SupportBot, respond: AsyncRespond, target: FeedbackTarge
     await bot.store.add_feedback(target, user, Verdict.CORRECT)
     if target.teaches:
         await bot.learner.note_feedback(target.category, target.message.text or "")
-    await _say(respond, f"Thanks: *{escape(target.category)}* is recorded as the right route.")
+    name = f"*{escape(target.category)}*"
+    await _say(respond, f"Thanks: {name} is recorded as the right route.{await _still_waiting(bot, target)}")
+
+
+async def _still_waiting(bot: SupportBot, target: FeedbackTarget) -> str:
+    """What a verdict on an escalation leaves undone, when no agent has taken its thread up yet: the
+    customer waits for a person (a confirmed guess answers no one), or for the guess's answer."""
+    msg = target.message
+    thread = await bot.store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
+    if target.answered_as is not None or thread is None or not thread.escalated or thread.taken_over_by:
+        return ""
+    return still_waiting(target.category)
 
 
 async def _change_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:

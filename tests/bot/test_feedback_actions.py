@@ -504,3 +504,24 @@ async def test_a_route_confirmed_while_another_agents_re_route_is_answered_leave
     assert feedback is not None and (feedback.verdict, feedback.category) == ("rerouted", "Technical Support")
     report = await build_report(running.store, parse_arguments("24h"))
     assert (report.feedback_total.reviewed, report.feedback_total.rerouted) == (1, 1)
+
+
+async def test_confirming_an_escalations_guess_says_the_customer_still_waits_for_a_person(
+    make_bot: BotFactory, anthropic_api: FakeAnthropic
+) -> None:
+    """Route is correct under an escalation records the guess, and answers no one: the agent is told the
+    customer still waits for a person, and how to have the bot answer as the guess instead. Once an agent
+    has written in the thread, the customer is in a person's hands: the verdict alone is acknowledged."""
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("hmm, about that charge from before")
+    await running.idle()
+    answer = await click(running, event, ACTION_CORRECT, AGENT, "confirm")
+    assert answer["text"].startswith("Thanks: *Refund Request* is recorded as the right route.")
+    assert "still waits for a person" in answer["text"]
+    assert "choose *Refund Request* in *Re-route to…*" in answer["text"]
+    assert len(running.replies(event)) == 1  # nothing posted for the customer
+    await running.customer_says("I'll sort this out for you", user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    again = await click(running, event, ACTION_CORRECT, AGENT, "confirm again")
+    assert again["text"] == "Thanks: *Refund Request* is recorded as the right route."

@@ -12,11 +12,11 @@ AGENTS_UNKNOWN = (
 )
 NOT_FOUND = "I can't find the routing decision for that message any more."
 NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
-# Told with the re-route of an older message in a thread that went to a person after it: the customer's
-# later message is still the person's to answer.
+# Told with the re-route of an older message in a thread that went to a person after it (escalated, or
+# taken over): the customer has written since, and that is still a person's to answer.
 STAYS_WITH_AGENTS = (
-    " The thread stays with the agents: the customer wrote again after that message, and it went to a "
-    "person. The bot answers there again once someone presses *Hand back to the bot*."
+    " The thread stays with the agents: the customer wrote again after that message, and is in a "
+    "person's hands. The bot answers there again once someone presses *Hand back to the bot*."
 )
 
 

@@ -83,6 +83,7 @@ def _count_classified(classified: Sequence[Row[Any]]) -> dict[str, Any]:
     count = sum(int(g.decisions) for g in classified)
     categories: Counter[str] = Counter()
     escalated: Counter[str] = Counter()
+    passed_on: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     thanked = 0
     for g in classified:
@@ -92,11 +93,14 @@ def _count_classified(classified: Sequence[Row[Any]]) -> dict[str, Any]:
         acknowledgements = 0 if g.escalated else int(g.acknowledgements or 0)
         categories[g.category] += n - acknowledgements
         thanked += acknowledgements
-        if g.escalated and g.escalation_reason != PASSED_ON:
+        if g.escalated and g.escalation_reason == PASSED_ON:
+            passed_on[g.category] += n
+        elif g.escalated:
             escalated[g.category] += n
     return {
         "categories": shares(dict(categories), count - thanked),
         "category_escalations": dict(escalated),
+        "category_passed_on": dict(passed_on),
         "acknowledgements": thanked,
         "confidence_average": _total(classified, "confidence_sum") / count if count else None,
         "confidence_buckets": [int(_total(classified, name)) for name in CONF],

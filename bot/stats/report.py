@@ -152,8 +152,10 @@ class StatsReport(BaseModel):
     # The classified messages per category (their shares are of the classified messages less the
     # acknowledgements).
     categories: list[Share] = []
-    # Per category, how many of its messages went to a person (categories with none are left out).
+    # Per category, how many of its messages went to a person (categories with none are left out), and
+    # how many were passed on to the person in charge (:attr:`passed_on`), out of its escalated share.
     category_escalations: dict[str, int] = {}
+    category_passed_on: dict[str, int] = {}
     escalations: int = 0
     escalation_reasons: list[Share] = []
     # Of the messages, those a customer added under a DM already escalated, passed on to the person in
@@ -252,11 +254,14 @@ class StatsReport(BaseModel):
         return rate_of_escalation(self.escalations, self.messages, self.passed_on)
 
     def escalated_notes(self) -> list[str]:
-        """For each of :attr:`categories`, e.g. "2 escalated (29%)": which routes need people most."""
+        """For each of :attr:`categories`, e.g. "2 escalated (29%)": which routes need people most. The
+        share is of the category's messages that could have been one (see :func:`rate_of_escalation`);
+        "–" for a category whose messages were all passed on to the person in charge."""
         notes = []
         for category in self.categories:
             n = self.category_escalations.get(category.name, 0)
-            notes.append(f"{n:,} escalated ({n / category.count:.0%})")
+            share = rate_of_escalation(n, category.count, self.category_passed_on.get(category.name, 0))
+            notes.append(f"{n:,} escalated ({'–' if share is None else f'{share:.0%}'})")
         return notes
 
     @property

@@ -260,7 +260,8 @@ async def test_what_a_customer_adds_under_an_escalated_dm_is_passed_on_not_escal
         1,
         [("low_confidence", 1)],
     )
-    assert report.escalated_notes() == ["1 escalated (33%)"]
+    # Of the category's messages that could have been escalated, as the rate: the DM went to a person once.
+    assert report.escalated_notes() == ["1 escalated (100%)"]
     assert report.escalations_to_pick_up == 1
     _, blocks = report_blocks(report)
     assert "Passed on to the person in charge: *2*" in str(blocks)

@@ -932,8 +932,22 @@ async def test_messages_passed_on_to_the_person_in_charge_are_no_escalations(sto
     assert [(s.name, s.count) for s in report.escalation_reasons] == [("low_confidence", 1)]
     assert {s.name: s.count for s in report.categories} == {"Refund Request": 3, "General Question": 1}
     assert report.category_escalations == {"Refund Request": 1}
+    # The category's escalated share leaves them out of its denominator too, as the rate does: the DM
+    # went to a person once, as the same conversation in a channel would (it read "1 escalated (33%)").
+    assert report.escalated_notes() == ["1 escalated (100%)", "0 escalated (0%)"]
     assert (report.errors, report.fallbacks) == (1, 1)
     assert "Passed on to the person in charge: 2" in _terminal_text(report)
+    # A category whose messages were all passed on has no share to show, not one of 0%.
+    passed_on_alone = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=2,
+        passed_on=2,
+        categories=shares({"Refund Request": 2}),
+        category_passed_on={"Refund Request": 2},
+    )
+    assert passed_on_alone.escalated_notes() == ["0 escalated (–)"]
 
 
 async def test_thank_yous_are_closed_with_thanks_out_of_the_handling_time_and_the_categories(

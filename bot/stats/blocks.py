@@ -19,6 +19,7 @@ from bot.stats.notes import (
     conversations_note,
     cut_label,
     dollars,
+    duration,
     first_day_note,
     not_classified_note,
     noun,
@@ -48,27 +49,11 @@ LIST_SECTIONS = 16
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 
 
-def _ms(value: float | None) -> str:
-    """A time in the unit it reads best in: the router's in ms, a customer's wait after an outage in
-    minutes or hours ("2.0 h", not "7,200,000 ms")."""
-    if value is None:
-        return "–"
-    if value < 10:
-        return f"{value:.1f} ms"
-    if value < 10_000:
-        return f"{value:,.0f} ms"
-    if value < 600_000:
-        return f"{value / 1000:.1f} s"
-    if value < 7_200_000:
-        return f"{value / 60_000:.0f} min"
-    return f"{value / 3_600_000:,.1f} h"
-
-
 def _timings(report: StatsReport) -> str:
     rows = [("", "average", "p50", "p95")]
     for name in TIMING_ROWS:
         timing = getattr(report, name)
-        rows.append((name, _ms(timing.average_ms), _ms(timing.p50_ms), _ms(timing.p95_ms)))
+        rows.append((name, duration(timing.average_ms), duration(timing.p50_ms), duration(timing.p95_ms)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
         "  ".join(

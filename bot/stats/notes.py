@@ -72,6 +72,22 @@ def dollars(amount: float) -> str:
     return f"${amount:,.2f}" if amount >= 1 or amount == 0 else f"${amount:.4f}"
 
 
+def duration(ms: float | None) -> str:
+    """A time in the unit it reads best in: the router's in ms, a customer's wait after an outage in
+    minutes or hours ("2.0 h", not "7,200,000 ms"); "–" with none."""
+    if ms is None:
+        return "–"
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 10_000:
+        return f"{ms:,.0f} ms"
+    if ms < 600_000:
+        return f"{ms / 1000:.1f} s"
+    if ms < 7_200_000:
+        return f"{ms / 60_000:.0f} min"
+    return f"{ms / 3_600_000:,.1f} h"
+
+
 def rate(value: float | None) -> str:
     """A share as a whole percentage; "–" when there is nothing to divide by."""
     return "–" if value is None else f"{value:.0%}"

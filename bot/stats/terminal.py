@@ -21,6 +21,7 @@ from bot.stats.notes import (
     conversations_note,
     cut_label,
     dollars,
+    duration,
     first_day_note,
     not_classified_note,
     noun,
@@ -53,10 +54,6 @@ def _bold(text: str) -> str:
 
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
-
-
-def _fmt_ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f}"
 
 
 def _shares(
@@ -146,7 +143,7 @@ def _timing(report: StatsReport) -> Table:
     """Each time's count, average, p50 and p95."""
     note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
     timing = Table(
-        title=f"Time, ms{note}",
+        title=f"Time{note}",
         caption=TIME_SCOPE + (f"\n{untimed_note(report)}" if report.recovered else ""),
         caption_justify="left",
         title_justify="left",
@@ -156,7 +153,7 @@ def _timing(report: StatsReport) -> Table:
         timing.add_column(column, justify="right" if column else "left")
     for name in TIMING_ROWS:
         t = getattr(report, name)
-        timing.add_row(name, f"{t.count:,}", _fmt_ms(t.average_ms), _fmt_ms(t.p50_ms), _fmt_ms(t.p95_ms))
+        timing.add_row(name, f"{t.count:,}", duration(t.average_ms), duration(t.p50_ms), duration(t.p95_ms))
     return timing
 
 

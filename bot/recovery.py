@@ -31,13 +31,15 @@ logger = logging.getLogger(__name__)
 
 
 def decision_payload(decision: RoutingDecision) -> dict[str, Any]:
-    """What a reply's metadata says about its decision, enough to record it again after a crash."""
+    """What a reply's metadata says about its decision, enough to record it again after a crash (a
+    thank-you's acknowledgement too: /routing-stats counts it apart from the category's answers)."""
     return {
         "category": decision.category,
         "confidence": round(decision.confidence, 4),
         "escalated": decision.escalated,
         "reason": decision.escalation_reason or "",
         "source": str(decision.source),
+        **({"acknowledgement": True} if decision.acknowledgement else {}),
     }
 
 
@@ -166,6 +168,7 @@ class Recovery:
             escalated=bool(payload.get("escalated")),
             escalation_reason=payload.get("reason") or None,
             source=Source(payload.get("source") or Source.LOCAL),
+            acknowledgement=payload.get("acknowledgement") is True,
             answer="\n".join(str(m.get("text") or "") for m in messages) or None,
             routing_ms=0.0,
             handling_ms=0.0,

@@ -4,11 +4,14 @@ after an answer closes it, counted apart from the answers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
+from bot.store.errors import DatabaseError
 from bot.store.rollups import daily_latencies
 from bot.store.tables import routing_decisions
 from tests.bot.conftest import BotFactory
@@ -81,3 +84,30 @@ async def test_a_thank_you_after_an_answer_is_closed_with_thanks_not_an_answer_o
     assert sum(s.count for s in report.categories) == 2  # "thanks" is in no category
     _, blocks = report_blocks(report)
     assert "Closed with thanks: *2*" in str(blocks)
+
+
+async def test_a_thank_you_whose_reply_is_found_after_a_failure_is_still_closed_with_thanks(
+    make_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails as the acknowledgement of a thank-you is recorded: the retry finds "You're
+    welcome" in the thread and records it from its metadata, which did not say it was a thank-you, so
+    it was counted as an answer in the category the classifier made of "thanks"."""
+    running = await make_bot(slack_streaming="off", retry_base_seconds=0.1)
+    first = await running.customer_says("How do I reset my password?")
+    await running.idle()
+    real_complete, failures = running.store.complete, [DatabaseError("database error: connection lost")]
+
+    async def complete_failing_once(*args: Any, **kwargs: Any) -> int:
+        if failures:
+            raise failures.pop()
+        return await real_complete(*args, **kwargs)
+
+    monkeypatch.setattr(running.store, "complete", complete_failing_once)
+    await running.customer_says("Thanks, that fixed it!", thread_ts=first["ts"])
+    await _until_nothing_pending(running)
+    replies = running.replies(first)
+    assert len(replies) == 2 and replies[-1]["text"].startswith("You're welcome")
+    report = await build_report(running.store, parse_arguments("24h"))
+    assert (report.messages, report.follow_ups, report.recovered) == (2, 1, 1)
+    assert report.acknowledgements == 1
+    assert sum(s.count for s in report.categories) == 1  # the question alone, not "thanks"

@@ -184,8 +184,13 @@ def _notes(report: StatsReport) -> list[str]:
 
 
 def _span(report: StatsReport) -> str:
+    """When the period runs; and, for a channel known by its id alone (a private channel Slack sent
+    without its name, a bare id), the channel as Slack names it: the header, plain text, shows the id."""
     start = when(report.start) if report.start else "the first decision"
-    return f"From {start} to {period_end(report)}"
+    span = f"From {start} to {period_end(report)}"
+    if report.channel and _SLACK_CHANNEL.fullmatch(report.channel):
+        span += f", in <#{report.channel}>"
+    return span
 
 
 def _confidence_average(report: StatsReport) -> str:

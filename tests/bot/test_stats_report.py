@@ -372,6 +372,18 @@ def test_one_message_and_one_thread_are_singular() -> None:
     assert "*0* messages routed" in str(report_blocks(empty)[1])
 
 
+def test_a_channel_slack_gave_no_name_for_is_named_by_slack_in_the_report() -> None:
+    """A private channel picked from Slack's list may come as <#C…|> (no name), or a bare id be given:
+    the header, plain text, can only show the id; its line under it lets Slack show the channel's name."""
+    nameless = parse_arguments("7d <#C0PRIVATE1|>", NOW)
+    report = StatsReport(period="7d", start=nameless.start, end=NOW, channel=nameless.channel_label)
+    _, blocks = report_blocks(report)
+    span = blocks[1]["elements"][0]["text"]
+    assert span == "From 2026-03-03 12:30 to 2026-03-10 12:30 UTC, in <#C0PRIVATE1>"
+    named = report.model_copy(update={"channel": parse_arguments("7d <#C0SUPPORT|support>").channel_label})
+    assert report_blocks(named)[1][1]["elements"][0]["text"].endswith(" UTC")  # "#support" is in the header
+
+
 async def test_a_period_in_the_future_says_it_has_not_happened_yet(store: Store) -> None:
     await seed(store)
     report = await build_report(store, parse_arguments("2099-01-01..2099-01-31"))

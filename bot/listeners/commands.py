@@ -18,19 +18,31 @@ from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 COMMAND = "/routing-stats"
-REFUSED = (
-    "Sorry, routing stats are for support managers. Ask a workspace admin to add you to STATS_USERS "
-    "or STATS_USERGROUP."
-)
 FAILED = "Sorry, I couldn't read the routing stats just now; please try again in a minute."
 ACCESS_UNKNOWN = (
     "Slack cannot say right now whether you may see routing stats, so I couldn't check your access: try "
     "again in a minute."
 )
+
+
+def refusal(settings: Settings) -> str:
+    """What a caller who may not see the numbers is told: who may, and who can change that. With neither
+    setting, the workspace's admins and owners may, and the member cannot simply be added to STATS_USERS:
+    set alone, it would take the admins' access away."""
+    refused = "Sorry, routing stats are for support managers"
+    if settings.stats_usergroup:
+        return f"{refused}: members of <!subteam^{settings.stats_usergroup}>. Ask to be added to it."
+    if settings.stats_users:
+        return f"{refused}, listed in STATS_USERS: ask whoever runs the support router to add you."
+    return (
+        f"{refused}; until STATS_USERS or STATS_USERGROUP names them, only workspace admins and owners may "
+        "see them. Ask whoever runs the support router to set them."
+    )
 
 
 async def may_read_stats(bot: SupportBot, user_id: str) -> bool | None:
@@ -68,7 +80,8 @@ async def _answer(bot: SupportBot, command: dict[str, Any], respond: AsyncRespon
         return
     allowed = await may_read_stats(bot, command["user_id"])
     if not allowed:
-        await respond(text=REFUSED if allowed is False else ACCESS_UNKNOWN, response_type="ephemeral")
+        refused = refusal(bot.settings) if allowed is False else ACCESS_UNKNOWN
+        await respond(text=refused, response_type="ephemeral")
         return
     if request.help:
         await respond(text=USAGE, blocks=usage_blocks(USAGE), response_type="ephemeral")

@@ -65,6 +65,12 @@ async def test_a_member_who_is_not_an_admin_is_refused_and_sees_no_numbers(
     await running.idle()
     answer = await stats(running, "U0MEMBER")
     assert "for support managers" in answer["text"]
+    # Who may see them, and who can change that: with neither setting, the admins, and adding the
+    # member to STATS_USERS alone would take the admins' access away.
+    assert (
+        "workspace admins and owners" in answer["text"]
+        and "whoever runs the support router" in answer["text"]
+    )
     assert "blocks" not in answer or not any("messages routed" in str(b) for b in answer["blocks"])
 
 
@@ -73,7 +79,7 @@ async def test_stats_users_decide_and_admins_are_not_enough(make_bot: BotFactory
     slack.add_user("U0ADMIN", is_admin=True)
     slack.add_user("U0MANAGER")
     refused = await stats(running, "U0ADMIN", name="admin")
-    assert "for support managers" in refused["text"]
+    assert "for support managers" in refused["text"] and "admins" not in refused["text"]
     allowed = await stats(running, "U0MANAGER", "all", name="manager")
     assert allowed["text"].startswith("Routing stats: all time")
 
@@ -83,6 +89,10 @@ async def test_a_stats_usergroup_member_is_allowed(make_bot: BotFactory, slack: 
     slack.add_usergroup("S0MANAGERS", ["U0LEAD"])
     answer = await stats(running, "U0LEAD", "24h")
     assert answer["text"].startswith("Routing stats: last 24 hours")
+    slack.add_user("U0AGENT")
+    refused = await stats(running, "U0AGENT", "24h", name="refused")
+    # The group as Slack names it: they know whom to ask.
+    assert "members of <!subteam^S0MANAGERS>" in refused["text"]
 
 
 async def test_a_failed_stats_usergroup_lookup_asks_to_try_again_until_slack_answers(

@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.env_file import unreadable_lines
 from bot.slack_ids import CHANNEL_ID, USER_ID, USERGROUP_ID
 
 CommaList = Annotated[list[str], NoDecode]
@@ -223,7 +224,10 @@ def _is_set(value: SecretStr | None) -> bool:
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and ``.env``, with a readable error instead of a traceback."""
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
     try:
+        if env_file is not None and (problem := unreadable_lines(Path(str(env_file)))):
+            raise SettingsError(problem)
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         problems = "; ".join(
@@ -236,7 +240,6 @@ def load_settings(**overrides: object) -> Settings:
         # Only the .env file is decoded here (the environment is text already).
         from router.routes_file import not_utf8
 
-        env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
         raise SettingsError(f"{Path(str(env_file)).absolute()}: {not_utf8(e)}") from e
 
 

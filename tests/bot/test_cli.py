@@ -379,6 +379,18 @@ def test_a_missing_label_map_file_is_named(tmp_path: Path) -> None:
             "(U…, from the profile's ⋮ menu → Copy member ID)",
         ),
         (
+            # Skipped by python-dotenv with a warning naming only the line: the default (every customer's
+            # text kept) would quietly stay in force.
+            b'LOG_LEVEL=info\nSTORE_MESSAGE_TEXT="none\n',
+            "support-router: {env}: line 2 (STORE_MESSAGE_TEXT) cannot be read, and would be ignored; "
+            "write it as NAME=value on one line, closing any quote the value opens",
+        ),
+        (
+            b"PORT 3001\nSLACK_APP_TOKEN='xapp-1-secret\n",
+            "support-router: {env}: line 1 (PORT), line 2 (SLACK_APP_TOKEN) cannot be read, and would be "
+            "ignored; write each as NAME=value on one line, closing any quote the value opens",
+        ),
+        (
             "PORT=\n# agents: Renée\n".encode("latin-1"),
             "support-router: {env}: not UTF-8 text: byte 0xe9 at offset 19 cannot be read; save it as UTF-8",
         ),

@@ -174,6 +174,16 @@ def test_a_dotenv_not_saved_as_utf8_names_the_file_the_byte_and_the_fix(tmp_path
     )
 
 
+def test_a_dotenv_in_the_forms_python_dotenv_reads_is_not_refused(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(
+        "# the bot\n\nexport LOG_LEVEL=debug\n  PORT = 3001  # behind the proxy\nOTHER_TOOLS_FLAG\n"
+        'STORE_MESSAGE_TEXT="redacted"\nPGPASSWORD="two\nlines"\n'
+    )
+    settings = load_settings(_env_file=env)
+    assert (settings.log_level, settings.port, settings.store_message_text) == ("DEBUG", 3001, "redacted")
+
+
 def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None:
     with pytest.raises(SettingsError) as raised:
         Settings(_env_file=None, slack_bot_token="", slack_signing_secret="").require_slack()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -17,6 +18,7 @@ from bot.env_file import unreadable_lines
 from bot.slack_ids import CHANNEL_ID, USER_ID, USERGROUP_ID
 
 CommaList = Annotated[list[str], NoDecode]
+_URL_EXAMPLES = {"slack_api_url": "https://slack.com/api/", "anthropic_base_url": "https://api.anthropic.com"}
 
 
 class SettingsError(Exception):
@@ -119,6 +121,19 @@ class Settings(BaseSettings):
     @classmethod
     def _usergroup_id(cls, value: str | None) -> str | None:
         return None if value is None else USERGROUP_ID.check(value, single=True)
+
+    @field_validator("slack_api_url", "anthropic_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Taken as given, "127.0.0.1:8080" was only a connection error at each request, and Claude's
+        # answers quietly fell back to the local model or a person.
+        url = urlsplit(value.strip()) if value is not None else None
+        if url is None or (url.scheme.lower() in ("http", "https") and url.hostname):
+            return value
+        example = _URL_EXAMPLES[info.field_name or ""]
+        raise ValueError(
+            f"{value!r} is not an http:// or https:// URL with a host; write it whole, e.g. {example}"
+        )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -184,6 +184,37 @@ def test_a_dotenv_in_the_forms_python_dotenv_reads_is_not_refused(tmp_path: Path
     assert (settings.log_level, settings.port, settings.store_message_text) == ("DEBUG", 3001, "redacted")
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "example"),
+    [
+        ("ANTHROPIC_BASE_URL", "127.0.0.1:8080", "https://api.anthropic.com"),
+        ("ANTHROPIC_BASE_URL", "htps://gateway.example.com", "https://api.anthropic.com"),
+        ("SLACK_API_URL", "slack.example.com/api/", "https://slack.com/api/"),
+        ("SLACK_API_URL", "https:///api/", "https://slack.com/api/"),
+    ],
+)
+def test_a_url_setting_that_is_no_http_url_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, setting: str, value: str, example: str
+) -> None:
+    # Taken as it was, ANTHROPIC_BASE_URL only warned "Connection error" at start, and every message then
+    # fell back to the local model or a person; SLACK_API_URL sent the installer to check the network.
+    monkeypatch.setenv(setting, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings(_env_file=None)
+    assert str(raised.value) == (
+        f"Invalid setting(s): {setting}: {value!r} is not an http:// or https:// URL with a host; "
+        f"write it whole, e.g. {example}"
+    )
+
+
+@pytest.mark.parametrize("value", ["http://127.0.0.1:8080", "HTTPS://llm-gateway.internal/anthropic"])
+def test_a_url_setting_to_a_local_or_gateway_address_is_taken(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", value)
+    assert load_settings(_env_file=None).anthropic_base_url == value
+
+
 def test_require_slack_names_every_missing_setting_and_where_to_set_it() -> None:
     with pytest.raises(SettingsError) as raised:
         Settings(_env_file=None, slack_bot_token="", slack_signing_secret="").require_slack()

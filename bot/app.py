@@ -49,6 +49,8 @@ def _drop_unused_token_warning() -> None:
         bolt.addFilter(_UnusedTokenWarning())
 
 
+# How long a stop (SIGTERM) waits for the messages in flight; those left then are answered at the next start.
+STOP_GRACE_SECONDS = 30.0
 # An agent who takes a thread over is told the bot steps aside at most this often.
 TAKE_OVER_NOTE_SECONDS = 24 * 3600.0
 
@@ -149,14 +151,24 @@ class SupportBot:
         if self._catching_up is not None:
             await asyncio.shield(self._catching_up)
 
-    async def stop(self) -> None:
-        """Finish the messages in flight."""
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Finish the messages in flight, waiting up to ``grace_seconds`` for them; any left then stay
+        pending in the store, for the next start (or another replica) to answer. Both are logged: the
+        operator who stopped ``serve`` would otherwise wait on a silent process."""
         if self._catching_up is not None:
             self._catching_up.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._catching_up
         await self.reminders.stop()
-        await self.worker.drain()
+        if busy := self.worker.in_flight:
+            logger.info("stopping: waiting up to %.0f s for %d message(s) in flight", grace_seconds, busy)
+        await self.worker.drain(grace_seconds)
+        if left := self.worker.in_flight:
+            logger.warning(
+                "stopped with %d message(s) unfinished: they stay pending, and the next start (or another "
+                "replica) answers them",
+                left,
+            )
         await self.learner.stop()
 
     async def close(self) -> None:

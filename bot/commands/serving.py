@@ -152,12 +152,15 @@ def listening_socket(settings: Settings) -> Iterator[socket.socket | None]:
 
 
 @contextmanager
-def sole_server(database_url: str) -> Iterator[None]:
+def sole_server(database_url: str, command: str = "serve") -> Iterator[None]:
     """Held while ``serve`` runs on a SQLite file: one serving process per file. At start a SQLite
     server resumes every pending message as its own; a second one (``make serve`` run twice, a restart
     overlapping the old process) would answer the first one's messages again. The lock is the kernel's
     (``flock`` on ``<file>.serve-lock``), so a killed server's is freed with it. PostgreSQL, which
     several replicas share by design, takes none; nor does a system without ``flock``.
+
+    ``db upgrade`` holds it too (``command``): migrated under a running ``serve``, SQLite would lock the
+    bot out of its database until the upgrade is done.
     """
     path = sqlite_file(database_url)
     if fcntl is None or path is None or not path.parent.is_dir():
@@ -170,15 +173,26 @@ def sole_server(database_url: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            raise SettingsError(
-                f"DATABASE_URL: another support-router (pid {holder}) is already serving {path}; stop "
-                "it first. Several replicas need one PostgreSQL database (DATABASE_URL=postgresql://…)"
-            ) from None
+            raise SettingsError(_held(holder, path, command)) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         os.close(fd)  # frees the lock
+
+
+def _held(holder: str, path: Path, command: str) -> str:
+    """Why ``command`` cannot run: another process holds ``path``'s lock."""
+    if command == "serve":
+        return (
+            f"DATABASE_URL: another support-router (pid {holder}) is already serving {path}; stop it first. "
+            "Several replicas need one PostgreSQL database (DATABASE_URL=postgresql://…)"
+        )
+    return (
+        f"DATABASE_URL: another support-router (pid {holder}) is using {path}: a serve, or another "
+        f"{command}; stop it, or let it end, then run {command} again (on SQLite an upgrade under a running "
+        "serve locks it out of the database until done; README: Upgrading)"
+    )
 
 
 def _open_lock(lock: Path, database: Path) -> int:
@@ -231,5 +245,7 @@ async def support_bot(settings: Settings, routes: RoutesConfig | None = None) ->
 
 
 async def db_upgrade(settings: Settings) -> None:
-    store = await open_store(settings)
-    await store.close()
+    """Apply the migrations; on SQLite, only while no ``serve`` runs on the file (see :func:`sole_server`)."""
+    with sole_server(settings.database_url, command="db upgrade"):
+        store = await open_store(settings)
+        await store.close()

@@ -213,6 +213,26 @@ def test_a_command_run_beside_the_bot_leaves_an_older_database_to_db_upgrade(
     assert _revision(tmp_path) == "0007"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_db_upgrade_leaves_a_sqlite_file_a_serve_is_running_on(tmp_path: Path) -> None:
+    # README: Upgrading, "on SQLite stop serve first". Upgraded under it, the running serve was locked out
+    # of the decision log for as long as the migration took (minutes on a large log), then ran on a schema
+    # it was not written for.
+    from bot.commands.serving import sole_server
+
+    _at_revision(tmp_path, "0007")
+    with sole_server(f"sqlite:///{tmp_path / 'cli.db'}"):  # as the running serve holds it
+        line = _one_line_error(run_cli(tmp_path, "db", "upgrade"))
+    assert line == (
+        f"support-router: DATABASE_URL: another support-router (pid {os.getpid()}) is using "
+        f"{tmp_path / 'cli.db'}: a serve, or another db upgrade; stop it, or let it end, then run db upgrade "
+        "again (on SQLite an upgrade under a running serve locks it out of the database until done; README: "
+        "Upgrading)"
+    )
+    assert _revision(tmp_path) == "0007"
+    assert run_cli(tmp_path, "db", "upgrade").returncode == 0  # once it is stopped
+
+
 @pytest.mark.parametrize("command", [["chat"], ["demo"]])
 def test_a_command_that_records_upgrades_an_older_database_and_says_so(
     tmp_path: Path, command: list[str]

@@ -1,10 +1,10 @@
 """The look at Slack before ``serve`` starts: that Slack answers and takes the bot's token (and, for
 Socket Mode, the app-level token), that the bot is in the channels it is set to read and post in, and
-that the user groups the settings name exist; with the wording of what Slack refused, or why it could not
-be reached, and what to check.
+that the user groups and members the settings name exist; with the wording of what Slack refused, or
+why it could not be reached, and what to check.
 
 A wrong token or no way to Slack would otherwise be found only after the migrations and the model load;
-an uninvited bot hears nothing and says nothing of it; a mistyped group would tag nobody.
+an uninvited bot hears nothing and says nothing of it; a mistyped group or member id would tag nobody.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clients import slack_client, without_rate_limit_waits
 from bot.settings import Settings, SettingsError
-from bot.slack_ids import USERGROUP_ID
+from bot.slack_ids import USER_ID, USERGROUP_ID
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ async def check_slack(settings: Settings) -> None:
         checking = without_rate_limit_waits(client)
         await _warn_of_channels_without_the_bot(checking, settings, str(identity.get("user") or "the bot"))
         await _check_user_groups(checking, settings)
+        await _check_users(checking, settings)
     except SlackApiError as e:
         raise SettingsError(slack_refused(settings, e)) from e
     except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError) as e:
@@ -113,6 +114,31 @@ async def _check_user_groups(client: AsyncWebClient, settings: Settings) -> None
                 "use the agent controls until someone is added",
                 group,
             )
+
+
+async def _check_users(client: AsyncWebClient, settings: Settings) -> None:
+    """Read each member of AGENT_USERS, then of STATS_USERS (``users.info``): one Slack does not know (a
+    mistyped id) stops the start; a deactivated one is warned of. Slack's own trouble (a 5xx, a missing
+    scope, a rate limit) ends the look, not the start.
+
+    Raises:
+        SettingsError: Slack knows no such member (``user_not_found``): naming the setting and the fix.
+    """
+    members = dict.fromkeys(settings.agent_users, "AGENT_USERS")
+    members |= {user: "STATS_USERS" for user in settings.stats_users if user not in members}
+    for user, setting in members.items():
+        try:
+            found = (await client.users_info(user=user)).get("user") or {}
+        except SlackApiError as e:
+            if e.response.get("error") == "user_not_found":
+                raise SettingsError(
+                    f"{setting}: Slack knows no member {user}; {USER_ID.fix}, or leave it out"
+                ) from e
+            return
+        except (aiohttp.ClientError, SlackClientError, TimeoutError, OSError):
+            return
+        if found.get("deleted"):
+            logger.warning("%s: %s is deactivated in Slack; remove it from the setting", setting, user)
 
 
 def slack_refused(settings: Settings, error: SlackApiError) -> str:

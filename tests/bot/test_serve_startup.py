@@ -233,6 +233,35 @@ async def test_a_user_group_slack_does_not_know_stops_the_start_naming_the_setti
     assert not (tmp_path / "serve.db").exists()  # told before any migration
 
 
+@pytest.mark.parametrize("setting", ["AGENT_USERS", "STATS_USERS"])
+async def test_a_member_id_slack_does_not_know_stops_the_start_naming_the_setting(
+    tmp_path: Path, slack: FakeSlack, setting: str
+) -> None:
+    # A mistyped member id (a letter off): escalations tagged someone who does not exist, who alone
+    # could use the agent controls, or /routing-stats was refused to the manager meant, with no word why.
+    slack.workspace.auto_users = False
+    slack.workspace.add_user("U0AGENT01", name="alice")
+    line = one_line(*await serve(tmp_path, slack, **{setting: "U0AGENT01,U0AGENTO1"}))
+    assert line == (
+        f"support-router: {setting}: Slack knows no member U0AGENTO1; use the member id (U…, from the "
+        "profile's ⋮ menu → Copy member ID), or leave it out"
+    )
+    assert not (tmp_path / "serve.db").exists()  # told before any migration
+
+
+async def test_a_deactivated_agent_is_warned_of_and_slacks_trouble_does_not_stop_the_start(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    slack.workspace.add_user("U0GONE001", name="bob", deleted=True)
+    slack.fail_next("users.info", status=500, count=10, skip=1)  # the agent is read, not the manager
+    env = {"AGENT_USERS": "U0GONE001", "STATS_USERS": "U0MANAGER"}
+    told = await serve_stopped_by_a_taken_port(tmp_path, slack, **env)
+    assert "PORT" in one_line(*told), told[1]  # stopped by the taken port, after the check
+    warnings = [line for line in told[1].splitlines() if "WARNING" in line and "U0" in line]
+    assert len(warnings) == 1, told[1]
+    assert "AGENT_USERS: U0GONE001 is deactivated in Slack" in warnings[0]
+
+
 async def test_an_empty_agents_group_is_warned_of_at_start(tmp_path: Path, slack: FakeSlack) -> None:
     # Nobody in it: escalations tag a group that notifies no one, and nobody may use the agent controls.
     slack.workspace.usergroups["S0AGENTS1"] = []

@@ -22,6 +22,7 @@ from typing import Any
 from bot.conversation import Conversations
 from bot.intake import is_direct, is_thread_reply
 from bot.slack_errors import failure, refused_for_good
+from bot.store.errors import DatabaseError
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.turns import Turns
@@ -199,12 +200,28 @@ class Worker:
         self._recovery = asyncio.create_task(self._recovery_loop(), name="recovery")
 
     async def _recovery_loop(self) -> None:
+        # A database down (DatabaseError at every pass) is told once, and its end once: a traceback at
+        # every pass buried the log for as long as the outage lasted. Anything else keeps its traceback.
+        database_down = False
         while True:
             await asyncio.sleep(self._recovery_interval)
             try:
                 await self.recover()
+            except DatabaseError as e:
+                if not database_down:
+                    logger.warning(
+                        "the recovery pass cannot read the database (%s); pending messages wait until it "
+                        "can, looked for every %g s",
+                        e,
+                        self._recovery_interval,
+                    )
+                database_down = True
             except Exception:
                 logger.exception("the recovery pass failed; trying again later")
+            else:
+                if database_down:
+                    logger.info("the recovery pass reads the database again")
+                database_down = False
 
     async def drain(self, grace_seconds: float = 30.0) -> None:
         """Stop the recovery loop and wait (up to ``grace_seconds``) for the messages in flight."""

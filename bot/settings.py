@@ -29,8 +29,15 @@ class Settings(BaseSettings):
     """Every knob of the bot. Field names are the environment variables, upper-cased."""
 
     # env_ignore_empty: `PORT=` (in the environment or in .env) is unset, so the default applies.
+    # allow_inf_nan off: `CATCH_UP_HOURS=inf` is refused at start, not a traceback (or a feature turned
+    # off unsaid) later.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        allow_inf_nan=False,
     )
 
     slack_bot_token: SecretStr | None = None
@@ -60,7 +67,8 @@ class Settings(BaseSettings):
     escalation_reminder_minutes: float = Field(default=30.0, ge=0.0)
     # At start, customer messages of the last this many hours that no event brought (the bot was away
     # for longer than Slack retries an event) are found in the channels' history and answered; 0: off.
-    catch_up_hours: float = Field(default=24.0, ge=0.0)
+    # At most a year: further back than any support thread is still waiting (and than date arithmetic goes).
+    catch_up_hours: float = Field(default=24.0, ge=0.0, le=8760.0)
     # A reply posted this many minutes or more after the customer's message begins with the routes
     # file's late_reply_note (an apology); 0: never.
     late_reply_minutes: float = Field(default=10.0, ge=0.0)

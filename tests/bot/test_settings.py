@@ -308,3 +308,19 @@ def test_an_id_pasted_in_slacks_own_markup_is_read_as_the_id(
     # What a message's raw text or a copied mention holds: the id is inside, and plain to read.
     monkeypatch.setenv(name, given)
     assert getattr(Settings(_env_file=None), name.lower()) == read
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("catch_up_hours", "inf"),
+        ("catch_up_hours", "1e9"),
+        ("claim_lease_seconds", "nan"),
+        ("escalation_reminder_minutes", "Infinity"),
+    ],
+)
+def test_an_endless_or_absurd_time_setting_is_refused_at_start(setting: str, value: str) -> None:
+    # Taken, CATCH_UP_HOURS=inf (or 1e9) failed the catch-up at every start with a traceback, and a
+    # lease of nan made every claim fail.
+    with pytest.raises(SettingsError, match=setting.upper()):
+        load_settings(_env_file=None, **{setting: value})

@@ -322,6 +322,33 @@ async def test_other_methods(slack: FakeSlack, web_client: AsyncWebClient) -> No
         await AsyncWebClient(token="xoxb-wrong", base_url=slack.base_url).auth_test()
 
 
+async def test_chat_update_replaces_a_message_as_slack_does(
+    slack: FakeSlack, web_client: AsyncWebClient
+) -> None:
+    blocks: list[dict[str, object]] = [{"type": "section", "text": {"type": "mrkdwn", "text": "answer"}}]
+    meta = {"event_type": "reply", "event_payload": {"x": 1}}
+    posted = await web_client.chat_postMessage(channel="C1", text="answer", blocks=blocks, metadata=meta)
+    # Blocks replace blocks; metadata left out is kept (Slack: "previous metadata will be retained").
+    line: dict[str, object] = {"type": "context", "elements": [{"type": "mrkdwn", "text": "seen"}]}
+    more = [*blocks, line]
+    await web_client.chat_update(channel="C1", ts=posted["ts"], text="answer", blocks=more)
+    [message] = slack.messages("C1")
+    assert (message["blocks"], message["metadata"]) == (more, meta)
+    # Text without blocks: Slack removes the blocks and renders the text.
+    await web_client.chat_update(channel="C1", ts=posted["ts"], text="plain now")
+    [message] = slack.messages("C1")
+    assert message["text"] == "plain now" and not message.get("blocks")
+    # channel and ts are required; a message needs something to show.
+    for missing, error in (
+        ({"ts": posted["ts"]}, "channel_not_found"),
+        ({"channel": "C1"}, "message_not_found"),
+    ):
+        with pytest.raises(SlackApiError, match=error):
+            await web_client.api_call("chat.update", json={**missing, "text": "x"})
+    with pytest.raises(SlackApiError, match="no_text"):
+        await web_client.api_call("chat.update", json={"channel": "C1", "ts": posted["ts"]})
+
+
 async def test_slack_faults(slack: FakeSlack) -> None:
     handler = AsyncRateLimitErrorRetryHandler(max_retry_count=1)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url, retry_handlers=[handler])

@@ -115,17 +115,26 @@ def chat_post_ephemeral(fake: FakeSlack, params: Body) -> Body:
 
 
 def chat_update(fake: FakeSlack, params: Body) -> Body:
+    """Slack's chat.update: ``channel`` and ``ts`` required; the blocks (and attachments) given replace the
+    message's, and a text given without blocks removes them (Slack then renders the text); metadata left
+    out is kept."""
     channel, ts = params.get("channel"), params.get("ts")
-    message = fake.workspace.find(str(channel), ts)
+    if not channel:
+        return _fail("channel_not_found")
+    message = fake.workspace.find(str(channel), ts) if ts else None
     if message is None:
         return _fail("message_not_found")
     if message.get("user") != fake.bot_user_id:
         return _fail("cant_update_message")
+    text = params.get("text") or params.get("markdown_text")
+    if not (text or params.get("blocks") or params.get("attachments")):
+        return _fail("no_text")
     if (refused := _refused_shape(fake, params)) is not None:
         return refused
-    text = params.get("text") or params.get("markdown_text")
     if text is not None:
         message["text"] = text
+        if "blocks" not in params:
+            message.pop("blocks", None)
     message.update({k: params[k] for k in _MESSAGE_FIELDS if k in params})
     message["edited"] = {"user": fake.bot_user_id, "ts": fake.workspace.next_ts()}
     return {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bot.mrkdwn_inline import escape
+from bot.store.feedback import Feedback, Verdict
 
 NOT_AN_AGENT = "Only support agents can use these controls."
 AGENTS_UNKNOWN = (
@@ -35,4 +36,27 @@ def reroute_failed(category: str, error: Exception) -> str:
         f"The re-route to *{escape(category)}* is recorded, but its answer could not be posted "
         f"({escape(type(error).__name__)}). Choose *{escape(category)}* again to retry, or answer the "
         "customer yourself."
+    )
+
+
+def already_confirmed(agent: str, category: str) -> str:
+    """What an agent is told who confirms a route another agent confirmed already (theirs stays)."""
+    return f"<@{agent}> already confirmed *{escape(category)}* as the right route."
+
+
+def in_place_of(earlier: Feedback | None, user: str) -> str:
+    """Added to ``user``'s thanks for confirming a route: the re-route of another agent it replaces (one
+    never answered), if any."""
+    if earlier is None or earlier.agent_id == user or earlier.verdict is not Verdict.REROUTED:
+        return ""
+    return f", in place of <@{earlier.agent_id}>'s re-route to *{escape(earlier.category or '')}*"
+
+
+def overtaken(who: str, answered_as: str, category: str) -> str:
+    """What an agent is told when another agent's re-route (by ``who``) answered while their choice
+    waited."""
+    return (
+        f"{who} re-routed this message to *{escape(answered_as)}* while you chose, and its answer is in "
+        f"the thread: nothing was recorded or posted for *{escape(category)}*. Choose it again if the "
+        "customer should have that answer too."
     )

@@ -48,6 +48,8 @@ STEPPED_ASIDE = (
 ACTION_CORRECT = "route_correct"
 ACTION_REROUTE = "route_change"
 ACTION_HAND_BACK = "hand_back"
+# The agent controls' block id, before the key of the customer message they act on.
+CONTROLS_BLOCK = "agent_controls:"
 # Slack: a select menu lists at most 100 options, or at most 100 groups of 100.
 MENU_OPTIONS = 100
 
@@ -158,7 +160,7 @@ def agent_controls(
             }
         )
     elements.append(_button(ACTION_HAND_BACK, "Hand back to the bot", key))
-    return {"type": "actions", "block_id": f"agent_controls:{key}", "elements": elements}
+    return {"type": "actions", "block_id": CONTROLS_BLOCK + key, "elements": elements}
 
 
 def _menu(options: list[dict[str, Any]]) -> dict[str, Any]:

@@ -18,23 +18,25 @@ from bot.control_replies import (
     NOT_FOUND,
     NOTHING_TO_HAND_BACK,
     STAYS_WITH_AGENTS,
+    already_confirmed,
+    in_place_of,
+    overtaken,
     reroute_failed,
     still_waiting,
 )
 from bot.escalation_messages import REASON_TEXT, rerouted_note
-from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
+from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, CONTROLS_BLOCK
 from bot.intake import is_direct
 from bot.mrkdwn_inline import escape
 from bot.store.feedback import FeedbackTarget, Verdict
 from bot.store.records import InboundMessage
+from bot.verdict_lines import repeats, show_verdict
 from router.models import RoutingDecision
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
 
 logger = logging.getLogger(__name__)
-
-CONTROLS_BLOCK = "agent_controls:"
 
 
 async def _say(respond: AsyncRespond, text: str) -> None:
@@ -134,7 +136,15 @@ async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRe
     # In the conversation's turn, as a re-route is answered: one under way when this was pressed ends
     # first, then is read (or another agent's "correct", chosen without seeing it, would overrule it).
     async with bot.worker.turns.agent_turn(target.message):
-        await _confirm(bot, respond, await _target(bot, body, key) or target, user)
+        current = await _target(bot, body, key) or target
+        await _confirm(bot, respond, current, user)
+        await _show(bot, body, key, current)
+
+
+async def _show(bot: SupportBot, body: dict[str, Any], key: str | None, target: FeedbackTarget) -> None:
+    """Show the team, under the controls clicked, the verdict now on record and who gave it."""
+    feedback = await bot.store.get_feedback(target.decision_id)
+    await show_verdict(bot.client, body, key or "", feedback, target.category)
 
 
 async def _confirm(bot: SupportBot, respond: AsyncRespond, target: FeedbackTarget, user: str) -> None:
@@ -151,11 +161,17 @@ async def _confirm(bot: SupportBot, respond: AsyncRespond, target: FeedbackTarge
             "re-routed answer.",
         )
         return
+    waiting = await _still_waiting(bot, target)
+    if earlier is not None and repeats(earlier, user, Verdict.CORRECT):
+        # A colleague confirmed it already (the line under the controls says so): theirs stays.
+        await _say(respond, already_confirmed(earlier.agent_id, target.category) + waiting)
+        return
     await bot.store.add_feedback(target, user, Verdict.CORRECT)
     if target.teaches:
         await bot.learner.note_feedback(target.category, target.message.text or "")
+    replaced = in_place_of(earlier, user)
     name = f"*{escape(target.category)}*"
-    await _say(respond, f"Thanks: {name} is recorded as the right route.{await _still_waiting(bot, target)}")
+    await _say(respond, f"Thanks: {name} is recorded as the right route{replaced}.{waiting}")
 
 
 async def _still_waiting(bot: SupportBot, target: FeedbackTarget) -> str:
@@ -187,16 +203,17 @@ async def _change_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRes
         current = await _target(bot, body, key) or target
         if current.answered_as not in (target.answered_as, category):
             await _say(respond, await _overtaken(bot, current, category))
+            await _show(bot, body, key, current)
             return
         # The classifier's category chosen (from an escalation's menu, or back after a re-route)
         # says its route was right; either way the customer gets that category's answer unless they
-        # have it.
-        if category == current.category:
-            await bot.store.add_feedback(current, user, Verdict.CORRECT)
-        else:
-            await bot.store.add_feedback(current, user, Verdict.REROUTED, category)
-        if current.teaches:
-            await bot.learner.note_feedback(category, current.message.text or "")
+        # have it. The same verdict as a colleague's leaves theirs on record.
+        verdict = Verdict.CORRECT if category == current.category else Verdict.REROUTED
+        if not repeats(await bot.store.get_feedback(current.decision_id), user, verdict, category):
+            await bot.store.add_feedback(current, user, verdict, category)
+            if current.teaches:
+                await bot.learner.note_feedback(category, current.message.text or "")
+        await _show(bot, body, key, current)
         await _answer_as(bot, respond, body, key, current, category)
 
 
@@ -246,11 +263,7 @@ async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> 
     """What an agent is told when another agent's re-route answered while their choice waited."""
     feedback = await bot.store.get_feedback(target.decision_id)
     who = f"<@{feedback.agent_id}>" if feedback is not None else "Another agent"
-    return (
-        f"{who} re-routed this message to *{escape(target.answered_as or '')}* while you chose, and its "
-        f"answer is in the thread: nothing was recorded or posted for *{escape(category)}*. Choose it "
-        "again if the customer should have that answer too."
-    )
+    return overtaken(who, target.answered_as or "", category)
 
 
 async def _answer_as(

@@ -15,8 +15,10 @@ from bot.formatting import ACTION_CORRECT, ACTION_REROUTE
 from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import RunningBot
-from tests.bot.test_feedback_actions import AGENT, AGENT2, click, replies_count, told, unsure
+from tests.bot.test_dm_escalations import escalated_dm, notices
+from tests.bot.test_feedback_actions import AGENT, AGENT2, click, press, replies_count, told, unsure
 from tests.bot.test_feedback_older_answers import press_under
+from tests.bot.test_handoffs import AGENTS_CHANNEL
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import block_actions_form, block_actions_payload
 
@@ -192,3 +194,20 @@ async def test_no_line_is_written_in_a_dm(make_bot: BotFactory, slack: FakeSlack
     assert slack.calls_to("chat.update") == []
     target = await running.store.find_decision(slack.team_id, event["channel"], event["ts"])
     assert target is not None and await running.store.get_feedback(target.decision_id) is not None
+
+
+async def test_a_dms_notice_in_the_agents_channel_shows_the_verdict(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The agents judge an escalated DM under its notice in their channel: the line goes there, and
+    nothing is written in the customer's DM."""
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, notice_ts = await escalated_dm(running, anthropic_api)
+    [before] = notices(slack)
+    await press(running, event, ACTION_CORRECT, AGENT, "n", notice=(AGENTS_CHANNEL, before))
+    await told(running, "n", 1)
+    await running.idle()
+    [after] = notices(slack)
+    assert (after["ts"], after["text"], after["metadata"]) == (notice_ts, before["text"], before["metadata"])
+    assert verdict_lines(after) == [f"✓ Route to *Refund Request* confirmed by <@{AGENT}>"]
+    assert [c.params["channel"] for c in slack.calls_to("chat.update")] == [AGENTS_CHANNEL]

@@ -11,6 +11,8 @@ SDK lists as deprecated is warned about with its retirement date.
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,14 +111,25 @@ def _warn_if_deprecated(model: str, where: Path, fields: list[str]) -> None:
     retires = DEPRECATED_MODELS.get(model)
     if retires:
         logger.warning(
-            "%s: %s: %s is deprecated and retires on %s; after that its requests fail. Move to a "
-            "current model (%s).",
+            "%s: %s: %s is deprecated and %s. Move to a current model (%s).",
             where,
             ", ".join(fields),
             model,
-            retires,
+            retirement(retires, datetime.now(UTC).date()),
             MODELS_PAGE,
         )
+
+
+def retirement(retires: str, today: date) -> str:
+    """When a deprecated model retires (the SDK's date, "June 30th, 2026"), as of ``today``: still to come
+    ("retires on …; after that its requests fail"), or past ("retired on …: its requests fail")."""
+    try:
+        day = datetime.strptime(re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", retires), "%B %d, %Y").date()
+    except ValueError:  # a date written otherwise: said as the SDK has it
+        day = None
+    if day is not None and day <= today:
+        return f"retired on {retires}: its requests fail"
+    return f"retires on {retires}; after that its requests fail"
 
 
 def _error_type(error: anthropic.APIStatusError) -> str:

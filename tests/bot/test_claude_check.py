@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from pathlib import Path
 
 import anthropic
@@ -16,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from bot.commands import chat, evaluation
-from bot.commands.claude_check import check_claude
+from bot.commands.claude_check import check_claude, retirement
 from bot.settings import Settings, SettingsError
 from router.routes_file import default_routes_path, load_routes
 from tests.bot.test_serve_startup import one_line, serve
@@ -103,7 +104,24 @@ async def test_a_deprecated_model_is_warned_of_with_its_retirement_date(
             await check_claude(c, load_routes(path), path)
     [warning] = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
     assert warning.startswith(f"{path}: categories[1].handler.model, categories[2].handler.model: ")
-    assert "claude-sonnet-4-5 is deprecated and retires on" in warning
+    assert "claude-sonnet-4-5 is deprecated and retire" in warning  # "retires on" or "retired on"
+
+
+@pytest.mark.parametrize(
+    ("today", "said"),
+    [
+        (date(2026, 6, 29), "retires on June 30th, 2026; after that its requests fail"),
+        (date(2026, 6, 30), "retired on June 30th, 2026: its requests fail"),
+        (date(2026, 11, 27), "retired on June 30th, 2026: its requests fail"),
+    ],
+)
+def test_a_retirement_date_gone_by_is_said_as_past(today: date, said: str) -> None:
+    # Said as to come, a model retired months ago read as one that still had time.
+    assert retirement("June 30th, 2026", today) == said
+
+
+def test_a_retirement_date_written_otherwise_is_said_as_the_sdk_has_it() -> None:
+    assert retirement("2026-06-30", date(2027, 1, 1)) == "retires on 2026-06-30; after that its requests fail"
 
 
 def _never_read(_prompt: str) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.control_notes import pressed_in, tell_handed_back, tell_rerouted
 from bot.control_replies import (
     AGENTS_UNKNOWN,
     NOT_AN_AGENT,
@@ -24,14 +25,12 @@ from bot.control_replies import (
     reroute_failed,
     still_waiting,
 )
-from bot.escalation_messages import REASON_TEXT, rerouted_note
+from bot.escalation_messages import REASON_TEXT
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, CONTROLS_BLOCK
 from bot.intake import is_direct
 from bot.mrkdwn_inline import escape
 from bot.store.feedback import FeedbackTarget, Verdict
-from bot.store.records import InboundMessage
 from bot.verdict_lines import repeats, show_verdict
-from router.models import RoutingDecision
 
 if TYPE_CHECKING:
     from bot.app import SupportBot
@@ -118,12 +117,12 @@ async def _hand_back(bot: SupportBot, body: dict[str, Any], respond: AsyncRespon
             return
         channel, thread_ts = target.message.channel_id, target.message.thread_ts
     else:
-        channel, thread_ts = _pressed_in(body)
+        channel, thread_ts = pressed_in(body)
     # Only the click that frees the thread tells it: two agents pressing at once leave one note.
     if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
         await _say(respond, NOTHING_TO_HAND_BACK)
         return
-    await _tell_handed_back(bot, body, user, channel, thread_ts)
+    await tell_handed_back(bot, body, user, channel, thread_ts)
 
 
 async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -217,48 +216,6 @@ async def _change_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRes
         await _answer_as(bot, respond, body, key, current, category)
 
 
-def _pressed_in(body: dict[str, Any]) -> tuple[str, str]:
-    """The channel and thread of the message whose button was pressed ("" for what the payload lacks)."""
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    return str(channel or ""), str(message.get("thread_ts") or message.get("ts") or "")
-
-
-def _pressed_elsewhere(body: dict[str, Any], channel: str) -> tuple[str, str] | None:
-    """The channel and thread of the message whose button was pressed, when that is not in ``channel``
-    (the conversation's): a DM's notice in the agents' channel."""
-    pressed_in, thread_ts = _pressed_in(body)
-    return (pressed_in, thread_ts) if pressed_in and pressed_in != channel and thread_ts else None
-
-
-async def _tell_handed_back(
-    bot: SupportBot, body: dict[str, Any], user: str, channel: str, thread_ts: str
-) -> None:
-    """Say in the thread handed back that the bot answers again; and, when the button was pressed
-    elsewhere (under a DM's notice in the agents' channel), there too: the other agents read that one."""
-    text = f"<@{user}> handed this thread back to the bot; it will answer the next message."
-    await bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-    if notice := _pressed_elsewhere(body, channel):
-        await bot.client.chat_postMessage(
-            channel=notice[0],
-            thread_ts=notice[1],
-            text=f"<@{user}> handed this conversation back to the bot; it will answer the customer's next "
-            "message.",
-        )
-
-
-async def _tell_rerouted(
-    bot: SupportBot, body: dict[str, Any], user: str, msg: InboundMessage, decision: RoutingDecision
-) -> None:
-    """When the re-route was chosen elsewhere than the conversation (under a DM's notice in the agents'
-    channel): say there who re-routed it and what the customer was told, which the agents cannot read in
-    the DM; else the escalation they were tagged in stays open for all they can see."""
-    if notice := _pressed_elsewhere(body, msg.channel_id):
-        answer = decision.answer if bot.settings.quotes_direct_messages else None
-        text = rerouted_note(user, decision.category, answer)
-        await bot.client.chat_postMessage(channel=notice[0], thread_ts=notice[1], text=text)
-
-
 async def _overtaken(bot: SupportBot, target: FeedbackTarget, category: str) -> str:
     """What an agent is told when another agent's re-route answered while their choice waited."""
     feedback = await bot.store.get_feedback(target.decision_id)
@@ -303,7 +260,7 @@ async def _answer_as(
         await _say(respond, reroute_failed(category, e))
         return
     if not decision.escalated:
-        await _tell_rerouted(bot, body, user, msg, decision)
+        await tell_rerouted(bot, body, user, msg, decision)
     else:
         reason = decision.escalation_reason
         why = REASON_TEXT.get(reason, "it failed") if reason else "it failed"

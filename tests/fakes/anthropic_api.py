@@ -17,6 +17,7 @@ from aiohttp import web
 from tests.fakes import anthropic_content as content
 from tests.fakes.anthropic_content import Classification
 from tests.fakes.anthropic_faults import HTTP_FAULTS, FaultPlan, error_response
+from tests.fakes.anthropic_requests import request_problem
 from tests.fakes.anthropic_sse import Pacing, Reply, stream_reply
 from tests.fakes.server import LocalServer
 
@@ -66,7 +67,7 @@ class FakeAnthropic(LocalServer):
         self.max_in_flight = 0
         self._faults = FaultPlan()
         self._cache_keys: set[str] = set()
-        # Model ids the Models API answers 404 for (besides any not starting with "claude-").
+        # Model ids the Models and Messages APIs answer 404 for (besides any not starting with "claude-").
         self.unknown_models: set[str] = set()
         self.app.router.add_post("/v1/messages", self._messages)
         self.app.router.add_get("/v1/models/{model_id}", self._model)
@@ -155,16 +156,12 @@ class FakeAnthropic(LocalServer):
         return self.api_key in (request.headers.get("x-api-key"), bearer)
 
     def _invalid(self, request: web.Request, body: Any) -> tuple[int, str, str] | None:
+        """The API's refusal of a request (:mod:`tests.fakes.anthropic_requests`), or None."""
         if not self._authorised(request):
             return 401, "authentication_error", "invalid x-api-key"
-        if not isinstance(body, dict):
-            return 400, "invalid_request_error", "Request body must be an object."
-        for name in ("model", "max_tokens", "messages"):
-            if name not in body:
-                return 400, "invalid_request_error", f"{name}: Field required"
-        if not body["messages"]:
-            return 400, "invalid_request_error", "messages: at least one message is required"
-        return None
+        if not request.headers.get("anthropic-version"):
+            return 400, "invalid_request_error", "anthropic-version: header is required"
+        return request_problem(body, self.unknown_models)
 
     async def _respond(
         self,

@@ -37,6 +37,8 @@ class Workspace:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ephemerals: list[dict[str, Any]] = field(default_factory=list)
     streams: dict[tuple[str, str], str] = field(default_factory=dict)
+    # What each stream carries its text in, from its first call that carried any: markdown_text or chunks.
+    stream_modes: dict[tuple[str, str], str] = field(default_factory=dict)
     # The bot's DM channels, as conversations.list shows them (``id``, ``user``, ``created``, ...).
     direct_messages: list[dict[str, Any]] = field(default_factory=list)
     _last_us: int = FIRST_TS - 100

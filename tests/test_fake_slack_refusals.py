@@ -119,3 +119,23 @@ async def test_a_replys_ts_reads_its_whole_thread(slack: FakeSlack, client: Asyn
     assert await _refused(client.api_call("conversations.replies", params={"ts": root["ts"]})) == (
         "channel_not_found"
     )
+
+
+async def test_an_ephemeral_message_has_a_messages_limits(slack: FakeSlack, client: AsyncWebClient) -> None:
+    """chat.postEphemeral refuses what chat.postMessage refuses for its size and shape (msg_too_long,
+    invalid_blocks, markdown_text_conflict), and nothing reaches the user."""
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    assert (
+        await _refused(client.chat_postEphemeral(channel="C1", user="U1", text="x" * 40_001))
+        == "msg_too_long"
+    )
+    refused = client.chat_postEphemeral(channel="C1", user="U1", text="x", blocks=[section])
+    assert await _refused(refused) == "invalid_blocks"
+    refused = client.chat_postEphemeral(channel="C1", user="U1", text="x", markdown_text="**x**")
+    assert await _refused(refused) == "markdown_text_conflict"
+    assert slack.workspace.ephemerals == []
+    await client.chat_postEphemeral(channel="C1", user="U1", markdown_text="**x**")
+    assert [e["markdown_text"] for e in slack.workspace.ephemerals] == ["**x**"]
+    assert await _refused(client.chat_postMessage(channel="C1", text="x", markdown_text="**x**")) == (
+        "markdown_text_conflict"
+    )

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes import slack_streams
-from tests.fakes.slack_refusals import BLOCK_TEXT_LIMIT, Body, fail, refused_metadata, refused_shape
+from tests.fakes.slack_refusals import (
+    BLOCK_TEXT_LIMIT,
+    Body,
+    fail,
+    refused_markdown,
+    refused_metadata,
+    refused_shape,
+)
 from tests.fakes.slack_state import public_copy, ts_key
 
 if TYPE_CHECKING:
@@ -39,7 +46,9 @@ def chat_post_message(fake: FakeSlack, params: Body) -> Body:
     text = params.get("text") or params.get("markdown_text")
     if not (text or params.get("blocks") or params.get("attachments")):
         return fail("no_text")
-    if (refused := refused_shape(fake, params) or refused_metadata(params)) is not None:
+    if (
+        refused := refused_markdown(params) or refused_shape(fake, params) or refused_metadata(params)
+    ) is not None:
         return refused
     fields = {k: params.get(k) for k in _MESSAGE_FIELDS}
     message = fake.workspace.bot_message(
@@ -52,8 +61,13 @@ def chat_post_ephemeral(fake: FakeSlack, params: Body) -> Body:
     channel, user = params.get("channel"), params.get("user")
     if not channel or not user:
         return fail("channel_not_found" if not channel else "user_not_found")
-    if not (params.get("text") or params.get("blocks") or params.get("attachments")):
+    if not (
+        params.get("text") or params.get("markdown_text") or params.get("blocks") or params.get("attachments")
+    ):
         return fail("no_text")
+    # Ephemeral messages have the same limits on their text and blocks; their metadata is ignored.
+    if (refused := refused_markdown(params) or refused_shape(fake, params)) is not None:
+        return refused
     ts = fake.workspace.next_ts()
     fake.workspace.ephemerals.append({**params, "ts": ts})
     return {"ok": True, "message_ts": ts}

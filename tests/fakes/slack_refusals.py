@@ -23,6 +23,14 @@ def fail(error: str) -> Body:
     return {"ok": False, "error": error}
 
 
+def refused_markdown(params: Body) -> Body | None:
+    """``markdown_text`` "should not be used in conjunction with blocks or text": Slack answers
+    ``markdown_text_conflict`` (chat.postMessage, chat.postEphemeral)."""
+    if params.get("markdown_text") and (params.get("text") or params.get("blocks")):
+        return fail("markdown_text_conflict")
+    return None
+
+
 def refused_metadata(params: Body) -> Body | None:
     """Slack's refusal of a message's ``metadata``: not a JSON object (``invalid_metadata_format``), or one
     without a string ``event_type`` and an object ``event_payload`` (``invalid_metadata_schema``)."""

@@ -36,7 +36,11 @@ _SWALLOWED = re.compile(rf"\b({_FIELD_NAMES}):\s+(?:[\w.-]+\s+)?({_FIELD_NAMES})
 
 def _whole(text: str) -> str:
     """``text``, unless routes-file fields ended up inside it (see :data:`_SWALLOWED`): the customer would
-    read them, and the fields would be lost (a category's threshold falling back to the classifier's)."""
+    read them, and the fields would be lost (a category's threshold falling back to the classifier's);
+    nor blank: the Messages API refuses a system prompt or a turn of whitespace alone (HTTP 400), so a
+    blank ``system_prompt`` would fail every answer of its category."""
+    if not text.strip():
+        raise ValueError("is blank: write the text, or leave the field out where it has a default")
     if found := _SWALLOWED.search(text):
         raise ValueError(
             f"holds '{found[1]}: {found[2]}:', routes-file fields read as part of this text: a block "

@@ -263,3 +263,17 @@ def test_prose_that_merely_mentions_a_field_name_is_accepted(tmp_path: Path) -> 
     path = tmp_path / "routes.yml"
     path.write_text(text, encoding="utf-8")
     assert "Model: any." in load_routes(path).category("Refund Request").offline_reply
+
+
+def test_a_blank_system_prompt_is_refused_at_load(tmp_path: Path) -> None:
+    """The Messages API answers 400 to a system prompt of whitespace alone ("text content blocks must
+    contain non-whitespace text"): loaded, it would fail every answer of its category, each customer
+    escalated instead of answered."""
+    text = default_routes_path().read_text()
+    start = text.index("      system_prompt: >-\n")
+    end = text.index("\n    offline_reply:", start)
+    path = tmp_path / "routes.yml"
+    path.write_text(text[:start] + '      system_prompt: "  \\n "' + text[end:], encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_routes(path)
+    assert "categories[0] (General Question).handler.system_prompt: is blank" in str(info.value)

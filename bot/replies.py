@@ -32,6 +32,8 @@ APPEND_INTERVAL_S = 0.5
 # after Slack kept the bot waiting (a 429's Retry-After) carries everything Claude wrote meanwhile, and
 # a long answer can be more than this: it goes as several calls.
 MARKDOWN_TEXT_LIMIT = 12_000
+# chat.appendStream's answer once the customer stopped the stream in Slack: the reply ends there.
+STOPPED_BY_USER = "stopped_by_user"
 
 
 def markdown_pieces(text: str, limit: int = MARKDOWN_TEXT_LIMIT) -> list[str]:
@@ -109,6 +111,8 @@ class StreamedReply:
         self._resume_at = 0.0
         # The error that stopped a started stream, raised by finish.
         self._broken: BaseException | None = None
+        # The customer stopped the stream in Slack: what they let through is the reply (see _send).
+        self.stopped_by_user = False
         self.ts: str | None = None
 
     async def feed(self, chunk: str) -> None:
@@ -116,7 +120,7 @@ class StreamedReply:
         text = self._sanitizer.feed(chunk)
         self._buffer += text
         self._written += text
-        if not self._buffer or self.refused or self.withheld or self._broken is not None:
+        if not self._buffer or self.refused or self.withheld or self.stopped_by_user or self._broken:
             return
         now = time.monotonic()
         if self.ts is None or (now - self._last_send >= APPEND_INTERVAL_S and now >= self._resume_at):
@@ -159,6 +163,10 @@ class StreamedReply:
         except SLACK_ERRORS as e:
             if self.ts is None:
                 raise  # a start SLACK_STREAMING=on requires (see _call)
+            if why(e) == STOPPED_BY_USER:
+                logger.info("the customer stopped a streamed reply; it ends there, not posted again whole")
+                self.stopped_by_user, self._buffer = True, ""
+                return
             logger.warning("Slack stopped taking a streamed reply (%s); its answer goes on being written", e)
             self._broken = e
         finally:
@@ -232,6 +240,8 @@ class StreamedReply:
         self._buffer += self._sanitizer.flush()
         if self._broken is not None:
             raise self._broken
+        if self.stopped_by_user:
+            return self.ts  # Slack takes nothing more on it, its blocks and metadata included
         if self.refused or self.withheld or (self.ts is None and not self._buffer):
             return None
         if self.ts is None:

@@ -139,3 +139,17 @@ async def test_an_ephemeral_message_has_a_messages_limits(slack: FakeSlack, clie
     assert await _refused(client.chat_postMessage(channel="C1", text="x", markdown_text="**x**")) == (
         "markdown_text_conflict"
     )
+
+
+async def test_a_stream_its_reader_stopped_takes_no_more(slack: FakeSlack, client: AsyncWebClient) -> None:
+    """chat.appendStream: stopped_by_user, "the streaming message was stopped by the user and no further
+    appends are accepted"; the stream cannot be stopped again either."""
+    ts = await _stream(client, markdown_text="First words")
+    slack.stop_stream_as_user("D1", ts)
+    assert (
+        await _refused(client.chat_appendStream(channel="D1", ts=ts, markdown_text=" more"))
+        == "stopped_by_user"
+    )
+    assert await _refused(client.chat_stopStream(channel="D1", ts=ts)) == "message_not_in_streaming_state"
+    assert slack.messages("D1")[-1]["text"] == "First words"
+    assert slack.stream_state("D1", ts) == "stopped_by_user"

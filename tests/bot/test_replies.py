@@ -157,3 +157,23 @@ async def test_a_stream_slack_stops_taking_goes_on_to_the_end_and_then_fails(
     with pytest.raises(SlackApiError):
         await reply.finish(None, {"event_type": "t", "event_payload": {}})
     assert slack.calls_to("chat.stopStream") == []
+
+
+async def test_a_stream_its_reader_stopped_ends_there_and_counts_as_posted(
+    slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The customer stops the answer in Slack (chat.appendStream: stopped_by_user). What they stopped
+    stays theirs: the rest is not sent, and finishing returns the reply's ts instead of raising, which
+    failed the attempt and had its retry post the whole answer they had just stopped."""
+    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    reply = reply_for(slack, customer_message)
+    await reply.feed("First words. ")
+    assert reply.ts is not None
+    slack.stop_stream_as_user("C1", reply.ts)
+    await reply.feed("More ")
+    await reply.feed("and more.")
+    assert [call.response.get("error") for call in slack.calls_to("chat.appendStream")] == ["stopped_by_user"]
+    assert await reply.finish(None, {"event_type": "t", "event_payload": {}}) == reply.ts
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == "First words. "
+    assert len(slack.calls_to("chat.appendStream")) == 1  # nothing more after the stop

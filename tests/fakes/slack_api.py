@@ -208,8 +208,13 @@ class FakeSlack(LocalServer):
         return list(self.workspace.messages.get(channel, []))
 
     def stream_state(self, channel: str, ts: str) -> str | None:
-        """``"in_progress"`` or ``"completed"`` for a streamed message, else ``None``."""
+        """``"in_progress"``, ``"completed"`` or ``"stopped_by_user"`` for a streamed message, else None."""
         return self.workspace.streams.get((channel, ts))
+
+    def stop_stream_as_user(self, channel: str, ts: str) -> None:
+        """The person the stream is for stops it in Slack: chat.appendStream answers ``stopped_by_user``
+        ("no further appends are accepted") and chat.stopStream ``message_not_in_streaming_state``."""
+        self.workspace.streams[(channel, ts)] = "stopped_by_user"
 
     # -- HTTP -------------------------------------------------------------------------------------------
     async def _api(self, request: web.Request) -> web.Response:

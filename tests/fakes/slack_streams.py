@@ -62,7 +62,10 @@ def _streamed(
         return None, fail("message_not_found")
     if message.get("user") != fake.bot_user_id:
         return None, fail("message_not_owned_by_app")
-    if fake.workspace.streams.get((channel, ts)) != "in_progress":
+    state = fake.workspace.streams.get((channel, ts))
+    if state == "stopped_by_user" and text_required:
+        return None, fail("stopped_by_user")
+    if state != "in_progress":
         return None, fail("message_not_in_streaming_state")
     mode, refused = _stream_mode(params)
     if refused is not None:

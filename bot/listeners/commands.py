@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.stats import USAGE, StatsUsageError, build_report, parse_arguments
 from bot.stats.blocks import report_blocks, usage_blocks
+from bot.stats.period import StatsRequest
 from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -64,11 +65,11 @@ def register(app: AsyncApp, bot: SupportBot) -> None:
             await _answer(bot, command, respond)
         except StoreError as e:
             logger.error("routing stats failed: %s", e)
-            await respond(text=FAILED, response_type="ephemeral")
+            await _send(respond, text=FAILED)
         except Exception:
             # After the ack, Bolt's error handler can no longer answer: the manager would get nothing.
             logger.exception("routing stats failed")
-            await respond(text=FAILED, response_type="ephemeral")
+            await _send(respond, text=FAILED)
 
 
 async def _answer(bot: SupportBot, command: dict[str, Any], respond: AsyncRespond) -> None:
@@ -76,15 +77,38 @@ async def _answer(bot: SupportBot, command: dict[str, Any], respond: AsyncRespon
     try:
         request = parse_arguments(command.get("text") or "")
     except StatsUsageError as e:
-        await respond(text=str(e), blocks=usage_blocks(str(e)), response_type="ephemeral")
+        await _send(respond, text=str(e), blocks=usage_blocks(str(e)))
         return
     allowed = await may_read_stats(bot, command["user_id"])
     if not allowed:
-        refused = refusal(bot.settings) if allowed is False else ACCESS_UNKNOWN
-        await respond(text=refused, response_type="ephemeral")
+        await _send(respond, text=refusal(bot.settings) if allowed is False else ACCESS_UNKNOWN)
         return
     if request.help:
-        await respond(text=USAGE, blocks=usage_blocks(USAGE), response_type="ephemeral")
+        await _send(respond, text=USAGE, blocks=usage_blocks(USAGE))
         return
     text, blocks = report_blocks(await build_report(bot.store, request))
-    await respond(text=text, blocks=blocks, response_type="ephemeral")
+    if (refused := await _send(respond, text=text, blocks=blocks)) is not None:
+        # The figures are there; only their layout was refused: the manager learns where to read them.
+        await _send(respond, text=too_large(text, request, refused))
+
+
+def too_large(summary: str, request: StatsRequest, refused: str) -> str:
+    """What a manager whose report Slack refused to show is told: its summary line, and the terminal
+    command that prints it whole."""
+    channel = f" --channel {request.channel_id}" if request.channel_id else ""
+    return (
+        f"{summary}. Slack would not show the whole report ({refused}); "
+        f"`support-router stats {request.period}{channel}` prints it in a terminal where the bot runs, or "
+        "ask for a shorter period or one channel."
+    )
+
+
+async def _send(respond: AsyncRespond, **message: Any) -> str | None:
+    """Answer the caller privately; None once Slack took it, else its refusal (HTTP status and body),
+    logged: a report Slack refuses (too large) would otherwise vanish with no one told."""
+    response = await respond(response_type="ephemeral", **message)
+    if response.status_code == 200:
+        return None
+    refused = f"HTTP {response.status_code}: {str(response.body or '')[:200]}"
+    logger.warning("Slack refused the /routing-stats answer on its response_url (%s)", refused)
+    return refused

@@ -164,3 +164,26 @@ async def test_an_admin_slack_cannot_vouch_for_is_told_to_try_again_not_refused(
     assert unknown["text"] == commands.ACCESS_UNKNOWN
     answer = await stats(running, "U0ADMIN", "24h", name="answered")
     assert answer["text"].startswith("Routing stats: last 24 hours")
+
+
+async def test_a_report_slack_will_not_show_is_told_in_words_and_logged(
+    running: RunningBot, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Blocks past what Slack takes in one message (many categories and channels): the report was posted
+    # to the response_url, refused there, and the manager got nothing, with nothing in the log.
+    slack.add_user("U0ADMIN", is_admin=True)
+    await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    slack.block_text_limit = 100
+    answer = await stats(running, "U0ADMIN", "30d")
+    assert len(slack.refused_responses["stats"]) == 1
+    assert "blocks" not in answer
+    assert answer["text"] == (
+        "Routing stats: last 30 days: 1 message routed. Slack would not show the whole report (HTTP 400: "
+        "msg_blocks_too_long); `support-router stats 30d` prints it in a terminal where the bot runs, or ask "
+        "for a shorter period or one channel."
+    )
+    warning = [r.getMessage() for r in caplog.records if r.name == "bot.listeners.commands"]
+    assert warning == [
+        "Slack refused the /routing-stats answer on its response_url (HTTP 400: msg_blocks_too_long)"
+    ]

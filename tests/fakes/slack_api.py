@@ -18,6 +18,7 @@ from aiohttp import web
 
 from tests.fakes import slack_methods
 from tests.fakes.server import LocalServer
+from tests.fakes.slack_refusals import refused_shape
 from tests.fakes.slack_state import BOT_NAME, BOT_TOKEN, TEAM_NAME, Workspace
 
 # Fields that form-encoded callers send as JSON strings.
@@ -92,6 +93,8 @@ class FakeSlack(LocalServer):
         self.workspace.add_user(self.workspace.bot_user_id, name=bot_name, is_bot=True)
         self.calls: list[SlackCall] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
+        # What the app POSTed to a response_url that Slack would not show (its blocks refused), by name.
+        self.refused_responses: dict[str, list[dict[str, Any]]] = {}
         self.latency: dict[str, float] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._held_responses: dict[str, asyncio.Event] = {}
@@ -274,6 +277,10 @@ class FakeSlack(LocalServer):
             params = json.loads(params["payload"])
         if name in self._held_responses:
             await self._held_responses[name].wait()
+        if (refused := refused_shape(self, params)) is not None:
+            # As Slack's incoming webhooks answer a message they cannot show: HTTP 400, the code as text.
+            self.refused_responses.setdefault(name, []).append(params)
+            return web.Response(status=400, text=str(refused["error"]))
         self.responses.setdefault(name, []).append(params)
         return web.Response(text="ok")
 

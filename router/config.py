@@ -293,14 +293,6 @@ class RoutesConfig(_Strict):
                 return category
         raise KeyError(name)
 
-    def resolve_name(self, label: str) -> str | None:
-        """The configured name matching ``label`` ignoring case and spacing, or None."""
-        wanted = " ".join(label.split()).casefold()
-        for name in self.names:
-            if name.casefold() == wanted:
-                return name
-        return None
-
     def cost(self, model: str | None, usage: Usage) -> float:
         """Estimated USD cost of ``usage`` on ``model`` (0 when the model has no price)."""
         price = self.prices.get(model or "")

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.quality_learning import learning_curve, print_learning_curve
+from router.benchmark_sets import BENCHMARK_SETS, HINT3_BOTS, load_benchmark_split
 from router.classifiers.local import LocalClassifier
 from router.config import LocalModelConfig
-from router.datasets import BENCHMARK_SETS, HINT3_BOTS, OUT_OF_SCOPE, LabelledText, load_benchmark_split
+from router.datasets import OUT_OF_SCOPE, LabelledText
 from router.evaluate import Prediction, calibration, evaluate
 from router.out_of_scope import OUT_OF_SCOPE_RECALL_FLOOR, out_of_scope_threshold
 

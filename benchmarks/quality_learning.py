@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from router.benchmark_sets import load_bitext_three_categories
 from router.calibrate import calibrate_accept_threshold
 from router.classifiers.local import LocalClassifier
 from router.config import RoutesConfig
-from router.datasets import LabelledText, load_bitext_three_categories
+from router.datasets import LabelledText
 from router.routes_file import load_routes
 
 STEPS = (0, 100, 250, 500, 1000, 1500, 2000)

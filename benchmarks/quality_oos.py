@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.quality import DEFAULT_DATA
+from router.benchmark_sets import load_benchmark_split
 from router.classifiers.local import LocalClassifier, fold_ids
 from router.config import LocalModelConfig
-from router.datasets import OUT_OF_SCOPE, load_benchmark_split
+from router.datasets import OUT_OF_SCOPE
 from router.out_of_scope import (
     MIN_REAL_OUT_OF_SCOPE,
     OUT_OF_SCOPE_PRIOR,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from bot.store.repository import Purged
+    from bot.store.retention import Purged
 
 _DURATION = re.compile(r"\s*(\d+)\s*([dhw])\s*", re.IGNORECASE)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}

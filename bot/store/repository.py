@@ -1,13 +1,13 @@
-"""The store: the decision log and its retention, over the inbox, the thread states, agent feedback and
-learned examples, on SQLite or PostgreSQL."""
+"""The store: the decision log, over the inbox, the thread states, agent feedback, learned examples and
+their retention, on SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, type_coerce, update
+from sqlalchemy import ColumnElement, func, select, type_coerce, update
 
 from bot.redaction import TextMode, kept_text
 from bot.store.awaiting import AwaitingAgents
@@ -18,10 +18,9 @@ from bot.store.feedback import RouteFeedback
 from bot.store.inbox import Inbox, message_key, storable, storable_text
 from bot.store.recent import RecentActivity
 from bot.store.records import InboundMessage
+from bot.store.retention import Retention
 from bot.store.tables import (
     inbound_messages,
-    learned_examples,
-    purges,
     routing_decisions,
     threads,
     utcnow,
@@ -30,23 +29,14 @@ from bot.store.threads import ThreadStates
 from bot.store.turn_taking import TurnTaking
 from router.models import RoutingDecision, Usage
 
-# Rows ``db purge`` deletes per transaction.
-PURGE_BATCH = 5000
 _USAGE_FIELDS = tuple(Usage.model_fields)
 # A Slack message ts: epoch seconds, "1712345678.000100".
 _SLACK_TS = re.compile(r"\d+(\.\d+)?", re.ASCII)
 
 
-class Purged(NamedTuple):
-    """How many rows :meth:`Store.purge` deleted."""
-
-    decisions: int
-    messages: int
-    threads: int
-    examples: int
-
-
-class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, RouteFeedback, LearnedExamples):
+class Store(
+    Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, RouteFeedback, LearnedExamples, Retention
+):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
     Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).
@@ -54,7 +44,7 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
     leases in :class:`Inbox`, the order of a conversation's messages and the re-routes' holds in
     :class:`TurnTaking`, the catch-up's reads in :class:`RecentActivity`, the thread states in
     :class:`ThreadStates`, the escalations waiting for an agent in :class:`AwaitingAgents`, agent feedback in
-    :class:`RouteFeedback`, learned examples in :class:`LearnedExamples`.
+    :class:`RouteFeedback`, learned examples in :class:`LearnedExamples`, ``db purge`` in :class:`Retention`.
     """
 
     async def complete(
@@ -225,41 +215,6 @@ class Store(Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, Rou
             {name: fields[name] for name in RoutingDecision.model_fields if name != "usage"}
             | {"usage": usage}
         )
-
-    # Retention ----------------------------------------------------------------------------------------
-
-    async def purge(self, older_than: timedelta) -> Purged:
-        """Delete decisions, finished messages, quiet threads and learned examples (customers' words)
-        older than ``older_than``.
-
-        Pending messages are never deleted, whatever their age: they are still owed an answer. Agents'
-        feedback on a deleted decision goes with it; the daily stats rollups (no text) stay. Rows go
-        :data:`PURGE_BATCH` at a time, each batch its own transaction: on SQLite one transaction over
-        months of rows held the write lock for seconds, and the serving bot's claims timed out.
-        """
-        cutoff = utcnow() - older_than
-        m, d, t, e = inbound_messages, routing_decisions, threads, learned_examples
-        finished = and_(m.c.state != "pending", func.coalesce(m.c.completed_at, m.c.received_at) < cutoff)
-        decisions = await self._delete_in_batches(d, d.c.created_at < cutoff)
-        # Noted once the decisions are gone: /routing-stats reads how far the purge reached.
-        async with self._transaction() as conn:
-            await conn.execute(purges.insert().values(cutoff=cutoff, purged_at=utcnow(), decisions=decisions))
-        return Purged(
-            decisions,
-            await self._delete_in_batches(m, finished),
-            await self._delete_in_batches(t, t.c.updated_at < cutoff),
-            await self._delete_in_batches(e, e.c.created_at < cutoff),
-        )
-
-    async def _delete_in_batches(self, table: Any, where: ColumnElement[bool]) -> int:
-        deleted = 0
-        while True:
-            batch = select(table.c.id).where(where).limit(PURGE_BATCH).scalar_subquery()
-            async with self._transaction() as conn:
-                count = (await conn.execute(delete(table).where(table.c.id.in_(batch)))).rowcount
-            deleted += count
-            if count < PURGE_BATCH:
-                return deleted
 
 
 def slack_time(ts: Any) -> datetime | None:

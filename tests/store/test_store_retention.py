@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.redaction import CARD_MASK, EMAIL_MASK, PHONE_MASK
-from bot.store import Store, repository
+from bot.store import Store, retention
 from bot.store.tables import inbound_messages, learned_examples, routing_decisions, threads, utcnow
 from tests.store.samples import decision, message
 
@@ -109,7 +109,7 @@ async def test_a_nul_character_from_a_customer_or_the_model_is_stored_not_refuse
 async def test_purge_goes_in_batches_so_the_bot_is_never_locked_out_for_long(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(repository, "PURGE_BATCH", 3)
+    monkeypatch.setattr(retention, "PURGE_BATCH", 3)
     for i in range(10):
         msg = message(f"1.{i:06d}")
         assert await store.claim(msg)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.mrkdwn import carry_emphasis, markdown_to_marked, unmark
 from bot.mrkdwn_inline import CLOSES, OPENS, escape
+from router.config import DEFAULT_AGENT_DESCRIPTION
 from router.models import RoutingDecision, Source
 from router.router import truncate
 
@@ -122,11 +123,12 @@ def section_blocks(mrkdwn: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": c}} for c in _chunks(mrkdwn)]
 
 
-def route_context(decision: RoutingDecision) -> dict[str, Any]:
-    """A small grey line saying how the message was routed: by whom, and how sure, for a classifier."""
+def route_context(decision: RoutingDecision, agents: str = DEFAULT_AGENT_DESCRIPTION) -> dict[str, Any]:
+    """A small grey line saying how the message was routed: by whom, and how sure, for a classifier.
+    ``agents``: how the routes file describes agents to customers (``escalation.agent_description``)."""
     if decision.source is Source.AGENT:
         # Under the answer that replaces an earlier one: customer and agents see why there are two.
-        text = f"Re-routed to *{escape(decision.category)}* by a support agent"
+        text = f"Re-routed to *{escape(decision.category)}* by {escape(agents)}"
         return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
     how = "offline answer" if decision.offline else f"{decision.source}"
     text = f"Routed to *{escape(decision.category)}* · confidence {decision.confidence:.2f} · {how}"
@@ -186,7 +188,7 @@ def _button(action_id: str, label: str, value: str) -> dict[str, Any]:
 
 
 def answer_messages(
-    answer_markdown: str, decision: RoutingDecision
+    answer_markdown: str, decision: RoutingDecision, agents: str = DEFAULT_AGENT_DESCRIPTION
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """Fallback text and blocks of each message of a bot answer, in order (the caller adds the agent
     controls to the last): one message, or for a long answer (a handler given many tokens) as many as
@@ -204,7 +206,7 @@ def answer_messages(
             groups.append([])
         groups[-1].append(section)
     # A thank-you's "You're welcome" was routed nowhere: no route line under it.
-    groups[-1] += [] if decision.acknowledgement else [route_context(decision)]
+    groups[-1] += [] if decision.acknowledgement else [route_context(decision, agents)]
     if len(groups) == 1:
         return [(truncate(unmark(marked), MESSAGE_TEXT_LIMIT), groups[0])]
     # What notifications, screen readers and a restart (reading the thread back) read of each message.

@@ -45,6 +45,11 @@ class Posting(Recovery):
         return without_rate_limit_waits(self._client)
 
     @property
+    def _agents(self) -> str:
+        """How agents are described to customers (the routes file's ``escalation.agent_description``)."""
+        return self._router.routes.escalation.agent_description
+
+    @property
     def streaming(self) -> bool:
         return self._settings.slack_streaming != "off"
 
@@ -84,12 +89,14 @@ class Posting(Recovery):
         # In a DM only the customer sees the bot's answers: agent controls there would be theirs to click.
         controls = [] if is_direct(msg) else [agent_controls_for(msg, self._router.routes.names, decision)]
         if streamed is not None and streamed.ts is not None:
-            ts = await self._finish_stream(msg, streamed, [route_context(decision), *controls], metadata)
+            ts = await self._finish_stream(
+                msg, streamed, [route_context(decision, self._agents), *controls], metadata
+            )
             if ts is not None:
                 return ts
         if streamed is not None and streamed.maybe_started:
             await self._remove_unfinished(msg)
-        messages = answer_messages(decision.answer or "", decision)
+        messages = answer_messages(decision.answer or "", decision, self._agents)
         if len(messages) > 1:
             return await self._post_parts(msg, decision, messages, controls, preface, posted or {}, kept)
         [(text, blocks)] = messages

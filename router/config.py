@@ -200,6 +200,10 @@ class ClassifierConfig(_Strict):
     local: LocalModelConfig = LocalModelConfig()
 
 
+# How agents are described to customers, unless the routes file says otherwise.
+DEFAULT_AGENT_DESCRIPTION = "a member of our support team"
+
+
 class EscalationConfig(_Strict):
     customer_message: Prose
     # In a direct message agents cannot join the conversation: they contact the customer instead.
@@ -207,7 +211,8 @@ class EscalationConfig(_Strict):
         "Thanks for your patience. I've passed your message to our support team, and a person will get in "
         "touch with you directly."
     )
-    agent_description: Prose = "a member of our support team"
+    # How the customer is told who re-routed their message: "Re-routed to Technical Support by …".
+    agent_description: Prose = DEFAULT_AGENT_DESCRIPTION
 
 
 class ModelPrice(_Strict):

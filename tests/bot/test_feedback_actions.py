@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot.formatting import ACTION_CORRECT, ACTION_REROUTE
 from bot.stats import build_report, parse_arguments
+from router.routes_file import default_routes_path
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import RunningBot
 from tests.bot.test_intake import FORWARD
@@ -107,7 +111,8 @@ async def test_a_re_route_answers_again_with_the_new_handler_and_changes_the_sta
     assert second["metadata"]["event_payload"]["source"] == "agent"
     # Under it, why the customer has a second answer (not "confidence 1.00").
     context = [b for b in second["blocks"] if b["type"] == "context"]
-    assert context[0]["elements"][0]["text"] == "Re-routed to *Technical Support* by a support agent"
+    said = context[0]["elements"][0]["text"]
+    assert said == "Re-routed to *Technical Support* by a member of our support team"
     last_answer = anthropic_api.bodies("answer")[-1]
     assert "technical support specialist" in last_answer["system"][0]["text"]
 
@@ -525,3 +530,21 @@ async def test_confirming_an_escalations_guess_says_the_customer_still_waits_for
     await running.idle()
     again = await click(running, event, ACTION_CORRECT, AGENT, "confirm again")
     assert again["text"] == "Thanks: *Refund Request* is recorded as the right route."
+
+
+async def test_a_re_routed_answer_describes_agents_as_the_routes_file_does(
+    make_bot: BotFactory, tmp_path: Path
+) -> None:
+    # escalation.agent_description was offered in the routes file and read nowhere: customers were told
+    # "by a support agent" whatever it said.
+    routes = yaml.safe_load(default_routes_path().read_text(encoding="utf-8"))
+    routes["escalation"]["agent_description"] = "our care team"
+    path = tmp_path / "routes.yml"
+    path.write_text(yaml.safe_dump(routes), encoding="utf-8")
+    running = await make_bot(agent_users=[AGENT], routes_file=path)
+    event = await running.customer_says("I was charged twice for my order, I want my money back")
+    await running.idle()
+    await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
+    second = (await replies_count(running, event, 2))[1]
+    context = [b for b in second["blocks"] if b["type"] == "context"]
+    assert context[0]["elements"][0]["text"] == "Re-routed to *Technical Support* by our care team"

@@ -34,7 +34,10 @@ FENCE = "```"
 QUOTE = "> "
 # What a section may not end inside: Slack would show each half as raw text (and the text after a code
 # span's half as code). A backtick fenced by zero-width spaces is a character, not code (bot.mrkdwn_inline).
-_UNCUTTABLE = re.compile(r"<[^<>]*>|&#?\w+;|```|(?<!\u200b)`[^`\n]+`(?!\u200b)|^> ", re.MULTILINE)
+# A code span (a zero-width space beside a backtick is the sanitiser's, not a span's edge).
+_CODE_SPAN = r"(?<!\u200b)`[^`\n]+`(?!\u200b)"
+_UNCUTTABLE = re.compile(rf"<[^<>]*>|&#?\w+;|```|{_CODE_SPAN}|^> ", re.MULTILINE)
+_CODE_SPANS = re.compile(_CODE_SPAN)
 _SPACE = re.compile(r"[ \n]")
 _OPENERS = frozenset(OPENS.values())
 _EMPHASIS = re.compile(f"[{''.join(OPENS.values())}{''.join(CLOSES.values())}]")
@@ -66,11 +69,23 @@ def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
         cut = _cut(text, room)
         line_start = text.rfind("\n", 0, cut) + 1
         mid_quote = text[cut] != "\n" and cut > line_start and text.startswith(QUOTE, line_start)
+        if (span := _code_span_at(text, cut)) is not None:
+            if cut == span.end() - 1:
+                cut += 1  # its closing backtick stays with it
+            elif cut > span.start() + 1:
+                # A code span longer than a section: closed here and opened again there, as it was.
+                chunks.append(unmark(f"{text[:cut]}`"))
+                text = f"`{text[cut:]}"
+                continue
+            else:
+                cut -= 1  # its opening backtick goes with it
         chunk, text = text[:cut], text[cut + 1 :] if text[cut] == " " else text[cut:].lstrip("\n")
         if chunk.count(FENCE) % 2 and chunk.endswith(FENCE) and chunk[: -len(FENCE)].strip():
             # Cut just past the fence that opens a block (its first line too long to follow): the block
             # begins in the next section, instead of closing here at once as an empty one.
-            chunk, text = chunk[: -len(FENCE)].rstrip(), f"{FENCE}\n{text}"
+            # (An empty quoted line left last goes too: its "> " would be a stray ">" once trimmed.)
+            chunk = re.sub(r"(?m)\n?^>\Z", "", chunk[: -len(FENCE)].rstrip())
+            text = f"{FENCE}\n{text}"
         elif chunk.count(FENCE) % 2:
             chunk, text = f"{chunk}\n{FENCE}", f"{FENCE}\n{text}"
         else:
@@ -80,6 +95,17 @@ def _chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
                 text = (QUOTE if mid_quote else "") + reopening + text
         chunks.append(unmark(chunk))
     return [*chunks, unmark(text)] if text else chunks
+
+
+def _code_span_at(text: str, cut: int) -> re.Match[str] | None:
+    """The code span ``text[:cut]`` ends inside, if any (one too long for a section: :func:`_cut` cuts
+    between spans when it can)."""
+    for span in _CODE_SPANS.finditer(text):
+        if span.start() >= cut:
+            return None
+        if cut < span.end():
+            return span
+    return None
 
 
 def _cut(text: str, room: int) -> int:

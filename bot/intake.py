@@ -16,6 +16,7 @@ from slack_bolt.request.internals import extract_actor_team_id, extract_team_id
 
 from bot.agents import Directory
 from bot.settings import Settings
+from bot.slack_ids import is_dm_channel
 from bot.slack_text import message_words
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
@@ -45,7 +46,7 @@ def parse_event(
         return None
     channel = event.get("channel")
     # app_mention events carry no channel_type; direct-message channel ids start with D.
-    channel_type = event.get("channel_type") or ("im" if str(channel).startswith("D") else None)
+    channel_type = event.get("channel_type") or ("im" if is_dm_channel(str(channel)) else None)
     direct = channel_type in DIRECT_CHANNEL_TYPES
     if not channel or (support_channels and not direct and channel not in support_channels):
         return None

@@ -61,6 +61,12 @@ USERGROUP_ID = SlackIdKind(
 )
 
 
+def is_dm_channel(channel_id: str) -> bool:
+    """Whether ``channel_id`` is a DM's: Slack's DM ids begin with D (an event without a channel type, a
+    click's container, a count by channel in the report)."""
+    return channel_id.startswith("D")
+
+
 def _is_name(value: str) -> bool:
     """Whether ``value`` looks like a channel or user name rather than a mistyped id: ``#support``,
     ``@alice``, or a word with lower-case letters (ids are upper case)."""

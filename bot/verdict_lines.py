@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.formatting import CONTROLS_BLOCK
 from bot.mrkdwn_inline import escape
 from bot.slack_errors import SLACK_ERRORS, why
+from bot.slack_ids import is_dm_channel
 from bot.store.feedback import Feedback, Verdict
 
 logger = logging.getLogger(__name__)
@@ -80,9 +81,7 @@ async def show_verdict(
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel, ts = str(container.get("channel_id") or ""), str(container.get("message_ts") or "")
-    # A DM's id begins with D (as bot.intake reads an event's channel type).
-    direct = channel.startswith("D")
-    if feedback is None or not channel or not ts or direct or container.get("is_ephemeral"):
+    if feedback is None or not channel or not ts or is_dm_channel(channel) or container.get("is_ephemeral"):
         return
     line = verdict_line(feedback, routed)
     blocks = with_verdict(message, key, line)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.slack_ids import is_dm_channel
 from bot.stats.period import CHANNEL_ID
 
 CONFIDENCE_BUCKETS = 10
@@ -297,7 +298,7 @@ def group_direct_messages(counts: dict[str, int]) -> dict[str, int]:
     Each customer's DM with the bot is a channel of its own, which a manager cannot open: listed one by
     one they crowd out the channels and hide that DMs may carry most of the traffic.
     """
-    dms = {name: n for name, n in counts.items() if name.startswith("D") and CHANNEL_ID.fullmatch(name)}
+    dms = {name: n for name, n in counts.items() if is_dm_channel(name) and CHANNEL_ID.fullmatch(name)}
     grouped = {name: n for name, n in counts.items() if name not in dms}
     if dms:
         grouped[direct_messages(len(dms))] = sum(dms.values())

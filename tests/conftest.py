@@ -14,9 +14,11 @@ from typing import Any
 import asyncpg
 import pytest
 from hypothesis import settings
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import make_url
 
 from bot.store import Store, upgrade_async
+from tests.fakes import BOT_TOKEN, FakeSlack
 
 # No time limit on a generated example: speed is measured in benchmarks/, and on a busy shared host an
 # example past hypothesis's 200 ms failed the suite for nothing the code did. The same examples on every
@@ -89,3 +91,16 @@ async def store(database_url: str) -> AsyncIterator[Store]:
         yield connected
     finally:
         await connected.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """The fake Slack Web API (and response_url receiver) on 127.0.0.1."""
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def web_client(slack: FakeSlack) -> AsyncWebClient:
+    """slack_sdk's real client, with the bot's token, against the fake Slack."""
+    return AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)

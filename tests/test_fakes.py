@@ -249,17 +249,6 @@ async def test_faults_target_their_kind_and_random_rate_is_seeded(
 # --- Slack ---------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def web_client(slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
-
-
 async def test_post_and_read_back_a_thread_with_metadata(
     slack: FakeSlack, web_client: AsyncWebClient
 ) -> None:

@@ -12,12 +12,6 @@ from tests.fakes import FakeAnthropic, FakeSlack
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def anthropic_api() -> AsyncIterator[FakeAnthropic]:
     async with FakeAnthropic(answer_tokens=12) as fake:
         yield fake

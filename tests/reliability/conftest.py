@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 import router
-from tests.bot.conftest import anthropic_api, make_bot, running, slack
+from tests.bot.conftest import anthropic_api, make_bot, running
 
-__all__ = ["anthropic_api", "bot_db_url", "claude_routes", "make_bot", "running", "slack"]
+__all__ = ["anthropic_api", "bot_db_url", "claude_routes", "make_bot", "running"]
 
 
 @pytest.fixture

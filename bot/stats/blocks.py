@@ -21,6 +21,7 @@ from bot.stats.notes import (
     dollars,
     duration,
     first_day_note,
+    message_cost,
     not_classified_note,
     noun,
     passed_on_note,
@@ -206,7 +207,7 @@ def _cost(report: StatsReport) -> str:
         f"*{dollars(report.cost_usd)}* estimated"
     )
     if per_message is not None and tokens_per_message is not None:
-        text += f"\nPer message: {tokens_per_message:,.0f} tokens · ${per_message:,.4f}"
+        text += f"\nPer message: {tokens_per_message:,.0f} tokens · {message_cost(per_message)}"
         text += per_message_note(report)
     elif report.unmeasured:
         unknown = f"{plural(report.unmeasured, 'message')} without tokens on record"

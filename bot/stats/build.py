@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.figures import Averages, fold_feedback, fold_groups, fold_undecided
 from bot.stats.percentiles import exact_percentiles, histogram_statements, histograms, percentile_statement
 from bot.stats.period import StatsRequest
+from bot.stats.previous import read_previous
 from bot.stats.purges import (
     first_day_statements,
     kept_since_statement,
@@ -28,7 +27,6 @@ from bot.stats.purges import (
     purged_statements,
 )
 from bot.stats.queries import (
-    DAY,
     METRICS,
     PICKUP_BUCKETS,
     Span,
@@ -36,10 +34,11 @@ from bot.stats.queries import (
     grouped_statements,
     handoffs_statement,
     pickups_statement,
+    read_rows,
     split_period,
     undecided_statement,
 )
-from bot.stats.report import Previous, StatsReport, Timing
+from bot.stats.report import StatsReport, Timing
 from bot.store.database import Database
 from bot.store.errors import DatabaseError
 
@@ -67,14 +66,15 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         async with store.reading() as conn:
             whole_day = await _from_the_first_days_start(conn, span, request.up_to_now)
             span = whole_day or span
-            groups = await _rows(conn, grouped_statements(span))
+            groups = await read_rows(conn, grouped_statements(span))
             verdicts = (await conn.execute(feedback_statement(span))).all()
             handoffs = int((await conn.execute(handoffs_statement(span))).scalar_one())
             undecided = (await conn.execute(undecided_statement(span))).all()
             figures, averages = fold_groups(groups)
             kept = await _kept(conn, span, request.up_to_now, figures["messages"])
             timings, exact = await _timings(conn, store, span, averages, whole=kept is None)
-            previous = await _previous(conn, request)
+            postgres = store.engine.dialect.name == "postgresql"
+            previous = await read_previous(conn, request, postgres=postgres, exact_limit=EXACT_LIMIT)
         picked_up = await pickups
     finally:
         if not pickups.done():
@@ -121,48 +121,6 @@ async def _from_the_first_days_start(conn: AsyncConnection, span: Span, up_to_no
     return split_period(start, span.end, span.channel_id, up_to_now=up_to_now)
 
 
-async def _previous(conn: AsyncConnection, request: StatsRequest) -> Previous | None:
-    """The headline figures of the whole UTC days just before ``request``'s period, as many as it has
-    (24h: the day before it began; 7d: the 7 days before): read from the daily rollups alone, so the
-    comparison costs a few milliseconds. None before ``all`` and before a period yet to come.
-
-    A date range cut at now is read against the same stretch of the days before it, as long as the part
-    of it that has happened (this week's range on Wednesday morning: last week's Monday to Wednesday
-    morning): against all of them, its traffic would seem to collapse. That stretch's last hours are read
-    from the decisions."""
-    if request.start is None or request.start > datetime.now(UTC):
-        return None
-    days = max(1, round(((request.range_end or request.end) - request.start) / DAY))
-    end = datetime.combine(request.start.astimezone(UTC).date(), time.min, UTC)
-    try:
-        start = end - days * DAY
-    except OverflowError:
-        return None  # a period in year 1 has none before it
-    if request.range_end is not None:
-        end = start + (request.end - request.start)
-    span = split_period(start, end, request.channel_id)
-    figures, averages = fold_groups(await _rows(conn, grouped_statements(span)))
-    reviews = fold_feedback((await conn.execute(feedback_statement(span))).all(), {})["feedback_total"]
-    replies, waited = averages["reply"]
-    return Previous(
-        start=start,
-        end=end,
-        messages=figures["messages"],
-        escalations=figures["escalations"],
-        passed_on=figures["passed_on"],
-        confidence_average=figures["confidence_average"],
-        measured_messages=figures["messages"] - figures["unmeasured"],
-        cost_usd=figures["cost_usd"],
-        reply_average_ms=waited / replies if replies else None,
-        reviewed=reviews.reviewed,
-        correct=reviews.correct,
-    )
-
-
-async def _rows(conn: AsyncConnection, statements: Sequence[Any]) -> list[Row[Any]]:
-    return [row for stmt in statements for row in (await conn.execute(stmt)).all()]
-
-
 async def _kept(conn: AsyncConnection, span: Span, up_to_now: bool, messages: int) -> Kept | None:
     """What is left of the period's ``messages`` when a purge deleted some of their decisions, else None."""
     if messages == 0 or span.days is None:
@@ -176,7 +134,7 @@ async def _kept(conn: AsyncConnection, span: Span, up_to_now: bool, messages: in
     groups = []
     if since is not None and since < span.end:
         kept_span = split_period(since, span.end, span.channel_id, up_to_now=up_to_now)
-        groups = await _rows(conn, grouped_statements(kept_span))
+        groups = await read_rows(conn, grouped_statements(kept_span))
     kept, _ = fold_groups(groups)
     if kept["messages"] == messages:
         return None  # the purged decisions were of other channels or periods
@@ -204,7 +162,7 @@ async def _timings(
             percentiles = await _exact(conn, span, averages)
     exact = percentiles is not None
     if percentiles is None:
-        found = histograms(await _rows(conn, histogram_statements(span, postgres=postgres)))
+        found = histograms(await read_rows(conn, histogram_statements(span, postgres=postgres)))
         percentiles = {m: (found[m].percentile(0.5), found[m].percentile(0.95)) for m in METRICS}
     timings = {}
     for metric in METRICS:

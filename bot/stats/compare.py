@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import time, timedelta
 
+from bot.stats.notes import duration, message_cost, percent_change, plural, points_change, rate
 from bot.stats.report import StatsReport
 
 DAY = timedelta(days=1)
@@ -22,40 +23,51 @@ def previous_label(report: StatsReport) -> str:
     return f"{first}" if first == last else f"{first} – {last}"
 
 
-def _change(before: int, now: int) -> str:
-    if before == 0:
+def previous_days(report: StatsReport) -> str:
+    """What the report is compared with, in words: "the day before", "the 7 days before", and for a
+    date range cut at now "the same stretch of the 7 days before"."""
+    if report.previous is None:
         return ""
-    return f" ({now / before - 1:+.0%})"
+    days = report.previous.days
+    whole = "the day before" if days == 1 else f"the {days:,} days before"
+    return f"the same stretch of {whole}" if report.range_end is not None else whole
 
 
-def _pair(name: str, before: float | None, now: float | None, shown: Callable[[float], str]) -> str | None:
-    if before is None or now is None:
+def _figure(
+    name: str,
+    before: float | None,
+    now: float | None,
+    shown: Callable[[float], str],
+    change: Callable[[float | None, float | None], str],
+) -> str | None:
+    """E.g. "escalated 9.5% (−2.1 pts)": the period's figure and how it moved ("–": nothing to compare
+    it with); None when the period has none."""
+    if now is None:
         return None
-    return f"{name} {shown(before)} → {shown(now)}"
+    return f"{name} {shown(now)} ({change(before, now)})"
 
 
 def comparison(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str | None:
-    """E.g. "Against 2026-11-12 – 2026-11-18 (UTC): messages 1,100 → 1,234 (+12%) · escalated 19% → 17% ·
-    …", each figure of the days before and of the report's period; None when there are no days before
-    (``all``). A figure either period lacks (no reviews, no messages) is left out."""
+    """E.g. "Against the 7 days before (2026-11-12 – 2026-11-18 UTC): 412 messages (+18%) · escalated
+    9.5% (−2.1 pts) · accuracy 91% (+3 pts) · median wait for a reply 3.8 s (−8%) · cost per message
+    $0.0042 (−18%)": the figures managers steer by, each with how it moved since the days before; None
+    when there are none (``all``, a period to come). A figure the period lacks (no reviews) is left out,
+    one the days before lack shows "–"."""
     before = report.previous
     if before is None:
         return None
-    heading = bold(f"Against {previous_label(report)} (UTC)")
+    heading = f"{bold(f'Against {previous_days(report)}')} ({previous_label(report)} UTC)"
     if before.messages == 0:
         return f"{heading}: no messages were routed then."
     parts = [
-        f"messages {before.messages:,} → {report.messages:,}{_change(before.messages, report.messages)}",
-        _pair("escalated", before.escalation_rate, report.escalation_rate, lambda v: f"{v:.0%}"),
-        _pair("accuracy", before.accuracy, report.feedback_total.accuracy, lambda v: f"{v:.0%}"),
-        _pair(
-            "average confidence", before.confidence_average, report.confidence_average, lambda v: f"{v:.2f}"
+        f"{plural(report.messages, 'message')} ({percent_change(before.messages, report.messages)})",
+        _figure("escalated", before.escalation_rate, report.escalation_rate, rate, points_change),
+        _figure("accuracy", before.accuracy, report.feedback_total.accuracy, rate, points_change),
+        _figure(
+            "median wait for a reply", before.reply_p50_ms, report.reply.p50_ms, duration, percent_change
         ),
-        _pair("cost per message", before.cost_per_message, report.cost_per_message, lambda v: f"${v:,.4f}"),
-        _pair("average wait for a reply", before.reply_average_ms, report.reply.average_ms, _seconds),
+        _figure(
+            "cost per message", before.cost_per_message, report.cost_per_message, message_cost, percent_change
+        ),
     ]
     return f"{heading}: " + " · ".join(part for part in parts if part)
-
-
-def _seconds(ms: float) -> str:
-    return f"{ms / 1000:,.1f} s"

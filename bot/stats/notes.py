@@ -88,9 +88,51 @@ def duration(ms: float | None) -> str:
     return f"{ms / 3_600_000:,.1f} h"
 
 
+# A fall is written with a minus sign, as a rise with a plus: "−2.1 pts", "+18%".
+MINUS = "−"
+
+
+def _tenths(number: float) -> str:
+    """``number`` to a tenth, without a ".0" left over: "9.5", "50", "1,234.5"."""
+    text = f"{number:,.1f}"
+    return text.removesuffix(".0")
+
+
 def rate(value: float | None) -> str:
-    """A share as a whole percentage; "–" when there is nothing to divide by."""
-    return "–" if value is None else f"{value:.0%}"
+    """A rate (escalated, accurate, re-routed, picked up) to a tenth of a percent, "9.5%", "50%": read
+    whole, 9.5% and 10.4% were both "10%" and a change of a point went unseen. "–" when there is
+    nothing to divide by."""
+    return "–" if value is None else f"{_tenths(value * 100)}%"
+
+
+def _signed(change: float, text: str) -> str:
+    """``text`` (a change's size) after its sign: "+3", "−2.1"; "±0" for none."""
+    if change == 0:
+        return "±0"
+    return f"{'+' if change > 0 else MINUS}{text}"
+
+
+def points_change(before: float | None, now: float | None) -> str:
+    """How far a rate moved, in percentage points of the rates as :func:`rate` shows them (so "9.5%"
+    after "11.6%" reads "−2.1 pts"); "–" when either has none."""
+    if before is None or now is None:
+        return "–"
+    change = round(round(now * 100, 1) - round(before * 100, 1), 1)
+    return f"{_signed(change, _tenths(abs(change)))} {'pt' if abs(change) == 1 else 'pts'}"
+
+
+def percent_change(before: float | None, now: float | None) -> str:
+    """How far a figure moved, as a whole percentage of what it was: "+18%", "−50%", "±0%"; "–" when
+    either has none, or it was 0 (no percentage of nothing)."""
+    if before is None or now is None or before == 0:
+        return "–"
+    change = round((now / before - 1) * 100)
+    return f"{_signed(change, f'{abs(change):,}')}%"
+
+
+def message_cost(cost: float) -> str:
+    """A cost per message, to a hundredth of a cent: "$0.0042"."""
+    return f"${cost:,.4f}"
 
 
 # What the timings cover, said beside them: a manager must not read "total" as the customer's wait.

@@ -96,6 +96,13 @@ def percentile_statement(span: Span) -> Select[Any]:
     return select(*columns).where(*raw_where(span, span.start, span.end), d.c.source != AGENT)
 
 
+def times_kept_statement(span: Span, metric: str) -> Select[Any]:
+    """How many of ``metric``'s times the span's decisions still in the log hold (fewer than the rollups
+    counted when ``db purge`` deleted some)."""
+    where = [*raw_where(span, span.start, span.end), *_metric_filter(metric)]
+    return select(func.count()).select_from(routing_decisions).where(*where)
+
+
 async def exact_percentiles(
     conn: AsyncConnection, span: Span, metric: str, count: int
 ) -> tuple[float | None, float | None] | None:

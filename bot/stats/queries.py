@@ -12,12 +12,14 @@ Without a channel, the decisions of ``support-router demo`` and ``chat`` (``LOCA
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     and_,
     case,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.period import LOCAL_CHANNELS
 from bot.store.records import GAVE_UP, NO_TEXT
@@ -181,6 +184,11 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             .group_by(*raw_keys)
         )
     return statements
+
+
+async def read_rows(conn: AsyncConnection, statements: Sequence[Any]) -> list[Row[Any]]:
+    """The rows of every statement, one after the other (the caller adds up groups found in several)."""
+    return [row for stmt in statements for row in (await conn.execute(stmt)).all()]
 
 
 def feedback_statement(span: Span) -> Select[Any]:

@@ -74,22 +74,23 @@ def rate_of_escalation(escalations: int, messages: int, passed_on: int) -> float
 
 class Previous(BaseModel):
     """The headline figures of the whole UTC days just before the report's period, as many days as it
-    has (same channel), to read the report's against: did escalations, accuracy, cost and the customers'
-    wait get better or worse. For a date range cut at now, the same stretch of those days, as long as
-    the part of the range that has happened."""
+    has (``days``; same channel), to read the report's against: did escalations, accuracy, cost and the
+    customers' wait get better or worse. For a date range cut at now, the same stretch of those days, as
+    long as the part of the range that has happened."""
 
     model_config = ConfigDict(frozen=True)
 
     start: datetime
     end: datetime
+    days: int = Field(ge=1)
     messages: int = Field(default=0, ge=0)
     escalations: int = Field(default=0, ge=0)
     passed_on: int = Field(default=0, ge=0)
-    confidence_average: float | None = None
     # Messages whose tokens are known, and their cost (see :attr:`StatsReport.unmeasured`).
     measured_messages: int = Field(default=0, ge=0)
     cost_usd: float = 0.0
-    reply_average_ms: float | None = None
+    # The customers' median wait for a reply (see :attr:`StatsReport.reply`).
+    reply_p50_ms: float | None = None
     reviewed: int = Field(default=0, ge=0)
     correct: int = Field(default=0, ge=0)
 

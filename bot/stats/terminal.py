@@ -23,6 +23,7 @@ from bot.stats.notes import (
     dollars,
     duration,
     first_day_note,
+    message_cost,
     not_classified_note,
     noun,
     passed_on_note,
@@ -172,7 +173,7 @@ def _costs(report: StatsReport) -> Table:
     costs.add_row("estimated cost", dollars(report.cost_usd))
     if report.tokens_per_message is not None and report.cost_per_message is not None:
         # Only with messages: re-routes alone are paid for, but there is nothing to divide them by.
-        per_message = f"{report.tokens_per_message:,.0f} tokens · ${report.cost_per_message:,.4f}"
+        per_message = f"{report.tokens_per_message:,.0f} tokens · {message_cost(report.cost_per_message)}"
         costs.add_row("per message", per_message)
     if report.unmeasured:
         costs.add_row(

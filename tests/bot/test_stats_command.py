@@ -15,6 +15,7 @@ from bot.clients import SLACK_RETRIES
 from bot.listeners import commands
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, RunningBot
+from tests.bot.test_stats_compare import seed as seed_for_comparison
 from tests.bot.test_stats_purge import seed as seed_for_purge
 from tests.fakes import FakeSlack
 from tests.fakes.slack_signing import slash_command_form
@@ -127,6 +128,21 @@ async def test_the_report_after_a_purge_of_old_decisions(running: RunningBot, sl
     notes = str([b for b in answer["blocks"] if b["type"] == "context"])
     assert "The decisions of 3 messages of this period made before" in notes
     assert "p50 and p95 are read from daily histograms" in notes
+
+
+async def test_the_report_against_the_week_before_is_one_slack_shows(
+    running: RunningBot, slack: FakeSlack
+) -> None:
+    """The fake's response_url refuses blocks Slack would (HTTP 400): this one took them."""
+    slack.add_user("U0ADMIN", is_admin=True)
+    await seed_for_comparison(running.store)
+    answer = await stats(running, "U0ADMIN", "7d <#C0BILLING|billing>")
+    [against] = [b["text"]["text"] for b in answer["blocks"] if "Against" in str(b)]
+    assert against.startswith("*Against the 7 days before* (")
+    assert against.endswith(
+        "UTC): 2 messages (−50%) · escalated 0% (−50 pts) · accuracy 100% (+50 pts) · "
+        "median wait for a reply 2,000 ms (−50%) · cost per message $0.0010 (−50%)"
+    )
 
 
 async def test_an_unexpected_failure_still_answers_the_manager(

@@ -14,7 +14,7 @@ from bot.stats.terminal import print_report
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from tests.bot.test_stats_report import TEAM, decision
+from tests.bot.test_stats_report import TEAM, decision, seed_the_week_before
 
 BILLING = "C0BILLING"
 GENERAL = "C0GENERAL"
@@ -73,18 +73,44 @@ async def test_a_week_is_read_against_the_week_before(store: Store) -> None:
     assert before.end - before.start == timedelta(days=7)
     days = f"{before.start.date()} – {(before.end - timedelta(days=1)).date()}"
     assert (before.messages, before.escalations, before.escalation_rate) == (4, 2, 0.5)
-    assert (before.cost_per_message, before.reply_average_ms) == (pytest.approx(0.002), pytest.approx(4000))
-    assert (before.reviewed, before.accuracy, before.confidence_average) == (2, 0.5, pytest.approx(0.75))
+    # Waits of 3, 5, 3 and 5 s: the median is 4 s; now 2 s and 2 s.
+    assert (before.cost_per_message, before.reply_p50_ms) == (pytest.approx(0.002), pytest.approx(4000))
+    assert (before.reviewed, before.accuracy, before.days) == (2, 0.5, 7)
     _, blocks = report_blocks(report)
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert texts[1] == (
-        f"*Against {days} (UTC)*: messages 4 → 2 (-50%) · escalated 50% → 0% · accuracy 50% → 100% · "
-        "average confidence 0.75 → 0.90 · cost per message $0.0020 → $0.0010 · "
-        "average wait for a reply 4.0 s → 2.0 s"
+        f"*Against the 7 days before* ({days} UTC): 2 messages (−50%) · escalated 0% (−50 pts) · "
+        "accuracy 100% (+50 pts) · median wait for a reply 2,000 ms (−50%) · cost per message $0.0010 (−50%)"
     )
     out = io.StringIO()
     print_report(report, Console(file=out, width=200, color_system=None))
-    assert f"Against {days} (UTC): messages 4 → 2 (-50%) · escalated 50% → 0%" in out.getvalue()
+    assert (
+        f"Against the 7 days before ({days} UTC): 2 messages (−50%) · escalated 0% (−50 pts)"
+        in out.getvalue()
+    )
+
+
+async def test_a_figure_the_days_before_lack_reads_as_a_dash_and_one_the_period_lacks_is_left_out(
+    store: Store,
+) -> None:
+    """The week before had no verdicts: the accuracy of this week has nothing to move from; this week has
+    no verdicts in general: no accuracy at all."""
+    now = datetime.now(UTC)
+    for i, escalated in enumerate([True, False, False, False]):
+        at = now - timedelta(days=10, minutes=i)
+        await _insert(store, at, GENERAL, f"3.{i}", escalated=escalated, cost=0.004, reply_ms=1000)
+    await _insert(store, now - timedelta(hours=2), GENERAL, "4.1", escalated=False, cost=0.003, reply_ms=1000)
+    await _insert(store, now - timedelta(hours=1), BILLING, "4.2", escalated=True, cost=0.003, reply_ms=1000)
+    await _verdict(store, BILLING, "4.2", Verdict.CORRECT)
+    report = await build_report(store, parse_arguments("7d"))
+    against = report_blocks(report)[1][3]["text"]["text"]
+    assert against.endswith(
+        ": 2 messages (−50%) · escalated 50% (+25 pts) · accuracy 100% (–) · "
+        "median wait for a reply 1,000 ms (±0%) · cost per message $0.0030 (−25%)"
+    )
+    general = await build_report(store, parse_arguments(f"7d <#{GENERAL}|general>"))
+    against = report_blocks(general)[1][3]["text"]["text"]
+    assert "accuracy" not in against and ": 1 message (−75%) · escalated 0% (−25 pts) · " in against
 
 
 async def test_every_channel_and_a_day_and_a_date_range(store: Store) -> None:
@@ -95,12 +121,15 @@ async def test_every_channel_and_a_day_and_a_date_range(store: Store) -> None:
     assert day.previous is not None and day.previous.messages == 0
     _, blocks = report_blocks(day)
     day_before = (datetime.now(UTC) - timedelta(days=2)).date()  # the whole day before the last 24 hours
-    assert blocks[3]["text"]["text"] == f"*Against {day_before} (UTC)*: no messages were routed then."
+    assert (
+        blocks[3]["text"]["text"]
+        == f"*Against the day before* ({day_before} UTC): no messages were routed then."
+    )
     start = (datetime.now(UTC) - timedelta(days=8)).date()
     ranged = await build_report(store, parse_arguments(f"{start}..{start + timedelta(days=2)}"))
     assert ranged.previous is not None and ranged.previous.end - ranged.previous.start == timedelta(days=3)
     assert ranged.previous.messages == 5
-    label = f"*Against {start - timedelta(days=3)} – {start - timedelta(days=1)} (UTC)*"
+    label = f"*Against the 3 days before* ({start - timedelta(days=3)} – {start - timedelta(days=1)} UTC)"
     assert label in str(report_blocks(ranged)[1])
 
 
@@ -143,11 +172,24 @@ async def test_a_date_range_that_runs_past_now_is_read_against_as_long_a_stretch
         "From 2026-03-09 00:00 to now, 2026-03-11 09:14 UTC (the rest of the range is yet to come)"
     )
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
-    assert texts[1].startswith("*Against 2026-03-02 00:00 – 2026-03-04 09:14 (UTC)*: messages 15 → 15 (+0%)")
+    assert texts[1].startswith(
+        "*Against the same stretch of the 7 days before* (2026-03-02 00:00 – 2026-03-04 09:14 UTC): "
+        "15 messages (±0%)"
+    )
     out = io.StringIO()
     print_report(report, Console(file=out, width=200, color_system=None))
     assert (
         "2026-03-09 00:00 → now, 2026-03-11 09:14 UTC (the rest of the range is yet to come)"
         in out.getvalue()
     )
-    assert "Against 2026-03-02 00:00 – 2026-03-04 09:14 (UTC): messages 15 → 15 (+0%)" in out.getvalue()
+    assert "2026-03-04 09:14 UTC): 15 messages (±0%)" in out.getvalue()
+
+
+async def test_the_median_wait_before_a_purge_is_read_from_the_histograms(store: Store) -> None:
+    """db purge deleted the first of the week before's five replies (1 to 5 s): the median of the four
+    left (4 s) is not that week's, which its daily histogram still holds (3 s)."""
+    at = await seed_the_week_before(store)
+    await store.purge(datetime.now(UTC) - (at + timedelta(seconds=30)))
+    report = await build_report(store, parse_arguments("7d"))
+    assert report.previous is not None and report.previous.messages == 5
+    assert report.previous.reply_p50_ms == pytest.approx(3000, rel=0.05)

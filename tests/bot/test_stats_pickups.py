@@ -71,7 +71,7 @@ async def test_the_report_says_how_soon_agents_picked_up_escalations(store: Stor
     assert report.awaiting_since is not None and abs(report.awaiting_since - waiting) < timedelta(seconds=1)
     text = next(b["text"]["text"] for b in report_blocks(report)[1] if "Picked up" in str(b))
     assert text == (
-        "*Picked up by agents*: 5 of 6 escalations · within 15 min 33% · within 1 h 50% · "
+        "*Picked up by agents*: 5 of 6 escalations · within 15 min 33.3% · within 1 h 50% · "
         f"within 4 h 80% {PICKUP_NOTE} · *1 still waiting*, "
         f"the longest since {when(report.awaiting_since)} UTC"
     )
@@ -108,7 +108,7 @@ async def test_the_readmes_example_of_pickups_is_one_the_report_can_show(store: 
     text = pickups_text(report, lambda text: text)
     longest = when(now - timedelta(minutes=300))
     assert text == (
-        "Picked up by agents: 35 of 42 escalations · within 15 min 60% · within 1 h 86% · within 4 h 95% "
+        "Picked up by agents: 35 of 42 escalations · within 15 min 60% · within 1 h 86.5% · within 4 h 94.6% "
         f"{PICKUP_NOTE} · 7 still waiting, the longest since {longest} UTC"
     )
     readme = (Path(__file__).parents[2] / "README.md").read_text()

@@ -12,6 +12,7 @@ from rich.console import Console
 from bot.escalations import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, report_blocks
+from bot.stats.compare import comparison, previous_label
 from bot.stats.notes import LABEL_WIDTH, bar, cut_label
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
@@ -77,9 +78,41 @@ async def seed(store: Store) -> None:
     await store.take_over(TEAM, "C0BILLING", "1.3", "U0AGENT")
 
 
+async def seed_the_week_before(store: Store) -> datetime:
+    """Nine days ago, in the 7 days a 7d report is read against: five messages, one escalated, $0.002
+    each, the customers waiting 1, 2, 3, 4 and 5 s; three verdicts, two correct."""
+    at = datetime.now(UTC) - timedelta(days=9)
+    for i in range(5):
+        flags = {"escalated": True, "escalation_reason": "low_confidence"} if i == 4 else {}
+        d = decision("General Question", 0.8, "claude", 100, 0 if flags else 900, cost_usd=0.002, **flags)
+        await _insert_old(store, at + timedelta(minutes=i), d, "C0GENERAL", reply_ms=1000 * (i + 1))
+    for i, verdict in enumerate([Verdict.CORRECT, Verdict.CORRECT, Verdict.REROUTED]):
+        ts = f"{(at + timedelta(minutes=i)).timestamp():.6f}"
+        target = await store.find_decision(TEAM, "C0GENERAL", ts)
+        assert target is not None
+        rerouted_to = "Refund Request" if verdict is Verdict.REROUTED else None
+        await store.add_feedback(target, "U0AGENT", verdict, rerouted_to)
+    return at
+
+
 async def test_report_matches_the_figures_worked_out_by_hand(store: Store) -> None:
     await seed(store)
+    await seed_the_week_before(store)
     report = await build_report(store, parse_arguments("7d"))
+    before = report.previous
+    assert before is not None and report.start is not None
+    assert (before.start, before.end) == (
+        datetime.combine(report.start.date(), time.min, UTC) - timedelta(days=7),
+        datetime.combine(report.start.date(), time.min, UTC),
+    )
+    assert (before.messages, before.escalation_rate, before.accuracy) == (5, 0.2, pytest.approx(2 / 3))
+    assert (before.cost_per_message, before.reply_p50_ms) == (pytest.approx(0.002), pytest.approx(3000))
+    # 4 messages against 5; escalated 50% against 20%; accuracy 50% against 66.7%; $0.001875 against
+    # $0.002 a message; no reply time on record this week: no wait to compare.
+    assert comparison(report, lambda text: text) == (
+        f"Against the 7 days before ({previous_label(report)} UTC): 4 messages (−20%) · escalated 50% "
+        "(+30 pts) · accuracy 50% (−16.7 pts) · cost per message $0.0019 (−6%)"
+    )
 
     assert report.messages == 4
     assert [(s.name, s.count, s.share) for s in report.categories] == [
@@ -147,13 +180,16 @@ async def test_a_period_before_the_decisions_is_empty(store: Store) -> None:
     assert "no messages routed" in text
 
 
-async def _insert_old(store: Store, when: datetime, d: RoutingDecision, channel: str) -> None:
+async def _insert_old(
+    store: Store, when: datetime, d: RoutingDecision, channel: str, reply_ms: float | None = None
+) -> None:
     values = d.model_dump(mode="json", exclude={"usage"}) | d.usage.model_dump()
     values |= {
         "team_id": TEAM,
         "channel_id": channel,
         "message_ts": f"{when.timestamp():.6f}",
         "created_at": when,
+        "reply_ms": reply_ms,
     }
     async with store.engine.begin() as conn:
         await conn.execute(routing_decisions.insert().values(values))
@@ -517,7 +553,7 @@ async def test_many_long_categories_spread_over_sections_and_the_overall_accurac
         f"Product area {i:02d}: ord…, billing &amp; returns" for i in range(40)
     ]
     feedback = _rows_under(sections, "*Agent feedback*\n")
-    assert feedback[0] == "All: accuracy 50% of 40 reviewed · re-routed 17% (20 of 120)"
+    assert feedback[0] == "All: accuracy 50% of 40 reviewed · re-routed 16.7% (20 of 120)"
     assert len(feedback) == 41
     assert not any(line.strip("`") == "…" for text in sections for line in text.splitlines())  # none cut
 

@@ -20,6 +20,7 @@ from bot.stats.notes import (
     cut_label,
     dollars,
     duration,
+    escalated_notes,
     first_day_note,
     message_cost,
     not_classified_note,
@@ -147,7 +148,7 @@ def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
         *bars(
             "*By category*\n",
             report.categories,
-            notes=report.escalated_notes(),
+            notes=escalated_notes(report),
             limit=LIST_SECTIONS,
             what="categories",
         ),

@@ -135,6 +135,12 @@ def message_cost(cost: float) -> str:
     return f"${cost:,.4f}"
 
 
+def escalated_notes(report: StatsReport) -> list[str]:
+    """For each of the report's categories, e.g. "2 escalated (28.6%)": which routes need people most
+    ("–" for a category whose messages were all passed on to the person in charge)."""
+    return [f"{n:,} escalated ({rate(share)})" for n, share in report.category_escalations_rated()]
+
+
 # What the timings cover, said beside them: a manager must not read "total" as the customer's wait.
 TIME_SCOPE = (
     "routing: classifying; handling: writing the answer; total: both, without posting to Slack or retries; "

@@ -255,16 +255,16 @@ class StatsReport(BaseModel):
         """Escalations per message (see :func:`rate_of_escalation`); None without one (not 0%)."""
         return rate_of_escalation(self.escalations, self.messages, self.passed_on)
 
-    def escalated_notes(self) -> list[str]:
-        """For each of :attr:`categories`, e.g. "2 escalated (29%)": which routes need people most. The
-        share is of the category's messages that could have been one (see :func:`rate_of_escalation`);
-        "–" for a category whose messages were all passed on to the person in charge."""
-        notes = []
+    def category_escalations_rated(self) -> list[tuple[int, float | None]]:
+        """For each of :attr:`categories`, how many of its messages were escalated, and their share of
+        the category's messages that could have been one (see :func:`rate_of_escalation`): None for a
+        category whose messages were all passed on to the person in charge."""
+        found = []
         for category in self.categories:
             n = self.category_escalations.get(category.name, 0)
-            share = rate_of_escalation(n, category.count, self.category_passed_on.get(category.name, 0))
-            notes.append(f"{n:,} escalated ({'–' if share is None else f'{share:.0%}'})")
-        return notes
+            passed_on = self.category_passed_on.get(category.name, 0)
+            found.append((n, rate_of_escalation(n, category.count, passed_on)))
+        return found
 
     @property
     def tokens(self) -> int:

@@ -22,6 +22,7 @@ from bot.stats.notes import (
     cut_label,
     dollars,
     duration,
+    escalated_notes,
     first_day_note,
     message_cost,
     not_classified_note,
@@ -31,6 +32,7 @@ from bot.stats.notes import (
     period_title,
     pickups_text,
     purge_note,
+    rate,
     thanks_note,
     undecided_lines,
     unmeasured_kinds,
@@ -51,10 +53,6 @@ LOCAL_LEFT_OUT = (
 def _bold(text: str) -> str:
     """``text`` in bold, in rich's markup (the notes take how to make a word stand out)."""
     return f"[bold]{text}[/bold]"
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
 
 
 def _shares(
@@ -102,7 +100,7 @@ def _summary(report: StatsReport) -> Panel:
     summary = (
         f"[bold]{report.messages:,}[/bold] {noun(report.messages, 'message')} routed"
         f"{conversations_note(report)} · "
-        f"[bold]{report.escalations:,}[/bold] escalated ({_percent(report.escalation_rate)}) · "
+        f"[bold]{report.escalations:,}[/bold] escalated ({rate(report.escalation_rate)}) · "
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
         f"{span}{period_end(report)}"
     )
@@ -113,7 +111,7 @@ def _summary(report: StatsReport) -> Panel:
 
 def _routes(report: StatsReport) -> list[Renderable]:
     """Where the messages went: the categories, the escalations' reasons and how agents picked them up."""
-    parts: list[Renderable] = [_shares("By category", report.categories, notes=report.escalated_notes())]
+    parts: list[Renderable] = [_shares("By category", report.categories, notes=escalated_notes(report))]
     if report.acknowledgements:
         parts.append(Text.from_markup(thanks_note(report, _bold)))
     parts.append(_shares("Escalations by reason", report.escalation_reasons, REASON_NAMES))
@@ -195,9 +193,9 @@ def _feedback(report: StatsReport) -> Table:
             escape(cut_label(row.category)),
             f"{row.routed:,}",
             f"{row.reviewed:,}",
-            _percent(row.accuracy),
+            rate(row.accuracy),
             f"{row.rerouted:,}",
-            _percent(row.reroute_rate),
+            rate(row.reroute_rate),
         )
     return feedback
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.reply_metadata import reply_payload
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
+from bot.stats.notes import escalated_notes
 from bot.stats.terminal import print_report
 from bot.store.tables import routing_decisions
 from tests.bot.conftest import BotFactory
@@ -261,7 +262,7 @@ async def test_what_a_customer_adds_under_an_escalated_dm_is_passed_on_not_escal
         [("low_confidence", 1)],
     )
     # Of the category's messages that could have been escalated, as the rate: the DM went to a person once.
-    assert report.escalated_notes() == ["1 escalated (100%)"]
+    assert escalated_notes(report) == ["1 escalated (100%)"]
     assert report.escalations_to_pick_up == 1
     _, blocks = report_blocks(report)
     assert "Passed on to the person in charge: *2*" in str(blocks)

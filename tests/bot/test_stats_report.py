@@ -13,7 +13,7 @@ from bot.escalations import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, report_blocks
 from bot.stats.compare import comparison, previous_label
-from bot.stats.notes import LABEL_WIDTH, bar, cut_label
+from bot.stats.notes import LABEL_WIDTH, bar, cut_label, escalated_notes
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
@@ -122,7 +122,7 @@ async def test_report_matches_the_figures_worked_out_by_hand(store: Store) -> No
     ]
     assert (report.escalations, report.escalation_rate) == (2, 0.5)
     assert report.category_escalations == {"Refund Request": 1, "Technical Support": 1}
-    assert report.escalated_notes() == ["0 escalated (0%)", "1 escalated (100%)", "1 escalated (100%)"]
+    assert escalated_notes(report) == ["0 escalated (0%)", "1 escalated (100%)", "1 escalated (100%)"]
     assert {s.name: s.count for s in report.escalation_reasons} == {
         "low_confidence": 1,
         "classifier_error": 1,
@@ -394,6 +394,27 @@ def test_percentages_and_counts_line_up() -> None:
         "Refund Request     █░░░░░░░░░   7%     95  · 95 escalated (100%)",
         "Technical Support  ░░░░░░░░░░   0%      1  · 0 escalated (0%)",
     ]
+
+
+def test_a_rate_reads_the_same_in_slack_and_in_the_terminal() -> None:
+    """2 of 7 escalated, 2 of 3 verdicts correct, 1 of 7 re-routed: Slack said 29%, 67% and 14% where the
+    terminal said 28.6%, 66.7% and 14.3%."""
+    feedback = {"category": "Refund Request", "routed": 7, "reviewed": 3, "correct": 2, "rerouted": 1}
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=7,
+        escalations=2,
+        categories=shares({"Refund Request": 7}),
+        category_escalations={"Refund Request": 2},
+        feedback=[CategoryFeedback.model_validate(feedback)],
+        feedback_total=CategoryFeedback.model_validate(feedback | {"category": "All"}),
+    )
+    slack, terminal = str(report_blocks(report)[1]), _terminal_text(report)
+    for rate in ("2 escalated (28.6%)", "66.7%", "14.3%"):
+        assert rate in slack and rate in terminal
+    assert "29%" not in slack and "28.6%" in escalated_notes(report)[0]
 
 
 def test_one_message_and_one_thread_are_singular() -> None:
@@ -982,7 +1003,7 @@ async def test_messages_passed_on_to_the_person_in_charge_are_no_escalations(sto
     assert report.category_escalations == {"Refund Request": 1}
     # The category's escalated share leaves them out of its denominator too, as the rate does: the DM
     # went to a person once, as the same conversation in a channel would (it read "1 escalated (33%)").
-    assert report.escalated_notes() == ["1 escalated (100%)", "0 escalated (0%)"]
+    assert escalated_notes(report) == ["1 escalated (100%)", "0 escalated (0%)"]
     assert (report.errors, report.fallbacks) == (1, 1)
     assert "Passed on to the person in charge: 2" in _terminal_text(report)
     # A category whose messages were all passed on has no share to show, not one of 0%.
@@ -995,7 +1016,7 @@ async def test_messages_passed_on_to_the_person_in_charge_are_no_escalations(sto
         categories=shares({"Refund Request": 2}),
         category_passed_on={"Refund Request": 2},
     )
-    assert passed_on_alone.escalated_notes() == ["0 escalated (–)"]
+    assert escalated_notes(passed_on_alone) == ["0 escalated (–)"]
 
 
 async def test_thank_yous_are_closed_with_thanks_out_of_the_handling_time_and_the_categories(

@@ -49,20 +49,25 @@ def _figure(
 
 def comparison(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str | None:
     """E.g. "Against the 7 days before (2026-11-12 – 2026-11-18 UTC): 412 messages (+18%) · escalated
-    9.5% (−2.1 pts) · accuracy 91% (+3 pts) · median wait for a reply 3.8 s (−8%) · cost per message
-    $0.0042 (−18%)": the figures managers steer by, each with how it moved since the days before; None
-    when there are none (``all``, a period to come). A figure the period lacks (no reviews) is left out,
-    one the days before lack shows "–"."""
+    9.5% (−2.1 pts) · accuracy 91% of 120 reviewed (+3 pts) · median wait for a reply 3.8 s (−8%) · cost
+    per message $0.0042 (−18%)": the figures managers steer by, each with how it moved since the days
+    before; None when there are none (``all``, a period to come). A figure the period lacks (no reviews)
+    is left out, one the days before lack shows "–"."""
     before = report.previous
     if before is None:
         return None
+
+    def reviewed(accuracy: float) -> str:
+        # How many verdicts it rests on: a swing of 40 points on five verdicts is no trend to act on.
+        return f"{rate(accuracy)} of {report.feedback_total.reviewed:,} reviewed"
+
     heading = f"{bold(f'Against {previous_days(report)}')} ({previous_label(report)} UTC)"
     if before.messages == 0:
         return f"{heading}: no messages were routed then."
     parts = [
         f"{plural(report.messages, 'message')} ({percent_change(before.messages, report.messages)})",
         _figure("escalated", before.escalation_rate, report.escalation_rate, rate, points_change),
-        _figure("accuracy", before.accuracy, report.feedback_total.accuracy, rate, points_change),
+        _figure("accuracy", before.accuracy, report.feedback_total.accuracy, reviewed, points_change),
         _figure(
             "median wait for a reply", before.reply_p50_ms, report.reply.p50_ms, duration, percent_change
         ),

@@ -140,7 +140,7 @@ async def test_the_report_against_the_week_before_is_one_slack_shows(
     [against] = [b["text"]["text"] for b in answer["blocks"] if "Against" in str(b)]
     assert against.startswith("*Against the 7 days before* (")
     assert against.endswith(
-        "UTC): 2 messages (−50%) · escalated 0% (−50 pts) · accuracy 100% (+50 pts) · "
+        "UTC): 2 messages (−50%) · escalated 0% (−50 pts) · accuracy 100% of 1 reviewed (+50 pts) · "
         "median wait for a reply 2,000 ms (−50%) · cost per message $0.0010 (−50%)"
     )
 

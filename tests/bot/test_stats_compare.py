@@ -80,7 +80,8 @@ async def test_a_week_is_read_against_the_week_before(store: Store) -> None:
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert texts[1] == (
         f"*Against the 7 days before* ({days} UTC): 2 messages (−50%) · escalated 0% (−50 pts) · "
-        "accuracy 100% (+50 pts) · median wait for a reply 2,000 ms (−50%) · cost per message $0.0010 (−50%)"
+        "accuracy 100% of 1 reviewed (+50 pts) · median wait for a reply 2,000 ms (−50%) · "
+        "cost per message $0.0010 (−50%)"
     )
     out = io.StringIO()
     print_report(report, Console(file=out, width=200, color_system=None))
@@ -105,7 +106,7 @@ async def test_a_figure_the_days_before_lack_reads_as_a_dash_and_one_the_period_
     report = await build_report(store, parse_arguments("7d"))
     against = report_blocks(report)[1][3]["text"]["text"]
     assert against.endswith(
-        ": 2 messages (−50%) · escalated 50% (+25 pts) · accuracy 100% (–) · "
+        ": 2 messages (−50%) · escalated 50% (+25 pts) · accuracy 100% of 1 reviewed (–) · "
         "median wait for a reply 1,000 ms (±0%) · cost per message $0.0030 (−25%)"
     )
     general = await build_report(store, parse_arguments(f"7d <#{GENERAL}|general>"))

@@ -111,7 +111,7 @@ async def test_report_matches_the_figures_worked_out_by_hand(store: Store) -> No
     # $0.002 a message; no reply time on record this week: no wait to compare.
     assert comparison(report, lambda text: text) == (
         f"Against the 7 days before ({previous_label(report)} UTC): 4 messages (−20%) · escalated 50% "
-        "(+30 pts) · accuracy 50% (−16.7 pts) · cost per message $0.0019 (−6%)"
+        "(+30 pts) · accuracy 50% of 2 reviewed (−16.7 pts) · cost per message $0.0019 (−6%)"
     )
 
     assert report.messages == 4

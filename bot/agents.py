@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.escalation_messages import agent_mentions
+
 logger = logging.getLogger(__name__)
 
 GROUP_CACHE_SECONDS = 300.0
@@ -71,6 +73,19 @@ class Directory:
         within its three seconds): a group due for reading is read in the background meanwhile.
         """
         return await self.member_status(user_id, self._agent_users, self._agent_usergroup, wait=wait)
+
+    async def mentions(self) -> str:
+        """Every agent tagged once, as an escalation or a reminder tags them: AGENT_USERGROUP, and those
+        of AGENT_USERS its tag does not reach already (its members, as last read). Slack notifies a
+        group's members of its tag: an agent listed and in the group, tagged by both, was notified twice.
+        While the group's members are unknown (Slack never listed them), all of AGENT_USERS: a second
+        notification beats none. Never waits on Slack (the members as known now; a read due runs in the
+        background): an escalation is not held back for a list read at start."""
+        group, users = self._agent_usergroup, self._agent_users
+        members = await self._members(group, wait=False) if group else None
+        if members is not None:
+            users = tuple(user for user in users if user not in members)
+        return agent_mentions(users, group)
 
     async def warm(self) -> None:
         """Read the agents' user group once, so that the first messages find it known."""

@@ -89,7 +89,7 @@ class SupportBot:
             take_overs=self.intake.take_overs,
         )
         self.worker = _worker(settings, self.conversations, store)
-        self.reminders = Reminders(store, self.client, settings)
+        self.reminders = Reminders(store, self.client, settings, self.directory)
         self.catch_up = CatchUp(store, self.client, self.intake, settings, self.worker.submit)
         self._catching_up: asyncio.Task[None] | None = None
         self.app = self._slack_app()

@@ -64,7 +64,7 @@ class Conversations(ThreadOwnership, Posting):
         self._router = router
         self._store = store
         self._client = client
-        self._escalations = Escalations(settings, router.routes, store, client)
+        self._escalations = Escalations(settings, router.routes, store, client, directory)
         # Learnt from auth.test when the bot starts.
         self.identity = identity
 

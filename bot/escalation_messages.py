@@ -74,7 +74,8 @@ def has_guess(decision: RoutingDecision) -> bool:
 
 
 def agent_mentions(users: Sequence[str], usergroup: str | None) -> str:
-    """The configured agents as real Slack mentions; the only mentions the bot ever writes."""
+    """The agents as real Slack mentions, the group's first (``Directory.mentions`` leaves its members
+    out of ``users``); the only mentions the bot ever writes."""
     tags = [f"<!subteam^{usergroup}>"] if usergroup else []
     tags += [f"<@{user}>" for user in users]
     return " ".join(tags) or "Support team"

@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.agents import Directory
 from bot.escalation_messages import (
-    agent_mentions,
     direct_message_escalation,
     escalation_controls,
     escalation_message,
@@ -38,14 +38,18 @@ class Escalations:
     """Posts escalations; one instance serves every conversation (see ``bot.conversation``)."""
 
     def __init__(
-        self, settings: Settings, routes: RoutesConfig, store: Store, client: AsyncWebClient
+        self,
+        settings: Settings,
+        routes: RoutesConfig,
+        store: Store,
+        client: AsyncWebClient,
+        directory: Directory,
     ) -> None:
         self._settings = settings
         self._routes = routes
         self._store = store
         self._client = client
-        # Every agent, as the escalations tag them (settings do not change while the bot runs).
-        self._mentions = agent_mentions(settings.agent_users, settings.agent_usergroup)
+        self._directory = directory
 
     async def post(
         self,
@@ -73,9 +77,8 @@ class Escalations:
         # Left in a DM (no channel to announce it in), it is seen by its customer alone: agent controls
         # there would be theirs to press, as under the answers in a DM, which carry none.
         here = not is_direct(msg)
-        text, blocks = escalation_message(
-            decision, escalation.customer_message, self._mentions, controls=here
-        )
+        mentions = await self._directory.mentions()
+        text, blocks = escalation_message(decision, escalation.customer_message, mentions, controls=here)
         blocks += [controls] if here else []
         return await post_reply(self._client, msg, text, blocks, metadata, preface=preface)
 
@@ -107,7 +110,7 @@ class Escalations:
             # customer, taken up under another of their notices, is the one they write to.
             since = utcnow() - TAKER_REMEMBERED
             taker = await self._store.direct_message_taker(msg.team_id, msg.channel_id, since)
-        mentions = f"<@{taker}>" if taker else self._mentions
+        mentions = f"<@{taker}>" if taker else await self._directory.mentions()
         notice, blocks = direct_message_escalation(
             decision, mentions, msg.user_id, msg.text or "", history, quote=settings.quotes_direct_messages
         )

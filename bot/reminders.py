@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.escalation_messages import agent_mentions, minutes_word, reminder_text
+from bot.agents import Directory
+from bot.escalation_messages import minutes_word, reminder_text
 from bot.escalations import TAKER_REMEMBERED
 from bot.reply_metadata import reminder_metadata
 from bot.settings import Settings
@@ -40,8 +41,11 @@ class Reminders:
     """Looks for escalations waiting longer than ``settings.escalation_reminder_minutes`` and tags the
     agents in each one's thread."""
 
-    def __init__(self, store: Store, client: AsyncWebClient, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, client: AsyncWebClient, settings: Settings, directory: Directory
+    ) -> None:
         self._store = store
+        self._directory = directory
         self._client = client
         self._settings = settings
         self._wait = timedelta(minutes=settings.escalation_reminder_minutes)
@@ -104,13 +108,12 @@ class Reminders:
         message was escalated (replying under another of its notices: customers write on at the top of a
         DM, each escalated message with a notice of its own; a take-up picks up those escalated before
         it), that agent alone, as its notice did (``Escalations._announce``)."""
-        settings = self._settings
         if escalation.notice_ts:
             since = now - TAKER_REMEMBERED
             taker = await self._store.direct_message_taker(escalation.team_id, escalation.channel_id, since)
             if taker:
                 return f"<@{taker}>"
-        return agent_mentions(settings.agent_users, settings.agent_usergroup)
+        return await self._directory.mentions()
 
     def start(self) -> None:
         """Look every :data:`LOOK_INTERVAL_SECONDS` until :meth:`stop` (nothing when reminders are off)."""

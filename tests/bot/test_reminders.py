@@ -204,7 +204,7 @@ async def test_a_one_minute_wait_is_said_in_the_singular(
         "after 1 minute; no agent has replied in this thread yet."
     )
     settings = Settings(_env_file=None, escalation_reminder_minutes=1)
-    reminders = reminders_module.Reminders(store, None, settings)  # type: ignore[arg-type]
+    reminders = reminders_module.Reminders(store, None, settings, None)  # type: ignore[arg-type]
     with caplog.at_level(logging.INFO, logger="bot.reminders"):
         reminders.start()
         await reminders.stop()

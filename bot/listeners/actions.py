@@ -29,6 +29,7 @@ from bot.escalation_messages import REASON_TEXT
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, CONTROLS_BLOCK
 from bot.intake import is_direct
 from bot.mrkdwn_inline import escape
+from bot.private_replies import reply_privately
 from bot.store.feedback import FeedbackTarget, Verdict
 from bot.verdict_lines import repeats, show_verdict
 
@@ -39,7 +40,8 @@ logger = logging.getLogger(__name__)
 
 
 async def _say(respond: AsyncRespond, text: str) -> None:
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    """Tell the agent who clicked, alone."""
+    await reply_privately(respond, "a reply to an agent's click", text=text, replace_original=False)
 
 
 async def _target(bot: SupportBot, body: dict[str, Any], key: str | None) -> FeedbackTarget | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.private_replies import reply_privately
 from bot.stats import USAGE, StatsUsageError, build_report, parse_arguments
 from bot.stats.blocks import report_blocks, usage_blocks
 from bot.stats.period import StatsRequest
@@ -104,11 +105,5 @@ def too_large(summary: str, request: StatsRequest, refused: str) -> str:
 
 
 async def _send(respond: AsyncRespond, **message: Any) -> str | None:
-    """Answer the caller privately; None once Slack took it, else its refusal (HTTP status and body),
-    logged: a report Slack refuses (too large) would otherwise vanish with no one told."""
-    response = await respond(response_type="ephemeral", **message)
-    if response.status_code == 200:
-        return None
-    refused = f"HTTP {response.status_code}: {str(response.body or '')[:200]}"
-    logger.warning("Slack refused the /routing-stats answer on its response_url (%s)", refused)
-    return refused
+    """Answer the caller privately; None once Slack took it, else its refusal, logged."""
+    return await reply_privately(respond, "the /routing-stats answer", **message)

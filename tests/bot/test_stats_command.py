@@ -199,7 +199,7 @@ async def test_a_report_slack_will_not_show_is_told_in_words_and_logged(
         "msg_blocks_too_long); `support-router stats 30d` prints it in a terminal where the bot runs, or ask "
         "for a shorter period or one channel."
     )
-    warning = [r.getMessage() for r in caplog.records if r.name == "bot.listeners.commands"]
+    warning = [r.getMessage() for r in caplog.records if r.name == "bot.private_replies"]
     assert warning == [
         "Slack refused the /routing-stats answer on its response_url (HTTP 400: msg_blocks_too_long)"
     ]

@@ -98,6 +98,8 @@ class FakeSlack(LocalServer):
         self.latency: dict[str, float] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._held_responses: dict[str, asyncio.Event] = {}
+        # Response URLs that refuse whatever is POSTed to them: name -> (HTTP status, body).
+        self._refusing_responses: dict[str, tuple[int, str]] = {}
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/response/{name}", self._response_url)
 
@@ -184,6 +186,12 @@ class FakeSlack(LocalServer):
         """Holds what is POSTed to the ``response_url`` ``name`` until the event returned is set: an answer
         still being sent, for a test to see what came before it."""
         return self._held_responses.setdefault(name, asyncio.Event())
+
+    def refuse_responses(self, name: str, status: int = 404, text: str = "expired_url") -> None:
+        """Refuses whatever is POSTed to the ``response_url`` ``name`` from now on (kept in
+        ``refused_responses``), as Slack refuses one past its use (five posts, or 30 minutes): HTTP
+        ``status``, ``text`` the body."""
+        self._refusing_responses[name] = (status, text)
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delays every answer to ``method`` (``"*"``: any method) by ``seconds``."""
@@ -277,6 +285,10 @@ class FakeSlack(LocalServer):
             params = json.loads(params["payload"])
         if name in self._held_responses:
             await self._held_responses[name].wait()
+        if name in self._refusing_responses:
+            status, text = self._refusing_responses[name]
+            self.refused_responses.setdefault(name, []).append(params)
+            return web.Response(status=status, text=text)
         if (refused := refused_shape(self, params)) is not None:
             # As Slack's incoming webhooks answer a message they cannot show: HTTP 400, the code as text.
             self.refused_responses.setdefault(name, []).append(params)

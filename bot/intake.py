@@ -142,6 +142,11 @@ class Intake:
             # Unknown (the agents' group never read): claimed, and told apart once the read the intake
             # has just begun in the background comes back (see ``ThreadOwnership._an_agents_own_post``).
             msg = msg.model_copy(update={"author_unknown": True}) if status is None else msg
+        if thread is not None and thread.written_before_hand_back(msg.ts):
+            # Brought only now (a late event, the catch-up after a restart): the agents' in its time. An
+            # agent's would take the thread over again, a customer's be answered, after the hand-back
+            # said the bot answers the next message.
+            return None
         if thread is not None and await self._is_agent_turn(msg, thread):
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             self.take_overs.note(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
@@ -188,7 +193,7 @@ class Intake:
         dm = await self._store.noticed_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         if dm is None:
             return False
-        if await self._is_agent_turn(msg, dm.state):
+        if not dm.state.written_before_hand_back(msg.ts) and await self._is_agent_turn(msg, dm.state):
             await self._store.take_over(msg.team_id, dm.channel_id, dm.thread_ts, msg.user_id, customer=True)
         return True
 

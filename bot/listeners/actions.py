@@ -121,7 +121,8 @@ async def _hand_back(bot: SupportBot, body: dict[str, Any], respond: AsyncRespon
     else:
         channel, thread_ts = pressed_in(body)
     # Only the click that frees the thread tells it: two agents pressing at once leave one note.
-    if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts):
+    at = body["actions"][0].get("action_ts")
+    if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts, at=at):
         await _say(respond, NOTHING_TO_HAND_BACK)
         return
     await tell_handed_back(bot, body, user, channel, thread_ts)

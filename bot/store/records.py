@@ -72,11 +72,18 @@ class ThreadState(BaseModel):
     # A DM's escalation notice in the agents' channel (see ``ThreadStates.note_notice``).
     notice_channel_id: str | None = None
     notice_ts: str | None = None
+    # The Slack ts of the last hand-back to the bot (see ``ThreadStates.hand_back``).
+    handed_back_ts: str | None = None
 
     @property
     def bot_silent(self) -> bool:
         """Whether the bot must stay out of the thread: escalated, or an agent took it over."""
         return self.escalated or self.taken_over_by is not None
+
+    def written_before_hand_back(self, ts: str) -> bool:
+        """Whether the message ``ts`` of this thread was written before its last hand-back to the bot:
+        the agents' then, and not the bot's to answer, nor an agent's taking it over again."""
+        return self.handed_back_ts is not None and float(ts) <= float(self.handed_back_ts)
 
 
 class AwaitingEscalation(BaseModel):

@@ -191,9 +191,13 @@ class ThreadStates(Database):
             if customer:
                 await conn.execute(customer_picked_up(team_id, channel_id, self._since_escalated(now)))
 
-    async def hand_back(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+    async def hand_back(
+        self, team_id: str, channel_id: str, thread_ts: str, *, at: str | None = None
+    ) -> bool:
         """Let the bot answer in the thread again: clears escalated and who took it over. False when the
         thread was not silent (another agent's hand-back came first): only one of them tells the thread.
+
+        ``at``: the click's Slack ts, kept (see ``ThreadState.written_before_hand_back``).
 
         ``taken_over_at`` stays: /routing-stats counts the thread among those taken over by agents.
         """
@@ -204,6 +208,7 @@ class ThreadStates(Database):
             .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
             .where(or_(t.c.escalated, t.c.taken_over_by.is_not(None)))
             .values(escalated=False, taken_over_by=None, pickup_seconds=self._picked_up(now), updated_at=now)
+            .values({"handed_back_ts": at} if at is not None else {})
         )
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
@@ -255,6 +260,7 @@ def _state_columns() -> list[Any]:
         t.c.taken_over_by,
         t.c.notice_channel_id,
         t.c.notice_ts,
+        t.c.handed_back_ts,
     ]
 
 

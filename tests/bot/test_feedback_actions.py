@@ -63,6 +63,7 @@ async def press(
         message=reply,
         action_type="button" if category is None else "static_select",
         selected=category,
+        action_ts=running.next_ts(),  # clicked after what was written so far, before what follows
     )
     status, _ = await running.send_form(block_actions_form(payload))
     assert status == 200

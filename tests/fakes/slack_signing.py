@@ -174,9 +174,11 @@ def block_actions_payload(
     message: dict[str, Any] | None = None,
     action_type: str = "button",
     selected: str | None = None,
+    action_ts: str | None = None,
 ) -> dict[str, Any]:
     """A ``block_actions`` payload for a click on ``action_id`` in the message at ``message_ts``;
-    ``selected``: the option chosen in a menu (its text and value alike)."""
+    ``selected``: the option chosen in a menu (its text and value alike); ``action_ts``: when it was
+    clicked, on Slack's clock as its messages' ts are (now, unless given)."""
     action: dict[str, Any] = {
         "action_id": action_id,
         "block_id": block_id,
@@ -187,7 +189,7 @@ def block_actions_payload(
         action["text"] = {"type": "plain_text", "text": value, "emoji": True}
     if selected is not None:
         action["selected_option"] = {"text": {"type": "plain_text", "text": selected}, "value": selected}
-    action["action_ts"] = _now_ts()
+    action["action_ts"] = action_ts or _now_ts()
     return {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},

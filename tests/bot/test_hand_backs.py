@@ -1,0 +1,66 @@
+"""A hand-back holds: what was written in the thread before it, brought only after it (the catch-up at a
+restart, a late event), neither takes the thread over again nor gets the bot's answer."""
+
+from __future__ import annotations
+
+import time
+
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CHANNEL
+from tests.bot.test_catch_up import away, settled, started
+from tests.bot.test_handoffs import AGENT, hand_back, sure, unsure
+from tests.fakes import FakeAnthropic, FakeSlack
+from tests.fakes.slack_signing import event_callback, message_event
+
+
+async def test_a_thread_handed_back_stays_the_bots_after_a_restart(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    first = await started(make_bot, agent_users=[AGENT])
+    first._ts = time.time() - 60  # a restart soon after: the catch-up reads the thread again
+    anthropic_api.classify_fn = unsure
+    event = await first.customer_says("about my order")
+    await first.idle()
+    await first.customer_says("I've refunded you, it shows in 3 days", user=AGENT, thread_ts=event["ts"])
+    await first.customer_says("great, thank you!", thread_ts=event["ts"])
+    await first.idle()
+    await hand_back(first, event)
+    await away(first)
+    asked = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot, agent_users=[AGENT])
+    second._ts = first._ts
+    await settled(second)
+    # The agent is not told the bot steps aside for their reply of before, nor the customer answered on
+    # what they wrote to the agent.
+    assert slack.calls_to("chat.postEphemeral") == []
+    assert len(anthropic_api.bodies("answer")) == asked
+    anthropic_api.classify_fn = sure
+    await second.customer_says("one more thing: can I change the card it goes to?", thread_ts=event["ts"])
+    await second.idle()
+    _escalation, note, answer = second.replies(event)
+    assert note["text"] == f"<@{AGENT}> handed this thread back to the bot; it will answer the next message."
+    assert answer["text"].startswith("**Answer**")
+    assert len(anthropic_api.bodies("answer")) == asked + 1
+
+
+async def test_an_agents_reply_whose_event_comes_after_the_hand_back_does_not_take_the_thread_again(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order")
+    await running.idle()
+    # Written, then the button pressed; Slack's first delivery of the reply failed, and its retry comes now.
+    ts = running.next_ts()
+    text = "Done, handing you back to the bot"
+    slack.add_message(CHANNEL, ts, AGENT, text, thread_ts=event["ts"])
+    await hand_back(running, event)
+    late = message_event(text, CHANNEL, AGENT, ts, thread_ts=event["ts"])
+    assert (await running.send(event_callback(late), retry_num=1))[0] == 200
+    await running.idle()
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and not thread.bot_silent
+    anthropic_api.classify_fn = sure
+    await running.customer_says("and when will I get it?", thread_ts=event["ts"])
+    await running.idle()
+    assert running.replies(event)[-1]["text"].startswith("**Answer**")

@@ -119,7 +119,13 @@ class Conversations(ThreadOwnership, Posting):
         return decision
 
     async def reroute(
-        self, msg: InboundMessage, category: str, agent: str, *, gives_back: bool = True
+        self,
+        msg: InboundMessage,
+        category: str,
+        agent: str,
+        *,
+        gives_back: bool = True,
+        at: str | None = None,
     ) -> RoutingDecision:
         """Answer ``msg`` again as ``category`` (an agent's re-route) in its thread, and record that decision.
 
@@ -136,7 +142,8 @@ class Conversations(ThreadOwnership, Posting):
         thread, the customer and the other agents see nothing of it (a half-streamed answer is deleted).
         So is one that another agent than ``agent`` (who chose it) beat, writing in the thread while it
         was written: the thread stays theirs. Not ``gives_back`` (an older message of the thread), an
-        answer leaves the thread as it was (see :meth:`Store.record_reroute`).
+        answer leaves the thread as it was (see :meth:`Store.record_reroute`); ``at``: the Slack ts of
+        the agent's choice, which gives the thread back as a hand-back does.
         """
         async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
             if message.get("ts") == msg.ts and (words := message_words(message, self.identity.user_id)):
@@ -145,7 +152,7 @@ class Conversations(ThreadOwnership, Posting):
         decision, reply_ts, _ = await self._answer(msg, category, rerouted_by=agent)
         # Answered, the thread is the bot's again (the agent asked it to answer); not answered, what it
         # cost is on record all the same.
-        await self._store.record_reroute(msg, decision, reply_ts, by=agent, gives_back=gives_back)
+        await self._store.record_reroute(msg, decision, reply_ts, by=agent, gives_back=gives_back, at=at)
         return decision
 
     async def _answer(

@@ -257,7 +257,8 @@ async def _answer_as(
         respond, f"Re-routed to {name}: its answer follows in {where}.{STAYS_WITH_AGENTS if stays else ''}"
     )
     try:
-        decision = await bot.conversations.reroute(msg, category, agent=user, gives_back=target.latest)
+        at = body["actions"][0].get("action_ts")
+        decision = await bot.conversations.reroute(msg, category, agent=user, gives_back=target.latest, at=at)
     except Exception as e:
         logger.exception("could not answer the re-route of %s", key)
         await _say(respond, reroute_failed(category, e))

@@ -97,6 +97,7 @@ class Store(
         *,
         by: str,
         gives_back: bool = True,
+        at: str | None = None,
     ) -> int:
         """Record the answer to an agent's re-route of ``msg`` beside the classifier's decision (source
         ``agent``), and give the thread back to the bot unless that answer escalated, in one transaction.
@@ -104,7 +105,8 @@ class Store(
 
         Not ``gives_back`` (``msg`` is an older message of its thread, whose later ones were answered or
         escalated since): the thread stays as it was, in a person's hands if it is, an escalation of a
-        later message still waiting for an agent.
+        later message still waiting for an agent. ``at``: the Slack ts of the agent's choice, kept as a
+        hand-back's is (see :meth:`hand_back`) when it gives the thread back.
 
         A re-route that could not be answered (``reply_ts`` None: nothing was posted) is recorded for what
         it cost, and changes nothing else: the thread stays as it was, and the customer's answer is still
@@ -114,7 +116,8 @@ class Store(
         async with self._transaction() as conn:
             decision_id = int((await conn.execute(stmt)).scalar_one())
             if reply_ts is not None:
-                await conn.execute(self._answered(msg, decision, rerouted_by=by if gives_back else None))
+                rerouted = {"rerouted_by": by, "rerouted_at": at} if gives_back else {}
+                await conn.execute(self._answered(msg, decision, **rerouted))
         return decision_id
 
     def _mark_done(self, msg: InboundMessage, now: datetime) -> Any:
@@ -160,7 +163,12 @@ class Store(
         }
 
     def _answered(
-        self, msg: InboundMessage, decision: RoutingDecision, *, rerouted_by: str | None = None
+        self,
+        msg: InboundMessage,
+        decision: RoutingDecision,
+        *,
+        rerouted_by: str | None = None,
+        rerouted_at: str | None = None,
     ) -> Any:
         return self.answered_statement(
             msg.team_id,
@@ -170,6 +178,7 @@ class Store(
             decision.escalated,
             msg.user_id,
             rerouted_by=rerouted_by,
+            rerouted_at=rerouted_at,
         )
 
     # Decisions ----------------------------------------------------------------------------------------

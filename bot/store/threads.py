@@ -131,14 +131,15 @@ class ThreadStates(Database):
         customer_id: str | None = None,
         *,
         rerouted_by: str | None = None,
+        rerouted_at: str | None = None,
     ) -> Any:
         """The upsert noting that the bot posted in the thread (an answer or an escalation), for a caller
         to run in the transaction that records the decision: the two are never apart.
 
-        Escalated stays escalated, unless an agent re-routed the message (``rerouted_by``): the agent
-        asked the bot to answer, so the thread is the bot's again (escalated
-        and taken over by them no more) unless this answer escalates too; taken over by another agent,
-        who wrote there while the answer was written, it stays theirs. The first ``customer_id`` noted is
+        Escalated stays escalated, unless an agent re-routed the message (``rerouted_by``, at the Slack
+        ts ``rerouted_at``): the agent asked the bot to answer, so the thread is the bot's again (given
+        back as by :meth:`hand_back`) unless this answer escalates too; taken over by another agent, who
+        wrote there while the answer was written, it stays theirs. The first ``customer_id`` noted is
         kept: the person the bot answers in this thread.
         """
         t = threads
@@ -156,7 +157,7 @@ class ThreadStates(Database):
         )
         changes = _answered_changes(insert)
         if rerouted_by is not None:
-            changes |= self._rerouted_changes(insert, now, escalated=escalated, rerouted_by=rerouted_by)
+            changes |= self._rerouted_changes(insert, now, escalated, rerouted_by, rerouted_at)
         return _upsert(insert, changes)
 
     async def take_over(
@@ -221,11 +222,12 @@ class ThreadStates(Database):
         return case((first, self._since_escalated(now)), else_=t.c.pickup_seconds)
 
     def _rerouted_changes(
-        self, insert: Any, now: datetime, *, escalated: bool, rerouted_by: str
+        self, insert: Any, now: datetime, escalated: bool, rerouted_by: str, rerouted_at: str | None
     ) -> dict[str, Any]:
         """What the upsert ``insert`` noting the bot's reply changes besides when an agent re-routed the
         message: an agent acted, so the escalation is picked up, and one the re-route makes is theirs
-        already; an answer gives the thread back to the bot unless another agent took it over."""
+        already; an answer gives the thread back to the bot (at ``rerouted_at``) unless another agent
+        took it over."""
         t = threads
         changes: dict[str, Any] = {
             "escalated": insert.excluded.escalated,
@@ -236,8 +238,10 @@ class ThreadStates(Database):
             ),
         }
         if not escalated:
-            mine = or_(t.c.taken_over_by.is_(None), t.c.taken_over_by == rerouted_by)
+            mine = _mine(rerouted_by)
             changes["taken_over_by"] = case((mine, null()), else_=t.c.taken_over_by)
+            if rerouted_at is not None:
+                changes["handed_back_ts"] = case((mine, rerouted_at), else_=t.c.handed_back_ts)
         return changes
 
     def _since_escalated(self, now: datetime) -> Any:
@@ -247,6 +251,11 @@ class ThreadStates(Database):
         if self._postgres:
             return func.extract("epoch", _at(now) - t.c.escalated_at)
         return (func.julianday(_at(now)) - func.julianday(t.c.escalated_at)) * 86400.0
+
+
+def _mine(agent: str) -> Any:
+    """Whether the thread is in no agent's hands but ``agent``'s."""
+    return or_(threads.c.taken_over_by.is_(None), threads.c.taken_over_by == agent)
 
 
 def _state_columns() -> list[Any]:

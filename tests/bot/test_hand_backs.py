@@ -1,14 +1,17 @@
-"""A hand-back holds: what was written in the thread before it, brought only after it (the catch-up at a
-restart, a late event), neither takes the thread over again nor gets the bot's answer."""
+"""A hand-back holds, and so does a re-route that gives the thread back: what was written in the thread
+before it, brought only after it (the catch-up at a restart, a late event), neither takes the thread over
+again nor gets the bot's answer."""
 
 from __future__ import annotations
 
 import time
 
+from bot.formatting import ACTION_REROUTE
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL
 from tests.bot.test_catch_up import away, settled, started
-from tests.bot.test_handoffs import AGENT, hand_back, sure, unsure
+from tests.bot.test_feedback_actions import press
+from tests.bot.test_handoffs import AGENT, bot_free_again, hand_back, sure, unsure
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import event_callback, message_event
 
@@ -64,3 +67,29 @@ async def test_an_agents_reply_whose_event_comes_after_the_hand_back_does_not_ta
     await running.customer_says("and when will I get it?", thread_ts=event["ts"])
     await running.idle()
     assert running.replies(event)[-1]["text"].startswith("**Answer**")
+
+
+async def test_a_thread_an_agent_re_routed_stays_the_bots_after_a_restart(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    first = await started(make_bot, agent_users=[AGENT])
+    first._ts = time.time() - 60
+    anthropic_api.classify_fn = unsure
+    event = await first.customer_says("hmm, about that thing from before")
+    await first.idle()
+    await first.customer_says("Let me get you the right answer", user=AGENT, thread_ts=event["ts"])
+    await press(first, event, ACTION_REROUTE, AGENT, "rr", "Technical Support")
+    await bot_free_again(first, event)
+    await first.idle()
+    await away(first)
+    second = await started(make_bot, agent_users=[AGENT])
+    second._ts = first._ts
+    await settled(second)
+    thread = await second.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and not thread.bot_silent
+    assert slack.calls_to("chat.postEphemeral") == []
+    anthropic_api.classify_fn = sure
+    await second.customer_says("that worked, and how do I stay logged in?", thread_ts=event["ts"])
+    await second.idle()
+    _escalation, _rerouted, answer = second.replies(event)
+    assert answer["text"].startswith("**Answer**")

@@ -13,6 +13,12 @@ AGENTS_UNKNOWN = (
 )
 NOT_FOUND = "I can't find the routing decision for that message any more."
 NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
+# Told when the thread was handed back but Slack would not take the note saying so: without a word, the
+# agent would think the click did nothing, press again, and be told there is nothing to hand back.
+HANDED_BACK_UNTOLD = (
+    "Handed back: the bot will answer the customer's next message. Slack would not take the note saying "
+    "so in the thread, so the other agents have not been told there."
+)
 # Told with the re-route of an older message in a thread that went to a person after it (escalated, or
 # taken over): the customer has written since, and that is still a person's to answer.
 STAYS_WITH_AGENTS = (

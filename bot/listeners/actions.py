@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.control_notes import pressed_in, tell_handed_back, tell_rerouted
 from bot.control_replies import (
     AGENTS_UNKNOWN,
+    HANDED_BACK_UNTOLD,
     NOT_AN_AGENT,
     NOT_FOUND,
     NOTHING_TO_HAND_BACK,
@@ -30,6 +31,7 @@ from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE, CON
 from bot.intake import is_direct
 from bot.mrkdwn_inline import escape
 from bot.private_replies import reply_privately
+from bot.slack_errors import SLACK_ERRORS, failure
 from bot.store.feedback import FeedbackTarget, Verdict
 from bot.verdict_lines import repeats, show_verdict
 
@@ -125,7 +127,11 @@ async def _hand_back(bot: SupportBot, body: dict[str, Any], respond: AsyncRespon
     if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts, at=at):
         await _say(respond, NOTHING_TO_HAND_BACK)
         return
-    await tell_handed_back(bot, body, user, channel, thread_ts)
+    try:
+        await tell_handed_back(bot, body, user, channel, thread_ts)
+    except SLACK_ERRORS as e:
+        logger.warning("could not post the hand-back note in %s/%s: %s", channel, thread_ts, failure(e))
+        await _say(respond, HANDED_BACK_UNTOLD)
 
 
 async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 
-from bot.formatting import ACTION_REROUTE
+from bot.control_replies import HANDED_BACK_UNTOLD
+from bot.formatting import ACTION_HAND_BACK, ACTION_REROUTE
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL
 from tests.bot.test_catch_up import away, settled, started
-from tests.bot.test_feedback_actions import press
+from tests.bot.test_feedback_actions import click, press
 from tests.bot.test_handoffs import AGENT, bot_free_again, hand_back, sure, unsure
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import event_callback, message_event
@@ -93,3 +94,20 @@ async def test_a_thread_an_agent_re_routed_stays_the_bots_after_a_restart(
     await second.idle()
     _escalation, _rerouted, answer = second.replies(event)
     assert answer["text"].startswith("**Answer**")
+
+
+async def test_an_agent_whose_hand_back_note_slack_refuses_is_told_the_thread_is_handed_back(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # Without a word, the click looked like it did nothing; pressed again, it said there was nothing to
+    # hand back.
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order")
+    await running.idle()
+    slack.fail_next("chat.postMessage", error="restricted_action", channel=CHANNEL)
+    answer = await click(running, event, ACTION_HAND_BACK, AGENT, "hand back")
+    assert answer["text"] == HANDED_BACK_UNTOLD
+    thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
+    assert thread is not None and not thread.bot_silent
+    assert len(running.replies(event)) == 1  # the escalation; no note

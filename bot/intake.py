@@ -142,12 +142,11 @@ class Intake:
             # Unknown (the agents' group never read): claimed, and told apart once the read the intake
             # has just begun in the background comes back (see ``ThreadOwnership._an_agents_own_post``).
             msg = msg.model_copy(update={"author_unknown": True}) if status is None else msg
-        if thread is not None and thread.written_before_hand_back(msg.ts):
-            # Brought only now (a late event, the catch-up after a restart): the agents' in its time. An
-            # agent's would take the thread over again, a customer's be answered, after the hand-back
-            # said the bot answers the next message.
-            return None
         if thread is not None and await self._is_agent_turn(msg, thread):
+            if thread.written_before_hand_back(msg.ts):
+                # Brought only now (a late event, the catch-up after a restart): it would take the thread
+                # over again after the hand-back said the bot answers the next message.
+                return None
             await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             self.take_overs.note(msg.team_id, msg.channel_id, msg.thread_ts, msg.user_id)
             if not thread.bot_silent and self._on_take_over is not None:

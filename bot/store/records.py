@@ -81,8 +81,8 @@ class ThreadState(BaseModel):
         return self.escalated or self.taken_over_by is not None
 
     def written_before_hand_back(self, ts: str) -> bool:
-        """Whether the message ``ts`` of this thread was written before its last hand-back to the bot:
-        the agents' then, and not the bot's to answer, nor an agent's taking it over again."""
+        """Whether the message ``ts`` of this thread was written before its last hand-back to the bot: an
+        agent's is no taking it over again."""
         return self.handed_back_ts is not None and float(ts) <= float(self.handed_back_ts)
 
 

@@ -201,9 +201,9 @@ class ThreadRow(Base):
     # it is an agent's pick-up; the reminder and what the customer adds go there.
     notice_channel_id: Mapped[str | None] = mapped_column(SlackId)
     notice_ts: Mapped[str | None] = mapped_column(SlackId)
-    # When an agent last handed the thread back to the bot (the click's Slack ts; 0018): what was written
-    # there before it was the agents' and is theirs still, however late its event (or the catch-up after
-    # a restart) brings it.
+    # When an agent last handed the thread back to the bot (the click's Slack ts; 0018): an agent's
+    # message written there before it takes the thread over no more, however late its event (or the
+    # catch-up after a restart) brings it.
     handed_back_ts: Mapped[str | None] = mapped_column(SlackId)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,6 +1,6 @@
-"""A hand-back holds, and so does a re-route that gives the thread back: what was written in the thread
-before it, brought only after it (the catch-up at a restart, a late event), neither takes the thread over
-again nor gets the bot's answer."""
+"""A hand-back holds, and so does a re-route that gives the thread back: an agent's message written in the
+thread before it, brought only after it (the catch-up at a restart, a late event), does not take the
+thread over again."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from bot.control_replies import HANDED_BACK_UNTOLD
 from bot.formatting import ACTION_HAND_BACK, ACTION_REROUTE
 from tests.bot.conftest import BotFactory
-from tests.bot.harness import CHANNEL
+from tests.bot.harness import CHANNEL, CUSTOMER
 from tests.bot.test_catch_up import away, settled, started
 from tests.bot.test_feedback_actions import click, press
 from tests.bot.test_handoffs import AGENT, bot_free_again, hand_back, sure, unsure
@@ -26,7 +26,6 @@ async def test_a_thread_handed_back_stays_the_bots_after_a_restart(
     event = await first.customer_says("about my order")
     await first.idle()
     await first.customer_says("I've refunded you, it shows in 3 days", user=AGENT, thread_ts=event["ts"])
-    await first.customer_says("great, thank you!", thread_ts=event["ts"])
     await first.idle()
     await hand_back(first, event)
     await away(first)
@@ -34,8 +33,7 @@ async def test_a_thread_handed_back_stays_the_bots_after_a_restart(
     second = await started(make_bot, agent_users=[AGENT])
     second._ts = first._ts
     await settled(second)
-    # The agent is not told the bot steps aside for their reply of before, nor the customer answered on
-    # what they wrote to the agent.
+    # The agent is not told the bot steps aside for their reply of before.
     assert slack.calls_to("chat.postEphemeral") == []
     assert len(anthropic_api.bodies("answer")) == asked
     anthropic_api.classify_fn = sure
@@ -111,3 +109,22 @@ async def test_an_agent_whose_hand_back_note_slack_refuses_is_told_the_thread_is
     thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
     assert thread is not None and not thread.bot_silent
     assert len(running.replies(event)) == 1  # the escalation; no note
+
+
+async def test_a_customers_message_written_as_the_agent_handed_back_is_still_answered(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # The agent may not have seen it: a customer left unanswered is the worse mistake.
+    running = await make_bot(agent_users=[AGENT])
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says("about my order")
+    await running.idle()
+    ts = running.next_ts()
+    text = "also, can I change the delivery address?"
+    slack.add_message(CHANNEL, ts, CUSTOMER, text, thread_ts=event["ts"])
+    await hand_back(running, event)
+    anthropic_api.classify_fn = sure
+    late = message_event(text, CHANNEL, CUSTOMER, ts, thread_ts=event["ts"])
+    assert (await running.send(event_callback(late)))[0] == 200
+    await running.idle()
+    assert running.replies(event)[-1]["text"].startswith("**Answer**")

@@ -1,8 +1,8 @@
 """When an agent last handed a thread back to the bot: ``threads.handed_back_ts``.
 
-A message written in the thread before the hand-back, brought after it (the catch-up at a restart reads the
-thread again, or Slack delivers an event late), took the thread over again, or was answered: the bot
-stayed silent after saying it would answer the customer's next message. Such a message is now left alone.
+An agent's message written in the thread before the hand-back (or a re-route giving it back), brought
+after it (the catch-up at a restart reads the thread again, or Slack delivers an event late), took the
+thread over again: the bot stayed silent after saying it would answer the customer's next message.
 
 Threads handed back before the upgrade have none: they are as they were.
 

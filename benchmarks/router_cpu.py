@@ -77,6 +77,9 @@ class _Answer:
     def answer(self) -> Answer:
         return Answer(text="word " * ANSWER_TOKENS, model=self._model)
 
+    async def stop(self) -> Answer:
+        return self.answer  # never stopped here: no customer presses Stop in the benchmark
+
     async def __aiter__(self) -> AsyncIterator[str]:
         for _ in range(ANSWER_TOKENS):
             yield "word "

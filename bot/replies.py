@@ -21,6 +21,7 @@ from bot.formatting import note
 from bot.sanitize import StreamSanitizer
 from bot.slack_errors import SLACK_ERRORS, maybe_carried_out, retry_after, why
 from bot.store.records import InboundMessage
+from router.errors import AnswerStopped
 from router.markdown import open_fence
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,16 @@ class StreamedReply:
         self.ts: str | None = None
 
     async def feed(self, chunk: str) -> None:
-        """Add model text; it reaches Slack at once for the first words, then in batches."""
+        """Add model text; it reaches Slack at once for the first words, then in batches.
+
+        Raises:
+            AnswerStopped: the customer stopped the stream in Slack: the answer need be written no further.
+        """
+        await self._add(chunk)
+        if self.stopped_by_user:
+            raise AnswerStopped("the customer stopped the answer in Slack")
+
+    async def _add(self, chunk: str) -> None:
         text = self._sanitizer.feed(chunk)
         self._buffer += text
         self._written += text
@@ -164,7 +174,7 @@ class StreamedReply:
             if self.ts is None:
                 raise  # a start SLACK_STREAMING=on requires (see _call)
             if why(e) == STOPPED_BY_USER:
-                logger.info("the customer stopped a streamed reply; it ends there, not posted again whole")
+                logger.info("the customer stopped a streamed reply; Claude's answer ends there too")
                 self.stopped_by_user, self._buffer = True, ""
                 return
             logger.warning("Slack stopped taking a streamed reply (%s); its answer goes on being written", e)
@@ -229,7 +239,7 @@ class StreamedReply:
         self._buffer += held
         self._written += held
         fence = open_fence(self._written)
-        await self.feed(f"\n{fence}{note}" if fence else note)
+        await self._add(f"\n{fence}{note}" if fence else note)
 
     async def finish(self, blocks: list[dict[str, Any]] | None, metadata: dict[str, Any]) -> str | None:
         """Send what is left and stop the stream, attaching ``blocks`` (context, agent controls).

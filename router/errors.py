@@ -31,5 +31,10 @@ class HandlerUnavailable(RouterError):
     """A handler could not produce (or finish) an answer."""
 
 
+class AnswerStopped(RouterError):
+    """Raised by an answer's text sink to stop it where it is: the customer stopped it in Slack. The
+    router closes the handler's request (Claude stops writing, and billing) and records what it wrote."""
+
+
 class DatasetError(RouterError):
     """An evaluation file cannot be read: the message names the file, the line and the fix."""

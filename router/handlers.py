@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -43,6 +43,11 @@ class AnswerStream(Protocol):
     @property
     def answer(self) -> Answer:
         """The finished answer; valid once iteration has ended."""
+        ...
+
+    async def stop(self) -> Answer:
+        """End the answer where it is (the customer stopped it): its request is closed, so the model
+        writes, and bills, no more; the answer so far, with the tokens reported until then."""
         ...
 
 
@@ -136,6 +141,8 @@ class _ClaudeAnswer:
         self._category = category
         self._messages = messages
         self._answer: Answer | None = None
+        self._read = _Read()
+        self._reading: AsyncGenerator[str, None] | None = None
 
     @property
     def answer(self) -> Answer:
@@ -143,8 +150,23 @@ class _ClaudeAnswer:
             raise RuntimeError("the answer is read before its stream has ended")
         return self._answer
 
-    async def __aiter__(self) -> AsyncIterator[str]:
-        read = _Read()
+    def __aiter__(self) -> AsyncIterator[str]:
+        self._reading = self._chunks()
+        return self._reading
+
+    async def stop(self) -> Answer:
+        if self._reading is not None:
+            # Leaves the request's context: the response is closed unread, and the connection with it.
+            await self._reading.aclose()
+        if self._answer is None:
+            # No message_delta came: the output tokens reported are message_start's, all that is known.
+            text = "".join(self._read.parts).strip()
+            model = self._category.handler.model
+            self._answer = Answer(text=text, model=model, usage=Usage(**self._read.usage))
+        return self._answer
+
+    async def _chunks(self) -> AsyncGenerator[str, None]:
+        read = self._read
         try:
             async with self._request() as response:
                 async for event in _events(_paced(response.iter_bytes(), READ_INTERVAL_SECONDS)):
@@ -267,6 +289,9 @@ class _OfflineAnswer:
     @property
     def answer(self) -> Answer:
         return self._answer
+
+    async def stop(self) -> Answer:
+        return self._answer  # written at once, whole: nothing to stop
 
     async def __aiter__(self) -> AsyncIterator[str]:
         yield self._answer.text

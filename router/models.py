@@ -132,3 +132,6 @@ class RoutingDecision(BaseModel):
     # no handler wrote it, so its handling time of 0 is no answer's, and its category is whatever the
     # classifier made of "thanks". Reports count it apart, out of handling times and category shares.
     acknowledgement: bool = False
+    # The customer stopped the streamed answer in Slack: ``answer`` is what Claude had written by then (its
+    # request was closed there), and ``usage`` the tokens reported until then (the output's, at its start).
+    stopped_by_customer: bool = False

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from router.classifiers import Classifier
 from router.config import RoutesConfig
-from router.errors import RouterError
+from router.errors import AnswerStopped, RouterError
 from router.handlers import Handler, rerouted_query
 from router.models import Classification, EscalationReason, RoutingDecision, Source, Turn, Usage
 from router.policy import acknowledges, asks, escalation_reason
@@ -113,7 +113,9 @@ class Router:
             history: the thread's earlier turns, oldest first; for a re-route (``category``), the whole
                 conversation as it stands, the message and what followed it included.
             on_text: awaited with each chunk of the answer as it arrives (not called when escalated, nor
-                for the acknowledgement reply).
+                for the acknowledgement reply); raising :class:`AnswerStopped` ends the answer there
+                (the customer stopped it), Claude's request closed and the decision marked
+                ``stopped_by_customer``.
             category: skip classification and answer as this category (an agent's re-route).
             escalate: hand the message to a person for this reason, recorded instead of any the policy
                 finds (a thank-you aside); it is classified all the same, for the record.
@@ -211,11 +213,15 @@ class Router:
         query = rerouted_query(decision.query) if decision.source is Source.AGENT else decision.query
         stream = self._handler.stream(category, query, history)
         failure: RouterError | None = None
+        stopped = False
         try:
             async for chunk in stream:
                 if on_text is not None:
                     await on_text(chunk)
             answer = stream.answer
+        except AnswerStopped:
+            # The customer stopped it: Claude is stopped too, and what it wrote until then is the answer.
+            answer, stopped = await stream.stop(), True
         except RouterError as e:
             logger.warning("answering as %s failed: %s", category.name, e)
             failure = e
@@ -239,5 +245,6 @@ class Router:
             "handler_model": answer.model,
             "usage": usage,
             "cost_usd": cost,
+            "stopped_by_customer": stopped,
         }
         return decision.model_copy(update=update)

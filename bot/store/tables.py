@@ -148,6 +148,8 @@ class DecisionRow(Base):
     # A thank-you or goodbye after an answer, given the acknowledgement reply (no handler ran): left out of
     # the handling time and the category shares (0015).
     acknowledgement: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The customer stopped the streamed answer in Slack; Claude's request was closed there (0019).
+    stopped_by_customer: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Feedback finds a message's decisions by its Slack key.

@@ -11,6 +11,7 @@ from bot.clients import slack_client, without_rate_limit_waits
 from bot.replies import MARKDOWN_TEXT_LIMIT, StreamedReply, markdown_pieces
 from bot.settings import Settings
 from bot.store.records import InboundMessage
+from router.errors import AnswerStopped
 from tests.fakes import BOT_TOKEN, FakeSlack
 
 STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
@@ -163,15 +164,16 @@ async def test_a_stream_its_reader_stopped_ends_there_and_counts_as_posted(
     slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The customer stops the answer in Slack (chat.appendStream: stopped_by_user). What they stopped
-    stays theirs: the rest is not sent, and finishing returns the reply's ts instead of raising, which
-    failed the attempt and had its retry post the whole answer they had just stopped."""
+    stays theirs: the rest is not sent, the writer is told to stop (the answer's request is closed), and
+    finishing returns the reply's ts instead of raising, which failed the attempt and had its retry post
+    the whole answer they had just stopped."""
     monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
     reply = reply_for(slack, customer_message)
     await reply.feed("First words. ")
     assert reply.ts is not None
     slack.stop_stream_as_user("C1", reply.ts)
-    await reply.feed("More ")
-    await reply.feed("and more.")
+    with pytest.raises(AnswerStopped):
+        await reply.feed("More ")
     assert [call.response.get("error") for call in slack.calls_to("chat.appendStream")] == ["stopped_by_user"]
     assert await reply.finish(None, {"event_type": "t", "event_payload": {}}) == reply.ts
     [posted] = slack.thread_replies("C1", customer_message.ts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ class Reply:
     usage_start: dict[str, Any]
     usage_final: dict[str, Any]
     raw_json: dict[int, str] = field(default_factory=dict)
+    # How far a streamed reply went: the deltas written, whether it was streamed to its end, and whether
+    # the client hung up before (a stopped answer, a timeout).
+    deltas_sent: int = 0
+    streamed_to_end: bool = False
+    hung_up: bool = False
 
 
 @dataclass
@@ -82,7 +88,11 @@ async def stream_reply(
     try:
         return await _stream(request, resp, reply, pacing, fault)
     except ConnectionError:
+        reply.hung_up = True
         return resp
+    except asyncio.CancelledError:
+        reply.hung_up = True  # the client hung up, and the server (handler_cancellation) ended its handler
+        raise
 
 
 async def _stream(
@@ -115,6 +125,7 @@ async def _stream(
                 resp, "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
             )
             sent += 1
+            reply.deltas_sent = sent
         await send_event(resp, "content_block_stop", {"type": "content_block_stop", "index": index})
     if fault in ("stream_break", "stream_drop"):
         return await _break(request, resp, fault)
@@ -125,6 +136,7 @@ async def _stream(
     await send_event(resp, "message_delta", {"type": "message_delta", "delta": stop, "usage": final})
     await send_event(resp, "message_stop", {"type": "message_stop"})
     await resp.write_eof()
+    reply.streamed_to_end = True
     return resp
 
 

@@ -87,6 +87,7 @@ class SupportBot:
             learner=self.learner,
             directory=self.directory,
             take_overs=self.intake.take_overs,
+            withdrawals=self.intake.withdrawals,
         )
         self.worker = _worker(settings, self.conversations, store)
         self.reminders = Reminders(store, self.client, settings, self.directory)

@@ -32,17 +32,19 @@ from bot.store.records import InboundMessage
 from bot.store.repository import Store, slack_time
 from bot.take_overs import RecentTakeOvers
 from bot.threads import thread_messages
+from bot.withdrawals import RecentWithdrawals, Withdrawing
 from router.models import EscalationReason, RoutingDecision, Turn
 from router.router import Router
 
 logger = logging.getLogger(__name__)
 
 
-class Conversations(ThreadOwnership, Posting):
+class Conversations(ThreadOwnership, Withdrawing, Posting):
     """Handles claimed messages; one instance serves every conversation concurrently.
 
-    Whose a thread is (:class:`ThreadOwnership`) and how its decisions are posted (:class:`Posting`, on
-    :class:`Recovery`: what attempts leave for retries and restarts) are its bases.
+    Whose a thread is (:class:`ThreadOwnership`), what of a message its author deleted
+    (:class:`Withdrawing`) and how its decisions are posted (:class:`Posting`, on :class:`Recovery`: what
+    attempts leave for retries and restarts) are its bases.
     """
 
     def __init__(
@@ -56,9 +58,11 @@ class Conversations(ThreadOwnership, Posting):
         directory: Directory,
         learner: Learner | None = None,
         take_overs: RecentTakeOvers | None = None,
+        withdrawals: RecentWithdrawals | None = None,
     ) -> None:
         self._learner = learner
         self._take_overs = take_overs or RecentTakeOvers()
+        self._withdrawals = withdrawals or RecentWithdrawals()
         self._directory = directory
         self._settings = settings
         self._router = router
@@ -103,6 +107,8 @@ class Conversations(ThreadOwnership, Posting):
         if await self._answered_by_a_person(msg):
             return None
         kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
+        if await self._withdrawn(msg, ask_store=waited or recovered or bool(msg.attempts)):
+            return await self._close_withdrawn(msg, kept)
         # Read with no conversation before it: only then does its text alone show its category.
         alone = False
         # Of an answer in several, what an earlier attempt posted before it failed (or the process died).
@@ -181,13 +187,15 @@ class Conversations(ThreadOwnership, Posting):
         decision = await self._router.route(
             msg.text or "",
             history,
-            on_text=streamed.feed if streamed else None,
+            on_text=self._text_sink(msg, streamed, rerouting),
             category=category,
             escalate=escalate,
             on_answering=streamed.prepare if streamed else None,
         )
         if check is not None and await self._beaten_by_an_agent(decision, streamed, check):
             return beaten_decision(decision), None, not history
+        if not rerouting and await self._withdrawn(msg, ask_store=True):
+            return await self._withdrawn_decision(msg, decision, streamed), None, not history
         try:
             return decision, await self._post(msg, decision, streamed, history, preface), not history
         except Exception as e:

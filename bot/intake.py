@@ -21,6 +21,7 @@ from bot.slack_text import message_words
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
 from bot.take_overs import RecentTakeOvers
+from bot.withdrawals import RecentWithdrawals, deleted_message
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file, a
 # /me message ("/me can't log in since the update").
@@ -113,6 +114,8 @@ class Intake:
         # the bot step aside in a thread that was in its hands (not escalated, not taken over).
         self._on_take_over = on_take_over
         self.take_overs = RecentTakeOvers()
+        # Messages deleted before their answer was posted (bot.withdrawals), read by the answers' writers.
+        self.withdrawals = RecentWithdrawals()
 
     async def accept(
         self, body: Mapping[str, Any], bot_user_id: str | None, *, redelivered: bool = False
@@ -121,6 +124,10 @@ class Intake:
 
         ``redelivered``: Slack sent the event again after a failed delivery (``X-Slack-Retry-Num``)."""
         settings = self._settings
+        if (deleted := deleted_message(body)) is not None:
+            if await self._store.withdraw(*deleted):
+                self.withdrawals.note(deleted)
+            return None
         msg = parse_event(body, bot_user_id, self._channels)
         if msg is None:
             return None

@@ -132,6 +132,10 @@ class RoutingDecision(BaseModel):
     # no handler wrote it, so its handling time of 0 is no answer's, and its category is whatever the
     # classifier made of "thanks". Reports count it apart, out of handling times and category shares.
     acknowledgement: bool = False
-    # The customer stopped the streamed answer in Slack: ``answer`` is what Claude had written by then (its
-    # request was closed there), and ``usage`` the tokens reported until then (the output's, at its start).
+    # The customer stopped the streamed answer in Slack (or deleted the message: ``withdrawn``): ``answer`` is
+    # what Claude had written by then (its request was closed there), and ``usage`` the tokens reported
+    # until then (the output's, at its start).
     stopped_by_customer: bool = False
+    # The customer deleted the message before its reply was posted: nothing was posted, and the decision is
+    # kept for what it cost (see bot.withdrawals).
+    withdrawn: bool = False

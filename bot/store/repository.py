@@ -15,7 +15,7 @@ from bot.store.base import UTCDateTime
 from bot.store.errors import UnknownMessage
 from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
-from bot.store.inbox import Inbox, message_key, storable, storable_text
+from bot.store.inbox import message_key, storable, storable_text
 from bot.store.recent import RecentActivity
 from bot.store.records import InboundMessage
 from bot.store.retention import Retention
@@ -27,6 +27,7 @@ from bot.store.tables import (
 )
 from bot.store.threads import ThreadStates
 from bot.store.turn_taking import TurnTaking
+from bot.store.withdrawals import Withdrawals
 from router.models import RoutingDecision, Usage
 
 _USAGE_FIELDS = tuple(Usage.model_fields)
@@ -35,13 +36,21 @@ _SLACK_TS = re.compile(r"\d+(\.\d+)?", re.ASCII)
 
 
 class Store(
-    Inbox, TurnTaking, RecentActivity, ThreadStates, AwaitingAgents, RouteFeedback, LearnedExamples, Retention
+    Withdrawals,
+    TurnTaking,
+    RecentActivity,
+    ThreadStates,
+    AwaitingAgents,
+    RouteFeedback,
+    LearnedExamples,
+    Retention,
 ):
     """The repository over one async engine. Every method is one transaction; all are safe to race.
 
     Build it with :meth:`connect`; the schema must have been migrated (``bot.store.upgrade``).
     Connection handling (``connect``, ``close``, ``ping``, ``engine``) is in :class:`Database`, claims and
-    leases in :class:`Inbox`, the order of a conversation's messages and the re-routes' holds in
+    leases in :class:`Inbox` (and the messages deleted before they were answered in
+    :class:`Withdrawals`), the order of a conversation's messages and the re-routes' holds in
     :class:`TurnTaking`, the catch-up's reads in :class:`RecentActivity`, the thread states in
     :class:`ThreadStates`, the escalations waiting for an agent in :class:`AwaitingAgents`, agent feedback in
     :class:`RouteFeedback`, learned examples in :class:`LearnedExamples`, ``db purge`` in :class:`Retention`.
@@ -85,7 +94,7 @@ class Store(
                 # Completed before: the first decision stands, and so does what it did to the thread.
                 first = routing_decisions.c.inbound_message_id == message_id
                 decision_id = (await conn.execute(select(routing_decisions.c.id).where(first))).scalar_one()
-            else:
+            elif not decision.withdrawn:  # nothing posted: the thread is as it was
                 await conn.execute(self._answered(msg, decision))
         return int(decision_id)
 

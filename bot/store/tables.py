@@ -66,8 +66,11 @@ class InboundMessageRow(Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "ts"),
-        # 'waiting': a reply in a thread whose first message is not claimed yet (Inbox.claim).
-        CheckConstraint("state IN ('pending', 'done', 'failed', 'left', 'waiting')", name="state"),
+        # 'waiting': a reply in a thread whose first message is not claimed yet (Inbox.claim); 'withdrawn':
+        # deleted by its author before the bot routed it (Withdrawals).
+        CheckConstraint(
+            "state IN ('pending', 'done', 'failed', 'left', 'waiting', 'withdrawn')", name="state"
+        ),
         Index("ix_inbound_messages_state_lease_until", "state", "lease_until"),
         # Store.earlier_pending: a thread's unfinished messages, without scanning the channel's history.
         Index("ix_inbound_messages_state_thread", "state", "team_id", "channel_id", "thread_ts", "ts"),
@@ -98,6 +101,9 @@ class InboundMessageRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Its author deleted it before it was answered (0020): not to be answered (state 'withdrawn' once
+    # closed, or its decision marked withdrawn, when the deletion came after it was routed).
+    withdrawn: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class DecisionRow(Base):
@@ -150,6 +156,8 @@ class DecisionRow(Base):
     acknowledgement: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The customer stopped the streamed answer in Slack; Claude's request was closed there (0019).
     stopped_by_customer: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Its message was deleted by its author before the reply was posted: nothing was posted (0020).
+    withdrawn: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     __table_args__ = (
         # Feedback finds a message's decisions by its Slack key.

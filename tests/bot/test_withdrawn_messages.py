@@ -1,0 +1,102 @@
+"""A customer deletes a message before the bot answered it: no answer (nor escalation) appears under the
+question they withdrew, Claude stops writing, and what the bot had decided is still on record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.store.tables import inbound_messages
+from tests.bot.conftest import BotFactory
+from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
+from tests.fakes import FakeAnthropic, FakeSlack, event_callback
+from tests.fakes.anthropic_content import customer_text, default_answer
+from tests.reliability.helpers import PATIENCE_SECONDS, eventually, rows
+
+SLOW_QUESTION = "The app crashes when I upload photos"
+
+
+def slow_for_the_first(body: dict[str, Any]) -> str:
+    """A long answer (25 s at 16 words a second) to the first question, a short one to anything else."""
+    return default_answer(body, 400) if SLOW_QUESTION in customer_text(body) else "Short answer."
+
+
+async def customer_deletes(running: RunningBot, event: dict[str, Any], *, tombstone: bool = False) -> None:
+    """The customer deletes the message of ``event``, as Slack tells it: ``message_deleted``, or, for a
+    message with replies in its thread, ``message_changed`` to a tombstone."""
+    gone = {"type": "message", "user": CUSTOMER, "text": event["text"], "ts": event["ts"]}
+    deletion: dict[str, Any] = {
+        "type": "message",
+        "channel": CHANNEL,
+        "hidden": True,
+        "ts": running.next_ts(),
+    }
+    if tombstone:
+        dead = {
+            "type": "message",
+            "subtype": "tombstone",
+            "text": "This message was deleted.",
+            "hidden": True,
+        }
+        deletion |= {"subtype": "message_changed", "message": dead | {"ts": event["ts"]}}
+    else:
+        deletion |= {"subtype": "message_deleted", "deleted_ts": event["ts"]}
+    status, _ = await running.send(event_callback(deletion | {"previous_message": gone}))
+    assert status == 200
+
+
+async def test_a_question_deleted_while_its_answer_streams_loses_the_answer_and_stops_claude(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The answer under a withdrawn question used to stream on to its end, Claude billed for all of it."""
+    running = await make_bot()
+    anthropic_api.answer_fn = slow_for_the_first
+    anthropic_api.tokens_per_second = 16
+    event = await running.customer_says(SLOW_QUESTION)
+    await eventually(lambda: running.replies(event), "the answer's stream to start")
+    await customer_deletes(running, event, tombstone=True)
+    await running.idle(PATIENCE_SECONDS)
+
+    assert running.replies(event) == []  # the half-written answer is removed, and nothing else posted
+    [answer] = [r for r in anthropic_api.replies if r.blocks[0].get("text", "").startswith("**Answer**")]
+    assert answer.hung_up and not answer.streamed_to_end
+    [decision] = await rows(running.store)
+    assert decision["withdrawn"] and decision["input_tokens"] > 0  # on record, with what it cost
+    [claimed] = await rows(running.store, inbound_messages)
+    assert claimed["state"] == "done"
+
+
+async def test_a_follow_up_deleted_while_it_waits_its_turn_is_not_answered(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A second message sent while the first is answered waits its turn; deleted meanwhile, it was still
+    classified and answered once its turn came."""
+    running = await make_bot()
+    anthropic_api.answer_fn = slow_for_the_first
+    anthropic_api.tokens_per_second = 200  # two seconds of answer: the follow-up waits that long
+    first = await running.customer_says(SLOW_QUESTION)
+    await eventually(lambda: running.replies(first), "the first answer's stream to start")
+    follow_up = await running.customer_says(
+        "Also, can I get an invoice for last month?", thread_ts=first["ts"]
+    )
+    await customer_deletes(running, follow_up)
+    await running.idle(PATIENCE_SECONDS)
+
+    [answered] = running.replies(first)
+    assert answered["text"].startswith("**Answer**")  # the first answer, whole; nothing for the second
+    assert all("invoice" not in customer_text(body) for body in anthropic_api.bodies())
+    states = {row["ts"]: row["state"] for row in await rows(running.store, inbound_messages)}
+    assert states == {first["ts"]: "done", follow_up["ts"]: "withdrawn"}
+    assert [d["message_ts"] for d in await rows(running.store)] == [first["ts"]]
+
+
+async def test_deleting_a_message_already_answered_changes_nothing(
+    running: RunningBot, slack: FakeSlack
+) -> None:
+    event = await running.customer_says("How do I reset my password?")
+    await running.idle()
+    await customer_deletes(running, event, tombstone=True)
+    await running.idle()
+    [reply] = running.replies(event)
+    assert reply["text"].startswith("**Answer**")
+    [decision] = await rows(running.store)
+    assert not decision["withdrawn"]

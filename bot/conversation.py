@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -233,7 +234,14 @@ class Conversations(ThreadOwnership, Withdrawing, Posting):
         # A re-route's thread always has some: the reply it replaces, at least.
         if is_thread_reply(msg) or rerouting:
             history += await thread_history(
-                self._client, msg, self.identity.user_id, self._directory.is_agent, rerouting=rerouting
+                self._client,
+                msg,
+                self.identity.user_id,
+                self._directory.is_agent,
+                rerouting=rerouting,
+                streamed_replies=partial(
+                    self._store.streamed_replies, msg.team_id, msg.channel_id, msg.thread_ts
+                ),
             )
         return history
 

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.escalation_messages import customer_part
-from bot.reply_metadata import is_reply, reply_payload
+from bot.reply_metadata import REPLY_EVENT, is_reply, reply_payload
 from bot.slack_text import message_words, plain_text
 from bot.store.records import InboundMessage
 from bot.threads import UNREADABLE_THREAD, find_posted_reply, thread_messages
@@ -25,6 +25,9 @@ HISTORY_TURNS = 20
 # last few messages of the last half hour, and the bot's reply to each.
 DIRECT_CONTEXT_SECONDS = 1800
 DIRECT_CONTEXT_MESSAGES = 3
+# Of the given ts of the bot's messages in the thread being read, those that are streamed replies, each
+# with the ts of the message it answers (``Store.streamed_replies``).
+StreamedReplies = Callable[[list[str]], Awaitable[dict[str, str]]]
 
 
 def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
@@ -56,6 +59,7 @@ async def thread_history(
     limit: int = HISTORY_TURNS,
     *,
     rerouting: bool = False,
+    streamed_replies: StreamedReplies | None = None,
 ) -> list[Turn]:
     """The thread's turns before ``msg``, oldest first: the customer's (``msg``'s author), the bot's
     replies, agents' and anyone else's (another person, another app's ticket), each labelled as such.
@@ -68,8 +72,12 @@ async def thread_history(
     ``rerouting``: ``msg`` is being answered again for an agent's re-route, so the turns are the whole
     thread as it stands, ``msg`` and what was said after it included, and every reply of ours to ``msg``
     is one the new answer replaces.
+
+    ``streamed_replies``: which of the bot's messages without metadata are streamed replies, and to what
+    (an answer the customer stopped carries none; see :func:`_known_replies`).
     """
     earlier = await _messages_before(client, msg, rerouting=rerouting)
+    earlier = await _known_replies(earlier, bot_user_id, streamed_replies)
     replaced = _replaced(earlier, msg.ts if rerouting else None)
     turns: list[Turn] = []
     for message in _paired(earlier):
@@ -78,6 +86,25 @@ async def thread_history(
         if role is not None:
             turns.append(Turn(role=role, text=text))
     return turns[-limit:]
+
+
+async def _known_replies(
+    messages: list[dict[str, Any]], bot_user_id: str | None, streamed_replies: StreamedReplies | None
+) -> list[dict[str, Any]]:
+    """``messages``, each of the bot's that carries no metadata but is a streamed reply to a message
+    (``streamed_replies`` says) given the metadata naming that message, as it would carry had Slack taken
+    its chat.stopStream: an answer the customer stopped part-way is what they read, and Claude must know
+    it was said. Asked only when there is such a message (rarely: most are finished, or removed)."""
+    bare = [str(m.get("ts")) for m in messages if m.get("user") == bot_user_id and not m.get("metadata")]
+    if not bare or bot_user_id is None or streamed_replies is None:
+        return messages
+    answered = await streamed_replies(bare)
+    return [
+        message | {"metadata": {"event_type": REPLY_EVENT, "event_payload": {"message_ts": answered[ts]}}}
+        if (ts := str(message.get("ts"))) in answered
+        else message
+        for message in messages
+    ]
 
 
 async def _messages_before(

@@ -1,6 +1,9 @@
-"""Messages their author deleted before the bot answered them (see :mod:`bot.withdrawals`)."""
+"""What customers took back: messages their author deleted before the bot answered them (see
+:mod:`bot.withdrawals`), and answers they stopped part-way, which carry no metadata to be known by."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy import and_, select, update
 
@@ -13,7 +16,26 @@ _UNANSWERED = ("pending", "waiting")
 
 
 class Withdrawals(Inbox):
-    """Marking a claimed message withdrawn, reading the mark, and closing the message on it."""
+    """Marking a claimed message withdrawn, reading the mark, and closing the message on it; finding the
+    replies streamed in a thread."""
+
+    async def streamed_replies(
+        self, team_id: str, channel_id: str, thread_ts: str, reply_ts: Collection[str]
+    ) -> dict[str, str]:
+        """Of ``reply_ts``, the bot's messages in a thread, those that are streamed replies to a message
+        answered there, each with the ts of that message. A stream the customer stopped never gets the
+        metadata that names its message (Slack takes no chat.stopStream on it): the store still knows.
+        """
+        m = inbound_messages
+        stmt = select(m.c.reply_ts, m.c.ts).where(
+            m.c.state == "done",
+            m.c.team_id == team_id,
+            m.c.channel_id == channel_id,
+            m.c.thread_ts == thread_ts,
+            m.c.reply_ts.in_(list(reply_ts)),
+        )
+        async with self.reading() as conn:
+            return {str(reply): str(ts) for reply, ts in (await conn.execute(stmt)).all()}
 
     async def withdraw(self, team_id: str, channel_id: str, ts: str) -> bool:
         """Mark the message ``ts`` withdrawn, if the bot claimed it and has not answered it yet; whether it

@@ -49,3 +49,28 @@ async def test_an_answer_the_customer_stops_stops_claude_too_and_frees_the_threa
     assert stopped.blocks[0]["text"].startswith(decision["answer"])
     follow_up = next(d for d in await rows(running.store) if d["message_ts"] != first["ts"])
     assert not follow_up["stopped_by_customer"]
+
+
+async def test_a_follow_up_after_a_stop_is_answered_knowing_what_the_customer_was_shown(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """A stopped stream never gets the metadata that names its message (Slack takes no stopStream on it),
+    so the follow-up's history left it out: Claude answered as if it had said nothing."""
+    running = await make_bot()
+    anthropic_api.answer_fn = long_then_short
+    anthropic_api.tokens_per_second = 16
+    first = await running.customer_says("The app crashes when I upload photos")
+    await eventually(lambda: running.replies(first), "the answer's stream to start")
+    [streamed] = running.replies(first)
+    slack.stop_stream_as_user(CHANNEL, streamed["ts"])
+    await running.idle(PATIENCE_SECONDS)
+    await running.customer_says(FOLLOW_UP, thread_ts=first["ts"])
+    await running.idle(PATIENCE_SECONDS)
+
+    [shown] = [r for r in running.replies(first) if r["ts"] == streamed["ts"]]
+    history = [(m["role"], m["content"]) for m in anthropic_api.bodies("answer")[-1]["messages"]]
+    assert history == [
+        ("user", "The app crashes when I upload photos"),
+        ("assistant", shown["text"].strip()),
+        ("user", FOLLOW_UP),
+    ]

@@ -87,7 +87,7 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 
 def without_rate_limit_waits(client: AsyncWebClient) -> AsyncWebClient:
     """``client``'s twin (same token, address, session and other retries) that does not wait out a rate
-    limit: its caller has something better to do than wait (see ``bot.replies.StreamedReply``)."""
+    limit: its caller has something better to do than wait (see ``bot.streaming.StreamedReply``)."""
     return AsyncWebClient(
         token=client.token,
         base_url=client.base_url,

@@ -14,9 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import Directory
 from bot.intake import is_direct, is_thread_reply
-from bot.replies import StartCheck, StreamedReply
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
+from bot.streaming import StartCheck, StreamedReply
 from bot.take_overs import RecentTakeOvers
 from bot.threads import UNREADABLE_THREAD, thread_messages
 from router.models import EscalationReason, RoutingDecision

@@ -21,10 +21,11 @@ from bot.escalations import Escalations, agent_controls_for
 from bot.formatting import answer_messages, route_context
 from bot.intake import is_direct
 from bot.recovery import Recovery, decision_payload
-from bot.replies import StartCheck, StreamedReply, post_reply, remove_unfinished
+from bot.replies import post_reply, remove_unfinished
 from bot.reply_metadata import reply_metadata
 from bot.slack_errors import SLACK_ERRORS, stream_refused_for_good, why
 from bot.store.records import InboundMessage
+from bot.streaming import StartCheck, StreamedReply
 from router.models import RoutingDecision, Source, Turn
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ class RecentTakeOvers:
     Read at a streamed answer's first words (``bot.ownership``), whether an agent wrote in its thread
     since the answer was begun: in memory, because a read of the store there held the first words back
     (a tenth of a second under a burst). Another replica's intake writes in the store alone, which is read
-    while Claude writes the answer (``bot.replies.StreamedReply.prepare``).
+    while Claude writes the answer (``bot.streaming.StreamedReply.prepare``).
     """
 
     def __init__(self, keep_seconds: float = KEEP_SECONDS) -> None:

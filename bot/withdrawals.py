@@ -16,9 +16,10 @@ from typing import Any
 from slack_bolt.request.internals import extract_team_id
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.replies import StreamedReply, remove_unfinished
+from bot.replies import remove_unfinished
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
+from bot.streaming import StreamedReply
 from router.errors import AnswerStopped
 from router.models import RoutingDecision
 

@@ -6,11 +6,11 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import replies
+from bot import streaming
 from bot.clients import slack_client, without_rate_limit_waits
-from bot.replies import MARKDOWN_TEXT_LIMIT, StreamedReply, markdown_pieces
 from bot.settings import Settings
 from bot.store.records import InboundMessage
+from bot.streaming import MARKDOWN_TEXT_LIMIT, StreamedReply, markdown_pieces
 from router.errors import AnswerStopped
 from tests.fakes import BOT_TOKEN, FakeSlack
 
@@ -61,7 +61,7 @@ async def test_a_backlog_after_a_pause_goes_in_appends_each_slack_accepts(
     slack: FakeSlack, customer_message: InboundMessage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every feed is sent at once, as the first one after a pause is: the whole backlog in one go.
-    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    monkeypatch.setattr(streaming, "APPEND_INTERVAL_S", 0.0)
     reply = reply_for(slack, customer_message)
     await reply.feed("Here is everything: ")
     await reply.feed(LONG)
@@ -92,7 +92,7 @@ async def test_appends_slack_rate_limits_go_later_in_one_and_the_answer_is_whole
 ) -> None:
     """A burst of answers can pass Slack's rate limit on chat.appendStream: the append it refuses (after
     slack_sdk's retries) waits out Retry-After and goes with the next, instead of failing the answer."""
-    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    monkeypatch.setattr(streaming, "APPEND_INTERVAL_S", 0.0)
     reply = reply_for(slack, customer_message)
     await reply.feed("First words. ")
     slack.fail_next("chat.appendStream", status=429, retry_after=1)
@@ -112,7 +112,7 @@ async def test_the_bots_client_leaves_a_rate_limited_append_to_the_reply_not_to_
 ) -> None:
     """slack_sdk's rate-limit handler would sleep out Retry-After with Claude's words waiting unread; the
     twin client the reply streams through fails at once, and the text goes with a later call."""
-    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    monkeypatch.setattr(streaming, "APPEND_INTERVAL_S", 0.0)
     client = slack_client(Settings(slack_api_url=slack.base_url, slack_bot_token=BOT_TOKEN, _env_file=None))
     reply = StreamedReply(client, customer_message, quick_client=without_rate_limit_waits(client))
     await reply.feed("First words. ")
@@ -148,7 +148,7 @@ async def test_a_stream_slack_stops_taking_goes_on_to_the_end_and_then_fails(
     """An append Slack fails (after slack_sdk's retries) does not cut Claude off mid-answer (the attempt
     would end with no decision, and its retry ask Claude again): the rest is not sent, and finishing
     raises, for the attempt to fail with its answer made (kept for the next one)."""
-    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    monkeypatch.setattr(streaming, "APPEND_INTERVAL_S", 0.0)
     reply = reply_for(slack, customer_message)
     await reply.feed("First words. ")
     slack.fail_next("chat.appendStream", status=500)
@@ -167,7 +167,7 @@ async def test_a_stream_its_reader_stopped_ends_there_and_counts_as_posted(
     stays theirs: the rest is not sent, the writer is told to stop (the answer's request is closed), and
     finishing returns the reply's ts instead of raising, which failed the attempt and had its retry post
     the whole answer they had just stopped."""
-    monkeypatch.setattr(replies, "APPEND_INTERVAL_S", 0.0)
+    monkeypatch.setattr(streaming, "APPEND_INTERVAL_S", 0.0)
     reply = reply_for(slack, customer_message)
     await reply.feed("First words. ")
     assert reply.ts is not None
@@ -179,3 +179,20 @@ async def test_a_stream_its_reader_stopped_ends_there_and_counts_as_posted(
     [posted] = slack.thread_replies("C1", customer_message.ts)
     assert posted["text"] == "First words. "
     assert len(slack.calls_to("chat.appendStream")) == 1  # nothing more after the stop
+
+
+async def test_a_stream_its_reader_stopped_after_the_last_append_ends_there_too(
+    slack: FakeSlack, customer_message: InboundMessage
+) -> None:
+    """Stopped between the last append and the stop (Slack answers chat.stopStream
+    message_not_in_streaming_state then): finishing raised, the attempt failed, and its retry removed
+    the answer the customer had stopped and posted it again, whole."""
+    reply = reply_for(slack, customer_message)
+    await reply.feed("First words. ")
+    await reply.feed("The rest, held for the stop.")  # within the append interval: it waits for finish
+    assert reply.ts is not None
+    slack.stop_stream_as_user("C1", reply.ts)
+    assert await reply.finish(None, {"event_type": "t", "event_payload": {}}) == reply.ts
+    assert reply.stopped_by_user
+    [posted] = slack.thread_replies("C1", customer_message.ts)
+    assert posted["text"] == "First words. "

@@ -74,7 +74,7 @@ async def test_structured_classification_then_a_streamed_answer(router: Router, 
 async def test_the_caller_hears_when_the_answer_is_asked_for_before_its_first_words(
     router: Router, fake: FakeAnthropic
 ) -> None:
-    """The bot checks meanwhile whether an agent took the thread (bot.replies.StreamedReply.prepare): told
+    """The bot checks meanwhile whether an agent took the thread (bot.streaming.StreamedReply.prepare): told
     at the first words instead, the check would delay them."""
     events: list[str] = []
 

@@ -228,8 +228,10 @@ class Conversations(ThreadOwnership, Withdrawing, Posting):
         """The conversation before ``msg``: the DM's earlier messages, the thread's earlier turns (all of
         them, for a re-route: ``rerouting``)."""
         history: list[Turn] = []
+        # The bot's replies the customer stopped, which carry no metadata, are known by the store.
+        streamed = partial(self._store.streamed_replies, msg.team_id, msg.channel_id)
         if is_direct(msg) and not is_thread_reply(msg):
-            history = await direct_message_history(self._client, msg, self.identity.user_id)
+            history = await direct_message_history(self._client, msg, self.identity.user_id, streamed)
         # A message that starts its own thread (the common case) has no history there: no lookup for it.
         # A re-route's thread always has some: the reply it replaces, at least.
         if is_thread_reply(msg) or rerouting:
@@ -239,9 +241,7 @@ class Conversations(ThreadOwnership, Withdrawing, Posting):
                 self.identity.user_id,
                 self._directory.is_agent,
                 rerouting=rerouting,
-                streamed_replies=partial(
-                    self._store.streamed_replies, msg.team_id, msg.channel_id, msg.thread_ts
-                ),
+                streamed_replies=streamed,
             )
         return history
 

@@ -25,9 +25,9 @@ HISTORY_TURNS = 20
 # last few messages of the last half hour, and the bot's reply to each.
 DIRECT_CONTEXT_SECONDS = 1800
 DIRECT_CONTEXT_MESSAGES = 3
-# Of the given ts of the bot's messages in the thread being read, those that are streamed replies, each
-# with the ts of the message it answers (``Store.streamed_replies``).
-StreamedReplies = Callable[[list[str]], Awaitable[dict[str, str]]]
+# Of the given ts of the bot's messages in a thread (its root's ts first), those that are streamed replies,
+# each with the ts of the message it answers (``Store.streamed_replies``).
+StreamedReplies = Callable[[str, list[str]], Awaitable[dict[str, str]]]
 
 
 def _answers_earlier(message: dict[str, Any], msg: InboundMessage) -> bool:
@@ -77,7 +77,7 @@ async def thread_history(
     (an answer the customer stopped carries none; see :func:`_known_replies`).
     """
     earlier = await _messages_before(client, msg, rerouting=rerouting)
-    earlier = await _known_replies(earlier, bot_user_id, streamed_replies)
+    earlier = await _known_replies(earlier, msg.thread_ts, bot_user_id, streamed_replies)
     replaced = _replaced(earlier, msg.ts if rerouting else None)
     turns: list[Turn] = []
     for message in _paired(earlier):
@@ -89,7 +89,10 @@ async def thread_history(
 
 
 async def _known_replies(
-    messages: list[dict[str, Any]], bot_user_id: str | None, streamed_replies: StreamedReplies | None
+    messages: list[dict[str, Any]],
+    thread_ts: str,
+    bot_user_id: str | None,
+    streamed_replies: StreamedReplies | None,
 ) -> list[dict[str, Any]]:
     """``messages``, each of the bot's that carries no metadata but is a streamed reply to a message
     (``streamed_replies`` says) given the metadata naming that message, as it would carry had Slack taken
@@ -98,7 +101,7 @@ async def _known_replies(
     bare = [str(m.get("ts")) for m in messages if m.get("user") == bot_user_id and not m.get("metadata")]
     if not bare or bot_user_id is None or streamed_replies is None:
         return messages
-    answered = await streamed_replies(bare)
+    answered = await streamed_replies(thread_ts, bare)
     return [
         message | {"metadata": {"event_type": REPLY_EVENT, "event_payload": {"message_ts": answered[ts]}}}
         if (ts := str(message.get("ts"))) in answered
@@ -203,11 +206,15 @@ def _paired(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def direct_message_history(
-    client: AsyncWebClient, msg: InboundMessage, bot_user_id: str | None
+    client: AsyncWebClient,
+    msg: InboundMessage,
+    bot_user_id: str | None,
+    streamed_replies: StreamedReplies | None = None,
 ) -> list[Turn]:
     """The DM exchanges before ``msg``, a top-level message in a DM, oldest first: the customer's last
     :data:`DIRECT_CONTEXT_MESSAGES` messages of the last :data:`DIRECT_CONTEXT_SECONDS`, each followed by
-    the bot's reply in its thread. Context is a bonus: when Slack cannot give it, the message goes without.
+    the bot's reply in its thread (one the customer stopped too: see :func:`_stopped_reply`). Context is
+    a bonus: when Slack cannot give it, the message goes without.
     """
     try:
         response = await client.conversations_history(
@@ -225,10 +232,31 @@ async def direct_message_history(
             if message.get("reply_count"):
                 earlier = msg.model_copy(update={"ts": message["ts"], "thread_ts": message["ts"]})
                 found = await find_posted_reply(client, earlier, bot_user_id)
-                answer = "\n".join(filter(None, (_words(m, bot_user_id) for m in found.messages)))
+                said = found.messages or await _stopped_reply(
+                    client, earlier, found.unfinished, streamed_replies
+                )
+                answer = "\n".join(filter(None, (_words(m, bot_user_id) for m in said)))
                 if answer:
                     turns.append(Turn(role="assistant", text=answer))
         return turns
     except SlackApiError as e:
         logger.warning("no DM context for %s: %s", msg.channel_id, e.response.get("error"))
         return []
+
+
+async def _stopped_reply(
+    client: AsyncWebClient,
+    msg: InboundMessage,
+    unfinished: list[str],
+    streamed_replies: StreamedReplies | None,
+) -> list[dict[str, Any]]:
+    """The bot's reply to ``msg`` that the customer stopped part-way, read again from its thread: among
+    the bot's messages there without metadata (``unfinished``), the one the store knows as its stream."""
+    if not unfinished or streamed_replies is None:
+        return []
+    known = await streamed_replies(msg.thread_ts, unfinished)
+    if not known:
+        return []
+    return [
+        m async for m in thread_messages(client, msg.channel_id, msg.thread_ts) if str(m.get("ts")) in known
+    ]

@@ -74,3 +74,30 @@ async def test_a_follow_up_after_a_stop_is_answered_knowing_what_the_customer_wa
         ("assistant", shown["text"].strip()),
         ("user", FOLLOW_UP),
     ]
+
+
+async def test_in_a_dm_the_next_message_is_answered_knowing_the_answer_the_customer_stopped(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """In a DM customers write on at the top level: the new message is read with their last messages and
+    the bot's reply to each, which left out a reply they had stopped (it names no message)."""
+    running = await make_bot()
+    anthropic_api.answer_fn = long_then_short
+    anthropic_api.tokens_per_second = 16
+    first = await running.customer_says(
+        "The app crashes when I upload photos", channel="D0DM", channel_type="im"
+    )
+    await eventually(lambda: running.replies(first), "the answer's stream to start")
+    [streamed] = running.replies(first)
+    slack.stop_stream_as_user("D0DM", streamed["ts"])
+    await running.idle(PATIENCE_SECONDS)
+    await running.customer_says(FOLLOW_UP, channel="D0DM", channel_type="im")
+    await running.idle(PATIENCE_SECONDS)
+
+    [shown] = running.replies(first)
+    history = [(m["role"], m["content"]) for m in anthropic_api.bodies("answer")[-1]["messages"]]
+    assert history == [
+        ("user", "The app crashes when I upload photos"),
+        ("assistant", shown["text"].strip()),
+        ("user", FOLLOW_UP),
+    ]

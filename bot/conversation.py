@@ -110,6 +110,8 @@ class Conversations(ThreadOwnership, Withdrawing, Posting):
         kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
         if await self._withdrawn(msg, ask_store=waited or recovered or bool(msg.attempts)):
             return await self._close_withdrawn(msg, kept)
+        if waited and kept is None:
+            msg = await self._as_edited(msg)
         # Read with no conversation before it: only then does its text alone show its category.
         alone = False
         # Of an answer in several, what an earlier attempt posted before it failed (or the process died).

@@ -21,7 +21,7 @@ from bot.slack_text import message_words
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
 from bot.take_overs import RecentTakeOvers
-from bot.withdrawals import RecentWithdrawals, deleted_message
+from bot.withdrawals import RecentWithdrawals, deleted_message, edited_message
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file, a
 # /me message ("/me can't log in since the update").
@@ -127,6 +127,9 @@ class Intake:
         if (deleted := deleted_message(body)) is not None:
             if await self._store.withdraw(*deleted):
                 self.withdrawals.note(deleted)
+            return None
+        if (edited := edited_message(body, bot_user_id)) is not None:
+            await self._store.revise(*edited)  # read by the worker when the message's turn comes
             return None
         msg = parse_event(body, bot_user_id, self._channels)
         if msg is None:

@@ -1,4 +1,5 @@
-"""Questions withdrawn: a customer who deletes a message before the bot answered it gets no answer.
+"""Questions withdrawn or revised: a customer who deletes a message before the bot answered it gets no
+answer, and one who edits it while it waits its turn gets an answer to what it says now.
 
 Slack tells of a deletion with a ``message_deleted`` event, or, for a message with replies in its
 thread (the bot's answer being written there), a ``message_changed`` one that leaves a tombstone. The
@@ -17,6 +18,7 @@ from slack_bolt.request.internals import extract_team_id
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.replies import remove_unfinished
+from bot.slack_text import message_words
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
 from bot.streaming import StreamedReply
@@ -48,6 +50,26 @@ def deleted_message(body: Mapping[str, Any]) -> MessageKey | None:
     team = extract_team_id(dict(body)) or body.get("team_id") or event.get("team")
     channel = event.get("channel")
     return (str(team), str(channel), str(ts)) if team and channel and ts else None
+
+
+def edited_message(body: Mapping[str, Any], bot_user_id: str | None) -> tuple[MessageKey, str] | None:
+    """The key of the message an event says its author edited, and what it says now (as the intake reads
+    a message), or None for any other event: a ``message_changed`` of a person's message with words (not a
+    tombstone, not a bot's)."""
+    event = body.get("event") or {}
+    edited = event.get("message") or {}
+    if event.get("type") != "message" or event.get("subtype") != "message_changed":
+        return None
+    if (
+        edited.get("subtype")
+        or edited.get("bot_id")
+        or not edited.get("user")
+        or edited.get("user") == bot_user_id
+    ):
+        return None
+    team = extract_team_id(dict(body)) or body.get("team_id") or event.get("team")
+    channel, ts, text = event.get("channel"), edited.get("ts"), message_words(edited, bot_user_id)
+    return ((str(team), str(channel), str(ts)), text) if team and channel and ts and text else None
 
 
 class RecentWithdrawals:
@@ -88,6 +110,11 @@ class Withdrawing:
                 await streamed.feed(chunk)
 
         return take
+
+    async def _as_edited(self, msg: InboundMessage) -> InboundMessage:
+        """``msg`` saying what it says now: its author may have edited it while it waited its turn."""
+        text = await self._store.revised_text(msg)
+        return msg.model_copy(update={"text": text}) if text and text != msg.text else msg
 
     async def _withdrawn(self, msg: InboundMessage, *, ask_store: bool) -> bool:
         """Whether ``msg``'s author deleted it: seen here, or (``ask_store``) by any replica's intake."""

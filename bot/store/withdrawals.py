@@ -1,5 +1,6 @@
-"""What customers took back: messages their author deleted before the bot answered them (see
-:mod:`bot.withdrawals`), and answers they stopped part-way, which carry no metadata to be known by."""
+"""What customers took back or changed: messages their author deleted before the bot answered them, or
+edited while they waited their turn (see :mod:`bot.withdrawals`), and answers they stopped part-way,
+which carry no metadata to be known by."""
 
 from __future__ import annotations
 
@@ -45,6 +46,22 @@ class Withdrawals(Inbox):
         stmt = update(m).where(key, m.c.state.in_(_UNANSWERED)).values(withdrawn=True)
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
+
+    async def revise(self, key: tuple[str, str, str], text: str) -> bool:
+        """Keep ``text`` as what the message ``key`` (team, channel, ts) says, its author having edited it,
+        if the bot claimed it and has not answered it yet; whether it did (see :meth:`revised_text`)."""
+        m = inbound_messages
+        team_id, channel_id, ts = key
+        where = and_(m.c.team_id == team_id, m.c.channel_id == channel_id, m.c.ts == ts)
+        stmt = update(m).where(where, m.c.state.in_(_UNANSWERED)).values(text=text)
+        async with self._transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount)
+
+    async def revised_text(self, msg: InboundMessage) -> str | None:
+        """What ``msg`` says in the store: its text as claimed, or as its author edited it since."""
+        stmt = select(inbound_messages.c.text).where(message_key(msg))
+        async with self.reading() as conn:
+            return (await conn.execute(stmt)).scalar()
 
     async def is_withdrawn(self, msg: InboundMessage) -> bool:
         """Whether ``msg``'s author deleted it before it was answered (see :meth:`withdraw`)."""

@@ -1,5 +1,6 @@
 """A customer deletes a message before the bot answered it: no answer (nor escalation) appears under the
-question they withdrew, Claude stops writing, and what the bot had decided is still on record."""
+question they withdrew, Claude stops writing, and what the bot had decided is still on record. One they
+edit while it waits its turn is answered as it reads now."""
 
 from __future__ import annotations
 
@@ -100,3 +101,27 @@ async def test_deleting_a_message_already_answered_changes_nothing(
     assert reply["text"].startswith("**Answer**")
     [decision] = await rows(running.store)
     assert not decision["withdrawn"]
+
+
+async def test_a_follow_up_edited_while_it_waits_its_turn_is_answered_as_it_reads_now(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Edited before the bot came to it, it was answered as first written: the typo, the wrong order
+    number the customer had just corrected."""
+    running = await make_bot()
+    anthropic_api.answer_fn = slow_for_the_first
+    anthropic_api.tokens_per_second = 200  # two seconds of answer: the follow-up waits that long
+    first = await running.customer_says(SLOW_QUESTION)
+    await eventually(lambda: running.replies(first), "the first answer's stream to start")
+    follow_up = await running.customer_says("Where is order #1234?", thread_ts=first["ts"])
+    now = {"type": "message", "user": CUSTOMER, "text": "Where is order #1243?", "ts": follow_up["ts"]}
+    edit = {"type": "message", "subtype": "message_changed", "channel": CHANNEL, "hidden": True}
+    edit |= {"ts": running.next_ts(), "message": now | {"thread_ts": first["ts"]}}
+    status, _ = await running.send(event_callback(edit | {"previous_message": follow_up}))
+    assert status == 200
+    await running.idle(PATIENCE_SECONDS)
+
+    asked = [customer_text(body) for body in anthropic_api.bodies("answer")]
+    assert asked[-1] == "Where is order #1243?"
+    assert not any("#1234" in text for text in asked)
+    assert len(running.replies(first)) == 2

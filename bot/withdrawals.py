@@ -67,8 +67,11 @@ def edited_message(body: Mapping[str, Any], bot_user_id: str | None) -> tuple[Me
         or edited.get("user") == bot_user_id
     ):
         return None
+    text = message_words(edited, bot_user_id)
+    if text == message_words(event.get("previous_message") or {}, bot_user_id):
+        return None  # its words unchanged: a link unfurled under it, say
     team = extract_team_id(dict(body)) or body.get("team_id") or event.get("team")
-    channel, ts, text = event.get("channel"), edited.get("ts"), message_words(edited, bot_user_id)
+    channel, ts = event.get("channel"), edited.get("ts")
     return ((str(team), str(channel), str(ts)), text) if team and channel and ts and text else None
 
 

@@ -4,6 +4,9 @@ its settings come from. What the commands do is ``bot.cli``'s."""
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +63,28 @@ def _command(sub: Any, name: str, help: str, epilog: str = SETTINGS_EPILOG) -> a
     its settings come from."""
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=epilog)
     return parser
+
+
+# Options whose value may begin with a minus that argparse does not read as a number: it takes ``-5d`` for
+# an option, and `db purge --older-than -5d` said only "expected one argument", not what an age looks like.
+_DASHED_VALUES = ("--older-than",)
+_MINUS_DIGIT = re.compile(r"-[0-9]")
+
+
+def parse_command_line(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line's arguments (``sys.argv`` by default), each option's value read as given: a value
+    such as ``-5d`` after ``--older-than`` is that option's, and refused by it with what it takes.
+
+    Raises:
+        SystemExit: a usage error (exit code 2, with the usage) or ``--help`` (0).
+    """
+    words: list[str] = []
+    for word in sys.argv[1:] if argv is None else argv:
+        if words and words[-1] in _DASHED_VALUES and "--" not in words and _MINUS_DIGIT.match(word):
+            words[-1] = f"{words[-1]}={word}"
+        else:
+            words.append(word)
+    return build_parser().parse_args(words)
 
 
 def build_parser() -> argparse.ArgumentParser:

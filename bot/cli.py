@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.arguments import build_parser
+from bot.arguments import parse_command_line
 from bot.settings import Settings, SettingsError, dotenv_near_misses, load_settings
 from router.datasets import LabelMapping, load_label_mapping, parse_label_mapping
 from router.errors import RouterError
@@ -175,7 +175,7 @@ def database_problem(error: Exception, database_url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_command_line(argv)
     settings: Settings | None = None
     try:
         settings = load_settings()

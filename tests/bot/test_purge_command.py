@@ -77,6 +77,18 @@ def test_an_age_before_the_year_one_is_refused_before_touching_the_database(tmp_
     assert not (tmp_path / "cli.db").exists()
 
 
+@pytest.mark.parametrize("age", ["-5d", "-90d", "-12w"])
+def test_a_negative_age_written_apart_from_its_option_says_what_an_age_is(tmp_path: Path, age: str) -> None:
+    # argparse takes "-5d" for an option: it said only "expected one argument".
+    result = run_cli(tmp_path, "db", "purge", "--older-than", age)
+    assert result.returncode == 2
+    assert (
+        f"argument --older-than: expected a positive age like 90d (days), 12w (weeks) or 36h (hours), "
+        f"not '{age}'"
+    ) in result.stderr
+    assert not (tmp_path / "cli.db").exists()
+
+
 @pytest.mark.parametrize(
     "age", ["90", "ninety days", "0d", "-5d", "90y", "", "99999999999w", "99999999d", "9999999999h"]
 )

@@ -116,7 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="one channel id, e.g. C0123ABCD (demo and console: the CLI's own records); default: all",
     )
     _add_db_commands(sub)
+    _name_choices(sub)
     return parser
+
+
+def _name_choices(sub: Any) -> None:
+    """Show a missing command as its choices, as the usage line does: argparse's error names the
+    subparsers' ``dest`` otherwise, and `support-router db` said "required: db_command"."""
+    sub.metavar = "{" + ",".join(sub.choices) + "}"
 
 
 def _add_classifier_commands(sub: Any) -> None:
@@ -161,3 +168,4 @@ def _add_db_commands(sub: Any) -> None:
         "(never a pending message)",
     )
     p.add_argument("--older-than", required=True, type=parse_duration, help="e.g. 90d, 12w, 36h")
+    _name_choices(db)

@@ -1,0 +1,30 @@
+"""The command line's grammar as a user meets it: what a usage error says, and what each --help says."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.arguments import parse_command_line
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    with pytest.raises(SystemExit) as exited:
+        parse_command_line(list(argv))
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "choices"),
+    [
+        ((), "{classify,eval,calibrate,demo,serve,chat,stats,db}"),
+        (("db",), "{upgrade,purge}"),
+    ],
+)
+def test_a_missing_command_is_named_by_its_choices(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], choices: str
+) -> None:
+    # It said "the following arguments are required: db_command", a name from the code.
+    error = _usage_error(capsys, *argv)
+    assert f"error: the following arguments are required: {choices}" in error
+    assert "db_command" not in error and "required: command" not in error

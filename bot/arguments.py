@@ -109,11 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _command(sub, "chat", "talk to the router in the terminal as a customer (recorded under channel console)")
     p = _command(sub, "stats", "the /routing-stats report: routing, escalations, time, cost, feedback")
-    p.add_argument("period", nargs="?", help="24h, 7d (default), 30d, all or YYYY-MM-DD..YYYY-MM-DD")
+    p.add_argument(
+        "period",
+        nargs="?",
+        help="24h, 7d (default), 30d, all or YYYY-MM-DD..YYYY-MM-DD (UTC, both days included)",
+    )
     p.add_argument(
         "--channel",
         action="append",
-        help="one channel id, e.g. C0123ABCD (demo and console: the CLI's own records); default: all",
+        metavar="ID",
+        help="one channel, by its id, e.g. C0123ABCD (at the bottom of the channel's details); demo or "
+        "console for what support-router demo or chat recorded. Without it: every Slack channel, leaving "
+        "out demo and console",
     )
     _add_db_commands(sub)
     _name_choices(sub)
@@ -128,7 +135,12 @@ def _name_choices(sub: Any) -> None:
 
 def _add_classifier_commands(sub: Any) -> None:
     """``classify``, ``eval`` and ``calibrate``: the classifier put to one message or to a labelled file."""
-    p = _command(sub, "classify", "classify one message and print category, confidence, reasoning")
+    p = _command(
+        sub,
+        "classify",
+        "classify one message and print category, confidence, reasoning, source (local model or Claude) and "
+        "whether it would be escalated",
+    )
     p.add_argument("text", type=_words, help="the customer's message")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file")

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.env_file import unreadable_lines
+from bot.setting_problems import describe
 from bot.slack_ids import CHANNEL_ID, USER_ID, USERGROUP_ID
 
 CommaList = Annotated[list[str], NoDecode]
@@ -253,12 +254,7 @@ def load_settings(**overrides: object) -> Settings:
             raise SettingsError(problem)
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
-        problems = "; ".join(
-            # Our validators' text says it all: "Value error, " adds nothing.
-            f"{'.'.join(map(str, err['loc'])).upper()}: {err['msg'].removeprefix('Value error, ')}"
-            for err in e.errors()
-        )
-        raise SettingsError(f"Invalid setting(s): {problems}") from e
+        raise SettingsError(f"Invalid setting(s): {describe(e)}") from e
     except UnicodeDecodeError as e:
         # Only the .env file is decoded here (the environment is text already).
         from router.routes_file import not_utf8

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import SupportBot
 from bot.settings import Settings
+from bot.slack_scopes import BOT_SCOPES
 from router.assemble import build_router
 from router.routes_file import load_routes
 
@@ -122,3 +123,8 @@ def test_scopes_are_exactly_those_needed(manifest: dict) -> None:
     if manifest["features"].get("slash_commands"):
         needed.add(SCOPES["slash commands"])
     assert scopes == needed
+
+
+def test_serve_checks_the_installed_app_for_the_manifests_scopes(manifest: dict) -> None:
+    # serve warns at start of each scope the app lacks, from this list: one the manifest adds must be here.
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES.keys()

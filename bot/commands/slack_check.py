@@ -1,7 +1,7 @@
 """The look at Slack before ``serve`` starts: that Slack answers and takes the bot's token (and, for
 Socket Mode, the app-level token), that the bot is in the channels it is set to read and post in, and
-that the user groups and members the settings name exist; with the wording of what Slack refused, or
-why it could not be reached, and what to check.
+that the user groups and members the settings name exist, and that the app has the scopes it needs; with
+the wording of what Slack refused, or why it could not be reached, and what to check.
 
 A wrong token or no way to Slack would otherwise be found only after the migrations and the model load;
 an uninvited bot hears nothing and says nothing of it; a mistyped group or member id would tag nobody.
@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clients import slack_client, without_rate_limit_waits
 from bot.settings import Settings, SettingsError
 from bot.slack_ids import USER_ID, USERGROUP_ID
+from bot.slack_scopes import missing_scopes
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ async def check_slack(settings: Settings) -> None:
     client = slack_client(settings)
     try:
         identity = await client.auth_test()
+        if lacking := missing_scopes(identity.headers.get("x-oauth-scopes")):
+            logger.warning("SLACK_BOT_TOKEN: %s", lacking)
         if settings.socket_mode and settings.slack_app_token is not None:
             await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
         # A rate limit is not waited out: the start is worth more than the warning.

@@ -89,6 +89,8 @@ class FakeSlack(LocalServer):
         self.require_stream_recipient = require_stream_recipient
         # What apps.connections.open answers: a FakeSocketMode's URL (None: Socket Mode is refused).
         self.socket_mode_url: str | None = None
+        # The bot token's scopes, sent as Slack sends them with every answer, in X-OAuth-Scopes (None: none).
+        self.scopes: list[str] | None = None
         self.workspace = Workspace(auto_users=auto_users, **workspace)
         self.workspace.add_user(self.workspace.bot_user_id, name=bot_name, is_bot=True)
         self.calls: list[SlackCall] = []
@@ -235,7 +237,7 @@ class FakeSlack(LocalServer):
         self.calls.append(call)
         await self.sleep(self.latency.get(method, self.latency.get("*", 0.0)))
         fault = self._take_fault(method, params.get("channel"))
-        headers: dict[str, str] = {}
+        headers = {} if self.scopes is None else {"X-OAuth-Scopes": ",".join(self.scopes)}
         if fault is not None and fault.after_applying:
             self._answer(method, params, request.headers.get("Authorization", ""))
         if fault is not None:

@@ -33,12 +33,14 @@ from bot.stats.notes import (
     plural,
     purge_note,
     rate,
+    stopped_note,
     thanks_note,
     undecided_lines,
     unmeasured_kinds,
     untimed_note,
     upcoming_note,
     when,
+    withdrawn_note,
 )
 from bot.stats.report import CategoryFeedback, Share, StatsReport
 from bot.stats.sections import bar_lines, bars, code_block, columns, section, sections
@@ -119,6 +121,8 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(section("*Not answered by the bot*\n" + "\n".join(f"• {line}" for line in lines)))
     if report.messages == 0 and report.reroutes_answered == 0:
         blocks.append(section("_No messages were routed in this period._"))
+        if report.withdrawn_unrouted:
+            blocks.append(section(withdrawn_note(report)))
         return f"{title}: no messages routed", blocks
     blocks += [{"type": "divider"}, *_figure_blocks(report)]
     blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in _notes(report)]
@@ -153,8 +157,10 @@ def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
             what="categories",
         ),
         *([section(thanks_note(report))] if report.acknowledgements else []),
+        *([section(stopped_note(report))] if report.stopped else []),
         *bars("*Escalations by reason*\n", report.escalation_reasons, REASON_NAMES, what="reasons"),
         *([section(passed_on_note(report))] if report.passed_on else []),
+        *([section(withdrawn_note(report))] if report.withdrawn_messages else []),
         *([section(pickups_text(report))] if report.escalations_to_pick_up else []),
         section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         section(

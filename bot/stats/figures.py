@@ -11,15 +11,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from bot.stats.queries import AGENT, CONF
-from bot.stats.report import (
-    GAVE_UP_REASON,
-    NO_REASON,
-    CategoryFeedback,
-    Share,
-    group_direct_messages,
-    shares,
-)
+from bot.stats.queries import AGENT, CONF, WITHDRAWN_STATE
+from bot.stats.report import GAVE_UP_REASON, NO_REASON, CategoryFeedback
+from bot.stats.shares import Share, group_direct_messages, shares
 from bot.store.records import not_classified
 from router.models import EscalationReason, Source
 
@@ -45,7 +39,10 @@ def fold_groups(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     ``bot.store.records.not_classified``). A message passed on to the person in charge (``PASSED_ON``) is
     escalated but is no new escalation: counted apart, out of the escalations and their reasons. A
     thank-you after an answer (``acknowledgements``) is counted apart too, out of the categories and the
-    handling time: no handler wrote its reply, and "thanks" is no customer's need.
+    handling time: no handler wrote its reply, and "thanks" is no customer's need. A message its author
+    deleted before the bot replied (``withdrawn``) is a message, paid for, but nothing was posted: out of
+    the categories, the escalations (and every rate's denominator) and the answers, and it has no reply
+    time. Answers the customer stopped (``stopped``) are counted per category.
     """
     customers = [g for g in groups if g.source != AGENT]
     classified = [g for g in customers if not not_classified(g.source, g.escalation_reason)]
@@ -53,6 +50,7 @@ def fold_groups(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     figures = {
         "messages": messages,
         "follow_ups": int(_total(customers, "follow_ups")),
+        "withdrawn": int(_total(customers, "withdrawn")),
         "unmeasured": int(_total(customers, "unmeasured")),
         **_count_unclassified(customers),
         **_count_classified(classified),
@@ -79,28 +77,34 @@ def _count_unclassified(customers: Sequence[Row[Any]]) -> dict[str, int]:
 
 
 def _count_classified(classified: Sequence[Row[Any]]) -> dict[str, Any]:
-    """The classifications per category (the thank-yous apart) and per source, and their confidence."""
+    """The classifications per category (the thank-yous and the withdrawn apart) and per source, their
+    confidence, and the answers stopped per category."""
     count = sum(int(g.decisions) for g in classified)
     categories: Counter[str] = Counter()
     escalated: Counter[str] = Counter()
     passed_on: Counter[str] = Counter()
+    stopped: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     thanked = 0
     for g in classified:
         n = int(g.decisions)
         sources[g.source] += n
+        posted = n - int(g.withdrawn or 0)
         # An escalated thank-you (an agent wrote first) stays among the escalations of its category.
         acknowledgements = 0 if g.escalated else int(g.acknowledgements or 0)
-        categories[g.category] += n - acknowledgements
+        categories[g.category] += posted - acknowledgements
         thanked += acknowledgements
         if g.escalated and g.escalation_reason == PASSED_ON:
-            passed_on[g.category] += n
+            passed_on[g.category] += posted
         elif g.escalated:
-            escalated[g.category] += n
+            escalated[g.category] += posted
+        else:
+            stopped[g.category] += int(g.stopped or 0)
     return {
-        "categories": shares(dict(categories), count - thanked),
+        "categories": shares(dict(categories)),  # of the messages less the thank-yous and the withdrawn
         "category_escalations": dict(escalated),
         "category_passed_on": dict(passed_on),
+        "category_stopped": {name: n for name, n in stopped.items() if n},
         "acknowledgements": thanked,
         "confidence_average": _total(classified, "confidence_sum") / count if count else None,
         "confidence_buckets": [int(_total(classified, name)) for name in CONF],
@@ -115,13 +119,14 @@ def _count_escalations(customers: Sequence[Row[Any]]) -> dict[str, Any]:
     passed_on = errors = 0
     for g in customers:
         n = int(g.decisions)
+        posted = n - int(g.withdrawn or 0)  # a withdrawn escalation reached no agent
         reason = None
         if g.escalated and g.escalation_reason == PASSED_ON:
-            passed_on += n
+            passed_on += posted
         elif g.escalated:
             gave_up = not_classified(g.source, g.escalation_reason) == "gave_up"
             reason = GAVE_UP_REASON if gave_up else g.escalation_reason or NO_REASON
-            reasons[reason] += n
+            reasons[reason] += posted
         # Every fallback is an error (notes.FALLBACKS says so): Claude failed, whatever became of the
         # message (passed on to the person in charge, a thank-you closed with the acknowledgement).
         errors += n if reason in ERROR_REASONS or g.source == Source.FALLBACK.value else 0
@@ -193,6 +198,7 @@ def fold_undecided(rows: Sequence[Row[Any]]) -> dict[str, Any]:
         "undelivered_more_channels": max(0, len(places) - BUSIEST_CHANNELS),
         "left_to_agents": states["left"],
         "pending": states["pending"],
+        "withdrawn_unrouted": states[WITHDRAWN_STATE],
     }
 
 

@@ -137,8 +137,37 @@ def message_cost(cost: float) -> str:
 
 def escalated_notes(report: StatsReport) -> list[str]:
     """For each of the report's categories, e.g. "2 escalated (28.6%)": which routes need people most
-    ("–" for a category whose messages were all passed on to the person in charge)."""
-    return [f"{n:,} escalated ({rate(share)})" for n, share in report.category_escalations_rated()]
+    ("–" for a category whose messages were all passed on to the person in charge); when customers
+    stopped any answer, how many of the category's answers they stopped, e.g. "· 1 stopped (12.5%)":
+    whose answers miss."""
+    notes = [f"{n:,} escalated ({rate(share)})" for n, share in report.category_escalations_rated()]
+    if not report.stopped:
+        return notes
+    stops = report.category_stops_rated()
+    return [f"{note} · {n:,} stopped ({rate(share)})" for note, (n, share) in zip(notes, stops, strict=True)]
+
+
+def stopped_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """The answers customers stopped before their end, of all the answers posted."""
+    return (
+        f"Answers stopped by customers: {bold(f'{report.stopped:,}')} of {plural(report.answers, 'answer')} "
+        f"({rate(report.stop_rate)}; the customer pressed Stop while it was written: an answer they did "
+        "not want to read to the end)"
+    )
+
+
+def withdrawn_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """The messages their authors deleted before the bot replied: what became of them and of their cost."""
+    routed = (
+        f"; {report.withdrawn:,} of them routed first: among the messages and in the cost, but not in the "
+        "categories, escalations, their rates or the reply time"
+        if report.withdrawn
+        else ""
+    )
+    return (
+        f"Withdrawn by their authors: {bold(f'{report.withdrawn_messages:,}')} (deleted before the bot "
+        f"replied: nothing was posted to the customer or the agents{routed})"
+    )
 
 
 # What the timings cover, said beside them: a manager must not read "total" as the customer's wait.

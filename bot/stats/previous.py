@@ -62,6 +62,7 @@ async def read_previous(
         messages=figures["messages"],
         escalations=figures["escalations"],
         passed_on=figures["passed_on"],
+        withdrawn=figures["withdrawn"],
         measured_messages=figures["messages"] - figures["unmeasured"],
         cost_usd=figures["cost_usd"],
         reply_p50_ms=await _median_wait(conn, span, replies, exact=exact, postgres=postgres),

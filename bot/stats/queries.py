@@ -50,8 +50,10 @@ SUMS += ("cache_read_tokens", "cache_creation_tokens", "cost_usd", "reply_ms")
 # ``replies``: the decisions with a reply time (routing_decisions.reply_ms), which ``reply_ms`` sums;
 # ``unmeasured``: those whose router times and tokens are stand-ins (routing_decisions.measured false);
 # ``follow_ups``: customers' messages in a thread where the bot had already replied;
-# ``acknowledgements``: thank-yous after an answer, given the acknowledgement reply (no handler ran).
-COUNTS = ("replies", "unmeasured", "follow_ups", "acknowledgements")
+# ``acknowledgements``: thank-yous after an answer, given the acknowledgement reply (no handler ran);
+# ``withdrawn``: decisions on a message its author deleted before the reply (nothing posted; a thank-you
+# among them is not counted in ``acknowledgements``); ``stopped``: answers posted that the customer stopped.
+COUNTS = ("replies", "unmeasured", "follow_ups", "acknowledgements", "withdrawn", "stopped")
 VALUES = ("decisions", "confidence_sum", *CONF, *SUMS, *COUNTS)
 # The router's times, and the customer's wait (``reply``: from their message to the bot's reply).
 METRICS = ("routing", "handling", "total", "reply")
@@ -153,6 +155,7 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
     """
     r, d = daily_rollups, routing_decisions
     statements: list[Select[Any]] = []
+    withdrawn = d.c.withdrawn
     if span.days is not None:
         keys = [r.c[n] for n in KEY]
         statements.append(
@@ -176,7 +179,11 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             func.count(d.c.reply_ms).label("replies"),
             func.sum(_one_if(d.c.measured.is_(False))).label("unmeasured"),
             func.sum(_one_if(d.c.follow_up.is_(True))).label("follow_ups"),
-            func.sum(_one_if(d.c.acknowledgement.is_(True))).label("acknowledgements"),
+            func.sum(_one_if(and_(d.c.acknowledgement.is_(True), withdrawn.is_(False)))).label(
+                "acknowledgements"
+            ),
+            func.sum(_one_if(withdrawn.is_(True))).label("withdrawn"),
+            func.sum(_one_if(and_(d.c.stopped_by_customer.is_(True), withdrawn.is_(False)))).label("stopped"),
         ]
         statements.append(
             select(literal_column("1").label("part"), *raw_keys, *values)
@@ -257,17 +264,20 @@ def _pickup_base(minutes: int, now: datetime) -> ColumnElement[Any]:
 # Claimed customer messages that end without a decision of their own (see ``Store.leave_to_agents``,
 # ``Store.abandon``), and those not finished yet.
 UNDECIDED_STATES = ("left", "failed", "pending")
+# Deleted by their author before the bot routed them (``Store.close_withdrawn``): no decision, nothing spent.
+WITHDRAWN_STATE = "withdrawn"
 
 
 def undecided_statement(span: Span) -> Select[Any]:
-    """Per state and channel, the customer messages received in the period that have no decision.
+    """Per state and channel, the customer messages received in the period that have no decision (those
+    withdrawn before they were routed among them).
 
     Few rows are in these states, so the state index finds them without reading the finished ones;
     ``db purge`` deletes the finished ones with the decisions of their time.
     """
     m = inbound_messages
     where = [
-        m.c.state.in_(UNDECIDED_STATES),
+        m.c.state.in_([*UNDECIDED_STATES, WITHDRAWN_STATE]),
         in_range(m.c.received_at, span.start, span.end),
         *channel_where(m.c.channel_id, span),
     ]

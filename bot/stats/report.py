@@ -6,8 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.slack_ids import is_dm_channel
-from bot.stats.period import CHANNEL_ID
+from bot.stats.shares import Share
 
 CONFIDENCE_BUCKETS = 10
 # The reason of an escalation recorded without one.
@@ -15,16 +14,6 @@ NO_REASON = "unspecified"
 # The reason shown for a give-up, recorded as a handler error: what failed after every retry may have been
 # posting to Slack or recording, not Claude's answer, and a manager must not chase the wrong one.
 GAVE_UP_REASON = "gave_up"
-
-
-class Share(BaseModel):
-    """A count and its share of a whole (0 when the whole is empty)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    count: int = Field(ge=0)
-    share: float = Field(ge=0.0, le=1.0)
 
 
 class Timing(BaseModel):
@@ -63,12 +52,13 @@ class CategoryFeedback(BaseModel):
         return self.rerouted / self.routed if self.routed else None
 
 
-def rate_of_escalation(escalations: int, messages: int, passed_on: int) -> float | None:
+def rate_of_escalation(escalations: int, messages: int, passed_on: int, withdrawn: int = 0) -> float | None:
     """Escalations per message that could have been one: what a customer adds under a DM already with a
     person (``passed_on``) is neither, as in a channel, where it is not routed at all; counted, a DM
     escalated and then added to three times read as a rate of 25% where the same channel thread reads
-    100%. None without such a message (not a rate of 0%)."""
-    routed = messages - passed_on
+    100%. Nor is a message its author deleted before the bot replied (``withdrawn``): nothing was posted,
+    to the customer or the agents. None without such a message (not a rate of 0%)."""
+    routed = messages - passed_on - withdrawn
     return escalations / routed if routed > 0 else None
 
 
@@ -86,6 +76,7 @@ class Previous(BaseModel):
     messages: int = Field(default=0, ge=0)
     escalations: int = Field(default=0, ge=0)
     passed_on: int = Field(default=0, ge=0)
+    withdrawn: int = Field(default=0, ge=0)
     # Messages whose tokens are known, and their cost (see :attr:`StatsReport.unmeasured`).
     measured_messages: int = Field(default=0, ge=0)
     cost_usd: float = 0.0
@@ -96,7 +87,7 @@ class Previous(BaseModel):
 
     @property
     def escalation_rate(self) -> float | None:
-        return rate_of_escalation(self.escalations, self.messages, self.passed_on)
+        return rate_of_escalation(self.escalations, self.messages, self.passed_on, self.withdrawn)
 
     @property
     def cost_per_message(self) -> float | None:
@@ -151,13 +142,22 @@ class StatsReport(BaseModel):
     # Of the messages, thank-yous or goodbyes after an answer, given the short acknowledgement reply: out of
     # the categories (the classifier's guess at "thanks") and of the handling time (no handler ran).
     acknowledgements: int = 0
+    # Of the messages, those their author deleted before the bot replied: nothing was posted (no answer,
+    # no escalation, no wait for a reply), but what was spent on them counts in the tokens and cost. Out
+    # of the categories, escalations and answers. ``withdrawn_unrouted``: deleted before the bot routed
+    # them, with no decision (not among the messages; nothing spent).
+    withdrawn: int = 0
+    withdrawn_unrouted: int = 0
     # The classified messages per category (their shares are of the classified messages less the
-    # acknowledgements).
+    # acknowledgements and the withdrawn).
     categories: list[Share] = []
     # Per category, how many of its messages went to a person (categories with none are left out), and
     # how many were passed on to the person in charge (:attr:`passed_on`), out of its escalated share.
     category_escalations: dict[str, int] = {}
     category_passed_on: dict[str, int] = {}
+    # Per category, how many of its answers the customer stopped (pressed Stop while it streamed: an answer
+    # they did not want to read to the end); categories with none are left out.
+    category_stopped: dict[str, int] = {}
     escalations: int = 0
     escalation_reasons: list[Share] = []
     # Of the messages, those a customer added under a DM already escalated, passed on to the person in
@@ -253,7 +253,42 @@ class StatsReport(BaseModel):
     @property
     def escalation_rate(self) -> float | None:
         """Escalations per message (see :func:`rate_of_escalation`); None without one (not 0%)."""
-        return rate_of_escalation(self.escalations, self.messages, self.passed_on)
+        return rate_of_escalation(self.escalations, self.messages, self.passed_on, self.withdrawn)
+
+    @property
+    def withdrawn_messages(self) -> int:
+        """Messages their author deleted before the bot replied, routed (:attr:`withdrawn`) or not."""
+        return self.withdrawn + self.withdrawn_unrouted
+
+    @property
+    def answers(self) -> int:
+        """The answers posted: the categories' messages neither escalated nor passed on."""
+        escalated = sum(self.category_escalations.values()) + sum(self.category_passed_on.values())
+        return sum(c.count for c in self.categories) - escalated
+
+    @property
+    def stopped(self) -> int:
+        """Answers the customer stopped (see :attr:`category_stopped`)."""
+        return sum(self.category_stopped.values())
+
+    @property
+    def stop_rate(self) -> float | None:
+        """The share of the answers the customers stopped; None without an answer."""
+        return self.stopped / self.answers if self.answers else None
+
+    def category_stops_rated(self) -> list[tuple[int, float | None]]:
+        """For each of :attr:`categories`, how many of its answers the customers stopped, and their share
+        of its answers (None for a category with none)."""
+        found = []
+        for category in self.categories:
+            n = self.category_stopped.get(category.name, 0)
+            answers = (
+                category.count
+                - self.category_escalations.get(category.name, 0)
+                - self.category_passed_on.get(category.name, 0)
+            )
+            found.append((n, n / answers if answers > 0 else None))
+        return found
 
     def category_escalations_rated(self) -> list[tuple[int, float | None]]:
         """For each of :attr:`categories`, how many of its messages were escalated, and their share of
@@ -279,28 +314,3 @@ class StatsReport(BaseModel):
     def cost_per_message(self) -> float | None:
         """Cost per message whose tokens are known (see :attr:`unmeasured`)."""
         return self.cost_usd / self.measured_messages if self.measured_messages else None
-
-
-def shares(counts: dict[str, int], whole: int | None = None, limit: int | None = None) -> list[Share]:
-    """Counts as shares of ``whole`` (default: their sum), largest first, ties by name."""
-    whole = sum(counts.values()) if whole is None else whole
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [Share(name=name, count=n, share=n / whole if whole else 0.0) for name, n in ordered if n]
-
-
-def direct_messages(count: int) -> str:
-    """The line that stands for ``count`` direct-message channels, e.g. "Direct messages (3 customers)"."""
-    return f"Direct messages ({count:,} {'customer' if count == 1 else 'customers'})"
-
-
-def group_direct_messages(counts: dict[str, int]) -> dict[str, int]:
-    """``counts`` per channel with the direct-message channels (D…) added up under one name.
-
-    Each customer's DM with the bot is a channel of its own, which a manager cannot open: listed one by
-    one they crowd out the channels and hide that DMs may carry most of the traffic.
-    """
-    dms = {name: n for name, n in counts.items() if is_dm_channel(name) and CHANNEL_ID.fullmatch(name)}
-    grouped = {name: n for name, n in counts.items() if name not in dms}
-    if dms:
-        grouped[direct_messages(len(dms))] = sum(dms.values())
-    return grouped

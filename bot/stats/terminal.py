@@ -33,12 +33,14 @@ from bot.stats.notes import (
     pickups_text,
     purge_note,
     rate,
+    stopped_note,
     thanks_note,
     undecided_lines,
     unmeasured_kinds,
     untimed_note,
     upcoming_note,
     when,
+    withdrawn_note,
 )
 from bot.stats.period import LOCAL_CHANNELS
 from bot.stats.report import Share, StatsReport
@@ -85,7 +87,7 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
         lines = escape("\n".join(f"• {line}" for line in undecided_lines(report, str)))
         parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
     if report.messages == 0 and report.reroutes_answered == 0:
-        return parts
+        return [*parts, *_withdrawn(report)]
     parts += _routes(report)
     parts += [_confidence(report), _timing(report), _shares("Classified by", report.sources, SOURCE_NAMES)]
     if report.not_classified:
@@ -114,12 +116,20 @@ def _routes(report: StatsReport) -> list[Renderable]:
     parts: list[Renderable] = [_shares("By category", report.categories, notes=escalated_notes(report))]
     if report.acknowledgements:
         parts.append(Text.from_markup(thanks_note(report, _bold)))
+    if report.stopped:
+        parts.append(Text.from_markup(stopped_note(report, _bold)))
     parts.append(_shares("Escalations by reason", report.escalation_reasons, REASON_NAMES))
     if report.passed_on:
         parts.append(Text.from_markup(passed_on_note(report, _bold)))
+    parts += _withdrawn(report)
     if report.escalations_to_pick_up:
         parts.append(Text.from_markup(pickups_text(report, _bold)))
     return parts
+
+
+def _withdrawn(report: StatsReport) -> list[Renderable]:
+    """The messages their authors deleted before the bot replied, when there are any."""
+    return [Text.from_markup(withdrawn_note(report, _bold))] if report.withdrawn_messages else []
 
 
 def _confidence(report: StatsReport) -> Table:

@@ -68,7 +68,8 @@ class Store(
         escalated: the bot stays silent there), in one transaction.
 
         The decision's ``reply_ms`` is the customer's wait: from their message's ts to now (the reply is
-        posted), or to ``replied_at`` when the reply was posted earlier (found in Slack after a restart).
+        posted), or to ``replied_at`` when the reply was posted earlier (found in Slack after a restart);
+        none for a ``withdrawn`` decision, under which nothing was posted.
         It is a ``follow_up`` when the bot had already replied in the message's thread.
 
         Idempotent: completing the same message again records nothing new and returns the first id.
@@ -86,7 +87,7 @@ class Store(
                 raise UnknownMessage(f"message {msg.channel_id}/{msg.ts} was never claimed")
             values = self._decision_of(msg, decision, reply_ts, now) | {
                 "inbound_message_id": message_id,
-                "reply_ms": reply_ms(msg.ts, replied_at or now),
+                "reply_ms": None if decision.withdrawn else reply_ms(msg.ts, replied_at or now),
                 "follow_up": _bot_replied_in_thread(msg),
             }
             decision_id = (await conn.execute(self._insert_once(values))).scalar_one_or_none()

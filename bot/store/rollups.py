@@ -19,7 +19,7 @@ from bot.store.base import Base, SlackId
 class DailyRollupRow(Base):
     """Per channel, category, source, escalation and UTC day: sums of every decision's figures.
 
-    Kept by a database trigger on ``routing_decisions`` (migrations 0002, 0008, 0009 and 0015), so
+    Kept by a database trigger on ``routing_decisions`` (migrations 0002, 0008, 0009, 0015 and 0021), so
     ``/routing-stats`` reads thousands of rows instead of millions. ``channel_id`` and
     ``escalation_reason`` are '' for none. The primary key is in GROUP BY order and, on SQLite, the table
     is clustered on it (WITHOUT ROWID), so the report's GROUP BY streams through it without sorting.
@@ -63,6 +63,11 @@ class DailyRollupRow(Base):
     follow_ups: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
     # How many decisions were thank-yous closing a conversation (routing_decisions.acknowledgement; 0015).
     acknowledgements: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    # How many decisions were on a message its author deleted before the reply (routing_decisions.withdrawn;
+    # a withdrawn thank-you counts here, not among the acknowledgements), and how many answers posted were
+    # stopped by the customer (stopped_by_customer, not withdrawn) (0021).
+    withdrawn: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    stopped: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
 
 
 # daily_latencies.channel_id of the rows that count every channel.
@@ -77,7 +82,7 @@ class DailyLatencyRow(Base):
     channel's rows either way. Kept by the same trigger; it gives p50/p95 on SQLite without sorting
     millions of rows (agents' re-routes are not counted, handling times only for answered messages, and
     since migration 0015 not for thank-yous; since migration 0008 files alone and give-ups count in the
-    reply time only).
+    reply time only; since 0021 withdrawn messages have no reply time).
     """
 
     __tablename__ = "daily_latencies"

@@ -52,6 +52,8 @@ STATS_COLUMNS = (
     "measured",
     "follow_up",
     "acknowledgement",
+    "withdrawn",
+    "stopped_by_customer",
 )
 
 
@@ -144,7 +146,8 @@ class DecisionRow(Base):
     reply_ts: Mapped[str | None] = mapped_column(SlackId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The customer's wait: from their message's ts to this decision's record, after the reply was posted
-    # (queueing, Slack and retries included). None for an agent's re-route, and without a Slack ts.
+    # (queueing, Slack and retries included). None for an agent's re-route, without a Slack ts, and for a
+    # withdrawn message (nothing was posted: no wait for a reply; 0021).
     reply_ms: Mapped[float | None] = mapped_column(Float)
     # False when the router's times and the tokens are stand-ins of 0 (a reply recovered after a restart,
     # a give-up): left out of the report's times and cost per message (0009).

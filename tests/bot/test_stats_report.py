@@ -17,8 +17,9 @@ from bot.stats.notes import LABEL_WIDTH, bar, cut_label, escalated_notes
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement
-from bot.stats.report import CategoryFeedback, Share, Timing, shares
+from bot.stats.report import CategoryFeedback, Timing
 from bot.stats.sections import SECTION_LIMIT
+from bot.stats.shares import Share, shares
 from bot.stats.terminal import print_report, report_renderables
 from bot.store import Store, repository
 from bot.store.feedback import Verdict

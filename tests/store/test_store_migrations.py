@@ -314,3 +314,56 @@ def test_0015_marks_the_thank_yous_in_the_log_and_takes_them_out_of_the_handling
     assert _run(database_url, handling_count) == 4
     command.upgrade(config, "head")
     command.check(config)
+
+
+def test_0021_counts_the_withdrawn_and_the_stopped_in_the_log_and_drops_the_withdrawn_waits(
+    database_url: str,
+) -> None:
+    """Decisions on messages deleted before the reply are counted as withdrawn in their rollups, with no
+    wait for a reply (nothing was posted) and, for a thank-you, not among the thank-yous; the answers
+    the customer stopped are counted, but not one stopped by its deletion."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "0020")
+    ts = T.timestamp()
+
+    def row(n: int, **extra: Any) -> dict[str, Any]:
+        fields = {"withdrawn": False, "stopped_by_customer": False, "acknowledgement": False}
+        return _old_decision("C0X", f"{ts - 10:.6f}", "claude", **(fields | {"reply_ms": 1000.0 * n} | extra))
+
+    rows = [
+        row(1),
+        row(2, stopped_by_customer=True),
+        row(3, stopped_by_customer=True, withdrawn=True),  # deleted while it streamed
+        row(4, escalated=True, escalation_reason="low_confidence", withdrawn=True),
+        row(5, handling_ms=0.0, acknowledgement=True),
+        row(6, handling_ms=0.0, acknowledgement=True, withdrawn=True),
+    ]
+
+    async def insert(conn: AsyncConnection) -> None:
+        await conn.execute(routing_decisions.insert(), rows)
+
+    async def read(conn: AsyncConnection) -> tuple[Any, ...]:
+        d, r, h = routing_decisions, daily_rollups, daily_latencies
+        waits = (await conn.execute(select(d.c.reply_ms).order_by(d.c.id))).scalars().all()
+        sums = [func.sum(r.c[name]) for name in ("withdrawn", "stopped", "acknowledgements", "replies")]
+        rolled = (await conn.execute(select(*sums, func.sum(r.c.reply_ms)))).one()
+        times = select(func.sum(h.c.handling), func.sum(h.c.reply)).where(h.c.channel_id == "*")
+        return list(waits), tuple(rolled), tuple((await conn.execute(times)).one())
+
+    async def thanks_and_handling(conn: AsyncConnection) -> tuple[Any, ...]:
+        r, h = daily_rollups, daily_latencies
+        handling = select(func.sum(h.c.handling)).where(h.c.channel_id == "*").scalar_subquery()
+        return tuple((await conn.execute(select(func.sum(r.c.acknowledgements), handling))).one())
+
+    _run(database_url, insert)
+    assert _run(database_url, thanks_and_handling) == (2, 3)  # 0015: every thank-you out of handling
+    command.upgrade(config, "head")
+    waits, rolled, counts = _run(database_url, read)
+    assert waits == [1000.0, 2000.0, None, None, 5000.0, None]
+    assert rolled == (3, 1, 1, 3, pytest.approx(8000.0))
+    # Handling: the two answers, the one withdrawn as it streamed and the withdrawn thank-you's 0 ms.
+    assert counts == (4, 3)
+    command.downgrade(config, "0020")
+    assert _run(database_url, thanks_and_handling) == (2, 3)
+    command.upgrade(config, "head")
+    command.check(config)

@@ -133,7 +133,10 @@ def _channel(word: str) -> tuple[str, str | None] | None:
     if plain:
         return plain.group(1), None
     if word.startswith("#"):
-        raise _error(f"I can't tell which channel {word[:40]!r} is; pick it from Slack's list as you type #")
+        raise _error(
+            f"I can't tell which channel {word[:40]!r} is; pick it from Slack's list as you type #, or give "
+            "its channel id, like C0123ABCD (at the bottom of the channel's details)"
+        )
     return None
 
 

@@ -78,6 +78,17 @@ def test_anything_else_is_a_usage_error(text: str) -> None:
         parse_arguments(text, NOW)
 
 
+def test_a_channel_written_by_name_is_refused_with_both_ways_that_work() -> None:
+    """Slack sends a channel typed by hand as its bare name, which the report cannot look up: the refusal
+    said only to pick it from Slack's list, though its id works too."""
+    with pytest.raises(StatsUsageError) as refused:
+        parse_arguments("7d #support", NOW)
+    assert refused.value.reason == (
+        "I can't tell which channel '#support' is; pick it from Slack's list as you type #, or give its "
+        "channel id, like C0123ABCD (at the bottom of the channel's details)"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "why"),
     [

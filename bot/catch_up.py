@@ -215,7 +215,8 @@ class CatchUp:
         """Puts ``messages`` of ``seen``'s channel through the intake, in order; returns how many it took."""
         taken = 0
         for message in messages:
-            msg = await self._intake.accept(_event_body(seen, message, bot_user_id), bot_user_id)
+            body = _event_body(seen, message, bot_user_id)
+            msg = await self._intake.accept(body, bot_user_id, caught_up=True)
             if msg is not None:
                 self._submit(msg)
                 taken += 1

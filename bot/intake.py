@@ -2,8 +2,9 @@
 
 Pure parsing first (which events are customer messages), then the thread rules: a follow-up in a
 thread the bot answered is routed; a message there from anyone but the customer is an agent taking
-over; a thread that is escalated or taken over gets no answer, except in a DM, which agents cannot
-read: there the customer's words are sent on to them (see :meth:`bot.conversation.Conversations.handle`).
+over; a thread that is escalated or taken over gets no answer (nor, read again by the catch-up after it was
+handed back, what was written there before), except in a DM, which agents cannot read: there the
+customer's words are sent on to them (see :meth:`bot.conversation.Conversations.handle`).
 A customer's reply in their own thread that Slack delivers before the thread's first message waits for it.
 """
 
@@ -89,6 +90,18 @@ def addressed_to_bot(body: Mapping[str, Any], msg: InboundMessage) -> bool:
     return event.get("type") == "app_mention" or is_direct(msg)
 
 
+def left_to_a_person(thread: ThreadState, msg: InboundMessage, *, caught_up: bool) -> bool:
+    """Whether ``msg``, in ``thread``, is the person's the thread went to, not the bot's to answer: it is
+    theirs now (escalated, taken over); or, read again by the catch-up (``caught_up``), it was when ``msg``
+    was written, before the thread's last hand-back: the bot stayed out then, and the agent had it (the
+    catch-up reads each thread from the last message the bot took there, so it finds again what it left
+    to them). A late event of such a message is answered: the bot never saw it, nor perhaps the agent, as
+    they handed back. Never a DM's: agents cannot read a DM, so what the customer adds goes on to them."""
+    if is_direct(msg):
+        return False
+    return thread.bot_silent or (caught_up and thread.written_before_hand_back(msg.ts))
+
+
 class Intake:
     """Decides, before Slack is acknowledged, whether an event is a customer message to answer.
 
@@ -118,11 +131,17 @@ class Intake:
         self.withdrawals = RecentWithdrawals()
 
     async def accept(
-        self, body: Mapping[str, Any], bot_user_id: str | None, *, redelivered: bool = False
+        self,
+        body: Mapping[str, Any],
+        bot_user_id: str | None,
+        *,
+        redelivered: bool = False,
+        caught_up: bool = False,
     ) -> InboundMessage | None:
         """The claimed message to answer, or None (not a customer message, a duplicate, an agent's turn).
 
-        ``redelivered``: Slack sent the event again after a failed delivery (``X-Slack-Retry-Num``)."""
+        ``redelivered``: Slack sent the event again after a failed delivery (``X-Slack-Retry-Num``).
+        ``caught_up``: no event brought it; the catch-up at a start read it in Slack (:mod:`bot.catch_up`)."""
         settings = self._settings
         if (deleted := deleted_message(body)) is not None:
             if await self._store.withdraw(*deleted):
@@ -162,8 +181,8 @@ class Intake:
             if not thread.bot_silent and self._on_take_over is not None:
                 self._on_take_over(msg)
             return None
-        if thread is not None and thread.bot_silent and not is_direct(msg):
-            return None  # a person's thread now; a DM's is not theirs to read, so it goes on to them
+        if thread is not None and left_to_a_person(thread, msg, caught_up=caught_up):
+            return None
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
 
     async def _before_its_root(

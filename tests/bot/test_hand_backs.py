@@ -8,9 +8,10 @@ import time
 
 from bot.control_replies import HANDED_BACK_UNTOLD
 from bot.formatting import ACTION_HAND_BACK, ACTION_REROUTE
+from bot.reply_metadata import reply_payload
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER
-from tests.bot.test_catch_up import away, settled, started
+from tests.bot.test_catch_up import ago, away, settled, started
 from tests.bot.test_feedback_actions import click, press
 from tests.bot.test_handoffs import AGENT, bot_free_again, hand_back, sure, unsure
 from tests.fakes import FakeAnthropic, FakeSlack
@@ -128,3 +129,37 @@ async def test_a_customers_message_written_as_the_agent_handed_back_is_still_ans
     assert (await running.send(event_callback(late)))[0] == 200
     await running.idle()
     assert running.replies(event)[-1]["text"].startswith("**Answer**")
+
+
+async def test_what_a_customer_wrote_while_an_agent_had_the_thread_is_theirs_after_restarts_too(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # The catch-up reads a thread from the last message the bot took there: it found again what the
+    # customer said to the agent, and answered it once the thread was handed back.
+    first = await started(make_bot, agent_users=[AGENT])
+    first._ts = time.time() - 60
+    anthropic_api.classify_fn = unsure
+    event = await first.customer_says("about my order")
+    await first.idle()
+    await first.customer_says("Refunded, it shows in 3 days", user=AGENT, thread_ts=event["ts"])
+    await first.customer_says("thanks! and is there a fee?", thread_ts=event["ts"])
+    await first.idle()
+    await away(first)
+    slack.add_message(CHANNEL, ago(1), CUSTOMER, "hello? still there?", thread_ts=event["ts"])
+    anthropic_api.classify_fn = sure
+    answers = len(anthropic_api.bodies("answer"))
+    second = await started(make_bot, agent_users=[AGENT])
+    second._ts = time.time()  # the agent hands back after what the customer wrote while the bot was away
+    await settled(second)
+    assert len(second.replies(event)) == 1  # the escalation: the agent has the thread
+    await hand_back(second, event)
+    await away(second)
+    later_ts = second.next_ts()
+    slack.add_message(CHANNEL, later_ts, CUSTOMER, "one more: can I change the card?", thread_ts=event["ts"])
+    third = await started(make_bot, agent_users=[AGENT])
+    await settled(third)
+    # Only what the customer wrote after the hand-back is the bot's, written while it was away or not.
+    _escalation, note, answer = third.replies(event)
+    assert note["text"].startswith(f"<@{AGENT}> handed this thread back")
+    assert reply_payload(answer)["message_ts"] == later_ts
+    assert len(anthropic_api.bodies("answer")) == answers + 1

@@ -250,12 +250,17 @@ class Conversations(ThreadOwnership, Withdrawing, Posting):
     async def give_up(self, msg: InboundMessage, error: str) -> None:
         """The message could not be handled after every retry: hand it to a person, and record why.
 
-        Unless its answer is in Slack after all (the failures were in recording it), or its thread is
-        in a person's hands already: no escalation on top of an answer, nor a tag in an agent's thread.
+        Unless its answer is in Slack after all (the failures were in recording it), its thread is in a
+        person's hands already, or its author deleted it (during the last attempt, after its last look):
+        no escalation on top of an answer, nor a tag in an agent's thread, nor one under a question taken
+        back (what the attempts spent is recorded, marked withdrawn).
         """
         if (await self._recover_posted(msg)).reply is not None or await self._left_to_a_person(msg):
             return
         spent = await self._store.kept_decision(msg)
+        if await self._withdrawn(msg, ask_store=True):
+            await self._close_withdrawn(msg, spent)
+            return
         decision = gave_up_decision(msg.text or "", error, self._router.routes, spent=spent)
         metadata = reply_metadata(msg, decision_payload(decision))
         history = await self._dm_history_if_readable(msg)

@@ -125,3 +125,24 @@ async def test_a_follow_up_edited_while_it_waits_its_turn_is_answered_as_it_read
     assert asked[-1] == "Where is order #1243?"
     assert not any("#1234" in text for text in asked)
     assert len(running.replies(first)) == 2
+
+
+async def test_a_question_deleted_while_its_last_attempt_fails_is_not_escalated(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Given up on after its last attempt, a message went to a person without a look at whether its
+    author had deleted it meanwhile: agents tagged, and the customer told a person would follow up, under
+    a question they took back."""
+    running = await make_bot(slack_streaming="off", retry_attempts=1)
+    # Slack holds the answer's post a while, then refuses it: the customer deletes the question meanwhile.
+    slack.fail_next("chat.postMessage", error="fatal_error", hang=5.0, channel=CHANNEL)
+    event = await running.customer_says("How do I reset my password?")
+    await eventually(lambda: slack.calls_to("chat.postMessage"), "the answer's post")
+    await customer_deletes(running, event)
+    await running.idle(PATIENCE_SECONDS * 2)
+
+    assert running.replies(event) == []  # no escalation under the deleted question
+    [decision] = await rows(running.store)
+    assert decision["withdrawn"] and decision["input_tokens"] > 0  # the answer made, on record for its cost
+    [claimed] = await rows(running.store, inbound_messages)
+    assert claimed["state"] == "done"

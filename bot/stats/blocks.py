@@ -9,37 +9,29 @@ from typing import Any
 
 from bot.mrkdwn_inline import escape
 from bot.stats.compare import comparison
+from bot.stats.formats import bar, cut_label, dollars, duration, message_cost, noun, plural, rate, when
 from bot.stats.notes import (
     FALLBACKS,
     REASON_NAMES,
     SOURCE_NAMES,
     TIME_SCOPE,
     TIMING_ROWS,
-    bar,
     conversations_note,
-    cut_label,
-    dollars,
-    duration,
     escalated_notes,
     first_day_note,
-    message_cost,
     not_classified_note,
-    noun,
     passed_on_note,
     per_message_note,
     period_end,
     period_title,
     pickups_text,
-    plural,
     purge_note,
-    rate,
     stopped_note,
     thanks_note,
     undecided_lines,
     unmeasured_kinds,
     untimed_note,
     upcoming_note,
-    when,
     withdrawn_note,
 )
 from bot.stats.report import CategoryFeedback, Share, StatsReport

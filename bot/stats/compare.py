@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import time, timedelta
 
-from bot.stats.notes import duration, message_cost, percent_change, plural, points_change, rate
+from bot.stats.formats import duration, message_cost, percent_change, plural, points_change, rate
 from bot.stats.report import StatsReport
 
 DAY = timedelta(days=1)

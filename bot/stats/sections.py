@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.mrkdwn_inline import escape
-from bot.stats.notes import bar, cut_label
+from bot.stats.formats import bar, cut_label
 from bot.stats.report import Share
 
 # Slack: at most 3000 characters in a section's text.

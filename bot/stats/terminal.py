@@ -11,35 +11,28 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.stats.compare import comparison
+from bot.stats.formats import bar, cut_label, dollars, duration, message_cost, noun, rate, when
 from bot.stats.notes import (
     FALLBACKS,
     REASON_NAMES,
     SOURCE_NAMES,
     TIME_SCOPE,
     TIMING_ROWS,
-    bar,
     conversations_note,
-    cut_label,
-    dollars,
-    duration,
     escalated_notes,
     first_day_note,
-    message_cost,
     not_classified_note,
-    noun,
     passed_on_note,
     period_end,
     period_title,
     pickups_text,
     purge_note,
-    rate,
     stopped_note,
     thanks_note,
     undecided_lines,
     unmeasured_kinds,
     untimed_note,
     upcoming_note,
-    when,
     withdrawn_note,
 )
 from bot.stats.period import LOCAL_CHANNELS

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
-from bot.stats.notes import PICKUP_NOTE, pickups_text, when
+from bot.stats.formats import when
+from bot.stats.notes import PICKUP_NOTE, pickups_text
 from bot.stats.queries import pickups_statement, split_period
 from bot.store import Store
 from bot.store.tables import threads

@@ -13,7 +13,8 @@ from bot.escalations import gave_up_decision
 from bot.stats import StatsReport, build, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, report_blocks
 from bot.stats.compare import comparison, previous_label
-from bot.stats.notes import LABEL_WIDTH, bar, cut_label, escalated_notes
+from bot.stats.formats import LABEL_WIDTH, bar, cut_label
+from bot.stats.notes import escalated_notes
 from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.period import StatsRequest
 from bot.stats.queries import feedback_statement, split_period, undecided_statement

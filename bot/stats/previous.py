@@ -13,6 +13,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.figures import fold_feedback, fold_groups
+from bot.stats.headline import Previous
 from bot.stats.percentiles import (
     exact_percentiles,
     histogram_statements,
@@ -22,7 +23,6 @@ from bot.stats.percentiles import (
 )
 from bot.stats.period import StatsRequest
 from bot.stats.queries import DAY, Span, feedback_statement, grouped_statements, read_rows, split_period
-from bot.stats.report import Previous
 
 
 async def read_previous(

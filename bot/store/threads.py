@@ -1,7 +1,8 @@
 """Thread states: where the bot answered, escalated, or was taken over by an agent and must stay silent.
 
 Which escalations still wait for an agent (the reminders, the catch-up's notices) is
-:mod:`bot.store.awaiting`.
+:mod:`bot.store.awaiting`; what each write changes in a thread already on record is
+:mod:`bot.store.thread_changes`.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, null, or_, select, text, update
+from sqlalchemy import case, func, or_, select, text, update
 
 from bot.store.awaiting import customer_picked_up
-from bot.store.base import UTCDateTime
 from bot.store.database import Database
 from bot.store.records import NoticedThread, ThreadState
 from bot.store.tables import (
@@ -21,6 +21,7 @@ from bot.store.tables import (
     threads,
     utcnow,
 )
+from bot.store.thread_changes import answered_changes, picked_up, rerouted_changes, since_escalated, upsert
 
 
 class ThreadStates(Database):
@@ -119,7 +120,7 @@ class ThreadStates(Database):
             "notice_ts": case((first, insert.excluded.notice_ts), else_=t.c.notice_ts),
         }
         async with self._transaction() as conn:
-            await conn.execute(_upsert(insert, changes))
+            await conn.execute(upsert(insert, changes))
 
     def answered_statement(
         self,
@@ -155,10 +156,12 @@ class ThreadStates(Database):
             bot_answered=True,
             updated_at=now,
         )
-        changes = _answered_changes(insert)
+        changes = answered_changes(insert)
         if rerouted_by is not None:
-            changes |= self._rerouted_changes(insert, now, escalated, rerouted_by, rerouted_at)
-        return _upsert(insert, changes)
+            changes |= rerouted_changes(
+                insert, now, escalated, rerouted_by, rerouted_at, postgres=self._postgres
+            )
+        return upsert(insert, changes)
 
     async def take_over(
         self, team_id: str, channel_id: str, thread_ts: str, agent_id: str, *, customer: bool = False
@@ -184,13 +187,15 @@ class ThreadStates(Database):
         changes = {
             "taken_over_by": func.coalesce(t.c.taken_over_by, insert.excluded.taken_over_by),
             "taken_over_at": func.coalesce(t.c.taken_over_at, insert.excluded.taken_over_at),
-            "pickup_seconds": self._picked_up(now),
+            "pickup_seconds": picked_up(now, postgres=self._postgres),
             "updated_at": insert.excluded.updated_at,
         }
         async with self._transaction() as conn:
-            await conn.execute(_upsert(insert, changes))
+            await conn.execute(upsert(insert, changes))
             if customer:
-                await conn.execute(customer_picked_up(team_id, channel_id, self._since_escalated(now)))
+                await conn.execute(
+                    customer_picked_up(team_id, channel_id, since_escalated(now, postgres=self._postgres))
+                )
 
     async def hand_back(
         self, team_id: str, channel_id: str, thread_ts: str, *, at: str | None = None
@@ -208,54 +213,16 @@ class ThreadStates(Database):
             update(t)
             .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
             .where(or_(t.c.escalated, t.c.taken_over_by.is_not(None)))
-            .values(escalated=False, taken_over_by=None, pickup_seconds=self._picked_up(now), updated_at=now)
+            .values(
+                escalated=False,
+                taken_over_by=None,
+                pickup_seconds=picked_up(now, postgres=self._postgres),
+                updated_at=now,
+            )
             .values({"handed_back_ts": at} if at is not None else {})
         )
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)
-
-    def _picked_up(self, now: datetime) -> Any:
-        """``pickup_seconds`` once an agent acts in the thread: the escalation's wait until ``now``, if it
-        is one nobody took up yet."""
-        t = threads
-        first = and_(t.c.escalated, t.c.pickup_seconds.is_(None))
-        return case((first, self._since_escalated(now)), else_=t.c.pickup_seconds)
-
-    def _rerouted_changes(
-        self, insert: Any, now: datetime, escalated: bool, rerouted_by: str, rerouted_at: str | None
-    ) -> dict[str, Any]:
-        """What the upsert ``insert`` noting the bot's reply changes besides when an agent re-routed the
-        message: an agent acted, so the escalation is picked up, and one the re-route makes is theirs
-        already; an answer gives the thread back to the bot (at ``rerouted_at``) unless another agent
-        took it over."""
-        t = threads
-        changes: dict[str, Any] = {
-            "escalated": insert.excluded.escalated,
-            "pickup_seconds": case(
-                (t.c.escalated, func.coalesce(t.c.pickup_seconds, self._since_escalated(now))),
-                (insert.excluded.escalated, 0.0),
-                else_=t.c.pickup_seconds,
-            ),
-        }
-        if not escalated:
-            mine = _mine(rerouted_by)
-            changes["taken_over_by"] = case((mine, null()), else_=t.c.taken_over_by)
-            if rerouted_at is not None:
-                changes["handed_back_ts"] = case((mine, rerouted_at), else_=t.c.handed_back_ts)
-        return changes
-
-    def _since_escalated(self, now: datetime) -> Any:
-        """Seconds from the thread's ``escalated_at`` to ``now``, in the database's own date arithmetic
-        (None for an escalation older than migration 0010, which has no ``escalated_at``)."""
-        t = threads
-        if self._postgres:
-            return func.extract("epoch", _at(now) - t.c.escalated_at)
-        return (func.julianday(_at(now)) - func.julianday(t.c.escalated_at)) * 86400.0
-
-
-def _mine(agent: str) -> Any:
-    """Whether the thread is in no agent's hands but ``agent``'s."""
-    return or_(threads.c.taken_over_by.is_(None), threads.c.taken_over_by == agent)
 
 
 def _state_columns() -> list[Any]:
@@ -271,42 +238,3 @@ def _state_columns() -> list[Any]:
         t.c.notice_ts,
         t.c.handed_back_ts,
     ]
-
-
-def _answered_changes(insert: Any) -> dict[str, Any]:
-    """What the upsert ``insert`` noting the bot's reply changes in the thread already there."""
-    t = threads
-    return {
-        "category": insert.excluded.category,
-        "customer_id": func.coalesce(t.c.customer_id, insert.excluded.customer_id),
-        "escalated": or_(t.c.escalated, insert.excluded.escalated),
-        # An escalation's clock (and its one reminder) runs from when the thread went to a person:
-        # kept while it stays escalated, started again by an escalation after a hand-back, kept after
-        # it for /routing-stats.
-        "escalated_at": _on_escalation(insert, t.c.escalated_at, insert.excluded.escalated_at),
-        # An agent who wrote in the thread before this escalation was recorded (while it was being
-        # classified, or its post retried) picked it up at once: no reminder, not left waiting in
-        # /routing-stats.
-        "pickup_seconds": _on_escalation(
-            insert, t.c.pickup_seconds, case((t.c.taken_over_by.is_not(None), 0.0), else_=null())
-        ),
-        "reminded_at": _on_escalation(insert, t.c.reminded_at, null()),
-        "bot_answered": True,
-        "updated_at": insert.excluded.updated_at,
-    }
-
-
-def _on_escalation(insert: Any, column: Any, new: Any) -> Any:
-    """In the upsert ``insert`` noting a reply: ``column`` as it is while the thread stays escalated,
-    ``new`` when this reply escalates it anew, unchanged otherwise."""
-    return case((threads.c.escalated, column), (insert.excluded.escalated, new), else_=column)
-
-
-def _at(moment: datetime) -> Any:
-    """``moment`` as a bound value of the store's UTC timestamp type (a CASE would not know its type)."""
-    return literal(moment, UTCDateTime())
-
-
-def _upsert(insert: Any, changes: dict[str, Any]) -> Any:
-    """``insert`` into threads, or ``changes`` to the thread already there."""
-    return insert.on_conflict_do_update(index_elements=["team_id", "channel_id", "thread_ts"], set_=changes)

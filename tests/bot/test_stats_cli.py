@@ -11,8 +11,8 @@ from rich.console import Console
 from bot.commands.stats import USAGE, print_stats
 from bot.settings import Settings
 from bot.store import Store
+from tests.bot.stats_samples import seed
 from tests.bot.test_cli import run_cli
-from tests.bot.test_stats_report import seed
 
 
 def _settings(url: str) -> Settings:

@@ -14,7 +14,7 @@ from bot.stats.terminal import print_report
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from tests.bot.test_stats_report import TEAM, decision, seed_the_week_before
+from tests.bot.stats_samples import TEAM, decision, seed_the_week_before
 
 BILLING = "C0BILLING"
 GENERAL = "C0GENERAL"

@@ -12,7 +12,7 @@ from bot.stats.notes import PICKUP_NOTE, pickups_text
 from bot.stats.queries import pickups_statement, split_period
 from bot.store import Store
 from bot.store.tables import threads
-from tests.bot.test_stats_report import TEAM, decision
+from tests.bot.stats_samples import TEAM, decision
 from tests.store.plans import query_plan
 
 _ts = iter(range(1, 1000))

@@ -14,7 +14,7 @@ from bot.stats.blocks import report_blocks
 from bot.store import Store
 from bot.store.feedback import Verdict
 from bot.store.tables import routing_decisions
-from tests.bot.test_stats_report import TEAM, decision
+from tests.bot.stats_samples import TEAM, decision
 
 OLD = "C0OLDONE"
 NEW = "C0NEWONE"

@@ -16,7 +16,8 @@ from bot.stats.period import StatsRequest
 from bot.store import Store
 from bot.store.tables import inbound_messages
 from router.models import RoutingDecision
-from tests.bot.test_stats_report import TEAM, _insert_old, _section, _terminal_text, decision
+from tests.bot.report_text import section_text, terminal_text
+from tests.bot.stats_samples import TEAM, decision, insert_old
 from tests.store.samples import message
 
 CHANNEL = "C0SUPPORT"
@@ -58,7 +59,7 @@ async def seed_a_day(store: Store, day: datetime) -> None:
         (answer("Refund Request", stopped_by_customer=True, withdrawn=True, cost_usd=0.01), None),
     ]
     for i, (d, waited) in enumerate(rows):
-        await _insert_old(store, day + timedelta(hours=12, minutes=i), d, CHANNEL, reply_ms=waited)
+        await insert_old(store, day + timedelta(hours=12, minutes=i), d, CHANNEL, reply_ms=waited)
     await withdrawn_before_it_was_routed(store, day + timedelta(hours=13))
 
 
@@ -94,19 +95,19 @@ async def test_withdrawn_messages_reach_no_figure_of_what_was_posted_and_stops_a
         assert report.feedback_total.routed == 7
 
     _, blocks = report_blocks(report)
-    assert "*1* escalated (14.3%)" in _section(blocks, "*9* messages routed")
-    by_category = _section(blocks, "*By category*")
+    assert "*1* escalated (14.3%)" in section_text(blocks, "*9* messages routed")
+    by_category = section_text(blocks, "*By category*")
     assert "5  · 1 escalated (20%) · 1 stopped (25%)" in by_category
     assert "2  · 0 escalated (0%) · 1 stopped (50%)" in by_category
     stopped = "Answers stopped by customers: *2* of 6 answers (33.3%; the customer pressed Stop"
-    assert stopped in _section(blocks, "Answers stopped")
+    assert stopped in section_text(blocks, "Answers stopped")
     withdrawn = (
         "Withdrawn by their authors: *3* (deleted before the bot replied: nothing was posted to the "
         "customer or the agents; 2 of them routed first: among the messages and in the cost, but not in "
         "the categories, escalations, their rates or the reply time)"
     )
-    assert _section(blocks, "Withdrawn") == withdrawn
-    printed = " ".join(_terminal_text(report).split())
+    assert section_text(blocks, "Withdrawn") == withdrawn
+    printed = " ".join(terminal_text(report).split())
     for text in (stopped, withdrawn, "1 escalated (20%) · 1 stopped (25%)"):
         assert text.replace("*", "") in printed
 
@@ -116,7 +117,7 @@ async def test_a_report_without_stops_or_withdrawals_says_nothing_of_them(store:
     report = await build_report(store, parse_arguments("24h"))
     _, blocks = report_blocks(report)
     assert "stopped" not in str(blocks) and "Withdrawn" not in str(blocks)
-    assert "stopped" not in _terminal_text(report) and "Withdrawn" not in _terminal_text(report)
+    assert "stopped" not in terminal_text(report) and "Withdrawn" not in terminal_text(report)
 
 
 async def test_a_message_deleted_before_its_escalation_was_posted_keeps_no_agent_waiting_nor_customer(
@@ -146,7 +147,7 @@ async def test_the_days_before_read_their_escalation_rate_without_their_withdraw
         decision("General Question", 0.4, "claude", 100, 0, cost_usd=0.001, withdrawn=True, **LOW),
     ]
     for i, d in enumerate(rows):
-        await _insert_old(store, before + timedelta(minutes=i), d, CHANNEL)
+        await insert_old(store, before + timedelta(minutes=i), d, CHANNEL)
     this_week = [answer("General Question")] * 2 + [
         decision("General Question", 0.4, "claude", 100, 0, cost_usd=0.001, **LOW)
     ]

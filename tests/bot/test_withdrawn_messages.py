@@ -66,6 +66,30 @@ async def test_a_question_deleted_while_its_answer_streams_loses_the_answer_and_
     assert claimed["state"] == "done"
 
 
+async def test_a_question_deleted_on_another_replica_loses_its_answer_once_claude_has_written_it(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """README Known limits: the deletion reaches the replica not answering. The worker answering reads the
+    store, not that replica's memory, once Claude is done: Claude writes to the end, and the answer the
+    customer saw streaming is removed then, nothing else posted."""
+    answering = await make_bot()
+    other = await make_bot()
+    anthropic_api.answer_fn = lambda body: default_answer(body, 40)
+    anthropic_api.tokens_per_second = 16  # two or three seconds of answer
+    event = await answering.customer_says(SLOW_QUESTION)
+    await eventually(lambda: answering.replies(event), "the answer's stream to start")
+    other.next_ts()  # each harness counts its own ts: not the customer's again
+    await customer_deletes(other, event, tombstone=True)
+    await answering.idle(PATIENCE_SECONDS)
+    await other.idle()
+
+    assert answering.replies(event) == []
+    [answer] = [r for r in anthropic_api.replies if r.blocks[0].get("text", "").startswith("**Answer**")]
+    assert answer.streamed_to_end and not answer.hung_up
+    [decision] = await rows(answering.store)
+    assert decision["withdrawn"]
+
+
 async def test_a_follow_up_deleted_while_it_waits_its_turn_is_not_answered(
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:

@@ -1,6 +1,6 @@
 """The README's reference parts are the product's: the settings table lists every setting with its
-default, every ``support-router`` command it shows takes the options shown, and the Upgrading table
-has a row for every migration after 0009.
+default, the routes file example loads, every ``support-router`` command it shows takes the options
+shown, and the Upgrading table has a row for every migration after 0009.
 
 An installer copies from these: a setting missing from the table is one they never learn of, a default
 misstated is a surprise in production, an option that is not taken is an argparse error, and a migration
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.arguments import build_parser
 from bot.settings import Settings
+from router.routes_file import load_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -59,6 +60,15 @@ def test_the_configuration_table_lists_every_setting_and_its_default() -> None:
                 wrong.append(f"{name}: README {default!r}, settings {shown!r}")
     assert compared > 15  # the defaults are still read
     assert wrong == []
+
+
+def test_the_routes_file_example_loads(tmp_path: Path) -> None:
+    # Copied as a start, it was refused: its prices left out the classifier's model.
+    start = README.index("```yaml\nclassifier:")
+    example = README[start + len("```yaml\n") : README.index("```", start + 3)]
+    (tmp_path / "routes.yml").write_text(example, encoding="utf-8")
+    routes = load_routes(tmp_path / "routes.yml")
+    assert [category.name for category in routes.categories] == ["Refund Request"]
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

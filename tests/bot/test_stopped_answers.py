@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.bot.conftest import BotFactory
-from tests.bot.harness import CHANNEL
+from tests.bot.harness import CHANNEL, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.anthropic_content import customer_text, default_answer
 from tests.reliability.helpers import PATIENCE_SECONDS, eventually, rows
@@ -21,18 +21,27 @@ def long_then_short(body: dict[str, Any]) -> str:
     return SHORT_ANSWER if follow_up else default_answer(body, 400)
 
 
-async def test_an_answer_the_customer_stops_stops_claude_too_and_frees_the_thread(
-    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
-) -> None:
-    """Stop used to end only what Slack showed: Claude wrote on to the end, billed, and the customer's
-    next message in the thread waited for it. Now its request is closed at the stop."""
-    running = await make_bot()
+async def customer_stops_an_answer(
+    running: RunningBot, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A customer asks in the channel and presses Stop once the long answer starts streaming: their
+    message's event and the stopped stream's message."""
     anthropic_api.answer_fn = long_then_short
     anthropic_api.tokens_per_second = 16
     first = await running.customer_says("The app crashes when I upload photos")
     await eventually(lambda: running.replies(first), "the answer's stream to start")
     [streamed] = running.replies(first)
     slack.stop_stream_as_user(CHANNEL, streamed["ts"])
+    return first, streamed
+
+
+async def test_an_answer_the_customer_stops_stops_claude_too_and_frees_the_thread(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """Stop used to end only what Slack showed: Claude wrote on to the end, billed, and the customer's
+    next message in the thread waited for it. Now its request is closed at the stop."""
+    running = await make_bot()
+    first, streamed = await customer_stops_an_answer(running, slack, anthropic_api)
     await running.customer_says(FOLLOW_UP, thread_ts=first["ts"])
     await eventually(lambda: len(running.replies(first)) == 2, "the follow-up's answer")
     await running.idle(PATIENCE_SECONDS)
@@ -57,12 +66,7 @@ async def test_a_follow_up_after_a_stop_is_answered_knowing_what_the_customer_wa
     """A stopped stream never gets the metadata that names its message (Slack takes no stopStream on it),
     so the follow-up's history left it out: Claude answered as if it had said nothing."""
     running = await make_bot()
-    anthropic_api.answer_fn = long_then_short
-    anthropic_api.tokens_per_second = 16
-    first = await running.customer_says("The app crashes when I upload photos")
-    await eventually(lambda: running.replies(first), "the answer's stream to start")
-    [streamed] = running.replies(first)
-    slack.stop_stream_as_user(CHANNEL, streamed["ts"])
+    first, streamed = await customer_stops_an_answer(running, slack, anthropic_api)
     await running.idle(PATIENCE_SECONDS)
     await running.customer_says(FOLLOW_UP, thread_ts=first["ts"])
     await running.idle(PATIENCE_SECONDS)

@@ -6,6 +6,7 @@ Built once in the CLI and passed down; nothing else reads the environment.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -114,7 +115,7 @@ class Settings(BaseSettings):
     @field_validator("support_channels")
     @classmethod
     def _channel_ids(cls, value: list[str]) -> list[str]:
-        return [CHANNEL_ID.check(item) for item in value]
+        return _each_once(CHANNEL_ID.check(item) for item in value)
 
     @field_validator("escalation_channel")
     @classmethod
@@ -124,7 +125,8 @@ class Settings(BaseSettings):
     @field_validator("agent_users", "stats_users")
     @classmethod
     def _user_ids(cls, value: list[str]) -> list[str]:
-        return [USER_ID.check(item) for item in value]
+        # An agent listed twice (or once as U… and once as <@U…>) was tagged twice in every escalation.
+        return _each_once(USER_ID.check(item) for item in value)
 
     @field_validator("agent_usergroup", "stats_usergroup")
     @classmethod
@@ -236,6 +238,11 @@ def _misplaced_token(bot_token: SecretStr | None, app_token: SecretStr | None) -
         kind = next((k for p, k in _TOKEN_KINDS.items() if value.startswith(p)), "not a Slack token")
         return f"{setting} must start with {prefix} ({where}); the value given is {kind}"
     return None
+
+
+def _each_once(ids: Iterable[str]) -> list[str]:
+    """The ids in the order given, a repeated one kept at its first place."""
+    return list(dict.fromkeys(ids))
 
 
 def _text(value: str | SecretStr) -> str:

@@ -49,3 +49,14 @@ async def test_listed_agents_are_all_tagged_while_the_groups_members_cannot_be_r
     event = await escalate(running, anthropic_api)
     [escalation] = running.replies(event)
     assert f"<!subteam^{GROUP}> <@{IN_GROUP}> <@{LEAD}>:" in escalation["text"]
+
+
+async def test_an_agent_listed_twice_is_tagged_once(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    # AGENT_USERS=U0LEAD1,<@U0LEAD1>: the same member, once as an id and once pasted from a mention.
+    running = await make_bot(agent_users=f"{LEAD},<@{LEAD}>,{IN_GROUP}")
+    event = await escalate(running, anthropic_api)
+    [escalation] = running.replies(event)
+    assert escalation["text"].count(f"<@{LEAD}>") == 1
+    assert f"<@{LEAD}> <@{IN_GROUP}>:" in escalation["text"]

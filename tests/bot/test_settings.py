@@ -324,3 +324,11 @@ def test_an_endless_or_absurd_time_setting_is_refused_at_start(setting: str, val
     # lease of nan made every claim fail.
     with pytest.raises(SettingsError, match=setting.upper()):
         load_settings(_env_file=None, **{setting: value})
+
+
+def test_an_id_given_twice_is_kept_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once as an id and once pasted from a mention: the same agent, who would be tagged twice.
+    monkeypatch.setenv("AGENT_USERS", "U0AGENT,<@U0AGENT|alice>,U0OTHER,U0AGENT")
+    monkeypatch.setenv("SUPPORT_CHANNELS", "C0SUPPORT,<#C0SUPPORT|support>")
+    settings = Settings(_env_file=None)
+    assert settings.agent_users == ["U0AGENT", "U0OTHER"] and settings.support_channels == ["C0SUPPORT"]

@@ -28,9 +28,9 @@ from bot.stats.notes import (
     purge_note,
     stopped_note,
     thanks_note,
+    time_notes,
     undecided_lines,
     unmeasured_kinds,
-    untimed_note,
     upcoming_note,
     withdrawn_note,
 )
@@ -158,7 +158,7 @@ def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
         section(
             f"*Time* ({TIME_SCOPE})\n"
             + _timings(report)
-            + (f"\n_{untimed_note(report)}_" if report.recovered else "")
+            + "".join(f"\n_{note}_" for note in time_notes(report))
         ),
         section(
             "*Classified by*\n"

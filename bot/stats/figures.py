@@ -42,7 +42,8 @@ def fold_groups(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
     handling time: no handler wrote its reply, and "thanks" is no customer's need. A message its author
     deleted before the bot replied (``withdrawn``) is a message, paid for, but nothing was posted: out of
     the categories, the escalations (and every rate's denominator) and the answers, and it has no reply
-    time. Answers the customer stopped (``stopped``) are counted per category.
+    time. Answers the customer stopped (``stopped``) are counted per category; those cut short by a stop
+    (``cut_short``, a deletion mid-stream's among them) are left out of the handling and total times.
     """
     customers = [g for g in groups if g.source != AGENT]
     classified = [g for g in customers if not not_classified(g.source, g.escalation_reason)]
@@ -52,6 +53,7 @@ def fold_groups(groups: Sequence[Row[Any]]) -> tuple[dict[str, Any], Averages]:
         "follow_ups": int(_total(customers, "follow_ups")),
         "withdrawn": int(_total(customers, "withdrawn")),
         "unmeasured": int(_total(customers, "unmeasured")),
+        "cut_short": int(_total(classified, "cut_short")),
         **_count_unclassified(customers),
         **_count_classified(classified),
         **_count_escalations(customers),
@@ -161,13 +163,15 @@ def _count_usage(groups: Sequence[Row[Any]]) -> dict[str, Any]:
 
 
 def _add_up_times(customers: Sequence[Row[Any]], classified: Sequence[Row[Any]], thanked: int) -> Averages:
-    """Each time's (count, sum), for its average."""
+    """Each time's (count, sum), for its average. An answer cut short by a stop (``cut_short``) has its
+    routing time, but no handling or total time: those sums leave it out, and so do their counts."""
     answered = [g for g in classified if not g.escalated]
+    cut, answers_cut = int(_total(classified, "cut_short")), int(_total(answered, "cut_short"))
     return {
         "routing": (_measured(classified), _total(classified, "routing_ms")),
         # A thank-you's handling time is a stand-in of 0 ms, in the sum: taken out of the count alone.
-        "handling": (_measured(answered) - thanked, _total(answered, "handling_ms")),
-        "total": (_measured(classified), _total(classified, "total_ms")),
+        "handling": (_measured(answered) - thanked - answers_cut, _total(answered, "handling_ms")),
+        "total": (_measured(classified) - cut, _total(classified, "total_ms")),
         # Every customer's message, classified or not: a file alone or a give-up kept them waiting too.
         "reply": (int(_total(customers, "replies")), _total(customers, "reply_ms")),
     }

@@ -147,6 +147,21 @@ def untimed_note(report: StatsReport) -> str:
     )
 
 
+def cut_short_note(report: StatsReport) -> str:
+    """The answers the times leave out because a stop ended them, not the bot: counted, they read faster."""
+    return (
+        f"{plural(report.cut_short, 'answer')} stopped before {'its' if report.cut_short == 1 else 'their'} "
+        "end (by the customer, or by deleting the message) left out of handling and total: the stop, not "
+        "the bot, ended them."
+    )
+
+
+def time_notes(report: StatsReport) -> list[str]:
+    """What the times leave out, said under them: messages with no times on record, answers cut short."""
+    notes = [untimed_note(report)] if report.recovered else []
+    return notes + ([cut_short_note(report)] if report.cut_short else [])
+
+
 def unmeasured_kinds(report: StatsReport) -> str:
     """Why messages have no tokens on record, e.g. "1 found answered after a restart, 2 given up…"."""
     kinds = [

@@ -34,15 +34,18 @@ from bot.store.tables import routing_decisions
 
 
 def _metric_filter(metric: str) -> list[ColumnElement[bool]]:
-    """The decisions whose times count, as the rollup trigger (migration 0021) counts them: for the
+    """The decisions whose times count, as the rollup trigger (migration 0022) counts them: for the
     router's times the classifications (not files alone nor give-ups) that were measured (not a reply
     recovered after a restart), for handling only the answered ones, not the thank-yous (no handler
     wrote their reply); for the reply time every customer's message that has one (an agent's re-route
-    has none, nor has a withdrawn message: nothing was posted)."""
+    has none, nor has a withdrawn message: nothing was posted). An answer stopped before its end has no
+    handling or total time (migration 0022): the stop, not the bot, ended it."""
     d = routing_decisions
     if metric == "reply":
         return [d.c.reply_ms.is_not(None), d.c.source != AGENT]
     where = [classified(d.c.source, d.c.escalation_reason), d.c.measured.is_(True)]
+    if metric != "routing":
+        where.append(d.c.stopped_by_customer.is_(False))
     # A withdrawn thank-you closed nothing: counted among the (withdrawn) answers, as migration 0021 does.
     answered = [d.c.escalated.is_(False), or_(d.c.acknowledgement.is_(False), d.c.withdrawn.is_(True))]
     return where + (answered if metric == "handling" else [])

@@ -52,8 +52,12 @@ SUMS += ("cache_read_tokens", "cache_creation_tokens", "cost_usd", "reply_ms")
 # ``follow_ups``: customers' messages in a thread where the bot had already replied;
 # ``acknowledgements``: thank-yous after an answer, given the acknowledgement reply (no handler ran);
 # ``withdrawn``: decisions on a message its author deleted before the reply (nothing posted; a thank-you
-# among them is not counted in ``acknowledgements``); ``stopped``: answers posted that the customer stopped.
-COUNTS = ("replies", "unmeasured", "follow_ups", "acknowledgements", "withdrawn", "stopped")
+# among them is not counted in ``acknowledgements``); ``stopped``: answers posted that the customer stopped;
+# ``cut_short``: answers stopped before their end (by the customer, or by the message's deletion) with the
+# router's times on record: their handling and total times are not summed in ``handling_ms`` / ``total_ms``.
+COUNTS = ("replies", "unmeasured", "follow_ups", "acknowledgements", "withdrawn", "stopped", "cut_short")
+# The times a stop cuts short (the classification was over before the answer began).
+CUT_SUMS = ("handling_ms", "total_ms")
 VALUES = ("decisions", "confidence_sum", *CONF, *SUMS, *COUNTS)
 # The router's times, and the customer's wait (``reply``: from their message to the bot's reply).
 METRICS = ("routing", "handling", "total", "reply")
@@ -147,6 +151,14 @@ def _confidence_bucket(i: int) -> ColumnElement[Any]:
     return _one_if(c >= i / 10 if i == 9 else and_(c >= i / 10, c < (i + 1) / 10))
 
 
+def _unless_cut_short(name: str) -> ColumnElement[Any]:
+    """SQL: the decision's ``name``, or 0 for a time a stop cut short, as the rollup trigger sums it."""
+    d = routing_decisions
+    if name not in CUT_SUMS:
+        return d.c[name]
+    return case((d.c.stopped_by_customer.is_(True), literal_column("0")), else_=d.c[name])
+
+
 def grouped_statements(span: Span) -> list[Select[Any]]:
     """Per channel, category, source and escalation: the summed figures; ``part`` 0 rollups, 1 decisions.
 
@@ -175,7 +187,7 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             func.count().label("decisions"),
             func.sum(d.c.confidence).label("confidence_sum"),
             *(func.sum(_confidence_bucket(i)).label(n) for i, n in enumerate(CONF)),
-            *(func.sum(d.c[n]).label(n) for n in SUMS),
+            *(func.sum(_unless_cut_short(n)).label(n) for n in SUMS),
             func.count(d.c.reply_ms).label("replies"),
             func.sum(_one_if(d.c.measured.is_(False))).label("unmeasured"),
             func.sum(_one_if(d.c.follow_up.is_(True))).label("follow_ups"),
@@ -184,6 +196,9 @@ def grouped_statements(span: Span) -> list[Select[Any]]:
             ),
             func.sum(_one_if(withdrawn.is_(True))).label("withdrawn"),
             func.sum(_one_if(and_(d.c.stopped_by_customer.is_(True), withdrawn.is_(False)))).label("stopped"),
+            func.sum(_one_if(and_(d.c.stopped_by_customer.is_(True), d.c.measured.is_(True)))).label(
+                "cut_short"
+            ),
         ]
         statements.append(
             select(literal_column("1").label("part"), *raw_keys, *values)

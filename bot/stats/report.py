@@ -87,6 +87,10 @@ class StatsReport(BaseModel):
     # found already posted after a restart (:attr:`recovered`) and most give-ups. Left out of the times and of
     # the per-message tokens and cost, whose true figures are unknown.
     unmeasured: int = 0
+    # Of the classified messages, answers stopped before their end (by the customer, or by the message's
+    # deletion) with the router's times on record: the stop, not the bot, ended their handling, so they
+    # are left out of the handling and total times (their routing time counts).
+    cut_short: int = 0
     # Messages no classifier decided (escalated all the same): files alone, with no words to classify, and
     # messages given up on after every retry. Left out of categories, sources, confidence and times.
     no_text: int = 0

@@ -29,9 +29,9 @@ from bot.stats.notes import (
     purge_note,
     stopped_note,
     thanks_note,
+    time_notes,
     undecided_lines,
     unmeasured_kinds,
-    untimed_note,
     upcoming_note,
     withdrawn_note,
 )
@@ -146,7 +146,7 @@ def _timing(report: StatsReport) -> Table:
     note = "" if report.percentiles_exact else " (p50/p95 from daily histograms)"
     timing = Table(
         title=f"Time{note}",
-        caption=TIME_SCOPE + (f"\n{untimed_note(report)}" if report.recovered else ""),
+        caption="\n".join([TIME_SCOPE, *time_notes(report)]),
         caption_justify="left",
         title_justify="left",
         show_edge=False,

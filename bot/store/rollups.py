@@ -19,8 +19,8 @@ from bot.store.base import Base, SlackId
 class DailyRollupRow(Base):
     """Per channel, category, source, escalation and UTC day: sums of every decision's figures.
 
-    Kept by a database trigger on ``routing_decisions`` (migrations 0002, 0008, 0009, 0015 and 0021), so
-    ``/routing-stats`` reads thousands of rows instead of millions. ``channel_id`` and
+    Kept by a database trigger on ``routing_decisions`` (migrations 0002, 0008, 0009, 0015, 0021 and
+    0022), so ``/routing-stats`` reads thousands of rows instead of millions. ``channel_id`` and
     ``escalation_reason`` are '' for none. The primary key is in GROUP BY order and, on SQLite, the table
     is clustered on it (WITHOUT ROWID), so the report's GROUP BY streams through it without sorting.
     """
@@ -68,6 +68,10 @@ class DailyRollupRow(Base):
     # stopped by the customer (stopped_by_customer, not withdrawn) (0021).
     withdrawn: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
     stopped: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    # How many answers were cut short (stopped_by_customer, withdrawn or not) with the router's times on
+    # record: their handling and total times, ended by the stop, are in neither the sums above nor the
+    # histograms (0022).
+    cut_short: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
 
 
 # daily_latencies.channel_id of the rows that count every channel.
@@ -82,7 +86,8 @@ class DailyLatencyRow(Base):
     channel's rows either way. Kept by the same trigger; it gives p50/p95 on SQLite without sorting
     millions of rows (agents' re-routes are not counted, handling times only for answered messages, and
     since migration 0015 not for thank-yous; since migration 0008 files alone and give-ups count in the
-    reply time only; since 0021 withdrawn messages have no reply time).
+    reply time only; since 0021 withdrawn messages have no reply time; since 0022 answers cut short by a
+    stop have no handling or total time).
     """
 
     __tablename__ = "daily_latencies"

@@ -160,3 +160,35 @@ async def test_the_days_before_read_their_escalation_rate_without_their_withdraw
         f"Against the 7 days before ({previous_label(report)} UTC): 3 messages (−40%) · escalated 33.3% "
         "(+8.3 pts) · cost per message $0.0010 (±0%)"
     )
+
+
+async def test_answers_stopped_before_their_end_are_left_out_of_the_handling_and_total_times(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three answers written whole in 1,000, 1,200 and 1,400 ms, and two cut short at 200 ms (one stopped
+    by its customer, one by its message's deletion): counted, the handling time read 800 ms on average
+    and 1,000 ms at the median, faster than the bot wrote any whole answer. The routing time, over before
+    the answers began, keeps all five."""
+    day = datetime.combine(datetime.now(UTC).date() - timedelta(days=3), time.min, UTC)
+    rows = [
+        *(decision("General Question", 0.9, "claude", 100, ms) for ms in (1000, 1200, 1400)),
+        decision("General Question", 0.9, "claude", 100, 200, stopped_by_customer=True),
+        decision("General Question", 0.9, "claude", 100, 200, stopped_by_customer=True, withdrawn=True),
+    ]
+    for i, d in enumerate(rows):
+        await insert_old(store, day + timedelta(hours=12, minutes=i), d, CHANNEL, reply_ms=3000)
+    hours = StatsRequest(period="hours", start=day + timedelta(hours=6), end=day + timedelta(hours=18))
+    whole_day = parse_arguments(f"{day:%Y-%m-%d}..{day:%Y-%m-%d}")
+    for limit, request in itertools.product((build.EXACT_LIMIT, 0), (hours, whole_day)):
+        monkeypatch.setattr(build, "EXACT_LIMIT", limit)  # 0: percentiles from the histograms
+        report = await build_report(store, request)
+        rel = 1e-6 if limit else 0.05
+        assert (report.handling.count, report.handling.average_ms) == (3, pytest.approx(1200))
+        assert (report.handling.p50_ms, report.handling.p95_ms) == pytest.approx((1200, 1380), rel=rel)
+        assert (report.total.count, report.total.average_ms) == (3, pytest.approx(1300))
+        assert (report.routing.count, report.cut_short, report.stopped) == (5, 2, 1)
+
+    cut = "2 answers stopped before their end (by the customer, or by deleting the message) left out of "
+    _, blocks = report_blocks(report)
+    assert cut in section_text(blocks, "*Time*")
+    assert cut in " ".join(terminal_text(report).split())

@@ -357,7 +357,7 @@ def test_0021_counts_the_withdrawn_and_the_stopped_in_the_log_and_drops_the_with
 
     _run(database_url, insert)
     assert _run(database_url, thanks_and_handling) == (2, 3)  # 0015: every thank-you out of handling
-    command.upgrade(config, "head")
+    command.upgrade(config, "0021")
     waits, rolled, counts = _run(database_url, read)
     assert waits == [1000.0, 2000.0, None, None, 5000.0, None]
     assert rolled == (3, 1, 1, 3, pytest.approx(8000.0))
@@ -365,5 +365,49 @@ def test_0021_counts_the_withdrawn_and_the_stopped_in_the_log_and_drops_the_with
     assert counts == (4, 3)
     command.downgrade(config, "0020")
     assert _run(database_url, thanks_and_handling) == (2, 3)
+    command.upgrade(config, "head")
+    command.check(config)
+
+
+def test_0022_takes_the_answers_cut_short_in_the_log_out_of_the_handling_and_total_times(
+    database_url: str,
+) -> None:
+    """An answer stopped before its end (by its customer, or by its message's deletion) leaves the
+    handling and total sums and histograms, and is counted in ``cut_short``; its routing time stays.
+    A downgrade puts them back."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "0021")
+    ts = f"{T.timestamp() - 10:.6f}"
+    flags = {"withdrawn": False, "stopped_by_customer": False, "acknowledgement": False}
+    rows = [
+        _old_decision("C0X", ts, "claude", **flags),
+        _old_decision("C0X", ts, "claude", **(flags | {"stopped_by_customer": True, "handling_ms": 100.0})),
+        _old_decision("C0X", ts, "claude", **(flags | {"stopped_by_customer": True, "withdrawn": True})),
+    ]
+
+    async def insert(conn: AsyncConnection) -> None:
+        await conn.execute(routing_decisions.insert(), rows)
+
+    async def read(conn: AsyncConnection) -> tuple[Any, ...]:
+        r, h = daily_rollups, daily_latencies
+        sums = [func.sum(r.c[n]) for n in ("routing_ms", "handling_ms", "total_ms")]
+        counts = [func.sum(h.c[m]) for m in ("routing", "handling", "total")]
+        rolled = (await conn.execute(select(*sums))).one()
+        histograms = (await conn.execute(select(*counts).where(h.c.channel_id == "*"))).one()
+        return tuple(rolled), tuple(histograms)
+
+    async def cut_short(conn: AsyncConnection) -> Any:
+        return await conn.scalar(select(func.sum(daily_rollups.c.cut_short)))
+
+    _run(database_url, insert)
+    assert _run(database_url, read) == ((300.0, 1100.0, 1800.0), (3, 3, 3))
+    command.upgrade(config, "head")
+    assert _run(database_url, read) == ((300.0, 500.0, 600.0), (3, 1, 1))
+    assert _run(database_url, cut_short) == 2
+    _run(database_url, insert)  # the trigger counts them alike
+    assert _run(database_url, read) == ((600.0, 1000.0, 1200.0), (6, 2, 2))
+    assert _run(database_url, cut_short) == 4
+    command.downgrade(config, "0021")
+    assert _run(database_url, read) == ((600.0, 2200.0, 3600.0), (6, 6, 6))
     command.upgrade(config, "head")
     command.check(config)

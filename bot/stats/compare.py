@@ -49,10 +49,12 @@ def _figure(
 
 def comparison(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str | None:
     """E.g. "Against the 7 days before (2026-11-12 – 2026-11-18 UTC): 412 messages (+18%) · escalated
-    9.5% (−2.1 pts) · accuracy 91% of 120 reviewed (+3 pts) · median wait for a reply 3.8 s (−8%) · cost
-    per message $0.0042 (−18%)": the figures managers steer by, each with how it moved since the days
-    before; None when there are none (``all``, a period to come). A figure the period lacks (no reviews)
-    is left out, one the days before lack shows "–"."""
+    9.5% (−2.1 pts) · answers stopped 4.2% (+1.5 pts) · accuracy 91% of 120 reviewed (+3 pts) · median
+    wait for a reply 3.8 s (−8%) · cost per message $0.0042 (−18%)": the figures managers steer by, each
+    with how it moved since the days before; None when there are none (``all``, a period to come). A
+    figure the period lacks (no reviews) is left out, one the days before lack shows "–"; the stops are
+    shown when customers stopped any answer, then or now (of the answers posted: are they stopping the
+    bot's answers more often?)."""
     before = report.previous
     if before is None:
         return None
@@ -67,6 +69,10 @@ def comparison(report: StatsReport, bold: Callable[[str], str] = lambda text: f"
     parts = [
         f"{plural(report.messages, 'message')} ({percent_change(before.messages, report.messages)})",
         _figure("escalated", before.escalation_rate, report.escalation_rate, rate, points_change),
+        # Only when customers stopped any answer in either: "answers stopped 0% (±0 pts)" is clutter.
+        _figure("answers stopped", before.stop_rate, report.stop_rate, rate, points_change)
+        if report.stopped or before.stopped
+        else None,
         _figure("accuracy", before.accuracy, report.feedback_total.accuracy, reviewed, points_change),
         _figure(
             "median wait for a reply", before.reply_p50_ms, report.reply.p50_ms, duration, percent_change

@@ -21,9 +21,9 @@ def rate_of_escalation(escalations: int, messages: int, passed_on: int, withdraw
 
 class Previous(BaseModel):
     """The headline figures of the whole UTC days just before the report's period, as many days as it
-    has (``days``; same channel), to read the report's against: did escalations, accuracy, cost and the
-    customers' wait get better or worse. For a date range cut at now, the same stretch of those days, as
-    long as the part of the range that has happened."""
+    has (``days``; same channel), to read the report's against: did escalations, stops, accuracy, cost
+    and the customers' wait get better or worse. For a date range cut at now, the same stretch of those
+    days, as long as the part of the range that has happened."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -41,6 +41,9 @@ class Previous(BaseModel):
     reply_p50_ms: float | None = None
     reviewed: int = Field(default=0, ge=0)
     correct: int = Field(default=0, ge=0)
+    # The answers posted, and of them those the customers stopped (see :attr:`StatsReport.stop_rate`).
+    answers: int = Field(default=0, ge=0)
+    stopped: int = Field(default=0, ge=0)
 
     @property
     def escalation_rate(self) -> float | None:
@@ -49,6 +52,10 @@ class Previous(BaseModel):
     @property
     def cost_per_message(self) -> float | None:
         return self.cost_usd / self.measured_messages if self.measured_messages else None
+
+    @property
+    def stop_rate(self) -> float | None:
+        return self.stopped / self.answers if self.answers else None
 
     @property
     def accuracy(self) -> float | None:

@@ -9,6 +9,7 @@ nearly doubled the report's time over a million decisions, for a difference no m
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,7 +69,16 @@ async def read_previous(
         reply_p50_ms=await _median_wait(conn, span, replies, exact=exact, postgres=postgres),
         reviewed=reviews.reviewed,
         correct=reviews.correct,
+        answers=answers(figures),
+        stopped=sum(figures["category_stopped"].values()),
     )
+
+
+def answers(figures: dict[str, Any]) -> int:
+    """The answers posted among ``fold_groups``' figures: the categories' messages neither escalated nor
+    passed on (as :attr:`StatsReport.answers` counts them)."""
+    escalated = sum(figures["category_escalations"].values()) + sum(figures["category_passed_on"].values())
+    return sum(share.count for share in figures["categories"]) - escalated
 
 
 async def _all_kept(conn: AsyncConnection, span: Span, replies: int) -> bool:

@@ -192,3 +192,27 @@ async def test_answers_stopped_before_their_end_are_left_out_of_the_handling_and
     _, blocks = report_blocks(report)
     assert cut in section_text(blocks, "*Time*")
     assert cut in " ".join(terminal_text(report).split())
+
+
+async def test_the_days_before_show_whether_customers_stop_answers_more_often(store: Store) -> None:
+    """Nine days ago customers stopped 1 of 4 answers (25%; a withdrawn one stopped by its deletion is
+    no answer); this week 2 of 3, 66.7%: the headline says +41.7 pts, where it said nothing of stops."""
+    before = datetime.now(UTC) - timedelta(days=9)
+    rows = [answer("General Question", stopped_by_customer=True)] + [answer("General Question")] * 3
+    rows.append(answer("General Question", stopped_by_customer=True, withdrawn=True))
+    for i, d in enumerate(rows):
+        await insert_old(store, before + timedelta(minutes=i), d, CHANNEL)
+    this_week = [answer("General Question", stopped_by_customer=True)] * 2 + [answer("General Question")]
+    for i, d in enumerate(this_week):
+        await store.record(d, team_id=TEAM, channel_id=CHANNEL, message_ts=f"2.{i}", thread_ts=f"2.{i}")
+    report = await build_report(store, parse_arguments("7d"))
+    assert report.previous is not None
+    assert (report.previous.answers, report.previous.stopped, report.previous.stop_rate) == (4, 1, 0.25)
+    against = (
+        f"Against the 7 days before ({previous_label(report)} UTC): 3 messages (−40%) · escalated 0% "
+        "(±0 pts) · answers stopped 66.7% (+41.7 pts) · cost per message $0.0010 (±0%)"
+    )
+    assert comparison(report, lambda text: text) == against
+    _, blocks = report_blocks(report)
+    assert against.replace("Against the 7 days before", "*Against the 7 days before*") in str(blocks)
+    assert "answers stopped 66.7% (+41.7 pts)" in " ".join(terminal_text(report).split())

@@ -9,7 +9,7 @@ from bot.escalation_messages import REASON_TEXT
 from bot.mrkdwn_inline import escape
 from bot.stats.formats import noun, plural, rate, when
 from bot.stats.queries import PICKUP_NAMES
-from bot.stats.report import GAVE_UP_REASON, NO_REASON, StatsReport
+from bot.stats.report import GAVE_UP_REASON, NO_REASON, P95_MIN_TIMES, StatsReport
 from router.models import Source
 
 # Escalation reasons in words, as the agents read them in the escalation message.
@@ -157,9 +157,14 @@ def cut_short_note(report: StatsReport) -> str:
 
 
 def time_notes(report: StatsReport) -> list[str]:
-    """What the times leave out, said under them: messages with no times on record, answers cut short."""
+    """What the times leave out, said under them: messages with no times on record, answers cut short, a
+    p95 from too few times."""
     notes = [untimed_note(report)] if report.recovered else []
-    return notes + ([cut_short_note(report)] if report.cut_short else [])
+    notes += [cut_short_note(report)] if report.cut_short else []
+    if any(getattr(report, name).p95_withheld for name in TIMING_ROWS):
+        few = "from fewer, it is little more than the slowest one"
+        notes.append(f"p95 shows from {P95_MIN_TIMES} times up (–): {few}.")
+    return notes
 
 
 def unmeasured_kinds(report: StatsReport) -> str:

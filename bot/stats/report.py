@@ -17,6 +17,11 @@ NO_REASON = "unspecified"
 GAVE_UP_REASON = "gave_up"
 
 
+# Fewer times than this have no p95 worth reading: from 2 it is all but the slower one, from 19 little more
+# than the slowest; a 1-in-20 time needs 20 to be one.
+P95_MIN_TIMES = 20
+
+
 class Timing(BaseModel):
     """Average, median and 95th percentile of one duration, in ms (None with no data)."""
 
@@ -26,6 +31,16 @@ class Timing(BaseModel):
     average_ms: float | None = None
     p50_ms: float | None = None
     p95_ms: float | None = None
+
+    @property
+    def p95_shown(self) -> float | None:
+        """The p95 the report shows: none from fewer than P95_MIN_TIMES times."""
+        return self.p95_ms if self.count >= P95_MIN_TIMES else None
+
+    @property
+    def p95_withheld(self) -> bool:
+        """Whether there are times, but too few for a p95 (see :attr:`p95_shown`)."""
+        return 0 < self.count < P95_MIN_TIMES
 
 
 class CategoryFeedback(BaseModel):

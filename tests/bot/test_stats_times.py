@@ -14,7 +14,7 @@ from bot.stats.percentiles import histogram_statements, histograms
 from bot.stats.queries import split_period
 from bot.stats.report import Timing
 from bot.store import Store, repository
-from tests.bot.report_text import code_rows, terminal_text
+from tests.bot.report_text import code_rows, section_text, terminal_text
 from tests.bot.stats_samples import NOW, TEAM, decision, file_alone, gave_up, insert_old, seed
 from tests.store.samples import message
 
@@ -144,10 +144,10 @@ def test_long_waits_for_a_reply_read_in_seconds_minutes_and_hours_not_millions_o
         period="24h",
         start=None,
         end=NOW,
-        messages=3,
-        routing=Timing(count=3, average_ms=4.26, p50_ms=12.4, p95_ms=950),
-        reply=Timing(count=3, average_ms=2_403_100, p50_ms=8_300, p95_ms=7_200_000),
-        total=Timing(count=3, average_ms=45_000, p50_ms=599_000, p95_ms=3_000_000),
+        messages=30,
+        routing=Timing(count=30, average_ms=4.26, p50_ms=12.4, p95_ms=950),
+        reply=Timing(count=30, average_ms=2_403_100, p50_ms=8_300, p95_ms=7_200_000),
+        total=Timing(count=30, average_ms=45_000, p50_ms=599_000, p95_ms=3_000_000),
     )
     rows = code_rows(report_blocks(report)[1], "*Time*")
     assert rows[1].split() == ["routing", "4.3", "ms", "12", "ms", "950", "ms"]
@@ -155,4 +155,33 @@ def test_long_waits_for_a_reply_read_in_seconds_minutes_and_hours_not_millions_o
     assert rows[4].split() == ["reply", "40", "min", "8,300", "ms", "2.0", "h"]
     # support-router stats prints the same report: the terminal read "2,403,100.0" under "Time, ms"
     [reply] = [line for line in terminal_text(report).splitlines() if line.strip().startswith("reply")]
-    assert [cell.strip() for cell in reply.split("│")] == ["reply", "3", "40 min", "8,300 ms", "2.0 h"]
+    assert [cell.strip() for cell in reply.split("│")] == ["reply", "30", "40 min", "8,300 ms", "2.0 h"]
+
+
+def test_a_p95_from_too_few_times_is_not_shown_as_if_it_were_one() -> None:
+    """From two answers, the "p95" was the slower one's time all but a tenth of the gap: read as the time
+    one customer in twenty waits longer than, it sent a manager after an outlier. From 20 times on it
+    shows; below, "–" and a note say why."""
+    report = StatsReport(
+        period="24h",
+        start=None,
+        end=NOW,
+        messages=20,
+        routing=Timing(count=20, average_ms=100, p50_ms=90, p95_ms=250),
+        handling=Timing(count=2, average_ms=1000, p50_ms=1000, p95_ms=1900),
+        total=Timing(count=20, average_ms=1100, p50_ms=1000, p95_ms=2000),
+    )
+    _, blocks = report_blocks(report)
+    rows = code_rows(blocks, "*Time*")
+    assert rows[1].split()[-2:] == ["250", "ms"]
+    assert rows[2].split() == ["handling", "1,000", "ms", "1,000", "ms", "–"]
+    note = "p95 shows from 20 times up (–): from fewer, it is little more than the slowest one."
+    assert note in section_text(blocks, "*Time*")
+    printed = terminal_text(report)
+    [handling] = [line for line in printed.splitlines() if line.strip().startswith("handling")]
+    assert [cell.strip() for cell in handling.split("│")] == ["handling", "2", "1,000 ms", "1,000 ms", "–"]
+    assert note in " ".join(printed.split())
+    whole = report.model_copy(
+        update={"handling": Timing(count=20, average_ms=1000, p50_ms=1000, p95_ms=1900)}
+    )
+    assert "p95 shows" not in str(report_blocks(whole)[1]) and "1,900 ms" in terminal_text(whole)

@@ -98,7 +98,7 @@ def _channel_name(name: str) -> str:
 def _channels(shares: Sequence[Share]) -> str:
     if not shares:
         return "_none_"
-    return "\n".join(f"{_channel_name(s.name)}  `{bar(s.share)}`  {s.count:,}" for s in shares)
+    return "\n".join(f"{_channel_name(s.name)}  `{escape(bar(s.share))}`  {s.count:,}" for s in shares)
 
 
 def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:

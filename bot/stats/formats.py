@@ -11,10 +11,16 @@ LABEL_WIDTH = 40
 
 
 def bar(share: float, width: int = BAR_WIDTH, *, aligned: bool = False) -> str:
-    """A text bar and a percentage, e.g. ``█████░░░░░ 52%``; ``aligned`` pads the percentage to 4."""
+    """A text bar and a percentage, e.g. ``█████░░░░░ 52%``, ``░░░░░░░░░░ <1%`` for a share above none that
+    rounds to 0% (``>99%`` one short of all); ``aligned`` pads the percentage to 4."""
     share = min(max(share, 0.0), 1.0)
     filled = round(share * width)
     percent = f"{share:.0%}"
+    # Not "0%" beside a count of 3, nor "100%" for all but one: the whole percent hid both.
+    if percent == "0%" and share > 0:
+        percent = "<1%"
+    elif percent == "100%" and share < 1:
+        percent = ">99%"
     return f"{'█' * filled}{'░' * (width - filled)} {percent.rjust(4) if aligned else percent}"
 
 

@@ -186,6 +186,23 @@ def test_bars() -> None:
     assert bar(1.0) == "██████████ 100%"
 
 
+def test_a_share_that_rounds_to_none_or_all_does_not_read_as_none_or_all() -> None:
+    """One message in 1,000 read "0%" beside its count, and 999 in 1,000 "100%": a manager reading the
+    percentage alone took a category (or a source, a channel) for empty, or for all there is."""
+    assert bar(1 / 1000) == "░░░░░░░░░░ <1%"
+    assert bar(999 / 1000) == "██████████ >99%"
+    report = StatsReport(
+        period="7d", start=None, end=NOW, messages=1000, sources=shares({"claude": 999, "local": 1})
+    )
+    _, blocks = report_blocks(report)
+    assert code_rows(blocks, "*Classified by*") == [
+        "claude  ██████████ &gt;99%  999",  # escaped for Slack, which shows ">99%"
+        "local   ░░░░░░░░░░  &lt;1%    1",
+    ]
+    printed = terminal_text(report)
+    assert ">99%" in printed and "<1%" in printed
+
+
 def test_percentages_and_counts_line_up() -> None:
     counts = {"General Question": 1234, "Refund Request": 95, "Technical Support": 1}
     report = StatsReport(
@@ -200,5 +217,5 @@ def test_percentages_and_counts_line_up() -> None:
     assert code_rows(blocks, "*By category*") == [
         "General Question   █████████░  93%  1,234  · 12 escalated (1%)",
         "Refund Request     █░░░░░░░░░   7%     95  · 95 escalated (100%)",
-        "Technical Support  ░░░░░░░░░░   0%      1  · 0 escalated (0%)",
+        "Technical Support  ░░░░░░░░░░  &lt;1%      1  · 0 escalated (0%)",
     ]

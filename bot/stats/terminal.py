@@ -52,7 +52,10 @@ def _bold(text: str) -> str:
 
 def _shares(
     title: str, shares: Sequence[Share], names: dict[str, str] | None = None, notes: Sequence[str] = ()
-) -> Table:
+) -> Table | Text:
+    if not shares:
+        # An empty table printed its title folded over a headerless row, as if cut off; Slack says none.
+        return Text(f"{title}: none")
     table = Table(title=title, title_justify="left", show_edge=False)
     # Folded, not cut with "…": rich cut a long word at its end, where names that start alike differ.
     table.add_column("", overflow="fold")

@@ -9,7 +9,7 @@ from bot.stats.notes import escalated_notes
 from bot.stats.report import CategoryFeedback
 from bot.stats.shares import shares
 from bot.store import Store
-from tests.bot.report_text import code_rows, terminal_text
+from tests.bot.report_text import code_rows, section_text, terminal_text
 from tests.bot.stats_samples import NOW, seed
 
 
@@ -110,3 +110,15 @@ def test_a_period_without_messages_shows_no_rate_of_nothing() -> None:
     assert "0 messages routed · 0 escalated (–) · 0 threads taken over" in terminal_text(report)
     files = StatsReport(period="24h", start=None, end=NOW, messages=1, no_text=1, escalations=1)
     assert "Confidence (average –)" in terminal_text(files)  # not 0.00: nothing was classified
+
+
+def test_a_list_with_nothing_in_it_says_none_in_the_terminal_as_in_slack() -> None:
+    """With no escalations the terminal printed "Escalations by" and "reason" on two lines over an
+    empty header row, as if the list had been cut off; Slack said none."""
+    answered = StatsReport(
+        period="24h", start=None, end=NOW, messages=2, categories=shares({"General Question": 2})
+    )
+    printed = terminal_text(answered)
+    assert "Escalations by reason: none" in printed
+    _, blocks = report_blocks(answered)
+    assert section_text(blocks, "*Escalations by reason*") == "*Escalations by reason*\n_none_"

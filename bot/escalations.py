@@ -23,7 +23,7 @@ from bot.reply_metadata import notice_metadata
 from bot.settings import Settings
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
-from bot.store.tables import utcnow
+from bot.store.tables.base import utcnow
 from bot.threads import noticed
 from router.config import RoutesConfig
 from router.models import EscalationReason, RoutingDecision, Source, Turn

@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.period import LOCAL_CHANNELS
 from bot.stats.queries import AGENT, METRICS, Span, classified, in_range, raw_where
-from bot.store.rollups import ALL_CHANNELS, daily_latencies
-from bot.store.tables import routing_decisions
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.rollups import ALL_CHANNELS, daily_latencies
 
 
 def _metric_filter(metric: str) -> list[ColumnElement[bool]]:

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Select, func, literal_column, select
 
 from bot.stats.queries import DAY, Span, channel_where, raw_where
-from bot.store.rollups import daily_rollups
-from bot.store.tables import purges, routing_decisions
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.purges import purges
+from bot.store.tables.rollups import daily_rollups
 
 
 def first_day_statements(span: Span) -> tuple[Select[Any], Select[Any]] | None:

@@ -33,14 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.stats.period import LOCAL_CHANNELS
 from bot.store.records import GAVE_UP, NO_TEXT
-from bot.store.rollups import daily_rollups
-from bot.store.tables import (
-    inbound_messages,
-    route_feedback,
-    routing_decisions,
-    seen_by_agents,
-    threads,
-)
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.feedback import route_feedback
+from bot.store.tables.messages import inbound_messages
+from bot.store.tables.rollups import daily_rollups
+from bot.store.tables.threads import seen_by_agents, threads
 from router.models import Source
 
 KEY = ("channel_id", "category", "source", "escalated", "escalation_reason")

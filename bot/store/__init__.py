@@ -1,7 +1,8 @@
 """The decision store: inbound-message claims, the routing-decision log and thread states.
 
 SQLAlchemy 2 async on SQLite (aiosqlite, the default) or PostgreSQL (asyncpg); the schema lives in
-``bot.store.tables`` and every change to it is an Alembic revision in ``bot/store/migrations/``.
+``bot.store.tables`` (a module per kind of row) and every change to it is an Alembic revision in
+``bot/store/migrations/``.
 """
 
 from bot.store.engine import DEFAULT_DATABASE_URL, async_database_url, make_engine

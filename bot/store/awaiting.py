@@ -11,7 +11,8 @@ from sqlalchemy import select, text, update
 
 from bot.store.database import Database
 from bot.store.records import AwaitingEscalation
-from bot.store.tables import AWAITING_AGENT, seen_by_agents, threads, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.threads import AWAITING_AGENT, seen_by_agents, threads
 
 # How many waiting escalations one look reminds the agents of (the rest wait for the next look).
 REMINDER_BATCH = 50

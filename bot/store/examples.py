@@ -8,7 +8,8 @@ from typing import Literal
 from sqlalchemy import delete, func, select
 
 from bot.store.database import Database
-from bot.store.tables import learned_examples, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.examples import learned_examples
 
 ExampleSource = Literal["agent", "claude"]
 

@@ -11,7 +11,10 @@ from sqlalchemy import Row, Select, and_, select
 
 from bot.store.database import Database
 from bot.store.records import InboundMessage, not_classified
-from bot.store.tables import inbound_messages, route_feedback, routing_decisions, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.feedback import route_feedback
+from bot.store.tables.messages import inbound_messages
 from router.models import Source
 
 

@@ -19,7 +19,8 @@ from bot.store.batching import Batcher
 from bot.store.database import Database
 from bot.store.errors import UnknownMessage
 from bot.store.records import InboundMessage
-from bot.store.tables import inbound_messages, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.messages import inbound_messages
 from bot.store.waiting import released_statement, rooted_statement
 from router.models import RoutingDecision
 

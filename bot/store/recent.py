@@ -10,7 +10,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Select, func, or_, select, tuple_
 
 from bot.store.database import Database
-from bot.store.tables import inbound_messages, routing_decisions, threads
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.messages import inbound_messages
+from bot.store.tables.threads import threads
 
 # Threads looked up per query by the catch-up's (3 bound values each).
 THREADS_PER_QUERY = 300

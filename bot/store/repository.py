@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, func, select, type_coerce, update
 
 from bot.redaction import TextMode, kept_text
 from bot.store.awaiting import AwaitingAgents
-from bot.store.base import UTCDateTime
 from bot.store.errors import UnknownMessage
 from bot.store.examples import LearnedExamples
 from bot.store.feedback import RouteFeedback
@@ -19,12 +18,10 @@ from bot.store.inbox import message_key, storable, storable_text
 from bot.store.recent import RecentActivity
 from bot.store.records import InboundMessage
 from bot.store.retention import Retention
-from bot.store.tables import (
-    inbound_messages,
-    routing_decisions,
-    threads,
-    utcnow,
-)
+from bot.store.tables.base import UTCDateTime, utcnow
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.messages import inbound_messages
+from bot.store.tables.threads import threads
 from bot.store.threads import ThreadStates
 from bot.store.turn_taking import TurnTaking
 from bot.store.withdrawals import Withdrawals

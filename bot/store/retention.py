@@ -8,7 +8,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, and_, delete, func, select
 
 from bot.store.database import Database
-from bot.store.tables import inbound_messages, learned_examples, purges, routing_decisions, threads, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.examples import learned_examples
+from bot.store.tables.messages import inbound_messages
+from bot.store.tables.purges import purges
+from bot.store.tables.threads import threads
 
 # Rows ``db purge`` deletes per transaction.
 PURGE_BATCH = 5000

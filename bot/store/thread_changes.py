@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, null, or_
 
-from bot.store.base import UTCDateTime
-from bot.store.tables import threads
+from bot.store.tables.base import UTCDateTime
+from bot.store.tables.threads import threads
 
 
 def upsert(insert: Any, changes: dict[str, Any]) -> Any:

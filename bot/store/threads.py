@@ -15,12 +15,9 @@ from sqlalchemy import case, func, or_, select, text, update
 from bot.store.awaiting import customer_picked_up
 from bot.store.database import Database
 from bot.store.records import NoticedThread, ThreadState
-from bot.store.tables import (
-    NOTICED,
-    inbound_messages,
-    threads,
-    utcnow,
-)
+from bot.store.tables.base import utcnow
+from bot.store.tables.messages import inbound_messages
+from bot.store.tables.threads import NOTICED, threads
 from bot.store.thread_changes import answered_changes, picked_up, rerouted_changes, since_escalated, upsert
 
 

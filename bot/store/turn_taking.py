@@ -15,7 +15,8 @@ from sqlalchemy import Select, or_, select, update
 from bot.store.database import Database
 from bot.store.inbox import message_key
 from bot.store.records import InboundMessage
-from bot.store.tables import inbound_messages, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.messages import inbound_messages
 
 
 class TurnTaking(Database):

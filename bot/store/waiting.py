@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, select, update
 
 from bot.store.records import InboundMessage
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 
 
 def rooted_statement(now: datetime, *, postgres: bool) -> Any:

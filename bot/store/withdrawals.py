@@ -10,7 +10,7 @@ from sqlalchemy import and_, select, update
 
 from bot.store.inbox import Inbox, message_key
 from bot.store.records import InboundMessage
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 
 # The states of a claimed message not answered yet: worked on, or waiting for its thread's first message.
 _UNANSWERED = ("pending", "waiting")

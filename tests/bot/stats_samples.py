@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from bot.escalations import gave_up_decision
 from bot.store import Store
 from bot.store.feedback import Verdict
-from bot.store.tables import routing_decisions
+from bot.store.tables.decisions import routing_decisions
 from router.models import RoutingDecision, Usage
 from router.routes_file import load_routes
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bot.formatting import ACTION_HAND_BACK
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack

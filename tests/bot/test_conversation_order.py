@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.reply_metadata import reply_metadata
 from bot.store.records import InboundMessage
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 from bot.turns import ORDER_POLL_SECONDS, ORDER_WAIT_SECONDS
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot

@@ -14,7 +14,7 @@ from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
 from bot.stats.notes import escalated_notes
 from bot.stats.terminal import print_report
-from bot.store.tables import routing_decisions
+from bot.store.tables.decisions import routing_decisions
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure

@@ -12,7 +12,8 @@ from sqlalchemy import update
 from bot.stats import build_report, parse_arguments
 from bot.store import Store
 from bot.store.awaiting import customer_picked_up
-from bot.store.tables import threads, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.threads import threads
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CUSTOMER
 from tests.bot.test_dm_escalations import DM, OTHER_AGENT, escalated_dm, notices

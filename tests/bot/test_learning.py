@@ -8,7 +8,8 @@ from datetime import timedelta
 from bot.formatting import ACTION_CORRECT
 from bot.learning import Learner
 from bot.store.repository import Store
-from bot.store.tables import learned_examples, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.examples import learned_examples
 from router.assemble import build_router
 from router.models import RoutingDecision, Source
 from router.routes_file import load_routes

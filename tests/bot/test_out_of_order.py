@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot import turns
 from bot.reply_metadata import reply_payload
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
 from tests.bot.test_conversation_order import AGENT, answered_elsewhere, unsure, written

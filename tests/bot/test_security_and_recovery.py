@@ -273,7 +273,7 @@ async def test_healthz_reports_the_database(running: RunningBot) -> None:
 async def _pending_count(running: RunningBot) -> int:
     from sqlalchemy import func, select
 
-    from bot.store.tables import inbound_messages
+    from bot.store.tables.messages import inbound_messages
 
     query = select(func.count()).where(inbound_messages.c.state == "pending")
     async with running.store.reading() as conn:
@@ -283,7 +283,7 @@ async def _pending_count(running: RunningBot) -> int:
 async def _decisions(running: RunningBot) -> list[dict]:
     from sqlalchemy import select
 
-    from bot.store.tables import routing_decisions
+    from bot.store.tables.decisions import routing_decisions
 
     async with running.store.reading() as conn:
         rows = (await conn.execute(select(routing_decisions))).mappings().all()
@@ -326,7 +326,8 @@ async def test_a_message_whose_lease_lapsed_while_it_is_answered_here_is_not_sta
     worker is still answering. Its own recovery pass must not start the message a second time."""
     from sqlalchemy import update
 
-    from bot.store.tables import inbound_messages, utcnow
+    from bot.store.tables.base import utcnow
+    from bot.store.tables.messages import inbound_messages
 
     anthropic_api.first_token_latency = 1.0
     running = await make_bot(recovery_interval_seconds=3600)  # the pass below is the only one

@@ -13,7 +13,7 @@ from bot.stats.blocks import report_blocks
 from bot.stats.terminal import print_report
 from bot.store import Store
 from bot.store.feedback import Verdict
-from bot.store.tables import routing_decisions
+from bot.store.tables.decisions import routing_decisions
 from tests.bot.stats_samples import TEAM, decision, seed_the_week_before
 
 BILLING = "C0BILLING"

@@ -11,7 +11,7 @@ from bot.stats.formats import when
 from bot.stats.notes import PICKUP_NOTE, pickups_text
 from bot.stats.queries import pickups_statement, split_period
 from bot.store import Store
-from bot.store.tables import threads
+from bot.store.tables.threads import threads
 from tests.bot.stats_samples import TEAM, decision
 from tests.store.plans import query_plan
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
 from bot.store.errors import DatabaseError
-from bot.store.rollups import daily_latencies
-from bot.store.tables import routing_decisions
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.rollups import daily_latencies
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, RunningBot
 from tests.bot.test_security_and_recovery import (

@@ -14,7 +14,7 @@ from bot.stats.blocks import report_blocks
 from bot.stats.compare import comparison, previous_label
 from bot.stats.period import StatsRequest
 from bot.store import Store
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 from router.models import RoutingDecision
 from tests.bot.report_text import section_text, terminal_text
 from tests.bot.stats_samples import TEAM, decision, insert_old

@@ -14,7 +14,8 @@ from sqlalchemy import Table, select
 
 from bot.reply_metadata import reply_part
 from bot.store.repository import Store
-from bot.store.tables import inbound_messages, routing_decisions
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.messages import inbound_messages
 from tests.fakes import FakeSlack
 
 if TYPE_CHECKING:

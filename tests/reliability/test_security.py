@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 import bot.store.engine
-from bot.store.tables import Base, inbound_messages
+from bot.store.tables import metadata
+from bot.store.tables.messages import inbound_messages
 from tests.bot.harness import CHANNEL, CUSTOMER, SECRET, RunningBot
 from tests.fakes import FakeAnthropic, FakeSlack, event_callback, message_event, sign
 from tests.reliability.helpers import eventually, outcomes, pending_count, rows
@@ -112,6 +113,6 @@ def _record_text(record: logging.LogRecord) -> str:
 async def _everything_stored(running: RunningBot) -> str:
     dump: list[Any] = []
     async with running.store.reading() as conn:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             dump += [dict(row) for row in (await conn.execute(select(table))).mappings().all()]
     return json.dumps(dump, default=str, ensure_ascii=False)

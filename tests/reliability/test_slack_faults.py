@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store.tables import inbound_messages
+from bot.store.tables.messages import inbound_messages
 from tests.bot.harness import CHANNEL
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.reliability.helpers import answered_later, eventually, outcomes, rows

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from bot.store import Store
 from bot.store.feedback import Verdict
-from bot.store.rollups import ALL_CHANNELS, daily_latencies, daily_rollups
+from bot.store.tables.rollups import ALL_CHANNELS, daily_latencies, daily_rollups
 from router.models import RoutingDecision
 
 TEAM = "T0TEAM"

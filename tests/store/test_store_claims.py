@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from bot.store import DatabaseError, InboundMessage, Store, UnknownMessage, repository
 from bot.store.repository import reply_ms
-from bot.store.tables import inbound_messages, routing_decisions
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.messages import inbound_messages
 from bot.store.turn_taking import earlier_pending_statement
 from router.models import Usage
 from tests.store.plans import query_plan

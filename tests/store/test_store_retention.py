@@ -10,7 +10,11 @@ from sqlalchemy import select, update
 
 from bot.redaction import CARD_MASK, EMAIL_MASK, PHONE_MASK
 from bot.store import Store, retention
-from bot.store.tables import inbound_messages, learned_examples, routing_decisions, threads, utcnow
+from bot.store.tables.base import utcnow
+from bot.store.tables.decisions import routing_decisions
+from bot.store.tables.examples import learned_examples
+from bot.store.tables.messages import inbound_messages
+from bot.store.tables.threads import threads
 from tests.store.samples import decision, message
 
 SECRET_TEXT = "Refund card 4111 1111 1111 1111 to jane@example.com, call +1 415 555 0100"

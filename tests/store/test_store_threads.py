@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from bot.store import Store, ThreadState, upgrade_async
-from bot.store.tables import threads
+from bot.store.tables.threads import threads
 from router.models import EscalationReason
 from tests.store.samples import decision, message
 

@@ -17,10 +17,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from bot.store.engine import DEFAULT_DATABASE_URL, async_database_url, make_engine
-from bot.store.tables import Base, UTCDateTime
+from bot.store.tables import metadata
+from bot.store.tables.base import UTCDateTime
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def database_url() -> str:

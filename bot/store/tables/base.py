@@ -1,8 +1,5 @@
-"""What every table is declared with: the declarative base (its constraint names) and the shared column types.
-
-Apart from ``bot.store.tables`` so that the stats summaries (``bot.store.rollups``) derive from the same base
-without importing the tables they summarise.
-"""
+"""What every table is declared with: the declarative base (its constraint names), the shared column types
+and the clock their timestamps default to."""
 
 from __future__ import annotations
 
@@ -22,6 +19,11 @@ NAMING_CONVENTION = {
 
 # Slack ids (team, channel, user) and message timestamps ("1712345678.123456").
 SlackId = String(64)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

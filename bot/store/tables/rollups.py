@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, String, Table, Text
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.store.base import Base, SlackId
+from bot.store.tables.base import Base, SlackId
 
 
 class DailyRollupRow(Base):

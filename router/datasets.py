@@ -28,6 +28,8 @@ SKIP = "<skip>"
 TEXT_FIELD, LABEL_FIELD = "text", "label"
 # Native CSV layouts (text column, label column): HINT3, Banking77, Bitext.
 NATIVE_CSV_COLUMNS = (("sentence", "label"), ("text", "category"), ("instruction", "intent"))
+# The files load_labelled reads.
+SUFFIXES = (".jsonl", ".csv", ".json")
 CLINC_SPLITS = {"train": ("train", "oos_train"), "val": ("val", "oos_val"), "test": ("test", "oos_test")}
 
 
@@ -91,6 +93,8 @@ def load_labelled(
     Raises:
         DatasetError: unreadable file, bad row, missing column, unmapped label or no rows at all.
     """
+    if path.is_dir():
+        raise DatasetError(_a_folder(path))
     suffix = path.suffix.lower()
     text_key, label_key = text_field or TEXT_FIELD, label_field or LABEL_FIELD
     if suffix == ".jsonl":
@@ -109,6 +113,16 @@ def load_labelled(
     if not items:
         raise DatasetError(f"{path}: no labelled rows found; the file needs at least one text and label")
     return items
+
+
+def _a_folder(path: Path) -> str:
+    """What to say of a folder given for a file: which of its files can be read (HINT3's test files sit
+    in a folder of their own, and `eval hint3/test` told only of an unknown file type "(none)")."""
+    readable = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+    if not readable:
+        return f"{path}: is a folder, with no .jsonl, .csv or .json file in it; give a labelled file"
+    more = f" (and {len(readable) - 3} more)" if len(readable) > 3 else ""
+    return f"{path}: is a folder; give one of its labelled files, such as {', '.join(readable[:3])}{more}"
 
 
 def _map_label(path: Path, where: str, label: str, label_map: Mapping[str, str] | None) -> str:

@@ -119,6 +119,24 @@ def test_unknown_suffix(tmp_path: Path) -> None:
         load_labelled(write(tmp_path, "a.txt", "x"))
 
 
+def test_a_folder_given_for_a_file_names_the_files_in_it(tmp_path: Path) -> None:
+    # `eval hint3/test` said "unknown file type (none)", as if the folder were a file of no known type.
+    (tmp_path / "test").mkdir()
+    write(tmp_path, "test/sofmattress_test.csv", "sentence,label\nhi,GREETING\n")
+    write(tmp_path, "test/notes.txt", "x")
+    with pytest.raises(DatasetError) as refused:
+        load_labelled(tmp_path / "test")
+    assert str(refused.value) == (
+        f"{tmp_path / 'test'}: is a folder; give one of its labelled files, such as "
+        f"{tmp_path / 'test' / 'sofmattress_test.csv'}"
+    )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(
+        DatasetError, match=r"empty: is a folder, with no \.jsonl, \.csv or \.json file in it"
+    ):
+        load_labelled(tmp_path / "empty")
+
+
 def test_native_csv_layouts(tmp_path: Path) -> None:
     hint3 = write(tmp_path, "h.csv", "sentence,label\nhello,NO_NODES_DETECTED\norder,ORDER\n")
     assert load_labelled(hint3) == [LabelledText("hello", OUT_OF_SCOPE), LabelledText("order", "ORDER")]

@@ -46,9 +46,20 @@ def _precision(text: str) -> float:
     return value
 
 
-SETTINGS_EPILOG = (
-    "Settings come from the environment or a .env file in the working folder (README: Configuration); "
-    "DATABASE_URL defaults to sqlite:///routing.db in the working folder."
+SETTINGS_FROM = (
+    "Settings come from the environment or a .env file in the working folder (README: Configuration)"
+)
+SETTINGS_EPILOG = f"{SETTINGS_FROM}; DATABASE_URL defaults to sqlite:///routing.db in the working folder."
+# classify, eval and calibrate open no database: their help named DATABASE_URL and not what they read.
+CLASSIFIER_EPILOG = (
+    "Reads the routes file (ROUTES_FILE, default: the packaged one). With ANTHROPIC_API_KEY set, Claude "
+    "classifies what the local model is not confident of; without it the local model alone, offline. "
+    "Records nothing: no database is opened. "
+    f"{SETTINGS_FROM}."
+)
+CALIBRATE_EPILOG = (
+    "Cross-validates the local model alone (Claude is not asked), configured by the routes file "
+    f"(ROUTES_FILE, default: the packaged one). Records nothing: no database is opened. {SETTINGS_FROM}."
 )
 SERVE_EPILOG = (
     "Needs SLACK_BOT_TOKEN (xoxb-…) and either SLACK_SIGNING_SECRET (HTTP on HOST:PORT, default "
@@ -140,10 +151,11 @@ def _add_classifier_commands(sub: Any) -> None:
         "classify",
         "classify one message and print category, confidence, reasoning, source (local model or Claude) and "
         "whether it would be escalated",
+        CLASSIFIER_EPILOG,
     )
     p.add_argument("text", type=_words, help="the customer's message")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file")
+    p = _command(sub, "eval", "evaluate routing on a labelled JSONL or CSV file", CLASSIFIER_EPILOG)
     p.add_argument(
         "file",
         type=Path,
@@ -152,7 +164,12 @@ def _add_classifier_commands(sub: Any) -> None:
     p.add_argument("--label-map", help=LABEL_MAP_HELP)
     _column_options(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p = _command(sub, "calibrate", "pick the local-accept threshold (skip Claude) by cross-validation")
+    p = _command(
+        sub,
+        "calibrate",
+        "pick the local-accept threshold (skip Claude) by cross-validation",
+        CALIBRATE_EPILOG,
+    )
     p.add_argument("file", type=Path, help="labelled JSONL or CSV, as for eval")
     p.add_argument(
         "--target-precision", type=_precision, default=0.98, help="precision to keep (default 0.98)"

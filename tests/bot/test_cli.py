@@ -543,3 +543,10 @@ def test_each_commands_own_help_says_what_it_does_and_where_settings_come_from(
             assert needed in shown
     if command == "db upgrade":  # as the README's Upgrading says: not alongside a SQLite bot
         assert "on SQLite stop serve first" in shown and "the running bot cannot record" not in shown
+    # The README: a bad DATABASE_URL stops all but classify, eval and calibrate, which open no database.
+    # Their help named DATABASE_URL's default and not the routes file they read.
+    opens_no_database = command in ("classify", "eval", "calibrate")
+    assert ("DATABASE_URL" in shown) != opens_no_database
+    if opens_no_database:
+        assert "ROUTES_FILE" in shown and "no database is opened" in shown
+        assert ("ANTHROPIC_API_KEY" in shown) == (command != "calibrate")

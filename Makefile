@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint serve chat bench bench-quality bench-stats clean
 
+# The Python check comes first: a .venv made by an older Python failed pip's install, and stayed, so that
+# `make demo PYTHON=python3.12` went on using it.
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "support-router needs Python 3.11 or later, and $(PYTHON) is older (or missing):" \
+			"name one, e.g. make $(MAKECMDGOALS) PYTHON=python3.12" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -1,6 +1,7 @@
 """The README's reference parts are the product's: the settings table lists every setting with its
 default, the routes file example loads, every ``support-router`` command it shows takes the options
-shown, and the Upgrading table has a row for every migration after 0009.
+shown, every ``make`` target it shows is the Makefile's, and the Upgrading table has a row for every
+migration after 0009.
 
 An installer copies from these: a setting missing from the table is one they never learn of, a default
 misstated is a surprise in production, an option that is not taken is an argparse error, and a migration
@@ -107,3 +108,13 @@ def test_the_upgrading_table_has_a_row_for_every_later_migration() -> None:
     rows = _rows(_section("### Upgrading"))
     listed = sorted(number for cells in rows for number in re.findall(r"\b(\d{4})\b", cells[0]))
     assert listed == [revision for revision in revisions if revision > "0009"]
+
+
+def test_every_make_target_shown_is_in_the_makefile() -> None:
+    # `make demo`, `make bench-stats` in prose and in the sh blocks; a target renamed in the Makefile
+    # would leave an installer with "No rule to make target".
+    shown = set(re.findall(r"(?:`|^)make ([a-z][\w-]*)", DOCUMENTS, re.MULTILINE))
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.MULTILINE))
+    assert {"demo", "test", "lint", "serve", "chat"} <= shown  # the pattern still reads them
+    assert shown - targets == set()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.bot.conftest import BotFactory
 from tests.bot.test_dm_escalations import escalated_dm, notices
-from tests.bot.test_handoffs import AGENTS_CHANNEL
-from tests.bot.test_reminders import escalate, later
+from tests.bot.test_handoffs import AGENTS_CHANNEL, escalate
+from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
 
 GROUP = "S0SUPPORT"

@@ -13,7 +13,7 @@ from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER
 from tests.bot.test_catch_up import ago, away, settled, started
 from tests.bot.test_feedback_actions import click, press
-from tests.bot.test_handoffs import AGENT, bot_free_again, hand_back, sure, unsure
+from tests.bot.test_handoffs import AGENT, bot_free_again, escalate, hand_back, sure, taken_over
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.fakes.slack_signing import event_callback, message_event
 
@@ -23,11 +23,7 @@ async def test_a_thread_handed_back_stays_the_bots_after_a_restart(
 ) -> None:
     first = await started(make_bot, agent_users=[AGENT])
     first._ts = time.time() - 60  # a restart soon after: the catch-up reads the thread again
-    anthropic_api.classify_fn = unsure
-    event = await first.customer_says("about my order")
-    await first.idle()
-    await first.customer_says("I've refunded you, it shows in 3 days", user=AGENT, thread_ts=event["ts"])
-    await first.idle()
+    event = await taken_over(first, anthropic_api, "I've refunded you, it shows in 3 days", "about my order")
     await hand_back(first, event)
     await away(first)
     asked = len(anthropic_api.bodies("answer"))
@@ -50,9 +46,7 @@ async def test_an_agents_reply_whose_event_comes_after_the_hand_back_does_not_ta
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
     running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("about my order")
-    await running.idle()
+    event = await escalate(running, anthropic_api, "about my order")
     # Written, then the button pressed; Slack's first delivery of the reply failed, and its retry comes now.
     ts = running.next_ts()
     text = "Done, handing you back to the bot"
@@ -74,10 +68,7 @@ async def test_a_thread_an_agent_re_routed_stays_the_bots_after_a_restart(
 ) -> None:
     first = await started(make_bot, agent_users=[AGENT])
     first._ts = time.time() - 60
-    anthropic_api.classify_fn = unsure
-    event = await first.customer_says("hmm, about that thing from before")
-    await first.idle()
-    await first.customer_says("Let me get you the right answer", user=AGENT, thread_ts=event["ts"])
+    event = await taken_over(first, anthropic_api, "Let me get you the right answer")
     await press(first, event, ACTION_REROUTE, AGENT, "rr", "Technical Support")
     await bot_free_again(first, event)
     await first.idle()
@@ -101,9 +92,7 @@ async def test_an_agent_whose_hand_back_note_slack_refuses_is_told_the_thread_is
     # Without a word, the click looked like it did nothing; pressed again, it said there was nothing to
     # hand back.
     running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("about my order")
-    await running.idle()
+    event = await escalate(running, anthropic_api, "about my order")
     slack.fail_next("chat.postMessage", error="restricted_action", channel=CHANNEL)
     answer = await click(running, event, ACTION_HAND_BACK, AGENT, "hand back")
     assert answer["text"] == HANDED_BACK_UNTOLD
@@ -117,9 +106,7 @@ async def test_a_customers_message_written_as_the_agent_handed_back_is_still_ans
 ) -> None:
     # The agent may not have seen it: a customer left unanswered is the worse mistake.
     running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("about my order")
-    await running.idle()
+    event = await escalate(running, anthropic_api, "about my order")
     ts = running.next_ts()
     text = "also, can I change the delivery address?"
     slack.add_message(CHANNEL, ts, CUSTOMER, text, thread_ts=event["ts"])
@@ -138,10 +125,7 @@ async def test_what_a_customer_wrote_while_an_agent_had_the_thread_is_theirs_aft
     # customer said to the agent, and answered it once the thread was handed back.
     first = await started(make_bot, agent_users=[AGENT])
     first._ts = time.time() - 60
-    anthropic_api.classify_fn = unsure
-    event = await first.customer_says("about my order")
-    await first.idle()
-    await first.customer_says("Refunded, it shows in 3 days", user=AGENT, thread_ts=event["ts"])
+    event = await taken_over(first, anthropic_api, "Refunded, it shows in 3 days", "about my order")
     await first.customer_says("thanks! and is there a fee?", thread_ts=event["ts"])
     await first.idle()
     await away(first)

@@ -57,6 +57,31 @@ async def hand_back(running: RunningBot, event: dict[str, Any]) -> None:
     await bot_free_again(running, event)
 
 
+async def escalate(
+    running: RunningBot, anthropic_api: FakeAnthropic, text: str = "hmm, about that thing from before"
+) -> dict[str, Any]:
+    """A customer's message in the channel that the classifier is unsure of, escalated; returns its event."""
+    anthropic_api.classify_fn = unsure
+    event = await running.customer_says(text)
+    await running.idle()
+    assert len(running.replies(event)) == 1  # the escalation
+    return event
+
+
+async def taken_over(
+    running: RunningBot,
+    anthropic_api: FakeAnthropic,
+    reply: str = "Hi! Which order is this about?",
+    text: str = "hmm, about that thing from before",
+) -> dict[str, Any]:
+    """An escalated thread that an agent (``AGENT``) has replied in, ``reply``, taking it over: how agents
+    take most threads up. Returns the customer's event."""
+    event = await escalate(running, anthropic_api, text)
+    await running.customer_says(reply, user=AGENT, thread_ts=event["ts"])
+    await running.idle()
+    return event
+
+
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The clock the directory's user group cache reads (``clock[0] += s`` lets ``s`` seconds pass)."""
@@ -223,13 +248,9 @@ async def test_after_a_hand_back_the_agents_words_are_the_agents_not_the_custome
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:
     running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("about my order")
-    await running.idle()
-    await running.customer_says(
-        "I've refunded you $20, it shows in 3 days", user=AGENT, thread_ts=event["ts"]
+    event = await taken_over(
+        running, anthropic_api, "I've refunded you $20, it shows in 3 days", "about my order"
     )
-    await running.idle()
     await hand_back(running, event)
     anthropic_api.classify_fn = sure
     await running.customer_says("when exactly will I get it?", thread_ts=event["ts"])
@@ -299,11 +320,7 @@ async def test_an_agent_answering_an_escalation_is_not_told_again_what_its_help_
     make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
 ) -> None:
     running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("hmm, about that thing from before")
-    await running.idle()
-    await running.customer_says("Hi! Which order is this about?", user=AGENT, thread_ts=event["ts"])
-    await running.idle()
+    event = await taken_over(running, anthropic_api)
     assert slack.workspace.ephemerals == []
     thread = await running.store.get_thread(slack.team_id, CHANNEL, event["ts"])
     assert thread is not None and thread.taken_over_by == AGENT
@@ -330,12 +347,10 @@ async def test_re_routing_an_escalation_gives_the_thread_back_to_the_bot(
     make_bot: BotFactory, anthropic_api: FakeAnthropic, agent_spoke: bool
 ) -> None:
     running = await make_bot(agent_users=[AGENT])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("hmm, about that thing from before")
-    await running.idle()
     if agent_spoke:
-        await running.customer_says("Looking into it, one sec", user=AGENT, thread_ts=event["ts"])
-        await running.idle()
+        event = await taken_over(running, anthropic_api, "Looking into it, one sec")
+    else:
+        event = await escalate(running, anthropic_api)
     answer = await click(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support")
     assert "its answer follows" in answer["text"]
     await replies_count(running, event, 2)
@@ -351,9 +366,7 @@ async def test_an_agent_who_writes_while_another_agents_re_route_is_answered_kee
 ) -> None:
     other = "U0AGENT2"
     running = await make_bot(agent_users=[AGENT, other])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("hmm, about that thing from before")
-    await running.idle()
+    event = await escalate(running, anthropic_api)
     anthropic_api.first_token_latency = 1.0
     click = asyncio.create_task(press(running, event, ACTION_REROUTE, AGENT, "reroute", "Technical Support"))
     await asyncio.sleep(0.4)  # the re-route's answer is being written
@@ -886,9 +899,7 @@ async def test_two_agents_handing_back_at_once_leave_one_note(
     make_bot: BotFactory, anthropic_api: FakeAnthropic
 ) -> None:
     running = await make_bot(agent_users=[AGENT, "U0AGENT2"])
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("about my order")
-    await running.idle()
+    event = await escalate(running, anthropic_api, "about my order")
     await asyncio.gather(
         press(running, event, ACTION_HAND_BACK, AGENT, "first"),
         press(running, event, ACTION_HAND_BACK, "U0AGENT2", "second"),

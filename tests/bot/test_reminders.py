@@ -11,26 +11,15 @@ from typing import Any
 import pytest
 
 from bot import reminders as reminders_module
-from bot.formatting import ACTION_HAND_BACK
 from bot.stats import build_report, parse_arguments
 from tests.bot.conftest import BotFactory
-from tests.bot.harness import RunningBot
-from tests.bot.test_feedback_actions import press
-from tests.bot.test_handoffs import AGENT, sure, unsure
+from tests.bot.test_handoffs import AGENT, escalate, hand_back, sure, taken_over, unsure
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.store.plans import query_plan
 
 
 def later(minutes: float) -> datetime:
     return datetime.now(UTC) + timedelta(minutes=minutes)
-
-
-async def escalate(running: RunningBot, anthropic_api: FakeAnthropic) -> dict[str, Any]:
-    anthropic_api.classify_fn = unsure
-    event = await running.customer_says("hmm, about that thing from before")
-    await running.idle()
-    assert len(running.replies(event)) == 1  # the escalation
-    return event
 
 
 async def test_an_escalation_no_agent_answers_is_brought_up_again_once(
@@ -51,9 +40,7 @@ async def test_an_escalation_no_agent_answers_is_brought_up_again_once(
 
 async def test_an_agents_reply_ends_the_wait(make_bot: BotFactory, anthropic_api: FakeAnthropic) -> None:
     running = await make_bot(agent_users=[AGENT])
-    event = await escalate(running, anthropic_api)
-    await running.customer_says("Hi! Which order is this about?", user=AGENT, thread_ts=event["ts"])
-    await running.idle()
+    event = await taken_over(running, anthropic_api)
     assert await running.bot.reminders.remind(later(120)) == 0
     assert len(running.replies(event)) == 1
     report = await build_report(running.store, parse_arguments("24h"))
@@ -86,13 +73,7 @@ async def test_an_escalation_after_a_hand_back_has_a_wait_and_a_reminder_of_its_
     assert await reminders.remind(later(31)) == 1
     await running.customer_says("Sorted, thanks for waiting", user=AGENT, thread_ts=event["ts"])
     await running.idle()
-    await press(running, event, ACTION_HAND_BACK, AGENT, "hand back")
-    deadline = time.monotonic() + 10
-    while (
-        thread := await running.store.get_thread(running.slack.team_id, event["channel"], event["ts"])
-    ) and (thread.bot_silent):
-        assert time.monotonic() < deadline, "the hand-back never freed the thread"
-        await asyncio.sleep(0.01)
+    await hand_back(running, event)
     await running.customer_says("one more thing, about another order", thread_ts=event["ts"])
     await running.idle()
     assert await reminders.remind(later(20)) == 0  # the new escalation's wait starts now

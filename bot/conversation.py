@@ -105,7 +105,7 @@ class Conversations(ThreadOwnership, Withdrawing, Posting):
                 escalate = EscalationReason.WITH_A_PERSON
         elif (waited or recovered or msg.attempts) and await self._left_to_a_person(msg):
             return None
-        if await self._answered_by_a_person(msg):
+        if await self._answered_by_a_person(msg, resumed=recovered or bool(msg.attempts)):
             return None
         kept = await self._store.kept_decision(msg) if recovered or msg.attempts else None
         if await self._withdrawn(msg, ask_store=waited or recovered or bool(msg.attempts)):

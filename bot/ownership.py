@@ -67,26 +67,39 @@ class ThreadOwnership:
         logger.info("message %s/%s is an agent's own post: not answered", msg.channel_id, msg.ts)
         return True
 
-    async def _answered_by_a_person(self, msg: InboundMessage) -> bool:
-        """If ``msg``, the first message of a channel thread, came again after a failed delivery and an
-        agent has replied in its thread meanwhile, the thread is that agent's: taken over (as their reply
-        would have made it, had it come after ``msg``), and ``msg`` is closed unanswered (state 'left'),
-        as the catch-up leaves a message a person replied to. Slack does not deliver in order: the agent's
-        reply, coming first, was in a thread that was none of the bot's business yet. Only a known agent's
-        reply counts (AGENT_USERS, AGENT_USERGROUP): a colleague's "same here" must not leave the customer
-        with no answer and nobody tagged, and there is no bot reply here to press *Hand back* under.
+    async def _answered_by_a_person(self, msg: InboundMessage, *, resumed: bool = False) -> bool:
+        """If an agent replied in ``msg``'s channel thread after ``msg`` where the bot could not see it,
+        the thread is that agent's: taken over (as their reply would have made it, had the bot seen it),
+        and ``msg`` is closed unanswered (state 'left'), as the catch-up leaves a message a person replied
+        to. The bot misses such a reply when:
+
+        - ``msg``, the first message of a channel thread, came again after a failed delivery: Slack does
+          not deliver in order, and the agent's reply, coming first, was in a thread that was none of the
+          bot's business yet;
+        - ``msg`` is taken again (``resumed``) after the bot was away, a crash or a failed attempt: the
+          agent wrote meanwhile, and the catch-up that reads their reply runs beside the messages resumed
+          at a start, too late for this one.
+
+        Only a known agent's reply counts (AGENT_USERS, AGENT_USERGROUP): a colleague's "same here" must
+        not leave the customer with no answer and nobody tagged, and there may be no bot reply here to
+        press *Hand back* under. An agent's message written before the thread's last hand-back is no
+        taking it over again (as in the intake).
 
         Only such a message reads its thread here (one call, after the acknowledgement); a first message
         delivered at once has no replies to read. A thread Slack will not let the bot read is answered
         as it would be without this look."""
-        if not msg.redelivered or is_direct(msg) or is_thread_reply(msg):
+        first_again = msg.redelivered and not is_thread_reply(msg)
+        if is_direct(msg) or not (first_again or resumed):
             return False
+        thread = await self._store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
         try:
             async for message in thread_messages(self._client, msg.channel_id, msg.thread_ts):
-                user = message.get("user")
-                if message.get("ts") == msg.ts or not user or message.get("bot_id"):
+                user, ts = message.get("user"), str(message.get("ts") or "0")
+                if float(ts) <= float(msg.ts) or not user or user == msg.user_id or message.get("bot_id"):
                     continue
-                if user != msg.user_id and await self._directory.is_agent(str(user)):
+                if thread is not None and thread.written_before_hand_back(ts):
+                    continue
+                if await self._directory.is_agent(str(user)):
                     await self._store.take_over(msg.team_id, msg.channel_id, msg.thread_ts, str(user))
                     return await self._left_to_a_person(msg)
         except SlackApiError as e:

@@ -88,15 +88,18 @@ def minutes_word(count: float) -> str:
 
 def reminder_text(mentions: str, waited: timedelta, *, direct_message_from: str | None = None) -> str:
     """An escalation no agent has answered, brought up again in its thread, where the customer reads it
-    too; or, for a DM (``direct_message_from`` the customer), under its notice in the agents' channel."""
+    too; or, for a DM (``direct_message_from`` the customer), under its notice in the agents' channel.
+
+    No agent has replied *since*, not "yet": an escalation after a hand-back is reminded of in a thread
+    where the agent who handed it back wrote before (a DM's, under its first notice), in plain view."""
     minutes = max(1, round(waited.total_seconds() / 60))
     span = f"{minutes} {minutes_word(minutes)}" if minutes < 120 else f"{minutes / 60:.0f} hours"
     if direct_message_from:
         return (
-            f"{mentions}: <@{direct_message_from}> has been waiting for a person for {span}; nobody has "
-            "replied under this notice yet. Whoever writes to them, say so here."
+            f"{mentions}: <@{direct_message_from}> has been waiting for a person for {span}; no agent has "
+            "replied here since. Whoever writes to them, say so in this thread."
         )
-    return f"{mentions}: still waiting for a person after {span}; no agent has replied in this thread yet."
+    return f"{mentions}: still waiting for a person after {span}; no agent has replied since."
 
 
 def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool = True) -> str:

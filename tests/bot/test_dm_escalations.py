@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select
 
+from bot.formatting import ACTION_HAND_BACK
 from bot.reply_metadata import reply_payload
 from bot.stats import build_report, parse_arguments
 from bot.stats.blocks import report_blocks
@@ -17,7 +18,8 @@ from bot.stats.terminal import print_report
 from bot.store.tables.decisions import routing_decisions
 from tests.bot.conftest import BotFactory
 from tests.bot.harness import CHANNEL, CUSTOMER, RunningBot
-from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, sure, unsure
+from tests.bot.test_feedback_actions import press
+from tests.bot.test_handoffs import AGENT, AGENTS_CHANNEL, bot_free_again, sure, unsure
 from tests.bot.test_reminders import later
 from tests.fakes import FakeAnthropic, FakeSlack
 from tests.reliability.helpers import answered_later, eventually
@@ -98,10 +100,34 @@ async def test_a_dm_nobody_takes_up_is_brought_up_again_under_its_notice(
     reminder = notices(slack)[-1]
     assert reminder["thread_ts"] == notice_ts
     assert reminder["text"] == (
-        f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person for 31 minutes; nobody has replied under "
-        "this notice yet. Whoever writes to them, say so here."
+        f"<@{AGENT}>: <@{CUSTOMER}> has been waiting for a person for 31 minutes; no agent has replied "
+        "here since. Whoever writes to them, say so in this thread."
     )
     assert all("waiting" not in m["text"] for m in running.replies(event))  # nothing of it in the DM
+
+
+async def test_a_dm_escalated_again_after_a_hand_back_is_brought_up_without_denying_the_agents_reply(
+    make_bot: BotFactory, slack: FakeSlack, anthropic_api: FakeAnthropic
+) -> None:
+    """The customer's next reply under their escalated message, after an agent took them up and handed
+    them back, goes to a person again: its notice and reminder follow the first notice's thread, where the
+    agent's reply stands."""
+    running = await make_bot(agent_users=[AGENT], escalation_channel=AGENTS_CHANNEL)
+    event, notice_ts = await escalated_dm(running, anthropic_api)
+    await running.customer_says("I'll DM them", user=AGENT, channel=AGENTS_CHANNEL, thread_ts=notice_ts)
+    await running.idle()
+    await press(running, event, ACTION_HAND_BACK, AGENT, "hb", notice=(AGENTS_CHANNEL, notices(slack)[0]))
+    await bot_free_again(running, event)
+    await running.customer_says(
+        "hmm, and the other one?", channel=DM, channel_type="im", thread_ts=event["ts"]
+    )
+    await running.idle()
+    assert await running.bot.reminders.remind(later(31)) == 1
+    reminder = notices(slack)[-1]
+    assert reminder["thread_ts"] == notice_ts
+    assert reminder["text"].endswith(
+        "no agent has replied here since. Whoever writes to them, say so in this thread."
+    )
 
 
 async def test_a_dm_reminder_slack_posted_but_answered_503_for_is_under_the_notice_once(

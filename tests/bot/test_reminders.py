@@ -34,7 +34,7 @@ async def test_an_escalation_no_agent_answers_is_brought_up_again_once(
     replies = running.replies(event)
     assert len(replies) == 2 and replies[1]["thread_ts"] == event["ts"]
     assert replies[1]["text"] == (
-        f"<@{AGENT}>: still waiting for a person after 31 minutes; no agent has replied in this thread yet."
+        f"<@{AGENT}>: still waiting for a person after 31 minutes; no agent has replied since."
     )
 
 
@@ -78,6 +78,10 @@ async def test_an_escalation_after_a_hand_back_has_a_wait_and_a_reminder_of_its_
     await running.idle()
     assert await reminders.remind(later(20)) == 0  # the new escalation's wait starts now
     assert await reminders.remind(later(31)) == 1
+    # The agent's words are in the thread, above: the reminder does not say nobody ever replied there.
+    assert running.replies(event)[-1]["text"] == (
+        f"<@{AGENT}>: still waiting for a person after 31 minutes; no agent has replied since."
+    )
 
 
 async def test_answered_threads_and_escalated_dms_get_no_reminder(
@@ -182,7 +186,7 @@ async def test_a_one_minute_wait_is_said_in_the_singular(
     from bot.settings import Settings
 
     assert reminder_text("<!here>", timedelta(seconds=70)).endswith(
-        "after 1 minute; no agent has replied in this thread yet."
+        "after 1 minute; no agent has replied since."
     )
     settings = Settings(_env_file=None, escalation_reminder_minutes=1)
     reminders = reminders_module.Reminders(store, None, settings, None)  # type: ignore[arg-type]

@@ -9,7 +9,9 @@ agents are not tagged twice. An agent's reply in the thread (which takes it over
 a hand-back and a re-route all end the wait. An escalated DM is brought up under its notice in the
 agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot), and
 that of the customer's other escalations (``Store.take_over``); one the customer wrote after an agent took
-them up under another of its notices tags that agent; one never announced there is left out.
+them up under another of its notices tags that agent; one never announced there is left out. An
+escalation made before this start has its thread read first: an agent may have answered it while no bot
+was up, further back than the catch-up reads.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from bot.settings import Settings
 from bot.slack_errors import SLACK_ERRORS, failure, maybe_carried_out
 from bot.store.records import AwaitingEscalation
 from bot.store.repository import Store
-from bot.threads import in_thread
+from bot.threads import in_thread, thread_messages
 
 logger = logging.getLogger(__name__)
 
 # How often the store is asked for escalations that have waited too long.
 LOOK_INTERVAL_SECONDS = 60.0
+# How far Slack's clock (a reply's ts) and the store's (when a thread was escalated) may differ, at most.
+CLOCK_MARGIN = timedelta(minutes=1)
 
 
 class Reminders:
@@ -49,6 +53,9 @@ class Reminders:
         self._client = client
         self._settings = settings
         self._wait = timedelta(minutes=settings.escalation_reminder_minutes)
+        # Escalations made before this start may have been answered while no bot was up (see
+        # :meth:`_answered_unseen`); those made since, the intake saw answered.
+        self._started = datetime.now(UTC)
         self._loop: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -69,6 +76,8 @@ class Reminders:
 
     async def _post(self, escalation: AwaitingEscalation, mentions: str, now: datetime) -> int:
         if escalation.reminder_maybe_posted and await self._posted_already(escalation):
+            return 0
+        if escalation.escalated_at < self._started and await self._answered_unseen(escalation):
             return 0
         waited = now - escalation.escalated_at
         channel, thread_ts = escalation.reminder_thread
@@ -102,6 +111,32 @@ class Reminders:
         if found:
             logger.info("the reminder of %s was posted already (Slack's answer was lost)", _where(escalation))
         return found
+
+    async def _answered_unseen(self, escalation: AwaitingEscalation) -> bool:
+        """Whether an agent replied to ``escalation`` in its thread (a DM's: under its notice) while no bot
+        was up to see it: no event brought their reply, and the catch-up at start reads back only
+        ``CATCH_UP_HOURS`` (none at 0). Their reply is then its pick-up, as its event would have made it,
+        and nobody is tagged for a customer one of them has. Only a configured agent's reply counts, and
+        only one written after the escalation (within :data:`CLOCK_MARGIN` of Slack's clock and the
+        store's); a thread Slack will not give now is reminded of all the same: a tag too many beats a
+        customer forgotten."""
+        channel, thread_ts = escalation.reminder_thread
+        since = (escalation.escalated_at - CLOCK_MARGIN).timestamp()
+        try:
+            async for message in thread_messages(self._client, channel, thread_ts):
+                user = message.get("user")
+                if not user or message.get("bot_id") or user == escalation.customer_id:
+                    continue
+                if float(message.get("ts") or 0) > since and await self._directory.is_agent(str(user)):
+                    key = (escalation.team_id, escalation.channel_id, escalation.thread_ts)
+                    await self._store.take_over(*key, str(user), customer=escalation.notice_ts is not None)
+                    logger.info("%s was answered while the bot was away: no reminder", _where(escalation))
+                    return True
+        except SLACK_ERRORS as e:
+            logger.warning(
+                "could not read the thread of %s before reminding: %s", _where(escalation), failure(e)
+            )
+        return False
 
     async def _mentions(self, escalation: AwaitingEscalation, now: datetime) -> str:
         """Whom the reminder tags: every agent; for a DM whose customer an agent had taken up before this

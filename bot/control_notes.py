@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.escalation_messages import rerouted_note
+from bot.mrkdwn_inline import escape
+from bot.slack_ids import is_dm_channel
 from bot.store.records import InboundMessage
 from router.models import RoutingDecision
 
@@ -32,8 +34,17 @@ async def tell_handed_back(
     bot: SupportBot, body: dict[str, Any], user: str, channel: str, thread_ts: str
 ) -> None:
     """Say in the thread handed back that the bot answers again; and, when the button was pressed
-    elsewhere (under a DM's notice in the agents' channel), there too: the other agents read that one."""
-    text = f"<@{user}> handed this thread back to the bot; it will answer the next message."
+    elsewhere (under a DM's notice in the agents' channel), there too: the other agents read that one.
+
+    A DM's customer alone reads it there, who never saw the agent in their DM: they are told in their
+    words, the agent described as a re-route describes them (the routes file's
+    ``escalation.agent_description``)."""
+    if is_dm_channel(channel):
+        who = escape(bot.router.routes.escalation.agent_description)
+        text = f"{who[:1].upper()}{who[1:]} handed this conversation back to me: I will answer your next "
+        text += "message."
+    else:
+        text = f"<@{user}> handed this thread back to the bot; it will answer the next message."
     await bot.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
     if notice := pressed_elsewhere(body, channel):
         await bot.client.chat_postMessage(

@@ -525,6 +525,10 @@ async def test_an_escalated_direct_message_reaches_the_agents_in_their_channel(
         await asyncio.sleep(0.01)
     thread = await running.store.get_thread(slack.team_id, "D0DM", event["ts"])
     assert thread is not None and not thread.bot_silent
+    # The customer, who never saw the agent in their DM, is told in their words, as a re-route tells them.
+    assert running.replies(event)[-1]["text"] == (
+        "A member of our support team handed this conversation back to me: I will answer your next message."
+    )
     # The other agents read it where they were told of the DM: under its notice.
     told = slack.thread_replies(AGENTS_CHANNEL, posted["ts"])[-1]["text"]
     assert (

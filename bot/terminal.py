@@ -10,11 +10,14 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
 from rich.table import Table
 
+from bot.escalation_messages import REASON_TEXT
 from router.evaluate import EvaluationReport
 from router.models import RoutingDecision
 
 ESCALATED = "Escalated"
 CLOSED_WITH_THANKS = "Closed with thanks"
+# The widest the compact table's last column grows ("→ answered: claude-sonnet-5-5" fits on one line).
+FINAL_WIDTH = 30
 
 
 def final_category(decision: RoutingDecision) -> str:
@@ -50,7 +53,7 @@ class ResultsTable:
         for decision, actual in self.rows:
             final = final_category(decision)
             if decision.escalation_reason:
-                final += f" ({_reason(decision)})"
+                final += f" ({escalation_words(decision)})"
             table.add_row(
                 escape(decision.query),  # a customer's words, labels and names: never rich markup
                 escape(actual or "-"),
@@ -66,10 +69,14 @@ class ResultsTable:
         table = Table(title=self.title, expand=True)
         table.add_column("Query", ratio=1, min_width=16)
         table.add_column("Actual → routed", no_wrap=True)
-        table.add_column("Confidence, time → final", no_wrap=True)
+        # Wrapped at a word, not cut: the reasons are the agents' words ("the customer asked for a person"),
+        # which would leave the query no room on one line.
+        table.add_column("Confidence, time → final", max_width=FINAL_WIDTH)
         for decision, actual in self.rows:
             final = (
-                f"escalated: {_reason(decision)}" if decision.escalated else f"answered: {_model(decision)}"
+                f"escalated: {escalation_words(decision)}"
+                if decision.escalated
+                else f"answered: {_model(decision)}"
             )
             table.add_row(
                 escape(decision.query),
@@ -101,8 +108,11 @@ def _mark(decision: RoutingDecision, actual: str | None) -> str:
     return "" if actual is None else (" ✓" if actual == decision.category else " ✗")
 
 
-def _reason(decision: RoutingDecision) -> str:
-    return str(decision.escalation_reason or "").replace("_", " ")
+def escalation_words(decision: RoutingDecision) -> str:
+    """Why ``decision`` was escalated, in the words the agents read in the escalation and managers in
+    /routing-stats ("the customer asked for a person"), not the code name the log keeps."""
+    reason = decision.escalation_reason
+    return REASON_TEXT.get(reason, str(reason)) if reason else "needs a person"
 
 
 def _model(decision: RoutingDecision) -> str:

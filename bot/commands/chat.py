@@ -14,7 +14,7 @@ from bot.commands.evaluation import mode_line
 from bot.commands.serving import open_store
 from bot.settings import Settings
 from bot.store.migrate import WhenBehind
-from bot.terminal import final_category
+from bot.terminal import escalation_words, final_category
 from router.models import RoutingDecision, Turn
 from router.router import Router
 
@@ -89,6 +89,6 @@ def _describe(decision: RoutingDecision, router: Router, console: Console) -> No
     )
     if decision.escalated:
         console.print(
-            f"[dim](escalated: {decision.escalation_reason}; {escape(decision.reasoning)})\n"
+            f"[dim](escalated: {escape(escalation_words(decision))}; {escape(decision.reasoning)})\n"
             f"{ESCALATED_END}[/dim]"
         )

@@ -13,6 +13,7 @@ from rich.progress import Progress
 from bot.clients import open_router, routes_from
 from bot.commands.claude_check import check_claude_at_start
 from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
+from bot.escalation_messages import REASON_TEXT
 from bot.settings import Settings
 from bot.terminal import print_all, report_tables, results_table, summary_table
 from router.datasets import (
@@ -61,7 +62,8 @@ async def classify_text(settings: Settings, text: str, as_json: bool, console: C
         f"confidence: {classification.confidence:.2f}",
         f"reasoning:  {classification.reasoning}",  # Claude's words: a "[/INST]" in them is no markup
         f"source:     {source}",
-        f"escalated:  {f'yes ({reason})' if reason else 'no'}",
+        # In the words of the demo, the escalation and /routing-stats; --json keeps the code name.
+        f"escalated:  {f'yes ({REASON_TEXT[reason]})' if reason else 'no'}",
     ]
     console.print("\n".join(lines), markup=False)
 

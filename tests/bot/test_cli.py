@@ -71,7 +71,10 @@ def test_classify_prints_category_confidence_reasoning_source(tmp_path: Path) ->
     )
     assert (person["wants_human"], person["escalation_reason"]) == (True, "asked_for_human")
     greeting = run_cli(tmp_path, "classify", "hello")
-    assert "escalated:  yes (low_confidence)" in greeting.stdout
+    # In the words of the demo, the agents' escalation and /routing-stats; --json keeps the code name.
+    assert "escalated:  yes (low confidence)" in greeting.stdout
+    spoken = run_cli(tmp_path, "classify", "Can I talk to a human about my refund").stdout
+    assert "escalated:  yes (the customer asked for a person)" in spoken
     empty = run_cli(tmp_path, "classify", "  ")
     assert empty.returncode == 2 and "argument text: empty" in empty.stderr
     assert "Traceback" not in empty.stderr
@@ -485,7 +488,7 @@ def test_chat_answers_until_a_message_is_escalated_then_says_why_it_ends(tmp_pat
     assert "you> bot> _Automatic answer (our assistant is offline):_" in out
     assert "→ Technical Support · Technical Support" in out
     assert "you> bot> Thanks for your patience" in out and "→ Escalated ·" in out
-    assert "(escalated: low_confidence;" in out and "so the chat ends" in out
+    assert "(escalated: low confidence;" in out and "so the chat ends" in out
     assert out.count("you> ") == 2  # the third line is not read: the bot is silent once escalated
     with sqlite3.connect(tmp_path / "cli.db") as db:
         rows = db.execute("SELECT channel_id, escalated FROM routing_decisions ORDER BY id").fetchall()

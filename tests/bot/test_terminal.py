@@ -34,6 +34,15 @@ ROWS = [
         ),
         "General Question",
     ),
+    (
+        decision(
+            query="Can I talk to a human about my refund",
+            category="Refund Request",
+            confidence=0.77,
+            escalation_reason=EscalationReason.ASKED_FOR_HUMAN,
+        ),
+        "Refund Request",
+    ),
 ]
 
 
@@ -43,12 +52,18 @@ def render(width: int) -> str:
     return console.export_text()
 
 
+def by_column(text: str) -> str:
+    """The table's words read down each column in turn: a cell wrapped over lines reads whole."""
+    rows = [line.split("│")[1:-1] for line in text.splitlines() if line.startswith("│")]
+    return " ".join(" ".join(" ".join(column).split()) for column in zip(*rows, strict=True))
+
+
 @pytest.mark.parametrize("width", [80, 100, 160, 200])
 def test_every_field_is_shown_whole_at_any_width(width: int) -> None:
     text = render(width)
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= width
-    flat = " ".join(text.split())
+    flat = by_column(text)
     for field in (
         "Technical Support ✓",
         "Refund Request ✗",
@@ -57,9 +72,11 @@ def test_every_field_is_shown_whole_at_any_width(width: int) -> None:
         "claude-sonnet-5-5",
         "1234.5",
         "low confidence",
+        "the customer asked for a person",  # the reason in the agents' and /routing-stats' words
     ):
         assert field in flat, (width, field)
     assert "shipment" in flat and "gallery" in flat  # the queries wrap, whole
+    assert "asked for human" not in flat and "asked_for_human" not in flat
 
 
 def test_a_wide_terminal_gets_a_column_per_field_and_a_narrow_one_two_lines_per_message() -> None:

@@ -25,8 +25,10 @@ ESCALATED_END = (
 )
 
 
-async def chat(settings: Settings, console: Console, read: Callable[[str], str] = input) -> None:
-    """Talk to the router until end of input; every decision is recorded like the bot's."""
+async def chat(settings: Settings, console: Console, read: Callable[[str], str] | None = None) -> None:
+    """Talk to the router until end of input; every decision is recorded like the bot's. ``read`` gives
+    the customer's next line after a prompt (default: the terminal's, or :func:`read_piped`)."""
+    read = read or (input if sys.stdin.isatty() else read_piped)
     routes = routes_from(settings)
     await check_claude_at_start(settings, routes)
     async with open_router(settings, routes) as router:
@@ -48,6 +50,23 @@ async def _converse(settings: Settings, router: Router, console: Console, read: 
             history += [Turn(role="customer", text=text), Turn(role="assistant", text=decision.answer or "")]
     finally:
         await store.close()
+
+
+def read_piped(prompt: str) -> str:
+    """The next line of a stdin that is no terminal (``printf 'hi\\nthanks\\n' | support-router chat``),
+    written after its prompt as a terminal would show it typed: ``input`` echoes nothing there, and the
+    transcript read "you> bot> …" with the customer's words missing. At the end of input, no prompt.
+
+    Raises:
+        EOFError: at the end of input.
+    """
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    text = line.removesuffix("\n").removesuffix("\r")
+    sys.stdout.write(f"{prompt}{text}\n")
+    sys.stdout.flush()
+    return text
 
 
 def _next_message(read: Callable[[str], str]) -> str:

@@ -485,9 +485,10 @@ def test_chat_answers_until_a_message_is_escalated_then_says_why_it_ends(tmp_pat
     result = run_cli(tmp_path, "chat", stdin=lines)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "you> bot> _Automatic answer (our assistant is offline):_" in out
+    # Piped, the customer's words are written after the prompt, as a terminal shows them typed.
+    assert "you> How do I reset my password?\nbot> _Automatic answer (our assistant is offline):_" in out
     assert "→ Technical Support · Technical Support" in out
-    assert "you> bot> Thanks for your patience" in out and "→ Escalated ·" in out
+    assert "you> hello\nbot> Thanks for your patience" in out and "→ Escalated ·" in out
     assert "(escalated: low confidence;" in out and "so the chat ends" in out
     assert out.count("you> ") == 2  # the third line is not read: the bot is silent once escalated
     with sqlite3.connect(tmp_path / "cli.db") as db:
@@ -498,7 +499,8 @@ def test_chat_answers_until_a_message_is_escalated_then_says_why_it_ends(tmp_pat
 def test_chat_shows_the_reply_to_a_thank_you(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "chat", stdin="How do I reset my password?\nthanks that worked\n\n")
     assert result.returncode == 0, result.stderr
-    assert "you> bot> You're welcome!" in result.stdout
+    assert "you> thanks that worked\nbot> You're welcome!" in result.stdout
+    assert not result.stdout.endswith("you> ")  # the end of input is no prompt left hanging
     # Routed nowhere, as /routing-stats counts it (closed with thanks), not to the category of "thanks".
     assert "→ Closed with thanks · " in result.stdout
 

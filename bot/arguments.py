@@ -196,5 +196,11 @@ def _add_db_commands(sub: Any) -> None:
         "delete decisions, finished messages, quiet threads and learned examples older than an age "
         "(never a pending message)",
     )
-    p.add_argument("--older-than", required=True, type=parse_duration, help="e.g. 90d, 12w, 36h")
+    p.add_argument(
+        "--older-than",
+        required=True,
+        type=parse_duration,
+        metavar="AGE",
+        help="a whole number of days, weeks or hours: 90d, 12w, 36h",
+    )
     _name_choices(db)

@@ -17,6 +17,7 @@ from bot.demo import SEED_LABELLED, SEED_TEST_QUERIES
 from bot.store.migrate import alembic_config
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "data" / "seed"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def run_cli(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
@@ -546,6 +547,9 @@ def test_each_commands_own_help_says_what_it_does_and_where_settings_come_from(
             "minutes",
         ):
             assert needed in shown
+    if command == "db purge":  # as the README's command line writes it, not argparse's OLDER_THAN
+        assert "--older-than AGE" in shown and "OLDER_THAN" not in shown
+        assert "`support-router db purge --older-than AGE`" in README.read_text()
     if command == "db upgrade":  # as the README's Upgrading says: not alongside a SQLite bot
         assert "on SQLite stop serve first" in shown and "the running bot cannot record" not in shown
     # The README: a bad DATABASE_URL stops all but classify, eval and calibrate, which open no database.

@@ -14,7 +14,10 @@ from bot.commands.database import parse_duration
 
 LABEL_MAP_HELP = (
     "a JSON object mapping the file's labels to categories, or a JSON file holding one (either a plain "
-    'object or {"column": ..., "text_column": ..., "mapping": {...}}, whose columns are then read)'
+    'object or {"column": ..., "text_column": ..., "mapping": {...}}, whose columns are then read). A label '
+    'it does not name is refused unless it has a "*" entry for all others: a category, "<keep>" (the '
+    'label as it is) or "<skip>" (leave those rows out), e.g. {"refund": "Refund Request", "*": '
+    '"General Question"}'
 )
 
 

@@ -547,6 +547,10 @@ def test_each_commands_own_help_says_what_it_does_and_where_settings_come_from(
             "minutes",
         ):
             assert needed in shown
+    if command in ("eval", "calibrate"):  # the catch-all was told only by the error of a label left out
+        for said in ('"*"', '"<keep>"', '"<skip>"'):
+            assert said in shown and f"`{said}`" in README.read_text()
+        assert "entry for all others" in shown
     if command == "db purge":  # as the README's command line writes it, not argparse's OLDER_THAN
         assert "--older-than AGE" in shown and "OLDER_THAN" not in shown
         assert "`support-router db purge --older-than AGE`" in README.read_text()

@@ -18,6 +18,7 @@ from bot.stats.notes import (
     TIMING_ROWS,
     conversations_note,
     escalated_notes,
+    escalated_summary,
     first_day_note,
     not_classified_note,
     passed_on_note,
@@ -125,7 +126,7 @@ def _heading_blocks(report: StatsReport, title: str) -> list[dict[str, Any]]:
     """The title, the period, the totals and how they compare with the period before."""
     summary = (
         f"*{report.messages:,}* {noun(report.messages, 'message')} routed{conversations_note(report, '*')} · "
-        f"*{report.escalations:,}* escalated ({rate(report.escalation_rate)}) · *{report.handoffs:,}* "
+        f"{escalated_summary(report)} · *{report.handoffs:,}* "
         f"{noun(report.handoffs, 'thread')} taken over by agents"
     )
     blocks: list[dict[str, Any]] = [

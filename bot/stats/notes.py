@@ -43,6 +43,19 @@ def escalated_notes(report: StatsReport) -> list[str]:
     return [f"{note} · {n:,} stopped ({rate(share)})" for note, (n, share) in zip(notes, stops, strict=True)]
 
 
+def escalated_summary(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """The headline's escalations and their rate, e.g. "3 escalated (30%)"; when messages it counts are
+    out of the rate (:func:`~bot.stats.headline.rate_of_escalation`), what it is of: "3 escalated (30%
+    of the 10 not passed on)" beside "12 messages routed" read as a sum gone wrong."""
+    left_out = [word for word, n in (("passed on", report.passed_on), ("withdrawn", report.withdrawn)) if n]
+    of = ""
+    if left_out and report.escalation_rate is not None:
+        whole = report.messages - report.passed_on - report.withdrawn
+        kinds = f"neither {left_out[0]} nor {left_out[1]}" if len(left_out) == 2 else f"not {left_out[0]}"
+        of = f" of the {whole:,} {kinds}"
+    return f"{bold(f'{report.escalations:,}')} escalated ({rate(report.escalation_rate)}{of})"
+
+
 def stopped_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
     """The answers customers stopped before their end, of all the answers posted."""
     return (

@@ -20,6 +20,7 @@ from bot.stats.notes import (
     TIMING_ROWS,
     conversations_note,
     escalated_notes,
+    escalated_summary,
     first_day_note,
     not_classified_note,
     passed_on_note,
@@ -98,7 +99,7 @@ def _summary(report: StatsReport) -> Panel:
     summary = (
         f"[bold]{report.messages:,}[/bold] {noun(report.messages, 'message')} routed"
         f"{conversations_note(report)} · "
-        f"[bold]{report.escalations:,}[/bold] escalated ({rate(report.escalation_rate)}) · "
+        f"{escalated_summary(report, _bold)} · "
         f"[bold]{report.handoffs:,}[/bold] {noun(report.handoffs, 'thread')} taken over by agents\n"
         f"{span}{period_end(report)}"
     )

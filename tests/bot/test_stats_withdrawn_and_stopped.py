@@ -95,7 +95,7 @@ async def test_withdrawn_messages_reach_no_figure_of_what_was_posted_and_stops_a
         assert report.feedback_total.routed == 7
 
     _, blocks = report_blocks(report)
-    assert "*1* escalated (14.3%)" in section_text(blocks, "*9* messages routed")
+    assert "*1* escalated (14.3% of the 7 not withdrawn)" in section_text(blocks, "*9* messages routed")
     by_category = section_text(blocks, "*By category*")
     assert "5  · 1 escalated (20%) · 1 stopped (25%)" in by_category
     assert "2  · 0 escalated (0%) · 1 stopped (50%)" in by_category

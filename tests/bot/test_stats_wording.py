@@ -122,3 +122,20 @@ def test_a_list_with_nothing_in_it_says_none_in_the_terminal_as_in_slack() -> No
     assert "Escalations by reason: none" in printed
     _, blocks = report_blocks(answered)
     assert section_text(blocks, "*Escalations by reason*") == "*Escalations by reason*\n_none_"
+
+
+def test_the_headline_says_what_its_escalation_rate_is_of_when_messages_are_left_out_of_it() -> None:
+    """12 messages, 2 of them passed on to the person in charge, 3 escalated: "3 escalated (30%)" beside
+    "12 messages routed" read as a sum gone wrong."""
+    base = {"period": "7d", "start": None, "end": NOW, "messages": 12, "escalations": 3}
+    for counts, said in (
+        ({"passed_on": 2}, "3 escalated (30% of the 10 not passed on)"),
+        ({"withdrawn": 2}, "3 escalated (30% of the 10 not withdrawn)"),
+        ({"passed_on": 1, "withdrawn": 1}, "3 escalated (30% of the 10 neither passed on nor withdrawn)"),
+        ({"messages": 10}, "3 escalated (30%) ·"),
+    ):
+        report = StatsReport.model_validate(base | counts)
+        _, blocks = report_blocks(report)
+        slack = " ".join(b["text"]["text"] for b in blocks if b["type"] == "section").replace("*", "")
+        terminal = " ".join(terminal_text(report).replace("│", " ").split())
+        assert said in slack and said in terminal, counts

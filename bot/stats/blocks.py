@@ -9,7 +9,18 @@ from typing import Any
 
 from bot.mrkdwn_inline import escape
 from bot.stats.compare import comparison
-from bot.stats.formats import bar, cut_label, dollars, duration, message_cost, noun, plural, rate, when
+from bot.stats.formats import (
+    bar,
+    cut_label,
+    dollars,
+    duration,
+    message_cost,
+    noun,
+    plural,
+    rate,
+    when,
+    whole_percents,
+)
 from bot.stats.notes import (
     FALLBACKS,
     REASON_NAMES,
@@ -65,7 +76,8 @@ def _confidence(report: StatsReport) -> str:
     total = sum(report.confidence_buckets) or 1
     found = [(i, n) for i, n in enumerate(report.confidence_buckets) if n]
     labels = [f"{i / 10:.1f}–{(i + 1) / 10:.1f}" for i, _ in found]
-    lines = columns(labels, [n / total for _, n in found], [n for _, n in found])
+    counts = [n for _, n in found]
+    lines = columns(labels, [n / total for n in counts], counts, whole_percents(counts))
     return "```" + "\n".join(lines) + "```" if lines else "_none_"
 
 

@@ -69,7 +69,7 @@ def bar_lines(
 ) -> list[str]:
     """Rows of a code block: name, bar, percentage, count (and a note); every column lined up; escaped."""
     labels = [cut_label((names or {}).get(s.name, s.name)) for s in shares]
-    lines = columns(labels, [s.share for s in shares], [s.count for s in shares])
+    lines = columns(labels, [s.share for s in shares], [s.count for s in shares], [s.percent for s in shares])
     if notes:
         lines = [f"{line}  · {note}" for line, note in zip(lines, notes, strict=True)]
     return [escape(line) for line in lines]
@@ -91,15 +91,22 @@ def bars(
     return sections(heading, lines, code=True, limit=limit, what=what)
 
 
-def columns(labels: Sequence[str], parts: Sequence[float], counts: Sequence[int]) -> list[str]:
-    """Rows of label, bar and percentage of each of ``parts`` (shares of 1), and count; every column lined
-    up; not escaped."""
+def columns(
+    labels: Sequence[str],
+    parts: Sequence[float],
+    counts: Sequence[int],
+    percents: Sequence[int | None] | None = None,
+) -> list[str]:
+    """Rows of label, bar and percentage of each of ``parts`` (shares of 1; ``percents``: the whole
+    percents to show, see :func:`~bot.stats.formats.whole_percents`), and count; every column lined up;
+    not escaped."""
     width = max((len(label) for label in labels), default=0)
     numbers = [f"{n:,}" for n in counts]
     count_width = max((len(n) for n in numbers), default=0)
+    shown = percents or [None] * len(parts)
     return [
-        f"{label.ljust(width)}  {bar(part, aligned=True)}  {n.rjust(count_width)}"
-        for label, part, n in zip(labels, parts, numbers, strict=True)
+        f"{label.ljust(width)}  {bar(part, aligned=True, percent=percent)}  {n.rjust(count_width)}"
+        for label, part, n, percent in zip(labels, parts, numbers, shown, strict=True)
     ]
 
 

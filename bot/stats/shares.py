@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.slack_ids import is_dm_channel
+from bot.stats.formats import whole_percents
 from bot.stats.period import CHANNEL_ID
 
 
@@ -17,13 +18,23 @@ class Share(BaseModel):
     name: str
     count: int = Field(ge=0)
     share: float = Field(ge=0.0, le=1.0)
+    # The whole percent shown, when the list is the whole (its percents add up to 100: whole_percents);
+    # None for a top few, whose share is rounded on its own.
+    percent: int | None = Field(default=None, ge=0, le=100)
 
 
 def shares(counts: dict[str, int], whole: int | None = None, limit: int | None = None) -> list[Share]:
-    """Counts as shares of ``whole`` (default: their sum), largest first, ties by name."""
+    """Counts as shares of ``whole`` (default: their sum), largest first, ties by name; their percents
+    add up to 100 when they are all of it (no ``limit``, nothing else in ``whole``)."""
     whole = sum(counts.values()) if whole is None else whole
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [Share(name=name, count=n, share=n / whole if whole else 0.0) for name, n in ordered if n]
+    ordered = [(name, n) for name, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])) if n]
+    listed = ordered[:limit]
+    entire = limit is None and whole == sum(n for _, n in ordered)
+    percents = whole_percents([n for _, n in listed]) if entire else [None] * len(listed)
+    return [
+        Share(name=name, count=n, share=n / whole if whole else 0.0, percent=percent)
+        for (name, n), percent in zip(listed, percents, strict=True)
+    ]
 
 
 def direct_messages(count: int) -> str:

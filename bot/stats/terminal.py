@@ -11,7 +11,17 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.stats.compare import comparison
-from bot.stats.formats import bar, cut_label, dollars, duration, message_cost, noun, rate, when
+from bot.stats.formats import (
+    bar,
+    cut_label,
+    dollars,
+    duration,
+    message_cost,
+    noun,
+    rate,
+    when,
+    whole_percents,
+)
 from bot.stats.notes import (
     FALLBACKS,
     REASON_NAMES,
@@ -66,7 +76,7 @@ def _shares(
         table.add_column("")
     for i, share in enumerate(shares):
         name = escape(cut_label((names or {}).get(share.name, share.name)))  # a category's name is not markup
-        row = [name, bar(share.share, aligned=True), f"{share.count:,}"]
+        row = [name, bar(share.share, aligned=True, percent=share.percent), f"{share.count:,}"]
         table.add_row(*row, *([notes[i]] if notes else []))
     return table
 
@@ -140,8 +150,10 @@ def _confidence(report: StatsReport) -> Table:
     for column in ("range", "share", "count"):
         confidence.add_column(column, justify="right" if column == "count" else "left")
     whole = sum(report.confidence_buckets) or 1
-    for i, n in enumerate(report.confidence_buckets):
-        confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", bar(n / whole, aligned=True), f"{n:,}")
+    percents = whole_percents(report.confidence_buckets)
+    for i, (n, percent) in enumerate(zip(report.confidence_buckets, percents, strict=True)):
+        shown = bar(n / whole, aligned=True, percent=percent)
+        confidence.add_row(f"{i / 10:.1f}–{(i + 1) / 10:.1f}", shown, f"{n:,}")
     return confidence
 
 

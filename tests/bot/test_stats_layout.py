@@ -4,12 +4,13 @@ in the middle, bars lined up, and names printed as they are in a terminal."""
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 
 from bot.stats import StatsReport, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, report_blocks
-from bot.stats.formats import LABEL_WIDTH, bar, cut_label
+from bot.stats.formats import LABEL_WIDTH, bar, cut_label, whole_percents
 from bot.stats.report import CategoryFeedback
 from bot.stats.sections import SECTION_LIMIT
 from bot.stats.shares import Share, shares
@@ -201,6 +202,33 @@ def test_a_share_that_rounds_to_none_or_all_does_not_read_as_none_or_all() -> No
     ]
     printed = terminal_text(report)
     assert ">99%" in printed and "<1%" in printed
+
+
+def test_the_shares_of_a_whole_add_up_to_100_percent_and_a_top_few_are_rounded_each() -> None:
+    """34 messages in six confidence tenths read 12+6+6+6+6+65 = 101%, and three categories of one message
+    each 33+33+33 = 99%: each share rounded on its own. The busiest channels, a top five, are not a whole."""
+    assert whole_percents([0, 0, 4, 2, 0, 2, 0, 2, 2, 22]) == [0, 0, 12, 6, 0, 6, 0, 6, 6, 64]
+    assert whole_percents([1, 1, 1]) == [34, 33, 33] and whole_percents([0, 0]) == [0, 0]
+    assert bar(1 / 300, percent=0) == "░░░░░░░░░░ <1%" and bar(299 / 300, percent=100) == "██████████ >99%"
+    report = StatsReport(
+        period="7d",
+        start=None,
+        end=NOW,
+        messages=34,
+        categories=shares({"General Question": 1, "Refund Request": 1, "Technical Support": 1}),
+        confidence_buckets=[0, 0, 4, 2, 0, 2, 0, 2, 2, 22],
+        channels=shares({"C0000000A1": 1, "C0000000B2": 1, "C0000000C3": 1}, 3, 5),
+    )
+    _, blocks = report_blocks(report)
+    printed = terminal_text(report)
+    confidence = printed.partition("Confidence (")[2].partition("Time")[0]
+    categories = printed.partition("By category")[2].partition("Confidence (")[0]
+    for rows in (code_rows(blocks, "*Confidence*"), code_rows(blocks, "*By category*")):
+        assert sum(int(p) for p in re.findall(r"(\d+)%", "\n".join(rows))) == 100, rows
+    for text in (confidence, categories):
+        assert sum(int(p) for p in re.findall(r"(\d+)%", text)) == 100, text
+    channels = re.findall(r"(\d+)%", printed.partition("Busiest channels")[2])
+    assert channels == ["33", "33", "33"] and str(blocks).count("33%`") == 3
 
 
 def test_percentages_and_counts_line_up() -> None:

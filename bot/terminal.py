@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.escalation_messages import REASON_TEXT
+from bot.stats.formats import whole_percents
 from router.evaluate import EvaluationReport
 from router.models import RoutingDecision
 
@@ -157,8 +158,14 @@ def summary_table(title: str, decisions: Sequence[RoutingDecision]) -> Table:
     table = Table(title=title)
     table.add_column("Metric")
     table.add_column("Value", justify="right")
-    for category, count in Counter(final_category(d) for d in decisions).most_common():
-        table.add_row(escape(f"Routed to {category}"), f"{count} ({count / n:.0%})")
+    # By the category routed to, escalated or not, as /routing-stats counts them: "Routed to Escalated"
+    # read as a category, beside an escalations row that said it again. Percents add up to 100.
+    routed = Counter(
+        CLOSED_WITH_THANKS if d.acknowledgement and not d.escalated else d.category for d in decisions
+    ).most_common()
+    for (name, count), percent in zip(routed, whole_percents([c for _, c in routed]), strict=True):
+        label = name if name == CLOSED_WITH_THANKS else f"Routed to {name}"
+        table.add_row(escape(label), f"{count} ({percent}%)")
     escalated = sum(d.escalated for d in decisions)
     table.add_row("Average confidence", f"{sum(d.confidence for d in decisions) / n:.3f}")
     table.add_row("Escalations", f"{escalated} ({escalated / n:.0%})")

@@ -4,11 +4,12 @@ two lines per message where it is not (80 columns, or a pipe), and nothing cut s
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
 
-from bot.terminal import report_tables, results_table
+from bot.terminal import report_tables, results_table, summary_table
 from router.evaluate import Prediction, evaluate
 from router.models import EscalationReason
 from tests.store.samples import decision
@@ -95,3 +96,32 @@ def test_labels_that_look_like_markup_are_printed_as_they_are() -> None:
         console.print(table)  # "x[/]" raised MarkupError; "[billing]" vanished as a style
     out = printed.getvalue()
     assert "x[/]" in out and "[billing] Refund" in out
+
+
+def test_the_routing_metrics_count_categories_as_routing_stats_does_and_add_up_to_100_percent() -> None:
+    """ "Routed to Escalated" read as a fourth category, the escalations row below said it again, and
+    three messages, one in each, read 33% + 33% + 33%."""
+    answered = {"escalated": False, "escalation_reason": None}
+    decisions = [
+        decision(category="Refund Request"),  # escalated: still routed to its category
+        decision(category="General Question", **answered),
+        decision(category="Technical Support", **answered),
+        decision(category="Refund Request", acknowledgement=True, **answered),
+    ]
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(summary_table("Test queries: routing metrics", decisions))
+    rows = [
+        " ".join(line.strip("│ ").replace("│", " ").split()) for line in console.export_text().splitlines()
+    ]
+    assert "Routed to Escalated" not in str(rows)
+    assert [row for row in rows if row.startswith(("Routed to", "Closed", "Escalations"))] == [
+        "Routed to Refund Request 1 (25%)",
+        "Routed to General Question 1 (25%)",
+        "Routed to Technical Support 1 (25%)",
+        "Closed with thanks 1 (25%)",
+        "Escalations 1 (25%)",
+    ]
+    three = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    three.print(summary_table("Labelled", decisions[:3]))
+    shown = [int(p) for p in re.findall(r"\((\d+)%\)", three.export_text().partition("Average")[0])]
+    assert sorted(shown) == [33, 33, 34]

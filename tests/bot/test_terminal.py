@@ -125,3 +125,20 @@ def test_the_routing_metrics_count_categories_as_routing_stats_does_and_add_up_t
     three.print(summary_table("Labelled", decisions[:3]))
     shown = [int(p) for p in re.findall(r"\((\d+)%\)", three.export_text().partition("Average")[0])]
     assert sorted(shown) == [33, 33, 34]
+
+
+def test_the_average_handling_time_is_of_the_answers_alone() -> None:
+    # An escalation's handling time is a stand-in of 0 ms: averaged in, two escalations beside one
+    # 900 ms answer read as 300 ms of handling.
+    decisions = [
+        decision(escalated=False, escalation_reason=None, handling_ms=900.0, total_ms=1000.0),
+        decision(handling_ms=0.0, total_ms=100.0),
+        decision(handling_ms=0.0, total_ms=200.0),
+    ]
+    console = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    console.print(summary_table("Test queries: routing metrics", decisions))
+    rows = [
+        " ".join(line.strip("│ ").replace("│", " ").split()) for line in console.export_text().splitlines()
+    ]
+    assert "Average handling time (1 answered) 900.0 ms" in rows
+    assert "Average total time 433.3 ms" in rows

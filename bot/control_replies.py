@@ -12,19 +12,50 @@ AGENTS_UNKNOWN = (
     "again in a minute."
 )
 NOT_FOUND = "I can't find the routing decision for that message any more."
-NOTHING_TO_HAND_BACK = "The bot is already answering in this thread: there is nothing to hand back."
-# Told when the thread was handed back but Slack would not take the note saying so: without a word, the
-# agent would think the click did nothing, press again, and be told there is nothing to hand back.
-HANDED_BACK_UNTOLD = (
-    "Handed back: the bot will answer the customer's next message. Slack would not take the note saying "
-    "so in the thread, so the other agents have not been told there."
-)
-# Told with the re-route of an older message in a thread that went to a person after it (escalated, or
-# taken over): the customer has written since, and that is still a person's to answer.
-STAYS_WITH_AGENTS = (
-    " The thread stays with the agents: the customer wrote again after that message, and is in a "
-    "person's hands. The bot answers there again once someone presses *Hand back to the bot*."
-)
+
+
+def where(direct: bool) -> str:
+    """What the customer's conversation is called to an agent: a DM is no thread they can see (its
+    controls are pressed under its notice in the agents' channel, a thread of its own)."""
+    return "conversation" if direct else "thread"
+
+
+def nothing_to_hand_back(direct: bool = False) -> str:
+    """Told when the conversation (a DM's, ``direct``) is the bot's already."""
+    return f"The bot is already answering in this {where(direct)}: there is nothing to hand back."
+
+
+def handed_back_untold(direct: bool = False) -> str:
+    """Told when the conversation was handed back but Slack would not take the note saying so: without a
+    word, the agent would think the click did nothing, press again, and be told there is nothing to hand
+    back."""
+    return (
+        "Handed back: the bot will answer the customer's next message. Slack would not take the note "
+        f"saying so in the {where(direct)}, so the other agents have not been told there."
+    )
+
+
+def stays_with_agents(direct: bool = False) -> str:
+    """Told with the re-route of an older message in a conversation that went to a person after it
+    (escalated, or taken over): the customer has written since, and that is still a person's to
+    answer."""
+    return (
+        f" The {where(direct)} stays with the agents: the customer wrote again after that message, and is "
+        "in a person's hands. The bot answers there again once someone presses *Hand back to the bot*."
+    )
+
+
+def handled_by(agent: str, category: str, direct: bool = False) -> str:
+    """Told when a re-route is recorded in a conversation another agent, ``agent``, is handling."""
+    return (
+        f"Recorded *{escape(category)}* as the right route. <@{agent}> is handling this {where(direct)}, "
+        "so the bot does not answer in it; hand it back first if the customer should have the bot's "
+        "answer."
+    )
+
+
+NOTHING_TO_HAND_BACK = nothing_to_hand_back()
+HANDED_BACK_UNTOLD = handed_back_untold()
 
 
 def still_waiting(category: str) -> str:

@@ -15,15 +15,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.control_notes import pressed_in, tell_handed_back, tell_rerouted
 from bot.control_replies import (
     AGENTS_UNKNOWN,
-    HANDED_BACK_UNTOLD,
     NOT_AN_AGENT,
     NOT_FOUND,
-    NOTHING_TO_HAND_BACK,
-    STAYS_WITH_AGENTS,
     already_confirmed,
+    handed_back_untold,
+    handled_by,
     in_place_of,
+    nothing_to_hand_back,
     overtaken,
     reroute_failed,
+    stays_with_agents,
     still_waiting,
 )
 from bot.escalation_messages import REASON_TEXT
@@ -32,6 +33,7 @@ from bot.intake import is_direct
 from bot.mrkdwn_inline import escape
 from bot.private_replies import reply_privately
 from bot.slack_errors import SLACK_ERRORS, failure
+from bot.slack_ids import is_dm_channel
 from bot.store.feedback import FeedbackTarget, Verdict
 from bot.verdict_lines import repeats, show_verdict
 
@@ -125,13 +127,13 @@ async def _hand_back(bot: SupportBot, body: dict[str, Any], respond: AsyncRespon
     # Only the click that frees the thread tells it: two agents pressing at once leave one note.
     at = body["actions"][0].get("action_ts")
     if not await bot.store.hand_back(body["team"]["id"], channel, thread_ts, at=at):
-        await _say(respond, NOTHING_TO_HAND_BACK)
+        await _say(respond, nothing_to_hand_back(is_dm_channel(channel)))
         return
     try:
         await tell_handed_back(bot, body, user, channel, thread_ts)
     except SLACK_ERRORS as e:
         logger.warning("could not post the hand-back note in %s/%s: %s", channel, thread_ts, failure(e))
-        await _say(respond, HANDED_BACK_UNTOLD)
+        await _say(respond, handed_back_untold(is_dm_channel(channel)))
 
 
 async def _confirm_route(bot: SupportBot, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -249,19 +251,14 @@ async def _answer_as(
         return
     msg = target.message
     thread = await bot.store.get_thread(msg.team_id, msg.channel_id, msg.thread_ts)
-    if thread is not None and thread.taken_over_by not in (None, user):
-        await _say(
-            respond,
-            f"Recorded {name} as the right route. <@{thread.taken_over_by}> is handling this thread, so "
-            "the bot does not answer in it; hand it back first if the customer should have the bot's "
-            "answer.",
-        )
+    holder = thread.taken_over_by if thread is not None else None
+    if holder is not None and holder != user:
+        await _say(respond, handled_by(holder, category, is_direct(msg)))
         return
     where = "the customer's DM" if is_direct(msg) else "the thread"
     stays = thread is not None and thread.bot_silent and not target.latest
-    await _say(
-        respond, f"Re-routed to {name}: its answer follows in {where}.{STAYS_WITH_AGENTS if stays else ''}"
-    )
+    after = stays_with_agents(is_direct(msg)) if stays else ""
+    await _say(respond, f"Re-routed to {name}: its answer follows in {where}.{after}")
     try:
         at = body["actions"][0].get("action_ts")
         decision = await bot.conversations.reroute(msg, category, agent=user, gives_back=target.latest, at=at)

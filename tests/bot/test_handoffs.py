@@ -13,8 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import agents
 from bot import app as app_module
+from bot.control_replies import NOTHING_TO_HAND_BACK
 from bot.formatting import ACTION_CORRECT, ACTION_HAND_BACK, ACTION_REROUTE
-from bot.listeners.actions import NOTHING_TO_HAND_BACK
 from bot.stats import build_report, parse_arguments
 from router.handlers import CUT_OFF_NOTE
 from tests.bot.conftest import BotFactory

@@ -86,20 +86,45 @@ def minutes_word(count: float) -> str:
     return "minute" if count == 1 else "minutes"
 
 
-def reminder_text(mentions: str, waited: timedelta, *, direct_message_from: str | None = None) -> str:
+def reminder_text(
+    mentions: str,
+    waited: timedelta,
+    *,
+    direct_message_from: str | None = None,
+    wrote_again: bool = False,
+    held_by: str | None = None,
+) -> str:
     """An escalation no agent has answered, brought up again in its thread, where the customer reads it
     too; or, for a DM (``direct_message_from`` the customer), under its notice in the agents' channel.
+    ``wrote_again``: not an escalation but a customer who wrote again in a thread an agent holds (the
+    first who took it over, ``held_by``, if known), with no agent's reply since.
 
     No agent has replied *since*, not "yet": an escalation after a hand-back is reminded of in a thread
     where the agent who handed it back wrote before (a DM's, under its first notice), in plain view."""
     minutes = max(1, round(waited.total_seconds() / 60))
     span = f"{minutes} {minutes_word(minutes)}" if minutes < 120 else f"{minutes / 60:.0f} hours"
+    if wrote_again:
+        return _written_again(mentions, span, direct_message_from, held_by)
     if direct_message_from:
         return (
             f"{mentions}: <@{direct_message_from}> has been waiting for a person for {span}; no agent has "
             "replied here since. Whoever writes to them, say so in this thread."
         )
     return f"{mentions}: still waiting for a person after {span}; no agent has replied since."
+
+
+def _written_again(mentions: str, span: str, customer: str | None, held_by: str | None) -> str:
+    """The reminder of a customer who wrote again to the agent holding their thread (see
+    :func:`reminder_text`): the agents are tagged, and the one who has the thread named, so that another
+    can step in while they are away."""
+    if customer:
+        held = f" (<@{held_by}> took them up)" if held_by else ""
+        return (
+            f"{mentions}: <@{customer}> has written again and waited {span}; no agent has replied here "
+            f"since{held}. Whoever writes to them, say so in this thread."
+        )
+    held = f" (<@{held_by}> took this thread over)" if held_by else ""
+    return f"{mentions}: the customer has written again and waited {span}; no agent has replied since{held}."
 
 
 def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool = True) -> str:

@@ -4,7 +4,8 @@ Pure parsing first (which events are customer messages), then the thread rules: 
 thread the bot answered is routed; a message there from anyone but the customer is an agent taking
 over; a thread that is escalated or taken over gets no answer (nor, read again by the catch-up after it was
 handed back, what was written there before), except in a DM, which agents cannot read: there the
-customer's words are sent on to them (see :meth:`bot.conversation.Conversations.handle`).
+customer's words are sent on to them (see :meth:`bot.conversation.Conversations.handle`). Either way, a
+customer's message in a thread an agent holds waits for that agent's reply (see :mod:`bot.reminders`).
 A customer's reply in their own thread that Slack delivers before the thread's first message waits for it.
 """
 
@@ -181,6 +182,9 @@ class Intake:
             if not thread.bot_silent and self._on_take_over is not None:
                 self._on_take_over(msg)
             return None
+        if thread is not None and thread.bot_silent and not thread.written_before_hand_back(msg.ts):
+            # Written to the person who has the thread: it waits for an agent's reply (bot.reminders).
+            await self._store.customer_wrote(msg.team_id, msg.channel_id, msg.thread_ts)
         if thread is not None and left_to_a_person(thread, msg, caught_up=caught_up):
             return None
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None

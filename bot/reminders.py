@@ -12,6 +12,12 @@ that of the customer's other escalations (``Store.take_over``); one the customer
 them up under another of its notices tags that agent; one never announced there is left out. An
 escalation made before this start has its thread read first: an agent may have answered it while no bot
 was up, further back than the catch-up reads.
+
+A customer who writes again in a thread an agent holds (taken over; a DM: taken up under its notice) waits
+for that agent, whom Slack alone tells of it: their wait (``Store.customer_wrote``, ended by an agent's
+reply, a hand-back, a re-route) is brought up after as long, once, through the same claim, tagging every
+agent and naming the one who holds the thread, who has let it wait that long: another can step in. More
+messages do not start the clock again, nor bring a second reminder, until an agent replies.
 """
 
 from __future__ import annotations
@@ -64,29 +70,37 @@ class Reminders:
         return self._wait > timedelta(0)
 
     async def remind(self, now: datetime | None = None) -> int:
-        """Remind the agents of every escalation that has waited too long by ``now``; returns how many."""
+        """Remind the agents of every escalation, and every customer who wrote again to the agent holding
+        their thread, that has waited too long by ``now``; returns how many."""
         now = now or datetime.now(UTC)
         reminded = 0
-        for escalation in await self._store.awaiting_agents(now - self._wait):
+        due = now - self._wait
+        waits = [*await self._store.awaiting_agents(due), *await self._store.customers_waiting(due)]
+        for escalation in waits:
             # Read before the claim: a claimed reminder is posted or given back, only Slack fails in between.
-            mentions = await self._mentions(escalation, now)
+            mentions, holder = await self._mentions(escalation, now)
             if await self._store.claim_reminder(escalation):
-                reminded += await self._post(escalation, mentions, now)
+                reminded += await self._post(escalation, mentions, holder, now)
         return reminded
 
-    async def _post(self, escalation: AwaitingEscalation, mentions: str, now: datetime) -> int:
+    async def _post(
+        self, escalation: AwaitingEscalation, mentions: str, holder: str | None, now: datetime
+    ) -> int:
         if escalation.reminder_maybe_posted and await self._posted_already(escalation):
             return 0
-        if escalation.escalated_at < self._started and await self._answered_unseen(escalation):
+        if escalation.waiting_since < self._started and await self._answered_unseen(escalation):
             return 0
-        waited = now - escalation.escalated_at
+        waited = now - escalation.waiting_since
         channel, thread_ts = escalation.reminder_thread
         customer = escalation.customer_id if escalation.notice_ts else None
+        text = reminder_text(
+            mentions, waited, direct_message_from=customer, wrote_again=escalation.wrote_again, held_by=holder
+        )
         try:
             await self._client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
-                text=reminder_text(mentions, waited, direct_message_from=customer),
+                text=text,
                 unfurl_links=False,
                 metadata=reminder_metadata(escalation),
             )
@@ -113,15 +127,15 @@ class Reminders:
         return found
 
     async def _answered_unseen(self, escalation: AwaitingEscalation) -> bool:
-        """Whether an agent replied to ``escalation`` in its thread (a DM's: under its notice) while no bot
-        was up to see it: no event brought their reply, and the catch-up at start reads back only
-        ``CATCH_UP_HOURS`` (none at 0). Their reply is then its pick-up, as its event would have made it,
-        and nobody is tagged for a customer one of them has. Only a configured agent's reply counts, and
-        only one written after the escalation (within :data:`CLOCK_MARGIN` of Slack's clock and the
-        store's); a thread Slack will not give now is reminded of all the same: a tag too many beats a
-        customer forgotten."""
+        """Whether an agent replied to ``escalation`` (or to the customer who wrote again) in its thread
+        (a DM's: under its notice) while no bot was up to see it: no event brought their reply, and the
+        catch-up at start reads back only ``CATCH_UP_HOURS`` (none at 0). Their reply is then its pick-up
+        (or ends the wait), as its event would have made it, and nobody is tagged for a customer one of
+        them has. Only a configured agent's reply counts, and only one written after the wait began
+        (within :data:`CLOCK_MARGIN` of Slack's clock and the store's); a thread Slack will not give now
+        is reminded of all the same: a tag too many beats a customer forgotten."""
         channel, thread_ts = escalation.reminder_thread
-        since = (escalation.escalated_at - CLOCK_MARGIN).timestamp()
+        since = (escalation.waiting_since - CLOCK_MARGIN).timestamp()
         try:
             async for message in thread_messages(self._client, channel, thread_ts):
                 user = message.get("user")
@@ -138,17 +152,21 @@ class Reminders:
             )
         return False
 
-    async def _mentions(self, escalation: AwaitingEscalation, now: datetime) -> str:
-        """Whom the reminder tags: every agent; for a DM whose customer an agent had taken up before this
-        message was escalated (replying under another of its notices: customers write on at the top of a
-        DM, each escalated message with a notice of its own; a take-up picks up those escalated before
-        it), that agent alone, as its notice did (``Escalations._announce``)."""
+    async def _mentions(self, escalation: AwaitingEscalation, now: datetime) -> tuple[str, str | None]:
+        """Whom the reminder tags, and the agent who holds the thread, to name. An escalation: every
+        agent; for a DM whose customer an agent had taken up before this message was escalated (replying
+        under another of its notices: customers write on at the top of a DM, each escalated message with a
+        notice of its own; a take-up picks up those escalated before it), that agent alone, as its notice
+        did (``Escalations._announce``). A customer who wrote again: every agent, the holder named (the
+        first who took the thread over; for a DM picked up with its customer, the agent who has them):
+        the holder alone was told of it already, by Slack or the note under the notice, and let it wait."""
+        taker = None
         if escalation.notice_ts:
             since = now - TAKER_REMEMBERED
             taker = await self._store.direct_message_taker(escalation.team_id, escalation.channel_id, since)
-            if taker:
-                return f"<@{taker}>"
-        return await self._directory.mentions()
+        if escalation.wrote_again:
+            return await self._directory.mentions(), escalation.taken_over_by or taker
+        return (f"<@{taker}>" if taker else await self._directory.mentions()), None
 
     def start(self) -> None:
         """Look every :data:`LOOK_INTERVAL_SECONDS` until :meth:`stop` (nothing when reminders are off)."""

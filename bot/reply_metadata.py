@@ -42,12 +42,14 @@ def notice_metadata(msg: InboundMessage) -> dict[str, Any]:
 
 
 def reminder_metadata(escalation: AwaitingEscalation) -> dict[str, Any]:
-    """Message metadata tying a reminder to the escalation it brings up: its thread, and when the thread
-    went to a person (an escalation after a hand-back has a reminder of its own)."""
+    """Message metadata tying a reminder to the wait it brings up: its thread, and when the thread went to
+    a person (an escalation after a hand-back has a reminder of its own) or, for a customer who wrote
+    again to the agent holding it, when they did (each such wait has one too)."""
+    since = "customer_waiting_since" if escalation.wrote_again else "escalated_at"
     payload = {
         "channel": escalation.channel_id,
         "thread_ts": escalation.thread_ts,
-        "escalated_at": escalation.escalated_at.isoformat(),
+        since: escalation.waiting_since.isoformat(),
     }
     return {"event_type": REMINDER_EVENT, "event_payload": payload}
 

@@ -1,5 +1,6 @@
-"""Escalations waiting for an agent: the reminders' reads and their one claim each, the DM notices no
-agent has picked up, whose replies the catch-up at start reads, and the pick-up of a DM's customer.
+"""Customers waiting for an agent: escalations no agent has picked up, and customers who wrote again in a
+thread an agent holds; the reminders' reads and their one claim each, the DM notices no agent has picked
+up, whose replies the catch-up at start reads, and the pick-up of a DM's customer.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from sqlalchemy import select, text, update
 from bot.store.database import Database
 from bot.store.records import AwaitingEscalation
 from bot.store.tables.base import utcnow
-from bot.store.tables.threads import AWAITING_AGENT, seen_by_agents, threads
+from bot.store.tables.threads import (
+    AWAITING_AGENT,
+    CUSTOMER_WAITING,
+    held_by_agents,
+    seen_by_agents,
+    threads,
+)
 
 # How many waiting escalations one look reminds the agents of (the rest wait for the next look).
 REMINDER_BATCH = 50
@@ -32,6 +39,19 @@ def customer_picked_up(team_id: str, channel_id: str, waited: Any) -> Any:
         .where(t.c.team_id == team_id, t.c.channel_id == channel_id)
         .where(t.c.escalated.is_(True), t.c.pickup_seconds.is_(None), t.c.escalated_at.is_not(None))
         .values(pickup_seconds=waited)
+    )
+
+
+def customer_answered(team_id: str, channel_id: str) -> Any:
+    """The update ending the wait of every customer's message of the DM ``channel_id`` written to an agent
+    holding its thread, for an agent who replied under one of the DM's notices: they write to the
+    customer (as :func:`customer_picked_up`), whichever of their messages they reply under."""
+    t = threads
+    return (
+        update(t)
+        .where(t.c.team_id == team_id, t.c.channel_id == channel_id)
+        .where(t.c.customer_waiting_since.is_not(None))
+        .values(customer_waiting_since=None)
     )
 
 
@@ -63,6 +83,53 @@ class AwaitingAgents(Database):
             .limit(limit)
         )
 
+    def customers_waiting_statement(self, wrote_before: datetime, limit: int = REMINDER_BATCH) -> Any:
+        """Threads an agent holds where the customer wrote before ``wrote_before`` with no agent's reply
+        since, not reminded of, oldest first; through ``ix_threads_customer_waiting``, whose condition this
+        repeats (a DM is held only once an agent replied under its notice, where the reminder goes)."""
+        t = threads
+        return (
+            select(
+                t.c.team_id,
+                t.c.channel_id,
+                t.c.thread_ts,
+                t.c.customer_waiting_since,
+                t.c.taken_over_by,
+                t.c.customer_id,
+                t.c.notice_channel_id,
+                t.c.notice_ts,
+                t.c.reminder_maybe_posted,
+            )
+            .where(text(CUSTOMER_WAITING), t.c.customer_waiting_since <= wrote_before)
+            .where(seen_by_agents(t))
+            .order_by(t.c.customer_waiting_since)
+            .limit(limit)
+        )
+
+    async def customers_waiting(self, wrote_before: datetime) -> list[AwaitingEscalation]:
+        """See :meth:`customers_waiting_statement`."""
+        async with self.reading() as conn:
+            rows = (await conn.execute(self.customers_waiting_statement(wrote_before))).all()
+        return [AwaitingEscalation.model_validate(row._asdict()) for row in rows]
+
+    async def customer_wrote(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        """Start the wait of a customer who wrote in a thread an agent holds (``held_by_agents``; nothing
+        for one that is not: an escalation nobody picked up has its own wait), unless one runs already:
+        the clock runs from their first message since an agent last replied there, and more messages do
+        not start it again, nor make a reminder posted for it due again (the agents were told; the next
+        wait begins after an agent's reply). The wait starts with ``reminded_at`` cleared, which the
+        escalation's reminder may have set: that wait ended when an agent picked the thread up.
+        True when a wait started."""
+        t = threads
+        stmt = (
+            update(t)
+            .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
+            .where(held_by_agents(t), t.c.customer_waiting_since.is_(None))
+            .values(customer_waiting_since=utcnow(), reminded_at=None, reminder_maybe_posted=False)
+        )
+        async with self._transaction() as conn:
+            return bool((await conn.execute(stmt)).rowcount)
+
     def noticed_awaiting_statement(self, since: datetime, limit: int) -> Any:
         """See :meth:`noticed_awaiting`; through ``ix_threads_escalations``."""
         t = threads
@@ -92,9 +159,10 @@ class AwaitingAgents(Database):
         self, escalation: AwaitingEscalation, *, release: bool = False, maybe_posted: bool = False
     ) -> bool:
         """Take the one reminder of ``escalation`` (False when another replica took it, an agent wrote
-        in the thread meanwhile, or it was escalated anew); ``release`` gives it back when it could not
-        be posted, for the next look to try again, ``maybe_posted`` when Slack may have posted it all the
-        same (a 5xx, a timeout): the next look reads the thread for it first."""
+        in the thread meanwhile, or it was escalated anew; for a customer who wrote again, when their wait
+        ended or another began); ``release`` gives it back when it could not be posted, for the next look
+        to try again, ``maybe_posted`` when Slack may have posted it all the same (a 5xx, a timeout): the
+        next look reads the thread for it first."""
         t = threads
         key = (
             t.c.team_id == escalation.team_id,
@@ -107,12 +175,14 @@ class AwaitingAgents(Database):
         else:
             # Not escalated anew since it was read, nor given back meanwhile by a post that may be in the
             # thread, which this claim would otherwise post again without looking.
-            same = (
-                t.c.escalated_at == escalation.escalated_at,
-                t.c.reminder_maybe_posted == escalation.reminder_maybe_posted,
-            )
-            stmt = stmt.where(text(AWAITING_AGENT), *same).values(
-                reminded_at=utcnow(), reminder_maybe_posted=False
-            )
+            if escalation.wrote_again:
+                wait = (
+                    text(CUSTOMER_WAITING),
+                    t.c.customer_waiting_since == escalation.customer_waiting_since,
+                )
+            else:
+                wait = (text(AWAITING_AGENT), t.c.escalated_at == escalation.escalated_at)
+            same = t.c.reminder_maybe_posted == escalation.reminder_maybe_posted
+            stmt = stmt.where(*wait, same).values(reminded_at=utcnow(), reminder_maybe_posted=False)
         async with self._transaction() as conn:
             return bool((await conn.execute(stmt)).rowcount)

@@ -87,20 +87,44 @@ class ThreadState(BaseModel):
 
 
 class AwaitingEscalation(BaseModel):
-    """An escalated thread no agent has picked up yet (see ``AwaitingAgents.awaiting_agents``)."""
+    """A thread where a customer waits for an agent: an escalation no agent has picked up yet (see
+    ``AwaitingAgents.awaiting_agents``), or, ``customer_waiting_since`` set, one an agent holds where the
+    customer wrote again with no agent's reply since (``AwaitingAgents.customers_waiting``)."""
 
     model_config = ConfigDict(frozen=True)
 
     team_id: str
     channel_id: str
     thread_ts: str
-    escalated_at: datetime
+    escalated_at: datetime | None = None
+    customer_waiting_since: datetime | None = None
+    # Who holds a thread the customer wrote again in: the first agent who took it over, if one did.
+    taken_over_by: str | None = None
     customer_id: str | None = None
     # Set for a DM: its notice in the agents' channel, where they are reminded (they cannot see the DM).
     notice_channel_id: str | None = None
     notice_ts: str | None = None
     # Its reminder was given back after a failure that may hide a post (a 5xx, a timeout): look first.
     reminder_maybe_posted: bool = False
+
+    @model_validator(mode="after")
+    def _has_a_start(self) -> AwaitingEscalation:
+        if self.customer_waiting_since is None and self.escalated_at is None:
+            raise ValueError("a wait with no start: neither escalated_at nor customer_waiting_since")
+        return self
+
+    @property
+    def wrote_again(self) -> bool:
+        """Whether this is a customer who wrote again in a thread an agent holds, not an escalation."""
+        return self.customer_waiting_since is not None
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When the wait began: the customer's message to the agent holding the thread, or the
+        escalation."""
+        since = self.customer_waiting_since or self.escalated_at
+        assert since is not None  # _has_a_start
+        return since
 
     @property
     def reminder_thread(self) -> tuple[str, str]:

@@ -46,11 +46,13 @@ def rerouted_changes(
 ) -> dict[str, Any]:
     """What the upsert ``insert`` noting the bot's reply changes besides when an agent re-routed the
     message: an agent acted, so the escalation is picked up, and one the re-route makes is theirs
-    already; an answer gives the thread back to the bot (at ``rerouted_at``) unless another agent
-    took it over."""
+    already, as is a customer who wrote to the agent holding the thread (the re-route's answer, or
+    escalation, is what they get); an answer gives the thread back to the bot (at ``rerouted_at``) unless
+    another agent took it over."""
     t = threads
     changes: dict[str, Any] = {
         "escalated": insert.excluded.escalated,
+        "customer_waiting_since": null(),
         "pickup_seconds": case(
             (t.c.escalated, func.coalesce(t.c.pickup_seconds, since_escalated(now, postgres=postgres))),
             (insert.excluded.escalated, 0.0),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy import case, func, null, or_, select, text, update
 
-from bot.store.awaiting import customer_picked_up
+from bot.store.awaiting import customer_answered, customer_picked_up
 from bot.store.database import Database
 from bot.store.records import NoticedThread, ThreadState
 from bot.store.tables.base import utcnow
@@ -163,11 +163,12 @@ class ThreadStates(Database):
     async def take_over(
         self, team_id: str, channel_id: str, thread_ts: str, agent_id: str, *, customer: bool = False
     ) -> None:
-        """Note that an agent spoke in the thread: the bot stays silent there until :meth:`hand_back`.
+        """Note that an agent spoke in the thread: the bot stays silent there until :meth:`hand_back`,
+        and a customer who wrote there waits no more (``AwaitingAgents.customer_wrote``).
 
         The first agent to take a thread over is kept. ``customer``: the thread is a DM's, and the agent
         replied under its notice, taking the customer up: the DM's other escalations are picked up too
-        (:func:`bot.store.awaiting.customer_picked_up`).
+        (:func:`bot.store.awaiting.customer_picked_up`), and its other waits end.
         """
         t = threads
         now = utcnow()
@@ -185,6 +186,7 @@ class ThreadStates(Database):
             "taken_over_by": func.coalesce(t.c.taken_over_by, insert.excluded.taken_over_by),
             "taken_over_at": func.coalesce(t.c.taken_over_at, insert.excluded.taken_over_at),
             "pickup_seconds": picked_up(now, postgres=self._postgres),
+            "customer_waiting_since": null(),
             "updated_at": insert.excluded.updated_at,
         }
         async with self._transaction() as conn:
@@ -193,11 +195,13 @@ class ThreadStates(Database):
                 await conn.execute(
                     customer_picked_up(team_id, channel_id, since_escalated(now, postgres=self._postgres))
                 )
+                await conn.execute(customer_answered(team_id, channel_id))
 
     async def hand_back(
         self, team_id: str, channel_id: str, thread_ts: str, *, at: str | None = None
     ) -> bool:
-        """Let the bot answer in the thread again: clears escalated and who took it over. False when the
+        """Let the bot answer in the thread again: clears escalated, who took it over and a customer's
+        wait for them (the bot answers the next message; one written before is the agent's). False when the
         thread was not silent (another agent's hand-back came first): only one of them tells the thread.
 
         ``at``: the click's Slack ts, kept (see ``ThreadState.written_before_hand_back``).
@@ -213,6 +217,7 @@ class ThreadStates(Database):
             .values(
                 escalated=False,
                 taken_over_by=None,
+                customer_waiting_since=None,
                 pickup_seconds=picked_up(now, postgres=self._postgres),
                 updated_at=now,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Float, Index, Integer, Table, Text, UniqueConstraint, false, or_
+from sqlalchemy import Boolean, Float, Index, Integer, Table, Text, UniqueConstraint, and_, false, or_
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,8 +20,21 @@ def seen_by_agents(table: Any) -> Any:
     return or_(table.c.channel_id.not_like("D%"), table.c.notice_ts.is_not(None))
 
 
+def held_by_agents(table: Any) -> Any:
+    """Threads a person has picked up and holds, not handed back: taken over by an agent, or escalated and
+    picked up without a take-over (a DM whose customer an agent took up under another of its notices, an
+    escalation a re-route made). The bot stays out of them; what their customer writes waits for an agent
+    (``customer_waiting_since``)."""
+    return or_(
+        table.c.taken_over_by.is_not(None), and_(table.c.escalated, table.c.pickup_seconds.is_not(None))
+    )
+
+
 # An escalation no agent has answered and the agents were not reminded of: ix_threads_awaiting_agent.
 AWAITING_AGENT = "escalated AND pickup_seconds IS NULL AND reminded_at IS NULL AND escalated_at IS NOT NULL"
+# A customer who wrote again in a thread an agent holds, no agent's reply since, and no reminder yet:
+# ix_threads_customer_waiting.
+CUSTOMER_WAITING = "customer_waiting_since IS NOT NULL AND reminded_at IS NULL"
 # A DM's thread announced to the agents: ix_threads_notice.
 NOTICED = "notice_ts IS NOT NULL"
 
@@ -60,10 +73,15 @@ class ThreadRow(Base):
     # message written there before it takes the thread over no more, however late its event (or the
     # catch-up after a restart) brings it.
     handed_back_ts: Mapped[str | None] = mapped_column(SlackId)
+    # When the customer wrote in the thread while an agent held it (:func:`held_by_agents`), first since
+    # an agent's last reply there (0023): cleared by an agent's reply, a hand-back, a re-route. Its one
+    # reminder is claimed by ``reminded_at`` as an escalation's is: the escalation's wait is over once an
+    # agent holds the thread, and this one starts with ``reminded_at`` cleared.
+    customer_waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     # /routing-stats counts hand-offs and escalations by when they happened; the reminders look for
-    # escalations waiting.
+    # escalations and customers waiting.
     __table_args__ = (
         UniqueConstraint("team_id", "channel_id", "thread_ts"),
         Index("ix_threads_taken_over_at", "taken_over_at"),
@@ -83,6 +101,12 @@ class ThreadRow(Base):
             "escalated_at",
             sqlite_where=sql_text(AWAITING_AGENT),
             postgresql_where=sql_text(AWAITING_AGENT),
+        ),
+        Index(
+            "ix_threads_customer_waiting",
+            "customer_waiting_since",
+            sqlite_where=sql_text(CUSTOMER_WAITING),
+            postgresql_where=sql_text(CUSTOMER_WAITING),
         ),
     )
 

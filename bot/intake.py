@@ -184,7 +184,7 @@ class Intake:
             return None
         if thread is not None and thread.bot_silent and not thread.written_before_hand_back(msg.ts):
             # Written to the person who has the thread: it waits for an agent's reply (bot.reminders).
-            await self._store.customer_wrote(msg.team_id, msg.channel_id, msg.thread_ts)
+            await self._store.customer_wrote(msg.team_id, msg.channel_id, msg.thread_ts, msg.ts)
         if thread is not None and left_to_a_person(thread, msg, caught_up=caught_up):
             return None
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None

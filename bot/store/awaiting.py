@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 
 from bot.store.database import Database
 from bot.store.records import AwaitingEscalation
@@ -20,6 +20,7 @@ from bot.store.tables.threads import (
     seen_by_agents,
     threads,
 )
+from bot.store.withdrawn_waits import escalation_withdrawn, wrote_while_waiting
 
 # How many waiting escalations one look reminds the agents of (the rest wait for the next look).
 REMINDER_BATCH = 50
@@ -112,23 +113,30 @@ class AwaitingAgents(Database):
             rows = (await conn.execute(self.customers_waiting_statement(wrote_before))).all()
         return [AwaitingEscalation.model_validate(row._asdict()) for row in rows]
 
-    async def customer_wrote(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        """Start the wait of a customer who wrote in a thread an agent holds (``held_by_agents``; nothing
-        for one that is not: an escalation nobody picked up has its own wait), unless one runs already:
-        the clock runs from their first message since an agent last replied there, and more messages do
-        not start it again, nor make a reminder posted for it due again (the agents were told; the next
-        wait begins after an agent's reply). The wait starts with ``reminded_at`` cleared, which the
-        escalation's reminder may have set: that wait ended when an agent picked the thread up.
-        True when a wait started."""
+    async def customer_wrote(self, team_id: str, channel_id: str, thread_ts: str, ts: str) -> bool:
+        """Start the wait of a customer who wrote ``ts`` in a thread an agent holds (``held_by_agents``),
+        or in one whose escalation they withdrew (deleted the message it was about: they still wait for
+        the person the bot left the thread to), unless one runs already: the clock runs from their first
+        message since an agent last replied there, and more messages do not start it again, nor make a
+        reminder posted for it due again (the agents were told; the next wait begins after an agent's
+        reply). The wait starts with ``reminded_at`` cleared, which the escalation's reminder may have
+        set: that wait ended when an agent picked the thread up. A message written while a wait (this one,
+        or an escalation nobody picked up) is about another makes it about more than one
+        (:func:`bot.store.withdrawn_waits.wrote_while_waiting`). True when a wait started; nothing for a
+        thread in nobody's hands."""
         t = threads
-        stmt = (
+        start = (
             update(t)
             .where(t.c.team_id == team_id, t.c.channel_id == channel_id, t.c.thread_ts == thread_ts)
-            .where(held_by_agents(t), t.c.customer_waiting_since.is_(None))
-            .values(customer_waiting_since=utcnow(), reminded_at=None, reminder_maybe_posted=False)
+            .where(or_(held_by_agents(t), escalation_withdrawn(t)), t.c.customer_waiting_since.is_(None))
+            .values(
+                customer_waiting_since=utcnow(), waiting_on=ts, reminded_at=None, reminder_maybe_posted=False
+            )
         )
         async with self._transaction() as conn:
-            return bool((await conn.execute(stmt)).rowcount)
+            started = bool((await conn.execute(start)).rowcount)
+            await conn.execute(wrote_while_waiting(team_id, channel_id, thread_ts, ts))
+        return started
 
     def noticed_awaiting_statement(self, since: datetime, limit: int) -> Any:
         """See :meth:`noticed_awaiting`; through ``ix_threads_escalations``."""

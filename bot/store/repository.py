@@ -25,6 +25,7 @@ from bot.store.tables.threads import threads
 from bot.store.threads import ThreadStates
 from bot.store.turn_taking import TurnTaking
 from bot.store.withdrawals import Withdrawals
+from bot.store.withdrawn_waits import WithdrawnWaits
 from router.models import RoutingDecision, Usage
 
 _USAGE_FIELDS = tuple(Usage.model_fields)
@@ -38,6 +39,7 @@ class Store(
     RecentActivity,
     ThreadStates,
     AwaitingAgents,
+    WithdrawnWaits,
     RouteFeedback,
     LearnedExamples,
     Retention,
@@ -49,7 +51,8 @@ class Store(
     leases in :class:`Inbox` (and the messages deleted before they were answered in
     :class:`Withdrawals`), the order of a conversation's messages and the re-routes' holds in
     :class:`TurnTaking`, the catch-up's reads in :class:`RecentActivity`, the thread states in
-    :class:`ThreadStates`, the escalations waiting for an agent in :class:`AwaitingAgents`, agent feedback in
+    :class:`ThreadStates`, the escalations waiting for an agent in :class:`AwaitingAgents` (the waits
+    whose message the customer deleted in :class:`WithdrawnWaits`), agent feedback in
     :class:`RouteFeedback`, learned examples in :class:`LearnedExamples`, ``db purge`` in :class:`Retention`.
     """
 
@@ -186,6 +189,7 @@ class Store(
             msg.user_id,
             rerouted_by=rerouted_by,
             rerouted_at=rerouted_at,
+            message_ts=msg.ts,
         )
 
     # Decisions ----------------------------------------------------------------------------------------

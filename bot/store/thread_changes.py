@@ -36,6 +36,10 @@ def answered_changes(insert: Any) -> dict[str, Any]:
             insert, t.c.pickup_seconds, case((t.c.taken_over_by.is_not(None), 0.0), else_=null())
         ),
         "reminded_at": _on_escalation(insert, t.c.reminded_at, null()),
+        # The message a new escalation's wait is about; one more passed on to the agents while it waits
+        # (a DM's) makes it about more than one (see bot.store.withdrawn_waits).
+        "waiting_on": _on_escalation(insert, _same_or_none(insert), insert.excluded.waiting_on),
+        "escalation_withdrawn_at": _on_escalation(insert, t.c.escalation_withdrawn_at, null()),
         "bot_answered": True,
         "updated_at": insert.excluded.updated_at,
     }
@@ -93,6 +97,13 @@ def _on_escalation(insert: Any, column: Any, new: Any) -> Any:
     """In the upsert ``insert`` noting a reply: ``column`` as it is while the thread stays escalated,
     ``new`` when this reply escalates it anew, unchanged otherwise."""
     return case((threads.c.escalated, column), (insert.excluded.escalated, new), else_=column)
+
+
+def _same_or_none(insert: Any) -> Any:
+    """``waiting_on`` once the upsert ``insert`` notes the bot's post about its message in a thread
+    escalated already: kept if it is the same message, none otherwise."""
+    t = threads
+    return case((t.c.waiting_on == insert.excluded.waiting_on, t.c.waiting_on), else_=null())
 
 
 def _at(moment: datetime) -> Any:

@@ -130,9 +130,11 @@ class ThreadStates(Database):
         *,
         rerouted_by: str | None = None,
         rerouted_at: str | None = None,
+        message_ts: str | None = None,
     ) -> Any:
         """The upsert noting that the bot posted in the thread (an answer or an escalation), for a caller
-        to run in the transaction that records the decision: the two are never apart.
+        to run in the transaction that records the decision: the two are never apart. ``message_ts``: the
+        customer's message it is about, which an escalation's wait is about (``threads.waiting_on``).
 
         Escalated stays escalated, unless an agent re-routed the message (``rerouted_by``, at the Slack
         ts ``rerouted_at``): the agent asked the bot to answer, so the thread is the bot's again (given
@@ -150,6 +152,7 @@ class ThreadStates(Database):
             category=category,
             escalated=escalated,
             escalated_at=now if escalated else None,
+            waiting_on=message_ts if escalated else None,
             bot_answered=True,
             updated_at=now,
         )

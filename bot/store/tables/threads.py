@@ -30,8 +30,12 @@ def held_by_agents(table: Any) -> Any:
     )
 
 
-# An escalation no agent has answered and the agents were not reminded of: ix_threads_awaiting_agent.
-AWAITING_AGENT = "escalated AND pickup_seconds IS NULL AND reminded_at IS NULL AND escalated_at IS NOT NULL"
+# An escalation no agent has answered, whose message the customer has not deleted, and that the agents were
+# not reminded of: ix_threads_awaiting_agent.
+AWAITING_AGENT = (
+    "escalated AND pickup_seconds IS NULL AND reminded_at IS NULL AND escalated_at IS NOT NULL"
+    " AND escalation_withdrawn_at IS NULL"
+)
 # A customer who wrote again in a thread an agent holds, no agent's reply since, and no reminder yet:
 # ix_threads_customer_waiting.
 CUSTOMER_WAITING = "customer_waiting_since IS NOT NULL AND reminded_at IS NULL"
@@ -78,6 +82,13 @@ class ThreadRow(Base):
     # reminder is claimed by ``reminded_at`` as an escalation's is: the escalation's wait is over once an
     # agent holds the thread, and this one starts with ``reminded_at`` cleared.
     customer_waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The customer's message the wait under way is about (an escalation's, or what they wrote to the agent
+    # holding the thread; 0024), while it is about one: deleted, it ends the wait (see
+    # :mod:`bot.store.withdrawn_waits`). None when the wait is about more than one, or began before 0024.
+    waiting_on: Mapped[str | None] = mapped_column(SlackId)
+    # When the customer deleted the message an escalation no agent had picked up was about (0024): its
+    # reminder is no longer due. What they write there after it waits as ``customer_waiting_since``.
+    escalation_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     # /routing-stats counts hand-offs and escalations by when they happened; the reminders look for

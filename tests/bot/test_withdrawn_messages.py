@@ -21,28 +21,38 @@ def slow_for_the_first(body: dict[str, Any]) -> str:
     return default_answer(body, 400) if SLOW_QUESTION in customer_text(body) else "Short answer."
 
 
-async def customer_deletes(running: RunningBot, event: dict[str, Any], *, tombstone: bool = False) -> None:
+async def customer_deletes(
+    running: RunningBot, event: dict[str, Any], *, tombstone: bool = False
+) -> dict[str, Any]:
     """The customer deletes the message of ``event``, as Slack tells it: ``message_deleted``, or, for a
-    message with replies in its thread, ``message_changed`` to a tombstone."""
-    gone = {"type": "message", "user": CUSTOMER, "text": event["text"], "ts": event["ts"]}
+    message with replies in its thread, ``message_changed`` to a tombstone. Either names the thread of a
+    message in one, as Slack does (``thread_ts``: the tombstone's is its own, replies being under it).
+    Returns the Events API body sent, for a test to send again as Slack's retry would."""
+    thread = {"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}
+    gone = {"type": "message", "user": CUSTOMER, "text": event["text"], "ts": event["ts"]} | thread
     deletion: dict[str, Any] = {
         "type": "message",
-        "channel": CHANNEL,
+        "channel": event["channel"],
         "hidden": True,
         "ts": running.next_ts(),
+        "channel_type": event.get("channel_type", "channel"),
     }
+    deletion["event_ts"] = deletion["ts"]
     if tombstone:
         dead = {
             "type": "message",
             "subtype": "tombstone",
             "text": "This message was deleted.",
             "hidden": True,
+            "thread_ts": event.get("thread_ts") or event["ts"],
         }
         deletion |= {"subtype": "message_changed", "message": dead | {"ts": event["ts"]}}
     else:
         deletion |= {"subtype": "message_deleted", "deleted_ts": event["ts"]}
-    status, _ = await running.send(event_callback(deletion | {"previous_message": gone}))
+    body = event_callback(deletion | {"previous_message": gone})
+    status, _ = await running.send(body)
     assert status == 200
+    return body
 
 
 async def test_a_question_deleted_while_its_answer_streams_loses_the_answer_and_stops_claude(

@@ -11,6 +11,7 @@ A customer's reply in their own thread that Slack delivers before the thread's f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -23,7 +24,9 @@ from bot.slack_text import message_words
 from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
 from bot.take_overs import RecentTakeOvers
-from bot.withdrawals import RecentWithdrawals, deleted_message, edited_message
+from bot.withdrawals import RecentWithdrawals, deleted_in_thread, deleted_message, edited_message
+
+logger = logging.getLogger(__name__)
 
 # Subtypes that are still a person writing: a reply also sent to the channel, a message with a file, a
 # /me message ("/me can't log in since the update").
@@ -145,8 +148,7 @@ class Intake:
         ``caught_up``: no event brought it; the catch-up at a start read it in Slack (:mod:`bot.catch_up`)."""
         settings = self._settings
         if (deleted := deleted_message(body)) is not None:
-            if await self._store.withdraw(*deleted):
-                self.withdrawals.note(deleted)
+            await self._withdraw(body, deleted)
             return None
         if (edited := edited_message(body, bot_user_id)) is not None:
             await self._store.revise(*edited)  # read by the worker when the message's turn comes
@@ -188,6 +190,17 @@ class Intake:
         if thread is not None and left_to_a_person(thread, msg, caught_up=caught_up):
             return None
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
+
+    async def _withdraw(self, body: Mapping[str, Any], deleted: tuple[str, str, str]) -> None:
+        """Withdraw the message ``deleted`` (team, channel, ts), its author having deleted it: not answered
+        if it is not yet (:mod:`bot.withdrawals`); no longer waited on if a wait for an agent is about it
+        alone (escalated, or written to the agent holding its thread): no reminder about it. Both through
+        the store, whichever replica escalated it or holds it; both nothing when Slack tells it again."""
+        if await self._store.withdraw(*deleted):
+            self.withdrawals.note(deleted)
+        team, channel, thread_ts, ts = deleted_in_thread(body, deleted)
+        if await self._store.withdraw_wait(team, channel, thread_ts, ts):
+            logger.info("the wait for an agent in %s/%s ended: its message was deleted", channel, thread_ts)
 
     async def _before_its_root(
         self, body: Mapping[str, Any], msg: InboundMessage, bot_user_id: str | None

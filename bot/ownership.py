@@ -40,10 +40,13 @@ class ThreadOwnership:
         """If the thread was escalated or taken over since ``msg`` was claimed (the intake claims nothing
         in such a thread, so a silent thread now means it fell silent while ``msg`` waited), close ``msg``
         unanswered (state 'left'): the person in charge reads it there. Never a DM's: agents do not read
-        DMs, so there :meth:`Conversations.handle` sends what the customer added on to them."""
+        DMs, so there :meth:`Conversations.handle` sends what the customer added on to them. The wait for
+        an agent there is about ``msg`` too (``Store.wrote_while_waiting``): deleting the message it was
+        about alone no longer ends it."""
         if is_direct(msg) or not await self._silent(msg):
             return False
         await self._store.leave_to_agents(msg)
+        await self._store.wrote_while_waiting(msg.team_id, msg.channel_id, msg.thread_ts, msg.ts)
         logger.info("message %s/%s left to the agents in charge of its thread", msg.channel_id, msg.ts)
         return True
 

@@ -5,19 +5,21 @@ Any replica may look; each reminder is claimed in the store before it is posted 
 given back if Slack refuses it, for the next look. A failure that does not say whether Slack posted it (a
 5xx, a timeout) gives it back marked: the next look reads the thread for it (its message metadata names the
 escalation, :func:`bot.reply_metadata.reminder_metadata`) and posts it only if it is not there, so the
-agents are not tagged twice. An agent's reply in the thread (which takes it over),
-a hand-back and a re-route all end the wait. An escalated DM is brought up under its notice in the
-agents' channel, where a reply ends the wait (agents cannot write in the customer's DM with the bot), and
-that of the customer's other escalations (``Store.take_over``); one the customer wrote after an agent took
-them up under another of its notices tags that agent; one never announced there is left out. An
-escalation made before this start has its thread read first: an agent may have answered it while no bot
-was up, further back than the catch-up reads.
+agents are not tagged twice. An agent's reply in the thread (which takes it over), a hand-back and a
+re-route all end the wait, and so does the customer deleting the message it is about
+(:mod:`bot.store.withdrawn_waits`): the look never reads such a wait. An escalated DM is brought up under
+its notice in the agents' channel, where a reply ends the wait (agents cannot write in the customer's DM
+with the bot), and that of the customer's other escalations (``Store.take_over``); one the customer wrote
+after an agent took them up under another of its notices tags that agent; one never announced there is
+left out. An escalation made before this start has its thread read first: an agent may have answered it
+while no bot was up, further back than the catch-up reads.
 
 A customer who writes again in a thread an agent holds (taken over; a DM: taken up under its notice) waits
 for that agent, whom Slack alone tells of it: their wait (``Store.customer_wrote``, ended by an agent's
-reply, a hand-back, a re-route) is brought up after as long, once, through the same claim, tagging every
-agent and naming the one who holds the thread, who has let it wait that long: another can step in. More
-messages do not start the clock again, nor bring a second reminder, until an agent replies.
+reply, a hand-back, a re-route, the deletion of the message it is about) is brought up after as long,
+once, through the same claim, tagging every agent and naming the one who holds the thread, who has let it
+wait that long: another can step in. More messages do not start the clock again, nor bring a second
+reminder, until an agent replies.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """Questions withdrawn or revised: a customer who deletes a message before the bot answered it gets no
-answer, and one who edits it while it waits its turn gets an answer to what it says now.
+answer, one who deletes it once it waits for an agent waits no more (no reminder tags the agents about it:
+:mod:`bot.store.withdrawn_waits`), and one who edits it while it waits its turn gets an answer to what it
+says now.
 
 Slack tells of a deletion with a ``message_deleted`` event, or, for a message with replies in its
 thread (the bot's answer being written there), a ``message_changed`` one that leaves a tombstone. The
@@ -50,6 +52,17 @@ def deleted_message(body: Mapping[str, Any]) -> MessageKey | None:
     team = extract_team_id(dict(body)) or body.get("team_id") or event.get("team")
     channel = event.get("channel")
     return (str(team), str(channel), str(ts)) if team and channel and ts else None
+
+
+def deleted_in_thread(body: Mapping[str, Any], key: MessageKey) -> tuple[str, str, str, str]:
+    """(team, channel, thread ts, ts) of the message ``key`` that ``body`` says was deleted
+    (:func:`deleted_message`): Slack names its thread in what it was (``previous_message``) or in its
+    tombstone; a message with none named began its own thread."""
+    event = body.get("event") or {}
+    was = event.get("previous_message") or {}
+    tombstone = event.get("message") or {}
+    team, channel, ts = key
+    return team, channel, str(was.get("thread_ts") or tombstone.get("thread_ts") or ts), ts
 
 
 def edited_message(body: Mapping[str, Any], bot_user_id: str | None) -> tuple[MessageKey, str] | None:

@@ -86,6 +86,13 @@ def minutes_word(count: float) -> str:
     return "minute" if count == 1 else "minutes"
 
 
+def waited_words(waited: timedelta) -> str:
+    """How long someone has waited, as the agents (reminders) and managers (/routing-stats) read it: "31
+    minutes", from two hours on "3 hours"; under a minute "1 minute": "0 minutes" reads as no wait."""
+    minutes = max(1, round(waited.total_seconds() / 60))
+    return f"{minutes} {minutes_word(minutes)}" if minutes < 120 else f"{minutes / 60:.0f} hours"
+
+
 def reminder_text(
     mentions: str,
     waited: timedelta,
@@ -101,8 +108,7 @@ def reminder_text(
 
     No agent has replied *since*, not "yet": an escalation after a hand-back is reminded of in a thread
     where the agent who handed it back wrote before (a DM's, under its first notice), in plain view."""
-    minutes = max(1, round(waited.total_seconds() / 60))
-    span = f"{minutes} {minutes_word(minutes)}" if minutes < 120 else f"{minutes / 60:.0f} hours"
+    span = waited_words(waited)
     if wrote_again:
         return _written_again(mentions, span, direct_message_from, held_by)
     if direct_message_from:

@@ -44,6 +44,7 @@ from bot.stats.notes import (
     undecided_lines,
     unmeasured_kinds,
     upcoming_note,
+    waiting_now_text,
     withdrawn_note,
 )
 from bot.stats.report import CategoryFeedback, Share, StatsReport
@@ -119,7 +120,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
     title = f"Routing stats: {period_title(report)}"
     blocks = _heading_blocks(report, title)
     if report.upcoming:
-        blocks.append(section(f"_{upcoming_note(report)}_"))
+        blocks += [section(f"_{upcoming_note(report)}_"), *_waiting_now(report)]
         return f"{title}: this period has not happened yet", blocks
     if report.undecided:
         lines = undecided_lines(report, _channel_name)
@@ -128,7 +129,7 @@ def report_blocks(report: StatsReport) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(section("_No messages were routed in this period._"))
         if report.withdrawn_unrouted:
             blocks.append(section(withdrawn_note(report)))
-        return f"{title}: no messages routed", blocks
+        return f"{title}: no messages routed", [*blocks, *_waiting_now(report)]
     blocks += [{"type": "divider"}, *_figure_blocks(report)]
     blocks += [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]} for note in _notes(report)]
     return f"{title}: {plural(report.messages, 'message')} routed", blocks[:MAX_BLOCKS]
@@ -167,6 +168,7 @@ def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
         *([section(passed_on_note(report))] if report.passed_on else []),
         *([section(withdrawn_note(report))] if report.withdrawn_messages else []),
         *([section(pickups_text(report))] if report.escalations_to_pick_up else []),
+        *_waiting_now(report),
         section(f"*Confidence* · average {_confidence_average(report)}\n" + _confidence(report)),
         section(
             f"*Time* ({TIME_SCOPE})\n"
@@ -183,6 +185,12 @@ def _figure_blocks(report: StatsReport) -> list[dict[str, Any]]:
         *_feedback(report.feedback, report.feedback_total),
         section("*Busiest channels*\n" + _channels(report.channels)),
     ]
+
+
+def _waiting_now(report: StatsReport) -> list[dict[str, Any]]:
+    """The customers waiting on the agent holding their thread, when any is: a figure of the moment, not
+    of the period, so shown whatever the period holds (none routed, or yet to come)."""
+    return [section(waiting_now_text(report))] if report.customers_waiting else []
 
 
 def _notes(report: StatsReport) -> list[str]:

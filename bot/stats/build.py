@@ -39,6 +39,7 @@ from bot.stats.queries import (
     undecided_statement,
 )
 from bot.stats.report import StatsReport, Timing
+from bot.stats.waiting_now import read_waiting_now
 from bot.store.database import Database
 from bot.store.errors import DatabaseError
 
@@ -58,10 +59,12 @@ class Kept:
 
 async def build_report(store: Database, request: StatsRequest) -> StatsReport:
     """The report for ``request``, read in one read-only connection (no write lock on SQLite), but for the
-    escalations' pickups, read at the same time in another: over a long period theirs is the report's
-    longest statement (on SQLite each connection queries in a thread of its own)."""
+    escalations' pickups and the customers waiting on an agent now, each read at the same time in another:
+    over a long period the pickups' is the report's longest statement, and without a channel the waits'
+    reads every thread (on SQLite each connection queries in a thread of its own)."""
     span = split_period(request.start, request.end, request.channel_id, up_to_now=request.up_to_now)
     pickups = asyncio.create_task(_read_pickups(store, span), name="routing-stats pickups")
+    waiting = asyncio.create_task(read_waiting_now(store, span), name="routing-stats waiting now")
     try:
         async with store.reading() as conn:
             whole_day = await _from_the_first_days_start(conn, span, request.up_to_now)
@@ -76,11 +79,13 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
             postgres = store.engine.dialect.name == "postgresql"
             previous = await read_previous(conn, request, postgres=postgres, exact_limit=EXACT_LIMIT)
         picked_up = await pickups
+        waiting_now = await waiting
     finally:
-        if not pickups.done():
-            pickups.cancel()
-            with contextlib.suppress(asyncio.CancelledError, DatabaseError):
-                await pickups
+        for task in (pickups, waiting):
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, DatabaseError):
+                    await task
     routed = {s.name: s.count for s in figures["categories"]} if kept is None else kept.routed
     return StatsReport(
         period=request.period,
@@ -100,6 +105,7 @@ async def build_report(store: Database, request: StatsRequest) -> StatsReport:
         **fold_feedback(verdicts, routed),
         **fold_undecided(undecided),
         **picked_up,
+        **waiting_now,
     )
 
 

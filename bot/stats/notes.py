@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.escalation_messages import REASON_TEXT
+from bot.escalation_messages import REASON_TEXT, waited_words
 from bot.mrkdwn_inline import escape
 from bot.stats.formats import noun, plural, rate, when
 from bot.stats.queries import PICKUP_NAMES
@@ -104,6 +104,22 @@ def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: 
         since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
         parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")
     return f"{bold('Picked up by agents')}: " + " · ".join(parts)
+
+
+def waiting_now_text(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:
+    """The customers waiting right now on the agent who holds their thread, and for how long the longest
+    has, e.g. "Now: 2 customers waiting on the agent holding their thread, the longest for 43 minutes
+    (…)": the report's one figure of the moment it was read, not of its period, which it says lest a
+    manager read a wait begun last week as none in a ``24h`` report."""
+    n = report.customers_waiting
+    longest = report.customers_waiting_longest
+    waited = "" if longest is None else f", {'for' if n == 1 else 'the longest for'} {waited_words(longest)}"
+    who = f"{plural(n, 'customer')} waiting on the agent holding their thread"
+    return (
+        f"{bold('Now')}: {bold(who)}{waited} "
+        "(they wrote again and no agent has replied since; counted as of now, whenever they wrote, not "
+        "only in this period)"
+    )
 
 
 def thanks_note(report: StatsReport, bold: Callable[[str], str] = lambda text: f"*{text}*") -> str:

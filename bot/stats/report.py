@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -186,6 +186,11 @@ class StatsReport(BaseModel):
     # minutes ago and waiting has missed no time yet). A time missing here is of them all.
     pickup_bases: dict[str, int] = {}
     awaiting_since: datetime | None = None
+    # Not of the period but of the moment the report was read, whatever its period (in its channel, if
+    # it has one): the customers who wrote again in a thread an agent holds with no agent's reply since,
+    # and how long the longest had waited then (``bot.stats.waiting_now``).
+    customers_waiting: int = 0
+    customers_waiting_longest: timedelta | None = None
     # The whole days just before, as many as this period's (None for ``all`` and for a period to come).
     previous: Previous | None = None
 

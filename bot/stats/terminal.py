@@ -44,6 +44,7 @@ from bot.stats.notes import (
     undecided_lines,
     unmeasured_kinds,
     upcoming_note,
+    waiting_now_text,
     withdrawn_note,
 )
 from bot.stats.period import LOCAL_CHANNELS
@@ -88,13 +89,13 @@ def report_renderables(report: StatsReport) -> list[Renderable]:
     """The report as rich renderables, in the order the Slack report shows them."""
     parts: list[Renderable] = [_summary(report)]
     if report.upcoming:
-        return [*parts, Text(upcoming_note(report))]
+        return [*parts, Text(upcoming_note(report)), *_waiting_now(report)]
     parts += _notes(report)
     if report.undecided:
         lines = escape("\n".join(f"• {line}" for line in undecided_lines(report, str)))
         parts.append(Panel(lines, title="Not answered by the bot", title_align="left", style="yellow"))
     if report.messages == 0 and report.reroutes_answered == 0:
-        return [*parts, *_withdrawn(report)]
+        return [*parts, *_withdrawn(report), *_waiting_now(report)]
     parts += _routes(report)
     parts += [_confidence(report), _timing(report), _shares("Classified by", report.sources, SOURCE_NAMES)]
     if report.not_classified:
@@ -131,7 +132,13 @@ def _routes(report: StatsReport) -> list[Renderable]:
     parts += _withdrawn(report)
     if report.escalations_to_pick_up:
         parts.append(Text.from_markup(pickups_text(report, _bold)))
-    return parts
+    return [*parts, *_waiting_now(report)]
+
+
+def _waiting_now(report: StatsReport) -> list[Renderable]:
+    """The customers waiting now on the agent holding their thread, when any is, whatever the period holds
+    (a figure of the moment, not of the period)."""
+    return [Text.from_markup(waiting_now_text(report, _bold))] if report.customers_waiting else []
 
 
 def _withdrawn(report: StatsReport) -> list[Renderable]:

@@ -53,8 +53,9 @@ from bot.stats.sections import bar_lines, bars, code_block, columns, section, se
 # Slack: at most 50 blocks in a message.
 MAX_BLOCKS = 50
 # Sections that "By category" and "Agent feedback" may each spread over: with the report's other blocks
-# (at most 18), two lists of this many stay within MAX_BLOCKS.
-LIST_SECTIONS = 16
+# (at most 21, every line and footnote shown), two lists of this many stay within MAX_BLOCKS; past it,
+# the blocks cut at MAX_BLOCKS lost the footnotes (a purge, a first day read whole).
+LIST_SECTIONS = 14
 _SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}", re.ASCII)
 
 

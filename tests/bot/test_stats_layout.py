@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from rich.console import Console
 
 from bot.stats import StatsReport, build_report, parse_arguments
 from bot.stats.blocks import MAX_BLOCKS, report_blocks
 from bot.stats.formats import LABEL_WIDTH, bar, cut_label, whole_percents
+from bot.stats.headline import Previous
 from bot.stats.report import CategoryFeedback
 from bot.stats.sections import SECTION_LIMIT
 from bot.stats.shares import Share, shares
@@ -110,11 +112,27 @@ def test_categories_beyond_what_slack_can_show_are_counted_not_dropped_silently(
         kept_messages=999,
         first_day_whole=True,
         percentiles_exact=False,
+        # Every other line the report can show, as many blocks as it can take beside the two lists.
+        previous=Previous(start=NOW - timedelta(days=7), end=NOW, days=7, messages=900),
+        acknowledgements=1,
+        category_stopped={names[0]: 1},
+        escalation_reasons=shares({"low_confidence": 1}),
+        passed_on=1,
+        withdrawn=1,
+        escalations_to_pick_up=1,
+        customers_waiting=1,
+        customers_waiting_longest=timedelta(minutes=5),
     )
     _, blocks = report_blocks(report)
     sections = _fits_slack(blocks)
+    # Nothing cut at Slack's limit of blocks: the busiest channels, and the three footnotes after them.
+    assert sections[-1].startswith("*Busiest channels*")
+    assert len([b for b in blocks if b["type"] == "context"]) == 1 + 3  # the period, then the footnotes
     for heading in ("*By category*\n", "*Agent feedback*\n"):
-        *shown, more = _rows_under(sections, heading)
+        # The list ends at its "…and K more" (a note without a heading may follow, as Closed with thanks).
+        rows = _rows_under(sections, heading)
+        end = next(i for i, row in enumerate(rows) if row.startswith("_…and "))
+        shown, more = rows[:end], rows[end]
         left = int(more.removeprefix("_…and ").split()[0].replace(",", ""))
         assert more == f"_…and {left:,} more categories (support-router stats shows all)_"
         # every category is either shown or counted (the feedback's first line is the overall one)

@@ -246,10 +246,13 @@ def pickups_statement(span: Span, now: datetime) -> Select[Any]:
     picked up, within each of PICKUP_BUCKETS (cumulative) and of how many (``base_``: see
     :func:`_pickup_base`), and when the longest waiting began, in one pass over ``ix_threads_escalations``.
     Only those whose pick-up agents can be seen to make (``seen_by_agents``: a DM never announced in their
-    channel has nowhere to show it)."""
+    channel has nowhere to show it), and that still wanted a person: one whose message the customer deleted
+    before any agent acted (``escalation_withdrawn_at``, 0024) is neither a miss nor a customer still
+    waiting."""
     t = threads
     waiting = t.c.pickup_seconds.is_(None)
-    where = [in_range(t.c.escalated_at, span.start, span.end), seen_by_agents(t)]
+    still_wanted = or_(t.c.escalation_withdrawn_at.is_(None), t.c.pickup_seconds.is_not(None))
+    where = [in_range(t.c.escalated_at, span.start, span.end), seen_by_agents(t), still_wanted]
     where += [t.c.channel_id == span.channel_id] if span.channel_id else []
     columns: list[Any] = [
         func.count().label("escalations"),

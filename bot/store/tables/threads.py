@@ -39,6 +39,9 @@ AWAITING_AGENT = (
 # A customer who wrote again in a thread an agent holds, no agent's reply since, and no reminder yet:
 # ix_threads_customer_waiting.
 CUSTOMER_WAITING = "customer_waiting_since IS NOT NULL AND reminded_at IS NULL"
+# Every customer waiting on the agent holding their thread, reminded of or not, with the channel:
+# ix_threads_customers_waiting_now, for /routing-stats' "Now:" line (bot.stats.waiting_now).
+WAITING_NOW = "customer_waiting_since IS NOT NULL"
 # A DM's thread announced to the agents: ix_threads_notice.
 NOTICED = "notice_ts IS NOT NULL"
 
@@ -97,7 +100,13 @@ class ThreadRow(Base):
         UniqueConstraint("team_id", "channel_id", "thread_ts"),
         Index("ix_threads_taken_over_at", "taken_over_at"),
         Index(
-            "ix_threads_escalations", "escalated_at", "channel_id", "escalated", "pickup_seconds", "notice_ts"
+            "ix_threads_escalations",
+            "escalated_at",
+            "channel_id",
+            "escalated",
+            "pickup_seconds",
+            "notice_ts",
+            "escalation_withdrawn_at",
         ),
         Index(
             "ix_threads_notice",
@@ -118,6 +127,13 @@ class ThreadRow(Base):
             "customer_waiting_since",
             sqlite_where=sql_text(CUSTOMER_WAITING),
             postgresql_where=sql_text(CUSTOMER_WAITING),
+        ),
+        Index(
+            "ix_threads_customers_waiting_now",
+            "customer_waiting_since",
+            "channel_id",
+            sqlite_where=sql_text(WAITING_NOW),
+            postgresql_where=sql_text(WAITING_NOW),
         ),
     )
 

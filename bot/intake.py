@@ -25,6 +25,7 @@ from bot.store.records import InboundMessage, ThreadState
 from bot.store.repository import Store
 from bot.take_overs import RecentTakeOvers
 from bot.withdrawals import RecentWithdrawals, deleted_in_thread, deleted_message, edited_message
+from router.policy import acknowledges
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,15 @@ def addressed_to_bot(body: Mapping[str, Any], msg: InboundMessage) -> bool:
     """A mention or a DM always asks the bot, even in a thread it has not answered."""
     event = body.get("event") or {}
     return event.get("type") == "app_mention" or is_direct(msg)
+
+
+def only_thanks(text: str) -> bool:
+    """Whether the customer's message, in a thread a person has, only thanks them or says goodbye ("thanks,
+    that's all!", "great, bye"): it asks nothing of them, so it starts no wait for an agent's reply, and
+    brings nobody up ESCALATION_REMINDER_MINUTES later, nor counts in /routing-stats among the customers
+    waiting now. A bare "ok" or "yes" may answer the agent's question (the bot does not keep what agents
+    write), so it waits as any message does; a wait under way goes on (thanks in advance end nothing)."""
+    return acknowledges(text, after_question=True)
 
 
 def left_to_a_person(thread: ThreadState, msg: InboundMessage, *, caught_up: bool) -> bool:
@@ -185,11 +195,18 @@ class Intake:
                 self._on_take_over(msg)
             return None
         if thread is not None and thread.bot_silent and not thread.written_before_hand_back(msg.ts):
-            # Written to the person who has the thread: it waits for an agent's reply (bot.reminders).
-            await self._store.customer_wrote(msg.team_id, msg.channel_id, msg.thread_ts, msg.ts)
+            # Written to the person who has the thread: it waits for an agent's reply (bot.reminders),
+            # unless it only thanks them.
+            await self._customer_wrote(msg)
         if thread is not None and left_to_a_person(thread, msg, caught_up=caught_up):
             return None
         return msg if await self._store.claim(msg, lease_seconds=self._settings.claim_lease_seconds) else None
+
+    async def _customer_wrote(self, msg: InboundMessage) -> None:
+        """Start the wait of a customer who wrote ``msg`` to the person who has its thread (see
+        :meth:`bot.store.Store.customer_wrote`), unless it only thanks them (:func:`only_thanks`)."""
+        if not only_thanks(msg.text):
+            await self._store.customer_wrote(msg.team_id, msg.channel_id, msg.thread_ts, msg.ts)
 
     async def _withdraw(self, body: Mapping[str, Any], deleted: tuple[str, str, str]) -> None:
         """Withdraw the message ``deleted`` (team, channel, ts), its author having deleted it: not answered

@@ -67,6 +67,7 @@ _ACK_PHRASES = (
     r"sounds\s+good",
     r"makes\s+sense",
     r"no\s+worries",
+    r"(?:that'?s|thats|that\s+is|that\s+was)\s+all(?:\s+i\s+needed)?",
     r"(?:that|this|it)\s+(?:worked|works(?:\s+now)?|helped|did\s+it|did\s+the\s+trick|fixed\s+it|solved\s+it)",
     r"(?:it'?s|its|all)\s+(?:working|fixed|solved|sorted|good)(?:\s+now)?",
     r"works\s+now",

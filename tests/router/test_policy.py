@@ -116,6 +116,8 @@ def test_most_messages_do_not_mention_a_person(text: str) -> None:
         "Thank you so much for your help 🙏",
         "thx",
         "Awesome :)",
+        "thanks, that's all!",
+        "That was all I needed, thank you",
     ],
 )
 def test_a_thank_you_or_goodbye_is_an_acknowledgement(text: str) -> None:

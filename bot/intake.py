@@ -95,13 +95,13 @@ def addressed_to_bot(body: Mapping[str, Any], msg: InboundMessage) -> bool:
     return event.get("type") == "app_mention" or is_direct(msg)
 
 
-def only_thanks(text: str) -> bool:
+def only_thanks(text: str | None) -> bool:
     """Whether the customer's message, in a thread a person has, only thanks them or says goodbye ("thanks,
     that's all!", "great, bye"): it asks nothing of them, so it starts no wait for an agent's reply, and
     brings nobody up ESCALATION_REMINDER_MINUTES later, nor counts in /routing-stats among the customers
     waiting now. A bare "ok" or "yes" may answer the agent's question (the bot does not keep what agents
     write), so it waits as any message does; a wait under way goes on (thanks in advance end nothing)."""
-    return acknowledges(text, after_question=True)
+    return text is not None and acknowledges(text, after_question=True)
 
 
 def left_to_a_person(thread: ThreadState, msg: InboundMessage, *, caught_up: bool) -> bool:

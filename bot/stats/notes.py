@@ -102,7 +102,7 @@ def pickups_text(report: StatsReport, bold: Callable[[str], str] = lambda text: 
         parts[-1] += f" {PICKUP_NOTE}"
     if report.awaiting_agents:
         since = f", the longest since {when(report.awaiting_since)} UTC" if report.awaiting_since else ""
-        parts.append(f"{bold(f'{report.awaiting_agents:,} still waiting')}{since}")
+        parts.append(f"{bold(f'{report.awaiting_agents:,} of them still waiting')}{since}")
     return f"{bold('Picked up by agents')}: " + " · ".join(parts)
 
 

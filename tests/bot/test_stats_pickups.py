@@ -81,7 +81,7 @@ async def test_the_report_says_how_soon_agents_picked_up_escalations(store: Stor
     text = next(b["text"]["text"] for b in report_blocks(report)[1] if "Picked up" in str(b))
     assert text == (
         "*Picked up by agents*: 5 of 6 escalations · within 15 min 33.3% · within 1 h 50% · "
-        f"within 4 h 80% {PICKUP_NOTE} · *1 still waiting*, "
+        f"within 4 h 80% {PICKUP_NOTE} · *1 of them still waiting*, "
         f"the longest since {when(report.awaiting_since)} UTC"
     )
     billing = await build_report(store, parse_arguments("30d <#C0BILLING|billing>"))
@@ -101,7 +101,7 @@ async def test_escalations_too_recent_to_have_missed_a_time_are_not_counted_as_i
     assert report.pickup_bases == {"15 min": 0, "1 h": 0, "4 h": 0}
     assert pickups_text(report, lambda text: text).startswith(
         "Picked up by agents: 0 of 10 escalations · within 15 min – · within 1 h – · within 4 h – "
-        f"{PICKUP_NOTE} · 10 still waiting"
+        f"{PICKUP_NOTE} · 10 of them still waiting"
     )
 
 
@@ -118,7 +118,7 @@ async def test_the_readmes_example_of_pickups_is_one_the_report_can_show(store: 
     longest = when(now - timedelta(minutes=300))
     assert text == (
         "Picked up by agents: 35 of 42 escalations · within 15 min 60% · within 1 h 86.5% · within 4 h 94.6% "
-        f"{PICKUP_NOTE} · 7 still waiting, the longest since {longest} UTC"
+        f"{PICKUP_NOTE} · 7 of them still waiting, the longest since {longest} UTC"
     )
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert " ".join(text.replace(longest, "2026-11-26 09:14").split()) in " ".join(readme.split())
@@ -147,7 +147,7 @@ async def test_an_escalation_whose_message_the_customer_deleted_is_neither_misse
     assert abs(report.awaiting_since - (now - timedelta(hours=7))) < timedelta(seconds=1)
     assert pickups_text(report, lambda text: text).startswith(
         "Picked up by agents: 1 of 2 escalations · within 15 min 0% · within 1 h 50% · within 4 h 50% · "
-        "1 still waiting"
+        "1 of them still waiting"
     )
 
 

@@ -56,6 +56,15 @@ DIRECT_ESCALATION_HELP = (
 )
 # The block where an escalation's part for the agents (tags, guess, reasoning) begins.
 FOR_AGENTS_BLOCK = "escalation_for_agents"
+# The lines of an escalation's part for the agents that begin its guess and its reasoning.
+GUESS_LINE = "*Best guess:* "
+REASONING_LINE = "*Reasoning:* "
+# A DM's notice: the line naming its customer, which ends so when their words are quoted under it.
+WROTE_IN_DM = " wrote to the bot in a direct message (agents cannot reply there; contact them directly"
+WORDS_FOLLOW = f"{WROTE_IN_DM}):"
+GOES_ON = "_(their message goes on for "
+# In place of the words of a DM's notice once the customer deleted their message, as Slack shows it.
+DELETED_WORDS = f"{QUOTE}_The customer deleted this message._"
 
 
 def escalation_controls(key: str, categories: Sequence[str], decision: RoutingDecision) -> dict[str, Any]:
@@ -138,14 +147,14 @@ def _agent_summary(decision: RoutingDecision, mentions: str, *, reasoning: bool 
         REASON_TEXT.get(decision.escalation_reason, "needs a person") if decision.escalation_reason else ""
     )
     if not has_guess(decision):
-        guess = "*Best guess:* none, the message was not classified"
+        guess = f"{GUESS_LINE}none, the message was not classified"
     else:
         guess = (
-            f"*Best guess:* {escape(decision.category)} · *confidence* {decision.confidence:.2f} · "
+            f"{GUESS_LINE}{escape(decision.category)} · *confidence* {decision.confidence:.2f} · "
             f"*classified by* {decision.source}"
         )
     summary = f"{mentions}: this conversation needs a person ({reason}).\n{guess}"
-    return f"{summary}\n*Reasoning:* {escape(sanitize(decision.reasoning))}" if reasoning else summary
+    return f"{summary}\n{REASONING_LINE}{escape(sanitize(decision.reasoning))}" if reasoning else summary
 
 
 def escalation_message(
@@ -219,19 +228,19 @@ def direct_message_escalation(
     Not with ``quote`` False (a channel customers read too, for want of an agents' own): the words, and
     the classifier's reasoning about them, stay out of it.
     """
-    where = f"<@{customer_id}> wrote to the bot in a direct message (agents cannot reply there; "
+    where = f"<@{customer_id}>{WROTE_IN_DM}"
     if not quote:
         notice = (
-            f"{_agent_summary(decision, mentions, reasoning=False)}\n{where}contact them directly). Their "
-            "words are not shown in this channel, which customers can read: set ESCALATION_CHANNEL to "
-            "a channel of your agents' own to see them here."
+            f"{_agent_summary(decision, mentions, reasoning=False)}\n{where}). Their words are not shown "
+            "in this channel, which customers can read: set ESCALATION_CHANNEL to a channel of your "
+            "agents' own to see them here."
         )
         return notice, [*section_blocks(notice), _help(DIRECT_ESCALATION_HELP)]
-    notice = f"{_agent_summary(decision, mentions)}\n{where}contact them directly):\n"
+    notice = f"{_agent_summary(decision, mentions)}\n{where}):\n"
     notice += _quoted(truncate(text, QUOTED_DM_CHARS)) or f"> {NO_WORDS_IN_DM}"
     if len(text) > QUOTED_DM_CHARS:
         more = len(text) - QUOTED_DM_CHARS + 1  # truncate keeps one character fewer, for its "…"
-        notice += f"\n_(their message goes on for {more:,} more characters: ask them for the rest)_"
+        notice += f"\n{GOES_ON}{more:,} more characters: ask them for the rest)_"
     if earlier:
         turns = [
             f"*{DM_SPEAKERS.get(t.role, 'Someone')}:* {truncate(' '.join(t.text.split()), DM_CONTEXT_CHARS)}"

@@ -38,7 +38,13 @@ def reply_part(message: dict[str, Any]) -> tuple[int, int] | None:
 
 def notice_metadata(msg: InboundMessage) -> dict[str, Any]:
     """Message metadata tying a notice in the agents' channel to the DM message it tells them of."""
-    return {"event_type": NOTICE_EVENT, "event_payload": {"channel": msg.channel_id, "message_ts": msg.ts}}
+    return notice_of(msg.channel_id, msg.ts)
+
+
+def notice_of(channel: str, ts: str) -> dict[str, Any]:
+    """:func:`notice_metadata` of the DM message ``ts`` in ``channel``, known by its key alone (one its
+    customer deleted: the store keeps no message of a thread a person has)."""
+    return {"event_type": NOTICE_EVENT, "event_payload": {"channel": channel, "message_ts": ts}}
 
 
 def reminder_metadata(escalation: AwaitingEscalation) -> dict[str, Any]:

@@ -6,7 +6,7 @@ or a restart does not post them twice. How a thread is read as a conversation fo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,13 +106,21 @@ async def find_posted_reply(
     return PostedReply(posted, unfinished, parts)
 
 
+async def find_in_thread(
+    client: AsyncWebClient, channel: str, thread_ts: str, wanted: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """The first message of the thread ``thread_ts`` in ``channel`` (its root included) that is
+    ``wanted``, with its metadata; None when there is none."""
+    async for message in thread_messages(client, channel, thread_ts):
+        if wanted(message):
+            return message
+    return None
+
+
 async def in_thread(client: AsyncWebClient, channel: str, thread_ts: str, metadata: dict[str, Any]) -> bool:
     """Whether a message of the thread ``thread_ts`` in ``channel`` carries ``metadata``: a post of ours
     that an earlier attempt made there, then failed (or lost Slack's answer) before noting it."""
-    async for message in thread_messages(client, channel, thread_ts):
-        if carries(message, metadata):
-            return True
-    return False
+    return await find_in_thread(client, channel, thread_ts, lambda m: carries(m, metadata)) is not None
 
 
 async def noticed(client: AsyncWebClient, channel: str, notice_ts: str, msg: InboundMessage) -> bool:

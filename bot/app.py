@@ -30,6 +30,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack_errors import SLACK_ERRORS
 from bot.store.records import InboundMessage
 from bot.store.repository import Store
+from bot.withdrawn_escalations import WithdrawnEscalations
 from bot.worker import Worker
 from router.router import Router
 
@@ -69,7 +70,10 @@ class SupportBot:
         self.directory = Directory(
             self.client, agent_users=settings.agent_users, agent_usergroup=settings.agent_usergroup
         )
-        self.intake = Intake(store, settings, self.directory, on_take_over=self._took_over)
+        self.intake = Intake(
+            store, settings, self.directory, on_take_over=self._took_over, on_withdrawn=self._withdrawn
+        )
+        self.withdrawn_escalations = WithdrawnEscalations(store, self.client)
         # When each agent was last told that the bot steps aside in a thread they take over.
         self._told_to_step_aside: dict[str, float] = {}
         self.learner = Learner(
@@ -200,6 +204,11 @@ class SupportBot:
             return
         self._told_to_step_aside[msg.user_id] = now
         self.worker.run_aside(self._tell_stepped_aside(msg), name=f"take-over {msg.channel_id}/{msg.ts}")
+
+    def _withdrawn(self, team: str, channel: str, thread_ts: str, ts: str) -> None:
+        # After the ack: Slack's reads and its edit may take longer than the three seconds it waits.
+        work = self.withdrawn_escalations.respect(team, channel, thread_ts, ts)
+        self.worker.run_aside(work, name=f"deleted {channel}/{ts}")
 
     async def _tell_stepped_aside(self, msg: InboundMessage) -> None:
         """Tell the agent who just took a thread over, privately, that the bot is out of their way (it

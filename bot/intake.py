@@ -128,6 +128,7 @@ class Intake:
         settings: Settings,
         directory: Directory,
         on_take_over: Callable[[InboundMessage], None] | None = None,
+        on_withdrawn: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -140,6 +141,9 @@ class Intake:
         # Called (it must not wait on Slack: the ack waits on the intake) when an agent's message makes
         # the bot step aside in a thread that was in its hands (not escalated, not taken over).
         self._on_take_over = on_take_over
+        # Called (it must not wait on Slack either) with (team, channel, thread ts, ts) of each message
+        # its author deleted: what an escalation wrote of it is edited after the ack.
+        self._on_withdrawn = on_withdrawn
         self.take_overs = RecentTakeOvers()
         # Messages deleted before their answer was posted (bot.withdrawals), read by the answers' writers.
         self.withdrawals = RecentWithdrawals()
@@ -212,12 +216,16 @@ class Intake:
         """Withdraw the message ``deleted`` (team, channel, ts), its author having deleted it: not answered
         if it is not yet (:mod:`bot.withdrawals`); no longer waited on if a wait for an agent is about it
         alone (escalated, or written to the agent holding its thread): no reminder about it. Both through
-        the store, whichever replica escalated it or holds it; both nothing when Slack tells it again."""
+        the store, whichever replica escalated it or holds it; both nothing when Slack tells it again.
+        Then, after the ack, what an escalation told the agents of it is edited
+        (:mod:`bot.withdrawn_escalations`)."""
         if await self._store.withdraw(*deleted):
             self.withdrawals.note(deleted)
         team, channel, thread_ts, ts = deleted_in_thread(body, deleted)
         if await self._store.withdraw_wait(team, channel, thread_ts, ts):
             logger.info("the wait for an agent in %s/%s ended: its message was deleted", channel, thread_ts)
+        if self._on_withdrawn is not None:
+            self._on_withdrawn(team, channel, thread_ts, ts)
 
     async def _before_its_root(
         self, body: Mapping[str, Any], msg: InboundMessage, bot_user_id: str | None

@@ -12,7 +12,7 @@ Nothing is kept in memory: the notice is found in Slack by the metadata naming t
 (:func:`bot.reply_metadata.notice_of`), under the thread's first notice (the store's ``notice_ts``), which
 every later notice of the thread follows; the escalation by its reply metadata. Either is edited only while
 it still shows what went: Slack telling the deletion again, to any replica, finds nothing to edit. An edit
-tags nobody again (Slack notifies of no mention in an edit). A refusal is logged, without the customer's
+posts nothing new, so it calls no agent again. A refusal is logged, without the customer's
 words, and left: the deletion itself is already in the store (:mod:`bot.store.withdrawn_waits`).
 """
 
